@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+// algo — the pseudocode of "Formal Algorithms for Transformers" (Phuong & Hutter, 2022), executable.
+// No package dependencies: the toolchain's Foundation, Dispatch, XCTest and Swift Testing only.
+import PackageDescription
+
+/// Code generation for the SIMD kernels: without AVX2/FMA a `SIMD8<Float>` multiply-add becomes a call
+/// to `fmaf` per lane (150× slower, see ../shared/design/KERNELS.md). x86_64 only.
+let simdFlags: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", "haswell"], .when(platforms: [.linux, .macOS])),
+]
+
+let package = Package(
+    name: "algo",
+    products: [
+        .executable(name: "algo", targets: ["algo"]),
+    ],
+    targets: [
+        // Source files, spans, diagnostics and their renderers (text and JSON). Depends on nothing.
+        .target(name: "AlgoDiagnostics"),
+        // Tokens, lexer, AST, parser, formatter, dumps.
+        .target(name: "AlgoSyntax", dependencies: ["AlgoDiagnostics"]),
+        // Raw Float32 kernels: GEMM, fused element-wise and reduction kernels, the thread pool.
+        // Unsafe pointers and SIMD live here only; bounds checks off in release.
+        .target(name: "AlgoKernels", swiftSettings: simdFlags + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        // Tensor, primitives with shape rule + forward + VJP, the tape, RNG. Knows nothing of `.algo`.
+        .target(name: "AlgoTensor", dependencies: ["AlgoKernels"], swiftSettings: simdFlags),
+        // The commands, as a library so that tests run them in-process.
+        .target(name: "AlgoCLI", dependencies: ["AlgoDiagnostics", "AlgoSyntax", "AlgoTensor", "AlgoKernels"]),
+        // The executable: `main.swift` hands the arguments to AlgoCLI and exits with its code.
+        .executableTarget(name: "algo", dependencies: ["AlgoCLI"]),
+
+        .testTarget(name: "AlgoSyntaxTests", dependencies: ["AlgoSyntax", "AlgoDiagnostics"]),
+        .testTarget(name: "AlgoKernelsTests", dependencies: ["AlgoKernels"], swiftSettings: simdFlags),
+        .testTarget(name: "AlgoTensorTests", dependencies: ["AlgoTensor", "AlgoKernels"]),
+        .testTarget(name: "AlgoCLITests", dependencies: ["AlgoCLI"]),
+    ]
+)

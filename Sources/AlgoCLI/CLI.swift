@@ -1,0 +1,86 @@
+import Foundation
+
+/// The `algo` command line: dispatch to subcommands, `--help` everywhere, documented exit codes.
+public enum CLI {
+    /// Every subcommand, in the order `algo --help` lists them.
+    public static let commands: [any Command] = [
+        NotBuiltCommand(name: "run", summary: "execute an algorithm or experiment (issue: algo run)"),
+        NotBuiltCommand(name: "check", summary: "check every shape symbolically (issue: algo check)"),
+    ]
+
+    static let version = "algo 0.1.0"
+
+    /// Runs `algo ARGS…` and returns the exit code, having written to the given streams.
+    public static func run(_ args: [String], _ output: inout Output) -> ExitCode {
+        guard let first = args.first else {
+            output.err(topHelp())
+            return .usage
+        }
+        if first == "--help" || first == "-h" || first == "help" {
+            if first == "help", args.count > 1 { return run([args[1], "--help"], &output) }
+            output.out(topHelp())
+            return .ok
+        }
+        if first == "--version" { output.out(version); return .ok }
+        guard let command = commands.first(where: { $0.name == first }) else {
+            output.err("algo: error: unknown command `\(first)`\n\n" + topHelp())
+            return .usage
+        }
+        switch Arguments.parse(Array(args.dropFirst()), specs: command.flags) {
+        case .failure(let e):
+            output.err("algo \(command.name): error: \(e.message)\n\n" + help(for: command))
+            return .usage
+        case .success(let parsed):
+            if parsed.has("help") {
+                output.out(help(for: command))
+                return .ok
+            }
+            return command.run(parsed, &output)
+        }
+    }
+
+    /// Entry point of the executable: real streams, colour when stderr is a terminal and NO_COLOR is unset.
+    public static func main(_ args: [String]) -> Int32 {
+        let env = ProcessInfo.processInfo.environment
+        var output = Output(color: isatty(2) != 0 && env["NO_COLOR"] == nil)
+        let code = run(args, &output)
+        FileHandle.standardOutput.write(output.stdout.data(using: .utf8)!)
+        FileHandle.standardError.write(output.stderr.data(using: .utf8)!)
+        return code.rawValue
+    }
+
+    static func topHelp() -> String {
+        var s = "usage: algo COMMAND [FLAGS] [FILES]\n\n"
+        s += "The pseudocode of \"Formal Algorithms for Transformers\" (Phuong & Hutter, 2022), executable.\n\ncommands:\n"
+        let width = commands.map(\.name.count).max() ?? 0
+        for c in commands {
+            s += "  " + c.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + c.summary + "\n"
+        }
+        s += "\n`algo COMMAND --help` describes a command.\n"
+        s += "exit codes: 0 ok, 1 errors in the input (diagnostics), 2 bad command line, 3 unreadable input,\n"
+        s += "            4 unwritable output, 5 command not built yet, 130 interrupted\n"
+        return s
+    }
+
+    static func help(for c: any Command) -> String {
+        var s = c.usage
+        if !s.hasSuffix("\n") { s += "\n" }
+        s += "\nflags:\n"
+        let rows = c.flags.map { ("--" + $0.name + ($0.takesValue ? " VALUE" : ""), $0.help) } + [("--help", "print this help")]
+        let width = rows.map(\.0.count).max() ?? 0
+        for (f, h) in rows { s += "  " + f.padding(toLength: width + 2, withPad: " ", startingAt: 0) + h + "\n" }
+        return s
+    }
+}
+
+/// A command whose issue is still open: it says so and exits 5, so that scripts can tell.
+struct NotBuiltCommand: Command {
+    let name: String
+    let summary: String
+    var usage: String { "usage: algo \(name) FILE.algo\n\n\(summary)\nThis command is not built yet." }
+    var flags: [Arguments.Spec] { [] }
+    func run(_ args: Arguments, _ output: inout Output) -> ExitCode {
+        output.err("algo \(name): not built yet (\(summary))")
+        return .notImplemented
+    }
+}

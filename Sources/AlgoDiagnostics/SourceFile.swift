@@ -1,0 +1,1 @@
+// AlgoDiagnostics: source files, spans, diagnostics, renderers.

@@ -1,0 +1,1 @@
+// AlgoSyntax: tokens, lexer, AST, parser, formatter.

@@ -1,0 +1,1 @@
+// AlgoTensor: Tensor, primitives, tape, RNG.

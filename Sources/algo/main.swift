@@ -1,0 +1,4 @@
+import AlgoCLI
+import Foundation
+
+exit(CLI.main(Array(CommandLine.arguments.dropFirst())))
