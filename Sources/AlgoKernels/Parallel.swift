@@ -12,7 +12,11 @@ public enum Parallel {
         if threads <= 1 || count <= 1 {
             for i in 0..<count { body(i) }
         } else {
-            DispatchQueue.concurrentPerform(iterations: count, execute: body)
+            // Iterations are independent by contract, so sharing `body` across threads is safe.
+            withoutActuallyEscaping(body) { escapable in
+                nonisolated(unsafe) let shared = escapable
+                DispatchQueue.concurrentPerform(iterations: count) { i in shared(i) }
+            }
         }
     }
 }
