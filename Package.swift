@@ -29,6 +29,7 @@ let package = Package(
         // The executable: `main.swift` hands the arguments to AlgoCLI and exits with its code.
         .executableTarget(name: "algo", dependencies: ["AlgoCLI"]),
 
+        .testTarget(name: "AlgoDiagnosticsTests", dependencies: ["AlgoDiagnostics"]),
         .testTarget(name: "AlgoSyntaxTests", dependencies: ["AlgoSyntax", "AlgoDiagnostics"]),
         .testTarget(name: "AlgoKernelsTests", dependencies: ["AlgoKernels"], swiftSettings: simdFlags),
         .testTarget(name: "AlgoTensorTests", dependencies: ["AlgoTensor", "AlgoKernels"]),
