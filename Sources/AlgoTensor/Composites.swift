@@ -1,0 +1,109 @@
+/// Switches fused kernels on or off for the automatic composites (`Variable.softmaxColumns()` …).
+public enum Fusion {
+    /// When true (default), f32 composites with a fused kernel use it; f64 always uses the composite.
+    nonisolated(unsafe) public static var enabled = true
+}
+
+/// The composites, built from primitives only. These are the definitions; the fused kernels are
+/// tested equal to them, forward and backward.
+public enum Composite {
+    /// Softmax of each column (eq. 2): `exp(x − m) / Σ exp(x − m)` with `m` the column max, held
+    /// constant (softmax does not depend on it, so the gradient is exact).
+    ///
+    /// −∞ entries (masked scores, Alg. 4 line 5) give exactly 0 and a zero gradient. A column whose
+    /// entries are all −∞ is defined to give 0 everywhere and a zero gradient (the paper's 0/0, erratum A9):
+    /// the max is replaced by 0 where it is not finite, and a zero denominator by 1.
+    public static func softmaxColumns(_ x: Variable) -> Variable {
+        let (z, s) = shiftedExpSum(x)
+        return z.exp() / s
+    }
+
+    /// log-softmax of each column: `(x − m) − log Σ exp(x − m)`. −∞ entries give −∞; an all-−∞
+    /// column gives all −∞ and passes the cotangent through unchanged.
+    public static func logSoftmaxColumns(_ x: Variable) -> Variable {
+        let (z, s) = shiftedExpSum(x)
+        return z - s.log()
+    }
+
+    /// `z = x − m` (m: finite column max, else 0) and the guarded column sums `Σ exp z` (0 → 1).
+    static func shiftedExpSum(_ x: Variable) -> (Variable, Variable) {
+        let m = x.value.reduce(.max, axis: 0)
+        let mSafe = Tensor.select(m.compare(.isFinite, m), m, m.scalarLike(0))
+        let z = x - Variable(mSafe)
+        let s = z.exp().sum(axis: 0)
+        let zero = s.value.compare(.equal, s.value.scalarLike(0))
+        return (z, s + Variable(zero))
+    }
+
+    /// GELU(x) = x · Φ(x) = x · ½(1 + erf(x/√2)), exact (eq. 5), element-wise.
+    public static func gelu(_ x: Variable) -> Variable {
+        x * ((x * 0.70710678118654752).erf() + 1) * 0.5
+    }
+
+    /// ReLU(x) = max(x, 0) element-wise (used by Alg. 8, not defined in the paper). The gradient at 0 is 1.
+    public static func relu(_ x: Variable) -> Variable { x.maximum(Variable(scalar: 0, dtype: x.dtype)) }
+
+    /// Mean along `axis` (kept with size 1): `Σ x / n` (Alg. 6 line 1 along axis 0).
+    public static func mean(_ x: Variable, axis: Int) -> Variable { x.sum(axis: axis) / Double(x.shape[axis]) }
+
+    /// Population variance along `axis` (kept): `Σ (x − m)² / n` (Alg. 6 line 2).
+    public static func variance(_ x: Variable, axis: Int) -> Variable {
+        let c = x - mean(x, axis: axis)
+        return mean(c * c, axis: axis)
+    }
+
+    /// `(x − m)/√(v + ε)` per column (Alg. 6 line 3 before γ, β). ε = 0 is the paper's definition
+    /// (a constant column then divides by zero, erratum A3).
+    public static func normalizeColumns(_ x: Variable, epsilon: Double) -> Variable {
+        let c = x - mean(x, axis: 0)
+        let v = mean(c * c, axis: 0)
+        return c / (v + epsilon).sqrt()
+    }
+}
+
+extension Tensor {
+    /// `mask ? a : b` element-wise for a 0/1 mask (broadcasting); not differentiable (used on constants).
+    static func select(_ mask: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
+        guard let s1 = Shape.broadcast(mask.shape, a.shape), let s = Shape.broadcast(s1, b.shape) else {
+            preconditionFailure("select: shapes \(Shape.describe(mask.shape)), \(Shape.describe(a.shape)), \(Shape.describe(b.shape))")
+        }
+        let out = Tensor(uninitializedShape: s, dtype: b.dtype)
+        let m = mask.broadcast(to: s).contiguous(), x = a.broadcast(to: s).contiguous(), y = b.broadcast(to: s).contiguous()
+        func run<T: TensorScalar>(_ t: T.Type) {
+            let pm = T.pointer(m.storage) + m.offset, px = T.pointer(x.storage) + x.offset
+            let py = T.pointer(y.storage) + y.offset, po = T.pointer(out.storage)
+            for i in 0..<out.count { po[i] = pm[i] != 0 ? px[i] : py[i] }
+        }
+        switch out.dtype {
+        case .f32: run(Float.self)
+        case .f64: run(Double.self)
+        }
+        return out
+    }
+}
+
+extension Variable {
+    /// Softmax of each column (eq. 2), with −∞ masking; fused kernel for f32 when `Fusion.enabled`.
+    public func softmaxColumns() -> Variable {
+        dtype == .f32 && Fusion.enabled ? .apply(.fused(.softmaxColumns), [self]) : Composite.softmaxColumns(self)
+    }
+    /// log-softmax of each column; fused for f32 when `Fusion.enabled`.
+    public func logSoftmaxColumns() -> Variable {
+        dtype == .f32 && Fusion.enabled ? .apply(.fused(.logSoftmaxColumns), [self]) : Composite.logSoftmaxColumns(self)
+    }
+    /// Exact GELU (eq. 5); fused for f32 when `Fusion.enabled`.
+    public func gelu() -> Variable {
+        dtype == .f32 && Fusion.enabled ? .apply(.fused(.gelu), [self]) : Composite.gelu(self)
+    }
+    /// ReLU = max(x, 0).
+    public func relu() -> Variable { Composite.relu(self) }
+    /// Mean along `axis` (kept).
+    public func mean(axis: Int) -> Variable { Composite.mean(self, axis: axis) }
+    /// Population variance along `axis` (kept).
+    public func variance(axis: Int) -> Variable { Composite.variance(self, axis: axis) }
+    /// `(x − m)/√(v + ε)` per column; fused for f32 when `Fusion.enabled`.
+    public func normalizeColumns(epsilon: Double) -> Variable {
+        dtype == .f32 && Fusion.enabled ? .apply(.fused(.normalizeColumns(epsilon: epsilon)), [self])
+                                        : Composite.normalizeColumns(self, epsilon: epsilon)
+    }
+}

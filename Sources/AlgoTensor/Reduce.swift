@@ -1,0 +1,56 @@
+/// Reductions along one axis (the dimension is kept with size 1), and the un-broadcasting sum.
+public enum ReduceOp: Sendable, Hashable, CaseIterable {
+    /// Σ along the axis.
+    case sum
+    /// max along the axis (−∞ for an empty axis).
+    case max
+}
+
+extension Tensor {
+    /// `op` over dimension `axis`; the result has size 1 there. The order of accumulation is the
+    /// index order, on one thread, so results are bitwise reproducible.
+    public func reduce(_ op: ReduceOp, axis: Int) -> Tensor {
+        precondition(axis >= 0 && axis < rank, "\(op)(axis: \(axis)): shape \(Shape.describe(shape))")
+        switch (dtype, op) {
+        case (.f32, .sum): return Tensor.reduceKernel(self, axis, Float.self, 0) { $0 + $1 }
+        case (.f64, .sum): return Tensor.reduceKernel(self, axis, Double.self, 0) { $0 + $1 }
+        case (.f32, .max): return Tensor.reduceKernel(self, axis, Float.self, -.infinity) { $0 < $1 ? $1 : $0 }
+        case (.f64, .max): return Tensor.reduceKernel(self, axis, Double.self, -.infinity) { $0 < $1 ? $1 : $0 }
+        }
+    }
+
+    static func reduceKernel<T: TensorScalar>(_ a: Tensor, _ axis: Int, _ t: T.Type, _ initial: T, _ f: (T, T) -> T) -> Tensor {
+        var oshape = a.shape
+        let n = oshape[axis]
+        oshape[axis] = 1
+        let out = Tensor(uninitializedShape: oshape, dtype: a.dtype)
+        let pa = T.pointer(a.storage), po = T.pointer(out.storage)
+        let step = a.strides[axis]
+        loop4(oshape, a.strides, a.offset, a.strides, a.offset) { o, ia, _ in
+            var acc = initial
+            for k in 0..<n { acc = f(acc, pa[ia + k * step]) }
+            po[o] = acc
+        }
+        return out
+    }
+
+    /// Σ of all elements, rank 0.
+    public func sumAll() -> Tensor {
+        var t = self
+        for k in 0..<rank where t.shape[k] != 1 { t = t.reduce(.sum, axis: k) }
+        return t.reshaped([])
+    }
+
+    /// Sums a gradient of a broadcast result back to the operand's `target` shape (un-broadcasting):
+    /// every dimension where `target` (padded with trailing 1s) is 1 and `self` is not is summed.
+    /// The autodiff engine calls this in one place for every primitive input.
+    public func sumToShape(_ target: [Int]) -> Tensor {
+        if shape == target { return self }
+        precondition(Shape.broadcasts(target, to: shape),
+                     "unbroadcast: \(Shape.describe(shape)) cannot sum to \(Shape.describe(target))")
+        let padded = Shape.padded(target, to: rank)
+        var t = self
+        for k in 0..<rank where padded[k] == 1 && shape[k] != 1 { t = t.reduce(.sum, axis: k) }
+        return t.reshaped(target)
+    }
+}
