@@ -7,8 +7,12 @@ import Synchronization
 /// buffer on creation and gives it back in `deinit`; after one warm-up step the same shapes find
 /// their buffers in the pool. Thread-safe (one mutex). Counters let tests measure reuse.
 public final class BufferPool: Sendable {
-    /// The pool every `Tensor` uses.
+    /// The default pool.
     public static let shared = BufferPool()
+
+    /// The pool new tensors take their memory from: `shared` unless a task overrides it
+    /// (`BufferPool.$current.withValue(pool) { … }`, e.g. to count allocations in a test).
+    @TaskLocal public static var current: BufferPool = shared
 
     struct State {
         var free: [Int: [UInt]] = [:]  // addresses (Sendable) by size class
@@ -86,7 +90,7 @@ public final class BufferPool: Sendable {
     }
 }
 
-/// The memory behind one or more tensors (views share it). Taken from and returned to `BufferPool.shared`.
+/// The memory behind one or more tensors (views share it). Taken from `BufferPool.current` and returned to the same pool.
 public final class Storage: @unchecked Sendable {
     /// Start of the buffer.
     public let raw: UnsafeMutableRawPointer
@@ -95,10 +99,12 @@ public final class Storage: @unchecked Sendable {
     /// Element type.
     public let dtype: DType
     private let sizeClass: Int
+    private let pool: BufferPool
 
-    /// Uninitialised storage for `count` elements of `dtype`.
+    /// Uninitialised storage for `count` elements of `dtype`, from `BufferPool.current`.
     public init(count: Int, dtype: DType) {
-        let (p, c) = BufferPool.shared.take(bytes: max(1, count) * dtype.byteSize)
+        pool = BufferPool.current
+        let (p, c) = pool.take(bytes: max(1, count) * dtype.byteSize)
         raw = p
         sizeClass = c
         self.count = count
@@ -109,7 +115,7 @@ public final class Storage: @unchecked Sendable {
         }
     }
 
-    deinit { BufferPool.shared.give(raw, sizeClass: sizeClass) }
+    deinit { pool.give(raw, sizeClass: sizeClass) }
 
     /// The buffer as `Float` (dtype must be f32).
     @inline(__always) public var floats: UnsafeMutablePointer<Float> { raw.assumingMemoryBound(to: Float.self) }

@@ -39,6 +39,8 @@ extension Variable {
 
     // MARK: Reductions
 
+    /// `op` along `axis` (kept with size 1).
+    public func reduce(_ op: ReduceOp, axis: Int) -> Variable { .apply(.reduce(op, axis: axis), [self]) }
     /// Σ along `axis` (kept with size 1).
     public func sum(axis: Int) -> Variable { .apply(.reduce(.sum, axis: axis), [self]) }
     /// max along `axis` (kept with size 1).
