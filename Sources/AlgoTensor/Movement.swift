@@ -77,6 +77,8 @@ extension Tensor {
     /// Zeros of `shape` with the slices of `self` along `axis` added at `indices` (adjoint of `gather`;
     /// repeated indices accumulate).
     public func scatterAdd(into shape: [Int], axis: Int, indices: [Int]) -> Tensor {
+        precondition(rank == shape.count && axis >= 0 && axis < rank && self.shape[axis] == indices.count,
+                     "scatterAdd(axis: \(axis)): \(Shape.describe(self.shape)) with \(indices.count) indices into \(Shape.describe(shape))")
         let out = Tensor.zeros(shape, dtype: dtype)
         for (j, i) in indices.enumerated() {
             Tensor.transfer(sliceAt(axis: axis, j, j + 1), into: out.sliceAt(axis: axis, i, i + 1), accumulate: true)

@@ -1,0 +1,84 @@
+import Testing
+@testable import AlgoTensor
+
+/// Layout, views, copy on write, broadcasting and the matmul against hand-computed products.
+/// Values here are small integers, exact in Float32, so equality is exact.
+@Suite struct TensorTests {
+    /// `[[1 2 3] [4 5 6]]` (2×3) in column-major order.
+    static let m23 = Tensor(shape: [2, 3], floats: [1, 4, 2, 5, 3, 6])
+
+    @Test func columnMajorLayout() {
+        let m = Self.m23
+        #expect(m[0, 1] == 2 && m[1, 0] == 4 && m[1, 2] == 6)
+        #expect(m.strides == [1, 2] && m.isContiguous)
+        #expect(m.column(1).floats == [2, 5])
+        #expect(m.row(1).floats == [4, 5, 6])
+    }
+
+    @Test func viewsShareStorage() {
+        let m = Self.m23
+        let t = m.transposed
+        #expect(t.storage === m.storage && t.shape == [3, 2] && !t.isContiguous)
+        #expect(t[2, 1] == 6 && t.floats == [1, 2, 3, 4, 5, 6])
+        let s = m.slice(lower: [0, 1], upper: [2, 3])
+        #expect(s.storage === m.storage && s.floats == [2, 5, 3, 6] && s.isContiguous)
+        let p = Tensor(shape: [2, 3, 2], floats: (0..<12).map(Float.init)).permuted([2, 0, 1])
+        #expect(p.shape == [2, 2, 3] && p[1, 0, 2] == 10)
+        let b = Tensor(shape: [2], floats: [7, 8]).broadcast(to: [2, 3])
+        #expect(b.strides == [1, 0] && b.floats == [7, 8, 7, 8, 7, 8])
+    }
+
+    @Test func copyOnWrite() {
+        let a = Self.m23
+        var b = a
+        b[0, 0] = 100
+        #expect(a[0, 0] == 1 && b[0, 0] == 100 && a.storage !== b.storage)
+        var c = a.transposed
+        c[0, 1] = -1   // writes a dense copy, never the shared storage
+        #expect(a[1, 0] == 4 && c[0, 1] == -1)
+    }
+
+    @Test func broadcastingAlignsFirstDimension() {
+        #expect(Shape.broadcast([3, 4], [3]) == [3, 4])     // b 𝟏ᵀ
+        #expect(Shape.broadcast([3, 4], [1, 4]) == [3, 4])
+        #expect(Shape.broadcast([], [2, 2]) == [2, 2])
+        #expect(Shape.broadcast([3, 4], [4]) == nil)
+        let bias = Tensor(shape: [2], floats: [10, 20])
+        #expect((Self.m23 + bias).floats == [11, 24, 12, 25, 13, 26])
+        let sums = Self.m23.reduce(.sum, axis: 0)
+        #expect(sums.shape == [1, 3] && sums.floats == [5, 7, 9])
+        #expect(Self.m23.reduce(.max, axis: 1).floats == [3, 6])
+        #expect((Self.m23 + bias).sumToShape([2]).floats == [36, 75])
+        #expect(Self.m23.sumAll().shape == [] && Self.m23.sumAll().scalarValue == 21)
+    }
+
+    @Test(arguments: [DType.f32, .f64])
+    func matmulAllTransposes(dtype: DType) {
+        let a = Self.m23.converted(to: dtype)                               // 2×3
+        let b = Tensor(shape: [3, 2], values: [1, 0, 1, 0, 1, 1], dtype: dtype)  // [[1 0] [0 1] [1 1]]
+        let expected: [Double] = [4, 10, 5, 11]                                // [[4 5] [10 11]]
+        #expect(Tensor.matmul(a, b).doubles == expected)
+        #expect(Tensor.matmul(a.transposed.contiguous(), b, transposeA: true).doubles == expected)
+        #expect(Tensor.matmul(a, b.transposed.contiguous(), transposeB: true).doubles == expected)
+        #expect(Tensor.matmul(a.transposed.contiguous(), b.transposed.contiguous(), transposeA: true, transposeB: true).doubles == expected)
+        #expect(Tensor.matmul(a.transposed, b.transposed, transposeA: true, transposeB: true).doubles == expected)  // views
+        #expect(Tensor.matmul(b, a).shape == [3, 3])
+        let batched = Tensor.matmul(Tensor.concat([a.reshaped([2, 3, 1]), (a * 2).reshaped([2, 3, 1])], axis: 2),
+                                    Tensor.concat([b.reshaped([3, 2, 1]), b.reshaped([3, 2, 1])], axis: 2))
+        #expect(batched.doubles == expected + expected.map { $0 * 2 })
+    }
+
+    @Test func gatherAndPick() {
+        let w = Self.m23
+        #expect(w.gather(axis: 1, indices: [2, 0, 2]).floats == [3, 6, 1, 4, 3, 6])
+        #expect(w.pick(rows: [1, 0, 1]).floats == [4, 2, 6])
+        #expect(Tensor.concat([w, w.column(0).reshaped([2, 1])], axis: 1).floats == [1, 4, 2, 5, 3, 6, 1, 4])
+        #expect(Tensor(shape: [2, 1], floats: [1, 1]).scatterAdd(into: [2, 3], axis: 1, indices: [2]).floats == [0, 0, 0, 0, 1, 1])
+    }
+
+    @Test func dtypeConversion() {
+        let d = Self.m23.converted(to: .f64)
+        #expect(d.dtype == .f64 && d.doubles == [1, 4, 2, 5, 3, 6])
+        #expect(d.converted(to: .f32).floats == Self.m23.floats)
+    }
+}
