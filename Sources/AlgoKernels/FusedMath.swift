@@ -13,18 +13,30 @@ public enum FusedMath {
         let magic = SIMD8<Float>(repeating: 12582912.0)
         let t = v * 1.44269504088896341 + magic
         let n = t - magic
-        let r = v - n * 0.693359375 - n * -2.12194440e-4
+        let r = fma(n, SIMD8<Float>(repeating: 2.12194440e-4), fma(n, SIMD8<Float>(repeating: -0.693359375), v))
         let z = r * r
         var p = SIMD8<Float>(repeating: 1.9875691500e-4)
-        p = p * r + 1.3981999507e-3
-        p = p * r + 8.3334519073e-3
-        p = p * r + 4.1665795894e-2
-        p = p * r + 1.6666665459e-1
-        p = p * r + 5.0000001201e-1
-        let e = p * z + r + 1
+        p = fma(p, r, 1.3981999507e-3)
+        p = fma(p, r, 8.3334519073e-3)
+        p = fma(p, r, 4.1665795894e-2)
+        p = fma(p, r, 1.6666665459e-1)
+        p = fma(p, r, 5.0000001201e-1)
+        let e = fma(p, z, r) + 1
         let ni = unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000
         let scale = unsafeBitCast((ni &+ 127) &<< 23, to: SIMD8<Float>.self)
         return (e * scale).replacing(with: 0, where: under)
+    }
+
+    /// `a·b + c` with one rounding (`vfmadd` on AVX2/FMA targets).
+    @inline(__always)
+    public static func fma(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float> {
+        c.addingProduct(a, b)
+    }
+
+    /// `a·b + c` with one rounding, `c` broadcast.
+    @inline(__always)
+    public static func fma(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: Float) -> SIMD8<Float> {
+        SIMD8<Float>(repeating: c).addingProduct(a, b)
     }
 
     /// Scalar version of `exp(_: SIMD8)` (same polynomial) for column tails, so that every element

@@ -31,24 +31,35 @@ enum CompareOp { case greaterEqual, less, equal, isFinite }
 
 // MARK: - Strided loops (rank ≤ 4)
 
-/// Visits every index of `shape` in column-major order and calls `body(o, ia, ib)` with the
-/// linear output index and the storage indices into two strided operands.
+/// Visits the rows (fibres along the first dimension) of `shape` in column-major order and calls
+/// `row(o, ia, ib, n0, a0, b0)`: the linear output index of the row's first element, the storage
+/// indices of its first element in two strided operands, the row length and the operands' strides
+/// along it. Callers specialise the inner loop for unit and zero strides, so it vectorises.
 @inline(__always)
-func loop4(_ shape: [Int], _ sa: [Int], _ oa: Int, _ sb: [Int], _ ob: Int, _ body: (Int, Int, Int) -> Void) {
+func rows4(_ shape: [Int], _ sa: [Int], _ oa: Int, _ sb: [Int], _ ob: Int,
+           _ row: (_ o: Int, _ ia: Int, _ ib: Int, _ n0: Int, _ a0: Int, _ b0: Int) -> Void) {
     let r = shape.count
     let n0 = r > 0 ? shape[0] : 1, n1 = r > 1 ? shape[1] : 1, n2 = r > 2 ? shape[2] : 1, n3 = r > 3 ? shape[3] : 1
     let a0 = r > 0 ? sa[0] : 0, a1 = r > 1 ? sa[1] : 0, a2 = r > 2 ? sa[2] : 0, a3 = r > 3 ? sa[3] : 0
     let b0 = r > 0 ? sb[0] : 0, b1 = r > 1 ? sb[1] : 0, b2 = r > 2 ? sb[2] : 0, b3 = r > 3 ? sb[3] : 0
+    if n0 == 0 || n1 == 0 || n2 == 0 || n3 == 0 { return }
     var o = 0
     for i3 in 0..<n3 {
         for i2 in 0..<n2 {
             for i1 in 0..<n1 {
-                let ba = oa + i1 * a1 + i2 * a2 + i3 * a3
-                let bb = ob + i1 * b1 + i2 * b2 + i3 * b3
-                for i0 in 0..<n0 { body(o + i0, ba + i0 * a0, bb + i0 * b0) }
+                row(o, oa + i1 * a1 + i2 * a2 + i3 * a3, ob + i1 * b1 + i2 * b2 + i3 * b3, n0, a0, b0)
                 o += n0
             }
         }
+    }
+}
+
+/// Visits every index of `shape` in column-major order and calls `body(o, ia, ib)` with the
+/// linear output index and the storage indices into two strided operands (the slow, general loop).
+@inline(__always)
+func loop4(_ shape: [Int], _ sa: [Int], _ oa: Int, _ sb: [Int], _ ob: Int, _ body: (Int, Int, Int) -> Void) {
+    rows4(shape, sa, oa, sb, ob) { o, ia, ib, n0, a0, b0 in
+        for i0 in 0..<n0 { body(o + i0, ia + i0 * a0, ib + i0 * b0) }
     }
 }
 
@@ -63,7 +74,13 @@ extension Tensor {
             let qa = pa + a.offset, qb = pb + b.offset
             for i in 0..<n { po[i] = f(qa[i], qb[i]) }
         } else {
-            loop4(a.shape, a.strides, a.offset, b.strides, b.offset) { o, ia, ib in po[o] = f(pa[ia], pb[ib]) }
+            rows4(a.shape, a.strides, a.offset, b.strides, b.offset) { o, ia, ib, n0, a0, b0 in
+                let qo = po + o, qa = pa + ia, qb = pb + ib
+                if a0 == 1 && b0 == 1 { for i in 0..<n0 { qo[i] = f(qa[i], qb[i]) } }
+                else if a0 == 1 && b0 == 0 { let bv = qb[0]; for i in 0..<n0 { qo[i] = f(qa[i], bv) } }
+                else if a0 == 0 && b0 == 1 { let av = qa[0]; for i in 0..<n0 { qo[i] = f(av, qb[i]) } }
+                else { for i in 0..<n0 { qo[i] = f(qa[i * a0], qb[i * b0]) } }
+            }
         }
         return out
     }

@@ -19,6 +19,9 @@ extension Tensor {
         }
     }
 
+    /// Along the first axis: one running value per column, in index order. Along another axis: the
+    /// result starts as slice 0 and each further slice is combined into it row by row (contiguous inner
+    /// loops); every output element still sees its inputs in index order, one thread.
     static func reduceKernel<T: TensorScalar>(_ a: Tensor, _ axis: Int, _ t: T.Type, _ initial: T, _ f: (T, T) -> T) -> Tensor {
         var oshape = a.shape
         let n = oshape[axis]
@@ -26,10 +29,22 @@ extension Tensor {
         let out = Tensor(uninitializedShape: oshape, dtype: a.dtype)
         let pa = T.pointer(a.storage), po = T.pointer(out.storage)
         let step = a.strides[axis]
-        loop4(oshape, a.strides, a.offset, a.strides, a.offset) { o, ia, _ in
-            var acc = initial
-            for k in 0..<n { acc = f(acc, pa[ia + k * step]) }
-            po[o] = acc
+        if axis == 0 || n == 0 {
+            loop4(oshape, a.strides, a.offset, a.strides, a.offset) { o, ia, _ in
+                var acc = initial
+                for k in 0..<n { acc = f(acc, pa[ia + k * step]) }
+                po[o] = acc
+            }
+            return out
+        }
+        rows4(oshape, a.strides, a.offset, a.strides, a.offset) { o, ia, _, n0, a0, _ in
+            let qo = po + o
+            for i in 0..<n0 { qo[i] = f(initial, pa[ia + i * a0]) }
+            for k in 1..<n {
+                let qa = pa + ia + k * step
+                if a0 == 1 { for i in 0..<n0 { qo[i] = f(qo[i], qa[i]) } }
+                else { for i in 0..<n0 { qo[i] = f(qo[i], qa[i * a0]) } }
+            }
         }
         return out
     }

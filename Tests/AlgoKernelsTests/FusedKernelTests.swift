@@ -77,4 +77,23 @@ import AlgoKernels
         FusedGELU.backward(x: x, dy: [1, 1, 1, 1], dx: &d, count: 4)
         #expect(abs(d[1] - 0.5) <= Float.ulpOfOne)  // GELU′(0) = Φ(0) = ½
     }
+
+    /// GELU and its derivative on a sweep of [−10, 10] against Double `erf` (accurate to ~1e-16):
+    /// error ≤ 2 ulp of max(1, |value|) (the polynomial fits are within 1.1e-8, plus f32 rounding).
+    @Test func geluSweep() {
+        let xs = (0..<4001).map { Float(-10 + 0.005 * Double($0)) } + [1, -1, 0.999_999, 9.4, -9.4, 20, -20]
+        var y = [Float](repeating: .nan, count: xs.count), d = y
+        FusedGELU.forward(x: xs, y: &y, count: xs.count)
+        FusedGELU.backward(x: xs, dy: [Float](repeating: 1, count: xs.count), dx: &d, count: xs.count)
+        var worst = 0.0, worstD = 0.0
+        for i in xs.indices {
+            let x = Double(xs[i])
+            let phi = 0.5 * erfc(-x / 2.0.squareRoot())
+            let g = x * phi, dg = phi + x * Foundation.exp(-0.5 * x * x) / (2 * Double.pi).squareRoot()
+            worst = max(worst, abs(Double(y[i]) - g) / max(1, abs(g)))
+            worstD = max(worstD, abs(Double(d[i]) - dg) / max(1, abs(dg)))
+        }
+        #expect(worst <= 2 * Double(Float.ulpOfOne) && worstD <= 2 * Double(Float.ulpOfOne), "GELU \(worst), GELU′ \(worstD)")
+        print("FusedGELU: worst error \(worst / Double(Float.ulpOfOne)) ulp, derivative \(worstD / Double(Float.ulpOfOne)) ulp")
+    }
 }
