@@ -22,11 +22,12 @@ public final class BufferPool: Sendable {
     }
     private let state = Mutex(State())
 
-    /// Buffers kept per size class at most; beyond that, returned buffers are freed.
-    public let maxPerClass: Int
+    /// Free bytes kept at most; beyond that, returned buffers are freed. Pooled memory never exceeds
+    /// what was live at once before, so the default only guards against pathological growth.
+    public let maxPooledBytes: Int
 
-    /// A pool that keeps at most `maxPerClass` free buffers of each size class.
-    public init(maxPerClass: Int = 64) { self.maxPerClass = maxPerClass }
+    /// A pool that keeps at most `maxPooledBytes` in free buffers (default 2 GiB).
+    public init(maxPooledBytes: Int = 2 << 30) { self.maxPooledBytes = maxPooledBytes }
 
     /// Smallest power of two ≥ `bytes` (at least 64).
     static func sizeClass(_ bytes: Int) -> Int {
@@ -54,9 +55,9 @@ public final class BufferPool: Sendable {
     /// Returns a buffer obtained from `take` (with its size class).
     func give(_ p: UnsafeMutableRawPointer, sizeClass c: Int) {
         let address = UInt(bitPattern: p)
-        let limit = maxPerClass
+        let limit = maxPooledBytes
         let keep: Bool = state.withLock { s in
-            if s.free[c, default: []].count < limit {
+            if s.pooledBytes + c <= limit {
                 s.free[c, default: []].append(address)
                 s.pooledBytes += c
                 return true

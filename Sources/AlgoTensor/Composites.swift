@@ -52,6 +52,20 @@ public enum Composite {
         return mean(c * c, axis: axis)
     }
 
+    /// `x^k` element-wise: repeated products for k ∈ {1, 2, 3, 4} (so `(e[i] − m)²` works for negative
+    /// bases), `√x` for ½, otherwise `exp(k·log x)` (positive x only, as `p^{1/τ}` in Alg. 14).
+    public static func pow(_ x: Variable, _ k: Double) -> Variable {
+        switch k {
+        case 0: return x * 0 + 1
+        case 1: return x
+        case 2: return x * x
+        case 3: return x * x * x
+        case 4: let s = x * x; return s * s
+        case 0.5: return x.sqrt()
+        default: return (x.log() * k).exp()
+        }
+    }
+
     /// `(x − m)/√(v + ε)` per column (Alg. 6 line 3 before γ, β). ε = 0 is the paper's definition
     /// (a constant column then divides by zero, erratum A3).
     public static func normalizeColumns(_ x: Variable, epsilon: Double) -> Variable {
@@ -62,8 +76,9 @@ public enum Composite {
 }
 
 extension Tensor {
-    /// `mask ? a : b` element-wise for a 0/1 mask (broadcasting); not differentiable (used on constants).
-    static func select(_ mask: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
+    /// `mask ? a : b` element-wise for a 0/1 mask (broadcasting); not differentiable (constants such
+    /// as the −∞ bias of a Mask: `select(mask, zeros, −∞)`).
+    public static func select(_ mask: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
         guard let s1 = Shape.broadcast(mask.shape, a.shape), let s = Shape.broadcast(s1, b.shape) else {
             preconditionFailure("select: shapes \(Shape.describe(mask.shape)), \(Shape.describe(a.shape)), \(Shape.describe(b.shape))")
         }
@@ -97,6 +112,10 @@ extension Variable {
     }
     /// ReLU = max(x, 0).
     public func relu() -> Variable { Composite.relu(self) }
+    /// `x^k` element-wise (see `Composite.pow`).
+    public func pow(_ k: Double) -> Variable { Composite.pow(self, k) }
+    /// The value as a constant: no gradient flows back through it.
+    public var detached: Variable { Variable(value) }
     /// Mean along `axis` (kept).
     public func mean(axis: Int) -> Variable { Composite.mean(self, axis: axis) }
     /// Population variance along `axis` (kept).

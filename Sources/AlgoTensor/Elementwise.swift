@@ -26,8 +26,18 @@ public enum BinaryOp: Sendable, Hashable, CaseIterable {
     case max
 }
 
-/// Non-differentiable comparisons giving 0/1 masks (used inside VJPs and composites).
-enum CompareOp { case greaterEqual, less, equal, isFinite }
+/// Non-differentiable comparisons giving 0/1 masks (VJPs, composites, and masks such as
+/// the paper's Iverson brackets `[[t_z ≤ t_x]]`).
+public enum CompareOp: Sendable, Hashable, CaseIterable {
+    /// a ≥ b
+    case greaterEqual
+    /// a < b
+    case less
+    /// a = b
+    case equal
+    /// a is finite (b ignored)
+    case isFinite
+}
 
 // MARK: - Strided loops (rank ≤ 4)
 
@@ -166,8 +176,8 @@ extension Tensor {
         }
     }
 
-    /// A 0/1 mask of `self op other` (broadcasting); `isFinite` ignores `other`.
-    func compare(_ op: CompareOp, _ other: Tensor) -> Tensor {
+    /// A 0/1 mask of `self op other` (broadcasting); `isFinite` ignores `other`. Not differentiable.
+    public func compare(_ op: CompareOp, _ other: Tensor) -> Tensor {
         guard let s = Shape.broadcast(shape, other.shape) else {
             preconditionFailure("compare: shapes \(Shape.describe(shape)) and \(Shape.describe(other.shape)) do not broadcast")
         }
@@ -183,6 +193,25 @@ extension Tensor {
         switch dtype {
         case .f32: return run(Float.self)
         case .f64: return run(Double.self)
+        }
+    }
+
+    /// `self += alpha · other` in place (same shape and dtype; storage reused when uniquely held):
+    /// the SGD update `θ ← θ − η·∇loss(θ)` of Alg. 11–13 is `θ.add(grad, scaledBy: -η)`.
+    public mutating func add(_ other: Tensor, scaledBy alpha: Double) {
+        precondition(shape == other.shape && dtype == other.dtype,
+                     "add(scaledBy:): \(Shape.describe(shape)) += \(Shape.describe(other.shape))")
+        makeUniqueContiguous()
+        func run<T: TensorScalar>(_ t: T.Type) {
+            let p = T.pointer(storage), q = T.pointer(other.storage), a = T(alpha)
+            rows4(shape, other.strides, other.offset, other.strides, other.offset) { o, i, _, n0, s0, _ in
+                if s0 == 1 { for k in 0..<n0 { p[o + k] += a * q[i + k] } }
+                else { for k in 0..<n0 { p[o + k] += a * q[i + k * s0] } }
+            }
+        }
+        switch dtype {
+        case .f32: run(Float.self)
+        case .f64: run(Double.self)
         }
     }
 

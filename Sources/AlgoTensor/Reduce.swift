@@ -19,7 +19,8 @@ extension Tensor {
         }
     }
 
-    /// Along the first axis: one running value per column, in index order. Along another axis: the
+    /// Along the first axis: one running value per column (four interleaved ones for long dense
+    /// columns), in a fixed order. Along another axis: the
     /// result starts as slice 0 and each further slice is combined into it row by row (contiguous inner
     /// loops); every output element still sees its inputs in index order, one thread.
     static func reduceKernel<T: TensorScalar>(_ a: Tensor, _ axis: Int, _ t: T.Type, _ initial: T, _ f: (T, T) -> T) -> Tensor {
@@ -31,9 +32,23 @@ extension Tensor {
         let step = a.strides[axis]
         if axis == 0 || n == 0 {
             loop4(oshape, a.strides, a.offset, a.strides, a.offset) { o, ia, _ in
-                var acc = initial
-                for k in 0..<n { acc = f(acc, pa[ia + k * step]) }
-                po[o] = acc
+                if step == 1 && n >= 16 {
+                    // Four interleaved accumulators (k mod 4), combined as (0+1)+(2+3): breaks the
+                    // dependency chain; the order is fixed by n alone.
+                    var a0 = initial, a1 = initial, a2 = initial, a3 = initial
+                    let q = pa + ia
+                    var k = 0
+                    while k + 4 <= n {
+                        a0 = f(a0, q[k]); a1 = f(a1, q[k + 1]); a2 = f(a2, q[k + 2]); a3 = f(a3, q[k + 3])
+                        k += 4
+                    }
+                    while k < n { a0 = f(a0, q[k]); k += 1 }
+                    po[o] = f(f(a0, a1), f(a2, a3))
+                } else {
+                    var acc = initial
+                    for k in 0..<n { acc = f(acc, pa[ia + k * step]) }
+                    po[o] = acc
+                }
             }
             return out
         }

@@ -113,3 +113,11 @@ import Testing
         }
     }
 }
+
+extension CompositeGradientTests {
+    @Test func power() {
+        var rng = RandomGenerator(seed: 29)
+        for k in [0.0, 1, 2, 3, 4] { GradCheck.check([GradCheck.normal([3, 2], &rng)]) { Composite.pow($0[0], k) } }
+        for k in [0.5, 1 / 0.7, -1.5] { GradCheck.check([GradCheck.uniform([3, 2], 0.5, 2, &rng)]) { Composite.pow($0[0], k) } }
+    }
+}

@@ -82,3 +82,20 @@ import Testing
         #expect(d.converted(to: .f32).floats == Self.m23.floats)
     }
 }
+
+extension TensorTests {
+    /// The in-place SGD update and the public mask helpers (exact small-integer arithmetic).
+    @Test func updateAndMasks() {
+        var theta = Tensor(shape: [3], floats: [1, 2, 3])
+        let before = theta
+        theta.add(Tensor(shape: [3], floats: [2, 2, 2]), scaledBy: -0.5)
+        #expect(theta.floats == [0, 1, 2] && before.floats == [1, 2, 3])  // copy on write kept `before`
+        let positions = Tensor(shape: [3], floats: [0, 1, 2])
+        // [[t_z > t_x]] with t_z the row and t_x the column: the entries a causal mask removes.
+        let future = positions.reshaped([1, 3]).compare(.less, positions)
+        let bias = Tensor.select(future, Tensor(scalar: -.infinity), Tensor(scalar: 0))
+        #expect(future.shape == [3, 3])
+        #expect(bias[1, 0] == -.infinity && bias[2, 1] == -.infinity && bias[0, 1] == 0 && bias[2, 2] == 0)
+        #expect(Tensor(shape: [20], floats: (0..<20).map(Float.init)).reduce(.sum, axis: 0).scalarValue == 190)
+    }
+}
