@@ -66,6 +66,35 @@ public enum Composite {
         }
     }
 
+    /// `x` with the box `lower ..< upper` replaced by `value` (shape `upper − lower`): the functional
+    /// form of an assignment such as `Z[:, t] ← layer_norm(Z[:, t])` or `S[t_z, t_x] ← −∞`, built from
+    /// slices and concatenations along each axis where the box is not the whole extent, so its
+    /// gradient flows to the untouched part of `x` and to `value`.
+    public static func replacing(_ x: Variable, lower: [Int], upper: [Int], with value: Variable) -> Variable {
+        precondition(lower.count == x.rank && upper.count == x.rank && value.shape == zip(lower, upper).map { $1 - $0 },
+                     "replacing: box \(lower)..<\(upper) of \(Shape.describe(x.shape)) with \(Shape.describe(value.shape))")
+        return replacing(x, lower, upper, value, axis: 0)
+    }
+
+    private static func replacing(_ x: Variable, _ lower: [Int], _ upper: [Int], _ value: Variable, axis: Int) -> Variable {
+        if axis == x.rank { return value }
+        if lower[axis] == 0 && upper[axis] == x.shape[axis] {
+            return replacing(x, lower, upper, value, axis: axis + 1)
+        }
+        func band(_ lo: Int, _ hi: Int) -> Variable {
+            var l = [Int](repeating: 0, count: x.rank), u = x.shape
+            l[axis] = lo; u[axis] = hi
+            return x.slice(lower: l, upper: u)
+        }
+        let middle = replacing(band(lower[axis], upper[axis]), lower.enumerated().map { $0 == axis ? 0 : $1 },
+                               upper.enumerated().map { $0 == axis ? upper[axis] - lower[axis] : $1 }, value, axis: axis + 1)
+        var parts: [Variable] = []
+        if lower[axis] > 0 { parts.append(band(0, lower[axis])) }
+        parts.append(middle)
+        if upper[axis] < x.shape[axis] { parts.append(band(upper[axis], x.shape[axis])) }
+        return parts.count == 1 ? parts[0] : Variable.concat(parts, axis: axis)
+    }
+
     /// `(x − m)/√(v + ε)` per column (Alg. 6 line 3 before γ, β). ε = 0 is the paper's definition
     /// (a constant column then divides by zero, erratum A3).
     public static func normalizeColumns(_ x: Variable, epsilon: Double) -> Variable {
@@ -112,6 +141,15 @@ extension Variable {
     }
     /// ReLU = max(x, 0).
     public func relu() -> Variable { Composite.relu(self) }
+    /// `self` with the box `lower ..< upper` replaced by `value` (see `Composite.replacing`).
+    public func replacing(lower: [Int], upper: [Int], with value: Variable) -> Variable {
+        Composite.replacing(self, lower: lower, upper: upper, with: value)
+    }
+    /// `self` with column `t` replaced by the vector `value` (`X[:, t] ← v`).
+    public func replacingColumn(_ t: Int, with value: Variable) -> Variable {
+        precondition(rank == 2, "replacingColumn: shape \(Shape.describe(shape))")
+        return replacing(lower: [0, t], upper: [shape[0], t + 1], with: value.reshaped([shape[0], 1]))
+    }
     /// `x^k` element-wise (see `Composite.pow`).
     public func pow(_ k: Double) -> Variable { Composite.pow(self, k) }
     /// The value as a constant: no gradient flows back through it.

@@ -121,3 +121,17 @@ extension CompositeGradientTests {
         for k in [0.5, 1 / 0.7, -1.5] { GradCheck.check([GradCheck.uniform([3, 2], 0.5, 2, &rng)]) { Composite.pow($0[0], k) } }
     }
 }
+
+extension CompositeGradientTests {
+    /// Functional assignment into a box: values exact, gradients to both the rest and the new value.
+    @Test func replacing() {
+        var rng = RandomGenerator(seed: 35)
+        let x = GradCheck.normal([4, 5, 2], &rng), v = GradCheck.normal([2, 1, 2], &rng)
+        GradCheck.check([x, v]) { $0[0].replacing(lower: [1, 3, 0], upper: [3, 4, 2], with: $0[1]) * $0[0] }
+        let m = GradCheck.normal([3, 4], &rng), c = GradCheck.normal([3], &rng)
+        GradCheck.check([m, c]) { $0[0].replacingColumn(0, with: $0[1]) }
+        GradCheck.check([m, c]) { $0[0].replacingColumn(3, with: $0[1].exp()) }
+        let r = Variable(m).replacing(lower: [1, 2], upper: [2, 3], with: Variable(Tensor(repeating: -.infinity, shape: [1, 1], dtype: .f64)))
+        #expect(r.value[1, 2] == -.infinity && r.value[0, 2] == m[0, 2] && r.value[2, 3] == m[2, 3])
+    }
+}
