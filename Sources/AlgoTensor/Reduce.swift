@@ -64,6 +64,22 @@ extension Tensor {
         return out
     }
 
+    /// Index (0-based) of the largest entry of each column of a matrix `[n, ℓ]` (first one on ties;
+    /// NaN entries are skipped): the τ → 0 limit of sampling from a column (Alg. 14). Not differentiable.
+    public func argmaxColumns() -> [Int] {
+        precondition(rank == 2 || rank == 1, "argmaxColumns: shape \(Shape.describe(shape))")
+        let m = rank == 1 ? reshaped([shape[0], 1]) : self
+        return (0..<m.shape[1]).map { t in
+            var best = 0
+            var bestValue = m.shape[0] > 0 && !m[0, t].isNaN ? m[0, t] : -Double.infinity
+            for i in 1..<max(1, m.shape[0]) where m[i, t] > bestValue {
+                best = i
+                bestValue = m[i, t]
+            }
+            return best
+        }
+    }
+
     /// Σ of all elements, rank 0.
     public func sumAll() -> Tensor {
         var t = self

@@ -99,3 +99,11 @@ extension TensorTests {
         #expect(Tensor(shape: [20], floats: (0..<20).map(Float.init)).reduce(.sum, axis: 0).scalarValue == 190)
     }
 }
+
+extension TensorTests {
+    @Test func argmax() {
+        #expect(Self.m23.argmaxColumns() == [1, 1, 1])
+        #expect(Tensor(shape: [3, 2], floats: [0, 5, 5, -.infinity, -.infinity, -.infinity]).argmaxColumns() == [1, 0])
+        #expect(Tensor(shape: [3], floats: [1, 3, 2]).argmaxColumns() == [1])
+    }
+}
