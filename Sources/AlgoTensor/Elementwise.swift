@@ -69,7 +69,8 @@ func rows4(_ shape: [Int], _ sa: [Int], _ oa: Int, _ sb: [Int], _ ob: Int,
 @inline(__always)
 func loop4(_ shape: [Int], _ sa: [Int], _ oa: Int, _ sb: [Int], _ ob: Int, _ body: (Int, Int, Int) -> Void) {
     rows4(shape, sa, oa, sb, ob) { o, ia, ib, n0, a0, b0 in
-        for i0 in 0..<n0 { body(o + i0, ia + i0 * a0, ib + i0 * b0) }
+        // Wrapping arithmetic: indices stay far below overflow; no trap checks in the inner loop.
+        for i0 in 0..<n0 { body(o &+ i0, ia &+ i0 &* a0, ib &+ i0 &* b0) }
     }
 }
 
@@ -105,7 +106,11 @@ extension Tensor {
             let qa = pa + a.offset
             for i in 0..<n { po[i] = f(qa[i]) }
         } else {
-            loop4(a.shape, a.strides, a.offset, a.strides, a.offset) { o, ia, _ in po[o] = f(pa[ia]) }
+            rows4(a.shape, a.strides, a.offset, a.strides, a.offset) { o, ia, _, n0, a0, _ in
+                let qo = po + o, qa = pa + ia
+                if a0 == 1 { for i in 0..<n0 { qo[i] = f(qa[i]) } }
+                else { for i in 0..<n0 { qo[i] = f(qa[i * a0]) } }
+            }
         }
         return out
     }
@@ -205,8 +210,9 @@ extension Tensor {
         func run<T: TensorScalar>(_ t: T.Type) {
             let p = T.pointer(storage), q = T.pointer(other.storage), a = T(alpha)
             rows4(shape, other.strides, other.offset, other.strides, other.offset) { o, i, _, n0, s0, _ in
-                if s0 == 1 { for k in 0..<n0 { p[o + k] += a * q[i + k] } }
-                else { for k in 0..<n0 { p[o + k] += a * q[i + k * s0] } }
+                let po = p + o, qi = q + i  // rebased: unchecked pointer arithmetic in the loop, so it vectorises
+                if s0 == 1 { for k in 0..<n0 { po[k] += a * qi[k] } }
+                else { for k in 0..<n0 { po[k] += a * qi[k * s0] } }
             }
         }
         switch dtype {

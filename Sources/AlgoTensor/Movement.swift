@@ -7,10 +7,15 @@ extension Tensor {
                      "transfer: \(Shape.describe(src.shape)) into \(Shape.describe(dst.shape))")
         func run<T: TensorScalar>(_ t: T.Type) {
             let ps = T.pointer(src.storage), pd = T.pointer(dst.storage)
-            if accumulate {
-                loop4(dst.shape, dst.strides, dst.offset, src.strides, src.offset) { _, id, isrc in pd[id] += ps[isrc] }
-            } else {
-                loop4(dst.shape, dst.strides, dst.offset, src.strides, src.offset) { _, id, isrc in pd[id] = ps[isrc] }
+            rows4(dst.shape, dst.strides, dst.offset, src.strides, src.offset) { _, id, isrc, n0, d0, s0 in
+                let qd = pd + id, qs = ps + isrc
+                if accumulate {
+                    if d0 == 1 && s0 == 1 { for k in 0..<n0 { qd[k] += qs[k] } }
+                    else { for k in 0..<n0 { qd[k * d0] += qs[k * s0] } }
+                } else {
+                    if d0 == 1 && s0 == 1 { qd.update(from: qs, count: n0) }
+                    else { for k in 0..<n0 { qd[k * d0] = qs[k * s0] } }
+                }
             }
         }
         switch src.dtype {
