@@ -8,8 +8,8 @@ import AlgoKernels
     static func forwardBackward() -> [[Float]] {
         var rng = RandomGenerator(seed: 50)
         // Sizes above the fused kernels' parallel threshold (32 768 elements).
-        let x = Tensor.normal([96, 400], using: &rng)
-        let w = Tensor.normal([128, 96], std: 0.1, using: &rng)
+        let x = Tensor.normal([16, 400], using: &rng)
+        let w = Tensor.normal([128, 16], std: 0.3, using: &rng)
         let bias = CompositeGradientTests.causalBias(rows: 128, cols: 400, fullyMaskedColumn: 7, dtype: .f32)
         let tape = Tape()
         let pw = tape.parameter(w), px = tape.parameter(x)

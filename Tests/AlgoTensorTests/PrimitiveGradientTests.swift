@@ -21,10 +21,21 @@ import Testing
         ([3, 1, 2], [3, 4, 2]), ([], [2, 3]), ([2, 3], []), ([1], [1]), ([7], [1]), ([2, 3, 2, 2], [2, 1, 1, 2]),
     ]
 
+    /// Random broadcast pairs: a random shape of rank 0…4, and a partner with random dimensions set to 1
+    /// and random trailing dimensions dropped (either side may be the broadcast one).
+    static func randomPairs(_ count: Int, _ rng: inout RandomGenerator) -> [([Int], [Int])] {
+        (0..<count).map { _ in
+            let full = GradCheck.shape(rng.int(below: 5), &rng)
+            var partner = full.map { rng.uniform() < 0.4 ? 1 : $0 }
+            partner.removeLast(rng.int(below: partner.count + 1))
+            return rng.uniform() < 0.5 ? (full, partner) : (partner, full)
+        }
+    }
+
     @Test(arguments: BinaryOp.allCases)
     func binary(_ op: BinaryOp) {
         var rng = RandomGenerator(seed: 2)
-        for (sa, sb) in Self.broadcastPairs {
+        for (sa, sb) in Self.broadcastPairs + Self.randomPairs(12, &rng) {
             let a = GradCheck.normal(sa, &rng)
             // Division: denominators in ±[0.5, 2] keep 1/b² bounded.
             let b = op == .div ? GradCheck.uniform(sb, 0.5, 2, &rng) * GradCheck.sign(sb, &rng) : GradCheck.normal(sb, &rng)
