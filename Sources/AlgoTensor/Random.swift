@@ -6,6 +6,7 @@ import Foundation
 /// - `uniform()`: the top 53 bits of `next()` times 2⁻⁵³, in [0, 1).
 /// - `normal()`: **Box–Muller** (basic form): u₁ ∈ (0, 1], u₂ ∈ [0, 1), r = √(−2 ln u₁),
 ///   returns r·cos 2πu₂ and keeps r·sin 2πu₂ for the next call.
+/// - `int(below:)`: rejection of the biased low range, then `mod n`.
 /// - `categorical(_:)`: inverse CDF: one `uniform()` u, the first index whose running sum of the
 ///   (unnormalised, non-negative) weights exceeds u·Σw.
 ///
@@ -76,8 +77,18 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
         return weights.lastIndex { $0 > 0 }!  // rounding: u·Σ landed on the total
     }
 
-    /// A uniform integer in 0..<n (n > 0), by rejection (unbiased).
-    public mutating func int(below n: Int) -> Int { Int.random(in: 0..<n, using: &self) }
+    /// A uniform integer in 0..<n (n > 0): `next() mod n`, rejecting draws below `2⁶⁴ mod n` so that
+    /// every residue is equally likely (own code rather than the standard library's, whose algorithm
+    /// may change between releases).
+    public mutating func int(below n: Int) -> Int {
+        precondition(n > 0, "int(below:): n = \(n)")
+        let bound = UInt64(n)
+        let threshold = (0 &- bound) % bound
+        while true {
+            let r = next()
+            if r >= threshold { return Int(r % bound) }
+        }
+    }
 }
 
 extension Tensor {

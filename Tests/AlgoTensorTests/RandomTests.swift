@@ -27,6 +27,15 @@ import Testing
         #expect(abs(mean) < 0.03 && abs(variance - 1) < 0.05)
     }
 
+    /// Every residue of int(below: 3) about a third of 30 000 draws (σ ≈ 0.003), none outside.
+    @Test func integers() {
+        var rng = RandomGenerator(seed: 4)
+        var counts = [0, 0, 0]
+        for _ in 0..<30_000 { counts[rng.int(below: 3)] += 1 }
+        for c in counts { #expect(abs(Double(c) / 30_000 - 1.0 / 3) < 0.02) }
+        #expect(rng.int(below: 1) == 0)
+    }
+
     @Test func uniformRange() {
         var rng = RandomGenerator(seed: 2)
         let us = (0..<10_000).map { _ in rng.uniform() }
