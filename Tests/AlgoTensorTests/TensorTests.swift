@@ -107,3 +107,39 @@ extension TensorTests {
         #expect(Tensor(shape: [3], floats: [1, 3, 2]).argmaxColumns() == [1])
     }
 }
+
+extension TensorTests {
+    /// f32 matmul (through `GEMM.sgemm`, with views expressed as flags and leading dimensions) against the
+    /// f64 reference loop on awkward sizes, every transpose combination, dense operands, transposed views
+    /// and column slices (leading dimension > rows). Tolerance: the dot-product error bound
+    /// `2·k·ε₃₂·Σ|a||b|` per element (k products rounded and summed in f32, inputs exact in both types).
+    @Test func matmulMatchesReference() {
+        var rng = RandomGenerator(seed: 60)
+        let eps = Double(Float.ulpOfOne)
+        for (m, k, n) in [(1, 1, 1), (15, 16, 17), (17, 1, 3), (1, 33, 2), (16, 15, 1)] {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                // Wider parents than needed: the operand is a column slice with ld > rows.
+                let aRows = ta ? k : m, aCols = ta ? m : k, bRows = tb ? n : k, bCols = tb ? k : n
+                let aParent = Tensor.normal([aRows + 3, aCols + 2], using: &rng)
+                let bParent = Tensor.normal([bRows + 1, bCols], using: &rng)
+                let a = aParent.slice(lower: [2, 1], upper: [2 + aRows, 1 + aCols])
+                let b = bParent.slice(lower: [1, 0], upper: [1 + bRows, bCols])
+                let a64 = a.converted(to: .f64), b64 = b.converted(to: .f64)
+                let ref = Tensor.matmul(a64, b64, transposeA: ta, transposeB: tb).doubles
+                let absRef = Tensor.matmul(a64.binary(.max, -a64), b64.binary(.max, -b64), transposeA: ta, transposeB: tb).doubles
+                let dense = a.contiguous(), denseB = b.contiguous()
+                let results = [
+                    Tensor.matmul(a, b, transposeA: ta, transposeB: tb),                            // slices: ld > rows
+                    Tensor.matmul(dense, denseB, transposeA: ta, transposeB: tb),                   // dense
+                    Tensor.matmul(dense.transposed, denseB.transposed, transposeA: !ta, transposeB: !tb),  // transposed views: flags
+                ]
+                for c in results.map(\.doubles) {
+                    for i in c.indices {
+                        #expect(abs(c[i] - ref[i]) <= 2 * Double(k) * eps * absRef[i] + 1e-30,
+                                "\(m)×\(k)×\(n) transposes \(ta),\(tb): element \(i)")
+                    }
+                }
+            }
+        }
+    }
+}
