@@ -18,35 +18,12 @@ enum GradCheck {
     static func check(_ inputs: [Tensor], tolerance: Double = GradCheck.tolerance,
                       sourceLocation: SourceLocation = #_sourceLocation,
                       _ f: ([Variable]) -> Variable) {
-        let xs = inputs.map { $0.converted(to: .f64) }
-        let tape = Tape()
-        let leaves = xs.map { tape.parameter($0) }
-        let out = f(leaves)
-        var rng = RandomGenerator(seed: 0xC0FFEE)
-        let w = Tensor.normal(out.shape, dtype: .f64, using: &rng)
-        let analytic = tape.gradients(of: out, wrt: leaves, seed: w)
-        let wd = w.doubles
-        func loss(_ ts: [Tensor]) -> Double {
-            let o = f(ts.map { Variable($0) }).value.doubles
-            var s = 0.0
-            for i in 0..<o.count { s += o[i] * wd[i] }
-            return s
-        }
-        for i in xs.indices {
-            #expect(analytic[i].shape == xs[i].shape, "gradient shape", sourceLocation: sourceLocation)
-            let base = xs[i].doubles
-            let a = analytic[i].doubles
-            for j in 0..<base.count {
-                let h = step * max(1, abs(base[j]))
-                var up = base, down = base
-                up[j] += h
-                down[j] -= h
-                var plus = xs, minus = xs
-                plus[i] = Tensor(shape: xs[i].shape, values: up, dtype: .f64)
-                minus[i] = Tensor(shape: xs[i].shape, values: down, dtype: .f64)
-                let numeric = (loss(plus) - loss(minus)) / (2 * h)
-                #expect(abs(a[j] - numeric) <= tolerance * max(1, abs(numeric)),
-                        "input \(i) \(Shape.describe(xs[i].shape)) element \(j): analytic \(a[j]) vs numeric \(numeric)",
+        let results = GradientCheck.compare(inputs, step: step, f)
+        for (i, (a, n)) in results.enumerated() {
+            #expect(a.count == inputs[i].count, "gradient size", sourceLocation: sourceLocation)
+            for j in a.indices {
+                #expect(abs(a[j] - n[j]) <= tolerance * max(1, abs(n[j])),
+                        "input \(i) \(Shape.describe(inputs[i].shape)) element \(j): analytic \(a[j]) vs numeric \(n[j])",
                         sourceLocation: sourceLocation)
             }
         }

@@ -56,3 +56,14 @@ import Testing
         #expect(tape.gradients(of: y, wrt: [x])[0].doubles == tape.gradients(of: y, wrt: [x])[0].doubles)
     }
 }
+
+extension TapeTests {
+    /// The public checker accepts a correct gradient and catches a wrong one: `detached` hides a
+    /// dependence from the tape, so the analytic gradient of x·x misses half (relative error ~1/2).
+    @Test func gradientCheckUtility() {
+        var rng = RandomGenerator(seed: 70)
+        let x = Tensor.normal([3, 2], dtype: .f64, using: &rng) + Tensor(scalar: 3, dtype: .f64)
+        #expect(GradientCheck.maxError([x]) { $0[0] * $0[0] } < 1e-6)
+        #expect(GradientCheck.maxError([x]) { $0[0].detached * $0[0] } > 0.1)
+    }
+}
