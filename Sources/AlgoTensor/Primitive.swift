@@ -257,3 +257,23 @@ struct MatmulRule: PrimitiveRule {
         }
     }
 }
+
+extension Primitive: CustomStringConvertible {
+    /// A short name for traces and dumps: `mul`, `sum(axis: 0)`, `matmul(Aᵀ B)`, `fused softmaxColumns`.
+    public var description: String {
+        switch self {
+        case .unary(let op): return "\(op)"
+        case .binary(let op): return "\(op)"
+        case .reduce(let op, let axis): return "\(op)(axis: \(axis))"
+        case .permute(let perm): return "permute\(perm)"
+        case .reshape(let s): return "reshape\(Shape.describe(s))"
+        case .slice(let lower, let upper): return "slice\(lower)..<\(upper)"
+        case .concat(let axis): return "concat(axis: \(axis))"
+        case .broadcast(let s): return "broadcast\(Shape.describe(s))"
+        case .gather(let axis, let indices): return "gather(axis: \(axis), \(indices.count) indices)"
+        case .pick(let rows): return "pick(\(rows.count) rows)"
+        case .matmul(let ta, let tb): return "matmul(\(ta ? "Aᵀ" : "A") \(tb ? "Bᵀ" : "B"))"
+        case .fused(let op): return "fused \(op)"
+        }
+    }
+}

@@ -30,6 +30,15 @@ public final class Tape {
     /// Number of recorded nodes (leaves included).
     public var count: Int { nodes.count }
 
+    /// One line per node: `%3 = matmul(A B)(%0, const) f32[4×5]` (leaves are `param`), for traces.
+    public func dump() -> String {
+        nodes.enumerated().map { i, n in
+            let args = n.inputs.map { $0 >= 0 ? "%\($0)" : "const" }.joined(separator: ", ")
+            let op = n.primitive.map { "\($0)(\(args))" } ?? "param"
+            return "%\(i) = \(op) \(n.value.dtype)\(Shape.describe(n.value.shape))"
+        }.joined(separator: "\n")
+    }
+
     /// A leaf to differentiate with respect to (a parameter of θ).
     public func parameter(_ value: Tensor) -> Variable {
         nodes.append(Node(primitive: nil, inputs: [], inputValues: [], value: value))

@@ -67,3 +67,15 @@ extension TapeTests {
         #expect(GradientCheck.maxError([x]) { $0[0].detached * $0[0] } > 0.1)
     }
 }
+
+extension TapeTests {
+    @Test func dump() {
+        let tape = Tape()
+        let w = tape.parameter(Tensor.ones([2, 3]))
+        _ = w.matmul(Variable(Tensor.ones([3, 4]))).softmaxColumns()
+        let lines = tape.dump().split(separator: "\n")
+        #expect(lines.first == "%0 = param f32[2×3]")
+        #expect(lines.dropFirst().first == "%1 = matmul(A B)(%0, const) f32[2×4]")
+        #expect(lines.count == 3)
+    }
+}
