@@ -244,6 +244,28 @@ extension Tensor {
     }
 }
 
+extension Tensor {
+    /// `mask ? a : b` element-wise for a 0/1 mask (broadcasting); not differentiable (constants such
+    /// as the −∞ bias of a Mask: `select(mask, zeros, −∞)`).
+    public static func select(_ mask: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
+        guard let s1 = Shape.broadcast(mask.shape, a.shape), let s = Shape.broadcast(s1, b.shape) else {
+            preconditionFailure("select: shapes \(Shape.describe(mask.shape)), \(Shape.describe(a.shape)), \(Shape.describe(b.shape))")
+        }
+        let out = Tensor(uninitializedShape: s, dtype: b.dtype)
+        let m = mask.broadcast(to: s).contiguous(), x = a.broadcast(to: s).contiguous(), y = b.broadcast(to: s).contiguous()
+        func run<T: TensorScalar>(_ t: T.Type) {
+            let pm = T.pointer(m.storage) + m.offset, px = T.pointer(x.storage) + x.offset
+            let py = T.pointer(y.storage) + y.offset, po = T.pointer(out.storage)
+            for i in 0..<out.count { po[i] = pm[i] != 0 ? px[i] : py[i] }
+        }
+        switch out.dtype {
+        case .f32: run(Float.self)
+        case .f64: run(Double.self)
+        }
+        return out
+    }
+}
+
 // MARK: - Operators on plain tensors (used by VJPs and inference code)
 
 extension Tensor {

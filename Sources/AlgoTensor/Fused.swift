@@ -1,5 +1,11 @@
 import AlgoKernels
 
+/// Switches fused kernels on or off for the automatic composites (`Variable.softmaxColumns()` …).
+public enum Fusion {
+    /// When true (default), f32 composites with a fused kernel use it; f64 always uses the composite.
+    nonisolated(unsafe) public static var enabled = true
+}
+
 /// Composites that have a fused f32 kernel in `AlgoKernels`. "Columns" are the fibres along the
 /// first dimension (for `[d, ℓ]`, the ℓ columns of length d; for `[d, ℓ, b]`, ℓ·b columns).
 public enum FusedOp: Sendable, Hashable {
