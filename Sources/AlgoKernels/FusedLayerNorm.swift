@@ -1,0 +1,80 @@
+/// Fused column normalisation, the core of layer_norm (Alg. 6) applied to every column of a dense
+/// column-major `[rows, cols]` matrix: `y = (x − m) / √(v + ε)` with `m = Σx/n`, `v = Σ(x − m)²/n`.
+/// (γ and β are applied by the algorithm's own text.) With ε = 0 a constant column divides by 0, as
+/// the paper's Alg. 6 does (erratum A3).
+public enum FusedLayerNorm {
+    /// Column mean and 1/√(v + ε), two passes (mean, then centred squares).
+    @inline(__always)
+    static func stats(_ x: UnsafePointer<Float>, _ n: Int, _ eps: Float) -> (Float, Float) {
+        var sv = SIMD8<Float>.zero
+        var i = 0
+        while i + 8 <= n { sv += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self); i += 8 }
+        var s = sv.sum()
+        while i < n { s += x[i]; i += 1 }
+        let m = s / Float(n)
+        let mv = SIMD8<Float>(repeating: m)
+        var qv = SIMD8<Float>.zero
+        i = 0
+        while i + 8 <= n {
+            let d = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) - mv
+            qv += d * d
+            i += 8
+        }
+        var q = qv.sum()
+        while i < n { let d = x[i] - m; q += d * d; i += 1 }
+        let v = q / Float(n)
+        return (m, 1 / (v + eps).squareRoot())
+    }
+
+    /// `y[:, j] = (x[:, j] − m_j) / √(v_j + ε)`. `x` and `y` may alias.
+    public static func forward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows n: Int, cols: Int, epsilon: Float) {
+        FusedMath.forColumns(cols, perColumn: n) { range in
+            for j in range {
+                let xc = x + j * n, yc = y + j * n
+                let (m, r) = stats(xc, n, epsilon)
+                let mv = SIMD8<Float>(repeating: m), rv = SIMD8<Float>(repeating: r)
+                var i = 0
+                while i + 8 <= n {
+                    let v = UnsafeRawPointer(xc + i).loadUnaligned(as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(yc + i).storeBytes(of: (v - mv) * rv, as: SIMD8<Float>.self)
+                    i += 8
+                }
+                while i < n { yc[i] = (xc[i] - m) * r; i += 1 }
+            }
+        }
+    }
+
+    /// VJP of `forward`: `dx = r · (dy − mean(dy) − y · mean(dy ⊙ y))` with `r = 1/√(v + ε)` and `y`
+    /// recomputed from `x`. `dx` may alias `dy`.
+    public static func backward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+                                rows n: Int, cols: Int, epsilon: Float) {
+        FusedMath.forColumns(cols, perColumn: n) { range in
+            for j in range {
+                let xc = x + j * n, gc = dy + j * n, dc = dx + j * n
+                let (m, r) = stats(xc, n, epsilon)
+                let mv = SIMD8<Float>(repeating: m), rv = SIMD8<Float>(repeating: r)
+                var gs = SIMD8<Float>.zero, gys = SIMD8<Float>.zero
+                var i = 0
+                while i + 8 <= n {
+                    let yv = (UnsafeRawPointer(xc + i).loadUnaligned(as: SIMD8<Float>.self) - mv) * rv
+                    let gv = UnsafeRawPointer(gc + i).loadUnaligned(as: SIMD8<Float>.self)
+                    gs += gv
+                    gys += gv * yv
+                    i += 8
+                }
+                var g1 = gs.sum(), g2 = gys.sum()
+                while i < n { let yv = (xc[i] - m) * r; g1 += gc[i]; g2 += gc[i] * yv; i += 1 }
+                let inv = 1 / Float(n)
+                let a = SIMD8<Float>(repeating: g1 * inv), b = SIMD8<Float>(repeating: g2 * inv)
+                i = 0
+                while i + 8 <= n {
+                    let yv = (UnsafeRawPointer(xc + i).loadUnaligned(as: SIMD8<Float>.self) - mv) * rv
+                    let gv = UnsafeRawPointer(gc + i).loadUnaligned(as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(dc + i).storeBytes(of: rv * (gv - a - yv * b), as: SIMD8<Float>.self)
+                    i += 8
+                }
+                while i < n { let yv = (xc[i] - m) * r; dc[i] = r * (gc[i] - a[0] - yv * b[0]); i += 1 }
+            }
+        }
+    }
+}

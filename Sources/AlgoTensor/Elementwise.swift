@@ -1,0 +1,284 @@
+/// Element-wise unary operations. Each is a differentiable primitive (see `Primitive`).
+public enum UnaryOp: Sendable, Hashable, CaseIterable {
+    /// −x
+    case neg
+    /// eˣ
+    case exp
+    /// ln x
+    case log
+    /// √x
+    case sqrt
+    /// erf x = 2/√π ∫₀ˣ e^{−t²} dt (for the exact GELU of eq. 5)
+    case erf
+}
+
+/// Element-wise binary operations with broadcasting (shapes aligned at the first dimension).
+public enum BinaryOp: Sendable, Hashable, CaseIterable {
+    /// a + b
+    case add
+    /// a − b
+    case sub
+    /// a ⊙ b
+    case mul
+    /// a / b
+    case div
+    /// max(a, b) (ReLU is `max(x, 0)`)
+    case max
+}
+
+/// Non-differentiable comparisons giving 0/1 masks (VJPs, composites, and masks such as
+/// the paper's Iverson brackets `[[t_z ≤ t_x]]`).
+public enum CompareOp: Sendable, Hashable, CaseIterable {
+    /// a ≥ b
+    case greaterEqual
+    /// a < b
+    case less
+    /// a = b
+    case equal
+    /// a is finite (b ignored)
+    case isFinite
+}
+
+// MARK: - Strided loops (rank ≤ 4)
+
+/// Visits the rows (fibres along the first dimension) of `shape` in column-major order and calls
+/// `row(o, ia, ib, n0, a0, b0)`: the linear output index of the row's first element, the storage
+/// indices of its first element in two strided operands, the row length and the operands' strides
+/// along it. Callers specialise the inner loop for unit and zero strides, so it vectorises.
+@inline(__always)
+func rows4(_ shape: [Int], _ sa: [Int], _ oa: Int, _ sb: [Int], _ ob: Int,
+           _ row: (_ o: Int, _ ia: Int, _ ib: Int, _ n0: Int, _ a0: Int, _ b0: Int) -> Void) {
+    let r = shape.count
+    let n0 = r > 0 ? shape[0] : 1, n1 = r > 1 ? shape[1] : 1, n2 = r > 2 ? shape[2] : 1, n3 = r > 3 ? shape[3] : 1
+    let a0 = r > 0 ? sa[0] : 0, a1 = r > 1 ? sa[1] : 0, a2 = r > 2 ? sa[2] : 0, a3 = r > 3 ? sa[3] : 0
+    let b0 = r > 0 ? sb[0] : 0, b1 = r > 1 ? sb[1] : 0, b2 = r > 2 ? sb[2] : 0, b3 = r > 3 ? sb[3] : 0
+    if n0 == 0 || n1 == 0 || n2 == 0 || n3 == 0 { return }
+    var o = 0
+    for i3 in 0..<n3 {
+        for i2 in 0..<n2 {
+            for i1 in 0..<n1 {
+                row(o, oa + i1 * a1 + i2 * a2 + i3 * a3, ob + i1 * b1 + i2 * b2 + i3 * b3, n0, a0, b0)
+                o += n0
+            }
+        }
+    }
+}
+
+/// Visits every index of `shape` in column-major order and calls `body(o, ia, ib)` with the
+/// linear output index and the storage indices into two strided operands (the slow, general loop).
+@inline(__always)
+func loop4(_ shape: [Int], _ sa: [Int], _ oa: Int, _ sb: [Int], _ ob: Int, _ body: (Int, Int, Int) -> Void) {
+    rows4(shape, sa, oa, sb, ob) { o, ia, ib, n0, a0, b0 in
+        // Wrapping arithmetic: indices stay far below overflow; no trap checks in the inner loop.
+        for i0 in 0..<n0 { body(o &+ i0, ia &+ i0 &* a0, ib &+ i0 &* b0) }
+    }
+}
+
+extension Tensor {
+    /// Generic binary map into a fresh dense tensor of `shape` (operands already broadcast to it).
+    @inline(__always)
+    static func map2<T: TensorScalar>(_ a: Tensor, _ b: Tensor, _ t: T.Type, _ f: (T, T) -> T) -> Tensor {
+        let out = Tensor(uninitializedShape: a.shape, dtype: a.dtype)
+        let pa = T.pointer(a.storage), pb = T.pointer(b.storage), po = T.pointer(out.storage)
+        let n = out.count
+        if a.isContiguous && b.isContiguous {
+            let qa = pa + a.offset, qb = pb + b.offset
+            for i in 0..<n { po[i] = f(qa[i], qb[i]) }
+        } else {
+            rows4(a.shape, a.strides, a.offset, b.strides, b.offset) { o, ia, ib, n0, a0, b0 in
+                let qo = po + o, qa = pa + ia, qb = pb + ib
+                if a0 == 1 && b0 == 1 { for i in 0..<n0 { qo[i] = f(qa[i], qb[i]) } }
+                else if a0 == 1 && b0 == 0 { let bv = qb[0]; for i in 0..<n0 { qo[i] = f(qa[i], bv) } }
+                else if a0 == 0 && b0 == 1 { let av = qa[0]; for i in 0..<n0 { qo[i] = f(av, qb[i]) } }
+                else { for i in 0..<n0 { qo[i] = f(qa[i * a0], qb[i * b0]) } }
+            }
+        }
+        return out
+    }
+
+    /// Generic unary map into a fresh dense tensor.
+    @inline(__always)
+    static func map1<T: TensorScalar>(_ a: Tensor, _ t: T.Type, _ f: (T) -> T) -> Tensor {
+        let out = Tensor(uninitializedShape: a.shape, dtype: a.dtype)
+        let pa = T.pointer(a.storage), po = T.pointer(out.storage)
+        let n = out.count
+        if a.isContiguous {
+            let qa = pa + a.offset
+            for i in 0..<n { po[i] = f(qa[i]) }
+        } else {
+            rows4(a.shape, a.strides, a.offset, a.strides, a.offset) { o, ia, _, n0, a0, _ in
+                let qo = po + o, qa = pa + ia
+                if a0 == 1 { for i in 0..<n0 { qo[i] = f(qa[i]) } }
+                else { for i in 0..<n0 { qo[i] = f(qa[i * a0]) } }
+            }
+        }
+        return out
+    }
+
+    /// Copies (and converts) the elements of `src` (same shape, any layout) into dense `self`.
+    mutating func assign(from src: Tensor) {
+        precondition(src.shape == shape, "assign: \(Shape.describe(src.shape)) into \(Shape.describe(shape))")
+        precondition(isContiguous && offset == 0, "assign: destination must be dense")
+        let dst = storage
+        switch (src.dtype, dtype) {
+        case (.f32, .f32):
+            let ps = src.storage.floats, pd = dst.floats
+            if src.isContiguous { pd.update(from: ps + src.offset, count: count) }
+            else { loop4(shape, src.strides, src.offset, src.strides, src.offset) { o, i, _ in pd[o] = ps[i] } }
+        case (.f64, .f64):
+            let ps = src.storage.doubles, pd = dst.doubles
+            if src.isContiguous { pd.update(from: ps + src.offset, count: count) }
+            else { loop4(shape, src.strides, src.offset, src.strides, src.offset) { o, i, _ in pd[o] = ps[i] } }
+        case (.f32, .f64):
+            let ps = src.storage.floats, pd = dst.doubles
+            loop4(shape, src.strides, src.offset, src.strides, src.offset) { o, i, _ in pd[o] = Double(ps[i]) }
+        case (.f64, .f32):
+            let ps = src.storage.doubles, pd = dst.floats
+            loop4(shape, src.strides, src.offset, src.strides, src.offset) { o, i, _ in pd[o] = Float(ps[i]) }
+        }
+    }
+
+    // MARK: - Forward kernels of the element-wise primitives
+
+    /// `op` applied to every element.
+    public func unary(_ op: UnaryOp) -> Tensor {
+        switch dtype {
+        case .f32: return Tensor.unaryKernel(self, op, Float.self)
+        case .f64: return Tensor.unaryKernel(self, op, Double.self)
+        }
+    }
+
+    static func unaryKernel<T: TensorScalar>(_ a: Tensor, _ op: UnaryOp, _ t: T.Type) -> Tensor {
+        switch op {
+        case .neg: return map1(a, t) { -$0 }
+        case .exp: return map1(a, t) { T.exp_($0) }
+        case .log: return map1(a, t) { T.log_($0) }
+        case .sqrt: return map1(a, t) { T.sqrt_($0) }
+        case .erf: return map1(a, t) { T.erf_($0) }
+        }
+    }
+
+    /// `self op other`, broadcasting both to `Shape.broadcast(self.shape, other.shape)`.
+    public func binary(_ op: BinaryOp, _ other: Tensor) -> Tensor {
+        precondition(dtype == other.dtype, "\(op): dtypes \(dtype) and \(other.dtype) differ")
+        guard let s = Shape.broadcast(shape, other.shape) else {
+            preconditionFailure("\(op): shapes \(Shape.describe(shape)) and \(Shape.describe(other.shape)) do not broadcast")
+        }
+        let a = shape == s ? self : broadcast(to: s), b = other.shape == s ? other : other.broadcast(to: s)
+        switch dtype {
+        case .f32: return Tensor.binaryKernel(a, b, op, Float.self)
+        case .f64: return Tensor.binaryKernel(a, b, op, Double.self)
+        }
+    }
+
+    static func binaryKernel<T: TensorScalar>(_ a: Tensor, _ b: Tensor, _ op: BinaryOp, _ t: T.Type) -> Tensor {
+        switch op {
+        case .add: return map2(a, b, t) { $0 + $1 }
+        case .sub: return map2(a, b, t) { $0 - $1 }
+        case .mul: return map2(a, b, t) { $0 * $1 }
+        case .div: return map2(a, b, t) { $0 / $1 }
+        case .max: return map2(a, b, t) { $0 < $1 ? $1 : $0 }
+        }
+    }
+
+    /// A 0/1 mask of `self op other` (broadcasting); `isFinite` ignores `other`. Not differentiable.
+    public func compare(_ op: CompareOp, _ other: Tensor) -> Tensor {
+        guard let s = Shape.broadcast(shape, other.shape) else {
+            preconditionFailure("compare: shapes \(Shape.describe(shape)) and \(Shape.describe(other.shape)) do not broadcast")
+        }
+        let a = broadcast(to: s), b = other.broadcast(to: s)
+        func run<T: TensorScalar>(_ t: T.Type) -> Tensor {
+            switch op {
+            case .greaterEqual: return Tensor.map2(a, b, t) { $0 >= $1 ? 1 : 0 }
+            case .less: return Tensor.map2(a, b, t) { $0 < $1 ? 1 : 0 }
+            case .equal: return Tensor.map2(a, b, t) { $0 == $1 ? 1 : 0 }
+            case .isFinite: return Tensor.map2(a, b, t) { a, _ in a.isFinite ? 1 : 0 }
+            }
+        }
+        switch dtype {
+        case .f32: return run(Float.self)
+        case .f64: return run(Double.self)
+        }
+    }
+
+    /// `self += alpha · other` in place (same shape and dtype; storage reused when uniquely held):
+    /// the SGD update `θ ← θ − η·∇loss(θ)` of Alg. 11–13 is `θ.add(grad, scaledBy: -η)`.
+    public mutating func add(_ other: Tensor, scaledBy alpha: Double) {
+        precondition(shape == other.shape && dtype == other.dtype,
+                     "add(scaledBy:): \(Shape.describe(shape)) += \(Shape.describe(other.shape))")
+        makeUniqueContiguous()
+        func run<T: TensorScalar>(_ t: T.Type) {
+            let p = T.pointer(storage), q = T.pointer(other.storage), a = T(alpha)
+            rows4(shape, other.strides, other.offset, other.strides, other.offset) { o, i, _, n0, s0, _ in
+                let po = p + o, qi = q + i  // rebased: unchecked pointer arithmetic in the loop, so it vectorises
+                if s0 == 1 { for k in 0..<n0 { po[k] += a * qi[k] } }
+                else { for k in 0..<n0 { po[k] += a * qi[k * s0] } }
+            }
+        }
+        switch dtype {
+        case .f32: run(Float.self)
+        case .f64: run(Double.self)
+        }
+    }
+
+    /// A rank-0 tensor of this dtype.
+    func scalarLike(_ v: Double) -> Tensor { Tensor(scalar: v, dtype: dtype) }
+
+    /// `self += other` in place (same shape), reusing the storage when uniquely held: the gradient
+    /// accumulator of the tape.
+    mutating func addInPlace(_ other: Tensor) {
+        precondition(shape == other.shape && dtype == other.dtype,
+                     "accumulate: \(Shape.describe(shape)) += \(Shape.describe(other.shape))")
+        makeUniqueContiguous()
+        let n = count
+        switch dtype {
+        case .f32:
+            let p = storage.floats, q = other.storage.floats
+            if other.isContiguous { let qo = q + other.offset; for i in 0..<n { p[i] += qo[i] } }
+            else { loop4(shape, other.strides, other.offset, other.strides, other.offset) { o, i, _ in p[o] += q[i] } }
+        case .f64:
+            let p = storage.doubles, q = other.storage.doubles
+            if other.isContiguous { let qo = q + other.offset; for i in 0..<n { p[i] += qo[i] } }
+            else { loop4(shape, other.strides, other.offset, other.strides, other.offset) { o, i, _ in p[o] += q[i] } }
+        }
+    }
+}
+
+extension Tensor {
+    /// `mask ? a : b` element-wise for a 0/1 mask (broadcasting); not differentiable (constants such
+    /// as the −∞ bias of a Mask: `select(mask, zeros, −∞)`).
+    public static func select(_ mask: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
+        guard let s1 = Shape.broadcast(mask.shape, a.shape), let s = Shape.broadcast(s1, b.shape) else {
+            preconditionFailure("select: shapes \(Shape.describe(mask.shape)), \(Shape.describe(a.shape)), \(Shape.describe(b.shape))")
+        }
+        let out = Tensor(uninitializedShape: s, dtype: b.dtype)
+        let m = mask.broadcast(to: s).contiguous(), x = a.broadcast(to: s).contiguous(), y = b.broadcast(to: s).contiguous()
+        func run<T: TensorScalar>(_ t: T.Type) {
+            let pm = T.pointer(m.storage) + m.offset, px = T.pointer(x.storage) + x.offset
+            let py = T.pointer(y.storage) + y.offset, po = T.pointer(out.storage)
+            for i in 0..<out.count { po[i] = pm[i] != 0 ? px[i] : py[i] }
+        }
+        switch out.dtype {
+        case .f32: run(Float.self)
+        case .f64: run(Double.self)
+        }
+        return out
+    }
+}
+
+// MARK: - Operators on plain tensors (used by VJPs and inference code)
+
+extension Tensor {
+    /// Element-wise sum with broadcasting.
+    public static func + (a: Tensor, b: Tensor) -> Tensor { a.binary(.add, b) }
+    /// Element-wise difference with broadcasting.
+    public static func - (a: Tensor, b: Tensor) -> Tensor { a.binary(.sub, b) }
+    /// Element-wise (Hadamard) product ⊙ with broadcasting.
+    public static func * (a: Tensor, b: Tensor) -> Tensor { a.binary(.mul, b) }
+    /// Element-wise quotient with broadcasting.
+    public static func / (a: Tensor, b: Tensor) -> Tensor { a.binary(.div, b) }
+    /// Negation.
+    public static prefix func - (a: Tensor) -> Tensor { a.unary(.neg) }
+    /// Tensor times a scalar.
+    public static func * (a: Tensor, s: Double) -> Tensor { a.binary(.mul, a.scalarLike(s)) }
+}

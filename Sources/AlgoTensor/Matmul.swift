@@ -1,0 +1,76 @@
+import AlgoKernels
+
+extension Tensor {
+    /// A matrix view as BLAS sees it: base offset, leading dimension, and whether the view is the
+    /// transpose of a column-major matrix. Nil when the strides fit neither layout (then copy).
+    static func blasLayout(rows r: Int, cols c: Int, s0: Int, s1: Int) -> (ld: Int, transposed: Bool)? {
+        if (s0 == 1 || r == 1) && (c == 1 || s1 >= max(1, r)) { return (c == 1 ? max(1, r) : s1, false) }
+        if (s1 == 1 || c == 1) && (r == 1 || s0 >= max(1, c)) { return (r == 1 ? max(1, c) : s0, true) }
+        return nil
+    }
+
+    /// `op(A)·op(B)` where `op(X) = Xᵀ` when the flag is set: the four transpose combinations of
+    /// the paper's products (`W_q X`, `KᵀQ`, …). Rank 2: `[m,k]·[k,n] → [m,n]`; rank 3 batches the
+    /// last dimension: `[m,k,b]·[k,n,b] → [m,n,b]` (transposes act on the first two dimensions).
+    /// f32 runs through `GEMM.sgemm` with transposed views expressed as BLAS flags (no copies);
+    /// f64 through a reference loop. Each output element is one dot product in `k` order,
+    /// independent of the thread count.
+    public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
+        guard let oshape = matmulShape(a.shape, b.shape, transposeA: transposeA, transposeB: transposeB) else {
+            preconditionFailure("matmul(transposeA: \(transposeA), transposeB: \(transposeB)): shapes \(Shape.describe(a.shape)) and \(Shape.describe(b.shape))")
+        }
+        precondition(a.dtype == b.dtype, "matmul: dtypes \(a.dtype) and \(b.dtype)")
+        let out = Tensor(uninitializedShape: oshape, dtype: a.dtype)
+        let m = oshape[0], n = oshape[1], k = transposeA ? a.shape[0] : a.shape[1]
+        let batch = a.rank == 3 ? a.shape[2] : 1
+        for bi in 0..<batch {
+            let am = a.rank == 3 ? a.sliceAt(axis: 2, bi, bi + 1) : a
+            let bm = b.rank == 3 ? b.sliceAt(axis: 2, bi, bi + 1) : b
+            let cOff = bi * m * n
+            switch a.dtype {
+            case .f32: gemm32(am, bm, transposeA, transposeB, m, n, k, out.storage.floats + cOff)
+            case .f64: gemm64(am, bm, transposeA, transposeB, m, n, k, out.storage.doubles + cOff)
+            }
+        }
+        return out
+    }
+
+    /// Result shape of `matmul`, or nil when the inner dimensions or ranks disagree.
+    public static func matmulShape(_ a: [Int], _ b: [Int], transposeA: Bool, transposeB: Bool) -> [Int]? {
+        guard a.count == b.count, a.count == 2 || a.count == 3 else { return nil }
+        if a.count == 3 && a[2] != b[2] { return nil }
+        let m = transposeA ? a[1] : a[0], ka = transposeA ? a[0] : a[1]
+        let kb = transposeB ? b[1] : b[0], n = transposeB ? b[0] : b[1]
+        guard ka == kb else { return nil }
+        return a.count == 3 ? [m, n, a[2]] : [m, n]
+    }
+
+    private static func gemm32(_ a: Tensor, _ b: Tensor, _ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int,
+                               _ c: UnsafeMutablePointer<Float>) {
+        if m == 0 || n == 0 { return }
+        if k == 0 { c.update(repeating: 0, count: m * n); return }
+        var a = a, b = b
+        var la = blasLayout(rows: a.shape[0], cols: a.shape[1], s0: a.strides[0], s1: a.strides[1])
+        if la == nil { a = a.copy(); la = blasLayout(rows: a.shape[0], cols: a.shape[1], s0: a.strides[0], s1: a.strides[1]) }
+        var lb = blasLayout(rows: b.shape[0], cols: b.shape[1], s0: b.strides[0], s1: b.strides[1])
+        if lb == nil { b = b.copy(); lb = blasLayout(rows: b.shape[0], cols: b.shape[1], s0: b.strides[0], s1: b.strides[1]) }
+        GEMM.sgemm(transA: ta != la!.transposed, transB: tb != lb!.transposed, m: m, n: n, k: k, alpha: 1,
+                   a: UnsafePointer(a.storage.floats + a.offset), lda: la!.ld,
+                   b: UnsafePointer(b.storage.floats + b.offset), ldb: lb!.ld,
+                   beta: 0, c: c, ldc: m)
+    }
+
+    private static func gemm64(_ a: Tensor, _ b: Tensor, _ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int,
+                               _ c: UnsafeMutablePointer<Double>) {
+        let pa = a.storage.doubles, pb = b.storage.doubles
+        let (a0, a1) = ta ? (a.strides[1], a.strides[0]) : (a.strides[0], a.strides[1])
+        let (b0, b1) = tb ? (b.strides[1], b.strides[0]) : (b.strides[0], b.strides[1])
+        for j in 0..<n {
+            for i in 0..<m {
+                var acc = 0.0
+                for p in 0..<k { acc += pa[a.offset + i * a0 + p * a1] * pb[b.offset + p * b0 + j * b1] }
+                c[i + j * m] = acc
+            }
+        }
+    }
+}

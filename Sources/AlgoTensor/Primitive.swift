@@ -1,0 +1,279 @@
+/// One differentiable operation: its shape rule, forward and vector-Jacobian product side by side.
+///
+/// `vjp` receives the inputs, the output and the cotangent `g` (shape of the output) and returns one
+/// cotangent per input. A cotangent may still have the broadcast (output) shape: the engine
+/// (`Tape.gradients`) sums it back to the input's shape and accumulates, in one place. VJPs are written
+/// with tensor operations, not raw kernels (the fused ops call their backward kernels).
+public protocol PrimitiveRule {
+    /// Output shape for the input shapes; a mismatch is a caller bug (precondition naming the op and shapes).
+    func shape(_ inputs: [[Int]]) -> [Int]
+    /// The value.
+    func forward(_ inputs: [Tensor]) -> Tensor
+    /// Cotangents of the inputs given the output cotangent `g`.
+    func vjp(_ inputs: [Tensor], output: Tensor, cotangent g: Tensor) -> [Tensor]
+}
+
+/// The closed set of primitives the tape records. Everything else (softmax, GELU, ReLU,
+/// log-softmax, mean, variance) is a composite of these; `fused` cases replace composites with one
+/// kernel each, tested equal to the composite forward and backward.
+public enum Primitive: Sendable, Hashable {
+    /// Element-wise unary op.
+    case unary(UnaryOp)
+    /// Element-wise binary op with broadcasting.
+    case binary(BinaryOp)
+    /// Reduction along one axis, kept as size 1.
+    case reduce(ReduceOp, axis: Int)
+    /// Dimension permutation (transpose of a matrix is `[1, 0]`); a view.
+    case permute([Int])
+    /// Same elements, new shape (column-major order).
+    case reshape([Int])
+    /// Box `lower ..< upper` (0-based); a view.
+    case slice(lower: [Int], upper: [Int])
+    /// Join n inputs along an axis.
+    case concat(axis: Int)
+    /// Broadcast to a shape (dimensions aligned at the first); a view.
+    case broadcast([Int])
+    /// Select entries along an axis by index (columns of an embedding matrix).
+    case gather(axis: Int, indices: [Int])
+    /// One row per column of a matrix: `y[t] = x[indices[t], t]`.
+    case pick(rows: [Int])
+    /// Matrix product with optional transposes of either operand (rank 2, or rank 3 batched).
+    case matmul(transposeA: Bool, transposeB: Bool)
+    /// A fused kernel standing for a composite (f32 only).
+    case fused(FusedOp)
+
+    /// The rule implementing this primitive. Exhaustive: a new case must be handled here.
+    public var rule: any PrimitiveRule {
+        switch self {
+        case .unary(let op): return UnaryRule(op: op)
+        case .binary(let op): return BinaryRule(op: op)
+        case .reduce(let op, let axis): return ReduceRule(op: op, axis: axis)
+        case .permute(let perm): return PermuteRule(perm: perm)
+        case .reshape(let s): return ReshapeRule(target: s)
+        case .slice(let lower, let upper): return SliceRule(lower: lower, upper: upper)
+        case .concat(let axis): return ConcatRule(axis: axis)
+        case .broadcast(let s): return BroadcastRule(target: s)
+        case .gather(let axis, let indices): return GatherRule(axis: axis, indices: indices)
+        case .pick(let rows): return PickRule(rows: rows)
+        case .matmul(let ta, let tb): return MatmulRule(transposeA: ta, transposeB: tb)
+        case .fused(let op): return FusedRule(op: op)
+        }
+    }
+}
+
+// MARK: - Element-wise
+
+/// `y = op(x)`.
+struct UnaryRule: PrimitiveRule {
+    let op: UnaryOp
+    func shape(_ s: [[Int]]) -> [Int] { s[0] }
+    func forward(_ x: [Tensor]) -> Tensor { x[0].unary(op) }
+    func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] {
+        switch op {
+        case .neg: return [-g]
+        case .exp: return [g * y]
+        case .log: return [g / x[0]]
+        case .sqrt: return [g / (y * 2)]
+        case .erf:  // d erf/dx = 2/√π · e^{−x²}
+            return [g * (-(x[0] * x[0])).unary(.exp) * 1.1283791670955126]
+        }
+    }
+}
+
+/// `y = a op b` with broadcasting; cotangents come back in the output shape (the engine un-broadcasts).
+struct BinaryRule: PrimitiveRule {
+    let op: BinaryOp
+    func shape(_ s: [[Int]]) -> [Int] {
+        guard let r = Shape.broadcast(s[0], s[1]) else {
+            preconditionFailure("\(op): shapes \(Shape.describe(s[0])) and \(Shape.describe(s[1])) do not broadcast")
+        }
+        return r
+    }
+    func forward(_ x: [Tensor]) -> Tensor { x[0].binary(op, x[1]) }
+    func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] {
+        let a = x[0], b = x[1]
+        switch op {
+        case .add: return [g, g]
+        case .sub: return [g, -g]
+        case .mul: return [g * b, g * a]
+        case .div: return [g / b, -(g * y) / b]
+        case .max:  // ties send the cotangent to `a`
+            return [g * a.compare(.greaterEqual, b), g * a.compare(.less, b)]
+        }
+    }
+}
+
+// MARK: - Reductions
+
+/// `y = Σ_axis x` or `max_axis x`, size 1 along `axis`.
+struct ReduceRule: PrimitiveRule {
+    let op: ReduceOp
+    let axis: Int
+    func shape(_ s: [[Int]]) -> [Int] {
+        precondition(axis >= 0 && axis < s[0].count, "\(op)(axis: \(axis)): shape \(Shape.describe(s[0]))")
+        var r = s[0]; r[axis] = 1; return r
+    }
+    func forward(_ x: [Tensor]) -> Tensor { x[0].reduce(op, axis: axis) }
+    func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] {
+        switch op {
+        case .sum: return [g.broadcast(to: x[0].shape)]
+        case .max:  // every maximal entry receives the full cotangent (ties are measure-zero in practice)
+            return [g * x[0].compare(.equal, y)]
+        }
+    }
+}
+
+// MARK: - Movement
+
+/// Dimension permutation.
+struct PermuteRule: PrimitiveRule {
+    let perm: [Int]
+    func shape(_ s: [[Int]]) -> [Int] {
+        precondition(perm.count == s[0].count && Set(perm) == Set(0..<perm.count),
+                     "permute: \(perm) for shape \(Shape.describe(s[0]))")
+        return perm.map { s[0][$0] }
+    }
+    func forward(_ x: [Tensor]) -> Tensor { x[0].permuted(perm) }
+    func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] {
+        var inverse = [Int](repeating: 0, count: perm.count)
+        for (i, p) in perm.enumerated() { inverse[p] = i }
+        return [g.permuted(inverse)]
+    }
+}
+
+/// New shape, same element order.
+struct ReshapeRule: PrimitiveRule {
+    let target: [Int]
+    func shape(_ s: [[Int]]) -> [Int] {
+        precondition(Shape.count(s[0]) == Shape.count(target), "reshape: \(Shape.describe(s[0])) to \(Shape.describe(target))")
+        return target
+    }
+    func forward(_ x: [Tensor]) -> Tensor { x[0].reshaped(target) }
+    func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] { [g.reshaped(x[0].shape)] }
+}
+
+/// A box of the input; the VJP pads the cotangent with zeros.
+struct SliceRule: PrimitiveRule {
+    let lower: [Int], upper: [Int]
+    func shape(_ s: [[Int]]) -> [Int] {
+        precondition(lower.count == s[0].count && upper.count == s[0].count
+                     && zip(zip(lower, upper), s[0]).allSatisfy { 0 <= $0.0 && $0.0 <= $0.1 && $0.1 <= $1 },
+                     "slice: \(lower)..<\(upper) of shape \(Shape.describe(s[0]))")
+        return zip(lower, upper).map { $1 - $0 }
+    }
+    func forward(_ x: [Tensor]) -> Tensor { x[0].slice(lower: lower, upper: upper) }
+    func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] { [g.padded(into: x[0].shape, at: lower)] }
+}
+
+/// Inputs joined along `axis`; the VJP slices the cotangent back apart.
+struct ConcatRule: PrimitiveRule {
+    let axis: Int
+    func shape(_ s: [[Int]]) -> [Int] {
+        var r = s[0]
+        precondition(axis >= 0 && axis < r.count, "concat(axis: \(axis)): shape \(Shape.describe(r))")
+        r[axis] = 0
+        for t in s {
+            var u = t; u[axis] = 0
+            var v = s[0]; v[axis] = 0
+            precondition(u == v, "concat(axis: \(axis)): shapes \(Shape.describe(s[0])) and \(Shape.describe(t))")
+            r[axis] += t[axis]
+        }
+        return r
+    }
+    func forward(_ x: [Tensor]) -> Tensor { Tensor.concat(x, axis: axis) }
+    func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] {
+        var at = 0
+        return x.map { t in
+            defer { at += t.shape[axis] }
+            return g.sliceAt(axis: axis, at, at + t.shape[axis])
+        }
+    }
+}
+
+/// Explicit broadcast (`b 𝟏ᵀ`); the engine's un-broadcast is its VJP.
+struct BroadcastRule: PrimitiveRule {
+    let target: [Int]
+    func shape(_ s: [[Int]]) -> [Int] {
+        precondition(Shape.broadcasts(s[0], to: target), "broadcast: \(Shape.describe(s[0])) to \(Shape.describe(target))")
+        return target
+    }
+    func forward(_ x: [Tensor]) -> Tensor { x[0].broadcast(to: target) }
+    func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] { [g] }
+}
+
+// MARK: - Gathers
+
+/// `gather(axis:indices:)`; the VJP scatter-adds (repeated tokens accumulate).
+struct GatherRule: PrimitiveRule {
+    let axis: Int
+    let indices: [Int]
+    func shape(_ s: [[Int]]) -> [Int] {
+        precondition(axis >= 0 && axis < s[0].count && indices.allSatisfy { $0 >= 0 && $0 < s[0][axis] },
+                     "gather(axis: \(axis)): indices \(indices) for shape \(Shape.describe(s[0]))")
+        var r = s[0]; r[axis] = indices.count; return r
+    }
+    func forward(_ x: [Tensor]) -> Tensor { x[0].gather(axis: axis, indices: indices) }
+    func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] {
+        [g.scatterAdd(into: x[0].shape, axis: axis, indices: indices)]
+    }
+}
+
+/// `y[t] = x[rows[t], t]`.
+struct PickRule: PrimitiveRule {
+    let rows: [Int]
+    func shape(_ s: [[Int]]) -> [Int] {
+        precondition(s[0].count == 2 && rows.count == s[0][1] && rows.allSatisfy { $0 >= 0 && $0 < s[0][0] },
+                     "pick: rows \(rows) for shape \(Shape.describe(s[0]))")
+        return [rows.count]
+    }
+    func forward(_ x: [Tensor]) -> Tensor { x[0].pick(rows: rows) }
+    func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] { [g.unpick(rows: x[0].shape[0], indices: rows)] }
+}
+
+// MARK: - Matmul
+
+/// `C = op(A) op(B)`. With `G` the cotangent of C:
+/// AB: (G Bᵀ, Aᵀ G); AᵀB: (B Gᵀ, A G); ABᵀ: (G B, Gᵀ A); AᵀBᵀ: (Bᵀ Gᵀ, Gᵀ Aᵀ).
+struct MatmulRule: PrimitiveRule {
+    let transposeA: Bool, transposeB: Bool
+    func shape(_ s: [[Int]]) -> [Int] {
+        guard let r = Tensor.matmulShape(s[0], s[1], transposeA: transposeA, transposeB: transposeB) else {
+            preconditionFailure("matmul(transposeA: \(transposeA), transposeB: \(transposeB)): shapes \(Shape.describe(s[0])) and \(Shape.describe(s[1]))")
+        }
+        return r
+    }
+    func forward(_ x: [Tensor]) -> Tensor { Tensor.matmul(x[0], x[1], transposeA: transposeA, transposeB: transposeB) }
+    func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] {
+        let a = x[0], b = x[1]
+        switch (transposeA, transposeB) {
+        case (false, false):
+            return [Tensor.matmul(g, b, transposeB: true), Tensor.matmul(a, g, transposeA: true)]
+        case (true, false):
+            return [Tensor.matmul(b, g, transposeB: true), Tensor.matmul(a, g)]
+        case (false, true):
+            return [Tensor.matmul(g, b), Tensor.matmul(g, a, transposeA: true)]
+        case (true, true):
+            return [Tensor.matmul(b, g, transposeA: true, transposeB: true), Tensor.matmul(g, a, transposeA: true, transposeB: true)]
+        }
+    }
+}
+
+extension Primitive: CustomStringConvertible {
+    /// A short name for traces and dumps: `mul`, `sum(axis: 0)`, `matmul(Aᵀ B)`, `fused softmaxColumns`.
+    public var description: String {
+        switch self {
+        case .unary(let op): return "\(op)"
+        case .binary(let op): return "\(op)"
+        case .reduce(let op, let axis): return "\(op)(axis: \(axis))"
+        case .permute(let perm): return "permute\(perm)"
+        case .reshape(let s): return "reshape\(Shape.describe(s))"
+        case .slice(let lower, let upper): return "slice\(lower)..<\(upper)"
+        case .concat(let axis): return "concat(axis: \(axis))"
+        case .broadcast(let s): return "broadcast\(Shape.describe(s))"
+        case .gather(let axis, let indices): return "gather(axis: \(axis), \(indices.count) indices)"
+        case .pick(let rows): return "pick(\(rows.count) rows)"
+        case .matmul(let ta, let tb): return "matmul(\(ta ? "Aᵀ" : "A") \(tb ? "Bᵀ" : "B"))"
+        case .fused(let op): return "fused \(op)"
+        }
+    }
+}

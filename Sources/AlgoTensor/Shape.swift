@@ -1,0 +1,63 @@
+/// Shape helpers. Shapes are `[Int]`, column-major: the first dimension is contiguous, so for a
+/// matrix `X ∈ ℝ^{d×ℓ}` (shape `[d, ℓ]`) each column `X[:, t]` is contiguous, as in the paper and BLAS.
+/// Ranks 0…4 are supported (rank 3 batches heads or minibatches in the last dimension).
+public enum Shape {
+    /// The largest rank the runtime supports.
+    public static let maxRank = 4
+
+    /// Number of elements of `shape` (1 for rank 0).
+    @inlinable public static func count(_ shape: [Int]) -> Int {
+        var n = 1
+        for d in shape { n *= d }
+        return n
+    }
+
+    /// Column-major strides of a dense tensor: `[1, s0, s0·s1, …]`.
+    public static func contiguousStrides(_ shape: [Int]) -> [Int] {
+        var strides = [Int](repeating: 0, count: shape.count)
+        var s = 1
+        for i in 0..<shape.count {
+            strides[i] = s
+            s *= shape[i]
+        }
+        return strides
+    }
+
+    /// `shape` padded with trailing 1s to `rank`.
+    ///
+    /// Broadcasting aligns shapes at the **first** dimension (column-major): a vector `b ∈ ℝ^{d}`
+    /// is `[d, 1]` against a matrix `[d, ℓ]`, which is the paper's `b 𝟏ᵀ`; a scalar (rank 0) is all 1s.
+    public static func padded(_ shape: [Int], to rank: Int) -> [Int] {
+        precondition(shape.count <= rank, "Shape.padded: rank \(shape.count) > \(rank)")
+        return shape + [Int](repeating: 1, count: rank - shape.count)
+    }
+
+    /// The broadcast shape of `a` and `b`: shapes aligned at the first dimension, missing trailing
+    /// dimensions are 1, and each dimension pair must be equal or contain a 1.
+    /// Returns nil when the shapes do not broadcast.
+    public static func broadcast(_ a: [Int], _ b: [Int]) -> [Int]? {
+        let r = max(a.count, b.count)
+        let pa = padded(a, to: r), pb = padded(b, to: r)
+        var out = [Int](repeating: 0, count: r)
+        for i in 0..<r {
+            if pa[i] == pb[i] { out[i] = pa[i] }
+            else if pa[i] == 1 { out[i] = pb[i] }
+            else if pb[i] == 1 { out[i] = pa[i] }
+            else { return nil }
+        }
+        return out
+    }
+
+    /// Whether `from` broadcasts to exactly `to` (the trailing-1 rule of `broadcast`).
+    public static func broadcasts(_ from: [Int], to: [Int]) -> Bool {
+        guard from.count <= to.count else { return false }
+        let p = padded(from, to: to.count)
+        for i in 0..<to.count where p[i] != to[i] && p[i] != 1 { return false }
+        return true
+    }
+
+    /// A readable form for preconditions: `[3×4]`, `[]` for scalars.
+    public static func describe(_ shape: [Int]) -> String {
+        "[" + shape.map(String.init).joined(separator: "×") + "]"
+    }
+}
