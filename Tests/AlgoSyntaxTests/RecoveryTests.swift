@@ -1,0 +1,88 @@
+import AlgoDiagnostics
+@testable import AlgoSyntax
+import Testing
+
+/// Error recovery: every syntax error of a file in one run, one per mistake, at the right token,
+/// with `.missing`/`.error` nodes in the tree; no input hangs or traps the parser.
+@Suite struct RecoveryTests {
+    func codes(_ text: String) -> [String] {
+        Support.parse(text).1.map(\.code.rawValue)
+    }
+
+    @Test func severalErrorsInOneRunWithoutCascade() {
+        let text = """
+        Algorithm 4: Ṽ ← Attention(X, Z | 𝓦_qkv, Mask)
+        Input:      X ∈ ℝ^{d_x×ℓ_x}, Z ∈ , vector representations
+        1 Q ← W_q X + b_q 𝟏ᵀ @ 3
+        2 K ← (W_k Z + b_k
+        3 for l = 1, 2, . . . , L do
+        4     V ← softmax(S/√d_attn
+        5     x ←
+        6 return Ṽ = V · softmax(S/√d_attn))
+        7 S ← K \\foo Q
+
+        """
+        let (file, diagnostics) = Support.parse(text)
+        #expect(diagnostics.map(\.code) == [.expectedType, .unknownCharacter, .unclosedDelimiter, .missingEnd,
+                                            .unclosedDelimiter, .expectedExpression, .unexpectedToken, .unknownCommand])
+        let source = SourceFile(path: "test.algo", text: text)
+        let positions = diagnostics.map { source.location(of: $0.span.start) }
+        #expect(positions.map(\.line) == [2, 3, 4, 5, 6, 7, 8, 9])
+        #expect(positions.map(\.column) == [34, 22, 19, 3, 28, 10, 36, 9])
+        // The tree is complete: all body lines are there.
+        #expect(file.algorithms.first?.body.count == 3)  // lines 1, 2 and the unclosed loop holding 4–7
+    }
+
+    @Test func unclosedCallPointsAtItsOpener() {
+        let (_, ds) = Support.parse("Algorithm 1: y ← F(x)\n1 y ← softmax(x\n")
+        #expect(ds.count == 1)
+        #expect(ds.first?.message == "expected `)` to close the call, found end of line")
+        #expect(ds.first?.labels.first?.message == "call opened here")
+    }
+
+    @Test func missingEndAndStrayEnd() {
+        #expect(codes("Algorithm 1: y ← F(x)\n1 while y ≠ 1 do\n2     y ← 1\n") == ["E0205"])
+        #expect(codes("Algorithm 1: y ← F(x)\n1 y ← 1\n2 end\n") == ["E0206"])
+        // A missing `do` is reported once; the body and its `end` are still read as the loop's.
+        #expect(codes("Algorithm 1: y ← F(x)\n1 for i = 1, 2, . . . , N\n2     y ← i\n3 end\n") == ["E0202"])
+    }
+
+    @Test func messagesAndCodes() {
+        #expect(codes("x ← 1\n") == ["E0211"])
+        #expect(codes("Algorithm 1: y ← F(x)\n1 y ← 1\nInput: x ∈ V*\n") == ["E0212"])
+        #expect(codes("Algorithm 1: y ← F(x)\n1 y ← 1 [[Query]]\n") == ["E0213"])
+        #expect(codes("Algorithm 1: y ← F(x)\n1 y ← x _q\n") == ["E0214"])
+        #expect(codes("Algorithm 1: y ← F(x)\n1 for ← 1\n") == ["E0215"])
+        #expect(codes("Algorithm 1: y ← F(x)\n1 ← 1\n") == ["E0207"])
+        #expect(codes("Algorithm 1 y ← F(x)\n") == ["E0208"])
+        #expect(codes("Algorithm 1: y ← F(x)\nInput: x, y ∈ V* z\n") == ["E0204"])
+        #expect(codes("Algorithm 1: y ← F(x)\n/* open\n") == ["E0103"])
+        #expect(codes("Algorithm 1: y ← F(x)\n1 y x\n") == ["E0202"])
+        #expect(codes("Algorithm 1: y ← F(x)\n1 y ← (x\n") == ["E0203"])
+        #expect(codes("Algorithm 1: y ← F(x)\n1 y ← x +\n") == ["E0201"])
+    }
+
+    @Test func diagnosticMessagesFollowTheStyle() {
+        let text = "Algorithm 1: y ← F(x)\n1 y ← (x\n2 z ← @\n3 for ← 1\n4 y ← [[t ≤ 1\nInput: x ∈ \n"
+        for d in Support.parse(text).1 {
+            #expect(d.message.first?.isLowercase == true, "\(d.message)")
+            #expect(!d.message.hasSuffix("."), "\(d.message)")
+        }
+    }
+
+    /// Random token soup: the parser terminates and never traps.
+    @Test func randomInputNeverHangs() {
+        var rng = SplitMix(seed: 7)
+        let pieces = ["Algorithm 1: y ← F(x)\n", "Input: ", "x", " ∈ ", "ℝ^{", "}", "[", "]", "[[", "]]", "(", ")", "{", "}",
+                      "|", ",", ";", ":", "for ", "do\n", "end\n", "∀", "if ", "then ", "return ", "sample ", "from ",
+                      "←", "=", "≡", "Σ_", "^", "_", "ᵀ", "²", "√", "−", "+", "/", "·", "\n", "1 ", "    ", ". . .",
+                      "/* c */", "// c", "@", "\\foo", "For h ∈ [H]:\n", "| ", "consisting of:\n", "or ", "randomly "]
+        for _ in 0..<400 {
+            let n = Int(rng.next() % 40)
+            let text = (0..<n).map { _ in pieces[Int(rng.next() % UInt64(pieces.count))] }.joined()
+            let (file, _) = Support.parse(text)
+            _ = ASTDump.dump(file)
+            _ = AlgoSyntax.Formatter.format(SourceFile(path: "f.algo", text: text), style: .ascii)
+        }
+    }
+}
