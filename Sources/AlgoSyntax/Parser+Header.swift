@@ -6,6 +6,10 @@ extension Parser {
     /// title = "Algorithm" NUMBER ":" ( signature [ "—" prose ] | prose ) NEWLINE ;
     mutating func parseTitle() -> Title {
         let start = index
+        if skipOverlongLine() {
+            expectLineEnd()
+            return Title(number: "", signature: nil, prose: nil, span: spanFrom(start))
+        }
         advance()  // Algorithm
         let number = tok.text
         advance()  // the number (checked by atTitle)
@@ -182,6 +186,10 @@ extension Parser {
         let start = index
         var declarations: [Declaration] = []
         var prose: Prose? = nil
+        if skipOverlongLine() {
+            expectLineEnd()
+            return DeclarationLine(declarations: [], prose: nil, span: spanFrom(start))
+        }
         if atTypedDeclaration() {
             declarations.append(parseDeclaration())
         } else if atUntypedDeclaration() {
