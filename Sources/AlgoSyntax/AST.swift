@@ -103,7 +103,7 @@ public struct HeaderLine: Sendable, Equatable {
 /// Declarations with optional trailing prose, a parameter collection, or only prose.
 public enum HeaderContent: Sendable, Equatable {
     case declarations(DeclarationLine)
-    case collection(Collection)
+    case collection(ParameterCollection)
 }
 
 /// `W_q, W_k ∈ ℝ^{d_attn×d_in}, b_q, b_k ∈ ℝ^{d_attn}, the query and key linear projections.`
@@ -127,7 +127,7 @@ public struct Declaration: Sendable, Equatable {
 }
 
 /// `𝓦_qkv consisting of:` / `θ includes all of the following parameters:` and its member lines.
-public struct Collection: Sendable, Equatable {
+public struct ParameterCollection: Sendable, Equatable {
     /// The collection's name (`𝓦_qkv`, `θ`).
     public var name: Name
     /// The words after the name (`consisting of:`), as written.

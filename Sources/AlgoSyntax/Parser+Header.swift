@@ -117,7 +117,7 @@ extension Parser {
     }
 
     /// collection = name ( "consisting" | "includes" ) prose NEWLINE { collection_member } ;
-    mutating func parseCollection() -> Collection {
+    mutating func parseCollection() -> ParameterCollection {
         let start = index
         let name = parseName()
         let phrase = parseProse() ?? Prose(text: "", span: errorSpan(tok))
@@ -129,7 +129,7 @@ extension Parser {
             guard atCollectionMemberLine else { break }
             members.append(parseCollectionMember())
         }
-        return Collection(name: name, phrase: phrase, members: members, span: spanFrom(start))
+        return ParameterCollection(name: name, phrase: phrase, members: members, span: spanFrom(start))
     }
 
     /// Member lines are indented and are neither numbered body lines, header lines nor titles.
