@@ -61,21 +61,14 @@ extension Parser {
             statement = Statement(kind: .comment(c.text), span: c.span)
         } else {
             statement = parseStatement()
-            if index == 0 || tokens[index - 1].kind != .newline || !atLineStartAfterBlock(statement) {
+            // A block statement has consumed whole lines already (its last line break included).
+            if !(index > start && tokens[index - 1].kind == .newline) {
                 expectLineEnd()
             }
         }
         statement.lineNumber = number
         if number != nil { statement.span = statement.span.union(tokens[start].span(source.path)) }
         return statement
-    }
-
-    /// An indented block has consumed its last line already.
-    func atLineStartAfterBlock(_ s: Statement) -> Bool {
-        switch s.kind {
-        case .forLoop(let f): f.form == .indented
-        case .ifThen, .whileLoop, .assign, .returnValue, .forAll, .sample, .comment, .error: false
-        }
     }
 
     /// statement = for_statement | for_all_statement | if_statement | while_statement | return_statement | sample_statement | assignment ;
