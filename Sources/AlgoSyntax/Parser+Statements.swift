@@ -21,6 +21,7 @@ extension Parser {
     /// block = { body_line } ;
     mutating func parseBlock(_ end: BlockEnd) -> [Statement] {
         var statements: [Statement] = []
+        var misplacedHeaderRun = false
         var progress = LoopProgress()
         while progress.advanced(index) {
             skipBlankLines()
@@ -34,9 +35,18 @@ extension Parser {
             }
             if case .indented(let column) = end, first.column <= column { break }
             if end == .top && atHeaderKeyword {
-                report(.headerAfterBody, "header line after the body has started", at: tok,
-                       label: "`\(tok.value):` lines go between the title and the first body line")
-                skipLine()
+                // One error for a run of misplaced header lines.
+                if !misplacedHeaderRun {
+                    report(.headerAfterBody, "header line after the body has started", at: tok,
+                           label: "`\(tok.value):` lines go between the title and the first body line")
+                }
+                misplacedHeaderRun = true
+                _ = parseHeaderLine()
+                continue
+            }
+            misplacedHeaderRun = false
+            if tok.kind != .lineNumber, tok.is(.bar) || (tok.column > 1 && atTypedDeclaration()) {
+                skipOrphanMemberLines()
                 continue
             }
             statements.append(parseBodyLine())

@@ -56,9 +56,11 @@ public struct Parser {
             } else if tok.kind == .blockComment && algorithms.isEmpty {
                 comments.append(parseCommentLine())
             } else {
+                // One error for the whole run of lines before the next title.
                 report(.outsideAlgorithm, "expected an `Algorithm N:` title before this line", at: tok,
-                       label: "code must follow a title")
-                skipLine()
+                       label: "every algorithm starts with a title line `Algorithm N: …`")
+                var run = LoopProgress()
+                repeat { skipLine(); skipBlankLines() } while !atEnd && !atTitle && run.advanced(index)
             }
         }
         return AlgoFile(leadingComments: comments, algorithms: algorithms, span: Span(file: source.path, start: 0, end: source.utf8.count))
@@ -78,6 +80,10 @@ public struct Parser {
                 header.append(.comment(parseCommentLine()))
             } else if atHeaderKeyword {
                 header.append(.line(parseHeaderLine()))
+            } else if atMalformedHeaderLabel {
+                skipMalformedHeaderLine()
+            } else if !header.isEmpty, atOrphanMemberLine() {
+                skipOrphanMemberLines()
             } else {
                 break
             }
@@ -194,8 +200,9 @@ public struct Parser {
         while i < tokens.count {
             let t = tokens[i]
             if t.kind == .newline || t.kind == .blockComment { i += 1; continue }
-            return t.kind == .identifier && HeaderKind(rawValue: t.value) != nil
-                && i + 1 < tokens.count && tokens[i + 1].is(.colon)
+            return (t.kind == .identifier && HeaderKind(rawValue: t.value) != nil
+                    && i + 1 < tokens.count && tokens[i + 1].is(.colon))
+                || malformedHeaderLabel(at: i)
         }
         return false
     }

@@ -58,6 +58,17 @@ import Testing
         #expect(file2.algorithms.count == 2)
     }
 
+    /// Typical slips in headers give one error, not one per following line.
+    @Test func headerSlipsDoNotCascade() {
+        let header = "/* c */\nInut: x ∈ V*, a prompt.\nOutput: y ∈ V*\nHyperparameters: τ ∈ (0, ∞)\n1 y ← x\n"
+        #expect(codes("Algorithm 1: y ← F(x)\n" + header) == ["E0217"])
+        #expect(codes("Algorithm 1: y ← F(x)\nParameter;s: θ includes all of the following parameters:\n  W ∈ ℝ^{d}\n  For l ∈ [L]:\n   | b_l ∈ ℝ^{d}\n1 y ← x\n") == ["E0217"])
+        let orphan = "Algorithm 1: y ← F(x)\nParameters: θ includs all of the following parameters:\n  W ∈ ℝ^{d}\n  For l ∈ [L]:\n   | b_l ∈ ℝ^{d}\n  U ∈ ℝ^{d}\n1 y ← x\n"
+        #expect(codes(orphan) == ["E0209"])
+        #expect(codes("Algorithm 1: y ← F(x)\n1 y ← x\nInput: x ∈ V*\nOutput: y ∈ V*\n") == ["E0212"])
+        #expect(codes("Algoritm 1: y ← F(x)\nInput: x ∈ V*\n1 y ← x\nAlgorithm 2: y ← G(x)\n1 y ← x\n") == ["E0211"])
+    }
+
     @Test func messagesAndCodes() {
         #expect(codes("x ← 1\n") == ["E0211"])
         #expect(codes("Algorithm 1: y ← F(x)\n1 y ← 1\nInput: x ∈ V*\n") == ["E0212"])
