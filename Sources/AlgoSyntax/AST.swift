@@ -6,29 +6,40 @@ import AlgoDiagnostics
 
 /// A whole `.algo` file: `/* … */` lines before the first title, then the algorithms.
 public struct AlgoFile: Sendable, Equatable {
+    /// `/* … */` lines before the first title.
     public var leadingComments: [CommentLine]
+    /// The algorithms in file order.
     public var algorithms: [Algorithm]
+    /// Where it is in the source (UTF-8 offsets).
     public var span: Span
 }
 
 /// A `/* … */` line: the paper's comments, kept as documentation.
 public struct CommentLine: Sendable, Equatable {
+    /// The text (comment without `/*` `*/`; prose verbatim).
     public var text: String
+    /// Where it is in the source (UTF-8 offsets).
     public var span: Span
 }
 
 /// Text that is documentation, not code: after `—` in a title, after the declarations of a header
 /// line, after `, where` in a statement. Never executed.
 public struct Prose: Sendable, Equatable {
+    /// The text (comment without `/*` `*/`; prose verbatim).
     public var text: String
+    /// Where it is in the source (UTF-8 offsets).
     public var span: Span
 }
 
 /// One algorithm box: title, header lines, numbered body.
 public struct Algorithm: Sendable, Equatable {
+    /// The `Algorithm N: …` line.
     public var title: Title
+    /// Header and comment lines between the title and the body.
     public var header: [HeaderItem]
+    /// The statements, in order (comment lines included).
     public var body: [Statement]
+    /// Where it is in the source (UTF-8 offsets).
     public var span: Span
 }
 
@@ -40,24 +51,31 @@ public struct Title: Sendable, Equatable {
     public var signature: Signature?
     /// Prose after `—`, or the whole title text when there is no signature.
     public var prose: Prose?
+    /// Where it is in the source (UTF-8 offsets).
     public var span: Span
 }
 
 /// `Ṽ ← MHAttention(X, Z = X | 𝓦, Mask)`.
 public struct Signature: Sendable, Equatable {
+    /// The names before `←`.
     public var outputs: [Expr]
+    /// The name.
     public var name: Name
     /// Before `|`: the inputs, each maybe with a default (`Z = X`).
     public var inputs: [SignatureParameter]
     /// After `|`: parameters and hyperparameters.
     public var parameters: [SignatureParameter]
+    /// Where it is in the source (UTF-8 offsets).
     public var span: Span
 }
 
 /// One entry of a signature: a declarator (`X`, `z_{1:N_data}`) and an optional default.
 public struct SignatureParameter: Sendable, Equatable {
+    /// The declarator: a name or `e_{1:T}`.
     public var name: Expr
+    /// The default after `=` (`Z = X`), if any.
     public var defaultValue: Expr?
+    /// Where it is in the source (UTF-8 offsets).
     public var span: Span
 }
 
@@ -74,21 +92,27 @@ public enum HeaderKind: String, Sendable, Equatable, CaseIterable {
 
 /// One header line with what follows its label.
 public struct HeaderLine: Sendable, Equatable {
+    /// Which label.
     public var kind: HeaderKind
+    /// What follows the label.
     public var content: HeaderContent
+    /// Where it is in the source (UTF-8 offsets).
     public var span: Span
 }
 
 /// Declarations with optional trailing prose, a parameter collection, or only prose.
 public enum HeaderContent: Sendable, Equatable {
     case declarations(DeclarationLine)
-    case collection(Collection)
+    case collection(ParameterCollection)
 }
 
 /// `W_q, W_k ∈ ℝ^{d_attn×d_in}, b_q, b_k ∈ ℝ^{d_attn}, the query and key linear projections.`
 public struct DeclarationLine: Sendable, Equatable {
+    /// The declarations, in order.
     public var declarations: [Declaration]
+    /// Trailing prose, if any.
     public var prose: Prose?
+    /// Where it is in the source (UTF-8 offsets).
     public var span: Span
 }
 
@@ -96,16 +120,21 @@ public struct DeclarationLine: Sendable, Equatable {
 public struct Declaration: Sendable, Equatable {
     /// Declarators: names (`W_q`, `z_{1:N_data}`) or datasets (`{x_n}_{n=1}^{N_data}`).
     public var names: [Expr]
+    /// The type after `∈`, if given.
     public var type: TypeExpr?
+    /// Where it is in the source (UTF-8 offsets).
     public var span: Span
 }
 
 /// `𝓦_qkv consisting of:` / `θ includes all of the following parameters:` and its member lines.
-public struct Collection: Sendable, Equatable {
+public struct ParameterCollection: Sendable, Equatable {
+    /// The collection's name (`𝓦_qkv`, `θ`).
     public var name: Name
     /// The words after the name (`consisting of:`), as written.
     public var phrase: Prose
+    /// The member lines, in order.
     public var members: [CollectionMember]
+    /// Where it is in the source (UTF-8 offsets).
     public var span: Span
 }
 
@@ -118,12 +147,17 @@ public enum CollectionMember: Sendable, Equatable {
 
 /// `For l ∈ [L]:` or `For h ∈ [H], 𝓦^h_qkv consisting of:` with its `|` member lines.
 public struct CollectionGroup: Sendable, Equatable {
+    /// The index variable.
     public var variable: Name
+    /// The set the index runs over.
     public var domain: TypeExpr
     /// The collection the group forms (`𝓦^h_qkv`), if named.
     public var collection: Name?
+    /// The words after the collection's name (`consisting of:`), if any.
     public var phrase: Prose?
+    /// The member lines, in order.
     public var members: [DeclarationLine]
+    /// Where it is in the source (UTF-8 offsets).
     public var span: Span
 }
 
@@ -131,6 +165,7 @@ public struct CollectionGroup: Sendable, Equatable {
 
 /// A body line's statement (or a nested one), with its line number, trailing claim and prose.
 public struct Statement: Sendable, Equatable {
+    /// What the statement does.
     public var kind: StatementKind
     /// The paper's line number, as written.
     public var lineNumber: String?
@@ -138,6 +173,7 @@ public struct Statement: Sendable, Equatable {
     public var claim: Claim?
     /// `, where ⊙ denotes element-wise multiplication.`
     public var prose: Prose?
+    /// Where it is in the source (UTF-8 offsets).
     public var span: Span
 }
 
@@ -177,12 +213,17 @@ public enum BlockForm: String, Sendable, Equatable {
 
 /// `for l = 1, 2, . . . , L do … end`, `for t ∈ [ℓ] : stmt`, `For h ∈ [H]:` + indented body.
 public struct ForLoop: Sendable, Equatable {
+    /// The index variable.
     public var variable: Name
+    /// What the loop runs over.
     public var range: ForRange
+    /// How the body is written.
     public var form: BlockForm
+    /// The statements, in order (comment lines included).
     public var body: [Statement]
     /// The `end` line's number and span (doEnd only).
     public var endLineNumber: String?
+    /// The span of the `end` keyword (block forms only).
     public var endSpan: Span?
 }
 
@@ -196,18 +237,27 @@ public enum ForRange: Sendable, Equatable {
 
 /// `if cond then stmt` or `if cond then` … `end`.
 public struct IfThen: Sendable, Equatable {
+    /// The condition.
     public var condition: Expr
+    /// How the body is written.
     public var form: BlockForm
+    /// The statements, in order (comment lines included).
     public var body: [Statement]
+    /// The `end` line's number, as written.
     public var endLineNumber: String?
+    /// The span of the `end` keyword (block forms only).
     public var endSpan: Span?
 }
 
 /// `while cond do` … `end`.
 public struct WhileLoop: Sendable, Equatable {
+    /// The condition.
     public var condition: Expr
+    /// The statements, in order (comment lines included).
     public var body: [Statement]
+    /// The `end` line's number, as written.
     public var endLineNumber: String?
+    /// The span of the `end` keyword (block forms only).
     public var endSpan: Span?
 }
 
@@ -215,16 +265,21 @@ public struct WhileLoop: Sendable, Equatable {
 public struct Sample: Sendable, Equatable {
     /// The words between `sample` and the target (`a token`).
     public var description: String?
+    /// The name (or indexed name) written to.
     public var target: Expr
     /// The distribution's name before `∝` (`q`), if given.
     public var distribution: Expr?
+    /// The unnormalised weights after `∝` (or the distribution itself).
     public var weights: Expr
 }
 
 /// `[[Label ∈ type]]`: a claim about the shape of the value the statement assigns.
 public struct Claim: Sendable, Equatable {
+    /// The label before `∈` (`Query`).
     public var label: Name
+    /// The type after `∈`, if given.
     public var type: TypeExpr
+    /// Where it is in the source (UTF-8 offsets).
     public var span: Span
 }
 
@@ -239,6 +294,7 @@ public enum ScriptPosition: String, Sendable, Equatable {
 /// is a power is decided by the checker from the declarations; the parser keeps both the raw
 /// text and a parsed expression.
 public struct Script: Sendable, Equatable {
+    /// `_` or `^`.
     public var position: ScriptPosition
     /// Written with braces `_{…}`.
     public var braced: Bool
@@ -246,14 +302,18 @@ public struct Script: Sendable, Equatable {
     public var raw: String
     /// The script parsed as an expression (a word is a name or a number).
     public var value: Expr
+    /// Where it is in the source (UTF-8 offsets).
     public var span: Span
 }
 
 /// A name with the paper's decorations: base (NFC: `x̃`, `t′`, `𝓦`, `ℓ`) and scripts in order
 /// (`W^l_mlp1` has `^l` then `_mlp1`).
 public struct Name: Sendable, Equatable {
+    /// The base, NFC (`W`, `x̃`, `t′`, `𝓦`).
     public var base: String
+    /// The scripts in written order.
     public var scripts: [Script]
+    /// Where it is in the source (UTF-8 offsets).
     public var span: Span
 
     /// The canonical spelling: `W^l_mlp1`, `e_{ℓ_z}`, `x̃_n`.
@@ -280,8 +340,11 @@ public enum UnaryOperator: String, Sendable, Equatable, CaseIterable {
 
 /// An expression node.
 public struct Expr: Sendable, Equatable {
+    /// What the expression is.
     public var kind: ExprKind
+    /// Where it is in the source (UTF-8 offsets).
     public var span: Span
+    /// Creates the node.
     public init(_ kind: ExprKind, _ span: Span) { self.kind = kind; self.span = span }
 }
 
@@ -337,26 +400,35 @@ public enum ListSeparator: String, Sendable, Equatable {
 
 /// `Σ` with its scripts and the product/quotient chain it sums.
 public struct Sum: Sendable, Equatable {
+    /// The subscript: `i=1`, `t∈T̃`, or the index alone (`u`).
     public var lower: Script?
+    /// The superscript: the upper bound, if any.
     public var upper: Script?
+    /// The product/quotient chain summed.
     public var body: Expr
 }
 
 /// A call `f(args | params)`.
 public struct Call: Sendable, Equatable {
+    /// The function called.
     public var callee: Name
+    /// The arguments before `|`.
     public var arguments: [Expr]
     /// Whether `|` was written (parameters may still be empty).
     public var hasBar: Bool
+    /// The parameters after `|`.
     public var parameters: [CallParameter]
 }
 
 /// A parameter after `|`: positional (`𝓦_l`) or a binding (`Mask ≡ 1`, `Mask[t, t′] = [[t ≤ t′]]`).
 public struct CallParameter: Sendable, Equatable {
+    /// The hyperparameter bound (`Mask`, `Mask[t, t′]`), for a binding.
     public var target: Expr?
     /// `≡` or `=` for a binding.
     public var op: BinaryOperator?
+    /// The value (the whole parameter when positional).
     public var value: Expr
+    /// Where it is in the source (UTF-8 offsets).
     public var span: Span
 }
 
@@ -364,8 +436,11 @@ public struct CallParameter: Sendable, Equatable {
 
 /// A type or set in a declaration, a loop domain or a claim.
 public struct TypeExpr: Sendable, Equatable {
+    /// What the type is.
     public var kind: TypeKind
+    /// Where it is in the source (UTF-8 offsets).
     public var span: Span
+    /// Creates the node.
     public init(_ kind: TypeKind, _ span: Span) { self.kind = kind; self.span = span }
 }
 

@@ -56,6 +56,28 @@ public enum Formatter {
         }
     }
 
+    /// `"2"` → `"²"`; nil unless all ASCII digits.
+    static func superscript(_ digits: String) -> String? {
+        let map = Dictionary(Spellings.superscriptDigits.map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        var out = ""
+        for c in digits {
+            guard let d = map[c] else { return nil }
+            out.append(d)
+        }
+        return out.isEmpty ? nil : out
+    }
+
+    /// Symbols the paper writes tight against what follows (`√d_attn`, `¬Mask`, `∀t`, `∇loss`, `KᵀQ`, `d_attn×d_x`).
+    static let tightSymbols: Set<Symbol> = [.sqrt, .not, .forAll, .nabla, .transpose, .times]
+
+    /// A single space after an ASCII-spelled tight symbol that only the ASCII form needs
+    /// (`\sqrt d_attn`, `K^T Q`): the Unicode form drops it, so `--ascii` and back gives the paper's text.
+    static func spaceOnlyForASCII(_ a: Token, _ b: Token) -> Bool {
+        guard case .symbol(let s) = a.kind, tightSymbols.contains(s), a.text != s.unicode else { return false }
+        return needsSpace(between: spelling(a, .ascii), and: spelling(b, .ascii))
+            && !needsSpace(between: spelling(a, .unicode), and: spelling(b, .unicode))
+    }
+
     /// Whether writing `b` right after `a` would lex differently from `a` then `b`.
     public static func needsSpace(between a: String, and b: String) -> Bool {
         guard !a.isEmpty, !b.isEmpty else { return false }
@@ -107,11 +129,14 @@ public enum Formatter {
             dropTriviaAt = k
         }
         var skipUntil = -1
+        var previousToken: Token? = nil
         while k < tokens.endIndex {
             let t = tokens[k]
             defer { k = tokens.index(after: k) }
             if t.start < skipUntil { continue }
-            let trivia = k == dropTriviaAt ? "" : t.triviaText
+            var trivia = k == dropTriviaAt ? "" : t.triviaText
+            if style == .unicode, trivia == " ", let p = previousToken, spaceOnlyForASCII(p, t) { trivia = "" }
+            previousToken = t
             text += trivia
             if let proseEnd = layout.prose[t.start] {
                 text += layout.source.slice(Span(file: layout.source.path, start: t.start, end: proseEnd))
@@ -119,7 +144,15 @@ public enum Formatter {
                 previous = "x"
                 continue
             }
-            let s = spelling(t, style)
+            var s = spelling(t, style)
+            // `(e[i] − m)^2` is written `(e[i] − m)²` in Unicode, as the paper does.
+            let next = tokens.index(after: k)
+            if style == .unicode, t.is(.caret), !t.hasLeadingSpace, previous == ")", next < tokens.endIndex,
+               tokens[next].kind == .scriptWord, !tokens[next].hasLeadingSpace,
+               let digits = superscript(tokens[next].value) {
+                s = digits
+                skipUntil = tokens[next].end
+            }
             if trivia.isEmpty, !previous.isEmpty, needsSpace(between: previous, and: s) { text += " " }
             text += s
             previous = s

@@ -9,7 +9,9 @@ extension Parser {
 
     /// expression = comparison ;
     mutating func parseExpression() -> Expr {
-        parseComparison()
+        guard enterNesting() else { return Expr(.missing, errorSpan(tok)) }
+        defer { nesting -= 1 }
+        return parseComparison()
     }
 
     /// comparison = dimensions [ ( "=" | "≠" | "<" | "≤" | ">" | "≥" | "≡" ) dimensions ] ;
@@ -108,6 +110,8 @@ extension Parser {
 
     /// prefix = ( "−" | "√" | "¬" | "∇" ) prefix | sum | application | postfix ;
     mutating func parsePrefix() -> Expr {
+        guard enterNesting() else { return Expr(.missing, errorSpan(tok)) }
+        defer { nesting -= 1 }
         let start = index
         let op: UnaryOperator
         switch tok.kind {

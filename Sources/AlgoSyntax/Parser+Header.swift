@@ -6,6 +6,10 @@ extension Parser {
     /// title = "Algorithm" NUMBER ":" ( signature [ "—" prose ] | prose ) NEWLINE ;
     mutating func parseTitle() -> Title {
         let start = index
+        if skipOverlongLine() {
+            expectLineEnd()
+            return Title(number: "", signature: nil, prose: nil, span: spanFrom(start))
+        }
         advance()  // Algorithm
         let number = tok.text
         advance()  // the number (checked by atTitle)
@@ -113,7 +117,7 @@ extension Parser {
     }
 
     /// collection = name ( "consisting" | "includes" ) prose NEWLINE { collection_member } ;
-    mutating func parseCollection() -> Collection {
+    mutating func parseCollection() -> ParameterCollection {
         let start = index
         let name = parseName()
         let phrase = parseProse() ?? Prose(text: "", span: errorSpan(tok))
@@ -125,7 +129,7 @@ extension Parser {
             guard atCollectionMemberLine else { break }
             members.append(parseCollectionMember())
         }
-        return Collection(name: name, phrase: phrase, members: members, span: spanFrom(start))
+        return ParameterCollection(name: name, phrase: phrase, members: members, span: spanFrom(start))
     }
 
     /// Member lines are indented and are neither numbered body lines, header lines nor titles.
@@ -182,6 +186,10 @@ extension Parser {
         let start = index
         var declarations: [Declaration] = []
         var prose: Prose? = nil
+        if skipOverlongLine() {
+            expectLineEnd()
+            return DeclarationLine(declarations: [], prose: nil, span: spanFrom(start))
+        }
         if atTypedDeclaration() {
             declarations.append(parseDeclaration())
         } else if atUntypedDeclaration() {

@@ -53,7 +53,10 @@ extension Parser {
             advance()
         }
         var statement: Statement
-        if tok.kind == .blockComment {
+        if skipOverlongLine() {
+            statement = Statement(kind: .error, span: spanFrom(start))
+            expectLineEnd()
+        } else if tok.kind == .blockComment {
             let c = parseCommentLine()
             statement = Statement(kind: .comment(c.text), span: c.span)
         } else {
@@ -77,6 +80,8 @@ extension Parser {
 
     /// statement = for_statement | for_all_statement | if_statement | while_statement | return_statement | sample_statement | assignment ;
     mutating func parseStatement() -> Statement {
+        guard enterNesting() else { return Statement(kind: .error, span: errorSpan(tok)) }
+        defer { nesting -= 1 }
         if tok.isWord("for") || tok.isWord("For") { return parseForStatement() }
         if tok.is(.forAll) { return parseForAllStatement() }
         if tok.isWord("if") { return parseIfStatement() }

@@ -4,6 +4,8 @@ import AlgoDiagnostics
 extension Parser {
     /// type = simple_type [ "≅" simple_type ] ;
     mutating func parseType() -> TypeExpr {
+        guard enterNesting() else { return TypeExpr(.missing, errorSpan(tok)) }
+        defer { nesting -= 1 }
         let start = index
         let lhs = parseSimpleType()
         guard tok.is(.congruent) else { return lhs }

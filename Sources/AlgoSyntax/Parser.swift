@@ -14,6 +14,12 @@ public struct Parser {
     /// Inside a speculative parse: errors are not reported but remembered.
     var speculating = 0
     var speculationFailed = false
+    /// Current nesting of expressions, types and one-line statements (bounded: no input can overflow the stack).
+    var nesting = 0
+    /// The deepest nesting accepted; the paper needs 6.
+    static let maxNesting = 64
+    /// The most tokens a line may have (bounds the depth of operator chains, so no tree overflows the stack).
+    static let maxLineTokens = 1000
 
     /// Parses a file. Diagnostics (E01xx, E02xx) are appended to `diagnostics`; the tree is always complete.
     public static func parse(_ source: SourceFile, _ diagnostics: inout DiagnosticBag) -> AlgoFile {
@@ -103,6 +109,29 @@ public struct Parser {
         }
         let span = Span(file: source.path, start: first.start, end: last.end)
         return Prose(text: source.slice(span), span: span)
+    }
+
+    /// Enters one level of nesting; false (with E0216 reported and the line skipped) when too deep.
+    mutating func enterNesting() -> Bool {
+        guard nesting < Parser.maxNesting else {
+            report(.nestingTooDeep, "nested too deeply (more than \(Parser.maxNesting) levels)", at: tok,
+                   label: "split this line into several statements")
+            skipToLineEnd()
+            return false
+        }
+        nesting += 1
+        return true
+    }
+
+    /// Whether the line from the current token on has more than `maxLineTokens` tokens; if so it
+    /// is reported (E0216) and skipped up to its line break.
+    mutating func skipOverlongLine() -> Bool {
+        var i = index
+        while i < tokens.count, !tokens[i].isLineEnd { i += 1 }
+        guard i - index > Parser.maxLineTokens else { return false }
+        report(.nestingTooDeep, "line has more than \(Parser.maxLineTokens) tokens", at: tok, label: "split this line")
+        skipToLineEnd()
+        return true
     }
 
     // MARK: - Token access

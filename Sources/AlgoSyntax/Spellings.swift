@@ -16,8 +16,11 @@ public enum Symbol: String, Sendable, Hashable, CaseIterable {
 
 /// One row of the spelling table.
 public struct SpellingEntry: Sendable {
+    /// The symbol.
     public let symbol: Symbol
+    /// The canonical Unicode spelling.
     public let unicode: String
+    /// The canonical ASCII spelling.
     public let ascii: String
     /// Other spellings the lexer accepts (Unicode look-alikes and LaTeX synonyms).
     public let aliases: [String]
@@ -28,7 +31,9 @@ public struct SpellingEntry: Sendable {
 /// A letter that has an ASCII spelling: Greek letters, `ℓ`, script capitals `𝓦`. Part of
 /// identifiers (`\alpha_t` is `α_t`).
 public struct LetterSpelling: Sendable {
+    /// The canonical Unicode spelling.
     public let unicode: String
+    /// The canonical ASCII spelling.
     public let ascii: String
 }
 
@@ -146,6 +151,7 @@ public enum Spellings {
     public static let superscriptDigits: [Character: Character] = [
         "⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4", "⁵": "5", "⁶": "6", "⁷": "7", "⁸": "8", "⁹": "9",
     ]
+    /// Unicode subscript digits and the ASCII digit each stands for.
     public static let subscriptDigits: [Character: Character] = [
         "₀": "0", "₁": "1", "₂": "2", "₃": "3", "₄": "4", "₅": "5", "₆": "6", "₇": "7", "₈": "8", "₉": "9",
     ]

@@ -45,9 +45,11 @@ public enum Trivia: Sendable, Hashable {
 /// One token with its source text, its canonical Unicode value, and the trivia before it.
 /// Concatenating `leadingTrivia` and `text` of all tokens gives back the file exactly.
 public struct Token: Sendable, Hashable {
+    /// What the token is.
     public var kind: TokenKind
     /// UTF-8 byte offsets into the source text, `start..<end` (trivia excluded).
     public var start: Int
+    /// UTF-8 offset just past the token.
     public var end: Int
     /// The source text of the token as written.
     public var text: String

@@ -35,6 +35,8 @@ import Testing
             #expect(diagnostics.isEmpty, "\(url.lastPathComponent): \(diagnostics.map(\.message))")
             #expect(format(text, .unicode) == text, "\(url.lastPathComponent) is not in canonical form")
             checkRoundTrip(text, url.lastPathComponent)
+            // The ASCII form, formatted back to Unicode, is the paper's text again.
+            #expect(format(text, .ascii).flatMap { format($0, .unicode) } == text, "\(url.lastPathComponent): ASCII → Unicode")
         }
     }
 
@@ -61,6 +63,16 @@ import Testing
     @Test func layoutIsNormalised() {
         let text = "Algorithm 1: y ← F(x)   \n1 for i = 1, 2, . . . , N do\n  2 y <- i   // note  \n10 end\n\n\n"
         #expect(format(text, .unicode) == " Algorithm 1: y ← F(x)\n".dropFirst() + " 1 for i = 1, 2, . . . , N do\n 2     y ← i   // note\n10 end\n")
+    }
+
+    @Test func asciiBackToUnicodeRestoresThePaperSpacing() {
+        let paper = "Algorithm 3: y ← F(x)\n4 ∀t : α_t = exp(qᵀk_t / √d_attn) / Σ_u exp(qᵀk_u / √d_attn)\n2 v ← Σ_{i=1}^{d_e} (e[i] − m)²/d_e\n5 ∀t_z, t_x, if ¬Mask[t_z, t_x] then S[t_z, t_x] ← −∞\n"
+        let ascii = format(paper, .ascii)
+        #expect(ascii?.contains("\\forall t : \\alpha_t = exp(q^T k_t / \\sqrt d_attn)") == true)
+        #expect(ascii?.contains("(e[i] - m)^2/d_e") == true)
+        #expect(ascii.flatMap { format($0, .unicode) } == paper)
+        // An author's own spaces in Unicode text stay.
+        #expect(format("Algorithm 1: y ← F(x)\n1 y ← √ d ⊙ Kᵀ Q\n", .unicode) == "Algorithm 1: y ← F(x)\n1 y ← √ d ⊙ Kᵀ Q\n")
     }
 
     @Test func spacesOnlyWhereSpellingsWouldMerge() {

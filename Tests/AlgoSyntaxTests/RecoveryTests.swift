@@ -86,3 +86,29 @@ import Testing
         }
     }
 }
+
+/// Pathological inputs are reported, not crashed on: nesting and line length are bounded.
+@Suite struct LimitsTests {
+    @Test func deepNestingIsAnError() {
+        let parens = String(repeating: "(", count: 5000) + "x" + String(repeating: ")", count: 5000)
+        let (_, ds) = Support.parse("Algorithm 1: y ← F(x)\n1 y ← \(parens)\n2 z ← 1\n")
+        #expect(ds.map(\.code) == [.nestingTooDeep])
+        let minus = String(repeating: "−", count: 5000) + "x"
+        #expect(Support.parse("Algorithm 1: y ← F(x)\n1 y ← \(minus)\n").1.map(\.code) == [.nestingTooDeep])
+        let foralls = String(repeating: "∀t : ", count: 3000) + "y ← 1"
+        #expect(Support.parse("Algorithm 1: y ← F(x)\n1 \(foralls)\n").1.map(\.code) == [.nestingTooDeep])
+        let types = String(repeating: "Δ(", count: 3000) + "V" + String(repeating: ")", count: 3000)
+        #expect(Support.parse("Algorithm 1: y ← F(x)\nInput: x ∈ \(types)\n").1.map(\.code) == [.nestingTooDeep])
+    }
+
+    @Test func longChainsAreBounded() {
+        let chain = (0..<3000).map { "x\($0)" }.joined(separator: " + ")
+        let (file, ds) = Support.parse("Algorithm 1: y ← F(x)\n1 y ← \(chain)\n")
+        #expect(ds.map(\.code) == [.nestingTooDeep])
+        _ = ASTDump.dump(file)
+        let ok = (0..<200).map { "x\($0)" }.joined(separator: " + ")
+        let (file2, ds2) = Support.parse("Algorithm 1: y ← F(x)\n1 y ← \(ok)\n")
+        #expect(ds2.isEmpty)
+        _ = ASTDump.dump(file2)
+    }
+}
