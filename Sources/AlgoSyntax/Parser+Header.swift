@@ -11,8 +11,14 @@ extension Parser {
             return Title(number: "", signature: nil, prose: nil, span: spanFrom(start))
         }
         advance()  // Algorithm
-        let number = tok.text
-        advance()  // the number (checked by atTitle)
+        var number = ""
+        if tok.kind == .number {
+            number = tok.text
+            advance()
+        } else {
+            report(.invalidTitle, "expected the algorithm's number after `Algorithm`, found \(describe(tok))", at: tok,
+                   label: "a title is `Algorithm N: …`")
+        }
         var signature: Signature? = nil
         var prose: Prose? = nil
         if tok.is(.colon) {
@@ -107,7 +113,12 @@ extension Parser {
         let start = index
         let kind = HeaderKind(rawValue: tok.value) ?? .input
         advance()
-        advance()  // `:` (checked by atHeaderKeyword)
+        if tok.is(.colon) {
+            advance()
+        } else {
+            report(.expectedToken, "expected `:` after `\(kind.rawValue)`, found \(describe(tok))", at: tok,
+                   label: "a header line is `\(kind.rawValue): names ∈ type`")
+        }
         let (isCollection, _) = speculate { p -> Bool in
             _ = p.parseDeclarator()
             return p.tok.isWord("consisting") || p.tok.isWord("includes")

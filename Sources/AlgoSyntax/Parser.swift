@@ -58,7 +58,9 @@ public struct Parser {
             } else {
                 report(.outsideAlgorithm, "expected an `Algorithm N:` title before this line", at: tok,
                        label: "code must follow a title")
-                skipLine()
+                // One error for the whole run of lines before the next title, not one per line.
+                var skipping = LoopProgress()
+                while !atEnd, !atTitle, skipping.advanced(index) { skipLine() }
             }
         }
         return AlgoFile(leadingComments: comments, algorithms: algorithms, span: Span(file: source.path, start: 0, end: source.utf8.count))
@@ -76,7 +78,7 @@ public struct Parser {
             if tok.kind == .blockComment && peek(1).isLineEnd {
                 guard nextCodeLineIsHeader() else { break }
                 header.append(.comment(parseCommentLine()))
-            } else if atHeaderKeyword {
+            } else if atHeaderKeyword || atHeaderKeywordWithoutColon {
                 header.append(.line(parseHeaderLine()))
             } else {
                 break
@@ -157,10 +159,19 @@ public struct Parser {
         return Span(file: source.path, start: s.start, end: tokens[endIndex].end)
     }
 
-    var atTitle: Bool { tok.isWord("Algorithm") && peek(1).kind == .number }
+    /// `Algorithm N` (or `Algorithm:` with the number missing, reported by `parseTitle`).
+    var atTitle: Bool { tok.isWord("Algorithm") && (peek(1).kind == .number || peek(1).is(.colon)) }
 
     var atHeaderKeyword: Bool {
         tok.kind == .identifier && HeaderKind(rawValue: tok.value) != nil && peek(1).is(.colon)
+    }
+
+    /// `Input x ∈ V*`: a header keyword followed by a declarator instead of `:` (reported by `parseHeaderLine`),
+    /// so that the forgotten `:` is one error rather than a body line and then E0212 for every header line after it.
+    var atHeaderKeywordWithoutColon: Bool {
+        tok.kind == .identifier && HeaderKind(rawValue: tok.value) != nil && peek(1).hasLeadingSpace
+            && ((peek(1).kind == .identifier && !Parser.reservedWords.contains(peek(1).value)) || peek(1).is(.leftBrace))
+            && !peek(2).is(.leftArrow) && !peek(2).is(.equals)
     }
 
     mutating func skipBlankLines() {
