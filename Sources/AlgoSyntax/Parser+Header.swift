@@ -201,6 +201,11 @@ extension Parser {
             expectLineEnd()
             return DeclarationLine(declarations: [], prose: nil, span: spanFrom(start))
         }
+        if atLineEnd || tok.is(.elementOf) {
+            // Prose may say anything, but not nothing, and not `∈ type` with the names forgotten.
+            report(.expectedDeclaration, atLineEnd ? "expected a declaration, found end of line" : "expected the names to declare before `∈`",
+                   at: tok, label: "a header line declares `names ∈ type`")
+        }
         if atTypedDeclaration() {
             declarations.append(parseDeclaration())
         } else if atUntypedDeclaration() {
@@ -295,7 +300,11 @@ extension Parser {
             while isScriptStart(tok), !tok.hasLeadingSpace, progress.advanced(index) { scripts.append(parseScript()) }
             return scripts.isEmpty ? set : Expr(.scripted(set, scripts), spanFrom(start))
         }
-        reportUnexpected(tok, "expected a name to declare, found \(describe(tok))")
+        if tok.kind == .unknown || tok.kind == .blockComment {
+            reportUnexpected(tok, "")
+        } else {
+            report(.expectedName, "expected a name to declare, found \(describe(tok))", at: tok)
+        }
         return Expr(.missing, errorSpan(tok))
     }
 
