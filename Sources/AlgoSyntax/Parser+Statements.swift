@@ -52,6 +52,7 @@ extension Parser {
             number = tok.text
             advance()
         }
+        lineIndent = tok.column
         var statement: Statement
         if skipOverlongLine() {
             statement = Statement(kind: .error, span: spanFrom(start))
@@ -70,11 +71,13 @@ extension Parser {
         return statement
     }
 
-    /// An indented block has consumed its last line already.
+    /// An indented block, or a block whose `end` is missing, has consumed its last line already.
     func atLineStartAfterBlock(_ s: Statement) -> Bool {
         switch s.kind {
-        case .forLoop(let f): f.form == .indented
-        case .ifThen, .whileLoop, .assign, .returnValue, .forAll, .sample, .comment, .error: false
+        case .forLoop(let f): f.form == .indented || (f.form == .doEnd && f.endSpan == nil)
+        case .ifThen(let i): i.form == .doEnd && i.endSpan == nil
+        case .whileLoop(let w): w.endSpan == nil
+        case .assign, .returnValue, .forAll, .sample, .comment, .error: false
         }
     }
 
@@ -103,6 +106,7 @@ extension Parser {
     /// for_statement = ( "for" | "For" ) name ( "=" counting_range | "∈" type ) ( "do" NEWLINE block end_line | ":" NEWLINE block | ":" statement ) ;
     mutating func parseForStatement() -> Statement {
         let start = index
+        let indent = lineIndent
         let keyword = tok
         advance()
         guard tok.kind == .identifier, !Parser.reservedWords.contains(tok.value) else {
@@ -145,7 +149,7 @@ extension Parser {
         }
         expectLineEnd()
         loop.body = parseBlock(.doEnd)
-        (loop.endLineNumber, loop.endSpan) = parseEndLine(opener: keyword, what: "`\(keyword.text)` loop")
+        (loop.endLineNumber, loop.endSpan) = parseEndLine(opener: keyword, indent: indent, what: "`\(keyword.text)` loop")
         return Statement(kind: .forLoop(loop), span: spanFrom(start))
     }
 
@@ -167,15 +171,19 @@ extension Parser {
     }
 
     /// end_line = [ LINE_NUMBER ] "end" ;
-    mutating func parseEndLine(opener: Token, what: String) -> (String?, Span?) {
-        if tok.kind == .lineNumber && peek(1).isWord("end") {
+    /// `indent` is the column of the opener's line: an `end` left of it closes an outer block, so
+    /// this block's `end` is the one missing (the error then points at the block that lacks it).
+    mutating func parseEndLine(opener: Token, indent: Int, what: String) -> (String?, Span?) {
+        let endWord = tok.kind == .lineNumber ? peek(1) : tok
+        if endWord.isWord("end") && endWord.column < indent {
+            // Leave the `end` to the outer block.
+        } else if tok.kind == .lineNumber && peek(1).isWord("end") {
             let number = tok.text
             advance()
             let span = tok.span(source.path)
             advance()
             return (number, span)
-        }
-        if tok.isWord("end") {
+        } else if tok.isWord("end") {
             let span = tok.span(source.path)
             advance()
             return (nil, span)
@@ -223,6 +231,7 @@ extension Parser {
     /// if_statement = "if" expression "then" ( statement | NEWLINE block end_line ) ;
     mutating func parseIfStatement() -> Statement {
         let start = index
+        let indent = lineIndent
         let keyword = tok
         advance()
         let condition = parseExpression()
@@ -237,7 +246,7 @@ extension Parser {
             expectLineEnd()
             node.form = .doEnd
             node.body = parseBlock(.doEnd)
-            (node.endLineNumber, node.endSpan) = parseEndLine(opener: keyword, what: "`if`")
+            (node.endLineNumber, node.endSpan) = parseEndLine(opener: keyword, indent: indent, what: "`if`")
         } else {
             node.body = [parseStatement()]
         }
@@ -247,6 +256,7 @@ extension Parser {
     /// while_statement = "while" expression "do" NEWLINE block end_line ;
     mutating func parseWhileStatement() -> Statement {
         let start = index
+        let indent = lineIndent
         let keyword = tok
         advance()
         let condition = parseExpression()
@@ -257,7 +267,7 @@ extension Parser {
         }
         expectLineEnd()
         var node = WhileLoop(condition: condition, body: parseBlock(.doEnd))
-        (node.endLineNumber, node.endSpan) = parseEndLine(opener: keyword, what: "`while` loop")
+        (node.endLineNumber, node.endSpan) = parseEndLine(opener: keyword, indent: indent, what: "`while` loop")
         return Statement(kind: .whileLoop(node), span: spanFrom(start))
     }
 

@@ -16,6 +16,10 @@ public struct Parser {
     var speculationFailed = false
     /// Current nesting of expressions, types and one-line statements (bounded: no input can overflow the stack).
     var nesting = 0
+    /// Column of the statement on the current body line (after its line number): where `end` lines must align.
+    var lineIndent = 1
+    /// Set by `abandonRest`: nothing more is reported.
+    var abandoned = false
     /// The deepest nesting accepted; the paper needs 6.
     static let maxNesting = 64
     /// The most tokens a line may have (bounds the depth of operator chains, so no tree overflows the stack).
@@ -119,10 +123,22 @@ public struct Parser {
             report(.nestingTooDeep, "nested too deeply (more than \(Parser.maxNesting) levels)", at: tok,
                    label: "split this line into several statements")
             skipToLineEnd()
+            abandonRest()
             return false
         }
         nesting += 1
         return true
+    }
+
+    /// After nesting too deep (E0216), stops parsing: the open brackets and blocks would each report
+    /// a missing `)` or `end` and the surplus `end` lines a stray one, hundreds of errors for one mistake.
+    mutating func abandonRest() {
+        guard speculating == 0 else { return }
+        if let last = diagnostics.last, last.code == .nestingTooDeep {
+            diagnostics[diagnostics.count - 1].notes.append("the rest of the file is not parsed")
+        }
+        abandoned = true
+        index = tokens.count - 1
     }
 
     /// Whether the line from the current token on has more than `maxLineTokens` tokens; if so it
@@ -217,6 +233,7 @@ public struct Parser {
     mutating func report(_ code: DiagnosticCode, _ message: String, at span: Span, label: String? = nil,
                          labels: [Diagnostic.Label] = [], help: String? = nil) {
         if speculating > 0 { speculationFailed = true; return }
+        if abandoned { return }
         let line = source.location(of: span.start).line
         guard !linesWithErrors.contains(line) else { return }
         linesWithErrors.insert(line)
