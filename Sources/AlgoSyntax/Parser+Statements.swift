@@ -111,8 +111,7 @@ extension Parser {
         advance()
         guard tok.kind == .identifier, !Parser.reservedWords.contains(tok.value) else {
             report(.expectedName, "expected the loop variable after `\(keyword.text)`, found \(describe(tok))", at: tok)
-            skipToLineEnd()
-            return Statement(kind: .error, span: spanFrom(start))
+            return skipBrokenLoopHeader(keyword: keyword, indent: indent, start: start)
         }
         let variable = parseName()
         let range: ForRange
@@ -125,8 +124,7 @@ extension Parser {
         } else {
             report(.expectedToken, "expected `=` or `∈` after the loop variable, found \(describe(tok))", at: tok,
                    label: "`for l = 1, 2, . . . , L do` or `for t ∈ [ℓ] : …`")
-            skipToLineEnd()
-            return Statement(kind: .error, span: spanFrom(start))
+            return skipBrokenLoopHeader(keyword: keyword, indent: indent, start: start)
         }
         var loop = ForLoop(variable: variable, range: range, form: .doEnd, body: [])
         if tok.is(.colon) {
@@ -151,6 +149,17 @@ extension Parser {
         loop.body = parseBlock(.doEnd)
         (loop.endLineNumber, loop.endSpan) = parseEndLine(opener: keyword, indent: indent, what: "`\(keyword.text)` loop")
         return Statement(kind: .forLoop(loop), span: spanFrom(start))
+    }
+
+    /// Skips a `for` line whose variable or range is broken (already reported); when the line ends in
+    /// `do`, its block and `end` are still read as the loop's, so the `end` is not reported as stray.
+    mutating func skipBrokenLoopHeader(keyword: Token, indent: Int, start: Int) -> Statement {
+        skipToLineEnd()
+        guard index > 0, tokens[index - 1].isWord("do") else { return Statement(kind: .error, span: spanFrom(start)) }
+        expectLineEnd()
+        _ = parseBlock(.doEnd)
+        _ = parseEndLine(opener: keyword, indent: indent, what: "`\(keyword.text)` loop")
+        return Statement(kind: .error, span: spanFrom(start))
     }
 
     /// counting_range = additive { [ "," ] additive } ;
