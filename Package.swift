@@ -30,7 +30,7 @@ let package = Package(
         .executableTarget(name: "algo", dependencies: ["AlgoCLI"]),
 
         .testTarget(name: "AlgoDiagnosticsTests", dependencies: ["AlgoDiagnostics"]),
-        .testTarget(name: "AlgoSyntaxTests", dependencies: ["AlgoSyntax", "AlgoDiagnostics"]),
+        .testTarget(name: "AlgoSyntaxTests", dependencies: ["AlgoSyntax", "AlgoDiagnostics"], exclude: ["Fixtures"]),
         .testTarget(name: "AlgoKernelsTests", dependencies: ["AlgoKernels"], swiftSettings: simdFlags),
         .testTarget(name: "AlgoTensorTests", dependencies: ["AlgoTensor", "AlgoKernels"]),
         .testTarget(name: "AlgoCLITests", dependencies: ["AlgoCLI"]),

@@ -11,8 +11,14 @@ extension Parser {
             return Title(number: "", signature: nil, prose: nil, span: spanFrom(start))
         }
         advance()  // Algorithm
-        let number = tok.text
-        advance()  // the number (checked by atTitle)
+        var number = ""
+        if tok.kind == .number {
+            number = tok.text
+            advance()
+        } else {
+            report(.invalidTitle, "expected the algorithm's number after `Algorithm`, found \(describe(tok))", at: tok,
+                   label: "a title is `Algorithm N: …`")
+        }
         var signature: Signature? = nil
         var prose: Prose? = nil
         if tok.is(.colon) {
@@ -107,7 +113,12 @@ extension Parser {
         let start = index
         let kind = HeaderKind(rawValue: tok.value) ?? .input
         advance()
-        advance()  // `:` (checked by atHeaderKeyword)
+        if tok.is(.colon) {
+            advance()
+        } else {
+            report(.expectedToken, "expected `:` after `\(kind.rawValue)`, found \(describe(tok))", at: tok,
+                   label: "a header line is `\(kind.rawValue): names ∈ type`")
+        }
         let content = readHeaderContent()
         return HeaderLine(kind: kind, content: content, span: spanFrom(start))
     }
@@ -255,6 +266,11 @@ extension Parser {
             expectLineEnd()
             return DeclarationLine(declarations: [], prose: nil, span: spanFrom(start))
         }
+        if atLineEnd || tok.is(.elementOf) {
+            // Prose may say anything, but not nothing, and not `∈ type` with the names forgotten.
+            report(.expectedDeclaration, atLineEnd ? "expected a declaration, found end of line" : "expected the names to declare before `∈`",
+                   at: tok, label: "a header line declares `names ∈ type`")
+        }
         if atTypedDeclaration() {
             declarations.append(parseDeclaration())
         } else if atUntypedDeclaration() {
@@ -349,7 +365,11 @@ extension Parser {
             while isScriptStart(tok), !tok.hasLeadingSpace, progress.advanced(index) { scripts.append(parseScript()) }
             return scripts.isEmpty ? set : Expr(.scripted(set, scripts), spanFrom(start))
         }
-        reportUnexpected(tok, "expected a name to declare, found \(describe(tok))")
+        if tok.kind == .unknown || tok.kind == .blockComment {
+            reportUnexpected(tok, "")
+        } else {
+            report(.expectedName, "expected a name to declare, found \(describe(tok))", at: tok)
+        }
         return Expr(.missing, errorSpan(tok))
     }
 

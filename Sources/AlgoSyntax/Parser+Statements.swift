@@ -62,6 +62,7 @@ extension Parser {
             number = tok.text
             advance()
         }
+        lineIndent = tok.column
         var statement: Statement
         if skipOverlongLine() {
             statement = Statement(kind: .error, span: spanFrom(start))
@@ -106,12 +107,12 @@ extension Parser {
     /// for_statement = ( "for" | "For" ) name ( "=" counting_range | "∈" type ) ( "do" NEWLINE block end_line | ":" NEWLINE block | ":" statement ) ;
     mutating func parseForStatement() -> Statement {
         let start = index
+        let indent = lineIndent
         let keyword = tok
         advance()
         guard tok.kind == .identifier, !Parser.reservedWords.contains(tok.value) else {
             report(.expectedName, "expected the loop variable after `\(keyword.text)`, found \(describe(tok))", at: tok)
-            skipToLineEnd()
-            return Statement(kind: .error, span: spanFrom(start))
+            return skipBrokenLoopHeader(keyword: keyword, indent: indent, start: start)
         }
         let variable = parseName()
         let range: ForRange
@@ -124,8 +125,7 @@ extension Parser {
         } else {
             report(.expectedToken, "expected `=` or `∈` after the loop variable, found \(describe(tok))", at: tok,
                    label: "`for l = 1, 2, . . . , L do` or `for t ∈ [ℓ] : …`")
-            skipToLineEnd()
-            return Statement(kind: .error, span: spanFrom(start))
+            return skipBrokenLoopHeader(keyword: keyword, indent: indent, start: start)
         }
         var loop = ForLoop(variable: variable, range: range, form: .doEnd, body: [])
         if tok.is(.colon) {
@@ -148,8 +148,19 @@ extension Parser {
         }
         expectLineEnd()
         loop.body = parseBlock(.doEnd)
-        (loop.endLineNumber, loop.endSpan) = parseEndLine(opener: keyword, what: "`\(keyword.text)` loop")
+        (loop.endLineNumber, loop.endSpan) = parseEndLine(opener: keyword, indent: indent, what: "`\(keyword.text)` loop")
         return Statement(kind: .forLoop(loop), span: spanFrom(start))
+    }
+
+    /// Skips a `for` line whose variable or range is broken (already reported); when the line ends in
+    /// `do`, its block and `end` are still read as the loop's, so the `end` is not reported as stray.
+    mutating func skipBrokenLoopHeader(keyword: Token, indent: Int, start: Int) -> Statement {
+        skipToLineEnd()
+        guard index > 0, tokens[index - 1].isWord("do") else { return Statement(kind: .error, span: spanFrom(start)) }
+        expectLineEnd()
+        _ = parseBlock(.doEnd)
+        _ = parseEndLine(opener: keyword, indent: indent, what: "`\(keyword.text)` loop")
+        return Statement(kind: .error, span: spanFrom(start))
     }
 
     /// counting_range = additive { [ "," ] additive } ;
@@ -170,15 +181,19 @@ extension Parser {
     }
 
     /// end_line = [ LINE_NUMBER ] "end" ;
-    mutating func parseEndLine(opener: Token, what: String) -> (String?, Span?) {
-        if tok.kind == .lineNumber && peek(1).isWord("end") {
+    /// `indent` is the column of the opener's line: an `end` left of it closes an outer block, so
+    /// this block's `end` is the one missing (the error then points at the block that lacks it).
+    mutating func parseEndLine(opener: Token, indent: Int, what: String) -> (String?, Span?) {
+        let endWord = tok.kind == .lineNumber ? peek(1) : tok
+        if endWord.isWord("end") && endWord.column < indent {
+            // Leave the `end` to the outer block.
+        } else if tok.kind == .lineNumber && peek(1).isWord("end") {
             let number = tok.text
             advance()
             let span = tok.span(source.path)
             advance()
             return (number, span)
-        }
-        if tok.isWord("end") {
+        } else if tok.isWord("end") {
             let span = tok.span(source.path)
             advance()
             return (nil, span)
@@ -226,6 +241,7 @@ extension Parser {
     /// if_statement = "if" expression "then" ( statement | NEWLINE block end_line ) ;
     mutating func parseIfStatement() -> Statement {
         let start = index
+        let indent = lineIndent
         let keyword = tok
         advance()
         let condition = parseExpression()
@@ -240,7 +256,7 @@ extension Parser {
             expectLineEnd()
             node.form = .doEnd
             node.body = parseBlock(.doEnd)
-            (node.endLineNumber, node.endSpan) = parseEndLine(opener: keyword, what: "`if`")
+            (node.endLineNumber, node.endSpan) = parseEndLine(opener: keyword, indent: indent, what: "`if`")
         } else {
             node.body = [parseStatement()]
         }
@@ -250,6 +266,7 @@ extension Parser {
     /// while_statement = "while" expression "do" NEWLINE block end_line ;
     mutating func parseWhileStatement() -> Statement {
         let start = index
+        let indent = lineIndent
         let keyword = tok
         advance()
         let condition = parseExpression()
@@ -260,7 +277,7 @@ extension Parser {
         }
         expectLineEnd()
         var node = WhileLoop(condition: condition, body: parseBlock(.doEnd))
-        (node.endLineNumber, node.endSpan) = parseEndLine(opener: keyword, what: "`while` loop")
+        (node.endLineNumber, node.endSpan) = parseEndLine(opener: keyword, indent: indent, what: "`while` loop")
         return Statement(kind: .whileLoop(node), span: spanFrom(start))
     }
 

@@ -16,6 +16,10 @@ public struct Parser {
     var speculationFailed = false
     /// Current nesting of expressions, types and one-line statements (bounded: no input can overflow the stack).
     var nesting = 0
+    /// Column of the statement on the current body line (after its line number): where `end` lines must align.
+    var lineIndent = 1
+    /// Set by `abandonRest`: nothing more is reported.
+    var abandoned = false
     /// The deepest nesting accepted; the paper needs 6.
     static let maxNesting = 64
     /// The most tokens a line may have (bounds the depth of operator chains, so no tree overflows the stack).
@@ -58,7 +62,8 @@ public struct Parser {
             } else {
                 // One error for the whole run of lines before the next title.
                 report(.outsideAlgorithm, "expected an `Algorithm N:` title before this line", at: tok,
-                       label: "every algorithm starts with a title line `Algorithm N: …`")
+                       label: "code must follow a title")
+                // One error for the whole run of lines before the next title, not one per line.
                 var run = LoopProgress()
                 repeat { skipLine(); skipBlankLines() } while !atEnd && !atTitle && run.advanced(index)
             }
@@ -78,7 +83,7 @@ public struct Parser {
             if tok.kind == .blockComment && peek(1).isLineEnd {
                 guard nextCodeLineIsHeader() else { break }
                 header.append(.comment(parseCommentLine()))
-            } else if atHeaderKeyword {
+            } else if atHeaderKeyword || atHeaderKeywordWithoutColon {
                 header.append(.line(parseHeaderLine()))
             } else if atMalformedHeaderLabel {
                 skipMalformedHeaderLine()
@@ -123,10 +128,22 @@ public struct Parser {
             report(.nestingTooDeep, "nested too deeply (more than \(Parser.maxNesting) levels)", at: tok,
                    label: "split this line into several statements")
             skipToLineEnd()
+            abandonRest()
             return false
         }
         nesting += 1
         return true
+    }
+
+    /// After nesting too deep (E0216), stops parsing: the open brackets and blocks would each report
+    /// a missing `)` or `end` and the surplus `end` lines a stray one, hundreds of errors for one mistake.
+    mutating func abandonRest() {
+        guard speculating == 0 else { return }
+        if let last = diagnostics.last, last.code == .nestingTooDeep {
+            diagnostics[diagnostics.count - 1].notes.append("the rest of the file is not parsed")
+        }
+        abandoned = true
+        index = tokens.count - 1
     }
 
     /// Whether the line from the current token on has more than `maxLineTokens` tokens; if so it
@@ -163,10 +180,19 @@ public struct Parser {
         return Span(file: source.path, start: s.start, end: tokens[endIndex].end)
     }
 
-    var atTitle: Bool { tok.isWord("Algorithm") && peek(1).kind == .number }
+    /// `Algorithm N` (or `Algorithm:` with the number missing, reported by `parseTitle`).
+    var atTitle: Bool { tok.isWord("Algorithm") && (peek(1).kind == .number || peek(1).is(.colon)) }
 
     var atHeaderKeyword: Bool {
         tok.kind == .identifier && HeaderKind(rawValue: tok.value) != nil && peek(1).is(.colon)
+    }
+
+    /// `Input x ∈ V*`: a header keyword followed by a declarator instead of `:` (reported by `parseHeaderLine`),
+    /// so that the forgotten `:` is one error rather than a body line and then E0212 for every header line after it.
+    var atHeaderKeywordWithoutColon: Bool {
+        tok.kind == .identifier && HeaderKind(rawValue: tok.value) != nil && peek(1).hasLeadingSpace
+            && ((peek(1).kind == .identifier && !Parser.reservedWords.contains(peek(1).value)) || peek(1).is(.leftBrace))
+            && !peek(2).is(.leftArrow) && !peek(2).is(.equals)
     }
 
     mutating func skipBlankLines() {
@@ -213,6 +239,7 @@ public struct Parser {
     mutating func report(_ code: DiagnosticCode, _ message: String, at span: Span, label: String? = nil,
                          labels: [Diagnostic.Label] = [], help: String? = nil) {
         if speculating > 0 { speculationFailed = true; return }
+        if abandoned { return }
         let line = source.location(of: span.start).line
         guard !linesWithErrors.contains(line) else { return }
         linesWithErrors.insert(line)
