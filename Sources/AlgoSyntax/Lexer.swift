@@ -97,20 +97,20 @@ public struct Lexer {
         while let c = peek() {
             if c == " " {
                 let s = pos
-                while let d = peek(), d == " " || (d.isWhitespace && !d.isNewline) { pos += 1 }
+                while let d = peek(), d == " " || (d.isWhitespace && !d.isLineBreak) { pos += 1 }
                 trivia.append(.whitespace(text(s, pos)))
                 column += pos - s
                 continue
             }
-            if c.isNewline { return }
+            if c.isLineBreak { return }
             if c.isWhitespace {
                 let s = pos
-                while let d = peek(), d.isWhitespace, !d.isNewline { pos += 1 }
+                while let d = peek(), d.isWhitespace, !d.isLineBreak { pos += 1 }
                 trivia.append(.whitespace(text(s, pos)))
                 column += pos - s
             } else if c == "/", peek(1) == "/" {
                 let s = pos
-                while let d = peek(), !d.isNewline { pos += 1 }
+                while let d = peek(), !d.isLineBreak { pos += 1 }
                 trivia.append(.lineComment(text(s, pos)))
                 column += pos - s
             } else {
@@ -124,7 +124,7 @@ public struct Lexer {
     mutating func lexToken() {
         guard let c = peek() else { return }
         let start = pos
-        if c.isNewline {
+        if c.isLineBreak {
             pos += 1
             emit(.newline, from: start, value: "\n")
             return
@@ -222,7 +222,7 @@ public struct Lexer {
     mutating func lexBlockComment() {
         let start = pos
         pos += 2
-        while let c = peek(), !c.isNewline {
+        while let c = peek(), !c.isLineBreak {
             if c == "*", peek(1) == "/" {
                 pos += 2
                 let body = text(start + 2, pos - 2).trimmingSpaces()
@@ -390,6 +390,11 @@ public struct Lexer {
 }
 
 extension Character {
+    /// A line break is `\n` or `\r\n` (one `Character`), the breaks `SourceFile` counts lines by. Other
+    /// vertical whitespace (a lone `\r`, U+000B, U+000C, U+0085, U+2028, U+2029) is whitespace within
+    /// the line; were it a line break here, lines and columns of the lexer, the diagnostics and the
+    /// formatter would disagree.
+    var isLineBreak: Bool { self == "\n" || self == "\r\n" }
     var isASCIIDigit: Bool { if let a = asciiValue { a >= 48 && a <= 57 } else { false } }
     var isASCIILetter: Bool { if let a = asciiValue { (a >= 65 && a <= 90) || (a >= 97 && a <= 122) } else { false } }
 }
