@@ -250,7 +250,11 @@ extension Parser {
             advance()
         } else {
             report(.expectedToken, "expected `then` after the condition, found \(describe(tok))", at: tok)
-            skipToLineEnd()
+            // `if c stmt` (an inline `if` without `then`) opens no block: the lines after it are not its body.
+            if !atLineEnd {
+                skipToLineEnd()
+                return Statement(kind: .error, span: spanFrom(start))
+            }
         }
         if atLineEnd {
             expectLineEnd()
