@@ -4,6 +4,8 @@ import Foundation
 public enum CLI {
     /// Every subcommand, in the order `algo --help` lists them.
     public static let commands: [any Command] = [
+        ParseCommand(),
+        FmtCommand(),
         NotBuiltCommand(name: "run", summary: "execute an algorithm or experiment (issue: algo run)"),
         NotBuiltCommand(name: "check", summary: "check every shape symbolically (issue: algo check)"),
     ]

@@ -47,7 +47,9 @@ public struct TextRenderer: Sendable {
                 if lastLine != -1 && s.line > lastLine + 1 { out += "\(paint("...", "1;34"))\n" }
                 let num = String(s.line)
                 out += paint(String(repeating: " ", count: gutter - num.count) + num + " |", "1;34")
-                out += " " + file.lineText(s.line) + "\n"
+                // A tab (or a lone `\r`, a form feed …) is one column, so it is shown as one space:
+                // the carets stay under their characters.
+                out += " " + String(file.lineText(s.line).map { $0.isWhitespace ? " " : $0 }) + "\n"
                 lastLine = s.line
             }
             let marks = String(repeating: String(s.mark), count: max(1, s.width))
