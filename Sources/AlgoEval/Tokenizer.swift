@@ -1,0 +1,1 @@
+// AlgoEval: tokenizers and checkpoints; the interpreter joins later.
