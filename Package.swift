@@ -35,7 +35,7 @@ let package = Package(
         .testTarget(name: "AlgoSyntaxTests", dependencies: ["AlgoSyntax", "AlgoDiagnostics"], exclude: ["Fixtures"]),
         .testTarget(name: "AlgoKernelsTests", dependencies: ["AlgoKernels"], swiftSettings: simdFlags),
         .testTarget(name: "AlgoTensorTests", dependencies: ["AlgoTensor", "AlgoKernels"]),
-        .testTarget(name: "AlgoEvalTests", dependencies: ["AlgoEval", "AlgoTensor"]),
+        .testTarget(name: "AlgoEvalTests", dependencies: ["AlgoEval", "AlgoTensor"], exclude: ["Fixtures"]),
         .testTarget(name: "AlgoCLITests", dependencies: ["AlgoCLI"]),
     ]
 )
