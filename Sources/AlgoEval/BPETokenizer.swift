@@ -48,28 +48,75 @@ public struct BPETokenizer: Tokenizer, Equatable {
         guard !counts.isEmpty else { return .failure(.emptyCorpus) }
         // Unique pieces in a fixed order, as sequences of element indices.
         let keys = counts.keys.sorted(by: bytesLess)
-        var words: [[Int]] = keys.map { $0.map(Int.init) }
-        let freq: [Int] = keys.map { counts[$0]! }
+        return .success(BPETokenizer(unchecked: learnMerges(words: keys.map { $0.map(Int.init) }, frequencies: keys.map { counts[$0]! }, limit: maxMerges)))
+    }
+
+    /// The most frequent pair (count ≥ 2), ties broken by the smaller `(left, right)`.
+    private static func bestPair(_ pairCounts: [Merge: Int]) -> Merge? {
+        var best: Merge?
+        var bestCount = 1
+        for (pair, c) in pairCounts where c > bestCount || (c == bestCount && best.map({ (pair.left, pair.right) < ($0.left, $0.right) }) == true) {
+            best = pair
+            bestCount = c
+        }
+        return best
+    }
+
+    /// Learns merges incrementally: pair counts are kept up to date, and only the pieces holding
+    /// the chosen pair are rewritten. Gives exactly the merges of `learnMergesReference`.
+    static func learnMerges(words initial: [[Int]], frequencies freq: [Int], limit: Int) -> [Merge] {
+        var words = initial
+        var pairCounts: [Merge: Int] = [:]
+        var holders: [Merge: [Int]] = [:]        // pieces that held the pair at some point (may be stale)
+        for (w, word) in words.enumerated() where word.count >= 2 {
+            for k in 0..<(word.count - 1) {
+                let p = Merge(word[k], word[k + 1])
+                pairCounts[p, default: 0] += freq[w]
+                if holders[p]?.last != w { holders[p, default: []].append(w) }
+            }
+        }
         var merges: [Merge] = []
-        while merges.count < maxMerges {
+        while merges.count < limit, let chosen = bestPair(pairCounts) {
+            let newIndex = 256 + merges.count
+            merges.append(chosen)
+            for w in holders[chosen] ?? [] {
+                let old = words[w]
+                let new = apply(chosen, newIndex, to: old)
+                if new.count == old.count { continue }    // stale holder: the pair is gone
+                for k in 0..<(old.count - 1) {
+                    let p = Merge(old[k], old[k + 1])
+                    let c = pairCounts[p, default: 0] - freq[w]
+                    pairCounts[p] = c > 0 ? c : nil
+                }
+                if new.count >= 2 {
+                    for k in 0..<(new.count - 1) {
+                        let p = Merge(new[k], new[k + 1])
+                        pairCounts[p, default: 0] += freq[w]
+                        if holders[p]?.last != w { holders[p, default: []].append(w) }
+                    }
+                }
+                words[w] = new
+            }
+            holders[chosen] = nil
+        }
+        return merges
+    }
+
+    /// The definition: recount every pair over every piece at each step (slow; tests compare with it).
+    static func learnMergesReference(words initial: [[Int]], frequencies freq: [Int], limit: Int) -> [Merge] {
+        var words = initial
+        var merges: [Merge] = []
+        while merges.count < limit {
             var pairCounts: [Merge: Int] = [:]
             for (w, word) in words.enumerated() where word.count >= 2 {
                 for k in 0..<(word.count - 1) { pairCounts[Merge(word[k], word[k + 1]), default: 0] += freq[w] }
             }
-            var best: Merge?
-            var bestCount = 1
-            for (pair, c) in pairCounts {
-                if c > bestCount || (c == bestCount && best.map({ (pair.left, pair.right) < ($0.left, $0.right) }) == true) {
-                    best = pair
-                    bestCount = c
-                }
-            }
-            guard let chosen = best else { break }
+            guard let chosen = bestPair(pairCounts) else { break }
             let newIndex = 256 + merges.count
             merges.append(chosen)
             for w in words.indices { words[w] = apply(chosen, newIndex, to: words[w]) }
         }
-        return .success(BPETokenizer(unchecked: merges))
+        return merges
     }
 
     /// `train(on:merges:)` as a throwing initialiser (the error is a `TokenizerError` value).

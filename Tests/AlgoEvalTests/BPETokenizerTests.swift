@@ -91,6 +91,28 @@ struct BPETokenizerTests {
         #expect(c1.vocabularyFile() == c2.vocabularyFile())   // order of texts does not matter
     }
 
+    @Test("incremental training equals the recount-everything definition")
+    func incrementalEqualsReference() {
+        var rng = RandomGenerator(seed: 6)
+        for round in 0..<20 {
+            // Small alphabets make many repeated and overlapping pairs (aaaa…), the hard case.
+            let alphabet = Array("ab a\u{E9}.\n".unicodeScalars).prefix(2 + round % 5)
+            var corpus: [String] = []
+            for _ in 0..<(1 + rng.int(below: 6)) {
+                var s = String.UnicodeScalarView()
+                for _ in 0..<rng.int(below: 60) { s.append(alphabet[rng.int(below: alphabet.count)]) }
+                corpus.append(String(s))
+            }
+            if round % 4 == 0 { corpus.append(randomUnicodeText(&rng)) }
+            var counts: [[UInt8]: Int] = [:]
+            for text in corpus { for p in BPETokenizer.pieces(text) { counts[p, default: 0] += 1 } }
+            let keys = counts.keys.sorted(by: bytesLess)
+            let words = keys.map { $0.map(Int.init) }, freq = keys.map { counts[$0]! }
+            let fast = BPETokenizer.learnMerges(words: words, frequencies: freq, limit: 50)
+            #expect(fast == BPETokenizer.learnMergesReference(words: words, frequencies: freq, limit: 50), "round \(round)")
+        }
+    }
+
     @Test("make(merges:) rejects merges referring to later elements")
     func makeValidation() {
         guard case .failure(.malformedFile) = BPETokenizer.make(merges: [M(256, 97)]) else { Issue.record("accepted"); return }
