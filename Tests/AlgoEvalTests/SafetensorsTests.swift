@@ -141,6 +141,8 @@ struct SafetensorsTests {
         guard case .badOffsets? = error(file(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,99999999999999999999]}}"#, f4)) else { Issue.record("huge"); return }
         guard case .invalidMetadata? = error(file(#"{"__metadata__":{"k":1}}"#)) else { Issue.record("metadata value"); return }
         guard case .invalidMetadata? = error(file(#"{"__metadata__":[]}"#)) else { Issue.record("metadata array"); return }
+        let deep = #"{"a":"# + String(repeating: "[", count: 100_000)
+        guard case .malformedHeader? = error(file(deep)) else { Issue.record("deep nesting"); return }
         #expect(Checkpoint.decode(file(#"{}     "#)).map(\.tensors.count) == .success(0))
         #expect(Checkpoint.decode(file(#"{"__metadata__":{"k":"v"}}"#)).map(\.metadata) == .success(["k": "v"]))
     }
@@ -157,6 +159,7 @@ struct SafetensorsTests {
             }
         }
         for n in 0..<valid.count { check(Array(valid[0..<n])) }        // every truncation
+        let jsonCharacters = Array("{}[],:\"0123456789-e. ".utf8)
         var rng = RandomGenerator(seed: 11)
         for _ in 0..<3000 {
             var bytes = valid
@@ -165,7 +168,7 @@ struct SafetensorsTests {
                 switch rng.int(below: 3) {
                 case 0: bytes[i] ^= UInt8(1 << rng.int(below: 8))            // a bit flip
                 case 1: bytes[i] = UInt8(rng.int(below: 256))               // a random byte
-                default: bytes[i] = Array("{}[],:\"0123456789-e. ".utf8)[rng.int(below: 21)]  // a JSON character
+                default: bytes[i] = jsonCharacters[rng.int(below: jsonCharacters.count)]
                 }
             }
             check(bytes)

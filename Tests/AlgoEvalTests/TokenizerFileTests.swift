@@ -65,6 +65,33 @@ struct TokenizerFileTests {
         guard case .failure(.io) = TokenizerFile.load(from: "/nonexistent/tok.json") else { Issue.record("io"); return }
     }
 
+    @Test("truncated and corrupted vocabulary files never crash")
+    func fuzz() throws {
+        let corpus = [grandma, "👩‍💻 é"]
+        let files = [
+            try CharacterTokenizer(trainedOn: corpus).vocabularyFile(),
+            try WordTokenizer(trainedOn: corpus).vocabularyFile(),
+            try BPETokenizer(trainedOn: corpus + corpus, merges: 10).vocabularyFile(),
+        ]
+        var rng = RandomGenerator(seed: 12)
+        var loaded = 0
+        for valid in files {
+            for n in 0..<valid.count { if case .success = TokenizerFile.parse(Array(valid[0..<n])) { loaded += 1 } }
+            for _ in 0..<500 {
+                var bytes = valid
+                let i = rng.int(below: bytes.count)
+                let jsonCharacters = Array("{}[],:\"0123456789".utf8)
+                bytes[i] = rng.int(below: 2) == 0 ? UInt8(rng.int(below: 256)) : jsonCharacters[rng.int(below: jsonCharacters.count)]
+                if case .success(let t) = TokenizerFile.parse(bytes) {
+                    loaded += 1
+                    _ = t.encode(grandma)
+                    _ = t.decode(Array(1...t.vocabularySize))
+                }
+            }
+        }
+        #expect(loaded < 3 * 500)
+    }
+
     @Test("crude chunking keeps every id once: bos only in the first chunk, eos only in the last")
     func crude() throws {
         let t = try CharacterTokenizer(trainedOn: [grandma])
