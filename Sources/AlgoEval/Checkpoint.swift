@@ -58,16 +58,10 @@ public struct Checkpoint: Sendable {
     /// A tensor as a safetensors entry: same shape, elements in row-major order, little-endian.
     public static func entry(name: String, tensor: Tensor) -> SafetensorsEntry {
         let reversed = tensor.permuted(Array((0..<tensor.rank).reversed()))
-        var data: [UInt8] = []
+        let data: [UInt8]
         switch tensor.dtype {
-        case .f32:
-            let values = reversed.floats
-            data.reserveCapacity(4 * values.count)
-            for v in values { let b = v.bitPattern; for k in 0..<4 { data.append(UInt8(truncatingIfNeeded: b >> UInt32(8 * k))) } }
-        case .f64:
-            let values = reversed.doubles
-            data.reserveCapacity(8 * values.count)
-            for v in values { let b = v.bitPattern; for k in 0..<8 { data.append(UInt8(truncatingIfNeeded: b >> UInt64(8 * k))) } }
+        case .f32: data = littleEndianBytes(reversed.floats.map(\.bitPattern))
+        case .f64: data = littleEndianBytes(reversed.doubles.map(\.bitPattern))
         }
         return SafetensorsEntry(name: name, dtype: SafetensorsDType(tensor.dtype), shape: tensor.shape, data: data)
     }
@@ -84,25 +78,27 @@ public struct Checkpoint: Sendable {
         let view: Tensor
         switch e.dtype {
         case .f32:
-            var values = [Float](repeating: 0, count: count)
-            for i in 0..<count {
-                var b: UInt32 = 0
-                for k in 0..<4 { b |= UInt32(e.data[4 * i + k]) << UInt32(8 * k) }
-                values[i] = Float(bitPattern: b)
-            }
-            view = Tensor(shape: reversedShape, floats: values)
+            let bits: [UInt32] = fromLittleEndian(e.data, count: count)
+            view = Tensor(shape: reversedShape, floats: bits.map(Float.init(bitPattern:)))
         case .f64:
-            var values = [Double](repeating: 0, count: count)
-            for i in 0..<count {
-                var b: UInt64 = 0
-                for k in 0..<8 { b |= UInt64(e.data[8 * i + k]) << UInt64(8 * k) }
-                values[i] = Double(bitPattern: b)
-            }
-            view = Tensor(shape: reversedShape, values: values, dtype: .f64)
+            let bits: [UInt64] = fromLittleEndian(e.data, count: count)
+            view = Tensor(shape: reversedShape, values: bits.map(Double.init(bitPattern:)), dtype: .f64)
         case .bool, .u8, .i8, .f8e5m2, .f8e4m3, .i16, .u16, .f16, .bf16, .i32, .u32, .i64, .u64:
             return .failure(.unsupportedDType(tensor: e.name, dtype: e.dtype.rawValue))
         }
         return .success(view.permuted(perm).copy())
+    }
+}
+
+/// The little-endian bytes of `words`.
+private func littleEndianBytes<W: FixedWidthInteger>(_ words: [W]) -> [UInt8] {
+    words.map(\.littleEndian).withUnsafeBytes { Array($0) }
+}
+
+/// `count` words read little-endian from `bytes` (which holds exactly `count · W.bitWidth/8` bytes).
+private func fromLittleEndian<W: FixedWidthInteger>(_ bytes: [UInt8], count: Int) -> [W] {
+    bytes.withUnsafeBytes { raw in
+        (0..<count).map { W(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * MemoryLayout<W>.size, as: W.self)) }
     }
 }
 
