@@ -24,8 +24,10 @@ let package = Package(
         .target(name: "AlgoKernels", swiftSettings: simdFlags + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         // Tensor, primitives with shape rule + forward + VJP, the tape, RNG. Knows nothing of `.algo`.
         .target(name: "AlgoTensor", dependencies: ["AlgoKernels"], swiftSettings: simdFlags),
+        // Evaluation: values, the interpreter (later), tokenizers, checkpoints (safetensors).
+        .target(name: "AlgoEval", dependencies: ["AlgoTensor"], swiftSettings: simdFlags),
         // The commands, as a library so that tests run them in-process.
-        .target(name: "AlgoCLI", dependencies: ["AlgoDiagnostics", "AlgoSyntax", "AlgoTensor", "AlgoKernels"]),
+        .target(name: "AlgoCLI", dependencies: ["AlgoDiagnostics", "AlgoSyntax", "AlgoEval", "AlgoTensor", "AlgoKernels"]),
         // The executable: `main.swift` hands the arguments to AlgoCLI and exits with its code.
         .executableTarget(name: "algo", dependencies: ["AlgoCLI"]),
 
@@ -33,6 +35,7 @@ let package = Package(
         .testTarget(name: "AlgoSyntaxTests", dependencies: ["AlgoSyntax", "AlgoDiagnostics"], exclude: ["Fixtures"]),
         .testTarget(name: "AlgoKernelsTests", dependencies: ["AlgoKernels"], swiftSettings: simdFlags),
         .testTarget(name: "AlgoTensorTests", dependencies: ["AlgoTensor", "AlgoKernels"]),
+        .testTarget(name: "AlgoEvalTests", dependencies: ["AlgoEval", "AlgoTensor"], exclude: ["Fixtures"]),
         .testTarget(name: "AlgoCLITests", dependencies: ["AlgoCLI"]),
     ]
 )

@@ -1,0 +1,179 @@
+// Checkpoints: named `Tensor`s plus string metadata in a safetensors file, written atomically.
+//
+// AlgoTensor is column-major and safetensors is row-major (C order). The shape is kept as it is
+// (a 2×3 matrix is written with shape [2, 3] and reads in numpy as the same 2×3 matrix); only the
+// element order changes: on write the tensor is viewed with its dimensions reversed (a free
+// permutation) and that view's column-major order is the row-major order of the original.
+
+import Foundation
+import AlgoTensor
+
+/// A checkpoint: named tensors (f32 or f64) and string metadata.
+public struct Checkpoint: Sendable {
+    /// The tensors, ordered by name (UTF-8 bytes).
+    public var tensors: [(name: String, tensor: Tensor)]
+    /// The `__metadata__` map (hyperparameter values, source hash, …).
+    public var metadata: [String: String]
+
+    /// The tensor called `name`, if any.
+    public subscript(name: String) -> Tensor? { tensors.first { Array($0.name.utf8) == Array(name.utf8) }?.tensor }
+
+    // MARK: - Files
+
+    /// Writes `tensors` and `metadata` to `path` atomically (temporary file in the same directory,
+    /// fsync, rename). Byte output is deterministic (see `Safetensors`); duplicate names are refused.
+    public static func write(tensors: [(name: String, tensor: Tensor)], metadata: [String: String], to path: String) -> Result<Void, CheckpointError> {
+        encode(tensors: tensors, metadata: metadata).flatMap { bytes in
+            AtomicFile.write(bytes, to: path).mapError { .io($0.message) }
+        }
+    }
+
+    /// Reads the checkpoint at `path`; every problem with the file is a `CheckpointError` value.
+    public static func read(_ path: String) -> Result<Checkpoint, CheckpointError> {
+        guard let data = FileManager.default.contents(atPath: path) else { return .failure(.io("cannot read `\(path)`")) }
+        return decode([UInt8](data))
+    }
+
+    // MARK: - Bytes
+
+    /// The safetensors bytes of `tensors` and `metadata`.
+    public static func encode(tensors: [(name: String, tensor: Tensor)], metadata: [String: String]) -> Result<[UInt8], CheckpointError> {
+        Safetensors.encode(tensors.map { entry(name: $0.name, tensor: $0.tensor) }, metadata: metadata)
+    }
+
+    /// The checkpoint held in safetensors `bytes`. Tensors must be F32 or F64 of rank ≤ 4.
+    public static func decode(_ bytes: [UInt8]) -> Result<Checkpoint, CheckpointError> {
+        Safetensors.decode(bytes).flatMap { file in
+            var tensors: [(name: String, tensor: Tensor)] = []
+            for e in file.entries {
+                switch tensor(e) {
+                case .success(let t): tensors.append((e.name, t))
+                case .failure(let error): return .failure(error)
+                }
+            }
+            return .success(Checkpoint(tensors: tensors, metadata: file.metadata))
+        }
+    }
+
+    /// A tensor as a safetensors entry: same shape, elements in row-major order, little-endian.
+    public static func entry(name: String, tensor: Tensor) -> SafetensorsEntry {
+        let reversed = tensor.permuted(Array((0..<tensor.rank).reversed()))
+        let data: [UInt8]
+        switch tensor.dtype {
+        case .f32: data = littleEndianBytes(reversed.floats.map(\.bitPattern))
+        case .f64: data = littleEndianBytes(reversed.doubles.map(\.bitPattern))
+        }
+        return SafetensorsEntry(name: name, dtype: SafetensorsDType(tensor.dtype), shape: tensor.shape, data: data)
+    }
+
+    /// The tensor of a safetensors entry (F32 or F64, rank ≤ 4), dense column-major.
+    public static func tensor(_ e: SafetensorsEntry) -> Result<Tensor, CheckpointError> {
+        guard e.shape.count <= 4 else { return .failure(.unsupportedRank(tensor: e.name, rank: e.shape.count)) }
+        guard let count = Safetensors.elementCount(e.shape),
+              count.multipliedReportingOverflow(by: e.dtype.byteSize) == (e.data.count, false) else {
+            return .failure(.byteCountMismatch(tensor: e.name, expected: (Safetensors.elementCount(e.shape) ?? 0) &* e.dtype.byteSize, actual: e.data.count))
+        }
+        let reversedShape = Array(e.shape.reversed())
+        let perm = Array((0..<e.shape.count).reversed())
+        let view: Tensor
+        switch e.dtype {
+        case .f32:
+            let bits: [UInt32] = fromLittleEndian(e.data, count: count)
+            view = Tensor(shape: reversedShape, floats: bits.map(Float.init(bitPattern:)))
+        case .f64:
+            let bits: [UInt64] = fromLittleEndian(e.data, count: count)
+            view = Tensor(shape: reversedShape, values: bits.map(Double.init(bitPattern:)), dtype: .f64)
+        case .bool, .u8, .i8, .f8e5m2, .f8e4m3, .i16, .u16, .f16, .bf16, .i32, .u32, .i64, .u64:
+            return .failure(.unsupportedDType(tensor: e.name, dtype: e.dtype.rawValue))
+        }
+        return .success(view.permuted(perm).copy())
+    }
+}
+
+/// The little-endian bytes of `words`.
+private func littleEndianBytes<W: FixedWidthInteger>(_ words: [W]) -> [UInt8] {
+    words.map(\.littleEndian).withUnsafeBytes { Array($0) }
+}
+
+/// `count` words read little-endian from `bytes` (which holds exactly `count · W.bitWidth/8` bytes).
+private func fromLittleEndian<W: FixedWidthInteger>(_ bytes: [UInt8], count: Int) -> [W] {
+    bytes.withUnsafeBytes { raw in
+        (0..<count).map { W(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * MemoryLayout<W>.size, as: W.self)) }
+    }
+}
+
+/// Metadata conventions of `algo` checkpoints.
+public enum CheckpointMetadata {
+    /// Key of the SHA-256 (hex) of the `.algo` source.
+    public static let sourceHashKey = "algo.source_sha256"
+    /// Prefix of hyperparameter keys: `algo.hyperparameter.d_e` = `"16"`.
+    public static let hyperparameterPrefix = "algo.hyperparameter."
+
+    /// The metadata for a checkpoint of a program with this `.algo` source and these hyperparameter
+    /// values (already formatted as text), plus any `extra` entries.
+    public static func make(source: String, hyperparameters: [String: String], extra: [String: String] = [:]) -> [String: String] {
+        var m = extra
+        m[sourceHashKey] = SHA256.hexDigest(source)
+        for (k, v) in hyperparameters { m[hyperparameterPrefix + k] = v }
+        return m
+    }
+
+    /// The hyperparameter values recorded in `metadata`.
+    public static func hyperparameters(_ metadata: [String: String]) -> [String: String] {
+        var out: [String: String] = [:]
+        for (k, v) in metadata where k.hasPrefix(hyperparameterPrefix) { out[String(k.dropFirst(hyperparameterPrefix.count))] = v }
+        return out
+    }
+}
+
+/// A checkpoint failure: a value with a message, never a trap.
+public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The file could not be read or written.
+    case io(String)
+    /// The file is shorter than the 8-byte header length.
+    case truncated(size: Int)
+    /// The header length N exceeds the bytes after it (or the 100 MB limit).
+    case headerLengthOutOfRange(length: UInt64, available: Int)
+    /// The header is not valid UTF-8.
+    case headerNotUTF8
+    /// The header is not the expected JSON (syntax or structure).
+    case malformedHeader(String)
+    /// `__metadata__` is not a map of strings to strings.
+    case invalidMetadata(String)
+    /// A dtype outside the safetensors set.
+    case unknownDType(tensor: String, dtype: String)
+    /// A safetensors dtype that `Tensor` does not hold (only F32 and F64 load as tensors).
+    case unsupportedDType(tensor: String, dtype: String)
+    /// A rank above `Tensor`'s limit of 4.
+    case unsupportedRank(tensor: String, rank: Int)
+    /// A malformed or overflowing shape.
+    case invalidShape(tensor: String, String)
+    /// Offsets out of range, overlapping, leaving gaps or not covering the data.
+    case badOffsets(tensor: String, String)
+    /// The shape's byte count differs from the byte span of the data.
+    case byteCountMismatch(tensor: String, expected: Int, actual: Int)
+    /// Two tensors with the same name in a write.
+    case duplicateName(String)
+    /// A tensor name the format reserves (`__metadata__`).
+    case invalidName(String)
+
+    /// One lowercase line without a trailing period.
+    public var description: String {
+        switch self {
+        case let .io(m): return m
+        case let .truncated(size): return "not a safetensors file: \(size) bytes, fewer than the 8-byte header length"
+        case let .headerLengthOutOfRange(n, available): return "header length \(n) exceeds the \(available) bytes that follow it (or the 100 MB limit)"
+        case .headerNotUTF8: return "the header is not valid UTF-8"
+        case let .malformedHeader(m): return "malformed header: \(m)"
+        case let .invalidMetadata(m): return "invalid `__metadata__`: \(m)"
+        case let .unknownDType(t, d): return "tensor `\(t)` has unknown dtype `\(d)`"
+        case let .unsupportedDType(t, d): return "tensor `\(t)` has dtype `\(d)`; only F32 and F64 load as tensors"
+        case let .unsupportedRank(t, r): return "tensor `\(t)` has rank \(r); tensors have rank ≤ 4"
+        case let .invalidShape(t, m): return "tensor `\(t)`: \(m)"
+        case let .badOffsets(t, m): return "tensor `\(t)`: \(m)"
+        case let .byteCountMismatch(t, e, a): return "tensor `\(t)`: its shape needs \(e) bytes but its data has \(a)"
+        case let .duplicateName(n): return "two tensors are named `\(n)`"
+        case let .invalidName(n): return "`\(n)` cannot name a tensor"
+        }
+    }
+}
