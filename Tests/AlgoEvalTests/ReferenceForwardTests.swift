@@ -70,25 +70,27 @@ struct Fixture {
     }
 
     /// Runs the direct Swift version of the fixture's algorithm in `dtype` with parameters `θ`.
-    func run(_ dtype: DType, _ θ: Direct.Parameters) -> Tensor {
+    func run(_ dtype: DType, _ θ: Direct.Parameters) -> Tensor { forward(dtype, θ).value }
+
+    /// The same, as a `Variable` (recorded when θ holds tape parameters).
+    func forward(_ dtype: DType, _ θ: Direct.Parameters) -> Variable {
         let hp = hyperparameters
         func input(_ n: String) -> Variable { Variable(tensor("input." + n, dtype)) }
         switch algorithm {
-        case 1: return Direct.tokenEmbedding(ids("input.v")[0], W_e: θ["W_e"]).value
-        case 2: return Direct.positionalEmbedding(ids("input.ℓ")[0], W_p: θ["W_p"]).value
+        case 1: return Direct.tokenEmbedding(ids("input.v")[0], W_e: θ["W_e"])
+        case 2: return Direct.positionalEmbedding(ids("input.ℓ")[0], W_p: θ["W_p"])
         case 3:
             let E = input("e_{1:T}")
-            return Direct.basicAttention(input("e"), (0..<E.shape[1]).map { E.column($0) }, θ).value
+            return Direct.basicAttention(input("e"), (0..<E.shape[1]).map { E.column($0) }, θ)
         case 4:
-            return Direct.attention(input("X"), input("Z"), Direct.AttentionParameters(θ),
-                                    mask: tensor("hyperparameter.Mask", dtype)).value
+            return Direct.attention(input("X"), input("Z"), Direct.AttentionParameters(θ), mask: tensor("hyperparameter.Mask", dtype))
         case 5:
-            return Direct.mhAttention(input("X"), Z: input("Z"), θ, H: hp["H"]!, mask: tensor("hyperparameter.Mask", dtype)).value
-        case 6: return Direct.layerNorm(input("e"), γ: θ["γ"], β: θ["β"]).value
-        case 7: return Direct.unembedding(input("e"), W_u: θ["W_u"]).value
-        case 8: return Direct.edTransformer(z: ids("input.z"), x: ids("input.x"), θ, hp).value
-        case 9: return Direct.eTransformer(x: ids("input.x"), θ, hp).value
-        case 10: return Direct.dTransformer(x: ids("input.x"), θ, hp).value
+            return Direct.mhAttention(input("X"), Z: input("Z"), θ, H: hp["H"]!, mask: tensor("hyperparameter.Mask", dtype))
+        case 6: return Direct.layerNorm(input("e"), γ: θ["γ"], β: θ["β"])
+        case 7: return Direct.unembedding(input("e"), W_u: θ["W_u"])
+        case 8: return Direct.edTransformer(z: ids("input.z"), x: ids("input.x"), θ, hp)
+        case 9: return Direct.eTransformer(x: ids("input.x"), θ, hp)
+        case 10: return Direct.dTransformer(x: ids("input.x"), θ, hp)
         default: preconditionFailure("\(name): unknown algorithm \(algorithm)")
         }
     }
