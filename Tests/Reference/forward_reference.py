@@ -566,29 +566,29 @@ CASES = [
     ("Attention-causal", 4, "Attention", 402, case_attention,
      {"d_x": 5, "d_z": 5, "d_attn": 2, "d_out": 3, "ℓ_x": 4, "ℓ_z": 4, "Mask": "causal", "self": True}),
     ("Attention-single", 4, "Attention", 403, case_attention,
-     {"d_x": 3, "d_z": 2, "d_attn": 4, "d_out": 2, "ℓ_x": 1, "ℓ_z": 1, "Mask": "causal"}),
+     {"d_x": 3, "d_z": 2, "d_attn": 4, "d_out": 3, "ℓ_x": 1, "ℓ_z": 1, "Mask": "causal"}),
     ("MHAttention-cross", 5, "MHAttention", 501, case_mh_attention,
-     {"H": 3, "d_x": 4, "d_z": 6, "d_attn": 2, "d_mid": 3, "d_out": 5, "ℓ_x": 4, "ℓ_z": 2, "Mask": "full"}),
+     {"H": 3, "d_x": 4, "d_z": 6, "d_attn": 2, "d_mid": 3, "d_out": 5, "ℓ_x": 3, "ℓ_z": 2, "Mask": "full"}),
     ("MHAttention-causal", 5, "MHAttention", 502, case_mh_attention,
      {"H": 2, "d_x": 6, "d_z": 6, "d_attn": 3, "d_mid": 4, "d_out": 6, "ℓ_x": 5, "ℓ_z": 5, "Mask": "causal", "self": True}),
     ("MHAttention-single", 5, "MHAttention", 503, case_mh_attention,
-     {"H": 2, "d_x": 3, "d_z": 3, "d_attn": 5, "d_mid": 2, "d_out": 4, "ℓ_x": 1, "ℓ_z": 1, "Mask": "causal", "self": True}),
+     {"H": 2, "d_x": 3, "d_z": 3, "d_attn": 5, "d_mid": 2, "d_out": 5, "ℓ_x": 1, "ℓ_z": 1, "Mask": "causal", "self": True}),
     ("LayerNorm-small", 6, "layer_norm", 601, case_layer_norm, {"d_e": 5}),
     ("LayerNorm-pair", 6, "layer_norm", 602, case_layer_norm, {"d_e": 2}),
     ("Unembedding-small", 7, "Unembedding", 701, case_unembedding, {"N_V": 6, "d_e": 4}),
     ("Unembedding-wide", 7, "Unembedding", 702, case_unembedding, {"N_V": 3, "d_e": 7}),
     ("EDTransformer-small", 8, "EDTransformer", 801, case_ed_transformer,
-     {"N_V": 7, "ℓ_max": 8, "L_enc": 2, "L_dec": 2, "H": 2, "d_e": 6, "d_mlp": 5, "d_attn": 4, "d_mid": 3, "ℓ_z": 5, "ℓ_x": 3}),
+     {"N_V": 7, "ℓ_max": 8, "L_enc": 2, "L_dec": 2, "H": 2, "d_e": 6, "d_mlp": 5, "d_attn": 3, "d_mid": 4, "ℓ_z": 5, "ℓ_x": 3}),
     ("EDTransformer-single", 8, "EDTransformer", 802, case_ed_transformer,
-     {"N_V": 5, "ℓ_max": 4, "L_enc": 1, "L_dec": 2, "H": 3, "d_e": 4, "d_mlp": 7, "d_attn": 2, "d_mid": 5, "ℓ_z": 1, "ℓ_x": 1}),
+     {"N_V": 5, "ℓ_max": 3, "L_enc": 1, "L_dec": 2, "H": 3, "d_e": 4, "d_mlp": 7, "d_attn": 2, "d_mid": 5, "ℓ_z": 1, "ℓ_x": 1}),
     ("EDTransformer-shortcontext", 8, "EDTransformer", 803, case_ed_transformer,
-     {"N_V": 6, "ℓ_max": 6, "L_enc": 1, "L_dec": 1, "H": 2, "d_e": 5, "d_mlp": 3, "d_attn": 3, "d_mid": 2, "ℓ_z": 2, "ℓ_x": 6}),
+     {"N_V": 7, "ℓ_max": 6, "L_enc": 1, "L_dec": 1, "H": 2, "d_e": 5, "d_mlp": 3, "d_attn": 3, "d_mid": 2, "ℓ_z": 2, "ℓ_x": 6}),
     ("ETransformer-small", 9, "ETransformer", 901, case_e_transformer,
      {"N_V": 9, "ℓ_max": 7, "L": 2, "H": 2, "d_e": 6, "d_mlp": 7, "d_f": 5, "d_attn": 3, "d_mid": 4, "ℓ": 5}),
     ("ETransformer-single", 9, "ETransformer", 902, case_e_transformer,
      {"N_V": 4, "ℓ_max": 3, "L": 1, "H": 3, "d_e": 5, "d_mlp": 2, "d_f": 7, "d_attn": 2, "d_mid": 3, "ℓ": 1}),
     ("DTransformer-small", 10, "DTransformer", 1001, case_d_transformer,
-     {"N_V": 11, "ℓ_max": 8, "L": 2, "H": 2, "d_e": 6, "d_mlp": 10, "d_attn": 4, "d_mid": 3, "ℓ": 6}),
+     {"N_V": 11, "ℓ_max": 8, "L": 2, "H": 2, "d_e": 6, "d_mlp": 10, "d_attn": 4, "d_mid": 5, "ℓ": 6}),
     ("DTransformer-single", 10, "DTransformer", 1002, case_d_transformer,
      {"N_V": 5, "ℓ_max": 2, "L": 3, "H": 3, "d_e": 4, "d_mlp": 6, "d_attn": 2, "d_mid": 5, "ℓ": 1}),
 ]
@@ -627,6 +627,8 @@ def build(case):
     case_name, number, fn, seed, builder, dims = case
     rng = np.random.default_rng(seed)
     inputs, params, outputs, hyper, dimensions = builder(rng, dims)
+    for k, v in params.items():  # non-square matrices, so that a transposed parameter cannot pass
+        assert v.ndim != 2 or v.shape[0] != v.shape[1], "%s: %s is square" % (case_name, k)
     named = {}
     for group in (inputs, params, outputs):
         for k, v in group.items():
@@ -645,7 +647,17 @@ def build(case):
     return case_name, named, meta
 
 
+def sanity():
+    """Known values: GELU(±1) = ±Φ(±1) (Φ(1) = 0.841344746068543), GELU(0) = 0; softmax per column."""
+    g = GELU(np.array([1.0, -1.0, 0.0]))
+    assert abs(g[0] - 0.8413447460685429) < 1e-15 and abs(g[1] + 0.15865525393145707) < 1e-15 and g[2] == 0.0
+    A = np.array([[0.0, 1.0], [math.log(3.0), -INF]])
+    assert np.allclose(softmax(A), [[0.25, 1.0], [0.75, 0.0]], rtol=0, atol=1e-15)
+    assert causal_mask(2, 3).tolist() == [[1, 1, 1], [0, 1, 1]]  # rows t_z, columns t_x
+
+
 def main():
+    sanity()
     check = "--check" in sys.argv
     os.makedirs(FIXTURES, exist_ok=True)
     total, failures = 0, []
