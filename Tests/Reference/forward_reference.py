@@ -73,7 +73,8 @@ Identities asserted while generating: Alg. 3 equals Alg. 4 for one query (ℓ_x 
 MHAttention with H = 1 equals W_o·Attention + b_o 𝟏ᵀ; DTransformer (and the EDTransformer decoder)
 column t depends only on x[1:t] (the output for the prefix x[1:t] equals the first t columns);
 every column of every P (and p of Alg. 7) sums to 1; every stored parameter is read by the forward
-pass.
+pass; no parameter matrix is square (so a transposed matrix cannot go unnoticed); plus known values
+of GELU, softmax and the causal mask.
 
 Regenerate (from the repository root):
 
