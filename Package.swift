@@ -19,18 +19,21 @@ let package = Package(
         .target(name: "AlgoDiagnostics"),
         // Tokens, lexer, AST, parser, formatter, dumps.
         .target(name: "AlgoSyntax", dependencies: ["AlgoDiagnostics"]),
+        // Dimensions as canonical polynomials, unification; later the resolver and shape checker.
+        .target(name: "AlgoSema", dependencies: ["AlgoSyntax"]),
         // Raw Float32 kernels: GEMM, fused element-wise and reduction kernels, the thread pool.
         // Unsafe pointers and SIMD live here only; bounds checks off in release.
         .target(name: "AlgoKernels", swiftSettings: simdFlags + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         // Tensor, primitives with shape rule + forward + VJP, the tape, RNG. Knows nothing of `.algo`.
         .target(name: "AlgoTensor", dependencies: ["AlgoKernels"], swiftSettings: simdFlags),
         // The commands, as a library so that tests run them in-process.
-        .target(name: "AlgoCLI", dependencies: ["AlgoDiagnostics", "AlgoSyntax", "AlgoTensor", "AlgoKernels"]),
+        .target(name: "AlgoCLI", dependencies: ["AlgoDiagnostics", "AlgoSyntax", "AlgoSema", "AlgoTensor", "AlgoKernels"]),
         // The executable: `main.swift` hands the arguments to AlgoCLI and exits with its code.
         .executableTarget(name: "algo", dependencies: ["AlgoCLI"]),
 
         .testTarget(name: "AlgoDiagnosticsTests", dependencies: ["AlgoDiagnostics"]),
         .testTarget(name: "AlgoSyntaxTests", dependencies: ["AlgoSyntax", "AlgoDiagnostics"]),
+        .testTarget(name: "AlgoSemaTests", dependencies: ["AlgoSema"]),
         .testTarget(name: "AlgoKernelsTests", dependencies: ["AlgoKernels"], swiftSettings: simdFlags),
         .testTarget(name: "AlgoTensorTests", dependencies: ["AlgoTensor", "AlgoKernels"]),
         .testTarget(name: "AlgoCLITests", dependencies: ["AlgoCLI"]),
