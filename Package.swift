@@ -32,7 +32,7 @@ let package = Package(
         .executableTarget(name: "algo", dependencies: ["AlgoCLI"]),
 
         .testTarget(name: "AlgoDiagnosticsTests", dependencies: ["AlgoDiagnostics"]),
-        .testTarget(name: "AlgoSyntaxTests", dependencies: ["AlgoSyntax", "AlgoDiagnostics"]),
+        .testTarget(name: "AlgoSyntaxTests", dependencies: ["AlgoSyntax", "AlgoDiagnostics"], exclude: ["Fixtures"]),
         .testTarget(name: "AlgoSemaTests", dependencies: ["AlgoSema"]),
         .testTarget(name: "AlgoKernelsTests", dependencies: ["AlgoKernels"], swiftSettings: simdFlags),
         .testTarget(name: "AlgoTensorTests", dependencies: ["AlgoTensor", "AlgoKernels"]),
