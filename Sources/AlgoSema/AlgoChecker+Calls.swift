@@ -84,6 +84,17 @@ extension AlgoChecker {
     /// the arguments fix), to themselves when the parameters come from an untyped input (`θ̂`), and
     /// otherwise by unification with the arguments' shapes; whatever stays unknown is an error (A4).
     func algorithmCall(_ c: Call, _ e: Expr, _ s: Summary) -> SemType {
+        let before = diagnostics.count
+        let result = algorithmCallUnchecked(c, e, s)
+        if diagnostics.count > before {
+            // A call with a bad argument: its unbound dimensions and its result are not to be trusted.
+            pendingCalls.removeAll { $0.span == e.span }
+            return .error
+        }
+        return result
+    }
+
+    private func algorithmCallUnchecked(_ c: Call, _ e: Expr, _ s: Summary) -> SemType {
         // Inputs: positional, then defaults (`Z = X`).
         let argTypes = c.arguments.map { check($0) }
         let needed = s.inputs.filter { $0.defaultValue == nil }.count
@@ -221,6 +232,7 @@ extension AlgoChecker {
         }
         let poisoned = argTypes.contains(where: \.isError) || paramTypes.values.contains(where: \.isError)
         if !fresh.isEmpty && !poisoned { pendingCalls.append((e.span, s.name, fresh)) }
+        if poisoned { return .error }
         calls[e.span] = ResolvedCall(callee: s.name, file: s.file, isBuiltin: false, dimensions: map, defaulted: defaulted)
         return s.output.map(inst) ?? .error
     }

@@ -7,7 +7,10 @@ extension AlgoChecker {
     /// The type of `e`, recorded for the CheckedProgram. A poisoned operand gives a poisoned result silently.
     @discardableResult
     func check(_ e: Expr) -> SemType {
-        let t = program.resolve(checkKind(e))
+        let before = diagnostics.count
+        var t = program.resolve(checkKind(e))
+        // One mistake, one error: an expression in which an error was reported is poisoned.
+        if diagnostics.count > before { t = .error }
         types[e.span] = t
         return t
     }
@@ -312,8 +315,8 @@ extension AlgoChecker {
         }
         if case .array = x, y.isScalar { return elementwiseResult(x) }
         if case .array = y, x.isScalar { return elementwiseResult(y) }
-        if case .variable = x { _ = program.unify(x, y); return y }
-        if case .variable = y { _ = program.unify(x, y); return x }
+        if case .variable = x { return .error }
+        if case .variable = y { return .error }
         return invalid("`\(op.rawValue)` cannot combine \(show(x)) and \(show(y))", e)
     }
 
@@ -328,6 +331,8 @@ extension AlgoChecker {
     /// Products by juxtaposition or `·`: scalar × anything, matrix × matrix/vector, vector × row (outer).
     func product(_ x: SemType, _ y: SemType, _ a: Expr, _ b: Expr, _ e: Expr) -> SemType {
         if x.isError || y.isError { return .error }
+        if case .variable = x { return .error }
+        if case .variable = y { return .error }
         if x.isScalar && y.isScalar {
             if case .nat(let p?) = x, case .nat(let q?) = y { return .nat(p * q) }
             return .real
@@ -432,7 +437,6 @@ extension AlgoChecker {
         let name = "`\(text(baseExpr))`"
         switch t {
         case .error:
-            indices.forEach { if case .all = $0.kind {} else { check($0) } }
             return .error
         case .array(let r, let c, let k):
             let scalar: SemType = k == .real ? .real : (k == .bit ? .number : .real)

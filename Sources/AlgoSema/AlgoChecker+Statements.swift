@@ -6,7 +6,10 @@ import AlgoSyntax
 extension AlgoChecker {
     func checkBlock(_ body: [Statement]) {
         for s in body {
+            statementPoisoned = false
             checkStatement(s)
+            // A statement whose value is poisoned cannot tell which dimensions its calls leave unbound.
+            if statementPoisoned { pendingCalls.removeAll() }
             flushPendingCalls()
         }
     }
@@ -15,10 +18,12 @@ extension AlgoChecker {
         switch s.kind {
         case .assign(let target, _, let value):
             let v = check(value)
+            if v.isError { statementPoisoned = true }
             assign(target, v, value: value, statement: s)
             if let claim = s.claim { checkClaim(claim, v, target) }
         case .returnValue(let target, let value):
             let v = check(value)
+            if v.isError { statementPoisoned = true }
             returnValue(target, value, v)
             if let claim = s.claim { checkClaim(claim, v, value) }
         case .forLoop(let f):
@@ -37,6 +42,7 @@ extension AlgoChecker {
             check(i.condition)
             checkBlock(i.body)
         case .whileLoop(let w):
+            loosenLoopCarriedSequences(w.body)
             check(w.condition)
             loopDepth += 1
             checkBlock(w.body)
@@ -70,6 +76,7 @@ extension AlgoChecker {
             }
             if let last = real.last { domain = dimOf(last, allowFree: false) }
         }
+        loosenLoopCarriedSequences(f.body)
         push()
         define(f.variable.spelling, Binding(type: domain.map { .index($0) } ?? .error, origin: f.variable.span,
                                             kind: .indexVariable(strict: true), loopDepth: loopDepth))
@@ -85,6 +92,28 @@ extension AlgoChecker {
         loopStack.removeLast()
         loopDepth -= 1
         pop()
+    }
+
+    /// A sequence reassigned inside a loop (`x̂ ← [x̂, y]`) has a length that changes per iteration:
+    /// inside the loop it is the opaque `length(x̂)`.
+    func loosenLoopCarriedSequences(_ body: [Statement]) {
+        func visit(_ s: Statement) {
+            switch s.kind {
+            case .assign(let t, _, _):
+                guard case .name(let n) = t.kind, var b = lookup(n.spelling),
+                      case .sequence(let e, let l) = program.resolve(b.type) else { return }
+                var opaque = Dim.named("length(\(n.spelling))")
+                if let l, program.solver.resolve(l).constant == nil { opaque = .named("length(\(n.spelling))′") }
+                b.type = .sequence(element: e, length: opaque)
+                define(n.spelling, b)
+            case .forLoop(let f): f.body.forEach(visit)
+            case .whileLoop(let w): w.body.forEach(visit)
+            case .ifThen(let i): i.body.forEach(visit)
+            case .forAll(_, let b): visit(b)
+            case .returnValue, .sample, .comment, .error: break
+            }
+        }
+        body.forEach(visit)
     }
 
     func rangeDim(_ t: TypeExpr, allowFree: Bool) -> Dim? {
@@ -155,7 +184,13 @@ extension AlgoChecker {
             return
         }
         let oldType = program.resolve(old.type)
-        if v.isError { return }
+        if v.isError {
+            // Poison the variable: its later uses must not repeat this line's mistake.
+            var nb = old
+            nb.type = .error
+            define(spelling, nb)
+            return
+        }
         if case .variable = oldType { _ = program.unify(oldType, v); return }
         switch (oldType, v) {
         case (.sequence(let e1, let l1), .sequence(let e2, let l2)):
@@ -187,6 +222,16 @@ extension AlgoChecker {
     /// `X̃[:, t] ← …` (creates `X̃` with as many columns as `t` ranges over), `S[t_z, t_x] ← −∞`,
     /// `x̃_n[t] ← …` (creates a sequence).
     func assignEntries(_ base: Expr, _ indices: [Expr], _ v: SemType, value: Expr, target: Expr) {
+        let before = diagnostics.count
+        assignEntriesUnchecked(base, indices, v, value: value, target: target)
+        if diagnostics.count > before || v.isError, case .name(let n) = base.kind, var b = lookup(n.spelling) {
+            if case .indexVariable = b.kind { return }
+            b.type = .error
+            define(n.spelling, b)
+        }
+    }
+
+    private func assignEntriesUnchecked(_ base: Expr, _ indices: [Expr], _ v: SemType, value: Expr, target: Expr) {
         guard case .name(let n) = base.kind else {
             report(Diagnostic(.invalidOperand, "cannot assign into `\(text(base))`", at: base.span))
             return

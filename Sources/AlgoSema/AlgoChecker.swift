@@ -54,6 +54,7 @@ final class AlgoChecker {
     enum State { case fresh, declared, running, done }
 
     // Per-statement and reporting state.
+    var statementPoisoned = false
     var pendingCalls: [(span: Span, callee: String, dims: [(String, Dim)])] = []
     var reportedNames: Set<String> = []
     var reportedHyper: Set<String> = []
@@ -78,7 +79,13 @@ final class AlgoChecker {
     func text(_ e: Expr) -> String { ExprPrinter.print(e) }
     func line(_ span: Span) -> Int { file.source.location(of: span.start).line }
 
-    func report(_ d: Diagnostic) { diagnostics.append(d) }
+    /// Records a diagnostic; a second error with the same code on the same line is the same mistake
+    /// seen twice (`S[t_z, t_x]` with both indices swapped) and is dropped.
+    func report(_ d: Diagnostic) {
+        let l = line(d.span)
+        if diagnostics.contains(where: { $0.code == d.code && $0.span.file == d.span.file && line($0.span) == l }) { return }
+        diagnostics.append(d)
+    }
 
     // MARK: - Scope
 

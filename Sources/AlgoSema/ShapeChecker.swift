@@ -111,6 +111,9 @@ final class ProgramChecker {
         for f in library.sorted(by: { $0.source.path < $1.source.path }) where f.directory == dir && f.source.path != file.source.path {
             if let i = find(in: f) { return (f, i) }
         }
+        for f in library.sorted(by: { $0.source.path < $1.source.path }) where f.directory != dir {
+            if let i = find(in: f) { return (f, i) }
+        }
         return nil
     }
 
