@@ -33,7 +33,7 @@ let package = Package(
 
         .testTarget(name: "AlgoDiagnosticsTests", dependencies: ["AlgoDiagnostics"]),
         .testTarget(name: "AlgoSyntaxTests", dependencies: ["AlgoSyntax", "AlgoDiagnostics"], exclude: ["Fixtures"]),
-        .testTarget(name: "AlgoSemaTests", dependencies: ["AlgoSema"]),
+        .testTarget(name: "AlgoSemaTests", dependencies: ["AlgoSema", "AlgoSyntax", "AlgoDiagnostics"], exclude: ["Fixtures"]),
         .testTarget(name: "AlgoKernelsTests", dependencies: ["AlgoKernels"], swiftSettings: simdFlags),
         .testTarget(name: "AlgoTensorTests", dependencies: ["AlgoTensor", "AlgoKernels"]),
         .testTarget(name: "AlgoCLITests", dependencies: ["AlgoCLI"]),

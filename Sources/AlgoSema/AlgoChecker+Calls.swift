@@ -76,6 +76,7 @@ extension AlgoChecker {
         state = .done
         let s = summary()
         state = saved
+        cachedSummary = nil
         return s
     }
 

@@ -333,7 +333,10 @@ extension AlgoChecker {
     func dimOf(_ e: Expr, allowFree: Bool) -> Dim? {
         switch e.kind {
         case .number(let s):
-            guard let n = Int(s) else { return nil }
+            guard let n = smallInt(s) else {
+                report(Diagnostic(.invalidOperand, "`\(s)` is not a dimension (a whole number up to 10⁹)", at: e.span))
+                return nil
+            }
             return Dim(n)
         case .name(let n):
             if let b = lookup(n.spelling) {
@@ -389,6 +392,12 @@ extension AlgoChecker {
         if let best { d.notes.append("did you mean `\(best.0)`?") }
         report(d)
     }
+}
+
+/// A number literal usable as a dimension or index: a whole number up to 10⁹ (no overflow later).
+func smallInt(_ s: String) -> Int? {
+    guard let n = Int(s), n >= 0, n <= 1_000_000_000 else { return nil }
+    return n
 }
 
 /// Levenshtein distance over characters.

@@ -211,7 +211,7 @@ extension AlgoChecker {
         case .index(let d): rangeCheck(d, dim, e, what: what)
         case .nat(let d?): rangeCheck(d, dim, e, what: what)
         case .number:
-            if case .number(let s) = e.kind, let n = Int(s) { rangeCheck(Dim(n), dim, e, what: what) }
+            if case .number(let s) = e.kind, let n = smallInt(s) { rangeCheck(Dim(n), dim, e, what: what) }
         case .nat(nil), .real, .error, .variable: break
         default: report(Diagnostic(.invalidOperand, "an index must be a position, not \(show(t))", at: e.span))
         }
@@ -264,7 +264,7 @@ extension AlgoChecker {
     }
 
     func literal(_ e: Expr) -> Dim? {
-        if case .number(let s) = e.kind, let n = Int(s) { return Dim(n) }
+        if case .number(let s) = e.kind, let n = smallInt(s) { return Dim(n) }
         return nil
     }
 
@@ -477,7 +477,7 @@ extension AlgoChecker {
     /// The value of an index expression as a dimension (`ℓ`, `ℓ + 1`, `3`), for slices and stacking.
     func valueDim(_ e: Expr) -> Dim? {
         switch e.kind {
-        case .number(let s): return Int(s).map { Dim($0) }
+        case .number(let s): return smallInt(s).map { Dim($0) }
         case .name(let n):
             if let b = lookup(n.spelling) {
                 switch program.resolve(b.type) {

@@ -51,6 +51,7 @@ final class AlgoChecker {
     var order: [String] = []
     var loopDepth = 0
     var state = State.fresh
+    var cachedSummary: Summary? = nil
     enum State { case fresh, declared, running, done }
 
     // Per-statement and reporting state.
@@ -132,6 +133,13 @@ final class AlgoChecker {
     func summary() -> Summary {
         if state == .fresh { declare() }
         if state == .declared { run() }
+        if state == .done, let s = cachedSummary { return s }
+        let s = computeSummary()
+        if state == .done { cachedSummary = s }
+        return s
+    }
+
+    private func computeSummary() -> Summary {
         var inputs: [(String, SemType, Expr?, Span)] = []
         var params: [(String, SemType)] = []
         guard let sig = algorithm.title.signature else {

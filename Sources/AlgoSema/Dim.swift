@@ -28,13 +28,13 @@ public struct Monomial: Hashable, Comparable, Sendable {
 
     public init(_ factors: [(DimVar, Int)]) {
         var merged: [DimVar: Int] = [:]
-        for (v, e) in factors where e != 0 { merged[v, default: 0] += e }
+        for (v, e) in factors where e != 0 { merged[v, default: 0] &+= e }
         self.factors = merged.filter { $0.value != 0 }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
     public static let one = Monomial([])
 
-    public var degree: Int { factors.reduce(0) { $0 + $1.1 } }
+    public var degree: Int { factors.reduce(0) { $0 &+ $1.1 } }
 
     public static func * (a: Monomial, b: Monomial) -> Monomial { Monomial(a.factors + b.factors) }
 
@@ -68,7 +68,7 @@ public struct Dim: Hashable, Sendable, CustomStringConvertible {
 
     public init(terms: [(Monomial, Int)]) {
         var sum: [Monomial: Int] = [:]
-        for (m, c) in terms where c != 0 { sum[m, default: 0] += c }
+        for (m, c) in terms where c != 0 { sum[m, default: 0] &+= c }
         self.terms = sum.filter { $0.value != 0 }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
@@ -81,11 +81,11 @@ public struct Dim: Hashable, Sendable, CustomStringConvertible {
     public static let one = Dim(1)
 
     public static func + (a: Dim, b: Dim) -> Dim { Dim(terms: a.terms + b.terms) }
-    public static prefix func - (a: Dim) -> Dim { Dim(terms: a.terms.map { ($0.0, -$0.1) }) }
+    public static prefix func - (a: Dim) -> Dim { Dim(terms: a.terms.map { ($0.0, 0 &- $0.1) }) }
     public static func - (a: Dim, b: Dim) -> Dim { a + (-b) }
     public static func * (a: Dim, b: Dim) -> Dim {
         var t: [(Monomial, Int)] = []
-        for (ma, ca) in a.terms { for (mb, cb) in b.terms { t.append((ma * mb, ca * cb)) } }
+        for (ma, ca) in a.terms { for (mb, cb) in b.terms { t.append((ma * mb, ca &* cb)) } }
         return Dim(terms: t)
     }
 
@@ -106,7 +106,10 @@ public struct Dim: Hashable, Sendable, CustomStringConvertible {
 
     /// Every variable that occurs.
     public var variables: Set<DimVar> { Set(terms.flatMap { $0.0.factors.map(\.0) }) }
-    public var hasUnknowns: Bool { variables.contains { $0.isUnknown } }
+    public var hasUnknowns: Bool {
+        for (m, _) in terms { for (v, _) in m.factors where v.isUnknown { return true } }
+        return false
+    }
 
     /// The value under `bindings` (name → size), or nil when a variable is unbound or an
     /// intermediate overflows.
@@ -131,6 +134,9 @@ public struct Dim: Hashable, Sendable, CustomStringConvertible {
 
     /// Replaces variables by dimensions (`substitute { $0 == .unknown(3) ? .named("ℓ") : nil }`).
     public func substitute(_ f: (DimVar) -> Dim?) -> Dim {
+        var any = false
+        for (m, _) in terms where !any { for (v, _) in m.factors where f(v) != nil { any = true; break } }
+        if !any { return self }
         var result = Dim.zero
         for (m, c) in terms {
             var term = Dim(c)
@@ -148,7 +154,7 @@ public struct Dim: Hashable, Sendable, CustomStringConvertible {
         if terms.isEmpty { return "0" }
         var s = ""
         for (i, (m, c)) in terms.enumerated() {
-            let magnitude = abs(c)
+            let magnitude = c.magnitude
             if i == 0 { if c < 0 { s += "−" } } else { s += c < 0 ? " − " : " + " }
             let body = m.factors.map { v, e in v.description + (e == 1 ? "" : Dim.superscript(e)) }.joined(separator: "·")
             if body.isEmpty { s += String(magnitude) }

@@ -29,6 +29,7 @@ public struct DimSolver: Sendable {
 
     /// `d` with every bound unknown replaced, recursively (bindings never contain cycles).
     public func resolve(_ d: Dim) -> Dim {
+        if bindings.isEmpty || !d.hasUnknowns { return d }
         var current = d
         for _ in 0..<(bindings.count + 1) {
             var changed = false
@@ -53,7 +54,7 @@ public struct DimSolver: Sendable {
         for u in unknowns {
             // diff = c·u + rest with rest free of u, and u only in the linear term.
             let linear = diff.terms.filter { $0.0.contains(u) }
-            guard linear.count == 1, linear[0].0 == Monomial([(u, 1)]), abs(linear[0].1) == 1 else { continue }
+            guard linear.count == 1, linear[0].0 == Monomial([(u, 1)]), (linear[0].1 == 1 || linear[0].1 == -1) else { continue }
             let c = linear[0].1
             let rest = Dim(terms: diff.terms.filter { !$0.0.contains(u) })
             guard case .unknown(let id) = u else { continue }
