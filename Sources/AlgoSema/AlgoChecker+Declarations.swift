@@ -129,12 +129,12 @@ extension AlgoChecker {
             rest.remove(at: i)
             let k = Self.key(nm.base, rest)
             if families[k] != nil { duplicate(nm) }
-            defineFamily(k, Binding(type: .family(domain: g.domain, element: t), origin: nm.span, kind: kind, loopDepth: 0))
+            defineFamily(k, Binding(type: .family(domain: g.domain, element: t), origin: nm.span, kind: kind, loopDepth: 0), display: nm.spelling)
             return (k, .family(domain: g.domain, element: t))
         }
         // A title entry `e_{1:T}` makes `e_t` a family over [T].
         if nm.scripts.count == 1, let bound = titleFamilyBound(base: nm.base) {
-            defineFamily(nm.base, Binding(type: .family(domain: bound, element: t), origin: nm.span, kind: kind, loopDepth: 0))
+            defineFamily(nm.base, Binding(type: .family(domain: bound, element: t), origin: nm.span, kind: kind, loopDepth: 0), display: nm.spelling)
             return (nm.base, .family(domain: bound, element: t))
         }
         if kind == .output {
@@ -192,7 +192,7 @@ extension AlgoChecker {
             rest.remove(at: i)
             let k = Self.key(n.base, rest)
             let element = SemType.sequence(element: .index(.named("N_V")), length: .named("length(\(n.spelling))"))
-            defineFamily(k, Binding(type: .family(domain: domain, element: element), origin: n.span, kind: kind, loopDepth: 0))
+            defineFamily(k, Binding(type: .family(domain: domain, element: element), origin: n.span, kind: kind, loopDepth: 0), display: n.spelling)
         }
     }
 
@@ -229,7 +229,7 @@ extension AlgoChecker {
                     let k = Self.key(cn.base, rest)
                     let ct = SemType.collection(CollectionType(origin: "\(name).\(k)", members: inner))
                     let ft = SemType.family(domain: domain, element: ct)
-                    defineFamily(k, Binding(type: ft, origin: cn.span, kind: kind, loopDepth: 0))
+                    defineFamily(k, Binding(type: ft, origin: cn.span, kind: kind, loopDepth: 0), display: cn.spelling)
                     members.append((k, ft))
                 } else {
                     for (k, t) in inner { members.append((k, .family(domain: domain, element: t))) }

@@ -160,7 +160,7 @@ extension AlgoChecker {
                 }
                 return
             }
-            defineFamily(k, Binding(type: .family(domain: domain, element: v), origin: n.span, kind: .local, loopDepth: loopDepth))
+            defineFamily(k, Binding(type: .family(domain: domain, element: v), origin: n.span, kind: .local, loopDepth: loopDepth), display: n.spelling)
             types[target.span] = v
             return
         }
@@ -262,7 +262,7 @@ extension AlgoChecker {
                 return false
             }), case .name(let x) = n.scripts[i].value.kind, case .index(let dom)? = lookup(x.spelling).map({ program.resolve($0.type) }) {
                 var rest = n.scripts; rest.remove(at: i)
-                defineFamily(Self.key(n.base, rest), Binding(type: .family(domain: dom, element: t), origin: n.span, kind: .local, loopDepth: loopDepth))
+                defineFamily(Self.key(n.base, rest), Binding(type: .family(domain: dom, element: t), origin: n.span, kind: .local, loopDepth: loopDepth), display: n.spelling)
             } else {
                 define(n.spelling, Binding(type: t, origin: target.span, kind: .local, loopDepth: loopDepth))
             }

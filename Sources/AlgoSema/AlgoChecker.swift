@@ -52,6 +52,7 @@ final class AlgoChecker {
     var loopDepth = 0
     var state = State.fresh
     var cachedSummary: Summary? = nil
+    var familyDisplay: [String: String] = [:]
     enum State { case fresh, declared, running, done }
 
     // Per-statement and reporting state.
@@ -106,8 +107,10 @@ final class AlgoChecker {
         if case .indexVariable = b.kind { scopes[scopes.count - 1][key] = b } else { scopes[0][key] = b }
     }
 
-    func defineFamily(_ key: String, _ b: Binding) {
+    /// Defines a family; `display` is how `--dump shapes` names it (`γ^1_l`, `e_t`).
+    func defineFamily(_ key: String, _ b: Binding, display: String? = nil) {
         if families[key] == nil && !order.contains(key + "_·") { order.append(key + "_·") }
+        if let display, familyDisplay[key] == nil { familyDisplay[key] = display }
         families[key] = b
     }
 
@@ -184,7 +187,11 @@ final class AlgoChecker {
     func shapes() -> AlgorithmShapes {
         let title = "Algorithm \(algorithm.title.number): \(name)"
         var vars: [(String, String)] = []
-        for (k, t) in variables() { vars.append((k, show(t))) }
+        for (k, t) in variables() {
+            if case .family(let d, let el) = t { vars.append((k, "\(show(el))  for each of [\(show(d))]")); continue }
+            if case .nat(let v?) = t, show(v) == k { vars.append((k, "ℕ")); continue }
+            vars.append((k, show(t)))
+        }
         for (k, b) in outputs.sorted(by: { $0.key < $1.key }) { vars.append(("return " + k, show(b.type))) }
         return AlgorithmShapes(file: file.source.path, title: title, variables: vars)
     }
@@ -194,7 +201,7 @@ final class AlgoChecker {
         for k in order {
             if k.hasSuffix("_·") {
                 let fk = String(k.dropLast(2))
-                if let f = families[fk] { result.append((fk + "_·", program.resolve(f.type))) }
+                if let f = families[fk] { result.append((familyDisplay[fk] ?? fk + "_·", program.resolve(f.type))) }
             } else if let b = scopes.first?[k] {
                 result.append((k, program.resolve(b.type)))
             }
