@@ -87,7 +87,11 @@ extension AlgoChecker {
                 var d = Diagnostic(.unknownName, "unknown name `\(n)`: `\(a)` and `\(b)` are declared", at: span,
                                    label: "read as one name")
                 d.notes.append("a dimension written as two names run together is read as one name")
-                d.help = "write `\(a) \(b)` (\(a)·\(b))"
+                if program.verifies(file: file, index: indexInFile, replacing: span, with: "\(a) \(b)") {
+                    d.help = "write `\(a) \(b)` (\(a)·\(b))"
+                } else {
+                    d.notes.append("did you mean `\(a) \(b)` (\(a)·\(b))?")
+                }
                 report(d)
                 poisonedDims.insert(n)
                 break
@@ -258,6 +262,11 @@ extension AlgoChecker {
                families[Self.key(n.base, Array(n.scripts.dropLast()))] != nil { continue }
             var d = Diagnostic(.undeclaredSignatureName, "input `\(n.spelling)` of `\(name)` is not declared", at: n.span,
                                label: "not declared by any header line")
+            for item in algorithm.header {
+                guard case .line(let hl) = item, hl.kind == .input, case .declarations(let dl) = hl.content,
+                      dl.declarations.isEmpty, let prose = dl.prose, prose.text.contains(n.spelling) else { continue }
+                d.labels.append(.init(prose.span, "prose only: this line declares no name"))
+            }
             d.notes.append("an `Input:` line must start with the names it declares; prose follows them after a comma")
             d.help = "write `Input:  \(n.spelling), …` with the prose after the comma"
             report(d)

@@ -139,8 +139,12 @@ extension AlgoChecker {
                                label: "`\(use)` indexes the family `\(family)` over [\(show(domain))] by `\(v.spelling)`")
             d.notes.append("no enclosing loop, `∀` or sum binds `\(v.spelling)` at this line")
             if let loop = loopStack.last(where: { !mentions($0.statement, $0.variable.spelling) }) {
+                let paperLine = loop.statement.lineNumber.map { "line \($0)" } ?? "line \(line(loop.variable.span))"
                 d.labels.append(.init(loop.variable.span, "this loop binds `\(loop.variable.spelling)`, which its body never uses"))
-                d.notes.append("did you mean to bind `\(v.spelling)` in the loop at line \(line(loop.variable.span))?")
+                d.notes.append("the loop of \(paperLine) binds `\(loop.variable.spelling)` but its body indexes with `\(v.spelling)`")
+                if program.verifies(file: file, index: indexInFile, replacing: loop.variable.span, with: v.spelling) {
+                    d.help = "bind `\(v.spelling)` in the loop: `\(lineText(replacing: loop.variable.span, with: v.spelling))`"
+                }
             }
             report(d)
             return

@@ -75,6 +75,20 @@ final class AlgoChecker {
         self.name = algorithm.title.signature?.name.spelling ?? "Algorithm \(algorithm.title.number)"
     }
 
+    /// This algorithm's position in its file (for verifying fixes).
+    var indexInFile: Int { file.tree.algorithms.firstIndex { $0.span == algorithm.span } ?? 0 }
+
+    /// The text of the source line holding `span`, with `span` replaced (for `help:` lines).
+    func lineText(replacing span: Span, with replacement: String) -> String {
+        let (l, _) = file.source.location(of: span.start)
+        let start = file.source.lineStarts[l - 1]
+        var bytes = Array(file.source.utf8[start..<min(file.source.utf8.count, l < file.source.lineStarts.count ? file.source.lineStarts[l] : file.source.utf8.count)])
+        bytes.replaceSubrange((span.start - start)..<(span.end - start), with: Array(replacement.utf8))
+        var text = String(decoding: bytes, as: UTF8.self)
+        if let comment = text.range(of: "//") { text = String(text[..<comment.lowerBound]) }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     var printer: TypePrinter { TypePrinter(aliases: aliases) }
     func show(_ t: SemType) -> String { printer.type(program.resolve(t)) }
     func show(_ d: Dim) -> String { printer.dim(program.solver.resolve(d)) }

@@ -75,6 +75,8 @@ final class ProgramChecker {
     var typeBindings: [Int: SemType] = [:]
     var nextTypeVariable = 0
     var checkers: [String: AlgoChecker] = [:]
+    /// Set while checking a candidate fix, so that a fix is never verified recursively.
+    var verifying = false
 
     init(checked: [ParsedFile], library: [ParsedFile], options: CheckOptions) {
         self.checked = checked
@@ -88,6 +90,25 @@ final class ProgramChecker {
         let c = AlgoChecker(program: self, file: file, algorithm: file.tree.algorithms[index])
         checkers[key] = c
         return c
+    }
+
+    /// Whether replacing `span` of `file` by `replacement` makes algorithm `index` of that file check
+    /// without errors: the verification behind a `help:` line.
+    func verifies(file: ParsedFile, index: Int, replacing span: Span, with replacement: String) -> Bool {
+        guard !verifying, span.start >= 0, span.end <= file.source.utf8.count, span.start <= span.end else { return false }
+        var bytes = file.source.utf8
+        bytes.replaceSubrange(span.start..<span.end, with: Array(replacement.utf8))
+        let source = SourceFile(path: file.source.path, text: String(decoding: bytes, as: UTF8.self))
+        var bag = DiagnosticBag()
+        let tree = Parser.parse(source, &bag)
+        guard !bag.hasErrors, index < tree.algorithms.count else { return false }
+        let candidate = ParsedFile(source: source, tree: tree)
+        let others = checked.filter { $0.source.path != file.source.path }
+        let p = ProgramChecker(checked: [candidate] + others, library: library, options: options)
+        p.verifying = true
+        let c = p.checker(file: candidate, index: index)
+        c.run()
+        return !c.diagnostics.contains { $0.severity == .error }
     }
 
     func freshTypeVariable() -> SemType {

@@ -143,3 +143,24 @@ import Testing
         #expect(ds.first?.notes == ["did you mean `W_q`?"])
     }
 }
+
+/// `help:` lines are verified by re-checking the file with the fix applied.
+@Suite struct VerifiedHelpTests {
+    @Test func a2HelpBindsTheLoopVariableAndIsVerified() {
+        let f = Support.parse(path: Support.path("Tests/AlgoSyntaxTests/Fixtures/errata/A2-EDTransformer-line13.algo"))
+        let (_, ds) = Support.check([f])
+        #expect(ds.first?.help == "bind `l` in the loop: `13 for l = 1, 2, . . . , L_dec do`")
+    }
+
+    @Test func a13PointsAtTheProseLine() {
+        let f = Support.parse(path: Support.path("Tests/AlgoSyntaxTests/Fixtures/errata/A13-DInference-input.algo"))
+        let (_, ds) = Support.check([f])
+        #expect(ds.first?.labels.contains { $0.message == "prose only: this line declares no name" } == true)
+    }
+
+    @Test func missingTransposeHelpIsRight() {
+        let f = Support.parse(path: Support.path("Tests/AlgoSemaTests/Fixtures/wrong/att-missing-transpose.algo"))
+        let (_, ds) = Support.check([f])
+        #expect(ds.first?.help == "transpose the left factor: `Kᵀ Q` is ℓ_z×ℓ_x")
+    }
+}
