@@ -200,7 +200,7 @@ extension AlgoChecker {
         for p in s.params {
             let expected = inst(p.type)
             guard let arg = paramArgs[p.key] else {
-                if let b = lookup(p.key) {
+                if s.hyperparameters.contains(p.key), let b = lookup(p.key), b.kind == .hyperparameter {
                     argument(program.resolve(b.type), Expr(.name(c.callee), c.callee.span), expected, "parameter `\(p.key)` (bound by name)", s)
                 } else {
                     report(Diagnostic(.unknownParameter, "the call does not bind parameter `\(p.key)` of `\(s.name)`", at: e.span,
@@ -251,6 +251,20 @@ extension AlgoChecker {
 
     func argument(_ actual: SemType, _ e: Expr, _ expected: SemType, _ what: String, _ s: Summary) {
         if actual.isError { return }
+        // Collections with the same members: name the first member whose shape differs.
+        if case .collection(let a) = program.resolve(actual), case .collection(let x) = program.resolve(expected),
+           a.members.map(\.key) == x.members.map(\.key) {
+            for (ma, mx) in zip(a.members, x.members) where !program.unify(ma.type, mx.type) {
+                var d = Diagnostic(.argumentMismatch,
+                                   "\(what) of `\(s.name)` needs its member `\(mx.key)` to be \(show(mx.type)), but in `\(text(e))` it is \(show(ma.type))",
+                                   at: e.span, label: "`\(mx.key)` ∈ \(show(ma.type))")
+                d.notes.append("the other inputs and parameters of the call fix the dimensions of `\(s.name)` to this")
+                d.notes.append("`\(s.name)` is Algorithm \(s.number) in \(s.file)")
+                report(d)
+                return
+            }
+            return
+        }
         if program.unify(actual, expected) { return }
         var d = Diagnostic(.argumentMismatch,
                            "\(what) of `\(s.name)` is declared \(show(expected)), but `\(text(e))` is \(show(actual))",

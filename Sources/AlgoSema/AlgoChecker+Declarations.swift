@@ -290,7 +290,13 @@ extension AlgoChecker {
         case .named(let n):
             if n.spelling == "V" { return .index(.named("N_V")) }
             if let b = lookup(n.spelling) {
-                if case .set(let e) = program.resolve(b.type) { return e }
+                switch program.resolve(b.type) {
+                case .set(let e): return e
+                case .error: return .error
+                default:
+                    report(Diagnostic(.invalidOperand, "`\(n.spelling)` is \(show(b.type)), not a set", at: n.span))
+                    return nil
+                }
             }
             unknownName(n.spelling, at: n.span)
             return nil
@@ -394,7 +400,7 @@ extension AlgoChecker {
         candidates.formUnion(dimNames)
         let limit = n.count <= 2 ? 0 : max(1, n.count / 3)
         var best: (String, Int)? = nil
-        for c in candidates.sorted() {
+        for c in candidates.sorted() where c != n {
             let dist = editDistance(c, n)
             if dist <= limit, best == nil || dist < best!.1 { best = (c, dist) }
         }

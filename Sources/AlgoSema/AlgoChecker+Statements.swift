@@ -349,6 +349,10 @@ extension AlgoChecker {
         guard let claimed = convertType(claim.type, allowFree: false) else { return }
         if v.isError || claimed.isError { return }
         if program.unify(v, claimed) { return }
+        // The claim or the code is wrong: either way the variable's shape is not to be trusted.
+        if case .name(let n) = subject.kind, var b = lookup(n.spelling) {
+            if case .indexVariable = b.kind {} else { b.type = .error; define(n.spelling, b) }
+        }
         var d = Diagnostic(.claimMismatch,
                            "the claim `\(claim.label.spelling) ∈ \(show(claimed))` does not hold: `\(text(subject))` is \(show(v))",
                            at: claim.span, label: "claimed \(show(claimed))")

@@ -88,6 +88,12 @@ CASES = [
  ("dinf-sample-matrix", "DInference", "q ∝ p^{1/τ}", "q ∝ P^{1/τ}", "E0410", None, "sampling from a matrix"),
  ("edinf-index-beyond", "EDInference", "p ← P[:, length(x̂)]", "p ← P[:, length(x̂) + 1]", "E0407", None, "a column past the end"),
  ("edinf-undeclared-input", "EDInference", "Input:  θ̂, trained parameters of the seq2seq transformer.", "Input:  A seq2seq transformer and trained parameters θ̂ of the transformer.", "E0304", "Algorithm 15:", "erratum A13 as printed"),
+ ("att-scores-transposed", "Attention", "4 S ← KᵀQ", "4 S ← QᵀK", "E0404", None, "scores computed as QᵀK"),
+ ("mha-inputs-swapped", "MHAttention", "Attention(X, Z | 𝓦^h_qkv, Mask)", "Attention(Z, X | 𝓦^h_qkv, Mask)", "E0405", None, "primary and context sequences swapped at the call"),
+ ("dtr-missing-theta", "DTraining", "DTransformer(x_n | θ)", "DTransformer(x_n)", "E0307", None, "a call that does not pass the parameters"),
+ ("etr-set-builder-range", "ETraining", "T̃ ← {t ∈ [ℓ] :", "T̃ ← {t ∈ [ℓ + 1] :", "E0407", None, "masked positions looked up one past the end"),
+ ("dinf-append-matrix", "DInference", "x ← [x, y]", "x ← [x, P]", "E0410", None, "a matrix appended to a token sequence"),
+ ("dt-vstack-embeddings", "DTransformer", "X ← [e_1, e_2, . . . e_ℓ]", "X ← [e_1; e_2; . . . ; e_ℓ]", "E0410", " 5     for t", "embeddings stacked on top of each other instead of side by side"),
  ("mha-Hd_mid", "MHAttention", "W_o ∈ ℝ^{d_out×H d_mid}", "W_o ∈ ℝ^{d_out×Hd_mid}", "E0301", None, "Hd_mid as printed (Decision 9)"),
 ]
 
