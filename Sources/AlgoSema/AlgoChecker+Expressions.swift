@@ -234,7 +234,7 @@ extension AlgoChecker {
             }
             return
         }
-        if let x = program.evaluate(b), let y = program.evaluate(d), x > y {
+        if let x = program.evaluate(b, aliases: aliases), let y = program.evaluate(d, aliases: aliases), x > y {
             var diag = Diagnostic(.concreteValue, "with the `--set` values, index `\(text(e))` reaches \(x), beyond \(what), of size \(y)",
                                   at: e.span, label: "`\(show(b))` = \(x) > `\(show(d))` = \(y)")
             diag.notes.append("symbolically `\(show(b)) ≤ \(show(d))` cannot be decided; the values given to `--set` break it")
@@ -361,6 +361,13 @@ extension AlgoChecker {
                 d.help = "transpose the left factor: `\(wrapped(a))ᵀ \(text(b))` is \(show(c1 ?? .one))×\(show(c2 ?? .one))"
             } else if let c1, let c2, program.solver.resolve(c1) == program.solver.resolve(c2) {
                 d.help = "transpose the right factor: `\(text(a)) \(wrapped(b))ᵀ` is \(show(r1))×\(show(r2))"
+            } else if c1 != nil, case .name(let an) = a.kind, let span = declaredDimSpan(an.spelling, 1),
+                      !program.solver.resolve(r2).hasUnknowns {
+                // A1: the left factor's declaration has the wrong number of columns.
+                let fixed = printer.dim(program.solver.resolve(r2))
+                if program.verifies(file: file, index: indexInFile, replacing: span, with: fixed) {
+                    d.help = "declare `\(an.spelling) ∈ \(show(.array(rows: r1, cols: r2, element: .real)))`; with it `\(name)` checks"
+                }
             }
             report(d)
             return .error
@@ -371,6 +378,31 @@ extension AlgoChecker {
             return .array(rows: .one, cols: cols, element: .real)
         }
         return .array(rows: rows, cols: cols, element: .real)
+    }
+
+    /// The span of dimension `i` in the header declaration of `name` (`d_e` in `W_u ∈ ℝ^{N_V×d_e}`).
+    func declaredDimSpan(_ name: String, _ i: Int) -> Span? {
+        func inLine(_ dl: DeclarationLine) -> Span? {
+            for d in dl.declarations where d.names.contains(where: { if case .name(let n) = $0.kind { return n.spelling == name } else { return false } }) {
+                if let t = d.type, case .power(_, let dims, _) = t.kind, i < dims.count { return dims[i].span }
+            }
+            return nil
+        }
+        for item in algorithm.header {
+            guard case .line(let l) = item else { continue }
+            switch l.content {
+            case .declarations(let dl): if let s = inLine(dl) { return s }
+            case .collection(let c):
+                for m in c.members {
+                    switch m {
+                    case .declarations(let dl): if let s = inLine(dl) { return s }
+                    case .group(let g): for dl in g.members { if let s = inLine(dl) { return s } }
+                    case .comment: break
+                    }
+                }
+            }
+        }
+        return nil
     }
 
     func wrapped(_ e: Expr) -> String {

@@ -171,10 +171,11 @@ final class ProgramChecker {
     }
 
     /// The value of a dimension under `--set`, when every variable has one.
-    func evaluate(_ d: Dim) -> Int? {
+    /// `aliases` lets `--set ℓ=8` give `length(x)` a value after `ℓ ← length(x)`.
+    func evaluate(_ d: Dim, aliases: [String: String] = [:]) -> Int? {
         guard !options.values.isEmpty else { return nil }
         return solver.resolve(d).evaluate { v in
-            if case .named(let n) = v { return self.options.values[n] }
+            if case .named(let n) = v { return self.options.values[n] ?? aliases[n].flatMap { self.options.values[$0] } }
             return nil
         }
     }
