@@ -77,6 +77,8 @@ final class ProgramChecker {
     var checkers: [String: AlgoChecker] = [:]
     /// Set while checking a candidate fix, so that a fix is never verified recursively.
     var verifying = false
+    /// At most this many candidate fixes are re-checked per run (each re-checks an algorithm).
+    var verificationBudget = 8
 
     init(checked: [ParsedFile], library: [ParsedFile], options: CheckOptions) {
         self.checked = checked
@@ -95,7 +97,8 @@ final class ProgramChecker {
     /// Whether replacing `span` of `file` by `replacement` makes algorithm `index` of that file check
     /// without errors: the verification behind a `help:` line.
     func verifies(file: ParsedFile, index: Int, replacing span: Span, with replacement: String) -> Bool {
-        guard !verifying, span.start >= 0, span.end <= file.source.utf8.count, span.start <= span.end else { return false }
+        guard !verifying, verificationBudget > 0, span.start >= 0, span.end <= file.source.utf8.count, span.start <= span.end else { return false }
+        verificationBudget -= 1
         var bytes = file.source.utf8
         bytes.replaceSubrange(span.start..<span.end, with: Array(replacement.utf8))
         let source = SourceFile(path: file.source.path, text: String(decoding: bytes, as: UTF8.self))
