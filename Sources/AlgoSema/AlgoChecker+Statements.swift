@@ -83,15 +83,39 @@ extension AlgoChecker {
         loopDepth += 1
         loopStack.append((f.variable, s))
         // A column loop: `for t ∈ [ℓ] : X[:, t] ← …`, independent iterations over the columns.
-        if f.form == .inline, f.body.count == 1, case .assign(let target, _, _) = f.body[0].kind,
-           case .index(_, let ix) = target.kind, ix.count == 2, isAll(ix[0]),
-           case .name(let v) = ix[1].kind, v.spelling == f.variable.spelling {
+        if f.form == .inline, f.body.count == 1, case .assign(let target, _, let value) = f.body[0].kind,
+           case .index(let m, let ix) = target.kind, ix.count == 2, isAll(ix[0]), case .name(let mn) = m.kind,
+           case .name(let v) = ix[1].kind, v.spelling == f.variable.spelling,
+           readsOnlyColumn(value, of: mn.spelling, variable: v.spelling) {
             columnLoops.append(s.span)
         }
         checkBlock(f.body)
         loopStack.removeLast()
         loopDepth -= 1
         pop()
+    }
+
+    /// Whether `e` reads the matrix `matrix` only as `matrix[:, variable]` (so the iterations of a
+    /// column loop are independent and the evaluator may batch them).
+    func readsOnlyColumn(_ e: Expr, of matrix: String, variable: String) -> Bool {
+        switch e.kind {
+        case .name(let n): return n.spelling != matrix
+        case .index(let b, let ix):
+            if case .name(let n) = b.kind, n.spelling == matrix {
+                guard ix.count == 2, isAll(ix[0]), case .name(let v) = ix[1].kind, v.spelling == variable else { return false }
+                return true
+            }
+            return readsOnlyColumn(b, of: matrix, variable: variable) && ix.allSatisfy { readsOnlyColumn($0, of: matrix, variable: variable) }
+        case .binary(_, let a, let b): return readsOnlyColumn(a, of: matrix, variable: variable) && readsOnlyColumn(b, of: matrix, variable: variable)
+        case .unary(_, let a), .transpose(let a), .iverson(let a): return readsOnlyColumn(a, of: matrix, variable: variable)
+        case .scripted(let a, _): return readsOnlyColumn(a, of: matrix, variable: variable)
+        case .call(let c):
+            return c.arguments.allSatisfy { readsOnlyColumn($0, of: matrix, variable: variable) }
+                && c.parameters.allSatisfy { readsOnlyColumn($0.value, of: matrix, variable: variable) }
+        case .list(let xs, _), .tuple(let xs), .set(let xs): return xs.allSatisfy { readsOnlyColumn($0, of: matrix, variable: variable) }
+        case .number, .ones, .infinity, .ellipsis, .all, .missing: return true
+        case .sum, .slice, .setBuilder, .membership, .randomChoice: return false
+        }
     }
 
     /// A sequence reassigned inside a loop (`x̂ ← [x̂, y]`) has a length that changes per iteration:

@@ -83,6 +83,7 @@ final class AlgoChecker {
         let (l, _) = file.source.location(of: span.start)
         let start = file.source.lineStarts[l - 1]
         var bytes = Array(file.source.utf8[start..<min(file.source.utf8.count, l < file.source.lineStarts.count ? file.source.lineStarts[l] : file.source.utf8.count)])
+        guard span.start >= start, span.end - start <= bytes.count, span.start <= span.end else { return replacement }
         bytes.replaceSubrange((span.start - start)..<(span.end - start), with: Array(replacement.utf8))
         var text = String(decoding: bytes, as: UTF8.self)
         if let comment = text.range(of: "//") { text = String(text[..<comment.lowerBound]) }

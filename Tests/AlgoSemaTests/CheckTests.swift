@@ -164,3 +164,27 @@ import Testing
         #expect(ds.first?.help == "transpose the left factor: `Kᵀ Q` is ℓ_z×ℓ_x")
     }
 }
+
+@Suite struct ColumnLoopTests {
+    func columnLoops(_ body: String) -> Int {
+        let f = Support.parse(text: """
+        Algorithm 1: Y ← F(X | γ, β)
+        Input: X ∈ ℝ^{d_e×ℓ}
+        Output: Y ∈ ℝ^{d_e×ℓ}
+        Parameters: γ, β ∈ ℝ^{d_e}
+        \(body)
+        2 return Y = X
+        """)
+        let (outcome, ds) = Support.check([f])
+        #expect(ds.isEmpty, "\(Support.render(ds, [f]))")
+        return outcome.program?.algorithms.first?.columnLoops.count ?? -1
+    }
+
+    @Test func independentColumnUpdatesAreMarked() {
+        #expect(columnLoops("1 for t ∈ [ℓ] : X[:, t] ← layer_norm(X[:, t] | γ, β)") == 1)
+    }
+
+    @Test func aLoopReadingAnotherColumnIsNot() {
+        #expect(columnLoops("1 for t ∈ [ℓ] : X[:, t] ← layer_norm(X[:, 1] | γ, β)") == 0)
+    }
+}
