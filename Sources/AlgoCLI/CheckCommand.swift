@@ -56,6 +56,9 @@ struct CheckCommand: Command {
         for f in files { parsed.append(ParsedFile(source: f, tree: Parser.parse(f, &bag))) }
         let library = Self.library(around: files.map(\.path))
         let outcome = ShapeChecker.check(parsed, library: library, options: CheckOptions(values: values), &bag)
+        for name in values.keys.sorted() where !outcome.dimensions.contains(name) {
+            output.err("algo check: warning: `--set \(name)=…` names no dimension of the checked algorithms")
+        }
         if args.value("dump") == "shapes" {
             var s = ""
             for a in outcome.shapes {

@@ -149,7 +149,7 @@ extension AlgoChecker {
             report(d)
             return
         }
-        checkIndex(s.value, against: domain, base: nil, what: "the family `\(family)` over [\(show(domain))]")
+        checkIndex(s.value, against: domain, base: nil, what: "the family `\(familyDisplay[family] ?? use)`")
     }
 
     /// Whether a loop's body mentions `name` anywhere (as a name or a script).
@@ -206,6 +206,13 @@ extension AlgoChecker {
                                       at: e.span, label: "ranges over [\(show(d))]")
                 diag.labels.append(.init(b.origin, "`\(v.spelling)` bound here"))
                 diag.notes.append("a loop or `∀` variable must run over exactly the positions it indexes")
+                if let loop = loopStack.last(where: { $0.variable.spelling == v.spelling }), case .forLoop(let f) = loop.statement.kind,
+                   case .domain(let t) = f.range, case .range(let re) = t.kind, !program.solver.resolve(dim).hasUnknowns {
+                    let fixed = printer.dim(program.solver.resolve(dim))
+                    if program.verifies(file: file, index: indexInFile, replacing: re.span, with: fixed) {
+                        diag.help = "run the loop over [\(fixed)]: `\(lineText(replacing: re.span, with: fixed))`"
+                    }
+                }
                 report(diag)
             }
             return

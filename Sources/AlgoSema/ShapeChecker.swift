@@ -28,6 +28,9 @@ public struct CheckOutcome: Sendable {
     public let program: CheckedProgram?
     /// Every checked algorithm with its variables' shapes, in file order.
     public let shapes: [AlgorithmShapes]
+    /// Every dimension name of the checked algorithms (and their display aliases such as `ℓ`), so
+    /// that `--set` can warn about a name that is none of them.
+    public let dimensions: Set<String>
 }
 
 /// The variables of one algorithm and their shapes in the paper's notation (`--dump shapes`).
@@ -50,18 +53,21 @@ public enum ShapeChecker {
         var shapes: [AlgorithmShapes] = []
         var algos: [CheckedAlgorithm] = []
         var diagnostics: [Diagnostic] = []
+        var dimensions: Set<String> = []
         for f in files {
             for i in f.tree.algorithms.indices {
                 let c = program.checker(file: f, index: i)
                 c.run()
                 diagnostics += c.diagnostics
                 shapes.append(c.shapes())
+                dimensions.formUnion(c.dimNames)
+                dimensions.formUnion(c.aliases.values)
                 algos.append(c.checkedAlgorithm())
             }
         }
         bag.append(contentsOf: diagnostics)
         let clean = !diagnostics.contains { $0.severity == .error }
-        return CheckOutcome(program: clean ? CheckedProgram(algorithms: algos) : nil, shapes: shapes)
+        return CheckOutcome(program: clean ? CheckedProgram(algorithms: algos) : nil, shapes: shapes, dimensions: dimensions)
     }
 }
 
