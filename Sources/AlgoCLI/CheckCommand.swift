@@ -60,13 +60,7 @@ struct CheckCommand: Command {
             output.err("algo check: warning: `--set \(name)=…` names no dimension of the checked algorithms")
         }
         if args.value("dump") == "shapes" {
-            var s = ""
-            for a in outcome.shapes {
-                s += "\(a.file): \(a.title)\n"
-                let width = a.variables.map(\.name.count).max() ?? 0
-                for v in a.variables { s += "  " + v.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  ∈ " + v.shape + "\n" }
-            }
-            output.out(s)
+            output.out(outcome.shapes.map(\.rendered).joined())
         }
         let diagnostics = failures + bag.all
         reporter.emit(diagnostics, &output)

@@ -39,6 +39,14 @@ public struct AlgorithmShapes: Sendable {
     public let title: String
     /// (name, shape) in order of first declaration or definition.
     public let variables: [(name: String, shape: String)]
+
+    /// The `--dump shapes` text: `file: Algorithm N: Name`, then one `name ∈ shape` line per variable.
+    public var rendered: String {
+        var s = "\(file): \(title)\n"
+        let width = variables.map(\.name.count).max() ?? 0
+        for v in variables { s += "  " + v.name + String(repeating: " ", count: max(0, width - v.name.count)) + "  ∈ " + v.shape + "\n" }
+        return s
+    }
 }
 
 /// The shape checker: resolves names and proves every product, sum, stacking, call, column

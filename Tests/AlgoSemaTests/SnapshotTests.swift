@@ -29,4 +29,20 @@ import Testing
         let pinned = try String(contentsOfFile: snapshot, encoding: .utf8)
         #expect(rendered == pinned, "\(name): run with ALGO_BLESS=1 to accept\n\(rendered)")
     }
+
+    /// `algo check --dump shapes Algorithms/*.algo`, pinned: every variable of the 15 algorithms.
+    @Test func shapesOfAllAlgorithms() throws {
+        let files = Support.files(in: "Algorithms").map { p in
+            Support.parse(text: (try? String(contentsOfFile: p, encoding: .utf8)) ?? "", path: "Algorithms/" + (p as NSString).lastPathComponent)
+        }
+        let (outcome, ds) = Support.check(files, library: [])
+        #expect(ds.isEmpty)
+        let rendered = outcome.shapes.map(\.rendered).joined()
+        let snapshot = Support.path("Tests/AlgoSemaTests/Fixtures/snapshots/shapes.txt")
+        if ProcessInfo.processInfo.environment["ALGO_BLESS"] == "1" {
+            try rendered.write(toFile: snapshot, atomically: true, encoding: .utf8)
+            return
+        }
+        #expect(rendered == (try String(contentsOfFile: snapshot, encoding: .utf8)), "run with ALGO_BLESS=1 to accept\n\(rendered)")
+    }
 }
