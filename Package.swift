@@ -19,6 +19,8 @@ let package = Package(
         .target(name: "AlgoDiagnostics"),
         // Tokens, lexer, AST, parser, formatter, dumps.
         .target(name: "AlgoSyntax", dependencies: ["AlgoDiagnostics"]),
+        // Dimensions as canonical polynomials, unification; later the resolver and shape checker.
+        .target(name: "AlgoSema", dependencies: ["AlgoSyntax"], exclude: ["README.md"]),
         // Raw Float32 kernels: GEMM, fused element-wise and reduction kernels, the thread pool.
         // Unsafe pointers and SIMD live here only; bounds checks off in release.
         .target(name: "AlgoKernels", swiftSettings: simdFlags + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
@@ -27,12 +29,13 @@ let package = Package(
         // Evaluation: values, the interpreter (later), tokenizers, checkpoints (safetensors).
         .target(name: "AlgoEval", dependencies: ["AlgoTensor"], swiftSettings: simdFlags),
         // The commands, as a library so that tests run them in-process.
-        .target(name: "AlgoCLI", dependencies: ["AlgoDiagnostics", "AlgoSyntax", "AlgoEval", "AlgoTensor", "AlgoKernels"]),
+        .target(name: "AlgoCLI", dependencies: ["AlgoDiagnostics", "AlgoSyntax", "AlgoSema", "AlgoEval", "AlgoTensor", "AlgoKernels"]),
         // The executable: `main.swift` hands the arguments to AlgoCLI and exits with its code.
         .executableTarget(name: "algo", dependencies: ["AlgoCLI"]),
 
         .testTarget(name: "AlgoDiagnosticsTests", dependencies: ["AlgoDiagnostics"]),
         .testTarget(name: "AlgoSyntaxTests", dependencies: ["AlgoSyntax", "AlgoDiagnostics"], exclude: ["Fixtures"]),
+        .testTarget(name: "AlgoSemaTests", dependencies: ["AlgoSema", "AlgoSyntax", "AlgoDiagnostics"], exclude: ["Fixtures"]),
         .testTarget(name: "AlgoKernelsTests", dependencies: ["AlgoKernels"], swiftSettings: simdFlags),
         .testTarget(name: "AlgoTensorTests", dependencies: ["AlgoTensor", "AlgoKernels"]),
         .testTarget(name: "AlgoEvalTests", dependencies: ["AlgoEval", "AlgoTensor"], exclude: ["Fixtures"]),

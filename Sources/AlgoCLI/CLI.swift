@@ -7,7 +7,7 @@ public enum CLI {
         ParseCommand(),
         FmtCommand(),
         NotBuiltCommand(name: "run", summary: "execute an algorithm or experiment (issue: algo run)"),
-        NotBuiltCommand(name: "check", summary: "check every shape symbolically (issue: algo check)"),
+        CheckCommand(),
     ]
 
     static let version = "algo 0.1.0"

@@ -31,6 +31,30 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
     case nestingTooDeep = "E0216"
     case unknownHeader = "E0217"
 
+    // MARK: names
+    case unknownName = "E0301"
+    case unboundIndex = "E0302"
+    case unknownAlgorithm = "E0303"
+    case undeclaredSignatureName = "E0304"
+    case unboundHyperparameter = "E0305"
+    case duplicateDeclaration = "E0306"
+    case unknownParameter = "E0307"
+
+    // MARK: shapes and types
+    case productMismatch = "E0401"
+    case elementwiseMismatch = "E0402"
+    case assignmentMismatch = "E0403"
+    case claimMismatch = "E0404"
+    case argumentMismatch = "E0405"
+    case argumentCount = "E0406"
+    case indexOutOfRange = "E0407"
+    case indexDomainMismatch = "E0408"
+    case stackMismatch = "E0409"
+    case invalidOperand = "E0410"
+    case returnMismatch = "E0411"
+    case shapeChangeInLoop = "E0412"
+    case concreteValue = "E0413"
+
     /// The severity a diagnostic with this code has unless the phase says otherwise.
     public var defaultSeverity: Diagnostic.Severity {
         switch self {
@@ -39,6 +63,11 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .expectedExpression, .expectedToken, .unclosedDelimiter, .unexpectedToken, .missingEnd,
              .unexpectedEnd, .expectedStatement, .invalidTitle, .expectedDeclaration, .expectedType,
              .outsideAlgorithm, .headerAfterBody, .invalidClaim, .detachedScript, .expectedName, .nestingTooDeep, .unknownHeader: .error
+        case .unknownName, .unboundIndex, .unknownAlgorithm, .undeclaredSignatureName, .unboundHyperparameter,
+             .duplicateDeclaration, .unknownParameter: .error
+        case .productMismatch, .elementwiseMismatch, .assignmentMismatch, .claimMismatch, .argumentMismatch,
+             .argumentCount, .indexOutOfRange, .indexDomainMismatch, .stackMismatch, .invalidOperand,
+             .returnMismatch, .shapeChangeInLoop, .concreteValue: .error
         }
     }
 
@@ -68,6 +97,26 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .expectedName: "a name is missing"
         case .unknownHeader: "a header line's label is not `Input`, `Output`, `Parameters` or `Hyperparameters`"
         case .nestingTooDeep: "expressions, types or one-line statements nested deeper than the parser allows"
+        case .unknownName: "a name that is not declared, bound or defined before its use"
+        case .unboundIndex: "a family index (`l` in `γ^1_l`) that no enclosing loop, `∀` or sum binds"
+        case .unknownAlgorithm: "a call to an algorithm that is neither a builtin nor defined in the file or its directory"
+        case .undeclaredSignatureName: "an input or output of the title that no header line declares"
+        case .unboundHyperparameter: "a callee's hyperparameter that no named argument, caller hyperparameter or argument shape binds"
+        case .duplicateDeclaration: "a name declared twice in one algorithm"
+        case .unknownParameter: "a named argument or parameter that the callee does not have"
+        case .productMismatch: "a matrix product whose inner dimensions differ"
+        case .elementwiseMismatch: "an element-wise operation (`+`, `−`, `⊙`) on values of different shapes"
+        case .assignmentMismatch: "an assignment whose value does not fit the target's shape"
+        case .claimMismatch: "a `[[Label ∈ type]]` claim that the assigned value does not satisfy"
+        case .argumentMismatch: "an argument whose shape does not fit the callee's declaration"
+        case .argumentCount: "a call with the wrong number of inputs"
+        case .indexOutOfRange: "an index that provably exceeds the dimension it indexes"
+        case .indexDomainMismatch: "an index variable whose range is not the dimension it indexes"
+        case .stackMismatch: "blocks stacked side by side or on top of each other whose shapes do not fit"
+        case .invalidOperand: "an operation applied to a value of the wrong kind (indexing a scalar, softmax of a sequence)"
+        case .returnMismatch: "a returned value that does not fit the declared output"
+        case .shapeChangeInLoop: "a loop that changes the shape of a variable defined before it"
+        case .concreteValue: "with `--set` values, a dimension that does not fit (a mismatch or an index beyond its range)"
         }
     }
 }

@@ -1,0 +1,93 @@
+import AlgoDiagnostics
+import AlgoSema
+import AlgoSyntax
+import Foundation
+
+/// `algo check FILE…`: resolves names and proves every shape symbolically. Calls resolve to the same
+/// file, the other named files, then the other `.algo` files of the caller's directory (the
+/// directory is the library). Exit 0 clean, 1 diagnostics, 2 usage, 3 unreadable input.
+struct CheckCommand: Command {
+    var name: String { "check" }
+    var summary: String { "check every shape symbolically, in the paper's dimension names" }
+    var usage: String {
+        """
+        usage: algo check FILE… [--set NAME=VALUE,…] [--dump shapes] [--format text|json]
+
+        Proves, with no numbers, that every matrix product, sum, stacking, column assignment, call,
+        claim `[[…]]` and return fits. Calls resolve to algorithms of the same file, of the other
+        files named, or of any other `.algo` file in the caller's directory.
+        `--set d_e=64,H=4` also checks with concrete values (index ranges, equal sizes).
+        `--dump shapes` prints every variable's shape per algorithm.
+        """
+    }
+    var flags: [Arguments.Spec] {
+        [
+            Arguments.Spec("set", value: true, help: "concrete dimension values, `d_e=64,H=4`"),
+            Arguments.Spec("dump", value: true, help: "print `shapes` to stdout"),
+            DiagnosticFormat.flag,
+        ]
+    }
+
+    func run(_ args: Arguments, _ output: inout Output) -> ExitCode {
+        guard let format = DiagnosticFormat.from(args, &output) else { return .usage }
+        if let d = args.value("dump"), d != "shapes" {
+            output.err("algo check: error: `--dump` takes `shapes`, not `\(d)`")
+            return .usage
+        }
+        var values: [String: Int] = [:]
+        if let set = args.value("set") {
+            for part in set.split(separator: ",") {
+                let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard kv.count == 2, !kv[0].isEmpty, let v = Int(kv[1]), v >= 0 else {
+                    output.err("algo check: error: `--set` takes `NAME=VALUE,…` with natural numbers, not `\(part)`")
+                    return .usage
+                }
+                values[kv[0].precomposedStringWithCanonicalMapping] = v
+            }
+        }
+        guard !args.positionals.isEmpty else {
+            output.err("algo check: error: no input files\n\n" + usage)
+            return .usage
+        }
+        var reporter = Reporter(format: format)
+        let (files, failures) = reporter.load(args.positionals)
+        var bag = DiagnosticBag()
+        var parsed: [ParsedFile] = []
+        for f in files { parsed.append(ParsedFile(source: f, tree: Parser.parse(f, &bag))) }
+        let library = Self.library(around: files.map(\.path))
+        let outcome = ShapeChecker.check(parsed, library: library, options: CheckOptions(values: values), &bag)
+        for name in values.keys.sorted() where !outcome.dimensions.contains(name) {
+            output.err("algo check: warning: `--set \(name)=…` names no dimension of the checked algorithms")
+        }
+        if args.value("dump") == "shapes" {
+            output.out(outcome.shapes.map(\.rendered).joined())
+        }
+        let diagnostics = failures + bag.all
+        reporter.emit(diagnostics, &output)
+        if !failures.isEmpty { return .input }
+        return diagnostics.contains { $0.severity == .error } ? .diagnostics : .ok
+    }
+
+    /// Every other `.algo` file in the directories of the named files, parsed (their syntax errors are
+    /// not reported: only algorithms called from the named files are used).
+    static func library(around paths: [String]) -> [ParsedFile] {
+        var dirs: [String] = []
+        for p in paths {
+            let d = (p as NSString).deletingLastPathComponent
+            let dir = d.isEmpty ? "." : d
+            if !dirs.contains(dir) { dirs.append(dir) }
+        }
+        var result: [ParsedFile] = []
+        for dir in dirs {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+            for e in entries.sorted() where e.hasSuffix(".algo") {
+                let path = dir == "." ? e : dir + "/" + e
+                if paths.contains(path) { continue }
+                guard case .success(let f) = SourceFile.load(path: path) else { continue }
+                var ignored = DiagnosticBag()
+                result.append(ParsedFile(source: f, tree: Parser.parse(f, &ignored)))
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+@testable import AlgoCLI
+
+/// `algo check`: exit codes, the directory as library, `--dump shapes`, `--format json`, `--set`.
+@Suite struct CheckCommandTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static func path(_ p: String) -> String { root.appendingPathComponent(p).path }
+
+    func run(_ args: String...) -> (ExitCode, Output) {
+        var out = Output()
+        let code = CLI.run(args, &out)
+        return (code, out)
+    }
+
+    @Test func cleanFileFindsItsCalleesInItsDirectory() {
+        let (code, out) = run("check", Self.path("Algorithms/DTransformer.algo"))
+        #expect(code == .ok, "\(out.stderr)")
+        #expect(out.stderr.isEmpty)
+    }
+
+    @Test func erratumGivesExitOneAndTheMessage() {
+        let (code, out) = run("check", Self.path("Tests/AlgoSyntaxTests/Fixtures/errata/A1-ETransformer-W_u.algo"),
+                              Self.path("Algorithms/MHAttention.algo"), Self.path("Algorithms/Attention.algo"), Self.path("Algorithms/LayerNorm.algo"))
+        #expect(code == .diagnostics)
+        #expect(out.stderr.contains("error[E0401]: cannot multiply `W_u` ∈ ℝ^{N_V×d_e} by `X` ∈ ℝ^{d_f×ℓ}"))
+        #expect(out.stderr.contains("1 error found"))
+    }
+
+    @Test func dumpShapes() {
+        let (code, out) = run("check", "--dump", "shapes", Self.path("Algorithms/Attention.algo"))
+        #expect(code == .ok)
+        #expect(out.stdout.contains("Algorithm 4: Attention"))
+        #expect(out.stdout.contains("S"))
+        #expect(out.stdout.contains("ℝ^{ℓ_z×ℓ_x}"))
+    }
+
+    @Test func jsonFormat() {
+        let (code, out) = run("check", "--format", "json", Self.path("Tests/AlgoSyntaxTests/Fixtures/errata/D9-MHAttention-Hd_mid.algo"),
+                              Self.path("Algorithms/Attention.algo"))
+        #expect(code == .diagnostics)
+        #expect(out.stdout.contains("\"code\" : \"E0301\""))
+    }
+
+    @Test func setValues() {
+        let a1 = Self.path("Tests/AlgoSyntaxTests/Fixtures/errata/A1-ETransformer-W_u.algo")
+        let lib = ["Algorithms/MHAttention.algo", "Algorithms/Attention.algo", "Algorithms/LayerNorm.algo"].map(Self.path)
+        var out = Output()
+        #expect(CLI.run(["check", "--set", "d_e=64,d_f=64", a1] + lib, &out) == .ok)
+        #expect(run("check", "--set", "d_e=x", a1).0 == .usage)
+        #expect(run("check", "--dump", "tokens", a1).0 == .usage)
+        #expect(run("check").0 == .usage)
+        #expect(run("check", "/nonexistent.algo").0 == .input)
+    }
+}
