@@ -6,6 +6,7 @@ public enum CLI {
     public static let commands: [any Command] = [
         NotBuiltCommand(name: "run", summary: "execute an algorithm or experiment (issue: algo run)"),
         NotBuiltCommand(name: "check", summary: "check every shape symbolically (issue: algo check)"),
+        BenchCommand(),
     ]
 
     static let version = "algo 0.1.0"
