@@ -12,15 +12,20 @@ public enum GEMM {
         public var mc: Int
         /// Columns of op(B) packed at once (rounded up to a multiple of 6), ≥ 1.
         public var nc: Int
+        /// A thread whose block of C has at most this many rows (and at most `mc`) reads op(B)
+        /// in place instead of packing it: with few rows each element of B is used too few
+        /// times to repay the copy. 0 = always pack.
+        public var inPlaceRows: Int
         /// A blocking; the values are rounded up to the tile sizes.
-        public init(kc: Int, mc: Int, nc: Int) {
+        public init(kc: Int, mc: Int, nc: Int, inPlaceRows: Int = 0) {
             self.kc = max(1, kc)
             self.mc = (max(1, mc) + 15) / 16 * 16
             self.nc = (max(1, nc) + 5) / 6 * 6
+            self.inPlaceRows = max(0, inPlaceRows)
         }
         /// Tuned for Zen 3 (32 KB L1, 512 KB L2 per core): the A block 144×384 (216 KB) sits in L2,
         /// a B panel 384×6 (9 KB) in L1.
-        public static let standard = Blocking(kc: 384, mc: 144, nc: 3072)
+        public static let standard = Blocking(kc: 384, mc: 144, nc: 3072, inPlaceRows: 128)
     }
 
     /// Products with fewer multiply-adds than this run on the calling thread only.

@@ -18,22 +18,45 @@ extension GEMM {
             let kc = min(blocking.kc, k)
             let mc = min(blocking.mc, (rows.count + mr - 1) / mr * mr)
             let nc = min(blocking.nc, (cols.count + nr - 1) / nr * nr)
-            let aPack = UnsafeMutablePointer<Float>.allocate(capacity: mc * kc)
-            let bPack = UnsafeMutablePointer<Float>.allocate(capacity: nc * kc)
-            defer { aPack.deallocate(); bPack.deallocate() }
+            // Few rows: each element of B would be used too few times to repay packing it, so the
+            // micro-kernel reads full 6-column panels of B where they are; only a ragged last panel is packed.
+            let inPlace = rows.count <= min(blocking.inPlaceRows, mc)
+            let aSize = (mc * kc + 15) / 16 * 16
+            let aPack = Scratch.floats(aSize + (inPlace ? nr : nc) * kc)
+            let bPack = aPack + aSize
             var jc = cols.lowerBound
             while jc < cols.upperBound {
                 let ncNow = min(nc, cols.upperBound - jc)
+                let fullCols = inPlace ? ncNow / nr * nr : ncNow
                 var pc = 0
                 while pc < k {
                     let kcNow = min(kc, k - pc)
-                    packB(trans: transB, b: b, ldb: ldb, p0: pc, depth: kcNow, j0: jc, cols: ncNow, dst: bPack)
+                    if fullCols < ncNow {
+                        packB(trans: transB, b: b, ldb: ldb, p0: pc, depth: kcNow, j0: jc + fullCols,
+                              cols: ncNow - fullCols, dst: bPack)
+                    } else if !inPlace {
+                        packB(trans: transB, b: b, ldb: ldb, p0: pc, depth: kcNow, j0: jc, cols: ncNow, dst: bPack)
+                    }
                     let betaNow: Float = pc == 0 ? beta : 1
                     var ic = rows.lowerBound
                     while ic < rows.upperBound {
                         let mcNow = min(mc, rows.upperBound - ic)
                         packA(trans: transA, a: a, lda: lda, i0: ic, rows: mcNow, p0: pc, depth: kcNow, dst: aPack)
-                        macroKernel(mcNow, ncNow, kcNow, aPack, bPack, c + ic + jc * ldc, betaNow)
+                        var jr = 0
+                        while jr < ncNow {
+                            // The B panel: in place (op(B)[p, j] at b[j + p·ldb] or b[p + j·ldb]) or packed.
+                            let bp: UnsafePointer<Float>, bRow: Int, bCol: Int
+                            if inPlace && jr < fullCols {
+                                bp = transB ? b + (jc + jr) + pc * ldb : b + pc + (jc + jr) * ldb
+                                (bRow, bCol) = transB ? (ldb, 1) : (1, ldb)
+                            } else {
+                                bp = UnsafePointer(bPack + (inPlace ? 0 : jr * kcNow))
+                                (bRow, bCol) = (nr, 1)
+                            }
+                            panelColumn(mcNow, min(nr, ncNow - jr), kcNow, aPack, bp, bRow, bCol,
+                                        c + ic + (jc + jr) * ldc, betaNow)
+                            jr += nr
+                        }
                         ic += mcNow
                     }
                     pc += kcNow
@@ -42,22 +65,17 @@ extension GEMM {
             }
         }
 
-        /// All tiles of one packed A block × one packed B block; B's 6-column panel stays in L1
-        /// while A's panels stream from L2.
+        /// One column of tiles: every 16-row panel of the packed A block times one 6-column B
+        /// panel, which stays in L1 while A's panels stream from L2.
         @inline(__always)
-        func macroKernel(_ mcNow: Int, _ ncNow: Int, _ kcNow: Int, _ aPack: UnsafePointer<Float>,
-                         _ bPack: UnsafePointer<Float>, _ cBlock: UnsafeMutablePointer<Float>, _ betaNow: Float) {
-            var jr = 0
-            while jr < ncNow {
-                let cols = min(nr, ncNow - jr)
-                let bp = bPack + jr * kcNow
-                var ir = 0
-                while ir < mcNow {
-                    kernel16x6(kc: kcNow, ap: aPack + ir * kcNow, bp: bp, c: cBlock + ir + jr * ldc, ldc: ldc,
-                               rows: min(mr, mcNow - ir), cols: cols, alpha: alpha, beta: betaNow)
-                    ir += mr
-                }
-                jr += nr
+        func panelColumn(_ mcNow: Int, _ cols: Int, _ kcNow: Int, _ aPack: UnsafePointer<Float>,
+                         _ bp: UnsafePointer<Float>, _ bRow: Int, _ bCol: Int,
+                         _ cPanel: UnsafeMutablePointer<Float>, _ betaNow: Float) {
+            var ir = 0
+            while ir < mcNow {
+                kernel16x6(kc: kcNow, ap: aPack + ir * kcNow, bp: bp, bRow: bRow, bCol: bCol, c: cPanel + ir, ldc: ldc,
+                           rows: min(mr, mcNow - ir), cols: cols, alpha: alpha, beta: betaNow)
+                ir += mr
             }
         }
     }

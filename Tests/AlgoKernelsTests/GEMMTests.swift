@@ -107,15 +107,16 @@ let awkwardSizes = [1, 3, 15, 16, 17, 63, 64, 65]
     }
 
     /// A tiny blocking makes small matrices cross every kc, mc and nc boundary (several k-slices,
-    /// so beta is applied once and later slices add), with ragged last blocks.
+    /// so beta is applied once and later slices add), with ragged last blocks; B packed, and B
+    /// read in place (when the rows fit one mc block).
     @Test(arguments: transposes)
     func matchesReferenceAcrossBlocks(transA: Bool, transB: Bool) {
-        let blocking = GEMM.Blocking(kc: 7, mc: 32, nc: 12)
-        for (m, n, k) in [(65, 63, 17), (17, 65, 64), (63, 17, 15), (33, 25, 50)] {
-            for beta: Float in [0, 0.5] {
+        for (m, n, k) in [(65, 63, 17), (17, 65, 64), (63, 17, 15), (33, 25, 50), (32, 31, 20)] {
+            for (beta, inPlace): (Float, Int) in [(0, 0), (0.5, 0), (0, 32), (0.5, 32)] {
+                let blocking = GEMM.Blocking(kc: 7, mc: 32, nc: 12, inPlaceRows: inPlace)
                 let t = GEMMCase(transA: transA, transB: transB, m: m, n: n, k: k, beta: beta)
                 let problem = t.mismatch(t.fast(blocking))
-                #expect(problem == nil, "m=\(m) n=\(n) k=\(k) beta=\(beta): \(problem ?? "")")
+                #expect(problem == nil, "m=\(m) n=\(n) k=\(k) beta=\(beta) inPlaceRows=\(inPlace): \(problem ?? "")")
             }
         }
     }
