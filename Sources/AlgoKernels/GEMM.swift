@@ -73,34 +73,12 @@ public enum GEMM {
         }
         let problem = Problem(transA: transA, transB: transB, k: k, alpha: alpha, a: a, lda: lda,
                               b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, blocking: blocking)
-        let parts = split(m: m, n: n, threads: work < parallelThreshold ? 1 : Parallel.threads)
-        if parts.count == 1 {
+        let threads = work < parallelThreshold ? 1 : Parallel.threads
+        if threads <= 1 {
             problem.run(rows: 0..<m, cols: 0..<n)
         } else {
-            Parallel.forEach(parts.count) { t in problem.run(rows: parts[t].rows, cols: parts[t].cols) }
+            runParallel(problem, m: m, n: n, threads: threads)
         }
-    }
-
-    /// One block of C a thread computes on its own.
-    struct Part: Sendable { var rows: Range<Int>; var cols: Range<Int> }
-
-    /// Splits C into `threads` blocks: along M (on 16-row tile boundaries) when M is at least N,
-    /// else along N (on 6-column tile boundaries), so each thread's tiles are as full as serially.
-    /// Splitting M repeats the packing of B in each thread, splitting N that of A: the
-    /// choice repeats the smaller one.
-    static func split(m: Int, n: Int, threads: Int) -> [Part] {
-        let byRows = m >= n
-        let tile = byRows ? mr : nr
-        let tiles = ((byRows ? m : n) + tile - 1) / tile
-        let count = max(1, min(threads, tiles))
-        if count == 1 { return [Part(rows: 0..<m, cols: 0..<n)] }
-        var parts: [Part] = []
-        for t in 0..<count {
-            let lo = min(tiles * t / count * tile, byRows ? m : n)
-            let hi = min(tiles * (t + 1) / count * tile, byRows ? m : n)
-            parts.append(byRows ? Part(rows: lo..<hi, cols: 0..<n) : Part(rows: 0..<m, cols: lo..<hi))
-        }
-        return parts
     }
 
     /// `C ← beta · C` (zero when `beta == 0`, without reading C): the whole product when k = 0.

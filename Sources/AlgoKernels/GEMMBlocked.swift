@@ -8,6 +8,12 @@ extension GEMM {
         let b: UnsafePointer<Float>, ldb: Int
         let beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
         let blocking: Blocking
+        /// op(A) packed whole by `packShared` (k-slice at `pc · mPad`, 16-row panel at `i · kcNow`
+        /// within it), or nil: `run` packs its own blocks of A.
+        var sharedA: UnsafePointer<Float>? = nil
+        /// op(B) packed whole (k-slice at `pc · nPad`, 6-column panel at `j · kcNow`), or nil.
+        var sharedB: UnsafePointer<Float>? = nil
+        var mPad = 0, nPad = 0
 
         /// Computes `C[rows, cols]` completely: for each nc-wide slab of columns and each
         /// kc-deep slice of k (in order, so every element is summed the same way whatever
@@ -20,9 +26,9 @@ extension GEMM {
             let nc = min(blocking.nc, (cols.count + nr - 1) / nr * nr)
             // Few rows: each element of B would be used too few times to repay packing it, so the
             // micro-kernel reads full 6-column panels of B where they are; only a ragged last panel is packed.
-            let inPlace = rows.count <= min(blocking.inPlaceRows, mc)
-            let aSize = (mc * kc + 15) / 16 * 16
-            let aPack = Scratch.floats(aSize + (inPlace ? nr : nc) * kc)
+            let inPlace = sharedB == nil && rows.count <= min(blocking.inPlaceRows, mc)
+            let aSize = sharedA == nil ? (mc * kc + 15) / 16 * 16 : 0
+            let aPack = Scratch.floats(aSize + (sharedB != nil ? 0 : inPlace ? nr : nc) * kc)
             let bPack = aPack + aSize
             var jc = cols.lowerBound
             while jc < cols.upperBound {
@@ -31,7 +37,9 @@ extension GEMM {
                 var pc = 0
                 while pc < k {
                     let kcNow = min(kc, k - pc)
-                    if fullCols < ncNow {
+                    if sharedB != nil {
+                        // Packed already.
+                    } else if fullCols < ncNow {
                         packB(trans: transB, b: b, ldb: ldb, p0: pc, depth: kcNow, j0: jc + fullCols,
                               cols: ncNow - fullCols, dst: bPack)
                     } else if !inPlace {
@@ -41,19 +49,28 @@ extension GEMM {
                     var ic = rows.lowerBound
                     while ic < rows.upperBound {
                         let mcNow = min(mc, rows.upperBound - ic)
-                        packA(trans: transA, a: a, lda: lda, i0: ic, rows: mcNow, p0: pc, depth: kcNow, dst: aPack)
+                        let aBlock: UnsafePointer<Float>
+                        if let sharedA {
+                            aBlock = sharedA + pc * mPad + ic * kcNow
+                        } else {
+                            packA(trans: transA, a: a, lda: lda, i0: ic, rows: mcNow, p0: pc, depth: kcNow, dst: aPack)
+                            aBlock = UnsafePointer(aPack)
+                        }
                         var jr = 0
                         while jr < ncNow {
                             // The B panel: in place (op(B)[p, j] at b[j + p·ldb] or b[p + j·ldb]) or packed.
                             let bp: UnsafePointer<Float>, bRow: Int, bCol: Int
-                            if inPlace && jr < fullCols {
+                            if let sharedB {
+                                bp = sharedB + pc * nPad + (jc + jr) * kcNow
+                                (bRow, bCol) = (nr, 1)
+                            } else if inPlace && jr < fullCols {
                                 bp = transB ? b + (jc + jr) + pc * ldb : b + pc + (jc + jr) * ldb
                                 (bRow, bCol) = transB ? (ldb, 1) : (1, ldb)
                             } else {
                                 bp = UnsafePointer(bPack + (inPlace ? 0 : jr * kcNow))
                                 (bRow, bCol) = (nr, 1)
                             }
-                            panelColumn(mcNow, min(nr, ncNow - jr), kcNow, aPack, bp, bRow, bCol,
+                            panelColumn(mcNow, min(nr, ncNow - jr), kcNow, aBlock, bp, bRow, bCol,
                                         c + ic + (jc + jr) * ldc, betaNow)
                             jr += nr
                         }

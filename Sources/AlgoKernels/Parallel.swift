@@ -49,6 +49,10 @@ final class WorkerPool: @unchecked Sendable {
     private var next = 0
     private var helpers = 0
     private var workers = 0
+    /// Each worker's thread, once it has started (under `mutex`).
+    private var threads: [pthread_t?] = []
+    /// The CPU each worker was last kept away from (-1: none yet); touched by the caller only.
+    private var avoiding: [Int] = []
 
     private init() {
         pthread_mutex_init(mutex, nil)
@@ -67,10 +71,13 @@ final class WorkerPool: @unchecked Sendable {
         while workers < helpers {
             let id = workers
             workers += 1
+            threads.append(nil)
+            avoiding.append(-1)
             let thread = Thread { [self] in workerLoop(id: id) }
             thread.name = "algo-kernel-\(id + 1)"
             thread.start()
         }
+        keepHelpersOffCallerCPU(helpers)
         body = job
         self.count = count
         next = 0
@@ -101,27 +108,56 @@ final class WorkerPool: @unchecked Sendable {
         return next - 1
     }
 
+    /// How long an idle worker watches for the next job before it sleeps. Waking a sleeping
+    /// thread costs tens of microseconds, so kernels called back to back find their helpers awake.
+    static let spinSeconds = 0.002
+
     /// A worker: wait for a job (spin, then sleep), take part if it is among the job's helpers.
     private func workerLoop(id: Int) {
+        pthread_mutex_lock(mutex)
+        threads[id] = pthread_self()
+        pthread_mutex_unlock(mutex)
         var seen = 0
         while true {
-            var spins = 0
-            while published.load(ordering: .acquiring) == seen && spins < 200_000 { spins += 1 }
+            let deadline = Stopwatch.now() + Self.spinSeconds
+            spin: while published.load(ordering: .acquiring) == seen {
+                for _ in 0..<256 where published.load(ordering: .relaxed) != seen { break spin }
+                if Stopwatch.now() > deadline { break }
+            }
             pthread_mutex_lock(mutex)
             while generation == seen { pthread_cond_wait(wake, mutex) }
             seen = generation
             let joins = id < helpers
             pthread_mutex_unlock(mutex)
-            if joins { work() }
+            if joins { work(generation: seen) }
         }
     }
 
-    /// Claims and runs items until none is left; the job closure is released before each item
+    /// Keeps the job's helpers off the CPU the caller runs on (under `mutex`). Without it the
+    /// scheduler may wake a helper onto the caller's CPU, where it waits for the busy caller
+    /// (measured: whole jobs ran serially); an affinity change moves it at once. A system call
+    /// only when the caller has moved since the last job. Linux only; best effort.
+    private func keepHelpersOffCallerCPU(_ helpers: Int) {
+        #if os(Linux)
+        guard let affinity = Affinity.functions, Affinity.cpus > 1 else { return }
+        let cpu = Int(affinity.getCPU())
+        guard cpu >= 0 else { return }
+        for id in 0..<helpers where avoiding[id] != cpu {
+            guard let thread = threads[id] else { continue }
+            var mask = [UInt64](repeating: 0, count: 16)  // 1024 CPUs: glibc's cpu_set_t
+            for other in 0..<min(Affinity.cpus, 1024) where other != cpu { mask[other / 64] |= 1 << UInt64(other % 64) }
+            if mask.withUnsafeBytes({ affinity.set(thread, $0.count, $0.baseAddress!) }) == 0 { avoiding[id] = cpu }
+        }
+        #endif
+    }
+
+    /// Claims and runs items of job `generation` until none is left (a later job is joined only
+    /// through `workerLoop`, which checks that this worker is among its helpers); the job closure is released before each item
     /// is counted as done, so `run` never returns while a worker still holds it.
-    private func work() {
+    private func work(generation job: Int) {
         while true {
             pthread_mutex_lock(mutex)
-            if next >= count { pthread_mutex_unlock(mutex); return }
+            if generation != job || next >= count { pthread_mutex_unlock(mutex); return }
             let i = next
             next += 1
             var job = body
@@ -132,3 +168,18 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 }
+
+#if os(Linux)
+/// glibc's `sched_getcpu` and `pthread_setaffinity_np`, which Swift does not import (they need
+/// `_GNU_SOURCE`), looked up once.
+enum Affinity {
+    typealias GetCPU = @convention(c) () -> Int32
+    typealias SetAffinity = @convention(c) (pthread_t, Int, UnsafeRawPointer) -> Int32
+    static let functions: (getCPU: GetCPU, set: SetAffinity)? = {
+        let all = UnsafeMutableRawPointer(bitPattern: 0)
+        guard let get = dlsym(all, "sched_getcpu"), let set = dlsym(all, "pthread_setaffinity_np") else { return nil }
+        return (unsafeBitCast(get, to: GetCPU.self), unsafeBitCast(set, to: SetAffinity.self))
+    }()
+    static let cpus = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+}
+#endif

@@ -24,6 +24,14 @@ import AlgoKernels
             #expect(one == two, "m=\(m) n=\(n) k=\(k)")
             #expect(one == three, "m=\(m) n=\(n) k=\(k)")
             #expect(t.mismatch(two) == nil)
+            // Several k-slices and column blocks, B packed or read in place.
+            for inPlace in [0, 64] {
+                let small = GEMM.Blocking(kc: 16, mc: 32, nc: 12, inPlaceRows: inPlace)
+                let oneSmall = with(threads: 1) { t.fast(small) }
+                let twoSmall = with(threads: 2) { t.fast(small) }
+                #expect(oneSmall == twoSmall, "m=\(m) n=\(n) k=\(k) small blocking, inPlaceRows=\(inPlace)")
+                #expect(t.mismatch(twoSmall) == nil)
+            }
         }
     }
 
