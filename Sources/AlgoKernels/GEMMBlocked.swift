@@ -90,8 +90,14 @@ extension GEMM {
                          _ cPanel: UnsafeMutablePointer<Float>, _ betaNow: Float) {
             var ir = 0
             while ir < mcNow {
-                kernel16x6(kc: kcNow, ap: aPack + ir * kcNow, bp: bp, bRow: bRow, bCol: bCol, c: cPanel + ir, ldc: ldc,
-                           rows: min(mr, mcNow - ir), cols: cols, alpha: alpha, beta: betaNow)
+                let rows = min(mr, mcNow - ir)
+                if rows > 8 {
+                    kernel16x6(kc: kcNow, ap: aPack + ir * kcNow, bp: bp, bRow: bRow, bCol: bCol, c: cPanel + ir, ldc: ldc,
+                               rows: rows, cols: cols, alpha: alpha, beta: betaNow)
+                } else {
+                    kernel8x6(kc: kcNow, ap: aPack + ir * kcNow, bp: bp, bRow: bRow, bCol: bCol, c: cPanel + ir, ldc: ldc,
+                              rows: rows, cols: cols, alpha: alpha, beta: betaNow)
+                }
                 ir += mr
             }
         }

@@ -57,6 +57,60 @@ extension GEMM {
         if cols > 5 { storeColumn(c50, c51, c + 5 * ldc, lo, hi, alpha, beta) }
     }
 
+    /// The same tile contract as `kernel16x6` for `rows ≤ 8`: the last, ragged panel of A (its
+    /// rows 8…15 are padding). Two k-steps per iteration into separate even/odd accumulators,
+    /// 12 chains that keep both FMA pipes busy for half the time of a 16-row tile. (The sum over k
+    /// is thus split by parity for these rows; which rows fall here depends only on m, so results
+    /// stay bit-identical across thread counts.)
+    @inline(never)
+    static func kernel8x6(
+        kc: Int, ap: UnsafePointer<Float>, bp: UnsafePointer<Float>, bRow: Int, bCol: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, alpha: Float, beta: Float
+    ) {
+        var e0 = SIMD8<Float>(), e1 = SIMD8<Float>(), e2 = SIMD8<Float>()
+        var e3 = SIMD8<Float>(), e4 = SIMD8<Float>(), e5 = SIMD8<Float>()
+        var o0 = SIMD8<Float>(), o1 = SIMD8<Float>(), o2 = SIMD8<Float>()
+        var o3 = SIMD8<Float>(), o4 = SIMD8<Float>(), o5 = SIMD8<Float>()
+        var pa = UnsafeRawPointer(ap)
+        var pb = bp
+        let col3 = 3 * bCol, col5 = 5 * bCol
+        let pb2 = bRow
+        for _ in 0..<(kc / 2) {
+            let a0 = pa.loadUnaligned(as: SIMD8<Float>.self)
+            let a1 = pa.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self)
+            e0 = e0.addingProduct(a0, SIMD8<Float>(repeating: pb[0]))
+            e1 = e1.addingProduct(a0, SIMD8<Float>(repeating: pb[bCol]))
+            e2 = e2.addingProduct(a0, SIMD8<Float>(repeating: pb[2 * bCol]))
+            e3 = e3.addingProduct(a0, SIMD8<Float>(repeating: pb[col3]))
+            e4 = e4.addingProduct(a0, SIMD8<Float>(repeating: pb[4 * bCol]))
+            e5 = e5.addingProduct(a0, SIMD8<Float>(repeating: pb[col5]))
+            o0 = o0.addingProduct(a1, SIMD8<Float>(repeating: pb[pb2]))
+            o1 = o1.addingProduct(a1, SIMD8<Float>(repeating: pb[pb2 + bCol]))
+            o2 = o2.addingProduct(a1, SIMD8<Float>(repeating: pb[pb2 + 2 * bCol]))
+            o3 = o3.addingProduct(a1, SIMD8<Float>(repeating: pb[pb2 + col3]))
+            o4 = o4.addingProduct(a1, SIMD8<Float>(repeating: pb[pb2 + 4 * bCol]))
+            o5 = o5.addingProduct(a1, SIMD8<Float>(repeating: pb[pb2 + col5]))
+            pa += 128
+            pb += 2 * bRow
+        }
+        if kc % 2 == 1 {
+            let a0 = pa.loadUnaligned(as: SIMD8<Float>.self)
+            e0 = e0.addingProduct(a0, SIMD8<Float>(repeating: pb[0]))
+            e1 = e1.addingProduct(a0, SIMD8<Float>(repeating: pb[bCol]))
+            e2 = e2.addingProduct(a0, SIMD8<Float>(repeating: pb[2 * bCol]))
+            e3 = e3.addingProduct(a0, SIMD8<Float>(repeating: pb[col3]))
+            e4 = e4.addingProduct(a0, SIMD8<Float>(repeating: pb[4 * bCol]))
+            e5 = e5.addingProduct(a0, SIMD8<Float>(repeating: pb[col5]))
+        }
+        let zero = SIMD8<Float>()
+        storeColumn(e0 + o0, zero, c, rows, 0, alpha, beta)
+        if cols > 1 { storeColumn(e1 + o1, zero, c + ldc, rows, 0, alpha, beta) }
+        if cols > 2 { storeColumn(e2 + o2, zero, c + 2 * ldc, rows, 0, alpha, beta) }
+        if cols > 3 { storeColumn(e3 + o3, zero, c + 3 * ldc, rows, 0, alpha, beta) }
+        if cols > 4 { storeColumn(e4 + o4, zero, c + 4 * ldc, rows, 0, alpha, beta) }
+        if cols > 5 { storeColumn(e5 + o5, zero, c + 5 * ldc, rows, 0, alpha, beta) }
+    }
+
     /// Writes the first `lo` (≤ 8) lanes of `v0` then the first `hi` (≤ 8) lanes of `v1` to `c`.
     @inline(__always)
     static func storeColumn(
