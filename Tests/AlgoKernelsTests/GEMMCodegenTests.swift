@@ -14,8 +14,8 @@ import Testing
         .first { FileManager.default.isExecutableFile(atPath: $0) }
     static let available = objdump != nil && FileManager.default.fileExists(atPath: object)
 
-    /// The disassembly of the function whose mangled name contains `kernel16x6`.
-    static func kernelDisassembly() throws -> [String] {
+    /// The disassembly of the first function whose mangled name contains `name`.
+    static func disassembly(of name: String) throws -> [String] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: objdump!)
         process.arguments = ["-d", "--no-show-raw-insn", object]
@@ -29,7 +29,7 @@ import Testing
         for line in lines {
             if line.hasSuffix(">:") {
                 if !body.isEmpty { break }
-                inside = line.contains("kernel16x6")
+                inside = line.contains(name)
             } else if inside && !line.isEmpty {
                 body.append(String(line))
             }
@@ -37,10 +37,12 @@ import Testing
         return body
     }
 
-    @Test(.enabled(if: available, "objdump or the release object file is missing: run `swift build -c release` first"))
-    func microKernelLoopIsFMAsWithoutCallsOrSpills() throws {
-        let code = try Self.kernelDisassembly()
-        #expect(!code.isEmpty, "no kernel16x6 in \(Self.object)")
+    /// Both micro-kernels: the 16×6 tile and the 8-row edge tile (two k-steps per iteration).
+    @Test(.enabled(if: available, "objdump or the release object file is missing: run `swift build -c release` first"),
+          arguments: ["kernel16x6", "kernel8x6"])
+    func microKernelLoopIsFMAsWithoutCallsOrSpills(kernel: String) throws {
+        let code = try Self.disassembly(of: kernel)
+        #expect(!code.isEmpty, "no \(kernel) in \(Self.object)")
         // The k-loop: from the target of the first conditional branch after the first FMA to that branch.
         guard let firstFMA = code.firstIndex(where: { $0.contains("vfmadd231ps") }) else {
             Issue.record("no vfmadd231ps in the micro-kernel: is -target-cpu haswell still set for AlgoKernels?")
@@ -56,7 +58,7 @@ import Testing
         }
         let loop = code[start...end]
         let fmas = loop.filter { $0.contains("vfmadd231ps") }.count
-        #expect(fmas == 12, "the 16×6 loop should hold 12 vfmadd231ps, found \(fmas)")
+        #expect(fmas == 12, "the \(kernel) loop should hold 12 vfmadd231ps, found \(fmas)")
         #expect(!loop.contains { $0.contains("call") }, "a call in the micro-kernel loop")
         #expect(!loop.contains { $0.contains("(%rsp)") || $0.contains("(%rbp)") }, "a spill in the micro-kernel loop")
     }
