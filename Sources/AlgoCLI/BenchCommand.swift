@@ -11,7 +11,7 @@ struct BenchCommand: Command {
         usage: algo bench gemm|peak [--threads 1,2] [--quick] [--large] [--json]
 
         peak  measures the FMA peak (GFLOP/s): 12 independent SIMD8<Float> fused multiply-add
-              chains per thread, run on each thread count; median of 5 runs of 0.2 s.
+              chains per thread, run on each thread count; median (and best) of 5 runs of 0.2 s.
         gemm  measures GEMM.sgemm (C = op(A)·op(B), Float32, column-major) on square sizes 256,
               512, 1024, 2048, on the transformer shapes M×K·K×N 1152×384·384×256,
               384×384·384×256, 1536×384·384×256, 384×1536·1536×256, 65×384·384×256,
@@ -20,11 +20,13 @@ struct BenchCommand: Command {
               (50257×768·768×1024 too with --large). Each shape is first checked against the
               reference (GEMMReference, entry by entry, when M·N·K ≤ 2^24; otherwise 1000 sampled
               entries recomputed in Float64), within the error bound of a Float32 dot product,
-              |error| ≤ (k+2)·2⁻²⁴·Σₚ|a_ip·b_pj| for each of the two results; then timed (one
-              warm-up, then the median of repeats lasting about 0.4 s, 0.05 s with --quick) on each
-              thread count, and the results of the thread counts are checked to be bit-identical.
-              Speeds are printed as GFLOP/s (2·M·N·K flops) and as a percentage of the FMA peak
-              measured at the start of the run for the same thread count.
+              |error| ≤ (k+2)·2⁻²⁴·Σₚ|a_ip·b_pj| for each of the two results; then timed: a
+              warm-up, then rounds running it once on each thread count in turn for about 1 s
+              (0.15 s with --quick); the median (and the best) of the rounds per thread count.
+              The results of all thread counts are checked to be bit-identical. Speeds are GFLOP/s
+              (2·M·N·K flops) and a percentage of the FMA peak for the same thread count, the
+              median of 10 samples taken at the start and at the end of the run. The default run
+              takes about a minute.
 
         The machine may be shared: two-thread figures especially vary from run to run. A debug
         build prints a warning: its numbers mean nothing (build with `swift build -c release`).
@@ -33,7 +35,7 @@ struct BenchCommand: Command {
     var flags: [Arguments.Spec] {
         [
             .init("threads", value: true, help: "comma-separated thread counts to measure (default 1,2)"),
-            .init("quick", help: "a short run: no 2048² or GPT-2 shapes, shorter timings"),
+            .init("quick", help: "a short run: no 2048² or GPT-2 shapes, 0.15 s of timing per shape"),
             .init("large", help: "also 50257×768·768×1024 (GPT-2's unembedding; about 0.4 GB of memory)"),
             .init("json", help: "one JSON object per line instead of a table"),
         ]
@@ -98,35 +100,33 @@ struct Bench {
         return s
     }
 
-    /// Measured FMA peak for each thread count.
-    func measurePeaks() -> [Int: Double] {
-        var peaks: [Int: Double] = [:]
-        for t in threads { peaks[t] = Peak.gflops(threads: t, seconds: quick ? 0.1 : 0.2, repeats: 5) }
-        return peaks
+    /// FMA peak samples (GFLOP/s) for each thread count: 5 runs of 0.2 s (0.1 s with --quick).
+    func peakSamples() -> [Int: [Double]] {
+        var samples: [Int: [Double]] = [:]
+        for t in threads { samples[t] = Peak.samples(threads: t, seconds: quick ? 0.1 : 0.2, count: 5) }
+        return samples
     }
 
     func peak(_ output: inout Output) -> ExitCode {
-        let peaks = measurePeaks()
+        let samples = peakSamples()
         for t in threads {
-            let p = peaks[t]!
+            let p = median(samples[t]!), best = samples[t]!.max()!
             if json {
-                output.out("{\"kind\":\"peak\",\"threads\":\(t),\"peak_gflops\":\(fmt(p, 2))}")
+                output.out("{\"kind\":\"peak\",\"threads\":\(t),\"peak_gflops\":\(fmt(p, 2)),\"best_gflops\":\(fmt(best, 2))}")
             } else {
-                output.out("FMA peak, \(t) thread\(t == 1 ? "" : "s"): \(fmt(p, 1)) GFLOP/s (\(fmt(p / Double(t), 1)) per thread)")
+                output.out("FMA peak, \(t) thread\(t == 1 ? "" : "s"): \(fmt(p, 1)) GFLOP/s (\(fmt(p / Double(t), 1)) per thread; median of 5, best \(fmt(best, 1)))")
             }
         }
         return .ok
     }
 
+    /// One shape's timings: median and best seconds per thread count.
+    struct Timing { var median: [Int: Double] = [:]; var best: [Int: Double] = [:]; var repeats = 0 }
+
     func gemm(_ output: inout Output) -> ExitCode {
-        let peaks = measurePeaks()
-        if !json {
-            output.out("FMA peak: " + threads.map { "\($0) thread\($0 == 1 ? "" : "s") \(fmt(peaks[$0]!, 1)) GFLOP/s" }.joined(separator: ", "))
-            var header = "shape".padding(toLength: 36, withPad: " ", startingAt: 0) + "   M     K     N"
-            for t in threads { header += "   \(t)T GFLOP/s  %peak" }
-            output.out(header)
-        }
+        var samples = peakSamples()
         var failed = false
+        var measured: [(Shape, Timing)] = []
         for shape in shapes {
             let operands = Operands(shape)
             defer { operands.free() }
@@ -136,42 +136,79 @@ struct Bench {
                 failed = true
                 continue
             }
-            var row = shape.label.padding(toLength: 36, withPad: " ", startingAt: 0)
-                + String(format: "%5d %5d %5d", shape.m, shape.k, shape.n)
-            var first: [Float]? = nil
-            for t in threads {
+            measured.append((shape, time(operands)))
+            // The same product on every thread count must give the same bits.
+            Parallel.threads = threads[0]
+            operands.fast()
+            let first = operands.resultCopy()
+            for t in threads.dropFirst() {
                 Parallel.threads = t
-                let (seconds, reps) = time(operands)
-                let gflops = 2 * Double(shape.multiplyAdds) / seconds / 1e9
+                operands.fast()
+                if operands.resultCopy() != first {
+                    output.err("algo bench: error: \(shape.label): \(t) threads give a different result from \(threads[0])")
+                    failed = true
+                }
+            }
+        }
+        // The peak again at the end: the machine may be shared, so the ceiling is the median of
+        // samples from both ends of the run.
+        for (t, more) in peakSamples() { samples[t]! += more }
+        let peaks = samples.mapValues(median)
+        if !json {
+            output.out("FMA peak (median of 10 samples at the start and end of the run): "
+                + threads.map { "\($0) thread\($0 == 1 ? "" : "s") \(fmt(peaks[$0]!, 1)) GFLOP/s" }.joined(separator: ", "))
+            var header = "shape".padding(toLength: 30, withPad: " ", startingAt: 0) + "    M     K     N"
+            for t in threads { header += "  \(t)T GFLOP/s %peak (best)" }
+            output.out(header)
+        }
+        for (shape, timing) in measured {
+            var row = shape.label.padding(toLength: 30, withPad: " ", startingAt: 0)
+                + String(format: "%5d %5d %5d", shape.m, shape.k, shape.n)
+            for t in threads {
+                let flops = 2 * Double(shape.multiplyAdds)
+                let gflops = flops / timing.median[t]! / 1e9, best = flops / timing.best[t]! / 1e9
                 let peak = peaks[t]!
                 if json {
                     output.out("{\"kind\":\"gemm\",\"shape\":\"\(shape.label)\",\"m\":\(shape.m),\"k\":\(shape.k),\"n\":\(shape.n),"
                         + "\"transA\":\(shape.transA),\"transB\":\(shape.transB),\"threads\":\(t),"
                         + "\"gflops\":\(fmt(gflops, 2)),\"peak_gflops\":\(fmt(peak, 2)),\"peak_fraction\":\(fmt(gflops / peak, 4)),"
-                        + "\"seconds\":\(String(format: "%.6f", seconds)),\"repeats\":\(reps)}")
+                        + "\"best_gflops\":\(fmt(best, 2)),\"best_fraction\":\(fmt(best / peak, 4)),"
+                        + "\"seconds\":\(String(format: "%.6f", timing.median[t]!)),\"repeats\":\(timing.repeats)}")
                 }
-                row += String(format: "   %11.1f  %4.0f%%", gflops, 100 * gflops / peak)
-                let result = operands.resultCopy()
-                if let f = first, f != result {
-                    output.err("algo bench: error: \(shape.label): \(t) threads give a different result from \(threads[0])")
-                    failed = true
-                }
-                if first == nil { first = result }
+                row += String(format: "  %10.1f  %3.0f%% (%3.0f%%)", gflops, 100 * gflops / peak, 100 * best / peak)
             }
             if !json { output.out(row) }
         }
         return failed ? .diagnostics : .ok
     }
 
-    /// Median seconds of one product, after a warm-up that also sizes the number of repeats.
-    func time(_ operands: Operands) -> (Double, Int) {
-        let warm = Stopwatch.seconds { operands.fast() }
-        let budget = quick ? 0.05 : 0.4
-        let reps = max(3, min(50, Int(budget / max(warm, 1e-6))))
-        var runs: [Double] = []
-        for _ in 0..<reps { runs.append(Stopwatch.seconds { operands.fast() }) }
-        return (runs.sorted()[reps / 2], reps)
+    /// Times one product on every thread count: a warm-up on each, then rounds that run it once
+    /// on each thread count in turn (so that a noisy moment hits all alike), for about 1 s in all
+    /// (0.15 s with --quick), at least 3 and at most 200 rounds.
+    func time(_ operands: Operands) -> Timing {
+        var perRound = 0.0
+        for t in threads {
+            Parallel.threads = t
+            perRound += Stopwatch.seconds { operands.fast() }
+        }
+        let budget = quick ? 0.15 : 1.0
+        var timing = Timing()
+        timing.repeats = max(3, min(200, Int(budget / max(perRound, 1e-7))))
+        var runs: [Int: [Double]] = [:]
+        for _ in 0..<timing.repeats {
+            for t in threads {
+                Parallel.threads = t
+                runs[t, default: []].append(Stopwatch.seconds { operands.fast() })
+            }
+        }
+        for t in threads {
+            timing.median[t] = median(runs[t]!)
+            timing.best[t] = runs[t]!.min()!
+        }
+        return timing
     }
+
+    func median(_ x: [Double]) -> Double { x.sorted()[x.count / 2] }
 
     func fmt(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
 }

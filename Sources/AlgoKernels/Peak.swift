@@ -36,8 +36,16 @@ public enum Peak {
     /// Peak GFLOP/s with `threads` threads each running `fmaLoop` (via `Parallel.forEach`, which
     /// this sets to `threads` and restores): the median of `repeats` runs of about `seconds` each.
     public static func gflops(threads: Int, seconds: Double = 0.2, repeats: Int = 3) -> Double {
+        let runs = samples(threads: threads, seconds: seconds, count: repeats).sorted()
+        return runs[runs.count / 2]
+    }
+
+    /// `count` measurements of the FMA throughput in GFLOP/s with `threads` threads (each thread
+    /// runs `fmaLoop` for about `seconds`; the wall time of the slowest counts).
+    public static func samples(threads: Int, seconds: Double = 0.2, count: Int = 5) -> [Double] {
         let saved = Parallel.threads
-        Parallel.threads = max(1, threads)
+        let threads = max(1, threads)
+        Parallel.threads = threads
         defer { Parallel.threads = saved }
         let flopsPerRound = 192.0
         // Calibrate on one thread: rounds for about `seconds`.
@@ -47,16 +55,14 @@ public enum Peak {
             if t > 0.02 { rounds = Int(Double(rounds) * seconds / t); break }
             rounds *= 4
         }
-        var runs: [Double] = []
-        let sink = UnsafeMutablePointer<Float>.allocate(capacity: max(1, threads))
+        let sink = UnsafeMutablePointer<Float>.allocate(capacity: threads)
         defer { sink.deallocate() }
-        for _ in 0..<max(1, repeats) {
+        return (0..<max(1, count)).map { _ in
             let t = Stopwatch.seconds {
                 Parallel.forEach(threads) { i in sink[i] = fmaLoop(iterations: rounds, x: 1e-7, y: 1e-7) }
             }
-            runs.append(Double(threads) * Double(rounds) * flopsPerRound / t / 1e9)
+            return Double(threads) * Double(rounds) * flopsPerRound / t / 1e9
         }
-        return runs.sorted()[runs.count / 2]
     }
 }
 
