@@ -151,19 +151,20 @@ final class WorkerPool: @unchecked Sendable {
         #endif
     }
 
-    /// Claims and runs items of job `generation` until none is left (a later job is joined only
-    /// through `workerLoop`, which checks that this worker is among its helpers); the job closure is released before each item
-    /// is counted as done, so `run` never returns while a worker still holds it.
-    private func work(generation job: Int) {
+    /// Claims and runs items of job number `joined` until none is left (a later job is joined
+    /// only through `workerLoop`, which checks that this worker is among its helpers). The job
+    /// closure is released before each item is counted as done, so `run` never returns while a
+    /// worker still holds it.
+    private func work(generation joined: Int) {
         while true {
             pthread_mutex_lock(mutex)
-            if generation != job || next >= count { pthread_mutex_unlock(mutex); return }
+            if generation != joined || next >= count { pthread_mutex_unlock(mutex); return }
             let i = next
             next += 1
-            var job = body
+            var item = body
             pthread_mutex_unlock(mutex)
-            job!(i)
-            job = nil
+            item!(i)
+            item = nil
             remaining.subtract(1, ordering: .releasing)
         }
     }
