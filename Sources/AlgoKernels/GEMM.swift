@@ -12,9 +12,9 @@ public enum GEMM {
         public var mc: Int
         /// Columns of op(B) packed at once (rounded up to a multiple of 6), ≥ 1.
         public var nc: Int
-        /// A thread whose block of C has at most this many rows (and at most `mc`) reads op(B)
-        /// in place instead of packing it: with few rows each element of B is used too few
-        /// times to repay the copy. 0 = always pack.
+        /// A thread whose block of C has at most this many rows (and at most `mc`) reads B in
+        /// place instead of packing it, when B is not transposed: with few rows each element of B
+        /// is used too few times to repay the copy. 0 = always pack.
         public var inPlaceRows: Int
         /// A blocking; the values are rounded up to the tile sizes.
         public init(kc: Int, mc: Int, nc: Int, inPlaceRows: Int = 0) {

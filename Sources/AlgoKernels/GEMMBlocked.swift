@@ -25,8 +25,10 @@ extension GEMM {
             let mc = min(blocking.mc, (rows.count + mr - 1) / mr * mr)
             let nc = min(blocking.nc, (cols.count + nr - 1) / nr * nr)
             // Few rows: each element of B would be used too few times to repay packing it, so the
-            // micro-kernel reads full 6-column panels of B where they are; only a ragged last panel is packed.
-            let inPlace = sharedB == nil && rows.count <= min(blocking.inPlaceRows, mc)
+            // micro-kernel reads full 6-column panels of B where they are (six columns, each
+            // contiguous along k); only a ragged last panel is packed. Not for a transposed B,
+            // whose k-steps lie a row apart: there packing measured faster.
+            let inPlace = sharedB == nil && !transB && rows.count <= min(blocking.inPlaceRows, mc)
             let aSize = sharedA == nil ? (mc * kc + 15) / 16 * 16 : 0
             let aPack = Scratch.floats(aSize + (sharedB != nil ? 0 : inPlace ? nr : nc) * kc)
             let bPack = aPack + aSize
