@@ -60,14 +60,14 @@ extension GEMM {
                         }
                         var jr = 0
                         while jr < ncNow {
-                            // The B panel: in place (op(B)[p, j] at b[j + p·ldb] or b[p + j·ldb]) or packed.
+                            // The B panel: shared, in place (op(B)[p, j] at b[p + j·ldb]) or packed by this thread.
                             let bp: UnsafePointer<Float>, bRow: Int, bCol: Int
                             if let sharedB {
                                 bp = sharedB + pc * nPad + (jc + jr) * kcNow
                                 (bRow, bCol) = (nr, 1)
                             } else if inPlace && jr < fullCols {
-                                bp = transB ? b + (jc + jr) + pc * ldb : b + pc + (jc + jr) * ldb
-                                (bRow, bCol) = transB ? (ldb, 1) : (1, ldb)
+                                bp = b + pc + (jc + jr) * ldb
+                                (bRow, bCol) = (1, ldb)
                             } else {
                                 bp = UnsafePointer(bPack + (inPlace ? 0 : jr * kcNow))
                                 (bRow, bCol) = (nr, 1)
