@@ -92,12 +92,17 @@ extension GEMM {
                          _ cPanel: UnsafeMutablePointer<Float>, _ betaNow: Float) {
             var ir = 0
             while ir < mcNow {
-                let rows = min(mr, mcNow - ir)
-                if rows > 8 {
-                    kernel16x6(kc: kcNow, ap: aPack + ir * kcNow, bp: bp, bRow: bRow, bCol: bCol, c: cPanel + ir, ldc: ldc,
+                let rows = min(mr, mcNow - ir), ap = aPack + ir * kcNow, c = cPanel + ir
+                switch (rows > 8, bRow == nr && bCol == 1) {
+                case (true, true):
+                    kernel16x6Packed(kc: kcNow, ap: ap, bp: bp, c: c, ldc: ldc, rows: rows, cols: cols, alpha: alpha, beta: betaNow)
+                case (true, false):
+                    kernel16x6(kc: kcNow, ap: ap, bp: bp, bRow: bRow, bCol: bCol, c: c, ldc: ldc,
                                rows: rows, cols: cols, alpha: alpha, beta: betaNow)
-                } else {
-                    kernel8x6(kc: kcNow, ap: aPack + ir * kcNow, bp: bp, bRow: bRow, bCol: bCol, c: cPanel + ir, ldc: ldc,
+                case (false, true):
+                    kernel8x6Packed(kc: kcNow, ap: ap, bp: bp, c: c, ldc: ldc, rows: rows, cols: cols, alpha: alpha, beta: betaNow)
+                case (false, false):
+                    kernel8x6(kc: kcNow, ap: ap, bp: bp, bRow: bRow, bCol: bCol, c: c, ldc: ldc,
                               rows: rows, cols: cols, alpha: alpha, beta: betaNow)
                 }
                 ir += mr

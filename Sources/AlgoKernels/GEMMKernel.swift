@@ -21,6 +21,25 @@ extension GEMM {
         kc: Int, ap: UnsafePointer<Float>, bp: UnsafePointer<Float>, bRow: Int, bCol: Int,
         c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, alpha: Float, beta: Float
     ) {
+        kernel16x6Loop(kc: kc, ap: ap, bp: bp, bRow: bRow, bCol: bCol, c: c, ldc: ldc, rows: rows, cols: cols, alpha: alpha, beta: beta)
+    }
+
+    /// `kernel16x6` for a packed B panel (`bRow` 6, `bCol` 1): a copy of the loop whose B offsets are
+    /// constants, so that it carries no address arithmetic beyond two pointer increments.
+    @inline(never)
+    static func kernel16x6Packed(
+        kc: Int, ap: UnsafePointer<Float>, bp: UnsafePointer<Float>,
+        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, alpha: Float, beta: Float
+    ) {
+        kernel16x6Loop(kc: kc, ap: ap, bp: bp, bRow: nr, bCol: 1, c: c, ldc: ldc, rows: rows, cols: cols, alpha: alpha, beta: beta)
+    }
+
+    /// The body of `kernel16x6` and `kernel16x6Packed`.
+    @inline(__always)
+    static func kernel16x6Loop(
+        kc: Int, ap: UnsafePointer<Float>, bp: UnsafePointer<Float>, bRow: Int, bCol: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, alpha: Float, beta: Float
+    ) {
         var c00 = SIMD8<Float>(), c01 = SIMD8<Float>()
         var c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
         var c20 = SIMD8<Float>(), c21 = SIMD8<Float>()
@@ -64,6 +83,25 @@ extension GEMM {
     /// stay bit-identical across thread counts.)
     @inline(never)
     static func kernel8x6(
+        kc: Int, ap: UnsafePointer<Float>, bp: UnsafePointer<Float>, bRow: Int, bCol: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, alpha: Float, beta: Float
+    ) {
+        kernel8x6Loop(kc: kc, ap: ap, bp: bp, bRow: bRow, bCol: bCol, c: c, ldc: ldc, rows: rows, cols: cols, alpha: alpha, beta: beta)
+    }
+
+    /// `kernel8x6` for a packed B panel (`bRow` 6, `bCol` 1): a copy of the loop whose B offsets are
+    /// constants, so that it carries no address arithmetic beyond two pointer increments.
+    @inline(never)
+    static func kernel8x6Packed(
+        kc: Int, ap: UnsafePointer<Float>, bp: UnsafePointer<Float>,
+        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, alpha: Float, beta: Float
+    ) {
+        kernel8x6Loop(kc: kc, ap: ap, bp: bp, bRow: nr, bCol: 1, c: c, ldc: ldc, rows: rows, cols: cols, alpha: alpha, beta: beta)
+    }
+
+    /// The body of `kernel8x6` and `kernel8x6Packed`.
+    @inline(__always)
+    static func kernel8x6Loop(
         kc: Int, ap: UnsafePointer<Float>, bp: UnsafePointer<Float>, bRow: Int, bCol: Int,
         c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, alpha: Float, beta: Float
     ) {

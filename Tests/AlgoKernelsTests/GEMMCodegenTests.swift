@@ -37,11 +37,13 @@ import Testing
         return body
     }
 
-    /// Both micro-kernels: the 16×6 tile and the 8-row edge tile (two k-steps per iteration).
+    /// Every micro-kernel: the 16×6 tile and the 8-row edge tile (two k-steps per iteration),
+    /// each for a packed B and for B read with strides. Names as mangled (length-prefixed), so
+    /// that `kernel16x6` does not also match `kernel16x6Packed`.
     @Test(.enabled(if: available, "objdump or the release object file is missing: run `swift build -c release` first"),
-          arguments: ["kernel16x6", "kernel8x6"])
+          arguments: ["16kernel16x6Packed", "10kernel16x6", "15kernel8x6Packed", "9kernel8x6"])
     func microKernelLoopIsFMAsWithoutCallsOrSpills(kernel: String) throws {
-        let code = try Self.disassembly(of: kernel)
+        let code = try Self.disassembly(of: "GEMMO" + kernel)
         #expect(!code.isEmpty, "no \(kernel) in \(Self.object)")
         // The k-loop: from the target of the first conditional branch after the first FMA to that branch.
         guard let firstFMA = code.firstIndex(where: { $0.contains("vfmadd231ps") }) else {
