@@ -49,6 +49,10 @@ extension GEMM {
         }
     }
 
+    /// How many parts of C per thread `split` aims for: more balance the load better at the end
+    /// of a call (a thread idles at most one part) but repeat more B-panel loads.
+    static let partsPerThread = 4
+
     /// One block of C a thread computes on its own.
     struct Part: Sendable { var rows: Range<Int>; var cols: Range<Int> }
 
@@ -56,7 +60,7 @@ extension GEMM {
     /// columns, at most `nc`) into about `4 · threads` parts.
     static func split(m: Int, n: Int, byRows: Bool, threads: Int, blocking: Blocking) -> [Part] {
         let (extent, tile, cap) = byRows ? (m, mr, blocking.mc) : (n, nr, blocking.nc)
-        let wanted = (extent + 4 * threads - 1) / (4 * threads)
+        let wanted = (extent + partsPerThread * threads - 1) / (partsPerThread * threads)
         let size = min(max(tile, (wanted + tile - 1) / tile * tile), cap)
         return stride(from: 0, to: extent, by: size).map { lo in
             let hi = min(lo + size, extent)
