@@ -8,6 +8,7 @@ public enum CLI {
         FmtCommand(),
         NotBuiltCommand(name: "run", summary: "execute an algorithm or experiment (issue: algo run)"),
         CheckCommand(),
+        BenchCommand(),
     ]
 
     static let version = "algo 0.1.0"

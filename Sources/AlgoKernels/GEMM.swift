@@ -1,13 +1,91 @@
-/// The fast SGEMM entry point. Same contract as `GEMMReference.sgemm` (column-major, BLAS semantics).
-/// (Skeleton: forwards to the reference kernel until the packed kernel lands.)
+/// The fast SGEMM: packed, cache-blocked, a 16×6 register tile of `SIMD8<Float>` FMAs, on
+/// `Parallel.threads` threads. Same contract as `GEMMReference.sgemm`.
 public enum GEMM {
+    /// Cache blocking: `kc` (depth of a packed panel), `mc` (rows of the packed A block, L2),
+    /// `nc` (columns of the packed B block, L3). The values change speed only, never results…
+    /// except that `kc` decides where partial sums are rounded to C, so results are bit-identical
+    /// for any thread count and any `mc`/`nc`, but not across different `kc`.
+    public struct Blocking: Sendable, Equatable {
+        /// Depth of a packed panel (k-steps per micro-kernel call), ≥ 1.
+        public var kc: Int
+        /// Rows of op(A) packed at once (rounded up to a multiple of 16), ≥ 1.
+        public var mc: Int
+        /// Columns of op(B) packed at once (rounded up to a multiple of 6), ≥ 1.
+        public var nc: Int
+        /// A thread whose block of C has at most this many rows (and at most `mc`) reads B in
+        /// place instead of packing it, when B is not transposed: with few rows each element of B
+        /// is used too few times to repay the copy. 0 = always pack.
+        public var inPlaceRows: Int
+        /// A blocking; the values are rounded up to the tile sizes.
+        public init(kc: Int, mc: Int, nc: Int, inPlaceRows: Int = 0) {
+            self.kc = max(1, kc)
+            self.mc = (max(1, mc) + 15) / 16 * 16
+            self.nc = (max(1, nc) + 5) / 6 * 6
+            self.inPlaceRows = max(0, inPlaceRows)
+        }
+        /// Tuned for Zen 3 (32 KB L1, 512 KB L2 per core): the A block 144×384 (216 KB) sits in L2,
+        /// a B panel 384×6 (9 KB) in L1.
+        public static let standard = Blocking(kc: 384, mc: 144, nc: 3072, inPlaceRows: 128)
+    }
+
+    /// Products with fewer multiply-adds than this run on the calling thread only.
+    public static let parallelThreshold = 1 << 18
+    /// Products with fewer multiply-adds than this use the reference loops (no packing).
+    public static let smallThreshold = 2048
+
+    /// Column-major SGEMM with BLAS semantics: `C[m×n] ← alpha · op(A) · op(B) + beta · C`.
+    ///
+    /// `op(A)` is `m×k`: A stored `m×k` with leading dimension `lda ≥ m`, or stored `k×m`
+    /// (`lda ≥ k`) when `transA`. `op(B)` is `k×n`: B stored `k×n` (`ldb ≥ k`), or `n×k`
+    /// (`ldb ≥ n`) when `transB`. `ldc ≥ m`. `beta == 0` overwrites C without reading it, so NaN
+    /// in C does not propagate. A, B and C must not overlap. Runs on `Parallel.threads` threads;
+    /// the result is bit-identical for every thread count (C is split by output blocks, never
+    /// along k). Agrees with `GEMMReference.sgemm` to rounding (the order of the sum over k differs).
     public static func sgemm(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
         alpha: Float, a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        GEMMReference.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                            a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+              b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, blocking: .standard)
+    }
+
+    /// `sgemm` with an explicit cache blocking (for tuning, and for tests that make small
+    /// matrices cross every block boundary). Same contract as `sgemm` above.
+    public static func sgemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, blocking: Blocking
+    ) {
+        precondition(m >= 0 && n >= 0 && k >= 0, "sgemm: negative size m=\(m) n=\(n) k=\(k)")
+        precondition(ldc >= max(1, m), "sgemm: ldc=\(ldc) < m=\(m)")
+        precondition(lda >= max(1, transA ? k : m), "sgemm: lda=\(lda) too small")
+        precondition(ldb >= max(1, transB ? n : k), "sgemm: ldb=\(ldb) too small")
+        if m == 0 || n == 0 { return }
+        if k == 0 { scale(m: m, n: n, beta: beta, c: c, ldc: ldc); return }
+        let work = m * n * k
+        if work < smallThreshold {
+            GEMMReference.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
+        let problem = Problem(transA: transA, transB: transB, k: k, alpha: alpha, a: a, lda: lda,
+                              b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, blocking: blocking)
+        let threads = work < parallelThreshold ? 1 : Parallel.threads
+        if threads <= 1 {
+            problem.run(rows: 0..<m, cols: 0..<n)
+        } else {
+            runParallel(problem, m: m, n: n, threads: threads)
+        }
+    }
+
+    /// `C ← beta · C` (zero when `beta == 0`, without reading C): the whole product when k = 0.
+    static func scale(m: Int, n: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        for j in 0..<n {
+            let col = c + j * ldc
+            for i in 0..<m { col[i] = beta == 0 ? 0 : beta * col[i] }
+        }
     }
 }

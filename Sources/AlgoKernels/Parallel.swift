@@ -1,22 +1,186 @@
-import Dispatch
+import Foundation
+import Synchronization
 
-/// How many threads kernels may use, and a parallel loop over independent work items.
-/// (Skeleton: `concurrentPerform`; to be replaced by a persistent pool.)
+/// How many threads kernels may use, and a parallel loop over independent work items run by a
+/// small persistent pool of worker threads (plus the calling thread).
 public enum Parallel {
-    /// Threads for kernels; 1 = everything on the calling thread. Set from `--threads` / `ALGO_THREADS`.
+    /// Threads for kernels (≥ 1); 1 = everything on the calling thread. Set from `--threads` /
+    /// `ALGO_THREADS`. Read at the start of each `forEach`; set it between kernel calls, not during.
     nonisolated(unsafe) public static var threads: Int = 2
 
-    /// Runs `body(i)` for i in 0..<count, split over `threads`. Iterations must be independent
-    /// and must not wait for each other (no barriers inside).
+    /// Runs `body(i)` exactly once for each i in 0..<count, on up to `threads` threads (the caller
+    /// is one of them), and returns when all have finished. Items are handed out dynamically, so
+    /// which thread runs which item is unspecified. Iterations must be independent and must not
+    /// wait for each other (no barriers inside). A `forEach` called from inside another one (or
+    /// while another thread's `forEach` holds the pool) runs serially on its calling thread.
     public static func forEach(_ count: Int, _ body: (Int) -> Void) {
-        if threads <= 1 || count <= 1 {
+        let helpers = min(threads, count) - 1
+        if helpers <= 0 || !WorkerPool.shared.tryAcquire() {
             for i in 0..<count { body(i) }
-        } else {
-            // Iterations are independent by contract, so sharing `body` across threads is safe.
-            withoutActuallyEscaping(body) { escapable in
-                nonisolated(unsafe) let shared = escapable
-                DispatchQueue.concurrentPerform(iterations: count) { i in shared(i) }
+            return
+        }
+        // Iterations are independent by contract, so sharing `body` across threads is safe; the
+        // pool drops every reference to it before `run` returns.
+        withoutActuallyEscaping(body) { escapable in
+            WorkerPool.shared.run(count: count, helpers: helpers, escapable)
+        }
+        WorkerPool.shared.release()
+    }
+}
+
+/// Worker threads that sleep between jobs (after spinning briefly, so back-to-back kernels do not
+/// pay a wake-up), claim item indices under a mutex and count completions atomically.
+final class WorkerPool: @unchecked Sendable {
+    static let shared = WorkerPool()
+
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    /// Held by the one `forEach` using the pool.
+    private let owned = Atomic<Bool>(false)
+    /// A copy of `generation`, for spinning workers to watch without the mutex.
+    private let published = Atomic<Int>(0)
+    /// Items of the current job not finished yet.
+    private let remaining = Atomic<Int>(0)
+
+    // Under `mutex`:
+    private var generation = 0
+    private var body: ((Int) -> Void)?
+    private var count = 0
+    private var next = 0
+    private var helpers = 0
+    private var workers = 0
+    /// Each worker's thread, once it has started (under `mutex`).
+    private var threads: [pthread_t?] = []
+    /// The CPU each worker was last kept away from (-1: none yet); touched by the caller only.
+    private var avoiding: [Int] = []
+
+    private init() {
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(wake, nil)
+    }
+
+    func tryAcquire() -> Bool {
+        owned.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+    }
+
+    func release() { owned.store(false, ordering: .releasing) }
+
+    /// Runs the job with `helpers` worker threads besides the caller; returns when every item is done.
+    func run(count: Int, helpers: Int, _ job: @escaping (Int) -> Void) {
+        pthread_mutex_lock(mutex)
+        while workers < helpers {
+            let id = workers
+            workers += 1
+            threads.append(nil)
+            avoiding.append(-1)
+            let thread = Thread { [self] in workerLoop(id: id) }
+            thread.name = "algo-kernel-\(id + 1)"
+            thread.start()
+        }
+        keepHelpersOffCallerCPU(helpers)
+        body = job
+        self.count = count
+        next = 0
+        self.helpers = helpers
+        remaining.store(count, ordering: .relaxed)
+        generation += 1
+        published.store(generation, ordering: .releasing)
+        pthread_cond_broadcast(wake)
+        pthread_mutex_unlock(mutex)
+
+        while let i = claim() { job(i); remaining.subtract(1, ordering: .releasing) }
+        var spins = 0
+        while remaining.load(ordering: .acquiring) > 0 {
+            spins += 1
+            if spins > 1000 { sched_yield() }
+        }
+        pthread_mutex_lock(mutex)
+        body = nil
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// The next unclaimed item of the current job, if any.
+    private func claim() -> Int? {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        if next >= count { return nil }
+        next += 1
+        return next - 1
+    }
+
+    /// How long an idle worker watches for the next job before it sleeps. Waking a sleeping
+    /// thread costs tens of microseconds, so kernels called back to back find their helpers awake.
+    static let spinSeconds = 0.002
+
+    /// A worker: wait for a job (spin, then sleep), take part if it is among the job's helpers.
+    private func workerLoop(id: Int) {
+        pthread_mutex_lock(mutex)
+        threads[id] = pthread_self()
+        pthread_mutex_unlock(mutex)
+        var seen = 0
+        while true {
+            let deadline = Stopwatch.now() + Self.spinSeconds
+            spin: while published.load(ordering: .acquiring) == seen {
+                for _ in 0..<256 where published.load(ordering: .relaxed) != seen { break spin }
+                if Stopwatch.now() > deadline { break }
             }
+            pthread_mutex_lock(mutex)
+            while generation == seen { pthread_cond_wait(wake, mutex) }
+            seen = generation
+            let joins = id < helpers
+            pthread_mutex_unlock(mutex)
+            if joins { work(generation: seen) }
+        }
+    }
+
+    /// Keeps the job's helpers off the CPU the caller runs on (under `mutex`). Without it the
+    /// scheduler may wake a helper onto the caller's CPU, where it waits for the busy caller
+    /// (measured: whole jobs ran serially); an affinity change moves it at once. A system call
+    /// only when the caller has moved since the last job. Linux only; best effort.
+    private func keepHelpersOffCallerCPU(_ helpers: Int) {
+        #if os(Linux)
+        guard let affinity = Affinity.functions, Affinity.cpus > 1 else { return }
+        let cpu = Int(affinity.getCPU())
+        guard cpu >= 0 else { return }
+        for id in 0..<helpers where avoiding[id] != cpu {
+            guard let thread = threads[id] else { continue }
+            var mask = [UInt64](repeating: 0, count: 16)  // 1024 CPUs: glibc's cpu_set_t
+            for other in 0..<min(Affinity.cpus, 1024) where other != cpu { mask[other / 64] |= 1 << UInt64(other % 64) }
+            if mask.withUnsafeBytes({ affinity.set(thread, $0.count, $0.baseAddress!) }) == 0 { avoiding[id] = cpu }
+        }
+        #endif
+    }
+
+    /// Claims and runs items of job number `joined` until none is left (a later job is joined
+    /// only through `workerLoop`, which checks that this worker is among its helpers). The job
+    /// closure is released before each item is counted as done, so `run` never returns while a
+    /// worker still holds it.
+    private func work(generation joined: Int) {
+        while true {
+            pthread_mutex_lock(mutex)
+            if generation != joined || next >= count { pthread_mutex_unlock(mutex); return }
+            let i = next
+            next += 1
+            var item = body
+            pthread_mutex_unlock(mutex)
+            item!(i)
+            item = nil
+            remaining.subtract(1, ordering: .releasing)
         }
     }
 }
+
+#if os(Linux)
+/// glibc's `sched_getcpu` and `pthread_setaffinity_np`, which Swift does not import (they need
+/// `_GNU_SOURCE`), looked up once.
+enum Affinity {
+    typealias GetCPU = @convention(c) () -> Int32
+    typealias SetAffinity = @convention(c) (pthread_t, Int, UnsafeRawPointer) -> Int32
+    static let functions: (getCPU: GetCPU, set: SetAffinity)? = {
+        let all = UnsafeMutableRawPointer(bitPattern: 0)
+        guard let get = dlsym(all, "sched_getcpu"), let set = dlsym(all, "pthread_setaffinity_np") else { return nil }
+        return (unsafeBitCast(get, to: GetCPU.self), unsafeBitCast(set, to: SetAffinity.self))
+    }()
+    static let cpus = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+}
+#endif

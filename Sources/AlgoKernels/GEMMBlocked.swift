@@ -1,0 +1,112 @@
+// The blocked SGEMM loop nest (Goto/BLIS order) over one block of C, on the calling thread.
+
+extension GEMM {
+    /// The operands of one `sgemm` call; `run` computes any block of C from them.
+    struct Problem {
+        let transA: Bool, transB: Bool, k: Int, alpha: Float
+        let a: UnsafePointer<Float>, lda: Int
+        let b: UnsafePointer<Float>, ldb: Int
+        let beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+        let blocking: Blocking
+        /// op(A) packed whole by `packShared` (k-slice at `pc · mPad`, 16-row panel at `i · kcNow`
+        /// within it), or nil: `run` packs its own blocks of A.
+        var sharedA: UnsafePointer<Float>? = nil
+        /// op(B) packed whole (k-slice at `pc · nPad`, 6-column panel at `j · kcNow`), or nil.
+        var sharedB: UnsafePointer<Float>? = nil
+        var mPad = 0, nPad = 0
+
+        /// Computes `C[rows, cols]` completely: for each nc-wide slab of columns and each
+        /// kc-deep slice of k (in order, so every element is summed the same way whatever
+        /// block it is in), pack B, then for each mc-high slab of rows pack A and run the
+        /// micro-kernel over the 16×6 tiles. The first k-slice applies `beta`, later ones add.
+        func run(rows: Range<Int>, cols: Range<Int>) {
+            if rows.isEmpty || cols.isEmpty { return }
+            let kc = min(blocking.kc, k)
+            let mc = min(blocking.mc, (rows.count + mr - 1) / mr * mr)
+            let nc = min(blocking.nc, (cols.count + nr - 1) / nr * nr)
+            // Few rows: each element of B would be used too few times to repay packing it, so the
+            // micro-kernel reads full 6-column panels of B where they are (six columns, each
+            // contiguous along k); only a ragged last panel is packed. Not for a transposed B,
+            // whose k-steps lie a row apart: there packing measured faster.
+            let inPlace = sharedB == nil && !transB && rows.count <= min(blocking.inPlaceRows, mc)
+            let aSize = sharedA == nil ? (mc * kc + 15) / 16 * 16 : 0
+            let aPack = Scratch.floats(aSize + (sharedB != nil ? 0 : inPlace ? nr : nc) * kc)
+            let bPack = aPack + aSize
+            var jc = cols.lowerBound
+            while jc < cols.upperBound {
+                let ncNow = min(nc, cols.upperBound - jc)
+                let fullCols = inPlace ? ncNow / nr * nr : ncNow
+                var pc = 0
+                while pc < k {
+                    let kcNow = min(kc, k - pc)
+                    if sharedB != nil {
+                        // Packed already.
+                    } else if fullCols < ncNow {
+                        packB(trans: transB, b: b, ldb: ldb, p0: pc, depth: kcNow, j0: jc + fullCols,
+                              cols: ncNow - fullCols, dst: bPack)
+                    } else if !inPlace {
+                        packB(trans: transB, b: b, ldb: ldb, p0: pc, depth: kcNow, j0: jc, cols: ncNow, dst: bPack)
+                    }
+                    let betaNow: Float = pc == 0 ? beta : 1
+                    var ic = rows.lowerBound
+                    while ic < rows.upperBound {
+                        let mcNow = min(mc, rows.upperBound - ic)
+                        let aBlock: UnsafePointer<Float>
+                        if let sharedA {
+                            aBlock = sharedA + pc * mPad + ic * kcNow
+                        } else {
+                            packA(trans: transA, a: a, lda: lda, i0: ic, rows: mcNow, p0: pc, depth: kcNow, dst: aPack)
+                            aBlock = UnsafePointer(aPack)
+                        }
+                        var jr = 0
+                        while jr < ncNow {
+                            // The B panel: shared, in place (op(B)[p, j] at b[p + j·ldb]) or packed by this thread.
+                            let bp: UnsafePointer<Float>, bRow: Int, bCol: Int
+                            if let sharedB {
+                                bp = sharedB + pc * nPad + (jc + jr) * kcNow
+                                (bRow, bCol) = (nr, 1)
+                            } else if inPlace && jr < fullCols {
+                                bp = b + pc + (jc + jr) * ldb
+                                (bRow, bCol) = (1, ldb)
+                            } else {
+                                bp = UnsafePointer(bPack + (inPlace ? 0 : jr * kcNow))
+                                (bRow, bCol) = (nr, 1)
+                            }
+                            panelColumn(mcNow, min(nr, ncNow - jr), kcNow, aBlock, bp, bRow, bCol,
+                                        c + ic + (jc + jr) * ldc, betaNow)
+                            jr += nr
+                        }
+                        ic += mcNow
+                    }
+                    pc += kcNow
+                }
+                jc += ncNow
+            }
+        }
+
+        /// One column of tiles: every 16-row panel of the packed A block times one 6-column B
+        /// panel, which stays in L1 while A's panels stream from L2.
+        @inline(__always)
+        func panelColumn(_ mcNow: Int, _ cols: Int, _ kcNow: Int, _ aPack: UnsafePointer<Float>,
+                         _ bp: UnsafePointer<Float>, _ bRow: Int, _ bCol: Int,
+                         _ cPanel: UnsafeMutablePointer<Float>, _ betaNow: Float) {
+            var ir = 0
+            while ir < mcNow {
+                let rows = min(mr, mcNow - ir), ap = aPack + ir * kcNow, c = cPanel + ir
+                switch (rows > 8, bRow == nr && bCol == 1) {
+                case (true, true):
+                    kernel16x6Packed(kc: kcNow, ap: ap, bp: bp, c: c, ldc: ldc, rows: rows, cols: cols, alpha: alpha, beta: betaNow)
+                case (true, false):
+                    kernel16x6(kc: kcNow, ap: ap, bp: bp, bRow: bRow, bCol: bCol, c: c, ldc: ldc,
+                               rows: rows, cols: cols, alpha: alpha, beta: betaNow)
+                case (false, true):
+                    kernel8x6Packed(kc: kcNow, ap: ap, bp: bp, c: c, ldc: ldc, rows: rows, cols: cols, alpha: alpha, beta: betaNow)
+                case (false, false):
+                    kernel8x6(kc: kcNow, ap: ap, bp: bp, bRow: bRow, bCol: bCol, c: c, ldc: ldc,
+                              rows: rows, cols: cols, alpha: alpha, beta: betaNow)
+                }
+                ir += mr
+            }
+        }
+    }
+}

@@ -1,0 +1,180 @@
+// The SGEMM micro-kernel: one 16×6 tile of C from packed panels of op(A) and op(B).
+// Rationale and measurements: ../../README.md ("Performance") and shared/design/KERNELS.md.
+
+extension GEMM {
+    /// Rows of C one micro-kernel call computes (two `SIMD8<Float>` per column).
+    public static let mr = 16
+    /// Columns of C one micro-kernel call computes.
+    public static let nr = 6
+
+    /// `C[0..<rows, 0..<cols] ← alpha · Ap · Bp + beta · C` for one tile, where `Ap` is a packed
+    /// 16×kc panel (`ap[p·16 + i]` = op(A)[i, p], zero-padded past `rows`) and Bp[p, j] is
+    /// `bp[p·bRow + j·bCol]` for j < 6: a packed kc×6 panel (`bRow` 6, `bCol` 1, zero-padded past
+    /// `cols`) or six columns of B read in place (all six must be readable). `rows ≤ 16`,
+    /// `cols ≤ 6`; C is column-major with leading dimension `ldc`; `beta == 0` does not read C.
+    ///
+    /// The loop is 12 `vfmadd231ps`, 6 `vbroadcastss` and 2 loads per k-step, with the 12
+    /// accumulators in registers (AVX2 has 16). Never inlined, so that a test can find it in the
+    /// object file and check that it still compiles to FMAs with no calls.
+    @inline(never)
+    static func kernel16x6(
+        kc: Int, ap: UnsafePointer<Float>, bp: UnsafePointer<Float>, bRow: Int, bCol: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, alpha: Float, beta: Float
+    ) {
+        kernel16x6Loop(kc: kc, ap: ap, bp: bp, bRow: bRow, bCol: bCol, c: c, ldc: ldc, rows: rows, cols: cols, alpha: alpha, beta: beta)
+    }
+
+    /// `kernel16x6` for a packed B panel (`bRow` 6, `bCol` 1): a copy of the loop whose B offsets are
+    /// constants, so that it carries no address arithmetic beyond two pointer increments.
+    @inline(never)
+    static func kernel16x6Packed(
+        kc: Int, ap: UnsafePointer<Float>, bp: UnsafePointer<Float>,
+        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, alpha: Float, beta: Float
+    ) {
+        kernel16x6Loop(kc: kc, ap: ap, bp: bp, bRow: nr, bCol: 1, c: c, ldc: ldc, rows: rows, cols: cols, alpha: alpha, beta: beta)
+    }
+
+    /// The body of `kernel16x6` and `kernel16x6Packed`.
+    @inline(__always)
+    static func kernel16x6Loop(
+        kc: Int, ap: UnsafePointer<Float>, bp: UnsafePointer<Float>, bRow: Int, bCol: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, alpha: Float, beta: Float
+    ) {
+        var c00 = SIMD8<Float>(), c01 = SIMD8<Float>()
+        var c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
+        var c20 = SIMD8<Float>(), c21 = SIMD8<Float>()
+        var c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
+        var c40 = SIMD8<Float>(), c41 = SIMD8<Float>()
+        var c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
+        var pa = UnsafeRawPointer(ap)
+        var pb = bp
+        let col3 = 3 * bCol, col5 = 5 * bCol
+        for _ in 0..<kc {
+            let a0 = pa.loadUnaligned(as: SIMD8<Float>.self)
+            let a1 = pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+            var b = SIMD8<Float>(repeating: pb[0])
+            c00 = c00.addingProduct(a0, b); c01 = c01.addingProduct(a1, b)
+            b = SIMD8<Float>(repeating: pb[bCol])
+            c10 = c10.addingProduct(a0, b); c11 = c11.addingProduct(a1, b)
+            b = SIMD8<Float>(repeating: pb[2 * bCol])
+            c20 = c20.addingProduct(a0, b); c21 = c21.addingProduct(a1, b)
+            b = SIMD8<Float>(repeating: pb[col3])
+            c30 = c30.addingProduct(a0, b); c31 = c31.addingProduct(a1, b)
+            b = SIMD8<Float>(repeating: pb[4 * bCol])
+            c40 = c40.addingProduct(a0, b); c41 = c41.addingProduct(a1, b)
+            b = SIMD8<Float>(repeating: pb[col5])
+            c50 = c50.addingProduct(a0, b); c51 = c51.addingProduct(a1, b)
+            pa += 64
+            pb += bRow
+        }
+        let lo = min(rows, 8), hi = rows - lo
+        storeColumn(c00, c01, c, lo, hi, alpha, beta)
+        if cols > 1 { storeColumn(c10, c11, c + ldc, lo, hi, alpha, beta) }
+        if cols > 2 { storeColumn(c20, c21, c + 2 * ldc, lo, hi, alpha, beta) }
+        if cols > 3 { storeColumn(c30, c31, c + 3 * ldc, lo, hi, alpha, beta) }
+        if cols > 4 { storeColumn(c40, c41, c + 4 * ldc, lo, hi, alpha, beta) }
+        if cols > 5 { storeColumn(c50, c51, c + 5 * ldc, lo, hi, alpha, beta) }
+    }
+
+    /// The same tile contract as `kernel16x6` for `rows ≤ 8`: the last, ragged panel of A (its
+    /// rows 8…15 are padding). Two k-steps per iteration into separate even/odd accumulators,
+    /// 12 chains that keep both FMA pipes busy for half the time of a 16-row tile. (The sum over k
+    /// is thus split by parity for these rows; which rows fall here depends only on m, so results
+    /// stay bit-identical across thread counts.)
+    @inline(never)
+    static func kernel8x6(
+        kc: Int, ap: UnsafePointer<Float>, bp: UnsafePointer<Float>, bRow: Int, bCol: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, alpha: Float, beta: Float
+    ) {
+        kernel8x6Loop(kc: kc, ap: ap, bp: bp, bRow: bRow, bCol: bCol, c: c, ldc: ldc, rows: rows, cols: cols, alpha: alpha, beta: beta)
+    }
+
+    /// `kernel8x6` for a packed B panel (`bRow` 6, `bCol` 1): a copy of the loop whose B offsets are
+    /// constants, so that it carries no address arithmetic beyond two pointer increments.
+    @inline(never)
+    static func kernel8x6Packed(
+        kc: Int, ap: UnsafePointer<Float>, bp: UnsafePointer<Float>,
+        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, alpha: Float, beta: Float
+    ) {
+        kernel8x6Loop(kc: kc, ap: ap, bp: bp, bRow: nr, bCol: 1, c: c, ldc: ldc, rows: rows, cols: cols, alpha: alpha, beta: beta)
+    }
+
+    /// The body of `kernel8x6` and `kernel8x6Packed`.
+    @inline(__always)
+    static func kernel8x6Loop(
+        kc: Int, ap: UnsafePointer<Float>, bp: UnsafePointer<Float>, bRow: Int, bCol: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, alpha: Float, beta: Float
+    ) {
+        var e0 = SIMD8<Float>(), e1 = SIMD8<Float>(), e2 = SIMD8<Float>()
+        var e3 = SIMD8<Float>(), e4 = SIMD8<Float>(), e5 = SIMD8<Float>()
+        var o0 = SIMD8<Float>(), o1 = SIMD8<Float>(), o2 = SIMD8<Float>()
+        var o3 = SIMD8<Float>(), o4 = SIMD8<Float>(), o5 = SIMD8<Float>()
+        var pa = UnsafeRawPointer(ap)
+        var pb = bp
+        let col3 = 3 * bCol, col5 = 5 * bCol
+        let pb2 = bRow
+        for _ in 0..<(kc / 2) {
+            let a0 = pa.loadUnaligned(as: SIMD8<Float>.self)
+            let a1 = pa.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self)
+            e0 = e0.addingProduct(a0, SIMD8<Float>(repeating: pb[0]))
+            e1 = e1.addingProduct(a0, SIMD8<Float>(repeating: pb[bCol]))
+            e2 = e2.addingProduct(a0, SIMD8<Float>(repeating: pb[2 * bCol]))
+            e3 = e3.addingProduct(a0, SIMD8<Float>(repeating: pb[col3]))
+            e4 = e4.addingProduct(a0, SIMD8<Float>(repeating: pb[4 * bCol]))
+            e5 = e5.addingProduct(a0, SIMD8<Float>(repeating: pb[col5]))
+            o0 = o0.addingProduct(a1, SIMD8<Float>(repeating: pb[pb2]))
+            o1 = o1.addingProduct(a1, SIMD8<Float>(repeating: pb[pb2 + bCol]))
+            o2 = o2.addingProduct(a1, SIMD8<Float>(repeating: pb[pb2 + 2 * bCol]))
+            o3 = o3.addingProduct(a1, SIMD8<Float>(repeating: pb[pb2 + col3]))
+            o4 = o4.addingProduct(a1, SIMD8<Float>(repeating: pb[pb2 + 4 * bCol]))
+            o5 = o5.addingProduct(a1, SIMD8<Float>(repeating: pb[pb2 + col5]))
+            pa += 128
+            pb += 2 * bRow
+        }
+        if kc % 2 == 1 {
+            let a0 = pa.loadUnaligned(as: SIMD8<Float>.self)
+            e0 = e0.addingProduct(a0, SIMD8<Float>(repeating: pb[0]))
+            e1 = e1.addingProduct(a0, SIMD8<Float>(repeating: pb[bCol]))
+            e2 = e2.addingProduct(a0, SIMD8<Float>(repeating: pb[2 * bCol]))
+            e3 = e3.addingProduct(a0, SIMD8<Float>(repeating: pb[col3]))
+            e4 = e4.addingProduct(a0, SIMD8<Float>(repeating: pb[4 * bCol]))
+            e5 = e5.addingProduct(a0, SIMD8<Float>(repeating: pb[col5]))
+        }
+        let zero = SIMD8<Float>()
+        storeColumn(e0 + o0, zero, c, rows, 0, alpha, beta)
+        if cols > 1 { storeColumn(e1 + o1, zero, c + ldc, rows, 0, alpha, beta) }
+        if cols > 2 { storeColumn(e2 + o2, zero, c + 2 * ldc, rows, 0, alpha, beta) }
+        if cols > 3 { storeColumn(e3 + o3, zero, c + 3 * ldc, rows, 0, alpha, beta) }
+        if cols > 4 { storeColumn(e4 + o4, zero, c + 4 * ldc, rows, 0, alpha, beta) }
+        if cols > 5 { storeColumn(e5 + o5, zero, c + 5 * ldc, rows, 0, alpha, beta) }
+    }
+
+    /// Writes the first `lo` (≤ 8) lanes of `v0` then the first `hi` (≤ 8) lanes of `v1` to `c`.
+    @inline(__always)
+    static func storeColumn(
+        _ v0: SIMD8<Float>, _ v1: SIMD8<Float>, _ c: UnsafeMutablePointer<Float>,
+        _ lo: Int, _ hi: Int, _ alpha: Float, _ beta: Float
+    ) {
+        storeLanes(v0, c, lo, alpha, beta)
+        if hi > 0 { storeLanes(v1, c + 8, hi, alpha, beta) }
+    }
+
+    /// `c[0..<count] ← alpha · v + beta · c` (without reading c when `beta == 0`); a vector store when
+    /// `count == 8`. Both paths round the same way (`alpha · v` rounded, then one fused multiply-add),
+    /// so an element's value does not depend on whether it falls in an edge tile: results are
+    /// bit-identical for every split of C between threads.
+    @inline(__always)
+    static func storeLanes(_ v: SIMD8<Float>, _ c: UnsafeMutablePointer<Float>, _ count: Int, _ alpha: Float, _ beta: Float) {
+        let raw = UnsafeMutableRawPointer(c)
+        if count == 8 {
+            var r = alpha * v
+            if beta != 0 { r = r.addingProduct(beta, raw.loadUnaligned(as: SIMD8<Float>.self)) }
+            raw.storeBytes(of: r, as: SIMD8<Float>.self)
+        } else {
+            for l in 0..<count {
+                let r = alpha * v[l]
+                c[l] = beta == 0 ? r : r.addingProduct(beta, c[l])
+            }
+        }
+    }
+}

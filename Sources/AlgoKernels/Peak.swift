@@ -1,0 +1,84 @@
+import Foundation
+
+/// The machine's measured FMA throughput: the ceiling that GEMM speeds are quoted against.
+public enum Peak {
+    /// Whether the kernels were compiled with optimisation. In a debug build (`-Onone`) SIMD code
+    /// runs through unspecialised generic calls and every speed measured is meaningless.
+    public static let isOptimizedBuild: Bool = {
+        #if DEBUG
+        return false
+        #else
+        return true
+        #endif
+    }()
+
+    /// Runs `iterations` rounds of 12 independent `SIMD8<Float>` fused multiply-adds (12 chains
+    /// cover the 4-cycle latency of two FMA pipes with room to spare) and returns a value that
+    /// depends on all of them, so that nothing is optimised away. 192 flops per round.
+    @inline(never)
+    public static func fmaLoop(iterations: Int, x: Float, y: Float) -> Float {
+        let a = SIMD8<Float>(repeating: x), b = SIMD8<Float>(repeating: y)
+        var c0 = SIMD8<Float>(repeating: 0), c1 = c0 + 1, c2 = c0 + 2, c3 = c0 + 3
+        var c4 = c0 + 4, c5 = c0 + 5, c6 = c0 + 6, c7 = c0 + 7
+        var c8 = c0 + 8, c9 = c0 + 9, c10 = c0 + 10, c11 = c0 + 11
+        for _ in 0..<iterations {
+            c0 = c0.addingProduct(a, b); c1 = c1.addingProduct(a, b)
+            c2 = c2.addingProduct(a, b); c3 = c3.addingProduct(a, b)
+            c4 = c4.addingProduct(a, b); c5 = c5.addingProduct(a, b)
+            c6 = c6.addingProduct(a, b); c7 = c7.addingProduct(a, b)
+            c8 = c8.addingProduct(a, b); c9 = c9.addingProduct(a, b)
+            c10 = c10.addingProduct(a, b); c11 = c11.addingProduct(a, b)
+        }
+        let s = ((c0 + c1) + (c2 + c3)) + ((c4 + c5) + (c6 + c7)) + ((c8 + c9) + (c10 + c11))
+        return s.sum()
+    }
+
+    /// Peak GFLOP/s with `threads` threads each running `fmaLoop` (via `Parallel.forEach`, which
+    /// this sets to `threads` and restores): the median of `repeats` runs of about `seconds` each.
+    public static func gflops(threads: Int, seconds: Double = 0.2, repeats: Int = 3) -> Double {
+        let runs = samples(threads: threads, seconds: seconds, count: repeats).sorted()
+        return runs[runs.count / 2]
+    }
+
+    /// `count` measurements of the FMA throughput in GFLOP/s with `threads` threads (each thread
+    /// runs `fmaLoop` for about `seconds`; the wall time of the slowest counts).
+    public static func samples(threads: Int, seconds: Double = 0.2, count: Int = 5) -> [Double] {
+        let saved = Parallel.threads
+        let threads = max(1, threads)
+        Parallel.threads = threads
+        defer { Parallel.threads = saved }
+        let flopsPerRound = 192.0
+        // Calibrate on one thread: rounds for about `seconds`.
+        var rounds = 1 << 16
+        while true {
+            let t = Stopwatch.seconds { _ = fmaLoop(iterations: rounds, x: 1e-7, y: 1e-7) }
+            if t > 0.02 { rounds = Int(Double(rounds) * seconds / t); break }
+            rounds *= 4
+        }
+        let sink = UnsafeMutablePointer<Float>.allocate(capacity: threads)
+        defer { sink.deallocate() }
+        return (0..<max(1, count)).map { _ in
+            let t = Stopwatch.seconds {
+                Parallel.forEach(threads) { i in sink[i] = fmaLoop(iterations: rounds, x: 1e-7, y: 1e-7) }
+            }
+            return Double(threads) * Double(rounds) * flopsPerRound / t / 1e9
+        }
+    }
+}
+
+/// Wall-clock timing for benchmarks.
+public enum Stopwatch {
+    /// Seconds since an arbitrary fixed point (monotonic).
+    public static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+
+    /// Seconds `body` takes.
+    public static func seconds(_ body: () -> Void) -> Double {
+        let t0 = now()
+        body()
+        return now() - t0
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+
+/// Guards the code generation of the micro-kernel: without `-target-cpu haswell` (or with a
+/// rewrite LLVM cannot keep in registers) the same Swift runs 2–150× slower and every test still
+/// passes. So the optimised object file is disassembled and its loop inspected.
+@Suite struct GEMMCodegenTests {
+    /// The package root, from this file's path (Tests/AlgoKernelsTests/…).
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    /// The release build's object file of the micro-kernel. A debug build (`-Onone`) has no FMAs by
+    /// design, so `swift test` (debug) checks the object from the last `swift build -c release`, if any.
+    static let object = root.appendingPathComponent(".build/release/AlgoKernels.build/GEMMKernel.swift.o").path
+    static let objdump = ["/usr/bin/objdump", "/usr/local/bin/objdump", "/opt/swift/usr/bin/llvm-objdump"]
+        .first { FileManager.default.isExecutableFile(atPath: $0) }
+    static let available = objdump != nil && FileManager.default.fileExists(atPath: object)
+
+    /// The disassembly of the first function whose mangled name contains `name`.
+    static func disassembly(of name: String) throws -> [String] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: objdump!)
+        process.arguments = ["-d", "--no-show-raw-insn", object]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        var body: [String] = [], inside = false
+        for line in lines {
+            if line.hasSuffix(">:") {
+                if !body.isEmpty { break }
+                inside = line.contains(name)
+            } else if inside && !line.isEmpty {
+                body.append(String(line))
+            }
+        }
+        return body
+    }
+
+    /// Every micro-kernel: the 16×6 tile and the 8-row edge tile (two k-steps per iteration),
+    /// each for a packed B and for B read with strides. Names as mangled (length-prefixed), so
+    /// that `kernel16x6` does not also match `kernel16x6Packed`.
+    @Test(.enabled(if: available, "objdump or the release object file is missing: run `swift build -c release` first"),
+          arguments: ["16kernel16x6Packed", "10kernel16x6", "15kernel8x6Packed", "9kernel8x6"])
+    func microKernelLoopIsFMAsWithoutCallsOrSpills(kernel: String) throws {
+        let code = try Self.disassembly(of: "GEMMO" + kernel)
+        #expect(!code.isEmpty, "no \(kernel) in \(Self.object)")
+        // The k-loop: from the target of the first conditional branch after the first FMA to that branch.
+        guard let firstFMA = code.firstIndex(where: { $0.contains("vfmadd231ps") }) else {
+            Issue.record("no vfmadd231ps in the micro-kernel: is -target-cpu haswell still set for AlgoKernels?")
+            return
+        }
+        guard let end = code[firstFMA...].firstIndex(where: { $0.contains("\tj") && !$0.contains("jmp") }),
+              case let words = code[end].split(whereSeparator: \.isWhitespace), words.count > 2,
+              case let target = String(words[2]),
+              let start = code.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix(target + ":") }),
+              start <= firstFMA else {
+            Issue.record("no loop branch back over the FMAs")
+            return
+        }
+        let loop = code[start...end]
+        let fmas = loop.filter { $0.contains("vfmadd231ps") }.count
+        #expect(fmas == 12, "the \(kernel) loop should hold 12 vfmadd231ps, found \(fmas)")
+        #expect(!loop.contains { $0.contains("call") }, "a call in the micro-kernel loop")
+        #expect(!loop.contains { $0.contains("(%rsp)") || $0.contains("(%rbp)") }, "a spill in the micro-kernel loop")
+    }
+}

@@ -1,0 +1,142 @@
+import Testing
+import AlgoKernels
+
+/// Matrices for one product with padded leading dimensions, and the comparison with the reference.
+struct GEMMCase {
+    let transA: Bool, transB: Bool, m: Int, n: Int, k: Int
+    let alpha: Float, beta: Float
+    let lda: Int, ldb: Int, ldc: Int
+    var a: [Float], b: [Float], c0: [Float]
+
+    /// Leading dimensions exceed the minimum by 3, 5 and 2; padding of C holds a sentinel that
+    /// must survive; C starts as NaN when `beta == 0` (it must not be read).
+    init(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1.5, beta: Float, seed: UInt64 = 1) {
+        self.transA = transA; self.transB = transB; self.m = m; self.n = n; self.k = k
+        self.alpha = alpha; self.beta = beta
+        lda = (transA ? k : m) + 3
+        ldb = (transB ? n : k) + 5
+        let ldc = m + 2
+        self.ldc = ldc
+        var state = seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(m * 10_000 + n * 100 + k)
+        func next() -> Float {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: state) >> 40) / Float(1 << 23)
+        }
+        a = (0..<(lda * (transA ? m : k))).map { _ in next() }
+        b = (0..<(ldb * (transB ? k : n))).map { _ in next() }
+        c0 = (0..<(ldc * n)).map { i in i % ldc >= m ? 12345 : (beta == 0 ? .nan : next()) }
+    }
+
+    /// C after `GEMM.sgemm` (on the current `Parallel.threads`) with the given blocking.
+    func fast(_ blocking: GEMM.Blocking = .standard) -> [Float] {
+        var c = c0
+        a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
+            GEMM.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: ap.baseAddress!, lda: lda,
+                       b: bp.baseAddress!, ldb: ldb, beta: beta, c: cp.baseAddress!, ldc: ldc, blocking: blocking)
+        } } }
+        return c
+    }
+
+    /// C after `GEMMReference.sgemm` on `a`, `b`, `c` (or on their absolute values).
+    func reference(absolute: Bool = false) -> [Float] {
+        let a = absolute ? self.a.map(abs) : self.a, b = absolute ? self.b.map(abs) : self.b
+        var c = absolute ? c0.map { $0.isNaN ? 0 : abs($0) } : c0
+        a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
+            GEMMReference.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: absolute ? abs(alpha) : alpha,
+                                a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb,
+                                beta: absolute ? abs(beta) : beta, c: cp.baseAddress!, ldc: ldc)
+        } } }
+        return c
+    }
+
+    /// The first entry where `fast` and the reference differ by more than the rounding bound, or nil.
+    /// Bound: each side is within (k+3)·u·(|alpha|·Σ|a·b| + |beta·c|) of the exact value (k roundings in
+    /// the dot product, one each for alpha, beta and the final sum; u = 2⁻²⁴), so they are within twice that.
+    func mismatch(_ got: [Float]) -> String? {
+        let want = reference(), magnitude = reference(absolute: true)
+        let u = Float.ulpOfOne / 2
+        for j in 0..<n {
+            for i in 0..<ldc {
+                let e = i + j * ldc
+                if i >= m {
+                    if got[e] != 12345 { return "padding C[\(i), \(j)] overwritten" }
+                    continue
+                }
+                let tolerance = 2 * Float(k + 3) * u * magnitude[e] * 1.001
+                if !(abs(got[e] - want[e]) <= tolerance) {
+                    return "C[\(i), \(j)] = \(got[e]), reference \(want[e]), tolerance \(tolerance)"
+                }
+            }
+        }
+        return nil
+    }
+}
+
+let transposes = [(false, false), (true, false), (false, true), (true, true)]
+let awkwardSizes = [1, 3, 15, 16, 17, 63, 64, 65]
+
+@Suite struct GEMMTests {
+    /// Every (m, n) pair of the awkward sizes, with k cycling through them too and beta through
+    /// 0 (C is NaN), 1 and 0.5, alpha = 1.5, padded leading dimensions: a covering subset of all
+    /// m × n × k combinations that stays fast in a debug build.
+    @Test(arguments: transposes)
+    func matchesReferenceOnAwkwardSizes(transA: Bool, transB: Bool) {
+        for (i, m) in awkwardSizes.enumerated() {
+            for (j, n) in awkwardSizes.enumerated() {
+                let k = awkwardSizes[(i + 3 * j) % awkwardSizes.count]
+                let beta: Float = [0, 1, 0.5][(i + j) % 3]
+                let t = GEMMCase(transA: transA, transB: transB, m: m, n: n, k: k, beta: beta)
+                let problem = t.mismatch(t.fast())
+                #expect(problem == nil, "m=\(m) n=\(n) k=\(k) beta=\(beta): \(problem ?? "")")
+            }
+        }
+    }
+
+    /// Every k of the awkward sizes for a few (m, n), so each k meets each transpose and beta.
+    @Test(arguments: transposes)
+    func matchesReferenceForEveryDepth(transA: Bool, transB: Bool) {
+        for k in awkwardSizes {
+            for (m, n) in [(17, 65), (65, 15), (64, 16)] {
+                for beta: Float in [0, 1, 0.5] {
+                    let t = GEMMCase(transA: transA, transB: transB, m: m, n: n, k: k, beta: beta)
+                    let problem = t.mismatch(t.fast())
+                    #expect(problem == nil, "m=\(m) n=\(n) k=\(k) beta=\(beta): \(problem ?? "")")
+                }
+            }
+        }
+    }
+
+    /// A tiny blocking makes small matrices cross every kc, mc and nc boundary (several k-slices,
+    /// so beta is applied once and later slices add), with ragged last blocks; B packed, and B
+    /// read in place (when the rows fit one mc block).
+    @Test(arguments: transposes)
+    func matchesReferenceAcrossBlocks(transA: Bool, transB: Bool) {
+        for (m, n, k) in [(65, 63, 17), (17, 65, 64), (63, 17, 15), (33, 25, 50), (32, 31, 20)] {
+            for (beta, inPlace): (Float, Int) in [(0, 0), (0.5, 0), (0, 32), (0.5, 32)] {
+                let blocking = GEMM.Blocking(kc: 7, mc: 32, nc: 12, inPlaceRows: inPlace)
+                let t = GEMMCase(transA: transA, transB: transB, m: m, n: n, k: k, beta: beta)
+                let problem = t.mismatch(t.fast(blocking))
+                #expect(problem == nil, "m=\(m) n=\(n) k=\(k) beta=\(beta) inPlaceRows=\(inPlace): \(problem ?? "")")
+            }
+        }
+    }
+
+    /// k = 0 leaves beta · C (zero for beta = 0, even over NaN); m or n = 0 touches nothing.
+    @Test func degenerateSizes() {
+        var c: [Float] = [.nan, 2, 4, 8]
+        let one: [Float] = [1]
+        one.withUnsafeBufferPointer { p in c.withUnsafeMutableBufferPointer { cp in
+            GEMM.sgemm(transA: false, transB: false, m: 2, n: 2, k: 0, alpha: 1, a: p.baseAddress!, lda: 2,
+                       b: p.baseAddress!, ldb: 1, beta: 0, c: cp.baseAddress!, ldc: 2)
+        } }
+        #expect(c == [0, 0, 0, 0])
+        c = [1, 2, 4, 8]
+        one.withUnsafeBufferPointer { p in c.withUnsafeMutableBufferPointer { cp in
+            GEMM.sgemm(transA: false, transB: false, m: 2, n: 2, k: 0, alpha: 1, a: p.baseAddress!, lda: 2,
+                       b: p.baseAddress!, ldb: 1, beta: 0.5, c: cp.baseAddress!, ldc: 2)
+            GEMM.sgemm(transA: false, transB: false, m: 0, n: 2, k: 3, alpha: 1, a: p.baseAddress!, lda: 1,
+                       b: p.baseAddress!, ldb: 3, beta: 0, c: cp.baseAddress!, ldc: 1)
+        } }
+        #expect(c == [0.5, 1, 2, 4])
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+import AlgoKernels
+
+/// Tests that set `Parallel.threads` (a global) run one after another.
+@Suite(.serialized) struct ParallelTests {
+    /// Runs `body` with `Parallel.threads` set to `threads`, then restores it.
+    func with<T>(threads: Int, _ body: () -> T) -> T {
+        let saved = Parallel.threads
+        Parallel.threads = threads
+        defer { Parallel.threads = saved }
+        return body()
+    }
+
+    /// C is split by output blocks (along M or along N), never along k, so 1 and 2 threads give
+    /// the same bits. Shapes large enough to be split, in both directions, every transpose.
+    @Test(arguments: transposes)
+    func oneAndTwoThreadsAreBitIdentical(transA: Bool, transB: Bool) {
+        for (m, n, k) in [(100, 90, 70), (40, 130, 61), (161, 33, 70)] {
+            let t = GEMMCase(transA: transA, transB: transB, m: m, n: n, k: k, beta: 0.5)
+            let one = with(threads: 1) { t.fast() }
+            let two = with(threads: 2) { t.fast() }
+            let three = with(threads: 3) { t.fast() }
+            #expect(one == two, "m=\(m) n=\(n) k=\(k)")
+            #expect(one == three, "m=\(m) n=\(n) k=\(k)")
+            #expect(t.mismatch(two) == nil)
+            // Several k-slices and column blocks, B packed or read in place.
+            for inPlace in [0, 64] {
+                let small = GEMM.Blocking(kc: 16, mc: 32, nc: 12, inPlaceRows: inPlace)
+                let oneSmall = with(threads: 1) { t.fast(small) }
+                let twoSmall = with(threads: 2) { t.fast(small) }
+                #expect(oneSmall == twoSmall, "m=\(m) n=\(n) k=\(k) small blocking, inPlaceRows=\(inPlace)")
+                #expect(t.mismatch(twoSmall) == nil)
+            }
+        }
+    }
+
+    /// Every index runs exactly once, for counts below, at and above the thread count.
+    @Test func everyIndexRunsExactlyOnce() {
+        for threads in [1, 2, 3] {
+            for count in [0, 1, 2, 3, 17, 1000] {
+                let hits = UnsafeMutablePointer<Int>.allocate(capacity: max(count, 1))
+                hits.initialize(repeating: 0, count: max(count, 1))
+                defer { hits.deallocate() }
+                with(threads: threads) { Parallel.forEach(count) { i in hits[i] += 1 } }
+                let wrong = (0..<count).filter { hits[$0] != 1 }
+                #expect(wrong.isEmpty, "threads=\(threads) count=\(count): indices run ≠ once: \(wrong.prefix(5))")
+            }
+        }
+    }
+
+    /// A `forEach` inside a `forEach` runs serially instead of deadlocking, and still runs everything.
+    @Test func nestedForEachRunsEverything() {
+        let hits = UnsafeMutablePointer<Int>.allocate(capacity: 64)
+        hits.initialize(repeating: 0, count: 64)
+        defer { hits.deallocate() }
+        with(threads: 2) {
+            Parallel.forEach(8) { i in Parallel.forEach(8) { j in hits[i * 8 + j] += 1 } }
+        }
+        #expect((0..<64).allSatisfy { hits[$0] == 1 })
+    }
+
+    /// With 2 threads, long items are shared between two threads (the pool really runs them at once).
+    @Test func workIsShared() {
+        let owners = UnsafeMutablePointer<pthread_t>.allocate(capacity: 8)
+        defer { owners.deallocate() }
+        var distinct = 0
+        for _ in 0..<5 where distinct < 2 {
+            with(threads: 2) {
+                Parallel.forEach(8) { i in
+                    owners[i] = pthread_self()
+                    usleep(2000)
+                }
+            }
+            distinct = Set((0..<8).map { owners[$0] }).count
+        }
+        #expect(distinct == 2)
+    }
+}
