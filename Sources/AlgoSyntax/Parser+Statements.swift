@@ -21,6 +21,7 @@ extension Parser {
     /// block = { body_line } ;
     mutating func parseBlock(_ end: BlockEnd) -> [Statement] {
         var statements: [Statement] = []
+        var reportedHeaderAfterBody = false
         var progress = LoopProgress()
         while progress.advanced(index) {
             skipBlankLines()
@@ -34,9 +35,23 @@ extension Parser {
             }
             if case .indented(let column) = end, first.column <= column { break }
             if end == .top && atHeaderKeyword {
-                report(.headerAfterBody, "header line after the body has started", at: tok,
-                       label: "`\(tok.value):` lines go between the title and the first body line")
-                skipLine()
+                // Reported once, and only after a statement that parsed: when the "body" so far is a
+                // broken header line (`Input` misspelt, a `:` lost), the header lines after it are
+                // where they belong. The line is parsed as a header line (its collection members too),
+                // so that they do not come out as one error each.
+                if !reportedHeaderAfterBody, statements.contains(where: \.isParsedCode) {
+                    report(.headerAfterBody, "header line after the body has started", at: tok,
+                           label: "`\(tok.value):` lines go between the title and the first body line")
+                    reportedHeaderAfterBody = true
+                }
+                _ = parseHeaderLine()
+                continue
+            }
+            if end == .top, statements.contains(where: { $0.isErrorLine }), !statements.contains(where: \.isParsedCode),
+               atOrphanMemberLine() {
+                // The header broke (its keyword or a member's name lost) and the body started early:
+                // the remaining member lines are read as members, not reported one by one.
+                _ = parseCollectionMember()
                 continue
             }
             statements.append(parseBodyLine())
@@ -61,8 +76,19 @@ extension Parser {
             let c = parseCommentLine()
             statement = Statement(kind: .comment(c.text), span: c.span)
         } else {
+            let statementStart = index
             statement = parseStatement()
-            if index == 0 || tokens[index - 1].kind != .newline || !atLineStartAfterBlock(statement) {
+            var atNextLine = false
+            if statement.isErrorLine, atLineEnd, index > 0, tokens[index - 1].isWord("do") || tokens[index - 1].isWord("then") {
+                // A broken line that opens a block (`4 4 for … do`, `y ≠ 1 do`) still owns its body and
+                // `end`, so that the `end` is not reported as stray.
+                let indent = lineIndent
+                expectLineEnd()
+                _ = bodyOfDoBlock(indent: indent)
+                _ = parseEndLine(opener: tokens[statementStart], indent: indent, what: "block")
+                atNextLine = tokens[index - 1].kind == .newline
+            }
+            if !atNextLine && (index == 0 || tokens[index - 1].kind != .newline || !atLineStartAfterBlock(statement)) {
                 expectLineEnd()
             }
         }
@@ -146,7 +172,7 @@ extension Parser {
                    label: "a loop body follows `do` (lines up to `end`) or `:`")
         }
         expectLineEnd()
-        loop.body = parseBlock(.doEnd)
+        loop.body = bodyOfDoBlock(indent: indent)
         (loop.endLineNumber, loop.endSpan) = parseEndLine(opener: keyword, indent: indent, what: "`\(keyword.text)` loop")
         return Statement(kind: .forLoop(loop), span: spanFrom(start))
     }
@@ -157,7 +183,7 @@ extension Parser {
         skipToLineEnd()
         guard index > 0, tokens[index - 1].isWord("do") else { return Statement(kind: .error, span: spanFrom(start)) }
         expectLineEnd()
-        _ = parseBlock(.doEnd)
+        _ = bodyOfDoBlock(indent: indent)
         _ = parseEndLine(opener: keyword, indent: indent, what: "`\(keyword.text)` loop")
         return Statement(kind: .error, span: spanFrom(start))
     }
@@ -179,12 +205,22 @@ extension Parser {
         return values
     }
 
+    /// The body of a `do`/`then` block whose line is indented to `indent`; while it is parsed,
+    /// `openBlockIndents` holds the indents of the blocks around it.
+    mutating func bodyOfDoBlock(indent: Int) -> [Statement] {
+        openBlockIndents.append(indent)
+        defer { openBlockIndents.removeLast() }
+        return parseBlock(.doEnd)
+    }
+
     /// end_line = [ LINE_NUMBER ] "end" ;
-    /// `indent` is the column of the opener's line: an `end` left of it closes an outer block, so
-    /// this block's `end` is the one missing (the error then points at the block that lacks it).
+    /// `indent` is the column of the opener's line: an `end` left of it and aligned with an enclosing
+    /// open block closes that block, so this block's `end` is the one missing (the error then points
+    /// at the block that lacks it). An `end` aligned with no open block closes this one, so that a
+    /// deleted or wider line number changes nothing.
     mutating func parseEndLine(opener: Token, indent: Int, what: String) -> (String?, Span?) {
         let endWord = tok.kind == .lineNumber ? peek(1) : tok
-        if endWord.isWord("end") && endWord.column < indent {
+        if endWord.isWord("end") && endWord.column < indent && openBlockIndents.contains(endWord.column) {
             // Leave the `end` to the outer block.
         } else if tok.kind == .lineNumber && peek(1).isWord("end") {
             let number = tok.text
@@ -258,7 +294,7 @@ extension Parser {
         if atLineEnd {
             expectLineEnd()
             node.form = .doEnd
-            node.body = parseBlock(.doEnd)
+            node.body = bodyOfDoBlock(indent: indent)
             (node.endLineNumber, node.endSpan) = parseEndLine(opener: keyword, indent: indent, what: "`if`")
         } else {
             node.body = [parseStatement()]
@@ -279,7 +315,7 @@ extension Parser {
             report(.expectedToken, "expected `do` after the condition, found \(describe(tok))", at: tok)
         }
         expectLineEnd()
-        var node = WhileLoop(condition: condition, body: parseBlock(.doEnd))
+        var node = WhileLoop(condition: condition, body: bodyOfDoBlock(indent: indent))
         (node.endLineNumber, node.endSpan) = parseEndLine(opener: keyword, indent: indent, what: "`while` loop")
         return Statement(kind: .whileLoop(node), span: spanFrom(start))
     }
@@ -421,5 +457,21 @@ extension Parser {
                    labels: [.init(open.span(source.path), "claim opened here")])
         }
         return Claim(label: label, type: type, span: spanFrom(start))
+    }
+}
+
+extension Statement {
+    /// A line that did not parse.
+    var isErrorLine: Bool {
+        if case .error = kind { return true }
+        return false
+    }
+
+    /// A statement that parsed (not an error line, not a comment line).
+    var isParsedCode: Bool {
+        switch kind {
+        case .comment, .error: false
+        case .forLoop, .ifThen, .whileLoop, .assign, .returnValue, .forAll, .sample: true
+        }
     }
 }

@@ -18,6 +18,8 @@ public struct Parser {
     var nesting = 0
     /// Column of the statement on the current body line (after its line number): where `end` lines must align.
     var lineIndent = 1
+    /// Indents of the `do`/`then` blocks enclosing the one being parsed (see `parseEndLine`).
+    var openBlockIndents: [Int] = []
     /// Set by `abandonRest`: nothing more is reported.
     var abandoned = false
     /// The deepest nesting accepted; the paper needs 6.
@@ -84,12 +86,41 @@ public struct Parser {
                 header.append(.comment(parseCommentLine()))
             } else if atHeaderKeyword || atHeaderKeywordWithoutColon {
                 header.append(.line(parseHeaderLine()))
+            } else if case .line? = header.last, atOrphanMemberLine() {
+                skipOrphanMembers()
             } else {
                 break
             }
         }
         let body = parseBlock(.top)
         return Algorithm(title: title, header: header, body: body, span: spanFrom(start))
+    }
+
+    /// An indented member line (`| …` or `names ∈ type`) right after a header line that is not a
+    /// collection: the collection's own line lost its `consisting of` (or its name).
+    mutating func atOrphanMemberLine() -> Bool {
+        atCollectionMemberLine && (tok.is(.bar) || atTypedDeclaration() || atGroupLine)
+    }
+
+    /// `For l ∈ [L]:` followed by a `|` line: a collection group.
+    var atGroupLine: Bool {
+        guard tok.isWord("For") || tok.isWord("for") else { return false }
+        var i = index
+        while i < tokens.count, tokens[i].kind != .newline, tokens[i].kind != .endOfFile { i += 1 }
+        return i + 1 < tokens.count && tokens[i].kind == .newline && tokens[i + 1].is(.bar)
+    }
+
+    /// Reports orphan member lines once and reads them as members, so that they do not come out
+    /// as one body-line error each.
+    mutating func skipOrphanMembers() {
+        report(.expectedToken, "indented member lines after a header line that is not a collection", at: tok,
+               label: "a collection's line is `Parameters: 𝓦 consisting of:` or `Parameters: θ includes …:`")
+        var progress = LoopProgress()
+        while progress.advanced(index) {
+            skipBlankLines()
+            guard atCollectionMemberLine else { break }
+            _ = parseCollectionMember()
+        }
     }
 
     /// comment_line = BLOCK_COMMENT NEWLINE ;
