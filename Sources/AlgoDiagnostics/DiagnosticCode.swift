@@ -29,6 +29,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
     case detachedScript = "E0214"
     case expectedName = "E0215"
     case nestingTooDeep = "E0216"
+    case unknownHeader = "E0217"
 
     /// The severity a diagnostic with this code has unless the phase says otherwise.
     public var defaultSeverity: Diagnostic.Severity {
@@ -37,7 +38,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .unknownCharacter, .unknownCommand, .unterminatedComment: .error
         case .expectedExpression, .expectedToken, .unclosedDelimiter, .unexpectedToken, .missingEnd,
              .unexpectedEnd, .expectedStatement, .invalidTitle, .expectedDeclaration, .expectedType,
-             .outsideAlgorithm, .headerAfterBody, .invalidClaim, .detachedScript, .expectedName, .nestingTooDeep: .error
+             .outsideAlgorithm, .headerAfterBody, .invalidClaim, .detachedScript, .expectedName, .nestingTooDeep, .unknownHeader: .error
         }
     }
 
@@ -65,6 +66,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .invalidClaim: "a `[[…]]` claim after a statement is not `[[Label ∈ type]]`"
         case .detachedScript: "a sub- or superscript separated from what it decorates"
         case .expectedName: "a name is missing"
+        case .unknownHeader: "a header line's label is not `Input`, `Output`, `Parameters` or `Hyperparameters`"
         case .nestingTooDeep: "expressions, types or one-line statements nested deeper than the parser allows"
         }
     }

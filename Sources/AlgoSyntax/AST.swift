@@ -126,6 +126,11 @@ public struct Declaration: Sendable, Equatable {
     public var span: Span
 }
 
+/// The former name of `ParameterCollection`, kept so that code written against it still compiles.
+/// Remove it once no client uses it: while it exists it shadows `Swift.Collection` in clients.
+@available(*, deprecated, renamed: "ParameterCollection")
+public typealias Collection = ParameterCollection
+
 /// `𝓦_qkv consisting of:` / `θ includes all of the following parameters:` and its member lines.
 public struct ParameterCollection: Sendable, Equatable {
     /// The collection's name (`𝓦_qkv`, `θ`).

@@ -97,12 +97,14 @@ public enum Formatter {
         var out = ""
         var line = 1
         var i = 0
+        var merges = MergeCache()
         while i < tokens.count {
             // One source line: tokens up to and including its newline (or end of file).
             var j = i
             while j < tokens.count, tokens[j].kind != .newline, tokens[j].kind != .endOfFile { j += 1 }
             let end = min(j, tokens.count - 1)
-            out += renderLine(tokens[i..<end], lineEnd: tokens[end], line: line, layout: layout, style: style)
+            out += renderLine(tokens[i..<end], lineEnd: tokens[end], line: line, layout: layout, style: style,
+                              merges: &merges)
             if tokens[end].kind == .endOfFile { break }
             out += "\n"
             line += 1
@@ -113,7 +115,8 @@ public enum Formatter {
         return out.isEmpty ? "" : out + "\n"
     }
 
-    static func renderLine(_ tokens: ArraySlice<Token>, lineEnd: Token, line: Int, layout: Layout, style: Style) -> String {
+    static func renderLine(_ tokens: ArraySlice<Token>, lineEnd: Token, line: Int, layout: Layout, style: Style,
+                           merges: inout MergeCache) -> String {
         var text = ""
         var previous = ""
         var k = tokens.startIndex
@@ -153,13 +156,25 @@ public enum Formatter {
                 s = digits
                 skipUntil = tokens[next].end
             }
-            if trivia.isEmpty, !previous.isEmpty, needsSpace(between: previous, and: s) { text += " " }
+            if trivia.isEmpty, !previous.isEmpty, merges.needsSpace(previous, s) { text += " " }
             text += s
             previous = s
         }
         text += lineEnd.triviaText
         while let last = text.last, last == " " || last == "\t" { text.removeLast() }
         return text
+    }
+}
+
+/// `Formatter.needsSpace` remembered per pair of spellings (a file has few distinct pairs).
+struct MergeCache {
+    var known: [String: Bool] = [:]
+    mutating func needsSpace(_ a: String, _ b: String) -> Bool {
+        let key = a + "\u{0}" + b
+        if let k = known[key] { return k }
+        let v = Formatter.needsSpace(between: a, and: b)
+        known[key] = v
+        return v
     }
 }
 

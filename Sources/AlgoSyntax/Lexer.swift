@@ -8,6 +8,8 @@ public struct Lexer {
     let chars: [Character]
     /// UTF-8 offset of each character; `offsets[chars.count]` is the end of the text.
     let offsets: [Int]
+    /// The text as UTF-8.
+    let bytes: [UInt8]
     /// Whether the first token may be a line number (off when lexing a fragment for the formatter).
     let startsAtLineStart: Bool
 
@@ -42,6 +44,7 @@ public struct Lexer {
         offs.append(o)
         chars = cs
         offsets = offs
+        bytes = Array(text.utf8)
         startsAtLineStart = lineStart
         atLineStart = lineStart
     }
@@ -70,7 +73,10 @@ public struct Lexer {
         return i >= 0 && i < chars.count ? chars[i] : nil
     }
 
-    func text(_ from: Int, _ to: Int) -> String { String(chars[from..<to]) }
+    func text(_ from: Int, _ to: Int) -> String {
+        guard from < to else { return "" }
+        return String(decoding: bytes[offsets[from]..<offsets[to]], as: UTF8.self)
+    }
 
     mutating func emit(_ kind: TokenKind, from start: Int, value: String) {
         let t = Token(kind: kind, start: offsets[start], end: offsets[pos], text: text(start, pos), value: value,
@@ -89,6 +95,13 @@ public struct Lexer {
     /// Whitespace (not line breaks) and `//` comments up to the end of the line.
     mutating func lexTrivia() {
         while let c = peek() {
+            if c == " " {
+                let s = pos
+                while let d = peek(), d == " " || (d.isWhitespace && !d.isLineBreak) { pos += 1 }
+                trivia.append(.whitespace(text(s, pos)))
+                column += pos - s
+                continue
+            }
             if c.isLineBreak { return }
             if c.isWhitespace {
                 let s = pos
@@ -159,12 +172,12 @@ public struct Lexer {
             emit(.subscriptDigits, from: start, value: v)
             return
         }
-        if lexMultiCharacterSymbol() { return }
+        if let a = c.asciiValue, Lexer.multiCharacterStarts.contains(a), lexMultiCharacterSymbol() { return }
         if c == "\\" {
             lexBackslash()
             return
         }
-        if let s = Spellings.symbolTexts[String(c)] {
+        if let s = Lexer.symbol(of: c) {
             pos += 1
             emit(.symbol(s), from: start, value: s.unicode)
             return
@@ -263,14 +276,32 @@ public struct Lexer {
 
     // MARK: - Identifiers and script words
 
+    /// Characters that may start a two- or more-character symbol (`<-`, `...`, `^T`).
+    static let multiCharacterStarts: Set<UInt8> = Set("<>!-.^".utf8)
+
+    /// Single-character symbols by ASCII code, for the common case.
+    static let asciiSymbols: [Symbol?] = (0..<128).map { code in
+        Spellings.symbolTexts[String(Character(Unicode.Scalar(UInt8(code))))]
+    }
+
+    /// The symbol a single character spells, if any.
+    static func symbol(of c: Character) -> Symbol? {
+        if let a = c.asciiValue { return Int(a) < asciiSymbols.count ? asciiSymbols[Int(a)] : nil }
+        return Spellings.symbolTexts[String(c)]
+    }
+
     func isIdentifierStart(_ c: Character) -> Bool {
+        if let a = c.asciiValue {
+            return (a >= 65 && a <= 90) || (a >= 97 && a <= 122)
+        }
         if Spellings.symbolTexts[String(c)] != nil { return false }
         if Spellings.superscriptDigits[c] != nil || Spellings.subscriptDigits[c] != nil { return false }
         return c.isLetter
     }
 
     func isIdentifierContinue(_ c: Character) -> Bool {
-        isIdentifierStart(c) || c.isASCIIDigit || c == Spellings.prime || c == "'"
+        if let a = c.asciiValue { return (a >= 65 && a <= 90) || (a >= 97 && a <= 122) || (a >= 48 && a <= 57) || a == 39 }
+        return isIdentifierStart(c) || c == Spellings.prime
     }
 
     /// Reads identifier pieces: letters, digits (not first unless allowed), primes, letter and
@@ -364,8 +395,8 @@ extension Character {
     /// the line; were it a line break here, lines and columns of the lexer, the diagnostics and the
     /// formatter would disagree.
     var isLineBreak: Bool { self == "\n" || self == "\r\n" }
-    var isASCIIDigit: Bool { isASCII && isWholeNumber }
-    var isASCIILetter: Bool { isASCII && isLetter }
+    var isASCIIDigit: Bool { if let a = asciiValue { a >= 48 && a <= 57 } else { false } }
+    var isASCIILetter: Bool { if let a = asciiValue { (a >= 65 && a <= 90) || (a >= 97 && a <= 122) } else { false } }
 }
 
 extension String {

@@ -14,21 +14,20 @@ extension Parser {
         return parseComparison()
     }
 
+    /// The comparison operators by their symbol.
+    static let comparisonOperators: [Symbol: BinaryOperator] = [
+        .equals: .equal, .notEqual: .notEqual, .less: .less, .lessEqual: .lessEqual, .greater: .greater,
+        .greaterEqual: .greaterEqual, .equivalent: .equivalent,
+    ]
+
+    /// The prefix operators by their symbol.
+    static let prefixOperators: [Symbol: UnaryOperator] = [.minus: .negate, .sqrt: .sqrt, .not: .not, .nabla: .gradient]
+
     /// comparison = dimensions [ ( "=" | "≠" | "<" | "≤" | ">" | "≥" | "≡" ) dimensions ] ;
     mutating func parseComparison() -> Expr {
         let start = index
         let lhs = parseDimensions()
-        let op: BinaryOperator
-        switch tok.kind {
-        case .symbol(.equals): op = .equal
-        case .symbol(.notEqual): op = .notEqual
-        case .symbol(.less): op = .less
-        case .symbol(.lessEqual): op = .lessEqual
-        case .symbol(.greater): op = .greater
-        case .symbol(.greaterEqual): op = .greaterEqual
-        case .symbol(.equivalent): op = .equivalent
-        default: return lhs
-        }
+        guard case .symbol(let symbol) = tok.kind, let op = Parser.comparisonOperators[symbol] else { return lhs }
         advance()
         let rhs = parseDimensions()
         return Expr(.binary(op, lhs, rhs), spanFrom(start))
@@ -113,14 +112,8 @@ extension Parser {
         guard enterNesting() else { return Expr(.missing, errorSpan(tok)) }
         defer { nesting -= 1 }
         let start = index
-        let op: UnaryOperator
-        switch tok.kind {
-        case .symbol(.minus): op = .negate
-        case .symbol(.sqrt): op = .sqrt
-        case .symbol(.not): op = .not
-        case .symbol(.nabla): op = .gradient
-        case .symbol(.sum): return parseSum()
-        default:
+        if tok.is(.sum) { return parseSum() }
+        guard case .symbol(let symbol) = tok.kind, let op = Parser.prefixOperators[symbol] else {
             if tok.kind == .identifier, Parser.knownFunctions.contains(tok.value),
                !(peek(1).is(.leftParen) && !peek(1).hasLeadingSpace),
                !isScriptStart(peek(1)) || peek(1).hasLeadingSpace,
@@ -200,37 +193,47 @@ extension Parser {
     mutating func parsePrimary() -> Expr {
         let t = tok
         switch t.kind {
-        case .identifier where !Parser.reservedWords.contains(t.value):
-            let n = parseName()
-            return Expr(.name(n), n.span)
+        case .identifier:
+            if !Parser.reservedWords.contains(t.value) {
+                let n = parseName()
+                return Expr(.name(n), n.span)
+            }
         case .number:
             advance()
             return Expr(.number(t.value), t.span(source.path))
-        case .symbol(.ones):
-            advance()
-            return Expr(.ones, t.span(source.path))
-        case .symbol(.infinity):
-            advance()
-            return Expr(.infinity, t.span(source.path))
-        case .symbol(.ellipsis):
-            advance()
-            return Expr(.ellipsis, t.span(source.path))
-        case .symbol(.leftParen):
-            return parseParenthesized()
-        case .symbol(.leftBracket):
-            if peek(1).is(.leftBracket) && !peek(1).hasLeadingSpace { return parseIverson() }
-            return parseBracketList()
-        case .symbol(.leftBrace):
-            return parseSetExpression()
-        default:
-            if t.kind == .unknown {
-                reportUnexpected(t, "")
+        case .symbol(let symbol):
+            switch symbol {
+            case .ones:
                 advance()
-            } else {
-                report(.expectedExpression, "expected an expression, found \(describe(t))", at: t)
+                return Expr(.ones, t.span(source.path))
+            case .infinity:
+                advance()
+                return Expr(.infinity, t.span(source.path))
+            case .ellipsis:
+                advance()
+                return Expr(.ellipsis, t.span(source.path))
+            case .leftParen:
+                return parseParenthesized()
+            case .leftBracket:
+                if peek(1).is(.leftBracket) && !peek(1).hasLeadingSpace { return parseIverson() }
+                return parseBracketList()
+            case .leftBrace:
+                return parseSetExpression()
+            case .leftArrow, .elementOf, .reals, .naturals, .times, .hadamard, .sqrt, .sum, .forAll, .not,
+                 .lessEqual, .greaterEqual, .notEqual, .nabla, .proportional, .equivalent, .cdot, .congruent,
+                 .transpose, .minus, .emDash, .upArrow, .plus, .slash, .star, .equals, .less, .greater, .rightParen,
+                 .rightBracket, .rightBrace, .comma, .semicolon, .colon, .bar, .period, .underscore, .caret:
+                break
             }
+        case .unknown:
+            reportUnexpected(t, "")
+            advance()
             return Expr(.missing, errorSpan(t))
+        case .lineNumber, .scriptWord, .superscriptDigits, .subscriptDigits, .blockComment, .newline, .endOfFile:
+            break
         }
+        report(.expectedExpression, "expected an expression, found \(describe(t))", at: t)
+        return Expr(.missing, errorSpan(t))
     }
 
     /// name = IDENTIFIER { script } ;

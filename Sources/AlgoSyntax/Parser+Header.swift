@@ -119,12 +119,77 @@ extension Parser {
             report(.expectedToken, "expected `:` after `\(kind.rawValue)`, found \(describe(tok))", at: tok,
                    label: "a header line is `\(kind.rawValue): names ∈ type`")
         }
+        let content = readHeaderContent()
+        return HeaderLine(kind: kind, content: content, span: spanFrom(start))
+    }
+
+    /// What follows a header label: a collection (with its member lines) or a declaration line.
+    mutating func readHeaderContent() -> HeaderContent {
         let (isCollection, _) = speculate { p -> Bool in
             _ = p.parseDeclarator()
             return p.tok.isWord("consisting") || p.tok.isWord("includes")
         }
-        let content: HeaderContent = isCollection ? .collection(parseCollection()) : .declarations(parseDeclarationLine())
-        return HeaderLine(kind: kind, content: content, span: spanFrom(start))
+        return isCollection ? .collection(parseCollection()) : .declarations(parseDeclarationLine())
+    }
+
+    /// A line that looks like a header line with a label other than the four (`Inut:`, `Parameter;s:`):
+    /// a word at the start of the line, then anything but `[`, `(`, `←`, `=`, `∈` up to a `:`.
+    var atMalformedHeaderLabel: Bool { malformedHeaderLabel(at: index) }
+
+    func malformedHeaderLabel(at start: Int) -> Bool {
+        guard start < tokens.count else { return false }
+        let first = tokens[start]
+        guard first.kind == .identifier || first.kind == .unknown, !Parser.reservedWords.contains(first.value),
+              first.column == 1, HeaderKind(rawValue: first.value) == nil || !tokens[min(start + 1, tokens.count - 1)].is(.colon) else {
+            return false
+        }
+        var i = start + 1
+        while i < tokens.count, !tokens[i].isLineEnd {
+            let t = tokens[i]
+            if t.is(.colon) { return true }
+            if t.is(.leftBracket) || t.is(.leftParen) || t.is(.leftArrow) || t.is(.equals) || t.is(.elementOf)
+                || t.kind == .blockComment {
+                return false
+            }
+            i += 1
+        }
+        return false
+    }
+
+    /// Reports a header line with an unknown label (E0217) and reads its content so that its member
+    /// lines do not turn into body errors; the line is left out of the tree.
+    mutating func skipMalformedHeaderLine() {
+        let first = tok
+        var label = ""
+        var progress = LoopProgress()
+        while !tok.is(.colon), !atLineEnd, progress.advanced(index) {
+            label += tok.text
+            advance()
+        }
+        report(.unknownHeader, "unknown header `\(label):`", at: Span(file: source.path, start: first.start, end: tok.end),
+               label: "expected `Input:`, `Output:`, `Parameters:` or `Hyperparameters:`")
+        if tok.is(.colon) { advance() }
+        _ = readHeaderContent()
+    }
+
+    /// Indented member lines with no collection before them (`… consisting of:` is missing or misspelled):
+    /// one error, and the lines are read as members so that they do not turn into body errors.
+    mutating func skipOrphanMemberLines() {
+        report(.expectedDeclaration, "member line outside a parameter collection", at: tok,
+               label: "indented member lines follow `… consisting of:` or `… includes all of the following parameters:`")
+        var progress = LoopProgress()
+        while progress.advanced(index) {
+            skipBlankLines()
+            guard atCollectionMemberLine else { break }
+            _ = parseCollectionMember()
+        }
+    }
+
+    /// An indented, unnumbered line in the header that reads as a declaration, a `|` line or a group.
+    mutating func atOrphanMemberLine() -> Bool {
+        guard atCollectionMemberLine else { return false }
+        if tok.is(.bar) || tok.isWord("For") { return true }
+        return atTypedDeclaration()
     }
 
     /// collection = name ( "consisting" | "includes" ) prose NEWLINE { collection_member } ;

@@ -21,7 +21,7 @@ extension Parser {
     /// block = { body_line } ;
     mutating func parseBlock(_ end: BlockEnd) -> [Statement] {
         var statements: [Statement] = []
-        var reportedHeaderAfterBody = false
+        var misplacedHeaderRun = false
         var progress = LoopProgress()
         while progress.advanced(index) {
             skipBlankLines()
@@ -35,23 +35,31 @@ extension Parser {
             }
             if case .indented(let column) = end, first.column <= column { break }
             if end == .top && atHeaderKeyword {
-                // Reported once, and only after a statement that parsed: when the "body" so far is a
-                // broken header line (`Input` misspelt, a `:` lost), the header lines after it are
-                // where they belong. The line is parsed as a header line (its collection members too),
-                // so that they do not come out as one error each.
-                if !reportedHeaderAfterBody, statements.contains(where: \.isParsedCode) {
+                // One error for a run of misplaced header lines, and none while the body so far is only
+                // broken lines: a header line whose label broke started the body early, and the header
+                // lines after it are where they belong.
+                if !misplacedHeaderRun, statements.contains(where: \.isParsedCode) {
                     report(.headerAfterBody, "header line after the body has started", at: tok,
                            label: "`\(tok.value):` lines go between the title and the first body line")
-                    reportedHeaderAfterBody = true
                 }
+                misplacedHeaderRun = true
                 _ = parseHeaderLine()
                 continue
             }
-            if end == .top, statements.contains(where: { $0.isErrorLine }), !statements.contains(where: \.isParsedCode),
-               atOrphanMemberLine() {
-                // The header broke (its keyword or a member's name lost) and the body started early:
-                // the remaining member lines are read as members, not reported one by one.
-                _ = parseCollectionMember()
+            misplacedHeaderRun = false
+            if tok.kind != .lineNumber, tok.is(.bar) || (tok.column > 1 && atTypedDeclaration()) {
+                if statements.contains(where: \.isErrorLine) && !statements.contains(where: \.isParsedCode) {
+                    // The header broke (its label or a member's name lost) and the body started early:
+                    // its remaining member lines are read as members, the break already reported.
+                    var members = LoopProgress()
+                    while members.advanced(index) {
+                        skipBlankLines()
+                        guard atCollectionMemberLine else { break }
+                        _ = parseCollectionMember()
+                    }
+                } else {
+                    skipOrphanMemberLines()
+                }
                 continue
             }
             statements.append(parseBodyLine())
@@ -78,7 +86,6 @@ extension Parser {
         } else {
             let statementStart = index
             statement = parseStatement()
-            var atNextLine = false
             if statement.isErrorLine, atLineEnd, index > 0, tokens[index - 1].isWord("do") || tokens[index - 1].isWord("then") {
                 // A broken line that opens a block (`4 4 for … do`, `y ≠ 1 do`) still owns its body and
                 // `end`, so that the `end` is not reported as stray.
@@ -86,25 +93,15 @@ extension Parser {
                 expectLineEnd()
                 _ = bodyOfDoBlock(indent: indent)
                 _ = parseEndLine(opener: tokens[statementStart], indent: indent, what: "block")
-                atNextLine = tokens[index - 1].kind == .newline
             }
-            if !atNextLine && (index == 0 || tokens[index - 1].kind != .newline || !atLineStartAfterBlock(statement)) {
+            // A block statement has consumed whole lines already (its last line break included).
+            if !(index > start && tokens[index - 1].kind == .newline) {
                 expectLineEnd()
             }
         }
         statement.lineNumber = number
         if number != nil { statement.span = statement.span.union(tokens[start].span(source.path)) }
         return statement
-    }
-
-    /// An indented block, or a block whose `end` is missing, has consumed its last line already.
-    func atLineStartAfterBlock(_ s: Statement) -> Bool {
-        switch s.kind {
-        case .forLoop(let f): f.form == .indented || (f.form == .doEnd && f.endSpan == nil)
-        case .ifThen(let i): i.form == .doEnd && i.endSpan == nil
-        case .whileLoop(let w): w.endSpan == nil
-        case .assign, .returnValue, .forAll, .sample, .comment, .error: false
-        }
     }
 
     /// statement = for_statement | for_all_statement | if_statement | while_statement | return_statement | sample_statement | assignment ;

@@ -44,41 +44,50 @@ extension Parser {
         let start = index
         let t = tok
         switch t.kind {
-        case .symbol(.reals):
-            advance()
-            return TypeExpr(.reals, t.span(source.path))
-        case .symbol(.naturals):
-            advance()
-            return TypeExpr(.naturals, t.span(source.path))
-        case .symbol(.leftBracket):
-            advance()
-            let e = parseExpression()
-            expectClosing(.rightBracket, opener: t, what: "range")
-            return TypeExpr(.range(e), spanFrom(start))
-        case .symbol(.leftBrace):
-            advance()
-            var items: [Expr] = []
-            var progress = LoopProgress()
-            while !tok.is(.rightBrace), !atLineEnd, progress.advanced(index) {
-                items.append(parseExpression())
-                if tok.is(.comma) { advance() } else { break }
-            }
-            expectClosing(.rightBrace, opener: t, what: "set")
-            return TypeExpr(.finiteSet(items), spanFrom(start))
-        case .symbol(.leftParen):
-            advance()
-            let lo = parseExpression()
-            var hi = Expr(.missing, errorSpan(tok))
-            if tok.is(.comma) {
+        case .symbol(let symbol):
+            switch symbol {
+            case .reals:
                 advance()
-                hi = parseExpression()
-            } else {
-                report(.expectedToken, "expected `,` between the ends of the interval, found \(describe(tok))", at: tok,
-                       label: "an open interval is written `(a, b)`")
+                return TypeExpr(.reals, t.span(source.path))
+            case .naturals:
+                advance()
+                return TypeExpr(.naturals, t.span(source.path))
+            case .leftBracket:
+                advance()
+                let e = parseExpression()
+                expectClosing(.rightBracket, opener: t, what: "range")
+                return TypeExpr(.range(e), spanFrom(start))
+            case .leftBrace:
+                advance()
+                var items: [Expr] = []
+                var progress = LoopProgress()
+                while !tok.is(.rightBrace), !atLineEnd, progress.advanced(index) {
+                    items.append(parseExpression())
+                    if tok.is(.comma) { advance() } else { break }
+                }
+                expectClosing(.rightBrace, opener: t, what: "set")
+                return TypeExpr(.finiteSet(items), spanFrom(start))
+            case .leftParen:
+                advance()
+                let lo = parseExpression()
+                var hi = Expr(.missing, errorSpan(tok))
+                if tok.is(.comma) {
+                    advance()
+                    hi = parseExpression()
+                } else {
+                    report(.expectedToken, "expected `,` between the ends of the interval, found \(describe(tok))", at: tok,
+                           label: "an open interval is written `(a, b)`")
+                }
+                expectClosing(.rightParen, opener: t, what: "interval")
+                return TypeExpr(.interval(lo, hi), spanFrom(start))
+            case .leftArrow, .elementOf, .times, .hadamard, .sqrt, .sum, .forAll, .not, .lessEqual, .greaterEqual,
+                 .notEqual, .infinity, .nabla, .proportional, .equivalent, .cdot, .congruent, .ones, .transpose,
+                 .minus, .emDash, .ellipsis, .upArrow, .plus, .slash, .star, .equals, .less, .greater, .rightParen,
+                 .rightBracket, .rightBrace, .comma, .semicolon, .colon, .bar, .period, .underscore, .caret:
+                break
             }
-            expectClosing(.rightParen, opener: t, what: "interval")
-            return TypeExpr(.interval(lo, hi), spanFrom(start))
-        case .identifier where !Parser.reservedWords.contains(t.value):
+        case .identifier:
+            guard !Parser.reservedWords.contains(t.value) else { break }
             let name = parseName()
             if tok.is(.leftParen) && !tok.hasLeadingSpace {
                 let open = tok
@@ -93,15 +102,15 @@ extension Parser {
                 return TypeExpr(.applied(name, args), spanFrom(start))
             }
             return TypeExpr(.named(name), spanFrom(start))
-        default:
-            if t.kind == .unknown {
-                reportUnexpected(t, "")
-                advance()
-            } else {
-                report(.expectedType, "expected a type or set after `∈`, found \(describe(t))", at: t,
-                       label: "like `ℝ^{d×ℓ}`, `V*`, `[N]`, `ℕ` or `(0, 1)`")
-            }
+        case .unknown:
+            reportUnexpected(t, "")
+            advance()
             return TypeExpr(.missing, errorSpan(t))
+        case .number, .lineNumber, .scriptWord, .superscriptDigits, .subscriptDigits, .blockComment, .newline, .endOfFile:
+            break
         }
+        report(.expectedType, "expected a type or set after `∈`, found \(describe(t))", at: t,
+               label: "like `ℝ^{d×ℓ}`, `V*`, `[N]`, `ℕ` or `(0, 1)`")
+        return TypeExpr(.missing, errorSpan(t))
     }
 }

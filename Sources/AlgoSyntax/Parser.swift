@@ -62,11 +62,12 @@ public struct Parser {
             } else if tok.kind == .blockComment && algorithms.isEmpty {
                 comments.append(parseCommentLine())
             } else {
+                // One error for the whole run of lines before the next title.
                 report(.outsideAlgorithm, "expected an `Algorithm N:` title before this line", at: tok,
                        label: "code must follow a title")
                 // One error for the whole run of lines before the next title, not one per line.
-                var skipping = LoopProgress()
-                while !atEnd, !atTitle, skipping.advanced(index) { skipLine() }
+                var run = LoopProgress()
+                repeat { skipLine(); skipBlankLines() } while !atEnd && !atTitle && run.advanced(index)
             }
         }
         return AlgoFile(leadingComments: comments, algorithms: algorithms, span: Span(file: source.path, start: 0, end: source.utf8.count))
@@ -86,41 +87,16 @@ public struct Parser {
                 header.append(.comment(parseCommentLine()))
             } else if atHeaderKeyword || atHeaderKeywordWithoutColon {
                 header.append(.line(parseHeaderLine()))
-            } else if case .line? = header.last, atOrphanMemberLine() {
-                skipOrphanMembers()
+            } else if atMalformedHeaderLabel {
+                skipMalformedHeaderLine()
+            } else if !header.isEmpty, atOrphanMemberLine() {
+                skipOrphanMemberLines()
             } else {
                 break
             }
         }
         let body = parseBlock(.top)
         return Algorithm(title: title, header: header, body: body, span: spanFrom(start))
-    }
-
-    /// An indented member line (`| …` or `names ∈ type`) right after a header line that is not a
-    /// collection: the collection's own line lost its `consisting of` (or its name).
-    mutating func atOrphanMemberLine() -> Bool {
-        atCollectionMemberLine && (tok.is(.bar) || atTypedDeclaration() || atGroupLine)
-    }
-
-    /// `For l ∈ [L]:` followed by a `|` line: a collection group.
-    var atGroupLine: Bool {
-        guard tok.isWord("For") || tok.isWord("for") else { return false }
-        var i = index
-        while i < tokens.count, tokens[i].kind != .newline, tokens[i].kind != .endOfFile { i += 1 }
-        return i + 1 < tokens.count && tokens[i].kind == .newline && tokens[i + 1].is(.bar)
-    }
-
-    /// Reports orphan member lines once and reads them as members, so that they do not come out
-    /// as one body-line error each.
-    mutating func skipOrphanMembers() {
-        report(.expectedToken, "indented member lines after a header line that is not a collection", at: tok,
-               label: "a collection's line is `Parameters: 𝓦 consisting of:` or `Parameters: θ includes …:`")
-        var progress = LoopProgress()
-        while progress.advanced(index) {
-            skipBlankLines()
-            guard atCollectionMemberLine else { break }
-            _ = parseCollectionMember()
-        }
     }
 
     /// comment_line = BLOCK_COMMENT NEWLINE ;
@@ -252,8 +228,9 @@ public struct Parser {
         while i < tokens.count {
             let t = tokens[i]
             if t.kind == .newline || t.kind == .blockComment { i += 1; continue }
-            return t.kind == .identifier && HeaderKind(rawValue: t.value) != nil
-                && i + 1 < tokens.count && tokens[i + 1].is(.colon)
+            return (t.kind == .identifier && HeaderKind(rawValue: t.value) != nil
+                    && i + 1 < tokens.count && tokens[i + 1].is(.colon))
+                || malformedHeaderLabel(at: i)
         }
         return false
     }

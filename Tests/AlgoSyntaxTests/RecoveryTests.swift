@@ -47,6 +47,28 @@ import Testing
         #expect(codes("Algorithm 1: y ← F(x)\n1 for i = 1, 2, . . . , N\n2     y ← i\n3 end\n") == ["E0202"])
     }
 
+    /// A block left open at the next title: one error at its opener; the next algorithm parses normally.
+    @Test func unclosedBlockBeforeNextTitle() {
+        let (file, ds) = Support.parse("Algorithm 1: y ← F(x)\n1 for l = 1, 2, . . . , L do\n2     y ← x\nAlgorithm 2: z ← G(x)\n1 z ← 1\n")
+        #expect(ds.map(\.code) == [.missingEnd])
+        #expect(file.algorithms.count == 2)
+        #expect(file.algorithms.last?.body.count == 1)
+        let (file2, ds2) = Support.parse("Algorithm 1: y ← F(x)\n1 For h ∈ [H]\n2     y ← x\nAlgorithm 2: z ← G(x)\n1 z ← 1\n")
+        #expect(ds2.map(\.code) == [.expectedToken])
+        #expect(file2.algorithms.count == 2)
+    }
+
+    /// Typical slips in headers give one error, not one per following line.
+    @Test func headerSlipsDoNotCascade() {
+        let header = "/* c */\nInut: x ∈ V*, a prompt.\nOutput: y ∈ V*\nHyperparameters: τ ∈ (0, ∞)\n1 y ← x\n"
+        #expect(codes("Algorithm 1: y ← F(x)\n" + header) == ["E0217"])
+        #expect(codes("Algorithm 1: y ← F(x)\nParameter;s: θ includes all of the following parameters:\n  W ∈ ℝ^{d}\n  For l ∈ [L]:\n   | b_l ∈ ℝ^{d}\n1 y ← x\n") == ["E0217"])
+        let orphan = "Algorithm 1: y ← F(x)\nParameters: θ includs all of the following parameters:\n  W ∈ ℝ^{d}\n  For l ∈ [L]:\n   | b_l ∈ ℝ^{d}\n  U ∈ ℝ^{d}\n1 y ← x\n"
+        #expect(codes(orphan) == ["E0209"])
+        #expect(codes("Algorithm 1: y ← F(x)\n1 y ← x\nInput: x ∈ V*\nOutput: y ∈ V*\n") == ["E0212"])
+        #expect(codes("Algoritm 1: y ← F(x)\nInput: x ∈ V*\n1 y ← x\nAlgorithm 2: y ← G(x)\n1 y ← x\n") == ["E0211"])
+    }
+
     @Test func messagesAndCodes() {
         #expect(codes("x ← 1\n") == ["E0211"])
         #expect(codes("Algorithm 1: y ← F(x)\n1 y ← 1\nInput: x ∈ V*\n") == ["E0212"])
