@@ -337,7 +337,7 @@ extension Parser {
         var progress = LoopProgress()
         while tok.kind == .identifier, !Parser.reservedWords.contains(tok.value), peek(1).kind == .identifier,
               !peek(1).isWord("from"), progress.advanced(index) {
-            words.append(tok.text)
+            words.append(tok.value)
             advance()
         }
         let target = parsePostfix()
