@@ -280,7 +280,9 @@ public struct Parser {
             report(.unterminatedComment, "comment is not closed on its line", at: t, label: "`/*` needs a matching `*/`")
             return
         }
-        report(.unexpectedToken, message, at: t, label: label)
+        // Callers that expect only unknown characters here pass no message: a comment (or anything
+        // else) still gets one.
+        report(.unexpectedToken, message.isEmpty ? "unexpected \(describe(t))" : message, at: t, label: label)
     }
 
     /// `token` in backticks, or a description of a line end.
