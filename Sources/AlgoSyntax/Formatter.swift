@@ -156,7 +156,11 @@ public enum Formatter {
                 s = digits
                 skipUntil = tokens[next].end
             }
-            if trivia.isEmpty, !previous.isEmpty, merges.needsSpace(previous, s) { text += " " }
+            // `\in` then `{}` would lex as `\in{}`, a command with an empty argument, eating the empty
+            // set (`Mask∈{},1}` in ASCII): a pair check cannot see the `}`, so it is looked at here.
+            let emptyArgument = s == "{" && previous.hasPrefix("\\") && previous.last?.isLetter == true
+                && next < tokens.endIndex && tokens[next].is(.rightBrace) && !tokens[next].hasLeadingSpace
+            if trivia.isEmpty, !previous.isEmpty, emptyArgument || merges.needsSpace(previous, s) { text += " " }
             text += s
             previous = s
         }

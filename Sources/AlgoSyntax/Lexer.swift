@@ -231,6 +231,9 @@ public struct Lexer {
             }
             pos += 1
         }
+        // Unclosed: the comment ends at its last non-blank character; trailing blanks are trivia, as
+        // on any line (the formatter strips them, which must not change the comment's text).
+        while pos > start + 2, chars[pos - 1].isWhitespace { pos -= 1 }
         emit(.blockComment, from: start, value: text(start + 2, pos).trimmingSpaces())
     }
 

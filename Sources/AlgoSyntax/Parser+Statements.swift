@@ -35,8 +35,10 @@ extension Parser {
             }
             if case .indented(let column) = end, first.column <= column { break }
             if end == .top && atHeaderKeyword {
-                // One error for a run of misplaced header lines.
-                if !misplacedHeaderRun {
+                // One error for a run of misplaced header lines, and none while the body so far is only
+                // broken lines: a header line whose label broke started the body early, and the header
+                // lines after it are where they belong.
+                if !misplacedHeaderRun, statements.contains(where: \.isParsedCode) {
                     report(.headerAfterBody, "header line after the body has started", at: tok,
                            label: "`\(tok.value):` lines go between the title and the first body line")
                 }
@@ -46,7 +48,18 @@ extension Parser {
             }
             misplacedHeaderRun = false
             if tok.kind != .lineNumber, tok.is(.bar) || (tok.column > 1 && atTypedDeclaration()) {
-                skipOrphanMemberLines()
+                if statements.contains(where: \.isErrorLine) && !statements.contains(where: \.isParsedCode) {
+                    // The header broke (its label or a member's name lost) and the body started early:
+                    // its remaining member lines are read as members, the break already reported.
+                    var members = LoopProgress()
+                    while members.advanced(index) {
+                        skipBlankLines()
+                        guard atCollectionMemberLine else { break }
+                        _ = parseCollectionMember()
+                    }
+                } else {
+                    skipOrphanMemberLines()
+                }
                 continue
             }
             statements.append(parseBodyLine())
@@ -71,7 +84,16 @@ extension Parser {
             let c = parseCommentLine()
             statement = Statement(kind: .comment(c.text), span: c.span)
         } else {
+            let statementStart = index
             statement = parseStatement()
+            if statement.isErrorLine, atLineEnd, index > 0, tokens[index - 1].isWord("do") || tokens[index - 1].isWord("then") {
+                // A broken line that opens a block (`4 4 for … do`, `y ≠ 1 do`) still owns its body and
+                // `end`, so that the `end` is not reported as stray.
+                let indent = lineIndent
+                expectLineEnd()
+                _ = bodyOfDoBlock(indent: indent)
+                _ = parseEndLine(opener: tokens[statementStart], indent: indent, what: "block")
+            }
             // A block statement has consumed whole lines already (its last line break included).
             if !(index > start && tokens[index - 1].kind == .newline) {
                 expectLineEnd()
@@ -147,7 +169,7 @@ extension Parser {
                    label: "a loop body follows `do` (lines up to `end`) or `:`")
         }
         expectLineEnd()
-        loop.body = parseBlock(.doEnd)
+        loop.body = bodyOfDoBlock(indent: indent)
         (loop.endLineNumber, loop.endSpan) = parseEndLine(opener: keyword, indent: indent, what: "`\(keyword.text)` loop")
         return Statement(kind: .forLoop(loop), span: spanFrom(start))
     }
@@ -158,7 +180,7 @@ extension Parser {
         skipToLineEnd()
         guard index > 0, tokens[index - 1].isWord("do") else { return Statement(kind: .error, span: spanFrom(start)) }
         expectLineEnd()
-        _ = parseBlock(.doEnd)
+        _ = bodyOfDoBlock(indent: indent)
         _ = parseEndLine(opener: keyword, indent: indent, what: "`\(keyword.text)` loop")
         return Statement(kind: .error, span: spanFrom(start))
     }
@@ -180,12 +202,22 @@ extension Parser {
         return values
     }
 
+    /// The body of a `do`/`then` block whose line is indented to `indent`; while it is parsed,
+    /// `openBlockIndents` holds the indents of the blocks around it.
+    mutating func bodyOfDoBlock(indent: Int) -> [Statement] {
+        openBlockIndents.append(indent)
+        defer { openBlockIndents.removeLast() }
+        return parseBlock(.doEnd)
+    }
+
     /// end_line = [ LINE_NUMBER ] "end" ;
-    /// `indent` is the column of the opener's line: an `end` left of it closes an outer block, so
-    /// this block's `end` is the one missing (the error then points at the block that lacks it).
+    /// `indent` is the column of the opener's line: an `end` left of it and aligned with an enclosing
+    /// open block closes that block, so this block's `end` is the one missing (the error then points
+    /// at the block that lacks it). An `end` aligned with no open block closes this one, so that a
+    /// deleted or wider line number changes nothing.
     mutating func parseEndLine(opener: Token, indent: Int, what: String) -> (String?, Span?) {
         let endWord = tok.kind == .lineNumber ? peek(1) : tok
-        if endWord.isWord("end") && endWord.column < indent {
+        if endWord.isWord("end") && endWord.column < indent && openBlockIndents.contains(endWord.column) {
             // Leave the `end` to the outer block.
         } else if tok.kind == .lineNumber && peek(1).isWord("end") {
             let number = tok.text
@@ -259,7 +291,7 @@ extension Parser {
         if atLineEnd {
             expectLineEnd()
             node.form = .doEnd
-            node.body = parseBlock(.doEnd)
+            node.body = bodyOfDoBlock(indent: indent)
             (node.endLineNumber, node.endSpan) = parseEndLine(opener: keyword, indent: indent, what: "`if`")
         } else {
             node.body = [parseStatement()]
@@ -280,7 +312,7 @@ extension Parser {
             report(.expectedToken, "expected `do` after the condition, found \(describe(tok))", at: tok)
         }
         expectLineEnd()
-        var node = WhileLoop(condition: condition, body: parseBlock(.doEnd))
+        var node = WhileLoop(condition: condition, body: bodyOfDoBlock(indent: indent))
         (node.endLineNumber, node.endSpan) = parseEndLine(opener: keyword, indent: indent, what: "`while` loop")
         return Statement(kind: .whileLoop(node), span: spanFrom(start))
     }
@@ -305,7 +337,7 @@ extension Parser {
         var progress = LoopProgress()
         while tok.kind == .identifier, !Parser.reservedWords.contains(tok.value), peek(1).kind == .identifier,
               !peek(1).isWord("from"), progress.advanced(index) {
-            words.append(tok.text)
+            words.append(tok.value)
             advance()
         }
         let target = parsePostfix()
@@ -422,5 +454,21 @@ extension Parser {
                    labels: [.init(open.span(source.path), "claim opened here")])
         }
         return Claim(label: label, type: type, span: spanFrom(start))
+    }
+}
+
+extension Statement {
+    /// A line that did not parse.
+    var isErrorLine: Bool {
+        if case .error = kind { return true }
+        return false
+    }
+
+    /// A statement that parsed (not an error line, not a comment line).
+    var isParsedCode: Bool {
+        switch kind {
+        case .comment, .error: false
+        case .forLoop, .ifThen, .whileLoop, .assign, .returnValue, .forAll, .sample: true
+        }
     }
 }

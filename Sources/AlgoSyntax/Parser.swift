@@ -18,6 +18,8 @@ public struct Parser {
     var nesting = 0
     /// Column of the statement on the current body line (after its line number): where `end` lines must align.
     var lineIndent = 1
+    /// Indents of the `do`/`then` blocks enclosing the one being parsed (see `parseEndLine`).
+    var openBlockIndents: [Int] = []
     /// Set by `abandonRest`: nothing more is reported.
     var abandoned = false
     /// The deepest nesting accepted; the paper needs 6.
@@ -278,7 +280,9 @@ public struct Parser {
             report(.unterminatedComment, "comment is not closed on its line", at: t, label: "`/*` needs a matching `*/`")
             return
         }
-        report(.unexpectedToken, message, at: t, label: label)
+        // Callers that expect only unknown characters here pass no message: a comment (or anything
+        // else) still gets one.
+        report(.unexpectedToken, message.isEmpty ? "unexpected \(describe(t))" : message, at: t, label: label)
     }
 
     /// `token` in backticks, or a description of a line end.

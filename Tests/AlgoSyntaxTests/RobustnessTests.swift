@@ -270,6 +270,40 @@ import Testing
         #expect(tally.failures.isEmpty, "\(tally.failures.count) of \(total) inputs failed")
     }
 
+    /// One mistake, one error: every single-token deletion and duplication in every
+    /// `Algorithms/*.algo` file (every `ALGO_CASCADE_STRIDE`-th token, 6 by default, to keep the
+    /// test short) is a mistake; at most 1% of them may give two errors and none more than three.
+    /// The exceptions left are merged lines (a deleted line break putting a `for` or `end` after a
+    /// statement) and a deleted `end` that leaves its bare line number.
+    @Test(.enabled(if: Support.algorithmFiles() != nil, "Algorithms/ is not in this checkout"))
+    func oneMistakeGivesOneError() throws {
+        let stride = ProcessInfo.processInfo.environment["ALGO_CASCADE_STRIDE"].flatMap { Int($0) } ?? 6
+        var histogram: [Int: Int] = [:]
+        var worst: [String] = []
+        for url in Support.algorithmFiles() ?? [] {
+            let pieces = Self.tokenPieces(try String(contentsOf: url, encoding: .utf8))
+            for i in Swift.stride(from: 0, to: pieces.count, by: max(1, stride)) {
+                for duplicate in [false, true] {
+                    var p = pieces
+                    if duplicate { p.insert(p[i], at: i) } else { p.remove(at: i) }
+                    let source = SourceFile(path: url.lastPathComponent, text: p.joined())
+                    let (_, diagnostics) = Parser.parse(source)
+                    histogram[diagnostics.count, default: 0] += 1
+                    if diagnostics.count > 3 || (diagnostics.count > 1 && worst.count < 3) {
+                        worst.append("\(duplicate ? "duplicating" : "deleting") token \(i) `\(pieces[i])` of \(url.lastPathComponent): "
+                                     + diagnostics.map { "\($0.code.rawValue) \(source.location(of: $0.span.start)) \($0.message)" }.joined(separator: "; "))
+                    }
+                }
+            }
+        }
+        let total = histogram.values.reduce(0, +)
+        let several = histogram.filter { $0.key >= 2 }.values.reduce(0, +)
+        print("one mistake, one error: \(total) single-token mistakes, errors per mistake: "
+              + histogram.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))
+        #expect(Double(several) <= 0.01 * Double(total), "\(several) of \(total) mistakes give several errors, e.g. \(worst)")
+        #expect((histogram.keys.max() ?? 0) <= 3, "\(worst)")
+    }
+
     /// Inputs built to be pathological: each must be handled in the time bound, with one error.
     @Test(arguments: [
         ("parentheses", String(repeating: "(", count: 10_000)),
