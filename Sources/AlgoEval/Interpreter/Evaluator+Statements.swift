@@ -177,7 +177,10 @@ extension Evaluator {
             }
         case .index(let base, let indices):
             guard case .name(let n) = base.kind else { throw RuntimeError(.notExecutable, "this assignment target is not executable yet", at: target.span) }
-            let idx = try indices.map { try eval($0, f) }
+            let idx = try indices.map { i -> Value in
+                if case .all = i.kind { return .grid(count: -1, axis: -1) }
+                return try eval(i, f)
+            }
             let value = try tensor(v, target.span)
             let old = f.vars[n.spelling]
             if indices.count == 2, case .all = indices[0].kind {
