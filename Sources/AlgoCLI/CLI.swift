@@ -6,8 +6,9 @@ public enum CLI {
     public static let commands: [any Command] = [
         ParseCommand(),
         FmtCommand(),
-        NotBuiltCommand(name: "run", summary: "execute an algorithm or experiment (issue: algo run)"),
+        RunCommand(),
         CheckCommand(),
+        ParamsCommand(),
     ]
 
     static let version = "algo 0.1.0"

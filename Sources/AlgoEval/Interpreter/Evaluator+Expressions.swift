@@ -41,7 +41,7 @@ extension Evaluator {
                     return .bool(x == 0)
                 }
             case .gradient:
-                throw RuntimeError(.notExecutable, "E0501: `∇` is not executable yet", at: e.span)
+                throw RuntimeError(.notExecutable, "`∇` is not executable yet", at: e.span)
             }
         case .binary(let op, let a, let b):
             return try binary(op, a, b, e, f)

@@ -22,7 +22,7 @@ extension Evaluator {
         for s in body {
             switch s.kind {
             case .assign(let target, _, let value):
-                if case .call = target.kind { return ("E0501: a function of θ (`P(θ) ← …`) is not executable yet", s.span) }
+                if case .call = target.kind { return ("a function of θ (`P(θ) ← …`) is not executable yet", s.span) }
                 if let r = unsupported(value) { return r }
             case .returnValue(_, let v): if let r = unsupported(v) { return r }
             case .forLoop(let l): if let r = firstUnsupported(l.body) { return r }
@@ -37,9 +37,9 @@ extension Evaluator {
 
     static func unsupported(_ e: Expr) -> (message: String, span: Span)? {
         switch e.kind {
-        case .unary(.gradient, _): return ("E0501: `∇` (gradients) is not executable yet", e.span)
-        case .randomChoice: return ("E0501: a random choice (`… or … randomly with probability …`) is not executable yet", e.span)
-        case .setBuilder: return ("E0501: a set `{t ∈ [ℓ] : …}` is not executable yet", e.span)
+        case .unary(.gradient, _): return ("`∇` (gradients) is not executable yet", e.span)
+        case .randomChoice: return ("a random choice (`… or … randomly with probability …`) is not executable yet", e.span)
+        case .setBuilder: return ("a set `{t ∈ [ℓ] : …}` is not executable yet", e.span)
         case .binary(_, let a, let b): return unsupported(a) ?? unsupported(b)
         case .unary(_, let a), .transpose(let a), .iverson(let a): return unsupported(a)
         case .call(let c):
@@ -410,6 +410,7 @@ extension Evaluator {
         } else {
             logw = try tensor(try eval(sm.weights, f), span).value.doubles.map { Foundation.log($0) }
         }
+        if logw.contains(where: { $0.isNaN }) { throw RuntimeError(.nonFinite, "the distribution to sample from holds NaN", at: span) }
         let m = logw.max() ?? 0
         guard m.isFinite else { throw RuntimeError(.nonFinite, "the distribution to sample from has no positive finite weight", at: span) }
         let w = logw.map { Foundation.exp($0 - m) }

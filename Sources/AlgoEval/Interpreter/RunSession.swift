@@ -225,6 +225,10 @@ extension RunSession {
     /// Runs the target with parameters given as tensors (verified against the layout) or initialised.
     public static func run(_ p: LoadedProgram, dims: [String: Int], reals: [String: Double], inputs: [String: Value],
                            parameters: [String: Tensor]?, mask: MaskValue?, options: RunOptions) throws -> (value: Value, evaluator: Evaluator, parameters: [String: Variable]) {
+        if let bad = Evaluator.firstUnsupported(p.target.syntax.body) {
+            throw RuntimeError(.notExecutable, bad.message, at: bad.span,
+                               notes: ["`algo run` executes the forward algorithms (1–10) and inference (14, 15); training (∇, functions of θ) is the next issue"])
+        }
         var dims = dims
         var inputShapes: [String: [Int]] = [:]
         for (k, v) in inputs { if case .tensor(let t) = v { inputShapes[k] = t.shape } }

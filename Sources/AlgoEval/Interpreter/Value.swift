@@ -28,7 +28,7 @@ public enum Value {
     /// A family (`e_{1:T}` passed as an input).
     case family(Family)
 
-    var kindName: String {
+    public var kindName: String {
         switch self {
         case .tensor(let v): return "a tensor of shape \(v.shape)"
         case .nat: return "a natural number"
