@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+@testable import AlgoCLI
+import AlgoEval
+import AlgoTensor
+
+@Suite("algo run and algo params through CLI.run")
+struct RunCommandTests {
+    static let repository: String = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    @Test("algo run DTransformer.algo --params fixture --input x=… --output OUT writes P equal to the NumPy output (f64 1e-10, f32 1e-4)")
+    func fixtureThroughCLI() throws {
+        for name in ["DTransformer-small", "EDTransformer-small"] {
+            let fixture = Self.repository + "/Tests/Reference/fixtures/\(name).safetensors"
+            let c = try Checkpoint.read(fixture).get()
+            let x = c["input.x"]!.doubles.map { String(Int($0)) }.joined(separator: ",")
+            let expected = c["output.P"]!
+            for (precision, tolerance) in [("f64", 1e-10), ("f32", 1e-4)] {
+                let out = NSTemporaryDirectory() + "algo-run-\(UUID().uuidString).safetensors"
+                defer { try? FileManager.default.removeItem(atPath: out) }
+                var output = Output(color: false)
+                let algo = Self.repository + "/Algorithms/" + String(name.prefix { $0 != "-" }) + ".algo"
+                let code = CLI.run(["run", algo, "--params", fixture, "--input", "x=\(x)", "--output", out, "--precision", precision], &output)
+                #expect(code == .ok, "\(output.stderr)")
+                let got = try Checkpoint.read(out).get()
+                let P = try #require(got["output.P"])
+                #expect(P.shape == expected.shape)
+                let err = zip(P.doubles, expected.doubles).map { abs($0 - $1) }.max() ?? 1
+                #expect(err <= tolerance, "\(name) \(precision): \(err)")
+                #expect(got.metadata[CheckpointMetadata.sourceHashKey]?.count == 64)
+            }
+        }
+    }
+
+    @Test("a bare algo run of every file in Algorithms/ prints a result or a diagnostic with a code, never crashes")
+    func bareRuns() throws {
+        let dir = Self.repository + "/Algorithms"
+        for f in try FileManager.default.contentsOfDirectory(atPath: dir).sorted() where f.hasSuffix(".algo") {
+            var output = Output(color: false)
+            let code = CLI.run(["run", dir + "/" + f], &output)
+            if f.contains("Training") {
+                #expect(code == .diagnostics && output.stderr.contains("E0501"), "\(f): \(output.stderr)")
+            } else {
+                #expect(code == .ok, "\(f): \(output.stderr)")
+                #expect(output.stdout.contains("output "), "\(f)")
+            }
+        }
+        var output = Output(color: false)
+        _ = CLI.run(["run", dir + "/DTransformer.algo"], &output)
+        #expect(output.stdout.contains("each column is a probability distribution"))
+    }
+
+    @Test("algo params lists checkpoint names and shapes; --json")
+    func params() throws {
+        var output = Output(color: false)
+        let code = CLI.run(["params", Self.repository + "/Algorithms/DTransformer.algo", "--set", "L=12,H=2", "--json"], &output)
+        #expect(code == .ok)
+        #expect(output.stdout.contains("\"𝓦_{12}.W^2_q\""))
+        #expect(output.stdout.contains("\"γ^1_{12}\""))
+        #expect(output.stdout.contains("\"W^2_mlp1\", \"shape\": [256, 64]"))
+    }
+
+    @Test("--profile prints per-line time and operations")
+    func profile() {
+        var output = Output(color: false)
+        let code = CLI.run(["run", Self.repository + "/Algorithms/DTransformer.algo", "--profile"], &output)
+        #expect(code == .ok)
+        #expect(output.stdout.contains("DTransformer.algo:18"))
+    }
+}
