@@ -136,17 +136,24 @@ struct RunCommand: Command {
                 }
                 inputs[k] = try RunSession.parseInput(v, kind: kind, name: k, dtype: options.dtype, at: a.syntax.title.span)
             }
-            let defaults = try RunSession.defaultInputs(a, dims: dims, seed: options.seed, dtype: options.dtype)
+            var known = dims
+            if let c = checkpoint {
+                ParameterLayout.inferDimensions(a, program: loaded.program, parameters: RunSession.parameters(from: c).mapValues(\.shape), inputs: [:], into: &known)
+                for (k, v) in RunSession.defaultDimensions where known[k] == nil { known[k] = v }
+            }
+            let defaults = try RunSession.defaultInputs(a, dims: known, seed: options.seed, dtype: options.dtype, skip: Set(inputs.keys))
             for (k, v) in defaults where inputs[k] == nil { inputs[k] = v; defaulted.append(k) }
 
             let start = Date()
             let result = try RunSession.run(loaded, dims: dims, reals: reals, inputs: inputs,
-                                            parameters: checkpoint.map(RunSession.parameters(from:)), mask: mask, options: options)
+                                            parameters: checkpoint.map(RunSession.parameters(from:)), mask: mask, options: options,
+                                            fallback: checkpoint == nil ? [:] : RunSession.defaultDimensions)
             let seconds = Date().timeIntervalSince(start)
             for w in result.evaluator.warnings where !reporter.files.contains(where: { $0.path == w.span.file }) { _ = reporter.load([w.span.file]) }
             reporter.emit(result.evaluator.warnings, &output)
 
             // Report.
+            let dims = result.dims
             let usedDims = Self.dimensionsUsed(a, loaded.program).filter { dims[$0] != nil }.sorted()
             var s = "\(a.syntax.title.number.isEmpty ? "" : "Algorithm \(a.number): ")\(Self.signature(a, source))   (\(path))\n"
             if !usedDims.isEmpty || !a.hyperparameterNames.filter({ reals[$0] != nil }).isEmpty {
@@ -164,6 +171,11 @@ struct RunCommand: Command {
                 s += "input \(k) = \(Self.brief(v))\(defaulted.contains(k) ? "  (default)" : "")\n"
             }
             s += Self.describe(result.value, a, options.dtype)
+            if checkpoint == nil, !result.parameters.isEmpty {
+                s += "note: the parameters are random (untrained), so outputs are not meaningful yet: a distribution is close to uniform"
+                if let nv = dims["N_V"] { s += String(format: " (1/N_V ≈ %.3f)", 1 / Double(nv)) }
+                s += "; give trained parameters with --params\n"
+            }
             s += String(format: "time: %.1f ms (%@)\n", seconds * 1000, options.dtype == .f64 ? "float64" : "float32")
             if options.profile { s += Self.profileTable(result.evaluator) }
             output.out(s)

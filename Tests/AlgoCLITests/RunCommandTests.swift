@@ -69,3 +69,27 @@ struct RunCommandTests {
         #expect(output.stdout.contains("DTransformer.algo:18"))
     }
 }
+
+@Suite("algo run: checkpoints round trip")
+struct RunCheckpointTests {
+    @Test("--save-params of DTransformer feeds DInference --params; sampling is reproducible with --seed; wrong shapes are E0506")
+    func roundTrip() throws {
+        let algorithms = RunCommandTests.repository + "/Algorithms/"
+        let params = NSTemporaryDirectory() + "algo-run-params-\(UUID().uuidString).safetensors"
+        defer { try? FileManager.default.removeItem(atPath: params) }
+        var o1 = Output(color: false)
+        #expect(CLI.run(["run", algorithms + "DTransformer.algo", "--set", "d_e=16,d_mlp=32,d_attn=4,d_mid=4", "--save-params", params], &o1) == .ok)
+        let c = try Checkpoint.read(params).get()
+        #expect(c.metadata[CheckpointMetadata.hyperparameterPrefix + "d_e"] == "16")
+        #expect(c["𝓦_2.W^4_q"]?.shape == [4, 16])
+        var a = Output(color: false), b = Output(color: false)
+        #expect(CLI.run(["run", algorithms + "DInference.algo", "--params", params, "--input", "x=3,4,5", "--set", "ℓ_gen=5,τ=0.7", "--seed", "9"], &a) == .ok, "\(a.stderr)")
+        #expect(CLI.run(["run", algorithms + "DInference.algo", "--params", params, "--input", "x=3,4,5", "--set", "ℓ_gen=5,τ=0.7", "--seed", "9"], &b) == .ok)
+        let line = a.stdout.split(separator: "\n").first { $0.hasPrefix("output y") }
+        #expect(line != nil && line?.contains("(5 tokens)") == true)
+        #expect(line == b.stdout.split(separator: "\n").first { $0.hasPrefix("output y") })
+        var wrong = Output(color: false)
+        #expect(CLI.run(["run", algorithms + "DTransformer.algo", "--params", params, "--set", "d_mlp=33"], &wrong) == .diagnostics)
+        #expect(wrong.stderr.contains("E0506") || wrong.stderr.contains("E0413"), "\(wrong.stderr)")
+    }
+}

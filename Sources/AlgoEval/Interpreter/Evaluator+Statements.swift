@@ -173,7 +173,6 @@ extension Evaluator {
                 f.families[key] = fam
             } else {
                 f.vars[n.spelling] = v
-                if case .tokens = v {} else { f.families = f.families.filter { !$0.key.hasPrefix(n.spelling + "_") } }
             }
         case .index(let base, let indices):
             guard case .name(let n) = base.kind else { throw RuntimeError(.notExecutable, "this assignment target is not executable yet", at: target.span) }

@@ -114,10 +114,10 @@ public enum RunSession {
 
     /// Default inputs for a bare run: `defaultTokens` for sequences, 5 for a token, 3 for a position,
     /// 𝒩(0, 1) vectors and matrices (seeded) of the declared shapes.
-    public static func defaultInputs(_ a: LoadedAlgorithm, dims: [String: Int], seed: UInt64, dtype: DType) throws -> [String: Value] {
+    public static func defaultInputs(_ a: LoadedAlgorithm, dims: [String: Int], seed: UInt64, dtype: DType, skip: Set<String> = []) throws -> [String: Value] {
         var rng = RandomGenerator(seed: seed &+ 1)
         var out: [String: Value] = [:]
-        for (name, kind, span) in inputKinds(a) {
+        for (name, kind, span) in inputKinds(a) where !skip.contains(name) && !skip.contains(familyInput(name, a)?.name ?? "") {
             switch kind {
             case .collection: continue
             case .tokens:
@@ -224,7 +224,8 @@ extension RunSession {
 
     /// Runs the target with parameters given as tensors (verified against the layout) or initialised.
     public static func run(_ p: LoadedProgram, dims: [String: Int], reals: [String: Double], inputs: [String: Value],
-                           parameters: [String: Tensor]?, mask: MaskValue?, options: RunOptions) throws -> (value: Value, evaluator: Evaluator, parameters: [String: Variable]) {
+                           parameters: [String: Tensor]?, mask: MaskValue?, options: RunOptions,
+                           fallback: [String: Int] = [:]) throws -> (value: Value, evaluator: Evaluator, parameters: [String: Variable], dims: [String: Int]) {
         if let bad = Evaluator.firstUnsupported(p.target.syntax.body) {
             throw RuntimeError(.notExecutable, bad.message, at: bad.span,
                                notes: ["`algo run` executes the forward algorithms (1–10) and inference (14, 15); training (∇, functions of θ) is the next issue"])
@@ -233,6 +234,8 @@ extension RunSession {
         var inputShapes: [String: [Int]] = [:]
         for (k, v) in inputs { if case .tensor(let t) = v { inputShapes[k] = t.shape } }
         ParameterLayout.inferDimensions(p.target, program: p.program, parameters: (parameters ?? [:]).mapValues(\.shape), inputs: inputShapes, into: &dims)
+        // Dimensions neither given nor fixed by the tensors (ℓ_gen with a checkpoint) take the defaults.
+        for (k, v) in fallback where dims[k] == nil { dims[k] = v }
         let specs = try ParameterLayout.parameters(of: p.target, program: p.program, dims: dims)
         var θ: [String: Variable] = [:]
         if let given = parameters {
@@ -243,6 +246,6 @@ extension RunSession {
         }
         let e = Evaluator(program: p.program, options: options)
         let v = try e.run(p.target, dims: dims, reals: reals, inputs: inputs, parameters: θ, mask: mask)
-        return (v, e, θ)
+        return (v, e, θ, dims)
     }
 }
