@@ -32,6 +32,8 @@ struct RunCommand: Command {
             Arguments.Spec("set", value: true, help: "hyperparameter values, `d_e=64,H=4,τ=0.8`"),
             Arguments.Spec("params", value: true, help: "parameters (and inputs) from a safetensors checkpoint"),
             Arguments.Spec("input", value: true, help: "inputs, `x=3,1,4;z=2,7` (token ids are 1-based)"),
+            Arguments.Spec("text", value: true, help: "text inputs through `--tokenizer`, `x=Once upon` (no bos/eos added)"),
+            Arguments.Spec("tokenizer", value: true, help: "a tokenizer file (`algo` JSON vocabulary): encodes `--text`, decodes token outputs, sets N_V"),
             Arguments.Spec("output", value: true, help: "write the result to a safetensors file"),
             Arguments.Spec("save-params", value: true, help: "write the parameters used (e.g. initialised) to a safetensors file"),
             Arguments.Spec("precision", value: true, help: "`f32` (default) or `f64`"),
@@ -89,6 +91,16 @@ struct RunCommand: Command {
             case .failure(let e): output.err("algo run: error: cannot read `\(p)`: \(e)"); return .input
             }
         }
+        var tokenizer: (any Tokenizer)? = nil
+        if let t = args.value("tokenizer") {
+            switch TokenizerFile.load(from: t) {
+            case .success(let tk): tokenizer = tk
+            case .failure(let e): output.err("algo run: error: cannot read the tokenizer `\(t)`: \(e)"); return .input
+            }
+        }
+        if args.value("text") != nil && tokenizer == nil {
+            output.err("algo run: error: `--text` needs `--tokenizer FILE`"); return .usage
+        }
         var dims = RunSession.defaultDimensions, reals = RunSession.defaultReals
         var fromCheckpoint: Set<String> = []
         if let c = checkpoint {
@@ -99,6 +111,7 @@ struct RunCommand: Command {
             for (k, v) in h.reals { reals[k] = v }
             if mask == nil { mask = RunSession.mask(from: c) }
         }
+        if let tk = tokenizer { dims["N_V"] = tk.vocabularySize }
         for (k, v) in setDims { dims[k] = v }
         for (k, v) in setReals { reals[k] = v }
 
@@ -136,6 +149,18 @@ struct RunCommand: Command {
                 }
                 inputs[k] = try RunSession.parseInput(v, kind: kind, name: k, dtype: options.dtype, at: a.syntax.title.span)
             }
+            if let text = args.value("text"), let tk = tokenizer {
+                for part in text.split(separator: ";") {
+                    let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
+                    guard kv.count == 2 else { output.err("algo run: error: `--text` takes `NAME=TEXT;…`"); return .usage }
+                    let name = kv[0].trimmingCharacters(in: .whitespaces).precomposedStringWithCanonicalMapping
+                    guard RunSession.kind(of: name, a) == .tokens else { output.err("algo run: error: `\(name)` is no token-sequence input of `\(a.name)`"); return .usage }
+                    switch tk.encode(kv[1], wrap: false) {
+                    case .success(let ids): inputs[name] = .tokens(ids)
+                    case .failure(let e): output.err("algo run: error: cannot encode `\(kv[1])`: \(e)"); return .usage
+                    }
+                }
+            }
             var known = dims
             if let c = checkpoint {
                 ParameterLayout.inferDimensions(a, program: loaded.program, parameters: RunSession.parameters(from: c).mapValues(\.shape), inputs: [:], into: &known)
@@ -171,6 +196,9 @@ struct RunCommand: Command {
                 s += "input \(k) = \(Self.brief(v))\(defaulted.contains(k) ? "  (default)" : "")\n"
             }
             s += Self.describe(result.value, a, options.dtype)
+            if let tk = tokenizer, case .tokens(let ids) = result.value, case .success(let text) = tk.decode(ids, specialTokens: .show) {
+                s += "  as text: \"\(text)\"\n"
+            }
             if checkpoint == nil, !result.parameters.isEmpty {
                 s += "note: the parameters are random (untrained), so outputs are not meaningful yet: a distribution is close to uniform"
                 if let nv = dims["N_V"] { s += String(format: " (1/N_V ≈ %.3f)", 1 / Double(nv)) }

@@ -92,4 +92,17 @@ struct RunCheckpointTests {
         #expect(CLI.run(["run", algorithms + "DTransformer.algo", "--params", params, "--set", "d_mlp=33"], &wrong) == .diagnostics)
         #expect(wrong.stderr.contains("E0506") || wrong.stderr.contains("E0413"), "\(wrong.stderr)")
     }
+
+    @Test("--text through --tokenizer: N_V is the tokenizer's, the continuation is decoded")
+    func text() throws {
+        let tk = try CharacterTokenizer.train(on: ["hello world"]).get()
+        let path = NSTemporaryDirectory() + "algo-run-tok-\(UUID().uuidString).json"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        _ = tk.save(to: path)
+        var o = Output(color: false)
+        let code = CLI.run(["run", RunCommandTests.repository + "/Algorithms/DInference.algo", "--tokenizer", path, "--text", "x=hello", "--set", "ℓ_gen=4"], &o)
+        #expect(code == .ok, "\(o.stderr)")
+        #expect(o.stdout.contains("N_V = \(tk.vocabularySize)"))
+        #expect(o.stdout.contains("as text: "))
+    }
 }
