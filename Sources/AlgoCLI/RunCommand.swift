@@ -101,13 +101,13 @@ struct RunCommand: Command {
         if args.value("text") != nil && tokenizer == nil {
             output.err("algo run: error: `--text` needs `--tokenizer FILE`"); return .usage
         }
-        var dims = RunSession.defaultDimensions, reals = RunSession.defaultReals
-        var fromCheckpoint: Set<String> = []
+        // Dimensions: the checkpoint's and --set; then those fixed by the given tensors; then the
+        // embedded defaults for the rest (RunSession.run's `fallback`).
+        var dims: [String: Int] = [:], reals = RunSession.defaultReals
         if let c = checkpoint {
             let h = RunSession.hyperparameters(from: c)
             // With a checkpoint, dimensions come from it (metadata and tensor shapes), not the defaults.
             dims = h.dims
-            fromCheckpoint = Set(h.dims.keys)
             for (k, v) in h.reals { reals[k] = v }
             if mask == nil { mask = RunSession.mask(from: c) }
         }
@@ -116,18 +116,18 @@ struct RunCommand: Command {
         for (k, v) in setReals { reals[k] = v }
 
         let loaded: LoadedProgram
-        switch RunSession.load(path: path, values: checkpoint == nil ? dims.filter { setDims[$0.key] != nil } : setDims) {
+        switch RunSession.load(path: path, values: setDims) {
         case .success(let l): loaded = l
         case .failure(let f):
             reporter.emit(f.diagnostics, &output)
             return .diagnostics
         }
         let a = loaded.target
-        if mask == nil, a.hyperparameterNames.contains("Mask") { mask = .constant(1) }
-        if checkpoint == nil {
-            // Only the defaults the algorithm uses are shown; the others stay available to callees.
-            _ = fromCheckpoint
+        // `--set τ=1` parses as a natural number; a hyperparameter declared real is a real.
+        for (k, v) in setDims where a.isRealHyperparameter(k) || loaded.program.algorithms.contains(where: { $0.isRealHyperparameter(k) }) {
+            dims[k] = nil; reals[k] = Double(v)
         }
+        if mask == nil, a.hyperparameterNames.contains("Mask") { mask = .constant(1) }
 
         do {
             // Inputs: checkpoint `input.*`, then defaults (bare run), then `--input`.
@@ -162,17 +162,18 @@ struct RunCommand: Command {
                 }
             }
             var known = dims
-            if let c = checkpoint {
-                ParameterLayout.inferDimensions(a, program: loaded.program, parameters: RunSession.parameters(from: c).mapValues(\.shape), inputs: [:], into: &known)
-                for (k, v) in RunSession.defaultDimensions where known[k] == nil { known[k] = v }
-            }
+            var shapes: [String: [Int]] = [:]
+            for (k, v) in inputs { if case .tensor(let t) = v { shapes[k] = t.shape } }
+            ParameterLayout.inferDimensions(a, program: loaded.program, parameters: checkpoint.map { RunSession.parameters(from: $0).mapValues(\.shape) } ?? [:],
+                                            inputs: shapes, into: &known)
+            for (k, v) in RunSession.defaultDimensions where known[k] == nil { known[k] = v }
             let defaults = try RunSession.defaultInputs(a, dims: known, seed: options.seed, dtype: options.dtype, skip: Set(inputs.keys))
             for (k, v) in defaults where inputs[k] == nil { inputs[k] = v; defaulted.append(k) }
 
             let start = Date()
             let result = try RunSession.run(loaded, dims: dims, reals: reals, inputs: inputs,
                                             parameters: checkpoint.map(RunSession.parameters(from:)), mask: mask, options: options,
-                                            fallback: checkpoint == nil ? [:] : RunSession.defaultDimensions)
+                                            fallback: RunSession.defaultDimensions)
             let seconds = Date().timeIntervalSince(start)
             for w in result.evaluator.warnings where !reporter.files.contains(where: { $0.path == w.span.file }) { _ = reporter.load([w.span.file]) }
             reporter.emit(result.evaluator.warnings, &output)

@@ -105,4 +105,15 @@ struct RunCheckpointTests {
         #expect(o.stdout.contains("N_V = \(tk.vocabularySize)"))
         #expect(o.stdout.contains("as text: "))
     }
+
+    @Test("bad values are diagnostics, not crashes: an input of the wrong shape E0507, τ outside (0, ∞) E0507, a token beyond N_V E0502")
+    func badValues() {
+        let algorithms = RunCommandTests.repository + "/Algorithms/"
+        for (args, code) in [(["MHAttention.algo", "--input", "X=1,2"], "E0507"), (["DInference.algo", "--set", "τ=0"], "E0507"),
+                             (["DTransformer.algo", "--input", "x=66"], "E0502"), (["LayerNorm.algo", "--input", "e=2,2"], "E0503")] {
+            var o = Output(color: false)
+            let exit = CLI.run(["run", algorithms + args[0]] + Array(args.dropFirst()), &o)
+            #expect(exit == .diagnostics && o.stderr.contains(code), "\(args): \(o.stderr)")
+        }
+    }
 }

@@ -169,6 +169,43 @@ public enum RunSession {
 }
 
 extension RunSession {
+    /// Every vector or matrix input has its declared shape (E0507), so no shape error reaches the runtime.
+    static func checkInputs(_ a: LoadedAlgorithm, _ inputs: [String: Value], _ dims: [String: Int]) throws {
+        for (name, kind, span) in inputKinds(a) {
+            guard case .array(let dimExprs) = kind else { continue }
+            let fam = familyInput(name, a)
+            guard case .tensor(let t)? = inputs[name] ?? fam.flatMap({ inputs[$0.name] }) else { continue }
+            var expected = dimExprs.map { try? ParameterLayout.dimValue($0, dims, span) }
+            if let fam { expected.append(try? ParameterLayout.dimValue(fam.count, dims, span)) }
+            let ok = t.rank == expected.count && zip(t.shape, expected).allSatisfy { $1 == nil || $0 == $1 }
+            if !ok {
+                let want = expected.map { $0.map(String.init) ?? "?" }.joined(separator: "×")
+                throw RuntimeError(.invalidInput, "the input `\(fam?.name ?? name)` has shape \(t.shape.map(String.init).joined(separator: "×")), its declaration needs \(want)", at: span)
+            }
+        }
+    }
+
+    /// Real hyperparameters lie in their declared interval (`τ ∈ (0, ∞)`).
+    static func checkReals(_ a: LoadedAlgorithm, _ reals: [String: Double]) throws {
+        for l in a.header(.hyperparameters) {
+            guard case .declarations(let d) = l.content else { continue }
+            for decl in d.declarations {
+                guard case .interval(let lo, let hi)? = decl.type?.kind else { continue }
+                func bound(_ e: Expr) -> Double? {
+                    if case .number(let s) = e.kind { return Double(s) }
+                    if case .infinity = e.kind { return .infinity }
+                    return nil
+                }
+                for ne in decl.names {
+                    guard case .name(let n) = ne.kind, let v = reals[n.spelling] else { continue }
+                    if let a = bound(lo), let b = bound(hi), !(v > a && v < b) {
+                        throw RuntimeError(.invalidInput, "`\(n.spelling)` = \(v) is outside its declared interval", at: decl.span)
+                    }
+                }
+            }
+        }
+    }
+
     /// The kind of an input given under a signature or declared name (`e_{1:T}` is an array family).
     public static func kind(of name: String, _ a: LoadedAlgorithm) -> InputKind? {
         for (n, k, _) in inputKinds(a) {
@@ -236,6 +273,8 @@ extension RunSession {
         ParameterLayout.inferDimensions(p.target, program: p.program, parameters: (parameters ?? [:]).mapValues(\.shape), inputs: inputShapes, into: &dims)
         // Dimensions neither given nor fixed by the tensors (ℓ_gen with a checkpoint) take the defaults.
         for (k, v) in fallback where dims[k] == nil { dims[k] = v }
+        try checkInputs(p.target, inputs, dims)
+        try checkReals(p.target, reals)
         let specs = try ParameterLayout.parameters(of: p.target, program: p.program, dims: dims)
         var θ: [String: Variable] = [:]
         if let given = parameters {
