@@ -66,7 +66,9 @@ struct RunCommandTests {
         var output = Output(color: false)
         let code = CLI.run(["run", Self.repository + "/Algorithms/DTransformer.algo", "--profile"], &output)
         #expect(code == .ok)
-        #expect(output.stdout.contains("DTransformer.algo:18"))
+        // Line 18 (`for t ∈ [ℓ] : e_t ← …`) runs once: batched, not ℓ = 8 iterations.
+        let line = output.stdout.split(separator: "\n").first { $0.contains("DTransformer.algo:18 ") }
+        #expect(line?.hasSuffix(" 1×") == true, "\(String(describing: line))")
     }
 }
 

@@ -67,12 +67,14 @@ extension Evaluator {
             if options.profile, let line = lineOf(s, f) {
                 let key = ProfileKey(file: f.algorithm.file, line: line)
                 var e = profile[key] ?? ProfileEntry()
+                // Only statements that do work count (a loop's time is its body's), so a batched
+                // column loop shows 1 execution and an interpreted one ℓ.
                 if isLeaf(s) {
                     e.seconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
                     e.operations += ops - opsBefore
+                    e.calls += 1
+                    profile[key] = e
                 }
-                e.calls += 1
-                profile[key] = e
             }
         }
         switch s.kind {
@@ -115,8 +117,7 @@ extension Evaluator {
 
     func isLeaf(_ s: Statement) -> Bool {
         switch s.kind {
-        case .forLoop(let l): return l.form == .inline
-        case .whileLoop, .ifThen: return false
+        case .forLoop, .whileLoop, .ifThen: return false
         default: return true
         }
     }
