@@ -101,6 +101,16 @@ struct InterpreterIdentityTests {
         let (_, short) = try run(p, .f32, dims: dims, inputs: ["x": .tokens([1, 2])], parameters: nil)
         let (_, long) = try run(p, .f32, dims: dims, inputs: ["x": .tokens(Array(1...11) + [1, 2, 3])], parameters: nil)
         #expect(short.ops == long.ops, "\(short.ops) vs \(long.ops)")
+        let e = try program("ETransformer")
+        let edims = dims.merging(["d_f": 6]) { a, _ in a }
+        let (_, eShort) = try run(e, .f32, dims: edims, inputs: ["x": .tokens([1, 2])], parameters: nil)
+        let (_, eLong) = try run(e, .f32, dims: edims, inputs: ["x": .tokens(Array(1...9))], parameters: nil)
+        #expect(eShort.ops == eLong.ops, "ETransformer \(eShort.ops) vs \(eLong.ops)")
+        let ed = try program("EDTransformer")
+        let eddims = dims.merging(["L_enc": 1, "L_dec": 2]) { a, _ in a }
+        let (_, edShort) = try run(ed, .f32, dims: eddims, inputs: ["x": .tokens([1, 2]), "z": .tokens([3])], parameters: nil)
+        let (_, edLong) = try run(ed, .f32, dims: eddims, inputs: ["x": .tokens(Array(1...9)), "z": .tokens([3, 4, 5, 6])], parameters: nil)
+        #expect(edShort.ops == edLong.ops, "EDTransformer \(edShort.ops) vs \(edLong.ops)")
     }
 
     @Test("runtime diagnostics: NaN of layer_norm (A3) E0503, a position beyond ℓ_max (A10) E0502, the while step limit E0504, training E0501")
