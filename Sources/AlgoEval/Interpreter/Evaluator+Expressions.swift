@@ -91,7 +91,7 @@ extension Evaluator {
            case .array(_, let c?, _)? = type(inner, f), !(c == Dim.one) {
             let lhs = try tensor(try eval(inner, f), inner.span)
             let rv = try eval(b, f)
-            if case .tensor(let rhs) = rv, lhs.rank == 2, rhs.rank >= 1, !isScalarType(b, f) {
+            if case .tensor(let rhs) = rv, lhs.rank == 2, rhs.rank >= 1, rhs.rank <= 2, lhs.shape[0] == rhs.shape[0], !isScalarType(b, f) {
                 ops += 1
                 return .tensor(lhs.matmul(rhs, transposeSelf: true))
             }
@@ -111,10 +111,13 @@ extension Evaluator {
                isMatrixType(a, f, l), l.rank == 2, r.rank >= 1, l.shape[1] == r.shape[0] {
                 return .tensor(l.matmul(r))
             }
+            try broadcastable(l, r, e)
             return .tensor(l * r)
         case .hadamard:
             ops += 1
-            return .tensor(try tensor(x, a.span) * tensor(y, b.span))
+            let l = try tensor(x, a.span), r = try tensor(y, b.span)
+            try broadcastable(l, r, e)
+            return .tensor(l * r)
         case .add, .subtract, .divide:
             if case .nat(let m) = x, case .nat(let n) = y, op != .divide { return .nat(op == .add ? m + n : m - n) }
             if let p = scalarNumber(x), let q = scalarNumber(y) {
@@ -122,6 +125,7 @@ extension Evaluator {
             }
             let l = try tensor(x, a.span), r = try tensor(y, b.span)
             ops += 1
+            try broadcastable(l, r, e)
             switch op { case .add: return .tensor(l + r); case .subtract: return .tensor(l - r); default: return .tensor(l / r) }
         case .equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual:
             if let p = number(x), let q = number(y), !isGridOrTensor(x), !isGridOrTensor(y) {
@@ -146,6 +150,14 @@ extension Evaluator {
             }
         case .equivalent:
             throw RuntimeError(.notExecutable, "`≡` outside a call is not executable", at: e.span)
+        }
+    }
+
+    /// A shape mismatch the checker did not rule out (a value given at run time, an evaluator
+    /// limitation) is a diagnostic, never a trap in the tensor runtime.
+    func broadcastable(_ l: Variable, _ r: Variable, _ e: Expr) throws {
+        if Shape.broadcast(l.shape, r.shape) == nil {
+            throw RuntimeError(.invalidInput, "values of shapes \(l.shape) and \(r.shape) do not fit here", at: e.span)
         }
     }
 
@@ -414,6 +426,9 @@ extension Evaluator {
             return .tokens(seq)
         }
         let ts = try values.map { try tensor($0, e.span) }
+        let fits = sep == .semicolon ? Set(ts.map { $0.rank == 2 ? $0.shape[1] : 1 }).count <= 1 && ts.allSatisfy { $0.rank >= 1 }
+                                     : Set(ts.map { $0.shape.first ?? 1 }).count <= 1 && ts.allSatisfy { $0.rank >= 1 && $0.rank <= 2 }
+        guard fits, !ts.isEmpty else { throw RuntimeError(.invalidInput, "blocks of shapes \(ts.map(\.shape)) cannot be stacked", at: e.span) }
         ops += 1
         if sep == .semicolon { return .tensor(Variable.concat(ts, axis: 0)) }
         return .tensor(Variable.stackColumns(ts))
