@@ -201,8 +201,8 @@ struct RunCommand: Command {
                 s += "  as text: \"\(text)\"\n"
             }
             if checkpoint == nil, !result.parameters.isEmpty {
-                s += "note: the parameters are random (untrained), so outputs are not meaningful yet: a distribution is close to uniform"
-                if let nv = dims["N_V"] { s += String(format: " (1/N_V ≈ %.3f)", 1 / Double(nv)) }
+                s += "note: the parameters are random (untrained), so the output means nothing yet"
+                if usedDims.contains("N_V"), let nv = dims["N_V"] { s += String(format: ": a predicted distribution is close to uniform (1/N_V ≈ %.3f)", 1 / Double(nv)) }
                 s += "; give trained parameters with --params\n"
             }
             s += String(format: "time: %.1f ms (%@)\n", seconds * 1000, options.dtype == .f64 ? "float64" : "float32")

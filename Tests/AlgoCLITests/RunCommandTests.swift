@@ -118,4 +118,31 @@ struct RunCheckpointTests {
             #expect(exit == .diagnostics && o.stderr.contains(code), "\(args): \(o.stderr)")
         }
     }
+
+    @Test("an interpreted column loop (`for t = 1, 2, . . . , ℓ do X[:, t] ← … end`) equals the batched one (`for t ∈ [ℓ] : …`)")
+    func interpretedEqualsBatched() throws {
+        let dir = NSTemporaryDirectory() + "algo-run-cn-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.copyItem(atPath: RunCommandTests.repository + "/Algorithms/LayerNorm.algo", toPath: dir + "/LayerNorm.algo")
+        let header = """
+            Input:      X ∈ ℝ^{d_e×ℓ}, columns to normalise.
+            Output:     Y ∈ ℝ^{d_e×ℓ}, the normalised columns.
+            Parameters: γ, β ∈ ℝ^{d_e}
+
+            """
+        try ("Algorithm 1: Y ← ColumnNorm(X | γ, β)\n" + header + "1 for t = 1, 2, . . . , ℓ do\n2     X[:, t] ← layer_norm(X[:, t] | γ, β)\n3 end\n4 return Y = X\n")
+            .write(toFile: dir + "/ColumnNorm.algo", atomically: true, encoding: .utf8)
+        try ("Algorithm 2: Y ← ColumnNormBatched(X | γ, β)\n" + header + "1 for t ∈ [ℓ] : X[:, t] ← layer_norm(X[:, t] | γ, β)\n2 return Y = X\n")
+            .write(toFile: dir + "/ColumnNormBatched.algo", atomically: true, encoding: .utf8)
+        var results: [[Double]] = []
+        for name in ["ColumnNorm", "ColumnNormBatched"] {
+            var o = Output(color: false)
+            let code = CLI.run(["run", dir + "/\(name).algo", "--set", "d_e=5,ℓ=4", "--precision", "f64", "--output", dir + "/\(name).safetensors"], &o)
+            #expect(code == .ok, "\(o.stderr)")
+            results.append(try Checkpoint.read(dir + "/\(name).safetensors").get()["output.Y"]?.doubles ?? [])
+        }
+        #expect(results[0].count == 20)
+        #expect(zip(results[0], results[1]).allSatisfy { abs($0 - $1) <= 1e-14 })
+    }
 }
