@@ -117,6 +117,9 @@ struct RunCheckpointTests {
             let exit = CLI.run(["run", algorithms + args[0]] + Array(args.dropFirst()), &o)
             #expect(exit == .diagnostics && o.stderr.contains(code), "\(args): \(o.stderr)")
         }
+        // --check-finite accepts the deliberate −∞ of the mask (Alg. 4 line 5): no infinity escapes it.
+        var o = Output(color: false)
+        #expect(CLI.run(["run", algorithms + "DTransformer.algo", "--check-finite"], &o) == .ok, "\(o.stderr)")
     }
 
     @Test("an interpreted column loop (`for t = 1, 2, . . . , ℓ do X[:, t] ← … end`) equals the batched one (`for t ∈ [ℓ] : …`)")
