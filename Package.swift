@@ -27,7 +27,7 @@ let package = Package(
         // Tensor, primitives with shape rule + forward + VJP, the tape, RNG. Knows nothing of `.algo`.
         .target(name: "AlgoTensor", dependencies: ["AlgoKernels"], swiftSettings: simdFlags),
         // Evaluation: values, the interpreter (later), tokenizers, checkpoints (safetensors).
-        .target(name: "AlgoEval", dependencies: ["AlgoTensor"], swiftSettings: simdFlags),
+        .target(name: "AlgoEval", dependencies: ["AlgoTensor", "AlgoSema", "AlgoSyntax", "AlgoDiagnostics"], swiftSettings: simdFlags),
         // The commands, as a library so that tests run them in-process.
         .target(name: "AlgoCLI", dependencies: ["AlgoDiagnostics", "AlgoSyntax", "AlgoSema", "AlgoEval", "AlgoTensor", "AlgoKernels"]),
         // The executable: `main.swift` hands the arguments to AlgoCLI and exits with its code.
@@ -38,7 +38,7 @@ let package = Package(
         .testTarget(name: "AlgoSemaTests", dependencies: ["AlgoSema", "AlgoSyntax", "AlgoDiagnostics"], exclude: ["Fixtures"]),
         .testTarget(name: "AlgoKernelsTests", dependencies: ["AlgoKernels"], swiftSettings: simdFlags),
         .testTarget(name: "AlgoTensorTests", dependencies: ["AlgoTensor", "AlgoKernels"]),
-        .testTarget(name: "AlgoEvalTests", dependencies: ["AlgoEval", "AlgoTensor"], exclude: ["Fixtures"]),
+        .testTarget(name: "AlgoEvalTests", dependencies: ["AlgoEval", "AlgoTensor", "AlgoSema", "AlgoSyntax", "AlgoDiagnostics"], exclude: ["Fixtures"]),
         .testTarget(name: "AlgoCLITests", dependencies: ["AlgoCLI"]),
     ]
 )

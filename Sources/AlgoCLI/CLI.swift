@@ -6,8 +6,9 @@ public enum CLI {
     public static let commands: [any Command] = [
         ParseCommand(),
         FmtCommand(),
-        NotBuiltCommand(name: "run", summary: "execute an algorithm or experiment (issue: algo run)"),
+        RunCommand(),
         CheckCommand(),
+        ParamsCommand(),
         BenchCommand(),
     ]
 
@@ -61,7 +62,7 @@ public enum CLI {
         }
         s += "\n`algo COMMAND --help` describes a command.\n"
         s += "exit codes: 0 ok, 1 errors in the input (diagnostics), 2 bad command line, 3 unreadable input,\n"
-        s += "            4 unwritable output, 5 command not built yet, 130 interrupted\n"
+        s += "            4 unwritable output, 130 interrupted\n"
         return s
     }
 
@@ -76,14 +77,3 @@ public enum CLI {
     }
 }
 
-/// A command whose issue is still open: it says so and exits 5, so that scripts can tell.
-struct NotBuiltCommand: Command {
-    let name: String
-    let summary: String
-    var usage: String { "usage: algo \(name) FILE.algo\n\n\(summary)\nThis command is not built yet." }
-    var flags: [Arguments.Spec] { [] }
-    func run(_ args: Arguments, _ output: inout Output) -> ExitCode {
-        output.err("algo \(name): not built yet (\(summary))")
-        return .notImplemented
-    }
-}

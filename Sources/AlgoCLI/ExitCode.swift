@@ -11,8 +11,6 @@ public enum ExitCode: Int32, Sendable {
     case input = 3
     /// An output could not be written.
     case output = 4
-    /// A command that exists but whose work is not built yet.
-    case notImplemented = 5
     /// Interrupted (Ctrl-C) after cleaning up.
     case interrupted = 130
 }

@@ -55,6 +55,15 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
     case shapeChangeInLoop = "E0412"
     case concreteValue = "E0413"
 
+    // MARK: runtime (algo run)
+    case notExecutable = "E0501"
+    case runtimeIndexOutOfRange = "E0502"
+    case nonFinite = "E0503"
+    case stepLimit = "E0504"
+    case missingValue = "E0505"
+    case parameterMismatch = "E0506"
+    case invalidInput = "E0507"
+
     /// The severity a diagnostic with this code has unless the phase says otherwise.
     public var defaultSeverity: Diagnostic.Severity {
         switch self {
@@ -68,6 +77,8 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .productMismatch, .elementwiseMismatch, .assignmentMismatch, .claimMismatch, .argumentMismatch,
              .argumentCount, .indexOutOfRange, .indexDomainMismatch, .stackMismatch, .invalidOperand,
              .returnMismatch, .shapeChangeInLoop, .concreteValue: .error
+        case .notExecutable, .runtimeIndexOutOfRange, .nonFinite, .missingValue, .parameterMismatch, .invalidInput: .error
+        case .stepLimit: .warning
         }
     }
 
@@ -117,6 +128,13 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .returnMismatch: "a returned value that does not fit the declared output"
         case .shapeChangeInLoop: "a loop that changes the shape of a variable defined before it"
         case .concreteValue: "with `--set` values, a dimension that does not fit (a mismatch or an index beyond its range)"
+        case .notExecutable: "a statement or construct that `algo run` does not execute yet (training: `∇`, functions of θ)"
+        case .runtimeIndexOutOfRange: "an index outside its range at run time (a position beyond ℓ_max, erratum A10)"
+        case .nonFinite: "a line produced NaN or an infinity (layer_norm of a constant vector divides by √0, erratum A3)"
+        case .stepLimit: "a `while` loop was stopped by the step limit `--max-steps` (erratum A10)"
+        case .missingValue: "a hyperparameter, dimension, input or parameter that the run needs has no value"
+        case .parameterMismatch: "a parameter of a checkpoint is missing or has the wrong shape"
+        case .invalidInput: "an `--input` value that does not fit the algorithm's declaration"
         }
     }
 }

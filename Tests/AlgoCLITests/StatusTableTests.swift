@@ -38,6 +38,7 @@ import Testing
             switch cell.column {
             case "parses": command = "parse"
             case "checks": command = "check"
+            case "runs": command = "run"
             default:
                 Issue.record("no test backs a \"yes\" in column `\(cell.column)` yet (\(cell.file))")
                 continue

@@ -1,0 +1,444 @@
+import AlgoDiagnostics
+import AlgoSema
+import AlgoSyntax
+import AlgoTensor
+import Foundation
+
+extension Evaluator {
+    func eval(_ e: Expr, _ f: Frame) throws -> Value {
+        switch e.kind {
+        case .name(let n): return try lookup(n, e.span, f)
+        case .number(let s):
+            if let i = Int(s) { return .nat(i) }
+            if let d = Double(s) { return .real(d) }
+            throw RuntimeError(.invalidInput, "`\(s)` is not a number", at: e.span)
+        case .ones: return .ones
+        case .infinity: return .real(.infinity)
+        case .transpose(let inner):
+            if case .ones = inner.kind { return .onesT }
+            let v = try tensor(try eval(inner, f), inner.span)
+            ops += 1
+            return .tensor(v.rank == 1 ? v.reshaped([1, v.shape[0]]) : v.transposed)
+        case .unary(let op, let a):
+            let v = try eval(a, f)
+            switch op {
+            case .negate:
+                switch v {
+                case .nat(let n): return .nat(-n)
+                case .real(let r): return .real(-r)
+                default: ops += 1; return .tensor(-(try tensor(v, a.span)))
+                }
+            case .sqrt:
+                if let x = scalarNumber(v) { return .real(x.squareRoot()) }
+                ops += 1
+                return .tensor(try tensor(v, a.span).sqrt())
+            case .not:
+                switch v {
+                case .bool(let b): return .bool(!b)
+                case .tensor, .grid: ops += 1; return .tensor(scalar(1) - (try tensor(v, a.span)))
+                default:
+                    guard let x = number(v) else { throw RuntimeError(.invalidInput, "`¬` of \(v.kindName)", at: e.span) }
+                    return .bool(x == 0)
+                }
+            case .gradient:
+                throw RuntimeError(.notExecutable, "`∇` is not executable yet", at: e.span)
+            }
+        case .binary(let op, let a, let b):
+            return try binary(op, a, b, e, f)
+        case .scripted(let inner, let scripts):
+            var v = try eval(inner, f)
+            for s in scripts {
+                guard s.position == .sup else { throw RuntimeError(.notExecutable, "a subscript on an expression is not executable yet", at: s.span) }
+                v = try power(v, try eval(s.value, f), e.span)
+            }
+            return v
+        case .sum(let s): return try sum(s, e, f)
+        case .call(let c): return try call(c, e, f)
+        case .index(let base, let idx): return try index(base, idx, e, f)
+        case .list(let items, let sep): return try list(items, sep, e, f)
+        case .iverson(let c):
+            let v = try eval(c, f)
+            if case .bool(let b) = v { return .nat(b ? 1 : 0) }
+            return v
+        case .tuple(let items) where items.count == 1: return try eval(items[0], f)
+        case .all, .ellipsis, .slice, .tuple, .set, .setBuilder, .membership, .randomChoice, .missing:
+            throw RuntimeError(.notExecutable, "this expression is not executable yet", at: e.span)
+        }
+    }
+
+    func scalarNumber(_ v: Value) -> Double? {
+        switch v {
+        case .nat(let n): return Double(n)
+        case .real(let r): return r
+        default: return nil
+        }
+    }
+
+    func type(_ e: Expr, _ f: Frame) -> SemType? { f.algorithm.checked.types[e.span] }
+
+    /// Whether the checker typed `e` as a matrix or row vector (a left factor of a matrix product).
+    func isMatrixType(_ e: Expr, _ f: Frame, _ v: Variable) -> Bool {
+        if case .array(_, let cols, _)? = type(e, f) { return cols != nil }
+        if case .transpose = e.kind { return true }
+        return v.rank == 2
+    }
+
+    func isScalarType(_ e: Expr, _ f: Frame) -> Bool { type(e, f)?.isScalar ?? false }
+
+    func binary(_ op: BinaryOperator, _ a: Expr, _ b: Expr, _ e: Expr, _ f: Frame) throws -> Value {
+        // Matrix product with a transposed left factor: `KᵀQ` without materialising Kᵀ.
+        if op == .juxtapose || op == .multiply || op == .times, case .transpose(let inner) = a.kind,
+           case .array(_, let c?, _)? = type(inner, f), !(c == Dim.one) {
+            let lhs = try tensor(try eval(inner, f), inner.span)
+            let rv = try eval(b, f)
+            if case .tensor(let rhs) = rv, lhs.rank == 2, rhs.rank >= 1, rhs.rank <= 2, lhs.shape[0] == rhs.shape[0], !isScalarType(b, f) {
+                ops += 1
+                return .tensor(lhs.matmul(rhs, transposeSelf: true))
+            }
+        }
+        let x = try eval(a, f), y = try eval(b, f)
+        switch op {
+        case .juxtapose, .multiply, .times:
+            if case .onesT = y { return x }
+            if case .ones = y { return x }
+            if let p = scalarNumber(x), let q = scalarNumber(y) {
+                if case .nat(let m) = x, case .nat(let n) = y { return .nat(m * n) }
+                return .real(p * q)
+            }
+            let l = try tensor(x, a.span), r = try tensor(y, b.span)
+            ops += 1
+            if !isScalarType(a, f), !isScalarType(b, f), scalarNumber(x) == nil, scalarNumber(y) == nil,
+               isMatrixType(a, f, l), l.rank == 2, r.rank >= 1, l.shape[1] == r.shape[0] {
+                return .tensor(l.matmul(r))
+            }
+            try broadcastable(l, r, e)
+            return .tensor(l * r)
+        case .hadamard:
+            ops += 1
+            let l = try tensor(x, a.span), r = try tensor(y, b.span)
+            try broadcastable(l, r, e)
+            return .tensor(l * r)
+        case .add, .subtract, .divide:
+            if case .nat(let m) = x, case .nat(let n) = y, op != .divide { return .nat(op == .add ? m + n : m - n) }
+            if let p = scalarNumber(x), let q = scalarNumber(y) {
+                switch op { case .add: return .real(p + q); case .subtract: return .real(p - q); default: return .real(p / q) }
+            }
+            let l = try tensor(x, a.span), r = try tensor(y, b.span)
+            ops += 1
+            try broadcastable(l, r, e)
+            switch op { case .add: return .tensor(l + r); case .subtract: return .tensor(l - r); default: return .tensor(l / r) }
+        case .equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual:
+            if let p = number(x), let q = number(y), !isGridOrTensor(x), !isGridOrTensor(y) {
+                switch op {
+                case .equal: return .bool(p == q)
+                case .notEqual: return .bool(p != q)
+                case .less: return .bool(p < q)
+                case .lessEqual: return .bool(p <= q)
+                case .greater: return .bool(p > q)
+                default: return .bool(p >= q)
+                }
+            }
+            let l = try tensor(x, a.span).value, r = try tensor(y, b.span).value
+            ops += 1
+            switch op {
+            case .equal: return .tensor(Variable(l.compare(.equal, r)))
+            case .notEqual: return .tensor(Variable(Tensor.ones([], dtype: dtype) - l.compare(.equal, r)))
+            case .less: return .tensor(Variable(l.compare(.less, r)))
+            case .lessEqual: return .tensor(Variable(r.compare(.greaterEqual, l)))
+            case .greater: return .tensor(Variable(r.compare(.less, l)))
+            default: return .tensor(Variable(l.compare(.greaterEqual, r)))
+            }
+        case .equivalent:
+            throw RuntimeError(.notExecutable, "`≡` outside a call is not executable", at: e.span)
+        }
+    }
+
+    /// A shape mismatch the checker did not rule out (a value given at run time, an evaluator
+    /// limitation) is a diagnostic, never a trap in the tensor runtime.
+    func broadcastable(_ l: Variable, _ r: Variable, _ e: Expr) throws {
+        if Shape.broadcast(l.shape, r.shape) == nil {
+            throw RuntimeError(.invalidInput, "values of shapes \(l.shape) and \(r.shape) do not fit here", at: e.span)
+        }
+    }
+
+    func isGridOrTensor(_ v: Value) -> Bool {
+        switch v { case .grid, .tensor: return true; default: return false }
+    }
+
+    // MARK: Σ
+
+    func sum(_ s: Sum, _ e: Expr, _ f: Frame) throws -> Value {
+        guard let lower = s.lower else { throw RuntimeError(.notExecutable, "a Σ without an index is not executable", at: e.span) }
+        var variable: String
+        var start = 1
+        var count: Int
+        switch lower.value.kind {
+        case .binary(.equal, let v, let from):
+            guard case .name(let n) = v.kind, case .nat(let a) = try eval(from, f) else {
+                throw RuntimeError(.notExecutable, "this Σ is not executable yet", at: lower.span)
+            }
+            variable = n.spelling; start = a
+            guard let up = s.upper, case .nat(let b) = try eval(up.value, f) else {
+                throw RuntimeError(.notExecutable, "a Σ without an upper bound is not executable yet", at: e.span)
+            }
+            count = max(0, b - a + 1)
+        case .name(let n):
+            variable = n.spelling
+            guard let r = try rangeOf(variable, in: s.body, f) else {
+                throw RuntimeError(.notExecutable, "the range of `Σ_\(variable)` cannot be found", at: e.span)
+            }
+            count = r
+        default:
+            throw RuntimeError(.notExecutable, "this Σ is not executable yet (training)", at: lower.span)
+        }
+        let saved = f.vars[variable]
+        defer { f.vars[variable] = saved }
+        // Batched: the variable is only ever a whole index `e[i]`: one sum over the rows.
+        if start == 1, count >= 1, Self.onlyIndexes(s.body, variable), Self.occurs(s.body, variable) {
+            f.vars[variable] = .grid(count: count, axis: 0)
+            let v = try tensor(try eval(s.body, f), s.body.span)
+            if v.rank >= 1, v.shape[0] == count {
+                ops += 1
+                return .tensor(v.sum(axis: 0))
+            }
+        }
+        var total: Value? = nil
+        for i in stride(from: start, to: start + count, by: 1) {
+            f.vars[variable] = .nat(i)
+            let term = try eval(s.body, f)
+            if let t = total {
+                if let p = scalarNumber(t), let q = scalarNumber(term) { total = .real(p + q) }
+                else { ops += 1; total = .tensor(try tensor(t, e.span) + tensor(term, e.span)) }
+            } else { total = term }
+        }
+        return total ?? .real(0)
+    }
+
+    static func occurs(_ e: Expr, _ v: String) -> Bool {
+        switch e.kind {
+        case .name(let n): return n.spelling == v || n.scripts.contains { $0.raw == v }
+        case .binary(_, let a, let b): return occurs(a, v) || occurs(b, v)
+        case .unary(_, let a), .transpose(let a), .iverson(let a): return occurs(a, v)
+        case .scripted(let a, _): return occurs(a, v)
+        case .call(let c): return c.arguments.contains { occurs($0, v) }
+        case .index(let a, let i): return occurs(a, v) || i.contains { occurs($0, v) }
+        case .sum(let s): return occurs(s.body, v)
+        case .list(let l, _), .tuple(let l): return l.contains { occurs($0, v) }
+        default: return false
+        }
+    }
+
+    /// Whether every occurrence of `v` is a whole single index `A[v]` of a name.
+    static func onlyIndexes(_ e: Expr, _ v: String) -> Bool {
+        switch e.kind {
+        case .name(let n): return n.spelling != v && !n.scripts.contains { $0.raw == v }
+        case .index(let a, let i):
+            if i.count == 1, case .name(let n) = i[0].kind, n.spelling == v, case .name = a.kind { return true }
+            return onlyIndexes(a, v) && i.allSatisfy { onlyIndexes($0, v) }
+        case .binary(_, let a, let b): return onlyIndexes(a, v) && onlyIndexes(b, v)
+        case .unary(_, let a), .iverson(let a): return onlyIndexes(a, v)
+        case .scripted(let a, _): return onlyIndexes(a, v)
+        case .transpose, .call, .sum, .list, .tuple: return !occurs(e, v)
+        default: return true
+        }
+    }
+
+    // MARK: Calls
+
+    func call(_ c: Call, _ e: Expr, _ f: Frame) throws -> Value {
+        let resolved = f.algorithm.checked.calls[e.span]
+        if resolved?.isBuiltin ?? (program.find(c.callee.spelling) == nil) {
+            return try builtin(c, e, f)
+        }
+        return try callAlgorithm(c, e, f)
+    }
+
+    /// The mathematics the paper takes as given: softmax, GELU, ReLU, exp, log, length.
+    func builtin(_ c: Call, _ e: Expr, _ f: Frame) throws -> Value {
+        let name = c.callee.spelling
+        guard c.arguments.count == 1 else { throw RuntimeError(.notExecutable, "`\(name)` with \(c.arguments.count) arguments", at: e.span) }
+        let arg = c.arguments[0]
+        if name == "length" {
+            switch try eval(arg, f) {
+            case .tokens(let t): return .nat(t.count)
+            case .tensor(let t): return .nat(t.rank == 2 ? t.shape[1] : t.shape.first ?? 1)
+            default: throw RuntimeError(.invalidInput, "`length` of this value", at: e.span)
+            }
+        }
+        // log of a softmax is computed as log-softmax (stable; the same value).
+        if name == "log", case .call(let inner) = arg.kind, inner.callee.spelling == "softmax", inner.arguments.count == 1 {
+            let x = try tensor(try eval(inner.arguments[0], f), arg.span)
+            ops += 1
+            return .tensor(columns(x) { $0.logSoftmaxColumns() })
+        }
+        let v = try eval(arg, f)
+        if let x = scalarNumber(v) {
+            switch name {
+            case "exp": return .real(Foundation.exp(x))
+            case "log": return .real(Foundation.log(x))
+            default: break
+            }
+        }
+        let x = try tensor(v, arg.span)
+        ops += 1
+        switch name {
+        case "softmax": return .tensor(columns(x) { $0.softmaxColumns() })
+        case "GELU": return .tensor(x.gelu())
+        case "ReLU": return .tensor(x.relu())
+        case "exp": return .tensor(x.exp())
+        case "log": return .tensor(x.log())
+        default: throw RuntimeError(.notExecutable, "the builtin `\(name)` is not executable yet", at: e.span)
+        }
+    }
+
+    /// Applies a column-wise function to a vector (as one column) or a matrix.
+    func columns(_ x: Variable, _ g: (Variable) -> Variable) -> Variable {
+        if x.rank == 1 { return g(x.reshaped([x.shape[0], 1])).reshaped([x.shape[0]]) }
+        if x.rank == 0 { return g(x.reshaped([1, 1])).reshaped([]) }
+        return g(x)
+    }
+
+    // MARK: Indexing
+
+    func index(_ base: Expr, _ idx: [Expr], _ e: Expr, _ f: Frame) throws -> Value {
+        let b = try eval(base, f)
+        let what = base.kind.spellingHint
+        if case .mask(let m) = b {
+            let values = try idx.map { try eval($0, f) }
+            switch m {
+            case .constant(let c): return .real(c)
+            case .causal:
+                guard values.count == 2 else { throw RuntimeError(.invalidInput, "Mask has two indices", at: e.span) }
+                let l = try tensor(values[0], idx[0].span).value, r = try tensor(values[1], idx[1].span).value
+                return .tensor(Variable(r.compare(.greaterEqual, l)))
+            case .matrix(let t): return try indexTensor(Variable(t.converted(to: dtype)), values, idx, e, what)
+            case .rule(let vars, let body, let frame):
+                let g = frame.copy()
+                for (k, v) in vars.enumerated() where k < values.count { g.vars[v] = values[k] }
+                return try eval(body, g)
+            }
+        }
+        let values = try idx.map { i -> Value in
+            if case .all = i.kind { return .grid(count: -1, axis: -1) }
+            if case .slice(let lo, let hi) = i.kind {
+                guard let lo, let hi, case .nat(let a) = try eval(lo, f), case .nat(let z) = try eval(hi, f) else {
+                    throw RuntimeError(.notExecutable, "this slice is not executable yet", at: i.span)
+                }
+                return .tokens([a, z])   // an inclusive range a…z, marked by the slice form
+            }
+            return try eval(i, f)
+        }
+        switch b {
+        case .tokens(let seq):
+            guard values.count == 1 else { throw RuntimeError(.invalidInput, "a sequence has one index", at: e.span) }
+            if case .slice = idx[0].kind, case .tokens(let r) = values[0] {
+                guard r[0] >= 1, r[1] <= seq.count else {
+                    throw RuntimeError(.runtimeIndexOutOfRange, "`\(what)[\(r[0]) : \(r[1])]` is outside 1…\(seq.count)", at: e.span)
+                }
+                return .tokens(r[0] <= r[1] ? Array(seq[(r[0] - 1)..<r[1]]) : [])
+            }
+            switch values[0] {
+            case .nat(let t):
+                guard t >= 1, t <= seq.count else { throw RuntimeError(.runtimeIndexOutOfRange, "`\(what)[\(t)]` is outside 1…\(seq.count)", at: e.span) }
+                return .nat(seq[t - 1])
+            case .grid(let n, _):
+                guard n <= seq.count else { throw RuntimeError(.runtimeIndexOutOfRange, "`\(what)` has \(seq.count) tokens, not \(n)", at: e.span) }
+                return .tokens(Array(seq.prefix(n)))
+            default: throw RuntimeError(.invalidInput, "a sequence index is \(values[0].kindName)", at: e.span)
+            }
+        case .tensor(let t):
+            return try indexTensor(t, values, idx, e, what)
+        default:
+            throw RuntimeError(.invalidInput, "indexing \(b.kindName)", at: e.span)
+        }
+    }
+
+    func indexTensor(_ t: Variable, _ values: [Value], _ idx: [Expr], _ e: Expr, _ what: String) throws -> Value {
+        // Positions along each indexed axis (0-based ranges), or gathered columns.
+        var lower = [Int](repeating: 0, count: t.rank), upper = t.shape
+        var squeeze: [Bool] = Array(repeating: false, count: t.rank)
+        var gather: (axis: Int, ids: [Int])? = nil
+        guard values.count <= max(t.rank, 1) else { throw RuntimeError(.invalidInput, "`\(what)` has \(t.rank) dimensions, indexed with \(values.count)", at: e.span) }
+        for (k, v) in values.enumerated() {
+            let size = t.shape[k]
+            func outside(_ i: Int) -> RuntimeError {
+                let dim = k == 0 ? "rows" : "columns"
+                var notes: [String] = []
+                if what == "W_p" { notes = ["erratum A10: positions beyond ℓ_max = \(size) have no positional embedding; the sequence is too long for this model"] }
+                return RuntimeError(.runtimeIndexOutOfRange, "index \(i) is beyond the \(size) \(dim) of `\(what)`", at: idx[k].span, notes: notes)
+            }
+            switch v {
+            case .grid(let n, _) where n < 0: break   // `:`
+            case .grid(let n, _):
+                guard n <= size else { throw outside(n) }
+                upper[k] = n
+            case .nat(let i):
+                guard i >= 1, i <= size else { throw outside(i) }
+                lower[k] = i - 1; upper[k] = i; squeeze[k] = true
+            case .tokens(let ids):
+                if let bad = ids.first(where: { $0 < 1 || $0 > size }) { throw outside(bad) }
+                gather = (k, ids.map { $0 - 1 })
+            default:
+                throw RuntimeError(.invalidInput, "an index is \(v.kindName)", at: idx[k].span)
+            }
+        }
+        var r = t
+        if lower != [Int](repeating: 0, count: t.rank) || upper != t.shape { ops += 1; r = r.slice(lower: lower, upper: upper) }
+        if let g = gather { ops += 1; r = r.gather(axis: g.axis, indices: g.ids) }
+        // `W_e[:, v]` is a vector; `e[i]` of a vector is a scalar [1]; `S[t_z, t_x]` a scalar.
+        if t.rank == 2, values.count == 2 {
+            if squeeze[1] && !squeeze[0] { return .tensor(r.reshaped([r.shape[0]])) }
+            if squeeze[0] && squeeze[1] { return .tensor(r.reshaped([1])) }
+        }
+        return .tensor(r)
+    }
+
+    // MARK: Lists
+
+    func list(_ items: [Expr], _ sep: ListSeparator, _ e: Expr, _ f: Frame) throws -> Value {
+        var values: [Value] = []
+        if let ell = items.firstIndex(where: { if case .ellipsis = $0.kind { return true } else { return false } }) {
+            // `[e_1, e_2, . . . e_ℓ]`, `[Y^1; Y^2; . . . ; Y^H]`: the family between the first and last element.
+            guard let firstE = items.first, let lastE = items.last, case .name(let first) = firstE.kind, case .name(let last) = lastE.kind, ell > 0 else {
+                throw RuntimeError(.notExecutable, "this list with `. . .` is not executable yet", at: e.span)
+            }
+            var found: (Family, Int, Int)? = nil
+            for i in last.scripts.indices.reversed() where i < first.scripts.count {
+                if let fam = f.families[familyKey(last, i)], case .nat(let a) = try eval(first.scripts[i].value, f), case .nat(let z) = try eval(last.scripts[i].value, f) {
+                    found = (fam, a, z); break
+                }
+            }
+            guard let (fam, a, z) = found else {
+                throw RuntimeError(.missingValue, "no family `\(last.spelling)` to list", at: e.span)
+            }
+            if sep == .comma, a == 1, let c = fam.columns, z == fam.count { return .tensor(c) }
+            for t in stride(from: a, through: z, by: 1) {
+                guard let v = fam.element(t) else { throw RuntimeError(.runtimeIndexOutOfRange, "`\(last.spelling)`: element \(t) is missing", at: e.span) }
+                values.append(v)
+            }
+        } else {
+            values = try items.map { try eval($0, f) }
+        }
+        // Sequences: `[x, y]` appends, `[bos_token]` is a one-token sequence.
+        if values.allSatisfy({ if case .tokens = $0 { return true }; if case .nat = $0 { return true }; return false }) {
+            var seq: [Int] = []
+            for v in values { if case .tokens(let t) = v { seq += t } else if case .nat(let n) = v { seq.append(n) } }
+            return .tokens(seq)
+        }
+        let ts = try values.map { try tensor($0, e.span) }
+        let fits = sep == .semicolon ? Set(ts.map { $0.rank == 2 ? $0.shape[1] : 1 }).count <= 1 && ts.allSatisfy { $0.rank >= 1 }
+                                     : Set(ts.map { $0.shape.first ?? 1 }).count <= 1 && ts.allSatisfy { $0.rank >= 1 && $0.rank <= 2 }
+        guard fits, !ts.isEmpty else { throw RuntimeError(.invalidInput, "blocks of shapes \(ts.map(\.shape)) cannot be stacked", at: e.span) }
+        ops += 1
+        if sep == .semicolon { return .tensor(Variable.concat(ts, axis: 0)) }
+        return .tensor(Variable.stackColumns(ts))
+    }
+}
+
+extension ExprKind {
+    /// A short spelling of an indexed base for messages (`W_p`).
+    var spellingHint: String {
+        if case .name(let n) = self { return n.spelling }
+        return "the value"
+    }
+}

@@ -1,0 +1,419 @@
+import AlgoDiagnostics
+import AlgoSema
+import AlgoSyntax
+import AlgoTensor
+import Foundation
+
+extension Evaluator {
+    enum Flow { case normal, returned(Value) }
+
+    /// Runs an algorithm's body in `f`; returns what `return` gives.
+    func execute(_ a: LoadedAlgorithm, _ f: Frame) throws -> Value {
+        if let bad = Self.firstUnsupported(a.syntax.body) {
+            throw RuntimeError(.notExecutable, bad.message, at: bad.span,
+                               notes: ["`algo run` executes the forward algorithms (1–10) and inference (14, 15); training (∇, functions of θ) is the next issue"])
+        }
+        if case .returned(let v) = try block(a.syntax.body, f) { return v }
+        throw RuntimeError(.notExecutable, "`\(a.name)` ended without `return`", at: a.syntax.span)
+    }
+
+    /// The first construct the evaluator does not execute yet (checked before running).
+    static func firstUnsupported(_ body: [Statement]) -> (message: String, span: Span)? {
+        for s in body {
+            switch s.kind {
+            case .assign(let target, _, let value):
+                if case .call = target.kind { return ("a function of θ (`P(θ) ← …`) is not executable yet", s.span) }
+                if let r = unsupported(value) { return r }
+            case .returnValue(_, let v): if let r = unsupported(v) { return r }
+            case .forLoop(let l): if let r = firstUnsupported(l.body) { return r }
+            case .forAll(_, let b): if let r = firstUnsupported([b]) { return r }
+            case .ifThen(let i): if let r = firstUnsupported(i.body) { return r }
+            case .whileLoop(let w): if let r = firstUnsupported(w.body) { return r }
+            case .sample, .comment, .error: break
+            }
+        }
+        return nil
+    }
+
+    static func unsupported(_ e: Expr) -> (message: String, span: Span)? {
+        switch e.kind {
+        case .unary(.gradient, _): return ("`∇` (gradients) is not executable yet", e.span)
+        case .randomChoice: return ("a random choice (`… or … randomly with probability …`) is not executable yet", e.span)
+        case .setBuilder: return ("a set `{t ∈ [ℓ] : …}` is not executable yet", e.span)
+        case .binary(_, let a, let b): return unsupported(a) ?? unsupported(b)
+        case .unary(_, let a), .transpose(let a), .iverson(let a): return unsupported(a)
+        case .call(let c):
+            for a in c.arguments { if let r = unsupported(a) { return r } }
+            for p in c.parameters { if let r = unsupported(p.value) { return r } }
+            return nil
+        case .index(let a, let i): return unsupported(a) ?? i.lazy.compactMap(unsupported).first
+        case .sum(let s): return unsupported(s.body)
+        case .list(let l, _), .tuple(let l): return l.lazy.compactMap(unsupported).first
+        default: return nil
+        }
+    }
+
+    func block(_ body: [Statement], _ f: Frame) throws -> Flow {
+        for s in body {
+            if case .returned(let v) = try statement(s, f) { return .returned(v) }
+        }
+        return .normal
+    }
+
+    func statement(_ s: Statement, _ f: Frame) throws -> Flow {
+        let start = options.profile ? DispatchTime.now().uptimeNanoseconds : 0
+        let opsBefore = ops
+        defer {
+            if options.profile, let line = lineOf(s, f) {
+                let key = ProfileKey(file: f.algorithm.file, line: line)
+                var e = profile[key] ?? ProfileEntry()
+                // Only statements that do work count (a loop's time is its body's), so a batched
+                // column loop shows 1 execution and an interpreted one ℓ.
+                if isLeaf(s) {
+                    e.seconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+                    e.operations += ops - opsBefore
+                    e.calls += 1
+                    profile[key] = e
+                }
+            }
+        }
+        switch s.kind {
+        case .comment, .error: return .normal
+        case .assign(let target, _, let value):
+            let v = try eval(value, f)
+            try assign(target, v, f, s)
+            return .normal
+        case .returnValue(_, let value):
+            let v = try eval(value, f)
+            try checkFinite(v, s, f)
+            return .returned(v)
+        case .forLoop(let loop):
+            return try forLoop(loop, s, f)
+        case .forAll(let variables, let body):
+            try forAll(variables, body, s, f)
+            return .normal
+        case .ifThen(let i):
+            if try truth(try eval(i.condition, f), i.condition.span) { return try block(i.body, f) }
+            return .normal
+        case .whileLoop(let w):
+            var steps = 0
+            while try truth(try eval(w.condition, f), w.condition.span) {
+                if steps >= options.maxSteps {
+                    var d = Diagnostic(.stepLimit, "the `while` loop was stopped after \(steps) steps (the step limit `--max-steps \(options.maxSteps)`): its condition still held", at: s.span)
+                    d.notes = ["erratum A10: nothing bounds this loop; the result is what the loop had built when it was stopped"]
+                    warnings.append(d)
+                    break
+                }
+                steps += 1
+                if case .returned(let v) = try block(w.body, f) { return .returned(v) }
+            }
+            return .normal
+        case .sample(let sm):
+            let y = try sample(sm, f, s.span)
+            try assign(sm.target, .nat(y), f, s)
+            return .normal
+        }
+    }
+
+    func isLeaf(_ s: Statement) -> Bool {
+        switch s.kind {
+        case .forLoop, .whileLoop, .ifThen: return false
+        default: return true
+        }
+    }
+
+    func lineOf(_ s: Statement, _ f: Frame) -> Int? {
+        // The source line (1-based) of the statement's start.
+        guard let text = sourceText(f.algorithm.file) else { return nil }
+        let bytes = text.utf8
+        var line = 1, i = 0
+        for b in bytes { if i >= s.span.start { break }; if b == 0x0A { line += 1 }; i += 1 }
+        return line
+    }
+
+    func sourceText(_ file: String) -> String? {
+        if let t = sourceCache[file] { return t }
+        guard let t = try? String(contentsOfFile: file, encoding: .utf8) else { return nil }
+        sourceCache[file] = t
+        return t
+    }
+
+    func truth(_ v: Value, _ span: Span) throws -> Bool {
+        switch v {
+        case .bool(let b): return b
+        default:
+            guard let n = number(v) else { throw RuntimeError(.invalidInput, "a condition is \(v.kindName)", at: span) }
+            return n != 0
+        }
+    }
+
+    // MARK: - Assignment
+
+    func assign(_ target: Expr, _ v: Value, _ f: Frame, _ s: Statement) throws {
+        try checkFinite(v, s, f)
+        switch target.kind {
+        case .name(let n):
+            // A script that is a bound index variable makes the target a family element (`e_t`, `Y^h`).
+            if let i = n.scripts.lastIndex(where: { sc in
+                if case .nat? = f.vars[sc.raw] { return true }
+                if case .grid? = f.vars[sc.raw] { return true }
+                return false
+            }) {
+                let key = familyKey(n, i)
+                var fam = f.families[key] ?? Family()
+                switch f.vars[n.scripts[i].raw]! {
+                case .nat(let t):
+                    if fam.columns != nil { fam = Family() }
+                    fam.elements[t] = v
+                case .grid(let count, _):
+                    var m = try tensor(v, target.span)
+                    if m.rank == 1 { m = m.reshaped([m.shape[0], 1]).broadcast(to: [m.shape[0], count]) }
+                    fam = Family(columns: m)
+                default: break
+                }
+                f.families[key] = fam
+            } else {
+                f.vars[n.spelling] = v
+            }
+        case .index(let base, let indices):
+            guard case .name(let n) = base.kind else { throw RuntimeError(.notExecutable, "this assignment target is not executable yet", at: target.span) }
+            let idx = try indices.map { i -> Value in
+                if case .all = i.kind { return .grid(count: -1, axis: -1) }
+                return try eval(i, f)
+            }
+            let value = try tensor(v, target.span)
+            let old = f.vars[n.spelling]
+            if indices.count == 2, case .all = indices[0].kind {
+                switch idx[1] {
+                case .grid(let count, _):
+                    // Batched `X̃[:, t] ← …`: every column at once.
+                    var m = value
+                    if m.rank == 1 { m = m.reshaped([m.shape[0], 1]).broadcast(to: [m.shape[0], count]) }
+                    if case .tensor(let o)? = old, o.shape != m.shape {
+                        throw RuntimeError(.runtimeIndexOutOfRange, "`\(n.spelling)` has shape \(o.shape), the loop writes \(m.shape)", at: target.span)
+                    }
+                    f.vars[n.spelling] = .tensor(m)
+                case .nat(let t):
+                    var o: Variable
+                    if case .tensor(let x)? = old { o = x } else {
+                        let cols = try loopCount(f) ?? t
+                        o = Variable(Tensor.zeros([value.shape[0], cols], dtype: dtype))
+                    }
+                    guard t >= 1, t <= o.shape[1] else {
+                        throw RuntimeError(.runtimeIndexOutOfRange, "column \(t) of `\(n.spelling)` is outside 1…\(o.shape[1])", at: target.span)
+                    }
+                    ops += 1
+                    f.vars[n.spelling] = .tensor(o.replacingColumn(t - 1, with: value.reshaped([value.shape[0]])))
+                default:
+                    throw RuntimeError(.notExecutable, "this column assignment is not executable yet", at: target.span)
+                }
+            } else if indices.count == 2, case .nat(let r) = idx[0], case .nat(let c) = idx[1], case .tensor(let o)? = old {
+                guard r >= 1, r <= o.shape[0], c >= 1, c <= o.shape[1] else {
+                    throw RuntimeError(.runtimeIndexOutOfRange, "entry [\(r), \(c)] of `\(n.spelling)` is outside its \(o.shape[0])×\(o.shape[1])", at: target.span)
+                }
+                ops += 1
+                f.vars[n.spelling] = .tensor(o.replacing(lower: [r - 1, c - 1], upper: [r, c], with: value.reshaped([1, 1])))
+            } else {
+                throw RuntimeError(.notExecutable, "this indexed assignment is not executable yet", at: target.span)
+            }
+        default:
+            throw RuntimeError(.notExecutable, "this assignment target is not executable yet", at: target.span)
+        }
+    }
+
+    func loopCount(_ f: Frame) throws -> Int? { f.vars["__loopCount"].flatMap { if case .nat(let n) = $0 { return n } else { return nil } } }
+
+    /// NaN is always an error; infinities under `--check-finite` (except a deliberate `−∞`).
+    func checkFinite(_ v: Value, _ s: Statement, _ f: Frame) throws {
+        guard case .tensor(let t) = v else { return }
+        let values = t.value.doubles
+        if let bad = values.first(where: { $0.isNaN || (options.checkFinite && $0.isInfinite && !assignsInfinity(s)) }) {
+            throw RuntimeError(.nonFinite, "line \(s.lineNumber ?? "?") of `\(f.algorithm.name)` produced \(bad.isNaN ? "NaN" : "\(bad)") (shape \(t.shape))", at: s.span,
+                               notes: ["erratum A3: layer_norm divides by √v, which is 0 for a constant vector (no ε in the paper)"])
+        }
+    }
+
+    func assignsInfinity(_ s: Statement) -> Bool {
+        if case .assign(_, _, let v) = s.kind, case .unary(.negate, let i) = v.kind, case .infinity = i.kind { return true }
+        if case .ifThen(let i) = s.kind { return i.body.contains(where: assignsInfinity) }
+        if case .forAll(_, let b) = s.kind { return assignsInfinity(b) }
+        return false
+    }
+
+    // MARK: - Loops
+
+    func forLoop(_ loop: ForLoop, _ s: Statement, _ f: Frame) throws -> Flow {
+        let v = loop.variable.spelling
+        var values: [Int] = []
+        switch loop.range {
+        case .domain(let t):
+            guard case .range(let e) = t.kind, case .nat(let n) = try eval(e, f) else {
+                throw RuntimeError(.notExecutable, "a loop over this set is not executable yet", at: t.span)
+            }
+            values = n >= 1 ? Array(1...n) : []
+        case .counting(let list):
+            let items = list.filter { if case .ellipsis = $0.kind { return false } else { return true } }
+            guard let first = items.first, let last = items.last, case .nat(let a) = try eval(first, f), case .nat(let b) = try eval(last, f) else {
+                throw RuntimeError(.notExecutable, "this counting loop is not executable yet", at: s.span)
+            }
+            var step = 1
+            if items.count >= 3, case .nat(let a2) = try eval(items[1], f) { step = max(1, a2 - a) }
+            values = b >= a ? Array(stride(from: a, through: b, by: step)) : []
+        }
+        if loop.form == .inline, loop.body.count == 1, canBatch(loop, s, f) {
+            let saved = f.vars[v]
+            f.vars[v] = .grid(count: values.count, axis: 1)
+            defer { f.vars[v] = saved }
+            if values.first == 1, values.count >= 1, values == Array(1...values.count) {
+                if case .returned(let r) = try statement(loop.body[0], f) { return .returned(r) }
+                return .normal
+            }
+            f.vars[v] = saved
+        }
+        let savedCount = f.vars["__loopCount"]
+        f.vars["__loopCount"] = .nat(values.count)
+        defer { f.vars["__loopCount"] = savedCount }
+        for i in values {
+            f.vars[v] = .nat(i)
+            if case .returned(let r) = try block(loop.body, f) { return .returned(r) }
+        }
+        return .normal
+    }
+
+    /// An inline loop `for t ∈ [ℓ] : A[:, t] ← …` the checker marked independent, or
+    /// `for t ∈ [ℓ] : e_t ← …` whose body does not read the family e.
+    func canBatch(_ loop: ForLoop, _ s: Statement, _ f: Frame) -> Bool {
+        guard case .assign(let target, _, let value) = loop.body[0].kind else { return false }
+        let v = loop.variable.spelling
+        switch target.kind {
+        case .index(_, let idx):
+            guard idx.count == 2, case .all = idx[0].kind, case .name(let n) = idx[1].kind, n.spelling == v else { return false }
+            let marked = f.algorithm.checked.columnLoops
+            return marked.contains(s.span) || marked.contains(loop.body[0].span)
+        case .name(let n):
+            guard n.scripts.last?.raw == v else { return false }
+            return !Self.mentions(value, base: n.base)
+        default: return false
+        }
+    }
+
+    static func mentions(_ e: Expr, base: String) -> Bool {
+        switch e.kind {
+        case .name(let n): return n.base == base
+        case .binary(_, let a, let b): return mentions(a, base: base) || mentions(b, base: base)
+        case .unary(_, let a), .transpose(let a), .iverson(let a): return mentions(a, base: base)
+        case .scripted(let a, _): return mentions(a, base: base)
+        case .call(let c): return c.arguments.contains { mentions($0, base: base) } || c.parameters.contains { mentions($0.value, base: base) }
+        case .index(let a, let i): return mentions(a, base: base) || i.contains { mentions($0, base: base) }
+        case .sum(let s): return mentions(s.body, base: base)
+        case .list(let l, _), .tuple(let l): return l.contains { mentions($0, base: base) }
+        default: return false
+        }
+    }
+
+    func forAll(_ variables: [Name], _ body: Statement, _ s: Statement, _ f: Frame) throws {
+        let names = variables.map(\.spelling)
+        // Batched: `∀t_z, t_x, if cond then S[t_z, t_x] ← c` is one masked select.
+        var condition: Expr? = nil
+        var assignment = body
+        if case .ifThen(let i) = body.kind, i.body.count == 1 { condition = i.condition; assignment = i.body[0] }
+        if case .assign(let target, _, let value) = assignment.kind, case .index(let base, let idx) = target.kind,
+           case .name(let bn) = base.kind, idx.count == names.count,
+           zip(idx, names).allSatisfy({ if case .name(let n) = $0.kind { return n.spelling == $1 } else { return false } }),
+           case .tensor(let S)? = f.vars[bn.spelling], S.rank == names.count {
+            let saved = names.map { f.vars[$0] }
+            for (k, n) in names.enumerated() { f.vars[n] = .grid(count: S.shape[k], axis: k) }
+            defer { for (k, n) in names.enumerated() { f.vars[n] = saved[k] } }
+            let c = try condition.map { try tensor(try eval($0, f), $0.span) } ?? scalar(1)
+            guard let constant = number(try eval(value, f)) else {
+                throw RuntimeError(.notExecutable, "a batched `∀` assigning a non-constant value is not executable yet", at: value.span)
+            }
+            // S + bias with bias = constant where the condition holds, 0 elsewhere (differentiable in S).
+            let mask = c.value.broadcast(to: S.shape).contiguous()
+            if constant.isInfinite {
+                let bias = Tensor.select(mask, Tensor(repeating: constant, shape: [], dtype: dtype), Tensor.zeros([], dtype: dtype))
+                ops += 2
+                f.vars[bn.spelling] = .tensor(S + Variable(bias))
+            } else {
+                let keep = Tensor.select(mask, Tensor.zeros([], dtype: dtype), Tensor.ones([], dtype: dtype))
+                let add = Tensor.select(mask, Tensor(repeating: constant, shape: [], dtype: dtype), Tensor.zeros([], dtype: dtype))
+                ops += 3
+                f.vars[bn.spelling] = .tensor(S * Variable(keep) + Variable(add))
+            }
+            return
+        }
+        // Interpreted: each variable's range from what it indexes in the body.
+        try forAllInterpreted(names, 0, body, s, f)
+    }
+
+    func forAllInterpreted(_ names: [String], _ k: Int, _ body: Statement, _ s: Statement, _ f: Frame) throws {
+        if k == names.count { _ = try statement(body, f); return }
+        guard let n = try rangeOf(names[k], in: body, f) else {
+            throw RuntimeError(.notExecutable, "the range of `∀\(names[k])` cannot be found from the statement", at: s.span)
+        }
+        let saved = f.vars[names[k]]
+        defer { f.vars[names[k]] = saved }
+        for i in stride(from: 1, through: n, by: 1) {
+            f.vars[names[k]] = .nat(i)
+            try forAllInterpreted(names, k + 1, body, s, f)
+        }
+    }
+
+    /// The range of an index variable: the size of a family it indexes (`e_t` → T), or of the
+    /// dimension of a matrix it indexes.
+    func rangeOf(_ v: String, in s: Statement, _ f: Frame) throws -> Int? {
+        var exprs: [Expr] = []
+        switch s.kind {
+        case .assign(let t, _, let e): exprs = [e, t]
+        case .ifThen(let i): exprs = [i.condition]; for b in i.body { if let r = try rangeOf(v, in: b, f) { return r } }
+        default: break
+        }
+        for e in exprs { if let r = try rangeOf(v, in: e, f) { return r } }
+        return nil
+    }
+
+    func rangeOf(_ v: String, in e: Expr, _ f: Frame) throws -> Int? {
+        switch e.kind {
+        case .name(let n):
+            for (i, sc) in n.scripts.enumerated() where sc.raw == v {
+                if let fam = f.families[familyKey(n, i)] { return fam.count }
+            }
+            return nil
+        case .index(let base, let idx):
+            if case .name(let bn) = base.kind, case .tensor(let t)? = f.vars[bn.spelling] {
+                for (k, i) in idx.enumerated() where k < t.rank { if case .name(let n) = i.kind, n.spelling == v { return t.shape[k] } }
+            }
+            if let r = try rangeOf(v, in: base, f) { return r }
+            for i in idx { if let r = try rangeOf(v, in: i, f) { return r } }
+            return nil
+        case .binary(_, let a, let b): return try rangeOf(v, in: a, f) ?? rangeOf(v, in: b, f)
+        case .unary(_, let a), .transpose(let a), .iverson(let a): return try rangeOf(v, in: a, f)
+        case .scripted(let a, _): return try rangeOf(v, in: a, f)
+        case .call(let c):
+            for a in c.arguments { if let r = try rangeOf(v, in: a, f) { return r } }
+            return nil
+        case .sum(let s): return try rangeOf(v, in: s.body, f)
+        default: return nil
+        }
+    }
+
+    // MARK: - Sampling
+
+    /// `sample a token y from q ∝ p^{1/τ}`: weights computed as exp((log p − max log p)/τ) when
+    /// written as a power (no underflow for small τ; the same distribution), then categorical.
+    func sample(_ sm: Sample, _ f: Frame, _ span: Span) throws -> Int {
+        var logw: [Double]
+        if case .name(let n) = sm.weights.kind, let last = n.scripts.last, last.position == .sup, f.vars[n.spelling] == nil {
+            let base = try tensor(try lookup(n.base, Array(n.scripts.dropLast()), span, f), span)
+            guard let k = number(try eval(last.value, f)) else { throw RuntimeError(.invalidInput, "the exponent is not a number", at: last.span) }
+            logw = base.value.doubles.map { Foundation.log($0) * k }
+        } else {
+            logw = try tensor(try eval(sm.weights, f), span).value.doubles.map { Foundation.log($0) }
+        }
+        if logw.contains(where: { $0.isNaN }) { throw RuntimeError(.nonFinite, "the distribution to sample from holds NaN", at: span) }
+        let m = logw.max() ?? 0
+        guard m.isFinite else { throw RuntimeError(.nonFinite, "the distribution to sample from has no positive finite weight", at: span) }
+        let w = logw.map { Foundation.exp($0 - m) }
+        return rng.categorical(w) + 1
+    }
+}

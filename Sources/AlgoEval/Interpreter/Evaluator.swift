@@ -1,0 +1,357 @@
+import AlgoDiagnostics
+import AlgoSema
+import AlgoSyntax
+import AlgoTensor
+import Foundation
+
+/// The evaluator of checked programs (`algo run`): walks the checked syntax tree of an algorithm,
+/// with every matrix operation going through AlgoTensor's `Variable` (no tape for inference; a
+/// training run will pass recorded parameters through the same code).
+///
+/// Batched loops: an inline `for t ∈ [ℓ] : A[:, t] ← …` marked independent by the checker, and
+/// `for t ∈ [ℓ] : e_t ← …` whose body does not read the family e, are evaluated once with t bound
+/// to all of 1…ℓ (`Value.grid`): `X[:, t]` is X, `x[t]` the token list, `W_p[:, t]` the first ℓ
+/// columns, and a callee (layer_norm) receives `[d, ℓ]` as its vector. `∀t_z, t_x, if … then
+/// S[t_z, t_x] ← −∞` is one masked select. `Σ_{i=1}^{n} … e[i] …` is one sum over the rows.
+/// Other loops (BasicAttention's `∀t`, `Σ_u`, layers, heads) are interpreted.
+public final class Evaluator {
+    public let program: EvalProgram
+    public var options: RunOptions
+    var rng: RandomGenerator
+    /// Warnings (step limit) collected during the run.
+    public internal(set) var warnings: [Diagnostic] = []
+    /// Per-line profile: (file, line) → (seconds, evaluator operations).
+    public internal(set) var profile: [ProfileKey: ProfileEntry] = [:]
+    var ops = 0
+    var depth = 0
+    var sourceCache: [String: String] = [:]
+
+    public struct ProfileKey: Hashable, Sendable { public let file: String; public let line: Int }
+    public struct ProfileEntry: Sendable { public var seconds: Double = 0; public var operations: Int = 0; public var calls: Int = 0 }
+
+    public init(program: EvalProgram, options: RunOptions = RunOptions()) {
+        self.program = program
+        self.options = options
+        self.rng = RandomGenerator(seed: options.seed)
+    }
+
+    var dtype: DType { options.dtype }
+
+    // MARK: - Entry
+
+    /// Runs `algorithm` with top-level values: dimensions (`--set`), real hyperparameters, inputs by
+    /// signature spelling (`x`, `X`, `e_{1:T}`), parameters by checkpoint name (`𝓦_2.W^3_q`).
+    public func run(_ algorithm: LoadedAlgorithm, dims: [String: Int], reals: [String: Double] = [:],
+                    inputs: [String: Value], parameters: [String: Variable], mask: MaskValue? = nil) throws -> Value {
+        let f = Frame(algorithm)
+        f.dims = dims
+        for (k, v) in reals { f.vars[k] = .real(v) }
+        if let mask { f.vars["Mask"] = .mask(mask) }
+        // Parameters: flat names, and collections for dotted prefixes (`𝓦_2.W^3_q` → `𝓦_2`).
+        var whole = Collection()
+        var prefixed: [String: Collection] = [:]
+        var prefixOrder: [String] = []
+        for name in parameters.keys.sorted() {
+            let v = Value.tensor(parameters[name]!)
+            if let dot = name.firstIndex(of: ".") {
+                let p = String(name[..<dot]), m = String(name[name.index(after: dot)...])
+                if prefixed[p] == nil { prefixOrder.append(p); prefixed[p] = Collection() }
+                prefixed[p]!.members.append((m, v))
+            } else {
+                whole.members.append((name, v))
+                f.vars[name] = v
+            }
+        }
+        for p in prefixOrder { whole.members.append((p, .collection(prefixed[p]!))); f.vars[p] = .collection(prefixed[p]!) }
+        // Inputs.
+        for sp in algorithm.inputs {
+            guard case .name(let n) = sp.name.kind else { continue }
+            if let v = inputs[n.spelling] {
+                try bindInput(n, v, in: f)
+            } else if sp.defaultValue == nil {
+                if isUntyped(n.spelling, in: algorithm, kind: .input) {
+                    f.vars[n.spelling] = .collection(whole)   // θ̂ of Algorithms 14, 15
+                } else {
+                    throw RuntimeError(.missingValue, "no value for the input `\(n.spelling)`; give it with `--input \(n.spelling)=…`", at: sp.span)
+                }
+            }
+        }
+        for sp in algorithm.inputs {
+            guard case .name(let n) = sp.name.kind, f.vars[n.spelling] == nil, let d = sp.defaultValue else { continue }
+            f.vars[n.spelling] = try eval(d, f)
+        }
+        // Signature parameters that are collections (`θ`, `𝓦`, `𝓦_qkv`) are the whole set.
+        for sp in algorithm.parameters {
+            guard case .name(let n) = sp.name.kind, f.vars[n.spelling] == nil else { continue }
+            if n.spelling == "Mask" {
+                throw RuntimeError(.missingValue, "no value for the hyperparameter `Mask`", at: sp.span)
+            }
+            if isCollection(n.spelling, in: algorithm) { f.vars[n.spelling] = .collection(whole) }
+        }
+        try bindCollectionGroups(f)
+        bindDimsFromShapes(f)
+        let result = try execute(algorithm, f)
+        return result
+    }
+
+    func bindInput(_ n: Name, _ v: Value, in f: Frame) throws {
+        if n.scripts.contains(where: { $0.raw.contains(":") }), case .tensor(let m) = v {
+            // `e_{1:T}`: a family given as the columns of a matrix.
+            let i = n.scripts.lastIndex { $0.raw.contains(":") }!
+            f.families[familyKey(n, i)] = Family(columns: m.rank == 1 ? m.reshaped([m.shape[0], 1]) : m)
+        } else {
+            f.vars[n.spelling] = v
+        }
+    }
+
+    func isUntyped(_ name: String, in a: LoadedAlgorithm, kind: HeaderKind) -> Bool {
+        for l in a.header(kind) {
+            guard case .declarations(let d) = l.content else { continue }
+            for decl in d.declarations where decl.names.contains(where: { if case .name(let n) = $0.kind { return n.spelling == name } else { return false } }) {
+                return decl.type == nil
+            }
+        }
+        return false
+    }
+
+    func isCollection(_ name: String, in a: LoadedAlgorithm) -> Bool {
+        for l in a.header(.parameters) {
+            if case .collection(let c) = l.content, c.name.spelling == name { return true }
+        }
+        return isUntyped(name, in: a, kind: .parameters)
+    }
+
+    // MARK: - Calls
+
+    func callAlgorithm(_ call: Call, _ expr: Expr, _ caller: Frame) throws -> Value {
+        guard let resolved = caller.algorithm.checked.calls[expr.span], let callee = program.find(resolved.callee, file: resolved.file) else {
+            throw RuntimeError(.notExecutable, "the call to `\(call.callee.spelling)` was not resolved by the checker", at: expr.span)
+        }
+        guard depth < 64 else { throw RuntimeError(.notExecutable, "calls nested deeper than 64", at: expr.span) }
+        let f = Frame(callee)
+        for (k, d) in resolved.dimensions {
+            if let v = d.evaluate({ if case .named(let n) = $0 { return caller.dims[n] } else { return nil } }) { f.dims[k] = v }
+        }
+        // Real hyperparameters of the caller with the same name (τ).
+        for h in callee.hyperparameterNames where callee.isRealHyperparameter(h) {
+            if let v = caller.vars[h] { f.vars[h] = v }
+        }
+        // Inputs.
+        for (k, sp) in callee.inputs.enumerated() {
+            guard case .name(let n) = sp.name.kind else { continue }
+            if k < call.arguments.count {
+                try bindInput(n, try eval(call.arguments[k], caller), in: f)
+            }
+        }
+        for sp in callee.inputs {
+            guard case .name(let n) = sp.name.kind, f.vars[n.spelling] == nil, let d = sp.defaultValue else { continue }
+            f.vars[n.spelling] = try eval(d, f)
+        }
+        // Parameters: named bindings, then positional in order.
+        var bound: Set<String> = []
+        for p in call.parameters {
+            guard let target = p.target else { continue }
+            switch target.kind {
+            case .name(let n):
+                let v = try eval(p.value, caller)
+                if n.spelling == "Mask" {
+                    switch v {
+                    case .mask: f.vars["Mask"] = v
+                    case .nat(let k): f.vars["Mask"] = .mask(.constant(Double(k)))
+                    case .real(let r): f.vars["Mask"] = .mask(.constant(r))
+                    case .tensor(let t): f.vars["Mask"] = .mask(.matrix(t.value))
+                    default: throw RuntimeError(.invalidInput, "`Mask` bound to \(v.kindName)", at: p.span)
+                    }
+                } else {
+                    f.vars[n.spelling] = v
+                }
+                bound.insert(n.spelling)
+            case .index(let base, let idx):
+                guard case .name(let n) = base.kind else { throw RuntimeError(.notExecutable, "this binding is not executable yet", at: p.span) }
+                let vars = idx.compactMap { e -> String? in if case .name(let v) = e.kind { return v.spelling } else { return nil } }
+                f.vars[n.spelling] = .mask(.rule(variables: vars, body: p.value, frame: caller))
+                bound.insert(n.spelling)
+            default:
+                throw RuntimeError(.notExecutable, "this binding is not executable yet", at: p.span)
+            }
+        }
+        let free = callee.parameters.compactMap { sp -> String? in
+            if case .name(let n) = sp.name.kind, !bound.contains(n.spelling) { return n.spelling } else { return nil }
+        }
+        var k = 0
+        for p in call.parameters where p.target == nil {
+            guard k < free.count else { break }
+            let name = free[k]; k += 1
+            let v = try eval(p.value, caller)
+            f.vars[name] = v
+            if case .collection(let c) = v { for m in c.members { f.vars[m.name] = m.value } }
+        }
+        try bindCollectionGroups(f)
+        bindDimsFromShapes(f)
+        depth += 1
+        defer { depth -= 1 }
+        return try execute(callee, f)
+    }
+
+    /// Flattens collection members into the frame and builds the sub-collections of groups such as
+    /// `For h ∈ [H], 𝓦^h_qkv consisting of: | W^h_q …` (`𝓦^3_qkv` = {W_q: W^3_q, …}).
+    func bindCollectionGroups(_ f: Frame) throws {
+        for case .collection(let c) in f.vars.values { for m in c.members where f.vars[m.name] == nil { f.vars[m.name] = m.value } }
+        for l in f.algorithm.header(.parameters) {
+            guard case .collection(let c) = l.content else { continue }
+            for case .group(let g) in c.members {
+                guard let cname = g.collection, case .range(let dExpr) = g.domain.kind else { continue }
+                guard case .nat(let n) = (try? eval(dExpr, f)) ?? .nat(0) else { continue }
+                for i in stride(from: 1, through: n, by: 1) {
+                    var sub = Collection()
+                    for line in g.members {
+                        for decl in line.declarations {
+                            for ne in decl.names {
+                                guard case .name(let nm) = ne.kind else { continue }
+                                let concrete = substitute(nm, g.variable.spelling, i)
+                                guard let v = f.vars[concrete] else { continue }
+                                let key = nm.base + nm.scripts.filter { $0.raw != g.variable.spelling }.map { $0.position.rawValue + ($0.braced ? "{\($0.raw)}" : $0.raw) }.joined()
+                                sub.members.append((key, v))
+                            }
+                        }
+                    }
+                    f.vars[substitute(cname, g.variable.spelling, i)] = .collection(sub)
+                }
+            }
+        }
+    }
+
+    /// Dimensions fixed by the shapes of inputs and parameters (`d_x` from X, `N_V` from W_e).
+    func bindDimsFromShapes(_ f: Frame) {
+        for kind in [HeaderKind.input, .parameters] {
+            for l in f.algorithm.header(kind) {
+                var lines: [DeclarationLine] = []
+                switch l.content {
+                case .declarations(let d): lines = [d]
+                case .collection(let c): for case .declarations(let d) in c.members { lines.append(d) }
+                }
+                for d in lines {
+                    for decl in d.declarations {
+                        guard let t = decl.type, case .power(_, let dimExprs, _) = t.kind else { continue }
+                        for ne in decl.names {
+                            guard case .name(let n) = ne.kind, case .tensor(let v)? = f.vars[n.spelling] else { continue }
+                            for (axis, de) in dimExprs.enumerated() where axis < v.rank {
+                                if case .name(let dn) = de.kind, f.dims[dn.spelling] == nil, dimExprs.count == v.rank || axis == 0 {
+                                    f.dims[dn.spelling] = v.shape[axis]
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: - Names
+
+    /// `γ^1_l` with l = 2 → `γ^1_2`: scripts that are bound natural-number variables replaced by their values.
+    func concreteSpelling(_ n: Name, _ f: Frame) -> String {
+        n.base + n.scripts.map { s in
+            if case .nat(let v)? = f.vars[s.raw] { return s.position.rawValue + Self.indexText(v) }
+            return s.position.rawValue + (s.braced ? "{\(s.raw)}" : s.raw)
+        }.joined()
+    }
+
+    func substitute(_ n: Name, _ variable: String, _ value: Int) -> String {
+        n.base + n.scripts.map { s in
+            s.raw == variable ? s.position.rawValue + Self.indexText(value) : s.position.rawValue + (s.braced ? "{\(s.raw)}" : s.raw)
+        }.joined()
+    }
+
+    /// An index value in a checkpoint name: braced from two digits on (`γ^1_{12}`).
+    public static func indexText(_ v: Int) -> String { v >= 10 || v < 0 ? "{\(v)}" : "\(v)" }
+
+    func familyKey(_ n: Name, _ i: Int) -> String { familyKey(n.base, n.scripts, i) }
+
+    func familyKey(_ base: String, _ scripts: [Script], _ i: Int) -> String {
+        base + scripts.enumerated().map { k, s in s.position.rawValue + (k == i ? "•" : (s.braced ? "{\(s.raw)}" : s.raw)) }.joined()
+    }
+
+    static func spell(_ base: String, _ scripts: [Script]) -> String {
+        base + scripts.map { s in s.position.rawValue + (s.braced ? "{\(s.raw)}" : s.raw) }.joined()
+    }
+
+    func lookup(_ name: Name, _ span: Span, _ f: Frame) throws -> Value { try lookup(name.base, name.scripts, span, f) }
+
+    func lookup(_ base: String, _ scripts: [Script], _ span: Span, _ f: Frame) throws -> Value {
+        let n = (spelling: Self.spell(base, scripts), base: base, scripts: scripts)
+        if let v = f.vars[n.spelling] { return v }
+        for i in n.scripts.indices.reversed() {
+            if let fam = f.families[familyKey(base, scripts, i)] {
+                let idx = try eval(n.scripts[i].value, f)
+                switch idx {
+                case .nat(let t):
+                    guard let v = fam.element(t) else {
+                        throw RuntimeError(.runtimeIndexOutOfRange, "`\(n.spelling)`: index \(t) is outside 1…\(fam.count)", at: span)
+                    }
+                    return v
+                case .grid(let count, _):
+                    if let c = fam.columns, count == fam.count { return .tensor(c) }
+                    throw RuntimeError(.notExecutable, "a batched read of the family `\(n.spelling)` is not executable yet", at: span)
+                default:
+                    throw RuntimeError(.invalidInput, "`\(n.spelling)`: the index is \(idx.kindName)", at: span)
+                }
+            }
+        }
+        let concrete = base + scripts.map { s in
+            if case .nat(let v)? = f.vars[s.raw] { return s.position.rawValue + Self.indexText(v) }
+            return s.position.rawValue + (s.braced ? "{\(s.raw)}" : s.raw)
+        }.joined()
+        if let v = f.vars[concrete] { return v }
+        if let d = f.dims[n.spelling] { return .nat(d) }
+        if let nv = f.dims["N_V"], let s = SpecialTokens.value(n.spelling, vocabulary: nv) { return .nat(s) }
+        if let last = n.scripts.last, last.position == .sup, n.scripts.count >= 1 {
+            if let b = try? lookup(base, Array(scripts.dropLast()), span, f) {
+                let k = try eval(last.value, f)
+                return try power(b, k, span)
+            }
+        }
+        throw RuntimeError(.missingValue, "`\(concrete)` has no value here", at: span,
+                           notes: concrete.contains(".") || f.algorithm.header(.parameters).isEmpty ? [] : ["parameters are named by the convention of `algo params`"])
+    }
+
+    // MARK: - Values
+
+    func scalar(_ d: Double) -> Variable { Variable(scalar: d, dtype: dtype) }
+
+    func tensor(_ v: Value, _ span: Span) throws -> Variable {
+        switch v {
+        case .tensor(let t): return t
+        case .nat(let n): return scalar(Double(n))
+        case .real(let r): return scalar(r)
+        case .bool(let b): return scalar(b ? 1 : 0)
+        case .grid(let n, let axis):
+            let values = (1...max(n, 1)).map(Double.init)
+            return Variable(Tensor(shape: axis == 0 ? [n, 1] : [1, n], values: values, dtype: dtype))
+        case .mask(.constant(let c)): return scalar(c)
+        case .mask(.matrix(let m)): return Variable(m.converted(to: dtype))
+        case .mask(.causal): throw RuntimeError(.invalidInput, "the causal Mask is used only indexed, `Mask[t_z, t_x]`", at: span)
+        default: throw RuntimeError(.invalidInput, "expected a number, vector or matrix, found \(v.kindName)", at: span)
+        }
+    }
+
+    func number(_ v: Value) -> Double? {
+        switch v {
+        case .nat(let n): return Double(n)
+        case .real(let r): return r
+        case .bool(let b): return b ? 1 : 0
+        case .mask(.constant(let c)): return c
+        case .tensor(let t) where t.value.count == 1 && t.rank <= 1: return t.value.doubles[0]
+        default: return nil
+        }
+    }
+
+    func power(_ base: Value, _ k: Value, _ span: Span) throws -> Value {
+        guard let e = number(k) else { throw RuntimeError(.invalidInput, "the exponent is \(k.kindName)", at: span) }
+        switch base {
+        case .nat(let n) where e == e.rounded() && e >= 0: return .nat(Int(pow(Double(n), e)))
+        case .nat, .real: return .real(pow(number(base)!, e))
+        default: ops += 1; return .tensor(try tensor(base, span).pow(e))
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import AlgoDiagnostics
+import AlgoSema
+import AlgoSyntax
+import AlgoTensor
+
+/// A checked algorithm with the parts of its header the evaluator needs, precomputed.
+public struct LoadedAlgorithm {
+    public let checked: CheckedAlgorithm
+    public var syntax: Algorithm { checked.syntax }
+    public var name: String { checked.syntax.title.signature?.name.spelling ?? "Algorithm \(checked.syntax.title.number)" }
+    public var number: String { checked.syntax.title.number }
+    public var file: String { checked.file }
+    /// Signature inputs (spellings as written: `X`, `e_{1:T}`) with defaults.
+    public var inputs: [SignatureParameter] { checked.syntax.title.signature?.inputs ?? [] }
+    /// Signature parameters after `|` (`𝓦_qkv`, `Mask`, `θ`).
+    public var parameters: [SignatureParameter] { checked.syntax.title.signature?.parameters ?? [] }
+    /// The first output's spelling (`Ṽ`, `P`).
+    public var outputName: String {
+        if let o = checked.syntax.title.signature?.outputs.first, case .name(let n) = o.kind { return n.spelling }
+        return "output"
+    }
+    /// Header lines of one kind.
+    public func header(_ kind: HeaderKind) -> [HeaderLine] {
+        checked.syntax.header.compactMap { if case .line(let l) = $0, l.kind == kind { return l } else { return nil } }
+    }
+    /// Names declared under `Hyperparameters:` (`ℓ_max`, `L`, `τ`, `Mask`).
+    public var hyperparameterNames: [String] {
+        var names: [String] = []
+        for l in header(.hyperparameters) {
+            if case .declarations(let d) = l.content {
+                for decl in d.declarations { for n in decl.names { if case .name(let nm) = n.kind { names.append(nm.spelling) } } }
+            }
+        }
+        return names
+    }
+    /// Whether a hyperparameter is declared as a real (`τ ∈ (0, ∞)`) rather than a natural number.
+    public func isRealHyperparameter(_ name: String) -> Bool {
+        for l in header(.hyperparameters) {
+            guard case .declarations(let d) = l.content else { continue }
+            for decl in d.declarations where decl.names.contains(where: { if case .name(let n) = $0.kind { return n.spelling == name } else { return false } }) {
+                if case .interval? = decl.type?.kind { return true }
+                if case .reals? = decl.type?.kind { return true }
+            }
+        }
+        return false
+    }
+}
+
+/// The algorithms of a checked program, found by name and file.
+public struct EvalProgram {
+    public let algorithms: [LoadedAlgorithm]
+    public init(_ program: CheckedProgram) { algorithms = program.algorithms.map(LoadedAlgorithm.init(checked:)) }
+
+    public func find(_ name: String, file: String? = nil) -> LoadedAlgorithm? {
+        algorithms.first { $0.name == name && (file == nil || $0.file == file) } ?? algorithms.first { $0.name == name }
+    }
+}
+
+/// Options of one run.
+public struct RunOptions {
+    /// Float32 by default; `.f64` for checks.
+    public var dtype: DType = .f32
+    /// Report infinities produced by a line (NaN is always reported).
+    public var checkFinite = false
+    /// The step limit of `while` loops (EDInference's unbounded loop, erratum A10).
+    public var maxSteps = 256
+    /// Seed of `sample` statements.
+    public var seed: UInt64 = 0
+    /// Record per-line time and operation counts.
+    public var profile = false
+    public init() {}
+}
+
+/// The special tokens of the paper: with vocabulary size N_V, `mask_token` = N_V − 2, `bos_token` =
+/// N_V − 1, `eos_token` = N_V (the convention of `Tokenizer`).
+public enum SpecialTokens {
+    public static func value(_ name: String, vocabulary: Int) -> Int? {
+        switch name {
+        case "mask_token": return vocabulary - 2
+        case "bos_token": return vocabulary - 1
+        case "eos_token": return vocabulary
+        default: return nil
+        }
+    }
+}

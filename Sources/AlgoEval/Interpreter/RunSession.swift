@@ -1,0 +1,290 @@
+import AlgoDiagnostics
+import AlgoSema
+import AlgoSyntax
+import AlgoTensor
+import Foundation
+
+/// A `.algo` file checked together with the library files it calls, ready to run.
+public struct LoadedProgram {
+    public let program: EvalProgram
+    public let target: LoadedAlgorithm
+    public let source: SourceFile
+    /// Diagnostics of the check (warnings; errors make `load` fail).
+    public let diagnostics: [Diagnostic]
+}
+
+/// Diagnostics that stop a run before it starts.
+public struct RunFailure: Error { public var diagnostics: [Diagnostic]; public init(_ d: [Diagnostic]) { diagnostics = d } }
+
+/// Loading, defaults, parameters and inputs of `algo run` (the command line is a thin layer on this).
+public enum RunSession {
+    /// The embedded defaults of a bare `algo run` (README "algo run"): a small model and short inputs.
+    public static let defaultDimensions: [String: Int] = [
+        "N_V": 65, "ℓ_max": 64, "L": 2, "L_enc": 2, "L_dec": 2, "H": 4, "d_e": 64, "d_mlp": 256,
+        "d_attn": 16, "d_mid": 16, "d_f": 64, "ℓ_gen": 8, "d_x": 16, "d_z": 16, "d_out": 16, "d_in": 16,
+        "ℓ_x": 6, "ℓ_z": 6, "T": 6,
+    ]
+    public static let defaultReals: [String: Double] = ["τ": 1.0]
+    /// The default token sequence of `x` / `z` (and `v = 5`, `ℓ = 3`).
+    public static let defaultTokens = [12, 7, 33, 2, 51, 20, 9, 40]
+
+    /// Parses `path`, checks it with every `.algo` file of its directory as library, and re-checks
+    /// with the files it calls so that the program holds every algorithm the run needs.
+    public static func load(path: String, values: [String: Int] = [:]) -> Result<LoadedProgram, RunFailure> {
+        let source: SourceFile
+        switch SourceFile.load(path: path) {
+        case .success(let s): source = s
+        case .failure(let d): return .failure(RunFailure([d]))
+        }
+        var bag = DiagnosticBag()
+        let tree = Parser.parse(source, &bag)
+        if bag.hasErrors { return .failure(RunFailure(bag.all)) }
+        let target = ParsedFile(source: source, tree: tree)
+        let library = libraryFiles(around: path)
+        var files = [target]
+        for _ in 0..<8 {
+            var b = DiagnosticBag()
+            let outcome = ShapeChecker.check(files, library: library.filter { l in !files.contains { $0.source.path == l.source.path } },
+                                             options: CheckOptions(values: values), &b)
+            guard let program = outcome.program else { return .failure(RunFailure(b.all)) }
+            let have = Set(files.map(\.source.path))
+            var need: [String] = []
+            for a in program.algorithms { for c in a.calls.values where !c.isBuiltin && !have.contains(c.file) && !need.contains(c.file) { need.append(c.file) } }
+            if need.isEmpty {
+                let ep = EvalProgram(program)
+                guard let t = ep.algorithms.first(where: { $0.file == path }) else {
+                    return .failure(RunFailure([Diagnostic(.missingValue, "`\(path)` holds no algorithm", at: tree.span)]))
+                }
+                return .success(LoadedProgram(program: ep, target: t, source: source, diagnostics: b.all))
+            }
+            files += library.filter { need.contains($0.source.path) }
+        }
+        return .failure(RunFailure([Diagnostic(.notExecutable, "calls nested too deeply between files", at: tree.span)]))
+    }
+
+    static func libraryFiles(around path: String) -> [ParsedFile] {
+        let d = (path as NSString).deletingLastPathComponent
+        let dir = d.isEmpty ? "." : d
+        var out: [ParsedFile] = []
+        for e in ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() where e.hasSuffix(".algo") {
+            let p = dir == "." ? e : dir + "/" + e
+            if p == path { continue }
+            guard case .success(let f) = SourceFile.load(path: p) else { continue }
+            var ignored = DiagnosticBag()
+            out.append(ParsedFile(source: f, tree: Parser.parse(f, &ignored)))
+        }
+        return out
+    }
+
+    /// What one input of the target is: a token sequence, a token, a position, a vector/matrix, a collection.
+    public enum InputKind: Equatable { case tokens, token, position, array([Expr]), collection }
+
+    public static func inputKinds(_ a: LoadedAlgorithm) -> [(name: String, kind: InputKind, span: Span)] {
+        var out: [(String, InputKind, Span)] = []
+        for l in a.header(.input) {
+            guard case .declarations(let d) = l.content else { continue }
+            for decl in d.declarations {
+                for ne in decl.names {
+                    guard case .name(let n) = ne.kind else { continue }
+                    let kind: InputKind
+                    switch decl.type?.kind {
+                    case nil: kind = .collection
+                    case .sequences?: kind = .tokens
+                    case .power(_, let dims, _)?: kind = .array(dims)
+                    case .range?: kind = .position
+                    default: kind = .token
+                    }
+                    out.append((n.spelling, kind, ne.span))
+                }
+            }
+        }
+        return out
+    }
+
+    /// The signature input a declared input belongs to: `e_t` (declared) is `e_{1:T}` (title), a
+    /// family given as the columns of a matrix; returns the title spelling and the family size expression.
+    public static func familyInput(_ declared: String, _ a: LoadedAlgorithm) -> (name: String, count: Expr)? {
+        for sp in a.inputs {
+            guard case .name(let n) = sp.name.kind, n.spelling != declared, let s = n.scripts.last, s.raw.contains(":"),
+                  declared.hasPrefix(n.base + s.position.rawValue), case .slice(_, let hi?) = s.value.kind else { continue }
+            return (n.spelling, hi)
+        }
+        return nil
+    }
+
+    /// Default inputs for a bare run: `defaultTokens` for sequences, 5 for a token, 3 for a position,
+    /// 𝒩(0, 1) vectors and matrices (seeded) of the declared shapes.
+    public static func defaultInputs(_ a: LoadedAlgorithm, dims: [String: Int], seed: UInt64, dtype: DType, skip: Set<String> = []) throws -> [String: Value] {
+        var rng = RandomGenerator(seed: seed &+ 1)
+        var out: [String: Value] = [:]
+        for (name, kind, span) in inputKinds(a) where !skip.contains(name) && !skip.contains(familyInput(name, a)?.name ?? "") {
+            switch kind {
+            case .collection: continue
+            case .tokens:
+                let n = dims["N_V"] ?? 65
+                out[name] = .tokens(defaultTokens.map { ($0 - 1) % max(n - 3, 1) + 1 })
+            case .token: out[name] = .nat(5)
+            case .position: out[name] = .nat(3)
+            case .array(let dimExprs):
+                var shape = try dimExprs.map { try ParameterLayout.dimValue($0, dims, span) }
+                var key = name
+                if let (fname, count) = familyInput(name, a) { key = fname; shape.append(try ParameterLayout.dimValue(count, dims, span)) }
+                out[key] = .tensor(Variable(Tensor(shape: shape, values: (0..<Shape.count(shape)).map { _ in rng.normal() }, dtype: dtype)))
+            }
+        }
+        return out
+    }
+
+    /// Parses `--input` text for one input: token ids `3,1,4`, one id, or numbers for a vector.
+    public static func parseInput(_ text: String, kind: InputKind, name: String, dtype: DType, at span: Span) throws -> Value {
+        let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        switch kind {
+        case .tokens, .token, .position:
+            let ids = parts.compactMap { Int($0) }
+            guard ids.count == parts.count, !ids.isEmpty else {
+                throw RuntimeError(.invalidInput, "`--input \(name)=\(text)`: expected token ids such as `3,1,4` (1-based)", at: span)
+            }
+            return kind == .tokens ? .tokens(ids) : .nat(ids[0])
+        case .array:
+            let xs = parts.compactMap { Double($0) }
+            guard xs.count == parts.count, !xs.isEmpty else { throw RuntimeError(.invalidInput, "`--input \(name)=\(text)`: expected numbers", at: span) }
+            return .tensor(Variable(Tensor(shape: [xs.count], values: xs, dtype: dtype)))
+        case .collection:
+            throw RuntimeError(.invalidInput, "`\(name)` is a parameter collection: give it with `--params`", at: span)
+        }
+    }
+
+    /// Checks given parameters against the layout: every one present with its shape.
+    public static func verify(_ given: [String: Tensor], _ specs: [ParameterSpec], at span: Span) throws {
+        for s in specs {
+            guard let t = given[s.name] else {
+                throw RuntimeError(.parameterMismatch, "the parameter `\(s.name)` (shape \(s.shape)) is missing from the checkpoint", at: span,
+                                   notes: ["`algo params FILE.algo --set …` lists every parameter's name and shape"])
+            }
+            guard t.shape == s.shape else {
+                throw RuntimeError(.parameterMismatch, "the parameter `\(s.name)` has shape \(t.shape) in the checkpoint, the algorithm needs \(s.shape)", at: span)
+            }
+        }
+    }
+}
+
+extension RunSession {
+    /// Every vector or matrix input has its declared shape (E0507), so no shape error reaches the runtime.
+    static func checkInputs(_ a: LoadedAlgorithm, _ inputs: [String: Value], _ dims: [String: Int]) throws {
+        for (name, kind, span) in inputKinds(a) {
+            guard case .array(let dimExprs) = kind else { continue }
+            let fam = familyInput(name, a)
+            guard case .tensor(let t)? = inputs[name] ?? fam.flatMap({ inputs[$0.name] }) else { continue }
+            var expected = dimExprs.map { try? ParameterLayout.dimValue($0, dims, span) }
+            if let fam { expected.append(try? ParameterLayout.dimValue(fam.count, dims, span)) }
+            let ok = t.rank == expected.count && zip(t.shape, expected).allSatisfy { $1 == nil || $0 == $1 }
+            if !ok {
+                let want = expected.map { $0.map(String.init) ?? "?" }.joined(separator: "×")
+                throw RuntimeError(.invalidInput, "the input `\(fam?.name ?? name)` has shape \(t.shape.map(String.init).joined(separator: "×")), its declaration needs \(want)", at: span)
+            }
+        }
+    }
+
+    /// Real hyperparameters lie in their declared interval (`τ ∈ (0, ∞)`).
+    static func checkReals(_ a: LoadedAlgorithm, _ reals: [String: Double]) throws {
+        for l in a.header(.hyperparameters) {
+            guard case .declarations(let d) = l.content else { continue }
+            for decl in d.declarations {
+                guard case .interval(let lo, let hi)? = decl.type?.kind else { continue }
+                func bound(_ e: Expr) -> Double? {
+                    if case .number(let s) = e.kind { return Double(s) }
+                    if case .infinity = e.kind { return .infinity }
+                    return nil
+                }
+                for ne in decl.names {
+                    guard case .name(let n) = ne.kind, let v = reals[n.spelling] else { continue }
+                    if let a = bound(lo), let b = bound(hi), !(v > a && v < b) {
+                        throw RuntimeError(.invalidInput, "`\(n.spelling)` = \(v) is outside its declared interval", at: decl.span)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The kind of an input given under a signature or declared name (`e_{1:T}` is an array family).
+    public static func kind(of name: String, _ a: LoadedAlgorithm) -> InputKind? {
+        for (n, k, _) in inputKinds(a) {
+            if n == name { return k }
+            if let fam = familyInput(n, a), fam.name == name { return k }
+        }
+        return nil
+    }
+
+    /// Inputs stored in a checkpoint as `input.NAME` (token ids stored as F64 exact integers).
+    public static func inputs(from c: Checkpoint, _ a: LoadedAlgorithm, dtype: DType) -> [String: Value] {
+        var out: [String: Value] = [:]
+        for (name, t) in c.tensors where name.hasPrefix("input.") {
+            let n = String(name.dropFirst("input.".count))
+            switch kind(of: n, a) {
+            case .tokens?: out[n] = .tokens(t.doubles.map { Int($0) })
+            case .token?, .position?: out[n] = .nat(Int(t.doubles.first ?? 0))
+            default: out[n] = .tensor(Variable(t.converted(to: dtype)))
+            }
+        }
+        return out
+    }
+
+    /// Parameters of a checkpoint: every tensor not named `input.*`, `output.*`, `hyperparameter.*`.
+    public static func parameters(from c: Checkpoint) -> [String: Tensor] {
+        var out: [String: Tensor] = [:]
+        for (name, t) in c.tensors where !name.hasPrefix("input.") && !name.hasPrefix("output.") && !name.hasPrefix("hyperparameter.") { out[name] = t }
+        return out
+    }
+
+    /// The Mask of a checkpoint: the tensor `hyperparameter.Mask`, else the metadata text (`1`, `[[t_z ≤ t_x]]`).
+    public static func mask(from c: Checkpoint) -> MaskValue? {
+        if let t = c["hyperparameter.Mask"] { return .matrix(t) }
+        if let m = c.metadata[CheckpointMetadata.hyperparameterPrefix + "Mask"] { return maskValue(m) }
+        return nil
+    }
+
+    /// `1`/`0` → a constant; `causal` or `[[t_z ≤ t_x]]` → the causal matrix rule (built when indexed).
+    public static func maskValue(_ text: String) -> MaskValue? {
+        if let d = Double(text) { return .constant(d) }
+        if text == "causal" || text.replacingOccurrences(of: " ", with: "") == "[[t_z≤t_x]]" { return .causal }
+        return nil
+    }
+
+    /// Integer hyperparameters (dimensions) and real ones (τ) of checkpoint metadata.
+    public static func hyperparameters(from c: Checkpoint) -> (dims: [String: Int], reals: [String: Double]) {
+        var dims: [String: Int] = [:], reals: [String: Double] = [:]
+        for (k, v) in CheckpointMetadata.hyperparameters(c.metadata) {
+            if let i = Int(v) { dims[k] = i } else if let d = Double(v) { reals[k] = d }
+        }
+        return (dims, reals)
+    }
+
+    /// Runs the target with parameters given as tensors (verified against the layout) or initialised.
+    public static func run(_ p: LoadedProgram, dims: [String: Int], reals: [String: Double], inputs: [String: Value],
+                           parameters: [String: Tensor]?, mask: MaskValue?, options: RunOptions,
+                           fallback: [String: Int] = [:]) throws -> (value: Value, evaluator: Evaluator, parameters: [String: Variable], dims: [String: Int]) {
+        if let bad = Evaluator.firstUnsupported(p.target.syntax.body) {
+            throw RuntimeError(.notExecutable, bad.message, at: bad.span,
+                               notes: ["`algo run` executes the forward algorithms (1–10) and inference (14, 15); training (∇, functions of θ) is the next issue"])
+        }
+        var dims = dims
+        var inputShapes: [String: [Int]] = [:]
+        for (k, v) in inputs { if case .tensor(let t) = v { inputShapes[k] = t.shape } }
+        ParameterLayout.inferDimensions(p.target, program: p.program, parameters: (parameters ?? [:]).mapValues(\.shape), inputs: inputShapes, into: &dims)
+        // Dimensions neither given nor fixed by the tensors (ℓ_gen with a checkpoint) take the defaults.
+        for (k, v) in fallback where dims[k] == nil { dims[k] = v }
+        try checkInputs(p.target, inputs, dims)
+        try checkReals(p.target, reals)
+        let specs = try ParameterLayout.parameters(of: p.target, program: p.program, dims: dims)
+        var θ: [String: Variable] = [:]
+        if let given = parameters {
+            try verify(given, specs, at: p.target.syntax.title.span)
+            for s in specs { θ[s.name] = Variable(given[s.name]!.converted(to: options.dtype)) }
+        } else {
+            θ = ParameterLayout.initialise(specs, seed: options.seed, dtype: options.dtype)
+        }
+        let e = Evaluator(program: p.program, options: options)
+        let v = try e.run(p.target, dims: dims, reals: reals, inputs: inputs, parameters: θ, mask: mask)
+        return (v, e, θ, dims)
+    }
+}

@@ -1,0 +1,103 @@
+import AlgoDiagnostics
+import AlgoSyntax
+import AlgoTensor
+
+/// A run-time value of the evaluator.
+///
+/// Vectors are rank-1 `Variable`s `[d]`, matrices rank 2 `[rows, cols]`, real scalars `[]` or `[1]`.
+/// Inside a batched column loop a vector is `[d, B]` and a scalar `[1, B]` (B = the loop's range):
+/// the tensor runtime's broadcasting (aligned at the first dimension) makes the same code right for
+/// both (see `Evaluator` and the README section "algo run").
+public enum Value {
+    case tensor(Variable)
+    /// A natural number: a dimension, a token id, a position, a loop index (1-based).
+    case nat(Int)
+    /// A real scalar hyperparameter or literal (`τ`, `1/τ`, `√d_attn`, `−∞`).
+    case real(Double)
+    case bool(Bool)
+    /// A token sequence (`x ∈ V*`), 1-based ids.
+    case tokens([Int])
+    /// A parameter collection: member names (with bound indices substituted) → values.
+    case collection(Collection)
+    /// The Mask hyperparameter of Algorithms 4 and 5.
+    case mask(MaskValue)
+    /// A loop or Σ index bound to all of 1…count at once (batched evaluation), along `axis`.
+    case grid(count: Int, axis: Int)
+    /// `𝟏` and `𝟏ᵀ`.
+    case ones, onesT
+    /// A family (`e_{1:T}` passed as an input).
+    case family(Family)
+
+    public var kindName: String {
+        switch self {
+        case .tensor(let v): return "a tensor of shape \(v.shape)"
+        case .nat: return "a natural number"
+        case .real: return "a real number"
+        case .bool: return "a truth value"
+        case .tokens: return "a token sequence"
+        case .collection: return "a parameter collection"
+        case .mask: return "a Mask"
+        case .grid: return "an index over a range"
+        case .ones, .onesT: return "𝟏"
+        case .family: return "a family"
+        }
+    }
+}
+
+/// A parameter collection (`θ`, `𝓦_2`, `𝓦^3_qkv`): ordered members.
+public struct Collection {
+    public var members: [(name: String, value: Value)] = []
+    public init(_ members: [(name: String, value: Value)] = []) { self.members = members }
+    public subscript(_ name: String) -> Value? { members.first { $0.name == name }?.value }
+}
+
+/// A family `e_t`, `Y^h`: elements by index (1-based), or the columns of one matrix (batched).
+public struct Family {
+    public var elements: [Int: Value] = [:]
+    /// When set, element t is column t of this matrix.
+    public var columns: Variable?
+    public var count: Int { columns.map { $0.shape.count >= 2 ? $0.shape[1] : 1 } ?? (elements.keys.max() ?? 0) }
+    public init(columns: Variable? = nil) { self.columns = columns }
+
+    public func element(_ t: Int) -> Value? {
+        if let c = columns {
+            guard t >= 1, t <= count else { return nil }
+            return .tensor(c.rank == 2 ? c.column(t - 1) : c)
+        }
+        return elements[t]
+    }
+}
+
+/// The Mask hyperparameter: a constant (`Mask ≡ 1`), a {0,1} matrix (from a checkpoint), or a rule
+/// `Mask[t, t′] = [[t ≤ t′]]` evaluated in the caller's environment.
+public enum MaskValue {
+    case constant(Double)
+    case matrix(Tensor)
+    case rule(variables: [String], body: Expr, frame: Frame)
+    /// `Mask[t_z, t_x] = [[t_z ≤ t_x]]` given on the command line (`--set Mask=causal`).
+    case causal
+}
+
+/// A run-time error: a diagnostic at a source position.
+public struct RuntimeError: Error {
+    public var diagnostic: Diagnostic
+    public init(_ code: DiagnosticCode, _ message: String, at span: Span, notes: [String] = []) {
+        diagnostic = Diagnostic(code, message, at: span)
+        diagnostic.notes = notes
+    }
+}
+
+/// One activation of an algorithm: its variables, families and dimension values.
+public final class Frame {
+    let algorithm: LoadedAlgorithm
+    var vars: [String: Value] = [:]
+    var families: [String: Family] = [:]
+    var dims: [String: Int] = [:]
+    init(_ algorithm: LoadedAlgorithm) { self.algorithm = algorithm }
+
+    func copy() -> Frame {
+        let f = Frame(algorithm)
+        f.vars = vars; f.families = families; f.dims = dims
+        return f
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+import AlgoTensor
+@testable import AlgoEval
+
+/// `algo run`'s evaluator (through the library API) against the NumPy fixtures of
+/// `Tests/Reference/fixtures/` (written by `Tests/Reference/forward_reference.py`, not by `algo`).
+enum InterpreterFixtures {
+    static let repository: String = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// `Algorithms/DTransformer.algo` for the case `DTransformer-small`.
+    static func algoPath(_ caseName: String) -> String {
+        repository + "/Algorithms/" + String(caseName.prefix { $0 != "-" }) + ".algo"
+    }
+
+    static func program(_ caseName: String) throws -> LoadedProgram {
+        switch RunSession.load(path: algoPath(caseName)) {
+        case .success(let p): return p
+        case .failure(let f): throw f
+        }
+    }
+
+    /// Runs the fixture's algorithm from its `.algo` text with the fixture's parameters and inputs.
+    static func run(_ fixture: Fixture, _ caseName: String, _ dtype: DType, inputs override: [String: Value] = [:]) throws -> Value {
+        let p = try program(caseName)
+        let c = fixture.checkpoint
+        let (dims, reals) = RunSession.hyperparameters(from: c)
+        var options = RunOptions()
+        options.dtype = dtype
+        var inputs = RunSession.inputs(from: c, p.target, dtype: dtype)
+        for (k, v) in override { inputs[k] = v }
+        return try RunSession.run(p, dims: dims, reals: reals, inputs: inputs, parameters: RunSession.parameters(from: c),
+                                  mask: RunSession.mask(from: c), options: options).value
+    }
+}
+
+func tensorOf(_ v: Value) -> Tensor? { if case .tensor(let t) = v { return t.value } else { return nil } }
+
+@Suite("algo run's evaluator against the NumPy reference (Algorithms 1–10)")
+struct InterpreterReferenceTests {
+    @Test("each fixture: the `.algo` text run by the evaluator equals NumPy in Float64 (1e-10) and Float32 (1e-4)",
+          arguments: ReferenceFixtures.names())
+    func matchesNumPy(_ caseName: String) throws {
+        let fixture = try ReferenceFixtures.load(caseName)
+        let expected = fixture.tensor(fixture.outputName)
+        var report: [String] = []
+        for dtype in [DType.f64, .f32] {
+            let value = try InterpreterFixtures.run(fixture, caseName, dtype)
+            guard var got = tensorOf(value) else { Issue.record("\(caseName): not a tensor"); continue }
+            #expect(got.dtype == dtype)
+            if got.shape != expected.shape, got.count == expected.count { got = got.contiguous().reshaped(expected.shape) }
+            #expect(got.shape == expected.shape, "\(caseName): shape \(got.shape), expected \(expected.shape)")
+            guard got.shape == expected.shape else { continue }
+            let error = scaledError(got, expected)
+            #expect(error <= ReferenceTolerance.of(dtype), "\(caseName) \(dtype): error \(error)")
+            report.append("\(dtype) \(String(format: "%.2e", error))")
+        }
+        print("interpreter \(caseName): \(report.joined(separator: ", "))")
+    }
+}
