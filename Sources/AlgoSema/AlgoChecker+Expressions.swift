@@ -122,6 +122,15 @@ extension AlgoChecker {
         return .error
     }
 
+    /// A parameter collection, or an untyped declaration (`θ`, a type variable) that only a collection
+    /// can solve in arithmetic: section 8's optimisers (Adam) compute member-wise on θ's structure.
+    func isCollectionLike(_ t: SemType) -> Bool {
+        switch t {
+        case .collection, .variable: return true
+        default: return false
+        }
+    }
+
     func elementwiseResult(_ t: SemType) -> SemType {
         switch t {
         case .array(let r, let c, _): return .array(rows: r, cols: c, element: .real)
@@ -265,8 +274,12 @@ extension AlgoChecker {
             if y.isScalar {
                 if case .array = x { return elementwiseResult(x) }
                 if x.isScalar { return .real }
+                // Section 8 (Adam): a parameter collection divided by a scalar, `m/(1 − β_1^s)`.
+                if isCollectionLike(x) { return x }
             }
             if case .array = x, case .array = y { return elementwise(op, x, y, a, b, e) }
+            // Section 8 (Adam): member-wise division of two collections of the same structure, `m̂/(√v̂ + ε)`.
+            if isCollectionLike(x), isCollectionLike(y) { return elementwise(op, x, y, a, b, e) }
             return invalid("cannot divide \(show(x)) by \(show(y))", e)
         case .equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual, .equivalent:
             check(a); check(b)
@@ -296,10 +309,13 @@ extension AlgoChecker {
             default: return .real
             }
         }
-        if case .collection = x, case .collection = y {
+        if isCollectionLike(x), isCollectionLike(y) {
             if !program.unify(x, y) { return invalid("`\(op.rawValue)` combines two different parameter collections", e) }
-            return x
+            return program.resolve(x)
         }
+        // Section 8 (Adam): a scalar combined with every entry of every member, `√v̂ + ε`.
+        if isCollectionLike(x), y.isScalar { return x }
+        if isCollectionLike(y), x.isScalar { return y }
         if case .array(let r1, let c1, _) = x, case .array(let r2, let c2, _) = y {
             let sameKind = (c1 == nil) == (c2 == nil)
             var ok = sameKind
@@ -342,6 +358,9 @@ extension AlgoChecker {
     /// Products by juxtaposition or `·`: scalar × anything, matrix × matrix/vector, vector × row (outer).
     func product(_ x: SemType, _ y: SemType, _ a: Expr, _ b: Expr, _ e: Expr) -> SemType {
         if x.isError || y.isError { return .error }
+        // A scalar times a not yet solved collection (`0 · θ` before θ's first use) has its type.
+        if x.isScalar, case .variable = y { return y }
+        if y.isScalar, case .variable = x { return x }
         if case .variable = x { return .error }
         if case .variable = y { return .error }
         if x.isScalar && y.isScalar {

@@ -238,6 +238,10 @@ extension AlgoChecker {
             d.notes.append(old.loopDepth < loopDepth ? "a loop must not change the shape of a variable defined before it"
                                                      : "a declared input or parameter keeps its declared shape")
             report(d)
+            // One mistake, one error: neither the old nor the new shape is trusted after this line.
+            var nb = old
+            nb.type = .error
+            define(spelling, nb)
             return
         }
         define(spelling, Binding(type: v, origin: target.span, kind: .local, loopDepth: loopDepth))

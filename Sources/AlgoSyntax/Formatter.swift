@@ -148,9 +148,10 @@ public enum Formatter {
                 continue
             }
             var s = spelling(t, style)
-            // `(e[i] − m)^2` is written `(e[i] − m)²` in Unicode, as the paper does.
+            // `(e[i] − m)^2` is written `(e[i] − m)²` in Unicode, as the paper does; so is `e[i]^2`
+            // (RMSnorm's `e[i]²`).
             let next = tokens.index(after: k)
-            if style == .unicode, t.is(.caret), !t.hasLeadingSpace, previous == ")", next < tokens.endIndex,
+            if style == .unicode, t.is(.caret), !t.hasLeadingSpace, previous == ")" || previous == "]", next < tokens.endIndex,
                tokens[next].kind == .scriptWord, !tokens[next].hasLeadingSpace,
                let digits = superscript(tokens[next].value) {
                 s = digits

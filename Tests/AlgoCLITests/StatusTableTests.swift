@@ -7,11 +7,15 @@ import Testing
 @Suite struct StatusTableTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// (file, column name, cell) for every row of the status table.
-    func cells() throws -> [(file: String, column: String, value: String)] {
+    /// (file, column name, cell) for every row of a status table: table 0 is the paper's 15 algorithms,
+    /// table 1 the section 8 variants; nil reads every table.
+    func cells(table: Int? = nil) throws -> [(file: String, column: String, value: String)] {
         let text = try String(contentsOf: Self.root.appendingPathComponent("Algorithms/README.md"), encoding: .utf8)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        guard let headerIndex = lines.firstIndex(where: { $0.hasPrefix("| # |") }) else { return [] }
+        let headers = lines.indices.filter { lines[$0].hasPrefix("| # |") }
+        guard let table else { return try headers.indices.flatMap { try cells(table: $0) } }
+        guard table < headers.count else { return [] }
+        let headerIndex = headers[table]
         let header = lines[headerIndex].split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
         var result: [(String, String, String)] = []
         for line in lines[(headerIndex + 2)...] {
@@ -27,8 +31,13 @@ import Testing
     }
 
     @Test func tableHasFifteenRows() throws {
-        let files = Set(try cells().map(\.file))
+        let files = Set(try cells(table: 0).map(\.file))
         #expect(files.count == 15)
+    }
+
+    @Test func variantsTableHasFourRows() throws {
+        let files = Set(try cells(table: 1).map(\.file))
+        #expect(files == ["RMSnorm.algo", "DTransformerGopher.algo", "DTrainingAdam.algo", "DTrainingMinibatch.algo"])
     }
 
     @Test func everyYesIsTrue() throws {

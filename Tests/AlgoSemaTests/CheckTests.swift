@@ -7,11 +7,33 @@ import Testing
 /// The 15 algorithms check clean, their claims are verified, the paper's errata give the right
 /// diagnostics, and the CheckedProgram records what the evaluator needs.
 @Suite struct CheckTests {
-    @Test func allFifteenAlgorithmsCheckClean() {
-        #expect(Support.algorithms.count == 15)
+    /// The paper's 15 algorithms and the 4 section-8 variants (Algorithms 16–19, numbered by us).
+    @Test func allAlgorithmsCheckClean() {
+        #expect(Support.algorithms.count == 19)
         let (outcome, ds) = Support.check(Support.algorithms, library: [])
         #expect(ds.isEmpty, "\(Support.render(ds, Support.algorithms))")
-        #expect(outcome.program?.algorithms.count == 15)
+        #expect(outcome.program?.algorithms.count == 19)
+    }
+
+    /// Adam's moment estimates have θ's structure: `0 · θ` before θ's first use, `β_1 m + (1 − β_1) g`,
+    /// `m/(1 − β_1^s)`, `m̂/(√v̂ + ε)` are member-wise on the collection, not silently poisoned.
+    @Test func adamMomentsHaveThetasStructure() {
+        let (outcome, ds) = Support.check(Support.algorithms, library: [])
+        #expect(ds.isEmpty)
+        guard let adam = outcome.program?.algorithms.first(where: { $0.syntax.title.signature?.name.spelling == "DTrainingAdam" }) else {
+            Issue.record("no DTrainingAdam")
+            return
+        }
+        let moments = ["θ", "m", "v", "g", "m̂", "v̂"]
+        #expect(Set(adam.variables.map(\.name)).isSuperset(of: moments))
+        for (name, type) in adam.variables where moments.contains(name) {
+            guard case .collection(let c) = type else {
+                Issue.record("`\(name)` is \(type), not a collection")
+                continue
+            }
+            #expect(c.origin == "DTransformer.θ", "\(name): \(c.origin)")
+        }
+        #expect(!adam.variables.contains { $0.type.containsError })
     }
 
     @Test func eachAlgorithmChecksCleanAloneWithItsDirectoryAsLibrary() {

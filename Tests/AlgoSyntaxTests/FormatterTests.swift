@@ -71,6 +71,10 @@ import Testing
         #expect(ascii?.contains("\\forall t : \\alpha_t = exp(q^T k_t / \\sqrt d_attn)") == true)
         #expect(ascii?.contains("(e[i] - m)^2/d_e") == true)
         #expect(ascii.flatMap { format($0, .unicode) } == paper)
+        // A power of an indexed entry (RMSnorm.algo line 1) comes back as `²` too.
+        let rms = "Algorithm 16: y ← F(e)\n1 v ← Σ_{i=1}^{d_e} e[i]²/d_e\n"
+        #expect(format(rms, .ascii)?.contains("e[i]^2/d_e") == true)
+        #expect(format(rms, .ascii).flatMap { format($0, .unicode) } == rms)
         // An author's own spaces in Unicode text stay.
         #expect(format("Algorithm 1: y ← F(x)\n1 y ← √ d ⊙ Kᵀ Q\n", .unicode) == "Algorithm 1: y ← F(x)\n1 y ← √ d ⊙ Kᵀ Q\n")
     }

@@ -95,6 +95,13 @@ CASES = [
  ("dinf-append-matrix", "DInference", "x ← [x, y]", "x ← [x, P]", "E0410", None, "a matrix appended to a token sequence"),
  ("dt-vstack-embeddings", "DTransformer", "X ← [e_1, e_2, . . . e_ℓ]", "X ← [e_1; e_2; . . . ; e_ℓ]", "E0410", " 5     for t", "embeddings stacked on top of each other instead of side by side"),
  ("mha-Hd_mid", "MHAttention", "W_o ∈ ℝ^{d_out×H d_mid}", "W_o ∈ ℝ^{d_out×Hd_mid}", "E0301", None, "Hd_mid as printed (Decision 9)"),
+ # Section 8 variants (Algorithms 16–19, ours): member-wise arithmetic on parameter collections (Adam), minibatches, RMSnorm.
+ ("adam-moment-plus-matrix", "DTrainingAdam", "11         m ← β_1 m + (1 − β_1) g", "11         m ← β_1 m + (1 − β_1) P(θ)", "E0410", None, "a probability matrix added to the first moment estimate"),
+ ("adam-moment-over-matrix", "DTrainingAdam", "13         m̂ ← m/(1 − β_1^s)", "13         m̂ ← m/P(θ)", "E0410", None, "a moment estimate divided by a matrix"),
+ ("adam-moment-scalar-init", "DTrainingAdam", " 1 m ← 0 · θ,", " 1 m ← 0,", "E0412", "11         m ←", "a first moment estimate initialised to a number, not to θ's structure"),
+ ("adam-epsilon-vector", "DTrainingAdam", "(√v̂ + ε)", "(√v̂ + ε 𝟏)", "E0410", "15         θ ←", "a vector added to a collection"),
+ ("mb-batch-indexes-data", "DTrainingMinibatch", "log DTransformer(x_n | θ)", "log DTransformer(x_b | θ)", "E0408", None, "a batch number used as a sequence number"),
+ ("gopher-norm-with-offset", "DTransformerGopher", "RMSnorm(X[:, t] | γ)", "RMSnorm(X[:, t] | γ, γ)", "E0406", None, "RMSnorm given an offset as layer_norm is"),
 ]
 
 def main():
