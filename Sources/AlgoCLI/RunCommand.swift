@@ -128,6 +128,10 @@ struct RunCommand: Command {
             dims[k] = nil; reals[k] = Double(v)
         }
         if mask == nil, a.hyperparameterNames.contains("Mask") { mask = .constant(1) }
+        if RunSession.isTraining(a) {
+            return runTraining(args, &output, &reporter, loaded: loaded, source: source, path: path, checkpoint: checkpoint,
+                               dims: dims, reals: reals, setGiven: !setDims.isEmpty || !setReals.isEmpty, options: options)
+        }
 
         do {
             // Inputs: checkpoint `input.*`, then defaults (bare run), then `--input`.
