@@ -25,6 +25,10 @@ struct RunCommand: Command {
         (1-based); several inputs are separated by `;`. `--set Mask=causal` or `Mask=1` for Alg. 4, 5.
         `--output` writes what the algorithm returns as `output.NAME` (safetensors, atomically, with
         the hyperparameters and the SHA-256 of the .algo source in its metadata).
+        Training (Algorithms 11–13): the dataset is `--input 'x_1=3,1,4;x_2=2,7'` (EDTraining also
+        `z_1=…`), else a built-in one; a bare run trains a tiny model (N_V = 12, d_e = 16, L = 1,
+        N_epochs = 40, η = 0.05) and prints the loss before and after; `--output`/`--save-params`
+        write θ̂ under the names of `algo params`.
         """
     }
     var flags: [Arguments.Spec] {
@@ -128,6 +132,10 @@ struct RunCommand: Command {
             dims[k] = nil; reals[k] = Double(v)
         }
         if mask == nil, a.hyperparameterNames.contains("Mask") { mask = .constant(1) }
+        if RunSession.isTraining(a) {
+            return runTraining(args, &output, &reporter, loaded: loaded, source: source, path: path, checkpoint: checkpoint,
+                               dims: dims, reals: reals, setGiven: !setDims.isEmpty || !setReals.isEmpty, options: options)
+        }
 
         do {
             // Inputs: checkpoint `input.*`, then defaults (bare run), then `--input`.

@@ -48,6 +48,14 @@ import Testing
             case "parses": command = "parse"
             case "checks": command = "check"
             case "runs": command = "run"
+            case "trains":
+                // A bare training run prints `loss before:` and `loss after:`; the loss must fall.
+                var output = Output()
+                let code = CLI.run(["run", path], &output)
+                #expect(code == .ok, "`algo run \(cell.file)` exited \(code): \(output.stderr)")
+                let before = TrainCommandTests.losses(output.stdout)
+                #expect(before != nil && before!.after < before!.before, "`algo run \(cell.file)`: the loss did not fall: \(output.stdout)")
+                continue
             default:
                 Issue.record("no test backs a \"yes\" in column `\(cell.column)` yet (\(cell.file))")
                 continue

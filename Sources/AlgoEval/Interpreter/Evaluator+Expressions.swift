@@ -19,6 +19,8 @@ extension Evaluator {
             let v = try tensor(try eval(inner, f), inner.span)
             ops += 1
             return .tensor(v.rank == 1 ? v.reshaped([1, v.shape[0]]) : v.transposed)
+        case .unary(.gradient, let a):
+            return try gradient(a, e, f)
         case .unary(let op, let a):
             let v = try eval(a, f)
             switch op {
@@ -41,7 +43,7 @@ extension Evaluator {
                     return .bool(x == 0)
                 }
             case .gradient:
-                throw RuntimeError(.notExecutable, "`∇` is not executable yet", at: e.span)
+                return try gradient(a, e, f)
             }
         case .binary(let op, let a, let b):
             return try binary(op, a, b, e, f)
@@ -61,7 +63,9 @@ extension Evaluator {
             if case .bool(let b) = v { return .nat(b ? 1 : 0) }
             return v
         case .tuple(let items) where items.count == 1: return try eval(items[0], f)
-        case .all, .ellipsis, .slice, .tuple, .set, .setBuilder, .membership, .randomChoice, .missing:
+        case .randomChoice(let options, let probabilities): return try randomChoice(options, probabilities, e, f)
+        case .setBuilder(let v, let domain, let condition): return try setBuilder(v, domain, condition, e, f)
+        case .all, .ellipsis, .slice, .tuple, .set, .membership, .missing:
             throw RuntimeError(.notExecutable, "this expression is not executable yet", at: e.span)
         }
     }
@@ -97,6 +101,8 @@ extension Evaluator {
             }
         }
         let x = try eval(a, f), y = try eval(b, f)
+        if case .collection = x { return try memberwise(op, x, y, e) }
+        if case .collection = y { return try memberwise(op, x, y, e) }
         switch op {
         case .juxtapose, .multiply, .times:
             if case .onesT = y { return x }
@@ -182,6 +188,21 @@ extension Evaluator {
                 throw RuntimeError(.notExecutable, "a Σ without an upper bound is not executable yet", at: e.span)
             }
             count = max(0, b - a + 1)
+        case .membership(let v, let set):
+            // `Σ_{t∈T̃}`: interpreted over the set's elements, ascending.
+            guard case .name(let n) = v.kind else { throw RuntimeError(.notExecutable, "this Σ is not executable yet", at: lower.span) }
+            let saved = f.vars[n.spelling]
+            defer { f.vars[n.spelling] = saved }
+            var total: Value? = nil
+            for i in try members(set, f) {
+                f.vars[n.spelling] = .nat(i)
+                let term = try eval(s.body, f)
+                if let t = total {
+                    if let p = scalarNumber(t), let q = scalarNumber(term) { total = .real(p + q) }
+                    else { ops += 1; total = .tensor(try tensor(t, e.span) + tensor(term, e.span)) }
+                } else { total = term }
+            }
+            return total ?? .real(0)
         case .name(let n):
             variable = n.spelling
             guard let r = try rangeOf(variable, in: s.body, f) else {
@@ -246,6 +267,7 @@ extension Evaluator {
     // MARK: Calls
 
     func call(_ c: Call, _ e: Expr, _ f: Frame) throws -> Value {
+        if case .function(let fn)? = f.vars[c.callee.spelling] { return try applyFunction(fn, c, e, f) }
         let resolved = f.algorithm.checked.calls[e.span]
         if resolved?.isBuiltin ?? (program.find(c.callee.spelling) == nil) {
             return try builtin(c, e, f)
@@ -264,6 +286,13 @@ extension Evaluator {
             case .tensor(let t): return .nat(t.rank == 2 ? t.shape[1] : t.shape.first ?? 1)
             default: throw RuntimeError(.invalidInput, "`length` of this value", at: e.span)
             }
+        }
+        // log P(θ)[i, t] and log P(θ), P(θ) a function whose value is a softmax: log-softmax.
+        if name == "log", case .index(let base, let idx) = arg.kind, case .call(let pc) = base.kind, case .function(let fn)? = f.vars[pc.callee.spelling] {
+            return try index(base, idx, arg, f, baseValue: try applyFunction(fn, pc, base, f, log: true))
+        }
+        if name == "log", case .call(let pc) = arg.kind, case .function(let fn)? = f.vars[pc.callee.spelling] {
+            return try applyFunction(fn, pc, arg, f, log: true)
         }
         // log of a softmax is computed as log-softmax (stable; the same value).
         if name == "log", case .call(let inner) = arg.kind, inner.callee.spelling == "softmax", inner.arguments.count == 1 {
@@ -300,8 +329,8 @@ extension Evaluator {
 
     // MARK: Indexing
 
-    func index(_ base: Expr, _ idx: [Expr], _ e: Expr, _ f: Frame) throws -> Value {
-        let b = try eval(base, f)
+    func index(_ base: Expr, _ idx: [Expr], _ e: Expr, _ f: Frame, baseValue: Value? = nil) throws -> Value {
+        let b = try baseValue ?? eval(base, f)
         let what = base.kind.spellingHint
         if case .mask(let m) = b {
             let values = try idx.map { try eval($0, f) }

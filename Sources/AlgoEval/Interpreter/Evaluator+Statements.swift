@@ -11,8 +11,10 @@ extension Evaluator {
     func execute(_ a: LoadedAlgorithm, _ f: Frame) throws -> Value {
         if let bad = Self.firstUnsupported(a.syntax.body) {
             throw RuntimeError(.notExecutable, bad.message, at: bad.span,
-                               notes: ["`algo run` executes the forward algorithms (1–10) and inference (14, 15); training (∇, functions of θ) is the next issue"])
+                               notes: ["`algo run` executes the forward algorithms (1–10), training (11–13) and inference (14, 15) as written in the paper"])
         }
+        // Functions of θ hold their frame: drop them so the frame is freed.
+        defer { for (k, v) in f.vars { if case .function = v { f.vars[k] = nil } } }
         if case .returned(let v) = try block(a.syntax.body, f) { return v }
         throw RuntimeError(.notExecutable, "`\(a.name)` ended without `return`", at: a.syntax.span)
     }
@@ -22,7 +24,9 @@ extension Evaluator {
         for s in body {
             switch s.kind {
             case .assign(let target, _, let value):
-                if case .call = target.kind { return ("a function of θ (`P(θ) ← …`) is not executable yet", s.span) }
+                if case .call(let c) = target.kind, !c.arguments.allSatisfy({ if case .name = $0.kind { return true } else { return false } }) {
+                    return ("a function whose parameter is not a name is not executable yet", s.span)
+                }
                 if let r = unsupported(value) { return r }
             case .returnValue(_, let v): if let r = unsupported(v) { return r }
             case .forLoop(let l): if let r = firstUnsupported(l.body) { return r }
@@ -37,9 +41,11 @@ extension Evaluator {
 
     static func unsupported(_ e: Expr) -> (message: String, span: Span)? {
         switch e.kind {
-        case .unary(.gradient, _): return ("`∇` (gradients) is not executable yet", e.span)
-        case .randomChoice: return ("a random choice (`… or … randomly with probability …`) is not executable yet", e.span)
-        case .setBuilder: return ("a set `{t ∈ [ℓ] : …}` is not executable yet", e.span)
+        case .unary(.gradient, let a):
+            if case .call(let c) = a.kind, c.arguments.count == 1 { return nil }
+            return ("`∇` of anything but a function of θ (`∇loss(θ)`) is not executable yet", e.span)
+        case .randomChoice(let o, let p): return o.lazy.compactMap(unsupported).first ?? p.lazy.compactMap(unsupported).first
+        case .setBuilder(_, _, let c): return unsupported(c)
         case .binary(_, let a, let b): return unsupported(a) ?? unsupported(b)
         case .unary(_, let a), .transpose(let a), .iverson(let a): return unsupported(a)
         case .call(let c):
@@ -80,11 +86,25 @@ extension Evaluator {
         switch s.kind {
         case .comment, .error: return .normal
         case .assign(let target, _, let value):
+            if case .call(let c) = target.kind { try defineFunction(c, value, f); return .normal }
             let v = try eval(value, f)
             try assign(target, v, f, s)
             return .normal
         case .returnValue(_, let value):
-            let v = try eval(value, f)
+            var v: Value
+            if f.logReturn {
+                // `log P(θ)` of a caller: `return P = softmax(Z)` gives log-softmax(Z) (stable, the same value).
+                if case .call(let c) = value.kind, c.callee.spelling == "softmax", c.arguments.count == 1 {
+                    let x = try tensor(try eval(c.arguments[0], f), c.arguments[0].span)
+                    ops += 1
+                    v = .tensor(columns(x) { $0.logSoftmaxColumns() })
+                } else {
+                    ops += 1
+                    v = .tensor(try tensor(try eval(value, f), value.span).log())
+                }
+            } else {
+                v = try eval(value, f)
+            }
             try checkFinite(v, s, f)
             return .returned(v)
         case .forLoop(let loop):
@@ -181,6 +201,12 @@ extension Evaluator {
                 if case .all = i.kind { return .grid(count: -1, axis: -1) }
                 return try eval(i, f)
             }
+            if indices.count == 1, case .nat(let t) = idx[0], case .nat(let token) = v {
+                switch f.vars[n.spelling] {
+                case .tokens?, nil: try assignToken(n.spelling, t, token, f, target.span); return
+                default: break
+                }
+            }
             let value = try tensor(v, target.span)
             let old = f.vars[n.spelling]
             if indices.count == 2, case .all = indices[0].kind {
@@ -229,7 +255,8 @@ extension Evaluator {
         let values = t.value.doubles
         if let bad = values.first(where: { $0.isNaN || (options.checkFinite && $0.isInfinite && !assignsInfinity(s)) }) {
             throw RuntimeError(.nonFinite, "line \(s.lineNumber ?? "?") of `\(f.algorithm.name)` produced \(bad.isNaN ? "NaN" : "\(bad)") (shape \(t.shape))", at: s.span,
-                               notes: ["erratum A3: layer_norm divides by √v, which is 0 for a constant vector (no ε in the paper)"])
+                               notes: ["erratum A3: layer_norm divides by √v, which is 0 for a constant vector (no ε in the paper)"]
+                                      + (losses.isEmpty ? [] : ["after \(losses.count) SGD step(s): training may have diverged; a smaller η (`--set η=…`) may keep it stable"]))
         }
     }
 

@@ -25,6 +25,12 @@ public final class Evaluator {
     var ops = 0
     var depth = 0
     var sourceCache: [String: String] = [:]
+    /// Values of `P(θ)` inside one application of a function of θ (`loss(θ)` reads `P(θ)` ℓ − 1 times).
+    var functionMemo: [String: Value]? = nil
+    /// Set just before calling the callee of `log P(θ)`: its frame returns log-softmax.
+    var pendingLogReturn = false
+    /// The value of every `loss(θ)` differentiated by `∇loss(θ)`, in order (one per SGD step).
+    public internal(set) var losses: [Double] = []
 
     public struct ProfileKey: Hashable, Sendable { public let file: String; public let line: Int }
     public struct ProfileEntry: Sendable { public var seconds: Double = 0; public var operations: Int = 0; public var calls: Int = 0 }
@@ -95,7 +101,10 @@ public final class Evaluator {
     }
 
     func bindInput(_ n: Name, _ v: Value, in f: Frame) throws {
-        if n.scripts.contains(where: { $0.raw.contains(":") }), case .tensor(let m) = v {
+        if case .family(let fam) = v, let i = n.scripts.lastIndex(where: { $0.raw.contains(":") }) {
+            // A dataset `x_{1:N_data}`: element n is `x_n`.
+            f.families[familyKey(n, i)] = fam
+        } else if n.scripts.contains(where: { $0.raw.contains(":") }), case .tensor(let m) = v {
             // `e_{1:T}`: a family given as the columns of a matrix.
             let i = n.scripts.lastIndex { $0.raw.contains(":") }!
             f.families[familyKey(n, i)] = Family(columns: m.rank == 1 ? m.reshaped([m.shape[0], 1]) : m)
@@ -129,6 +138,8 @@ public final class Evaluator {
         }
         guard depth < 64 else { throw RuntimeError(.notExecutable, "calls nested deeper than 64", at: expr.span) }
         let f = Frame(callee)
+        f.logReturn = pendingLogReturn
+        pendingLogReturn = false
         for (k, d) in resolved.dimensions {
             if let v = d.evaluate({ if case .named(let n) = $0 { return caller.dims[n] } else { return nil } }) { f.dims[k] = v }
         }

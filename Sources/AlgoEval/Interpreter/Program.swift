@@ -68,6 +68,10 @@ public struct RunOptions {
     public var seed: UInt64 = 0
     /// Record per-line time and operation counts.
     public var profile = false
+    /// Training: `∇loss(θ)` records the forward on a tape and returns the gradient. When false (an
+    /// evaluation pass), `∇loss(θ)` only evaluates the loss (recorded in `Evaluator.losses`) and
+    /// returns zeros, so `θ ← θ − η · ∇loss(θ)` leaves θ unchanged.
+    public var applyGradients = true
     public init() {}
 }
 

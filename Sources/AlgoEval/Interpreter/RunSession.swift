@@ -265,7 +265,7 @@ extension RunSession {
                            fallback: [String: Int] = [:]) throws -> (value: Value, evaluator: Evaluator, parameters: [String: Variable], dims: [String: Int]) {
         if let bad = Evaluator.firstUnsupported(p.target.syntax.body) {
             throw RuntimeError(.notExecutable, bad.message, at: bad.span,
-                               notes: ["`algo run` executes the forward algorithms (1–10) and inference (14, 15); training (∇, functions of θ) is the next issue"])
+                               notes: ["`algo run` executes the forward algorithms (1–10), training (11–13) and inference (14, 15) as written in the paper"])
         }
         var dims = dims
         var inputShapes: [String: [Int]] = [:]

@@ -25,8 +25,12 @@ public enum Value {
     case grid(count: Int, axis: Int)
     /// `𝟏` and `𝟏ᵀ`.
     case ones, onesT
-    /// A family (`e_{1:T}` passed as an input).
+    /// A family (`e_{1:T}` passed as an input, or a dataset `x_{1:N_data}` of token sequences).
     case family(Family)
+    /// A function of θ defined by `P(θ) ← …` or `loss(θ) = …` (evaluated when applied).
+    case function(FunctionValue)
+    /// A finite set of positions (`T̃ ← {t ∈ [ℓ] : …}`), ascending, 1-based.
+    case indexSet([Int])
 
     public var kindName: String {
         switch self {
@@ -40,6 +44,8 @@ public enum Value {
         case .grid: return "an index over a range"
         case .ones, .onesT: return "𝟏"
         case .family: return "a family"
+        case .function: return "a function of θ"
+        case .indexSet: return "a set of positions"
         }
     }
 }
@@ -49,6 +55,16 @@ public struct Collection {
     public var members: [(name: String, value: Value)] = []
     public init(_ members: [(name: String, value: Value)] = []) { self.members = members }
     public subscript(_ name: String) -> Value? { members.first { $0.name == name }?.value }
+}
+
+/// A function of parameters, `P(θ) ← DTransformer(x_n | θ)`: the body is evaluated in a copy of
+/// the defining frame with the parameter names bound to the arguments (so it reads the frame's
+/// values at application time, as the paper's notation means).
+public struct FunctionValue {
+    public let name: String
+    public let parameters: [String]
+    public let body: Expr
+    let frame: Frame
 }
 
 /// A family `e_t`, `Y^h`: elements by index (1-based), or the columns of one matrix (batched).
@@ -93,6 +109,8 @@ public final class Frame {
     var vars: [String: Value] = [:]
     var families: [String: Family] = [:]
     var dims: [String: Int] = [:]
+    /// `return P = softmax(Z)` returns log-softmax(Z) instead: the frame of `log P(θ)[…]`'s callee.
+    var logReturn = false
     init(_ algorithm: LoadedAlgorithm) { self.algorithm = algorithm }
 
     func copy() -> Frame {

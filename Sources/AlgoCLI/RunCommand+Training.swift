@@ -1,0 +1,111 @@
+import AlgoDiagnostics
+import AlgoEval
+import AlgoSema
+import AlgoSyntax
+import AlgoTensor
+import Foundation
+
+/// `algo run` of a training algorithm (11–13): the dataset from `--input 'x_1=…;x_2=…'` (or the
+/// built-in one), SGD as the algorithm is written, the loss before and after, θ̂ as a checkpoint.
+extension RunCommand {
+    func runTraining(_ args: Arguments, _ output: inout Output, _ reporter: inout Reporter, loaded: LoadedProgram, source: SourceFile,
+                     path: String, checkpoint: Checkpoint?, dims given: [String: Int], reals givenReals: [String: Double],
+                     setGiven: Bool, options: RunOptions) -> ExitCode {
+        let a = loaded.target
+        var dims = given, reals = givenReals
+        for (k, v) in RunSession.trainingReals where reals[k] == nil { reals[k] = v }
+        var fallback = RunSession.defaultDimensions
+        for (k, v) in RunSession.trainingDimensions { fallback[k] = v }
+        // With a checkpoint the model's dimensions come from it; N_epochs still has its default.
+        if checkpoint != nil, dims["N_epochs"] == nil { dims["N_epochs"] = RunSession.trainingDimensions["N_epochs"] }
+        do {
+            var elements: [String: [Int: [Int]]] = [:]
+            if let text = args.value("input") {
+                for part in text.split(separator: ";") {
+                    let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).precomposedStringWithCanonicalMapping }
+                    guard kv.count == 2 else { output.err("algo run: error: `--input` takes `NAME=VALUE;…`, not `\(part)`"); return .usage }
+                    guard let (name, i) = RunSession.datasetElement(kv[0], a) else {
+                        let bases = RunSession.datasetInputs(a).map { "`\($0.base)_1`, `\($0.base)_2`, …" }.joined(separator: " and ")
+                        output.err("algo run: error: `\(a.name)` trains on a dataset: give its sequences as \(bases) (`--input 'x_1=3,1,4;x_2=2,7,1'`), not `\(kv[0])`")
+                        return .usage
+                    }
+                    let v = try RunSession.parseInput(kv[1], kind: .tokens, name: kv[0], dtype: options.dtype, at: a.syntax.title.span)
+                    if case .tokens(let ids) = v { elements[name, default: [:]][i] = ids }
+                }
+            }
+            let builtIn = elements.isEmpty
+            if builtIn { elements = RunSession.defaultDatasetElements(a) }
+            let (inputs, count) = try RunSession.dataset(elements, a)
+            guard count > 0 else { output.err("algo run: error: the dataset is empty"); return .usage }
+            dims["N_data"] = count
+            let nv = dims["N_V"] ?? (checkpoint == nil ? fallback["N_V"] : nil)
+            if let nv, let bad = elements.values.flatMap({ $0.values.flatMap { $0 } }).first(where: { $0 < 1 || $0 > nv }) {
+                throw RuntimeError(.invalidInput, "token \(bad) of the dataset is outside the vocabulary 1…\(nv) (set N_V with --set)", at: a.syntax.title.span)
+            }
+
+            let start = Date()
+            let r = try RunSession.train(loaded, dims: dims, reals: reals, inputs: inputs,
+                                         parameters: checkpoint.map(RunSession.parameters(from:)), options: options, fallback: fallback)
+            let seconds = Date().timeIntervalSince(start)
+            let usedDims = Self.dimensionsUsed(a, loaded.program).union(Self.modelDimensions(loaded)).filter { r.dims[$0] != nil }.sorted()
+            var s = "\(a.syntax.title.number.isEmpty ? "" : "Algorithm \(a.number): ")\(Self.signature(a, source))   (\(path))\n"
+            let shown = usedDims.map { "\($0) = \(r.dims[$0]!)" } + a.hyperparameterNames.filter { reals[$0] != nil }.map { "\($0) = \(reals[$0]!)" }
+            s += "hyperparameters: \(shown.joined(separator: ", "))"
+            s += checkpoint == nil ? (setGiven ? "  (defaults and --set)\n" : "  (embedded defaults for training; change with --set)\n") : "  (from the checkpoint and --set)\n"
+            s += "dataset: \(count) \(RunSession.datasetInputs(a).count > 1 ? "sequence pairs" : "sequences")"
+            s += builtIn ? " (built-in; give your own with --input 'x_1=3,1,4;x_2=…')\n" : " (--input)\n"
+            for (name, _) in RunSession.datasetInputs(a) {
+                for (i, ids) in (elements[name] ?? [:]).sorted(by: { $0.key < $1.key }).prefix(4) {
+                    s += "  \(name.prefix { $0 != "_" })_\(i) = \(Self.brief(.tokens(ids)))\n"
+                }
+                if count > 4 { s += "  …\n" }
+            }
+            let numbers = r.parameters.reduce(0) { $0 + $1.tensor.count }
+            s += "parameters: \(r.parameters.count) tensors, \(numbers) numbers"
+            s += checkpoint == nil ? ", initialised: weights 𝒩(0, 0.02²), biases and β 0, γ 1 (seed \(options.seed))\n" : " from \(args.value("params")!)\n"
+            s += "training: \(r.stepLosses.count) SGD steps (N_epochs = \(r.dims["N_epochs"] ?? 0) × N_data = \(count), one sequence per step)\n"
+            s += String(format: "loss before: %.4f\n", r.lossBefore)
+            s += String(format: "loss after:  %.4f\n", r.lossAfter)
+            s += "  (loss(θ) of the algorithm, summed over the predicted positions, averaged over the dataset"
+            s += a.hyperparameterNames.contains("p_mask") ? "; the same masks (seed \(options.seed)) before and after)\n" : ")\n"
+            s += String(format: "time: %.1f ms (%@)\n", seconds * 1000, options.dtype == .f64 ? "float64" : "float32")
+            output.out(s)
+
+            var metaDims = r.dims
+            metaDims["N_data"] = nil; metaDims["N_epochs"] = nil
+            let modelDims = usedDims.filter { $0 != "N_data" && $0 != "N_epochs" }
+            var modelReals = reals
+            for k in ["η", "p_mask"] { modelReals[k] = nil }
+            for flag in ["output", "save-params"] {
+                guard let out = args.value(flag) else { continue }
+                if case .failure(let e) = Checkpoint.write(tensors: r.parameters, metadata: Self.metadata(source, dims: metaDims, reals: modelReals, usedDims: modelDims, a), to: out) {
+                    output.err("algo run: error: cannot write `\(out)`: \(e)"); return .output
+                }
+                output.out("wrote θ̂ (\(r.parameters.count) parameters, named as `algo params` lists them) to \(out)")
+            }
+            return .ok
+        } catch let e as RuntimeError {
+            if !reporter.files.contains(where: { $0.path == e.diagnostic.span.file }) { _ = reporter.load([e.diagnostic.span.file]) }
+            reporter.emit([e.diagnostic], &output)
+            return .diagnostics
+        } catch let f as RunFailure {
+            reporter.emit(f.diagnostics, &output)
+            return .diagnostics
+        } catch {
+            output.err("algo run: error: \(error)")
+            return .diagnostics
+        }
+    }
+
+    /// The dimensions of the model a training algorithm trains (DTransformer's, via its calls).
+    static func modelDimensions(_ p: LoadedProgram) -> Set<String> {
+        var names: Set<String> = []
+        for c in p.target.checked.calls.values where !c.isBuiltin {
+            if let y = p.program.find(c.callee, file: c.file) {
+                for (_, t) in y.checked.variables { for d in t.dims { for v in d.variables { if case .named(let n) = v { names.insert(n) } } } }
+                for n in y.hyperparameterNames { names.insert(n) }
+            }
+        }
+        return names.filter { !$0.contains("(") && $0 != "Mask" && $0 != "ℓ" }
+    }
+}

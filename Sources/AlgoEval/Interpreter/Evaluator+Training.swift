@@ -1,0 +1,236 @@
+import AlgoDiagnostics
+import AlgoSema
+import AlgoSyntax
+import AlgoTensor
+import Foundation
+
+/// Training (Algorithms 11–13): functions of θ, `∇`, member-wise arithmetic on parameter
+/// collections, the random choice and set builders.
+///
+/// * `P(θ) ← DTransformer(x_n | θ)` and `loss(θ) = …` define functions (`Value.function`); applying
+///   one evaluates its body in a copy of the defining frame with θ bound to the argument. Inside one
+///   application, `P(θ)` is evaluated once (memoised by spelling), so `Σ_t log P(θ)[…, t]` runs the
+///   transformer once, not ℓ − 1 times.
+/// * `log P(θ)[i, t]`, with `P(θ)` a call whose callee returns `softmax(Z)`, is log-softmax(Z)[i, t].
+/// * `∇loss(θ)` records the forward on a fresh `Tape` with every tensor of θ as a parameter, takes
+///   the gradients, and returns them with θ's structure (member names); the tape is dropped before
+///   `θ ← θ − η · ∇loss(θ)` (member-wise) builds the new parameters.
+/// * `a or b randomly with probability p or q`: one uniform draw from the run's generator (`--seed`)
+///   per evaluation, in execution order; `a` when u < p.
+extension Evaluator {
+    /// `P(θ) ← …`, `loss(θ) = …`.
+    func defineFunction(_ c: Call, _ value: Expr, _ f: Frame) throws {
+        var params: [String] = []
+        for a in c.arguments {
+            guard case .name(let n) = a.kind else {
+                throw RuntimeError(.notExecutable, "a function whose parameter is not a name is not executable yet", at: a.span)
+            }
+            params.append(n.spelling)
+        }
+        f.vars[c.callee.spelling] = .function(FunctionValue(name: c.callee.spelling, parameters: params, body: value, frame: f))
+    }
+
+    /// `P(θ)` (or, with `log`, log P(θ)) at a call site, memoised inside an enclosing application.
+    func applyFunction(_ fn: FunctionValue, _ c: Call, _ e: Expr, _ f: Frame, log: Bool = false) throws -> Value {
+        guard c.arguments.count == fn.parameters.count, c.parameters.isEmpty else {
+            throw RuntimeError(.invalidInput, "`\(fn.name)` takes \(fn.parameters.count) argument(s)", at: e.span)
+        }
+        var key: String? = (log ? "log " : "") + fn.name + "("
+        for a in c.arguments { if case .name(let n) = a.kind { key! += n.spelling + "," } else { key = nil; break } }
+        if let key, let v = functionMemo?[key] { return v }
+        let args = try c.arguments.map { try eval($0, f) }
+        let v = try apply(fn, args, log: log, e.span)
+        if let key, functionMemo != nil { functionMemo![key] = v }
+        return v
+    }
+
+    func apply(_ fn: FunctionValue, _ args: [Value], log: Bool, _ span: Span) throws -> Value {
+        let g = fn.frame.copy()
+        for (p, a) in zip(fn.parameters, args) { g.vars[p] = a }
+        let outer = functionMemo == nil
+        if outer { functionMemo = [:] }
+        defer { if outer { functionMemo = nil } }
+        guard log else { return try eval(fn.body, g) }
+        if case .call(let c) = fn.body.kind {
+            if c.callee.spelling == "softmax", c.arguments.count == 1, g.algorithm.checked.calls[fn.body.span]?.isBuiltin ?? true {
+                let x = try tensor(try eval(c.arguments[0], g), c.arguments[0].span)
+                ops += 1
+                return .tensor(columns(x) { $0.logSoftmaxColumns() })
+            }
+            if let r = g.algorithm.checked.calls[fn.body.span], !r.isBuiltin {
+                // The callee's `return P = softmax(Z)` returns log-softmax(Z).
+                pendingLogReturn = true
+                defer { pendingLogReturn = false }
+                return try eval(fn.body, g)
+            }
+        }
+        let v = try tensor(try eval(fn.body, g), span)
+        ops += 1
+        return .tensor(v.log())
+    }
+
+    /// `∇loss(θ)`: the gradient of a scalar function of θ, with θ's structure.
+    func gradient(_ a: Expr, _ e: Expr, _ f: Frame) throws -> Value {
+        guard case .call(let c) = a.kind, case .function(let fn)? = f.vars[c.callee.spelling], c.arguments.count == 1 else {
+            throw RuntimeError(.notExecutable, "`∇` applies to a function of θ defined before (`loss(θ) = …`), as `∇loss(θ)`", at: e.span)
+        }
+        let θ = try eval(c.arguments[0], f)
+        let tape = options.applyGradients ? Tape() : nil
+        var leaves: [Variable] = []
+        let argument = try tape.map { try record(θ, $0, &leaves, c.arguments[0].span) } ?? θ
+        let v = try apply(fn, [argument], log: false, e.span)
+        let loss = try tensor(v, e.span)
+        guard loss.value.count == 1 else {
+            throw RuntimeError(.invalidInput, "`\(fn.name)(θ)` is not a number (shape \(loss.shape)); `∇` needs a scalar function", at: e.span)
+        }
+        let l = loss.value.doubles[0]
+        guard l.isFinite else {
+            throw RuntimeError(.nonFinite, "`\(fn.name)(θ)` is \(l) (step \(losses.count + 1))", at: e.span,
+                               notes: ["a smaller learning rate η (`--set η=…`) may keep training stable"])
+        }
+        losses.append(l)
+        guard let tape else { return zeros(like: θ) }
+        let grads = tape.gradients(of: loss, wrt: leaves)
+        var k = 0
+        return rebuild(θ, grads, &k)
+    }
+
+    func record(_ v: Value, _ tape: Tape, _ leaves: inout [Variable], _ span: Span) throws -> Value {
+        switch v {
+        case .tensor(let t):
+            let p = tape.parameter(t.value)
+            leaves.append(p)
+            return .tensor(p)
+        case .collection(let c):
+            var out = Collection()
+            for m in c.members { out.members.append((m.name, try record(m.value, tape, &leaves, span))) }
+            return .collection(out)
+        default:
+            throw RuntimeError(.invalidInput, "`∇` with respect to \(v.kindName)", at: span)
+        }
+    }
+
+    func rebuild(_ v: Value, _ grads: [Tensor], _ k: inout Int) -> Value {
+        switch v {
+        case .tensor:
+            k += 1
+            return .tensor(Variable(grads[k - 1]))
+        case .collection(let c):
+            var out = Collection()
+            for m in c.members { out.members.append((m.name, rebuild(m.value, grads, &k))) }
+            return .collection(out)
+        default: return v
+        }
+    }
+
+    func zeros(like v: Value) -> Value {
+        switch v {
+        case .tensor(let t): return .tensor(Variable(Tensor.zeros(t.shape, dtype: t.dtype)))
+        case .collection(let c): return .collection(Collection(c.members.map { ($0.name, zeros(like: $0.value)) }))
+        default: return v
+        }
+    }
+
+    /// `θ − η · g`, `η · g`, `θ + g`: member-wise on parameter collections (matched by name).
+    func memberwise(_ op: BinaryOperator, _ x: Value, _ y: Value, _ e: Expr) throws -> Value {
+        switch (x, y) {
+        case (.collection(let a), .collection(let b)):
+            guard op == .add || op == .subtract else {
+                throw RuntimeError(.notExecutable, "`\(op.rawValue)` of two parameter collections is not executable", at: e.span)
+            }
+            guard a.members.map(\.name) == b.members.map(\.name) else {
+                throw RuntimeError(.invalidInput, "the parameter collections have different members", at: e.span)
+            }
+            return .collection(Collection(try zip(a.members, b.members).map { ($0.name, try memberwise(op, $0.value, $1.value, e)) }))
+        case (.collection(let a), _):
+            guard scalarNumber(y) != nil || number(y) != nil, op != .add, op != .subtract else {
+                throw RuntimeError(.invalidInput, "a parameter collection combined with \(y.kindName)", at: e.span)
+            }
+            return .collection(Collection(try a.members.map { ($0.name, try memberwise(op, $0.value, y, e)) }))
+        case (_, .collection(let b)):
+            guard scalarNumber(x) != nil || number(x) != nil, op != .add, op != .subtract, op != .divide else {
+                throw RuntimeError(.invalidInput, "\(x.kindName) combined with a parameter collection", at: e.span)
+            }
+            return .collection(Collection(try b.members.map { ($0.name, try memberwise(op, x, $0.value, e)) }))
+        default:
+            let l = try tensor(x, e.span), r = try tensor(y, e.span)
+            try broadcastable(l, r, e)
+            ops += 1
+            switch op {
+            case .add: return .tensor(l + r)
+            case .subtract: return .tensor(l - r)
+            case .divide: return .tensor(l / r)
+            default: return .tensor(l * r)
+            }
+        }
+    }
+
+    /// `a or b randomly with probability p or q`: one uniform draw u; the first option whose
+    /// cumulative probability exceeds u.
+    func randomChoice(_ options: [Expr], _ probabilities: [Expr], _ e: Expr, _ f: Frame) throws -> Value {
+        guard options.count == probabilities.count, options.count >= 2 else {
+            throw RuntimeError(.notExecutable, "a random choice needs one probability per option", at: e.span)
+        }
+        var ps: [Double] = []
+        for p in probabilities {
+            guard let x = number(try eval(p, f)), x >= 0, x <= 1 else {
+                throw RuntimeError(.invalidInput, "a probability of the random choice is not a number in [0, 1]", at: p.span)
+            }
+            ps.append(x)
+        }
+        guard abs(ps.reduce(0, +) - 1) < 1e-9 else {
+            throw RuntimeError(.invalidInput, "the probabilities of the random choice sum to \(ps.reduce(0, +)), not 1", at: e.span)
+        }
+        let u = rng.uniform()
+        var acc = 0.0
+        for (k, p) in ps.enumerated() {
+            acc += p
+            if u < acc { return try eval(options[k], f) }
+        }
+        return try eval(options[options.count - 1], f)
+    }
+
+    /// `{t ∈ [ℓ] : condition}`: the positions where the condition holds.
+    func setBuilder(_ variable: Name, _ domain: TypeExpr, _ condition: Expr, _ e: Expr, _ f: Frame) throws -> Value {
+        guard case .range(let de) = domain.kind, case .nat(let n) = try eval(de, f) else {
+            throw RuntimeError(.notExecutable, "a set over this domain is not executable yet (only `{t ∈ [n] : …}`)", at: domain.span)
+        }
+        let v = variable.spelling
+        let saved = f.vars[v]
+        defer { f.vars[v] = saved }
+        var out: [Int] = []
+        for t in stride(from: 1, through: n, by: 1) {
+            f.vars[v] = .nat(t)
+            if try truth(try eval(condition, f), condition.span) { out.append(t) }
+        }
+        return .indexSet(out)
+    }
+
+    /// The elements of `T̃` or `[n]` in `Σ_{t∈T̃}`.
+    func members(_ set: TypeExpr, _ f: Frame) throws -> [Int] {
+        switch set.kind {
+        case .named(let n):
+            switch try lookup(n, set.span, f) {
+            case .indexSet(let s): return s
+            case let v: throw RuntimeError(.invalidInput, "`\(n.spelling)` is \(v.kindName), not a set of positions", at: set.span)
+            }
+        case .range(let de):
+            guard case .nat(let n) = try eval(de, f) else { throw RuntimeError(.invalidInput, "the range is not a natural number", at: de.span) }
+            return n >= 1 ? Array(1...n) : []
+        default:
+            throw RuntimeError(.notExecutable, "a Σ over this set is not executable yet", at: set.span)
+        }
+    }
+
+    /// `x̃_n[t] ← token`: one position of a token sequence (created with the loop's length).
+    func assignToken(_ name: String, _ t: Int, _ token: Int, _ f: Frame, _ span: Span) throws {
+        var seq: [Int]
+        let n = try loopCount(f) ?? t
+        if case .tokens(let old)? = f.vars[name], old.count == n { seq = old } else { seq = Array(repeating: 0, count: max(n, t)) }
+        guard t >= 1, t <= seq.count else {
+            throw RuntimeError(.runtimeIndexOutOfRange, "position \(t) of `\(name)` is outside 1…\(seq.count)", at: span)
+        }
+        seq[t - 1] = token
+        f.vars[name] = .tokens(seq)
+    }
+}

@@ -1,0 +1,150 @@
+import AlgoDiagnostics
+import AlgoSema
+import AlgoSyntax
+import AlgoTensor
+import Foundation
+
+/// Training runs (Algorithms 11–13): a dataset, embedded defaults, the loss before and after.
+extension RunSession {
+    /// Whether the algorithm trains (its body takes a gradient `∇`).
+    public static func isTraining(_ a: LoadedAlgorithm) -> Bool {
+        func expr(_ e: Expr) -> Bool {
+            switch e.kind {
+            case .unary(.gradient, _): return true
+            case .binary(_, let a, let b): return expr(a) || expr(b)
+            case .unary(_, let a): return expr(a)
+            default: return false
+            }
+        }
+        func block(_ b: [Statement]) -> Bool {
+            b.contains { s in
+                switch s.kind {
+                case .assign(_, _, let v): return expr(v)
+                case .forLoop(let l): return block(l.body)
+                case .whileLoop(let w): return block(w.body)
+                case .ifThen(let i): return block(i.body)
+                default: return false
+                }
+            }
+        }
+        return block(a.syntax.body)
+    }
+
+    /// The embedded defaults of a bare training run: a tiny model (one layer, d_e = 16) over a
+    /// vocabulary of 9 tokens plus mask, bos, eos (N_V = 12), 40 epochs of SGD with η = 0.05, and
+    /// p_mask = 0.25 (ETraining).
+    public static let trainingDimensions: [String: Int] = [
+        "N_V": 12, "ℓ_max": 16, "L": 1, "L_enc": 1, "L_dec": 1, "H": 2, "d_e": 16, "d_mlp": 32,
+        "d_attn": 8, "d_mid": 8, "d_f": 16, "N_epochs": 40,
+    ]
+    public static let trainingReals: [String: Double] = ["η": 0.05, "p_mask": 0.25]
+
+    /// The built-in dataset: sequences over tokens 1…9 with a rule to learn (counting up by one or
+    /// two, wrapping); EDTraining's sources z_n are the targets reversed.
+    public static let defaultDataset: [[Int]] = [
+        [1, 2, 3, 4, 5, 6, 7, 8],
+        [3, 4, 5, 6, 7, 8, 9, 1],
+        [2, 4, 6, 8, 1, 3, 5, 7],
+        [5, 6, 7, 8, 9, 1, 2, 3],
+    ]
+
+    /// The dataset inputs of a training algorithm: signature inputs `x_{1:N_data}` (spelling, base `x`).
+    public static func datasetInputs(_ a: LoadedAlgorithm) -> [(name: String, base: String)] {
+        a.inputs.compactMap { sp in
+            guard case .name(let n) = sp.name.kind, n.scripts.count == 1, let s = n.scripts.last, s.position == .sub,
+                  case .slice = s.value.kind else { return nil }
+            return (n.spelling, n.base)
+        }
+    }
+
+    /// `x_3` → (`x_{1:N_data}`, 3) for a dataset input of `a`.
+    public static func datasetElement(_ key: String, _ a: LoadedAlgorithm) -> (name: String, index: Int)? {
+        for (name, base) in datasetInputs(a) where key.hasPrefix(base + "_") {
+            var rest = String(key.dropFirst(base.count + 1))
+            if rest.hasPrefix("{"), rest.hasSuffix("}") { rest = String(rest.dropFirst().dropLast()) }
+            if let i = Int(rest), i >= 1 { return (name, i) }
+        }
+        return nil
+    }
+
+    /// The dataset as family values and N_data; elements must be given for 1…N without gaps.
+    public static func dataset(_ elements: [String: [Int: [Int]]], _ a: LoadedAlgorithm) throws -> (inputs: [String: Value], count: Int) {
+        var out: [String: Value] = [:]
+        var count: Int? = nil
+        for (name, _) in datasetInputs(a) {
+            guard let e = elements[name], !e.isEmpty else { continue }
+            let n = e.keys.max()!
+            guard e.count == n else {
+                throw RuntimeError(.invalidInput, "the dataset `\(name)` misses element(s) \((1...n).filter { e[$0] == nil }.map(String.init).joined(separator: ", "))", at: a.syntax.title.span)
+            }
+            if let c = count, c != n {
+                throw RuntimeError(.invalidInput, "the datasets have \(c) and \(n) elements; a pair needs both", at: a.syntax.title.span)
+            }
+            count = n
+            var fam = Family()
+            for (k, v) in e { fam.elements[k] = .tokens(v) }
+            out[name] = .family(fam)
+        }
+        return (out, count ?? 0)
+    }
+
+    /// The built-in dataset for each dataset input (sources `z` are the sequences reversed).
+    public static func defaultDatasetElements(_ a: LoadedAlgorithm) -> [String: [Int: [Int]]] {
+        var out: [String: [Int: [Int]]] = [:]
+        let inputs = datasetInputs(a)
+        for (name, base) in inputs {
+            var e: [Int: [Int]] = [:]
+            for (k, x) in defaultDataset.enumerated() { e[k + 1] = (base == "z" && inputs.count > 1) ? x.reversed() : x }
+            out[name] = e
+        }
+        return out
+    }
+
+    /// A trained model and how its loss moved.
+    public struct TrainingResult {
+        /// θ̂ by checkpoint name (`algo params` order of the result collection).
+        public var parameters: [(name: String, tensor: Tensor)]
+        /// The initial θ by checkpoint name.
+        public var initial: [(name: String, tensor: Tensor)]
+        /// Mean over the dataset of loss(θ) (summed over positions) at the initial θ and at θ̂.
+        public var lossBefore: Double
+        public var lossAfter: Double
+        /// loss(θ) of every SGD step, in order.
+        public var stepLosses: [Double]
+        public var dims: [String: Int]
+        public var evaluator: Evaluator
+    }
+
+    /// Checkpoint names of a parameter collection: members, `prefix.member` for sub-collections.
+    public static func flatten(_ v: Value, prefix: String = "") -> [(name: String, tensor: Tensor)] {
+        switch v {
+        case .tensor(let t): return [(prefix, t.value)]
+        case .collection(let c): return c.members.flatMap { flatten($0.value, prefix: prefix.isEmpty ? $0.name : prefix + "." + $0.name) }
+        default: return []
+        }
+    }
+
+    /// Runs a training algorithm: an evaluation pass at the initial θ (N_epochs = 1, gradients not
+    /// applied), the training run, an evaluation pass at θ̂. Each pass starts its random generator
+    /// from `options.seed`, so ETraining's evaluation passes draw the same masks.
+    public static func train(_ p: LoadedProgram, dims: [String: Int], reals: [String: Double], inputs: [String: Value],
+                             parameters: [String: Tensor]?, options: RunOptions, fallback: [String: Int] = [:]) throws -> TrainingResult {
+        var evalOptions = options
+        evalOptions.applyGradients = false
+        var evalDims = dims
+        evalDims["N_epochs"] = 1
+        let before = try run(p, dims: evalDims, reals: reals, inputs: inputs, parameters: parameters, mask: nil, options: evalOptions, fallback: fallback)
+        let initial = before.parameters.mapValues(\.value)
+        let trained = try run(p, dims: dims, reals: reals, inputs: inputs, parameters: initial, mask: nil, options: options, fallback: fallback)
+        let θ̂ = flatten(trained.value)
+        guard !θ̂.isEmpty else {
+            throw RuntimeError(.invalidInput, "`\(p.target.name)` returned \(trained.value.kindName), not parameters", at: p.target.syntax.title.span)
+        }
+        let after = try run(p, dims: evalDims, reals: reals, inputs: inputs, parameters: Dictionary(θ̂, uniquingKeysWith: { a, _ in a }),
+                            mask: nil, options: evalOptions, fallback: fallback)
+        func mean(_ xs: [Double]) -> Double { xs.isEmpty ? 0 : xs.reduce(0, +) / Double(xs.count) }
+        return TrainingResult(parameters: θ̂, initial: initial.keys.sorted().map { ($0, initial[$0]!) },
+                              lossBefore: mean(before.evaluator.losses), lossAfter: mean(after.evaluator.losses),
+                              stepLosses: trained.evaluator.losses, dims: trained.dims, evaluator: trained.evaluator)
+    }
+}
