@@ -13,7 +13,7 @@ extension RunCommand {
                      setGiven: Bool, options: RunOptions) -> ExitCode {
         let a = loaded.target
         var dims = given, reals = givenReals
-        for (k, v) in RunSession.trainingReals where reals[k] == nil { reals[k] = v }
+        for (k, v) in RunSession.trainingReals(for: a) where reals[k] == nil { reals[k] = v }
         var fallback = RunSession.defaultDimensions
         for (k, v) in RunSession.trainingDimensions { fallback[k] = v }
         // With a checkpoint the model's dimensions come from it; N_epochs still has its default.
@@ -37,7 +37,7 @@ extension RunCommand {
             if builtIn { elements = RunSession.defaultDatasetElements(a) }
             let (inputs, count) = try RunSession.dataset(elements, a)
             guard count > 0 else { output.err("algo run: error: the dataset is empty"); return .usage }
-            dims["N_data"] = count
+            dims = try RunSession.datasetDimensions(a, count: count, given: dims)
             let nv = dims["N_V"] ?? (checkpoint == nil ? fallback["N_V"] : nil)
             if let nv, let bad = elements.values.flatMap({ $0.values.flatMap { $0 } }).first(where: { $0 < 1 || $0 > nv }) {
                 throw RuntimeError(.invalidInput, "token \(bad) of the dataset is outside the vocabulary 1…\(nv) (set N_V with --set)", at: a.syntax.title.span)
@@ -63,7 +63,12 @@ extension RunCommand {
             let numbers = r.parameters.reduce(0) { $0 + $1.tensor.count }
             s += "parameters: \(r.parameters.count) tensors, \(numbers) numbers"
             s += checkpoint == nil ? ", initialised: weights 𝒩(0, 0.02²), biases and β 0, γ 1 (seed \(options.seed))\n" : " from \(args.value("params")!)\n"
-            s += "training: \(r.stepLosses.count) SGD steps (N_epochs = \(r.dims["N_epochs"] ?? 0) × N_data = \(count), one sequence per step)\n"
+            let method = a.hyperparameterNames.contains("β_1") ? "Adam" : "SGD"
+            if RunSession.isMinibatch(a) {
+                s += "training: \(r.stepLosses.count) \(method) steps (N_epochs = \(r.dims["N_epochs"] ?? 0) × N_batches = \(r.dims["N_batches"] ?? 0), one batch of B = \(r.dims["B"] ?? 0) sequences per step, loss averaged over the batch)\n"
+            } else {
+                s += "training: \(r.stepLosses.count) \(method) steps (N_epochs = \(r.dims["N_epochs"] ?? 0) × N_data = \(count), one sequence per step)\n"
+            }
             s += String(format: "loss before: %.4f\n", r.lossBefore)
             s += String(format: "loss after:  %.4f\n", r.lossAfter)
             s += "  (loss(θ) of the algorithm, summed over the predicted positions, averaged over the dataset"
@@ -72,10 +77,10 @@ extension RunCommand {
             output.out(s)
 
             var metaDims = r.dims
-            metaDims["N_data"] = nil; metaDims["N_epochs"] = nil
-            let modelDims = usedDims.filter { $0 != "N_data" && $0 != "N_epochs" }
+            metaDims["N_data"] = nil; metaDims["N_epochs"] = nil; metaDims["B"] = nil; metaDims["N_batches"] = nil
+            let modelDims = usedDims.filter { !["N_data", "N_epochs", "B", "N_batches"].contains($0) }
             var modelReals = reals
-            for k in ["η", "p_mask"] { modelReals[k] = nil }
+            for k in ["η", "p_mask", "β_1", "β_2", "ε"] { modelReals[k] = nil }
             for flag in ["output", "save-params"] {
                 guard let out = args.value(flag) else { continue }
                 if case .failure(let e) = Checkpoint.write(tensors: r.parameters, metadata: Self.metadata(source, dims: metaDims, reals: modelReals, usedDims: modelDims, a), to: out) {

@@ -28,7 +28,8 @@ struct RunCommand: Command {
         Training (Algorithms 11–13): the dataset is `--input 'x_1=3,1,4;x_2=2,7'` (EDTraining also
         `z_1=…`), else a built-in one; a bare run trains a tiny model (N_V = 12, d_e = 16, L = 1,
         N_epochs = 40, η = 0.05) and prints the loss before and after; `--output`/`--save-params`
-        write θ̂ under the names of `algo params`.
+        write θ̂ under the names of `algo params`. Adam (DTrainingAdam): β_1 = 0.9, β_2 = 0.999,
+        ε = 1e-8, η = 0.01; minibatches (DTrainingMinibatch): B = 2, N_batches = N_data/B.
         """
     }
     var flags: [Arguments.Spec] {

@@ -27,6 +27,26 @@ struct TrainCommandTests {
         #expect(o.stdout.contains("training: 160 SGD steps"))
     }
 
+    @Test("bare algo runs of DTrainingAdam.algo (Adam's defaults) and DTrainingMinibatch.algo (B = 2, N_batches = 2) train: the loss falls below a tenth")
+    func bareSectionEightVariants() throws {
+        var o = Output(color: false)
+        #expect(CLI.run(["run", Self.algorithms + "DTrainingAdam.algo"], &o) == .ok, "\(o.stderr)")
+        var l = try #require(Self.losses(o.stdout), "\(o.stdout)")
+        #expect(l.after < 0.1 * l.before, "\(l)")
+        #expect(o.stdout.contains("η = 0.01, β_1 = 0.9, β_2 = 0.999, ε = 1e-08"))
+        #expect(o.stdout.contains("training: 160 Adam steps"))
+        o = Output(color: false)
+        #expect(CLI.run(["run", Self.algorithms + "DTrainingMinibatch.algo"], &o) == .ok, "\(o.stderr)")
+        l = try #require(Self.losses(o.stdout), "\(o.stdout)")
+        #expect(l.after < 0.1 * l.before, "\(l)")
+        #expect(o.stdout.contains("B = 2") && o.stdout.contains("N_batches = 2"))
+        #expect(o.stdout.contains("training: 80 SGD steps (N_epochs = 40 × N_batches = 2, one batch of B = 2 sequences per step"))
+        // A batch size that does not divide the dataset is a diagnostic, not a run.
+        o = Output(color: false)
+        #expect(CLI.run(["run", Self.algorithms + "DTrainingMinibatch.algo", "--set", "B=3"], &o) != .ok)
+        #expect((o.stdout + o.stderr).contains("does not divide"))
+    }
+
     @Test("--input 'x_1=…;x_2=…' is the dataset; --save-params and --output write θ̂ under algo params names, which DTransformer and DInference read")
     func datasetAndCheckpoint() throws {
         let out = NSTemporaryDirectory() + "algo-train-\(UUID().uuidString).safetensors"

@@ -157,4 +157,137 @@ struct TrainingGradientTests {
         let d1 = try trainTiny("DTraining", Self.data, epochs: 1, seed: 5), d2 = try trainTiny("DTraining", Self.data, epochs: 1, seed: 5)
         #expect(d1.stepLosses == d2.stepLosses)
     }
+
+    // MARK: Section 8 variants: Adam (Algorithm 18) and minibatches (Algorithm 19)
+
+    /// Random Float64 θ (𝒩(0, 0.5²), γ around 1) with the names and shapes of the model's θ.
+    func randomθ(_ p: LoadedProgram, _ dims: [String: Int], _ reals: [String: Double], _ inputs: [String: Value]) throws -> [String: Tensor] {
+        let (_, initial) = try loss(p, dims, reals, inputs, [:], seed: 0)
+        var rng = RandomGenerator(seed: 7)
+        var θ: [String: Tensor] = [:]
+        for name in initial.keys.sorted() {
+            let s = initial[name]!.shape
+            θ[name] = Tensor(shape: s, values: (0..<Shape.count(s)).map { _ in (name.contains("γ") ? 1 : 0) + 0.5 * rng.normal() }, dtype: .f64)
+        }
+        return θ
+    }
+
+    /// θ̂ of one run (N_epochs = 1) from θ, Float64.
+    func step(_ p: LoadedProgram, _ dims: [String: Int], _ reals: [String: Double], _ inputs: [String: Value], _ θ: [String: Tensor]) throws -> [String: Tensor] {
+        var o = RunOptions()
+        o.dtype = .f64
+        let run = try RunSession.run(p, dims: dims, reals: reals, inputs: inputs, parameters: θ, mask: nil, options: o)
+        return Dictionary(RunSession.flatten(run.value), uniquingKeysWith: { a, _ in a })
+    }
+
+    func maxRelative(_ a: [String: Tensor], _ b: [String: Tensor]) -> Double {
+        var worst = 0.0
+        for (name, x) in a {
+            for (u, v) in zip(x.contiguous().doubles, b[name]!.contiguous().doubles) { worst = max(worst, abs(u - v) / max(abs(u), abs(v), 1e-12)) }
+        }
+        return worst
+    }
+
+    @Test("DTrainingAdam (Algorithm 18): two Adam steps move θ exactly as Kingma & Ba's update computed here from ∇loss (checked by central differences), Float64")
+    func adamStepMatchesKingmaBa() throws {
+        let adam = try program("DTrainingAdam"), sgd = try program("DTraining")
+        let seqs = [[1, 4, 2, 5, 3], [2, 5, 1, 3]]
+        // β and ε far from their defaults so that bias correction and ε both show in the result.
+        let β1 = 0.8, β2 = 0.9, ε = 0.1, η = 0.05
+        var dims = Self.tiny
+        dims["N_data"] = 2
+        let (adamInputs, _) = try dataset(adam, ["x": seqs])
+        let reals = ["η": η, "β_1": β1, "β_2": β2, "ε": ε]
+        let θ0 = try randomθ(adam, dims, reals, adamInputs)
+        let θ̂ = try step(adam, dims, reals, adamInputs, θ0)
+
+        // The gradient of each step's loss, from DTraining (one SGD step with η = 1 on that one sequence).
+        var one = Self.tiny
+        one["N_data"] = 1
+        func g(_ n: Int, _ θ: [String: Tensor]) throws -> [String: Tensor] {
+            try gradient(sgd, one, ["η": 1], try dataset(sgd, ["x": [seqs[n]]]).inputs, θ, seed: 0)
+        }
+        // … and that gradient against central differences on a few coordinates of every tensor.
+        let g1 = try g(0, θ0)
+        let (single, _) = try dataset(sgd, ["x": [seqs[0]]])
+        var rng = RandomGenerator(seed: 3)
+        var fdWorst = 0.0
+        for name in θ0.keys.sorted() {
+            let t = θ0[name]!
+            for _ in 0..<2 {
+                let i = Int(rng.next() % UInt64(t.count))
+                var vp = t.contiguous().doubles, vm = vp
+                vp[i] += 1e-5; vm[i] -= 1e-5
+                var plus = θ0, minus = θ0
+                plus[name] = Tensor(shape: t.shape, values: vp, dtype: .f64); minus[name] = Tensor(shape: t.shape, values: vm, dtype: .f64)
+                let fd = (try loss(sgd, one, ["η": 1], single, plus, seed: 0).0 - (try loss(sgd, one, ["η": 1], single, minus, seed: 0).0)) / 2e-5
+                let an = g1[name]!.contiguous().doubles[i]
+                fdWorst = max(fdWorst, abs(fd - an) / max(abs(fd), abs(an), 1e-3))
+            }
+        }
+        #expect(fdWorst <= 1e-6, "∇loss against central differences: \(fdWorst)")
+
+        // Kingma & Ba 2015, Algorithm 1, entry by entry.
+        var θ = θ0.mapValues { $0.contiguous().doubles }
+        var m = θ.mapValues { $0.map { _ in 0.0 } }, v = m
+        for s in 1...2 {
+            let gs = (s == 1 ? g1 : try g(1, θ.reduce(into: [:]) { $0[$1.key] = Tensor(shape: θ0[$1.key]!.shape, values: $1.value, dtype: .f64) }))
+            for name in θ.keys {
+                let gn = gs[name]!.contiguous().doubles
+                for i in gn.indices {
+                    m[name]![i] = β1 * m[name]![i] + (1 - β1) * gn[i]
+                    v[name]![i] = β2 * v[name]![i] + (1 - β2) * gn[i] * gn[i]
+                    let mh = m[name]![i] / (1 - pow(β1, Double(s))), vh = v[name]![i] / (1 - pow(β2, Double(s)))
+                    θ[name]![i] -= η * mh / (vh.squareRoot() + ε)
+                }
+            }
+        }
+        let expected = θ.reduce(into: [String: Tensor]()) { $0[$1.key] = Tensor(shape: θ0[$1.key]!.shape, values: $1.value, dtype: .f64) }
+        #expect(Set(θ̂.keys) == Set(expected.keys))
+        let err = maxRelative(θ̂, expected)
+        #expect(err <= 1e-9, "Adam θ̂ against Kingma & Ba: max relative error \(err)")
+        #expect(maxRelative(θ̂, θ0) > 1e-3, "θ moved")
+    }
+
+    @Test("DTrainingMinibatch (Algorithm 19): one step with B = 2 is θ − η (g_1 + g_2)/2 of the two sequences' gradients, Float64")
+    func minibatchStepAveragesGradients() throws {
+        let mb = try program("DTrainingMinibatch"), sgd = try program("DTraining")
+        let seqs = [[1, 4, 2, 5, 3], [2, 5, 1, 3]]
+        let η = 0.3
+        let (inputs, n) = try dataset(mb, ["x": seqs])
+        let dims = try RunSession.datasetDimensions(mb.target, count: n, given: Self.tiny)
+        #expect(dims["B"] == 2 && dims["N_batches"] == 1)
+        let θ0 = try randomθ(mb, dims, ["η": η], inputs)
+        let θ̂ = try step(mb, dims, ["η": η], inputs, θ0)
+        var one = Self.tiny
+        one["N_data"] = 1
+        let g = try seqs.map { try gradient(sgd, one, ["η": 1], try dataset(sgd, ["x": [$0]]).inputs, θ0, seed: 0) }
+        var expected: [String: Tensor] = [:]
+        for (name, t) in θ0 {
+            let a = t.contiguous().doubles, g1 = g[0][name]!.contiguous().doubles, g2 = g[1][name]!.contiguous().doubles
+            expected[name] = Tensor(shape: t.shape, values: a.indices.map { a[$0] - η * (g1[$0] + g2[$0]) / 2 }, dtype: .f64)
+        }
+        let err = maxRelative(θ̂, expected)
+        #expect(err <= 1e-9, "minibatch θ̂ against θ − η·mean gradient: max relative error \(err)")
+        // B must divide N_data; a wrong N_batches is refused.
+        #expect(throws: RuntimeError.self) { try RunSession.datasetDimensions(mb.target, count: 3, given: [:]) }
+        #expect(throws: RuntimeError.self) { try RunSession.datasetDimensions(mb.target, count: 4, given: ["N_batches": 3]) }
+    }
+
+    @Test("Adam and minibatch training lower the loss on a tiny dataset to below half")
+    func variantsLossFalls() throws {
+        var reals = RunSession.trainingReals(for: try program("DTrainingAdam").target)
+        #expect(reals["β_1"] == 0.9 && reals["β_2"] == 0.999 && reals["ε"] == 1e-8 && reals["η"] == 0.01)
+        for file in ["DTrainingAdam", "DTrainingMinibatch"] {
+            let p = try program(file)
+            reals = RunSession.trainingReals(for: p.target)
+            reals["η"] = file == "DTrainingAdam" ? 0.02 : 0.1
+            let (inputs, n) = try dataset(p, Self.data)
+            var dims = try RunSession.datasetDimensions(p.target, count: n, given: Self.tiny.merging(["B": 1]) { $1 })
+            dims["N_epochs"] = 30; dims["d_e"] = 8; dims["d_mlp"] = 16; dims["d_attn"] = 4; dims["d_mid"] = 4
+            let r = try RunSession.train(p, dims: dims, reals: reals, inputs: inputs, parameters: nil, options: RunOptions())
+            #expect(r.stepLosses.count == 90)
+            #expect(r.lossAfter < 0.5 * r.lossBefore, "\(file) \(r.lossBefore) → \(r.lossAfter)")
+        }
+    }
 }

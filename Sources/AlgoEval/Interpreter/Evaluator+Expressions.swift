@@ -23,35 +23,18 @@ extension Evaluator {
             return try gradient(a, e, f)
         case .unary(let op, let a):
             let v = try eval(a, f)
-            switch op {
-            case .negate:
-                switch v {
-                case .nat(let n): return .nat(-n)
-                case .real(let r): return .real(-r)
-                default: ops += 1; return .tensor(-(try tensor(v, a.span)))
-                }
-            case .sqrt:
-                if let x = scalarNumber(v) { return .real(x.squareRoot()) }
-                ops += 1
-                return .tensor(try tensor(v, a.span).sqrt())
-            case .not:
-                switch v {
-                case .bool(let b): return .bool(!b)
-                case .tensor, .grid: ops += 1; return .tensor(scalar(1) - (try tensor(v, a.span)))
-                default:
-                    guard let x = number(v) else { throw RuntimeError(.invalidInput, "`¬` of \(v.kindName)", at: e.span) }
-                    return .bool(x == 0)
-                }
-            case .gradient:
-                return try gradient(a, e, f)
+            if case .collection = v, op == .negate || op == .sqrt {
+                return try memberwiseMap(v) { try self.unary(op, $0, a, e) }
             }
+            return try unary(op, v, a, e)
         case .binary(let op, let a, let b):
             return try binary(op, a, b, e, f)
         case .scripted(let inner, let scripts):
             var v = try eval(inner, f)
             for s in scripts {
                 guard s.position == .sup else { throw RuntimeError(.notExecutable, "a subscript on an expression is not executable yet", at: s.span) }
-                v = try power(v, try eval(s.value, f), e.span)
+                let k = try eval(s.value, f)
+                v = try memberwiseMap(v) { try self.power($0, k, e.span) }
             }
             return v
         case .sum(let s): return try sum(s, e, f)
@@ -67,6 +50,32 @@ extension Evaluator {
         case .setBuilder(let v, let domain, let condition): return try setBuilder(v, domain, condition, e, f)
         case .all, .ellipsis, .slice, .tuple, .set, .membership, .missing:
             throw RuntimeError(.notExecutable, "this expression is not executable yet", at: e.span)
+        }
+    }
+
+    /// `−v`, `√v`, `¬v` of a value that is not a collection.
+    func unary(_ op: UnaryOperator, _ v: Value, _ a: Expr, _ e: Expr) throws -> Value {
+        switch op {
+        case .negate:
+            switch v {
+            case .nat(let n): return .nat(-n)
+            case .real(let r): return .real(-r)
+            default: ops += 1; return .tensor(-(try tensor(v, a.span)))
+            }
+        case .sqrt:
+            if let x = scalarNumber(v) { return .real(x.squareRoot()) }
+            ops += 1
+            return .tensor(try tensor(v, a.span).sqrt())
+        case .not:
+            switch v {
+            case .bool(let b): return .bool(!b)
+            case .tensor, .grid: ops += 1; return .tensor(scalar(1) - (try tensor(v, a.span)))
+            default:
+                guard let x = number(v) else { throw RuntimeError(.invalidInput, "`¬` of \(v.kindName)", at: e.span) }
+                return .bool(x == 0)
+            }
+        case .gradient:
+            throw RuntimeError(.notExecutable, "`∇` here is not executable yet", at: e.span)
         }
     }
 

@@ -131,11 +131,14 @@ extension Evaluator {
         }
     }
 
-    /// `θ − η · g`, `η · g`, `θ + g`: member-wise on parameter collections (matched by name).
+    /// Collections are values (`Sources/AlgoSema/README.md`): `+`, `−`, `⊙`, `/` of two collections of
+    /// the same structure act member by member (matched by name), element-wise; a scalar times, added
+    /// to, subtracted from or dividing a collection (`η · g`, `β_1 m`, `√v̂ + ε`, `m/(1 − β_1^s)`, `0 · θ`)
+    /// acts on every entry. The one mechanism behind `θ ← θ − η · ∇loss(θ)` and Adam's moment updates.
     func memberwise(_ op: BinaryOperator, _ x: Value, _ y: Value, _ e: Expr) throws -> Value {
         switch (x, y) {
         case (.collection(let a), .collection(let b)):
-            guard op == .add || op == .subtract else {
+            guard op == .add || op == .subtract || op == .hadamard || op == .divide else {
                 throw RuntimeError(.notExecutable, "`\(op.rawValue)` of two parameter collections is not executable", at: e.span)
             }
             guard a.members.map(\.name) == b.members.map(\.name) else {
@@ -143,12 +146,12 @@ extension Evaluator {
             }
             return .collection(Collection(try zip(a.members, b.members).map { ($0.name, try memberwise(op, $0.value, $1.value, e)) }))
         case (.collection(let a), _):
-            guard scalarNumber(y) != nil || number(y) != nil, op != .add, op != .subtract else {
+            guard scalarNumber(y) != nil || isScalarTensor(y), op != .hadamard else {
                 throw RuntimeError(.invalidInput, "a parameter collection combined with \(y.kindName)", at: e.span)
             }
             return .collection(Collection(try a.members.map { ($0.name, try memberwise(op, $0.value, y, e)) }))
         case (_, .collection(let b)):
-            guard scalarNumber(x) != nil || number(x) != nil, op != .add, op != .subtract, op != .divide else {
+            guard scalarNumber(x) != nil || isScalarTensor(x), op != .hadamard else {
                 throw RuntimeError(.invalidInput, "\(x.kindName) combined with a parameter collection", at: e.span)
             }
             return .collection(Collection(try b.members.map { ($0.name, try memberwise(op, x, $0.value, e)) }))
@@ -163,6 +166,18 @@ extension Evaluator {
             default: return .tensor(l * r)
             }
         }
+    }
+
+    /// A real scalar held as a tensor (`[]` or `[1]`).
+    func isScalarTensor(_ v: Value) -> Bool {
+        if case .tensor(let t) = v { return t.shape.reduce(1, *) == 1 && t.rank <= 1 }
+        return false
+    }
+
+    /// `√v̂`, `−g`, `g^2`: a unary operation or power of a collection acts on every entry.
+    func memberwiseMap(_ v: Value, _ f: (Value) throws -> Value) rethrows -> Value {
+        guard case .collection(let c) = v else { return try f(v) }
+        return .collection(Collection(try c.members.map { ($0.name, try memberwiseMap($0.value, f)) }))
     }
 
     /// `a or b randomly with probability p or q`: one uniform draw u; the first option whose

@@ -39,6 +39,45 @@ extension RunSession {
     ]
     public static let trainingReals: [String: Double] = ["η": 0.05, "p_mask": 0.25]
 
+    /// Adam's defaults (an algorithm declaring β_1, β_2, ε): Kingma & Ba's β_1 = 0.9, β_2 = 0.999,
+    /// ε = 10⁻⁸, and η = 0.01 (their α = 0.001 is slow for 40 epochs of the tiny default model).
+    public static let adamReals: [String: Double] = ["η": 0.01, "β_1": 0.9, "β_2": 0.999, "ε": 1e-8]
+
+    /// The default batch size of a minibatch algorithm (one declaring B and N_batches): 2, so the
+    /// built-in 4-sequence dataset is N_batches = 2 batches.
+    public static let defaultBatchSize = 2
+
+    /// The real hyperparameters of a bare training run of `a`: `trainingReals`, with Adam's for an
+    /// algorithm that declares β_1.
+    public static func trainingReals(for a: LoadedAlgorithm) -> [String: Double] {
+        var out = trainingReals
+        if a.hyperparameterNames.contains("β_1") { for (k, v) in adamReals { out[k] = v } }
+        return out
+    }
+
+    /// Whether `a` updates θ once per batch of B sequences (declares B and N_batches).
+    public static func isMinibatch(_ a: LoadedAlgorithm) -> Bool {
+        a.hyperparameterNames.contains("N_batches") && a.hyperparameterNames.contains("B")
+    }
+
+    /// N_data, and for a minibatch algorithm B (given, or `defaultBatchSize`) and N_batches = N_data/B;
+    /// a B that does not divide N_data is an error.
+    public static func datasetDimensions(_ a: LoadedAlgorithm, count: Int, given: [String: Int]) throws -> [String: Int] {
+        var dims = given
+        dims["N_data"] = count
+        guard isMinibatch(a) else { return dims }
+        let b = given["B"] ?? defaultBatchSize
+        guard b >= 1, count % b == 0 else {
+            throw RuntimeError(.invalidInput, "the batch size B = \(b) does not divide the dataset's N_data = \(count) sequences (N_data = N_batches B); set B with --set", at: a.syntax.title.span)
+        }
+        if let n = given["N_batches"], n != count / b {
+            throw RuntimeError(.invalidInput, "N_batches = \(n) but N_data/B = \(count)/\(b) = \(count / b); leave N_batches out, it follows from the dataset and B", at: a.syntax.title.span)
+        }
+        dims["B"] = b
+        dims["N_batches"] = count / b
+        return dims
+    }
+
     /// The built-in dataset: sequences over tokens 1…9 with a rule to learn (counting up by one or
     /// two, wrapping); EDTraining's sources z_n are the targets reversed.
     public static let defaultDataset: [[Int]] = [
