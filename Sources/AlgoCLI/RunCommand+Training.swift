@@ -89,16 +89,8 @@ extension RunCommand {
                 output.out("wrote θ̂ (\(r.parameters.count) parameters, named as `algo params` lists them) to \(out)")
             }
             return .ok
-        } catch let e as RuntimeError {
-            if !reporter.files.contains(where: { $0.path == e.diagnostic.span.file }) { _ = reporter.load([e.diagnostic.span.file]) }
-            reporter.emit([e.diagnostic], &output)
-            return .diagnostics
-        } catch let f as RunFailure {
-            reporter.emit(f.diagnostics, &output)
-            return .diagnostics
         } catch {
-            output.err("algo run: error: \(error)")
-            return .diagnostics
+            return Self.report(error, &reporter, &output)
         }
     }
 

@@ -239,17 +239,8 @@ struct RunCommand: Command {
                 output.out("wrote \(tensors.count) parameters to \(out)")
             }
             return .ok
-        } catch let e as RuntimeError {
-            // The span may point into a callee's file (layer_norm's line): load it for rendering.
-            if !reporter.files.contains(where: { $0.path == e.diagnostic.span.file }) { _ = reporter.load([e.diagnostic.span.file]) }
-            reporter.emit([e.diagnostic], &output)
-            return .diagnostics
-        } catch let f as RunFailure {
-            reporter.emit(f.diagnostics, &output)
-            return .diagnostics
         } catch {
-            output.err("algo run: error: \(error)")
-            return .diagnostics
+            return Self.report(error, &reporter, &output)
         }
     }
 
@@ -335,4 +326,21 @@ struct RunCommand: Command {
         }
         return s
     }
+
+    /// Prints what stopped a run: a runtime diagnostic (its span may point into a callee's file,
+    /// e.g. layer_norm's line, which is then loaded for rendering), the diagnostics of a failed
+    /// set-up, or any other error as one line. Always exit code 1.
+    static func report(_ error: Error, _ reporter: inout Reporter, _ output: inout Output) -> ExitCode {
+        switch error {
+        case let e as RuntimeError:
+            if !reporter.files.contains(where: { $0.path == e.diagnostic.span.file }) { _ = reporter.load([e.diagnostic.span.file]) }
+            reporter.emit([e.diagnostic], &output)
+        case let f as RunFailure:
+            reporter.emit(f.diagnostics, &output)
+        default:
+            output.err("algo run: error: \(error)")
+        }
+        return .diagnostics
+    }
+
 }
