@@ -262,15 +262,22 @@ public final class Evaluator {
 
     /// `γ^1_l` with l = 2 → `γ^1_2`: scripts that are bound natural-number variables replaced by their values.
     func concreteSpelling(_ n: Name, _ f: Frame) -> String {
-        n.base + n.scripts.map { s in
-            if case .nat(let v)? = f.vars[s.raw] { return s.position.rawValue + Self.indexText(v) }
-            return s.position.rawValue + (s.braced ? "{\(s.raw)}" : s.raw)
-        }.joined()
+        Self.spelling(n) { raw in
+            if case .nat(let v)? = f.vars[raw] { return v }
+            return nil
+        }
     }
 
     func substitute(_ n: Name, _ variable: String, _ value: Int) -> String {
+        Self.spelling(n) { $0 == variable ? value : nil }
+    }
+
+    /// The checkpoint naming convention in one place: `n` spelled with every script whose raw text
+    /// `index` maps to a value replaced by that value (`γ^1_l`, l = 2 → `γ^1_2`; `γ^1_{12}`).
+    public static func spelling(_ n: Name, index: (String) -> Int?) -> String {
         n.base + n.scripts.map { s in
-            s.raw == variable ? s.position.rawValue + Self.indexText(value) : s.position.rawValue + (s.braced ? "{\(s.raw)}" : s.raw)
+            if let v = index(s.raw) { return s.position.rawValue + indexText(v) }
+            return s.position.rawValue + (s.braced ? "{\(s.raw)}" : s.raw)
         }.joined()
     }
 

@@ -52,10 +52,7 @@ public enum ParameterLayout {
         for decl in d.declarations {
             for ne in decl.names {
                 guard case .name(let n) = ne.kind else { continue }
-                let name = n.base + n.scripts.map { s in
-                    if let v = subst[s.raw] { return s.position.rawValue + Evaluator.indexText(v) }
-                    return s.position.rawValue + (s.braced ? "{\(s.raw)}" : s.raw)
-                }.joined()
+                let name = Evaluator.spelling(n) { subst[$0] }
                 if let t = decl.type {
                     guard case .power(_, let dimExprs, _) = t.kind else {
                         throw RuntimeError(.notExecutable, "the parameter `\(name)` has a type that is no vector or matrix", at: t.span)
@@ -162,10 +159,7 @@ extension ParameterLayout {
             for decl in d.declarations {
                 for ne in decl.names {
                     guard case .name(let n) = ne.kind else { continue }
-                    let name = n.base + n.scripts.map { s in
-                        if let v = subst[s.raw] { return s.position.rawValue + Evaluator.indexText(v) }
-                        return s.position.rawValue + (s.braced ? "{\(s.raw)}" : s.raw)
-                    }.joined()
+                    let name = Evaluator.spelling(n) { subst[$0] }
                     if let t = decl.type, case .power(_, let dimExprs, _) = t.kind {
                         let shape = kind == .input ? (inputs[name] ?? RunSession.familyInput(name, a).flatMap { inputs[$0.name] }) : parameters[prefix + name]
                         guard let shape else { continue }
@@ -209,7 +203,7 @@ extension ParameterLayout {
                       let first = g.members.first?.declarations.first?.names.first, case .name(let n) = first.kind else { continue }
                 var i = 1
                 func present(_ i: Int) -> Bool {
-                    let name = n.base + n.scripts.map { s in s.raw == g.variable.spelling ? s.position.rawValue + Evaluator.indexText(i) : s.position.rawValue + (s.braced ? "{\(s.raw)}" : s.raw) }.joined()
+                    let name = Evaluator.spelling(n) { $0 == g.variable.spelling ? i : nil }
                     return parameters.keys.contains { $0 == prefix + name || $0.hasPrefix(prefix + name + ".") }
                 }
                 while present(i) { i += 1 }
