@@ -47,6 +47,7 @@ public enum CLI {
     public static func main(_ args: [String]) -> Int32 {
         let env = ProcessInfo.processInfo.environment
         var output = Output(color: isatty(2) != 0 && env["NO_COLOR"] == nil)
+        output.live = true
         let code = run(args, &output)
         FileHandle.standardOutput.write(output.stdout.data(using: .utf8)!)
         FileHandle.standardError.write(output.stderr.data(using: .utf8)!)

@@ -6,6 +6,9 @@ public struct Output: Sendable {
     public var stderr = ""
     /// Whether stderr may use ANSI colour (a terminal, and NO_COLOR unset).
     public var color: Bool
+    /// The `algo` process itself (not a test): long runs may write progress to stderr as they go and
+    /// handle Ctrl-C.
+    public var live = false
 
     public init(color: Bool = false) { self.color = color }
 

@@ -43,9 +43,74 @@ extension RunCommand {
                 throw RuntimeError(.invalidInput, "token \(bad) of the dataset is outside the vocabulary 1…\(nv) (set N_V with --set)", at: a.syntax.title.span)
             }
 
+            // Training flags: checkpoints, resume, progress, the loss curve.
+            let checkpointPath = args.value("checkpoint")
+            var every = 100
+            if let e = args.value("checkpoint-every") {
+                guard let v = Int(e), v >= 1 else { output.err("algo run: error: `--checkpoint-every` takes a number of steps ≥ 1"); return .usage }
+                every = v
+            }
+            var logEvery: Int? = nil
+            if let e = args.value("log-every") {
+                guard let v = Int(e), v >= 1 else { output.err("algo run: error: `--log-every` takes a number of steps ≥ 1"); return .usage }
+                logEvery = v
+            }
+            let merged = dims.merging(fallback) { a, _ in a }
+            let identity = TrainingIdentity.make(loaded, dims: merged, reals: reals, inputs: inputs, dtype: options.dtype)
+            let trainingOnly: Set<String> = ["N_data", "N_epochs", "B", "N_batches"]
+            var modelReals = reals
+            for k in ["η", "p_mask", "β_1", "β_2", "ε"] { modelReals[k] = nil }
+            let checkpointMeta = Self.metadata(source, dims: merged, reals: modelReals,
+                                               usedDims: Self.dimensionsUsed(a, loaded.program).union(Self.modelDimensions(loaded)).filter { merged[$0] != nil && !trainingOnly.contains($0) }.sorted(), a)
+            var resume: TrainingSnapshot? = nil
+            if let rp = args.value("resume") {
+                switch Checkpoint.read(rp) {
+                case .success(let c): resume = try TrainingCheckpoint.snapshot(from: c, path: rp, expecting: identity, at: a.syntax.title.span)
+                case .failure(let e): output.err("algo run: error: cannot read `\(rp)`: \(e)"); return .input
+                }
+            }
+            let perEpoch = RunSession.tokensPerStep(a, inputs: inputs, dims: merged)
+            let total = merged["N_epochs"].map { $0 * perEpoch.count }
+            let terminal = output.live && isatty(2) != 0
+            var display = ProgressDisplay(mode: terminal ? .bar(color: output.color) : .log(every: logEvery ?? ProgressDisplay.defaultEvery(total: total)), total: total)
+            let sink = ProgressSink(live: output.live)
+            var savedStep: Int? = nil
+            let monitor = TrainingMonitor { step, boundary in
+                if let text = display.update(step, now: ProcessInfo.processInfo.systemUptime) { sink.write(text) }
+                guard let path = checkpointPath, step.step % every == 0 || step.stopping || step.step == step.totalSteps else { return }
+                if case .failure(let e) = TrainingCheckpoint.write(boundary.snapshot(), identity: identity, metadata: checkpointMeta, to: path) {
+                    throw CheckpointWriteFailure(message: "cannot write the checkpoint `\(path)` at step \(step.step): \(e)")
+                }
+                savedStep = step.step
+            }
+            let interrupt = output.live ? InterruptHandler {
+                monitor.requestStop()
+                FileHandle.standardError.write("\nalgo run: stopping after the current step (Ctrl-C again quits at once)\n".data(using: .utf8)!)
+            } : nil
+            defer { interrupt?.cancel() }
+
             let start = Date()
-            let r = try RunSession.train(loaded, dims: dims, reals: reals, inputs: inputs,
-                                         parameters: checkpoint.map(RunSession.parameters(from:)), options: options, fallback: fallback)
+            let r: RunSession.TrainingResult
+            do {
+                r = try RunSession.train(loaded, dims: dims, reals: reals, inputs: inputs,
+                                         parameters: checkpoint.map(RunSession.parameters(from:)), options: options, fallback: fallback,
+                                         training: TrainingRun(monitor: monitor, resume: resume))
+                sink.write(display.finish())
+                if !sink.live { output.err(sink.buffered) }
+            } catch let e as CheckpointWriteFailure {
+                sink.write(display.finish())
+                if !sink.live { output.err(sink.buffered) }
+                output.err("algo run: error: \(e.message)")
+                return .output
+            } catch {
+                sink.write(display.finish())
+                if !sink.live { output.err(sink.buffered) }
+                let code = Self.report(error, &reporter, &output)
+                if let path = checkpointPath {
+                    output.err(savedStep.map { "the last good checkpoint, step \($0), is kept in \(path)" } ?? "no checkpoint was written to \(path) before the run stopped")
+                }
+                return code
+            }
             let seconds = Date().timeIntervalSince(start)
             let usedDims = Self.dimensionsUsed(a, loaded.program).union(Self.modelDimensions(loaded)).filter { r.dims[$0] != nil }.sorted()
             var s = "\(a.syntax.title.number.isEmpty ? "" : "Algorithm \(a.number): ")\(Self.signature(a, source))   (\(path))\n"
@@ -69,6 +134,23 @@ extension RunCommand {
             } else {
                 s += "training: \(r.stepLosses.count) \(method) steps (N_epochs = \(r.dims["N_epochs"] ?? 0) × N_data = \(count), one sequence per step)\n"
             }
+            if let k = resume?.step { s += "resumed at step \(k) from \(args.value("resume")!)\n" }
+            if let svg = args.value("loss-svg") {
+                if case .failure(let e) = LossPlotSVG.write(losses: r.stepLosses, title: "\(a.name): loss(θ) per step", to: svg) {
+                    output.err("algo run: error: \(e.message)"); return .output
+                }
+            }
+            if let k = r.stoppedAtStep {
+                s += "stopped at step \(k)\(total.map { " of \($0)" } ?? "") (Ctrl-C)\n"
+                s += String(format: "loss before: %.4f\n", r.lossBefore)
+                output.out(s)
+                if let path = checkpointPath {
+                    output.err("algo run: stopped at step \(k); the checkpoint \(path) holds it: run the same command with `--resume \(path)` to continue")
+                } else {
+                    output.err("algo run: stopped at step \(k); no checkpoint was saved (run with `--checkpoint FILE` to be able to `--resume FILE`)")
+                }
+                return .interrupted
+            }
             s += String(format: "loss before: %.4f\n", r.lossBefore)
             s += String(format: "loss after:  %.4f\n", r.lossAfter)
             s += "  (loss(θ) of the algorithm, summed over the predicted positions, averaged over the dataset"
@@ -79,8 +161,6 @@ extension RunCommand {
             var metaDims = r.dims
             metaDims["N_data"] = nil; metaDims["N_epochs"] = nil; metaDims["B"] = nil; metaDims["N_batches"] = nil
             let modelDims = usedDims.filter { !["N_data", "N_epochs", "B", "N_batches"].contains($0) }
-            var modelReals = reals
-            for k in ["η", "p_mask", "β_1", "β_2", "ε"] { modelReals[k] = nil }
             for flag in ["output", "save-params"] {
                 guard let out = args.value(flag) else { continue }
                 if case .failure(let e) = Checkpoint.write(tensors: r.parameters, metadata: Self.metadata(source, dims: metaDims, reals: modelReals, usedDims: modelDims, a), to: out) {
@@ -106,3 +186,6 @@ extension RunCommand {
         return names.filter { !$0.contains("(") && $0 != "Mask" && $0 != "ℓ" }
     }
 }
+
+/// A checkpoint that could not be written during training (exit 4).
+struct CheckpointWriteFailure: Error { var message: String }

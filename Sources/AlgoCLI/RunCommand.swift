@@ -30,6 +30,15 @@ struct RunCommand: Command {
         N_epochs = 40, η = 0.05) and prints the loss before and after; `--output`/`--save-params`
         write θ̂ under the names of `algo params`. Adam (DTrainingAdam): β_1 = 0.9, β_2 = 0.999,
         ε = 1e-8, η = 0.01; minibatches (DTrainingMinibatch): B = 2, N_batches = N_data/B.
+        While training, a terminal shows one progress line (step/total, loss, tokens/s, ETA; no colour
+        with NO_COLOR); otherwise a log line every `--log-every` steps goes to stderr. `--checkpoint F`
+        saves θ and the whole training state (step, Adam's moments, the random generator, the losses)
+        atomically every `--checkpoint-every` steps and at the end; `--resume F` with the same command
+        line continues exactly where F was written (bit-identical to an uninterrupted run; a checkpoint
+        of other .algo text, hyperparameters or dataset is refused, E0510–E0514). Ctrl-C stops at the
+        next step, saves the checkpoint and exits 130; a second Ctrl-C exits at once. A loss that
+        becomes NaN/∞ stops the run (E0503) and keeps the last checkpoint. `--loss-svg F` plots the
+        loss of every step and its moving average.
         """
     }
     var flags: [Arguments.Spec] {
@@ -46,6 +55,11 @@ struct RunCommand: Command {
             Arguments.Spec("max-steps", value: true, help: "step limit of `while` loops (default 256)"),
             Arguments.Spec("check-finite", help: "also report infinities produced by a line (NaN is always reported)"),
             Arguments.Spec("profile", help: "print time and operations per source line"),
+            Arguments.Spec("checkpoint", value: true, help: "training: save θ and the training state to this file (atomically) for --resume"),
+            Arguments.Spec("checkpoint-every", value: true, help: "training: steps between checkpoints (default 100; also at the end and on Ctrl-C)"),
+            Arguments.Spec("resume", value: true, help: "training: continue the run that wrote this --checkpoint file (same command line)"),
+            Arguments.Spec("loss-svg", value: true, help: "training: write the loss curve (every step and a moving average) as SVG"),
+            Arguments.Spec("log-every", value: true, help: "training: steps between log lines when stderr is not a terminal (default a tenth of the run)"),
             DiagnosticFormat.flag,
         ]
     }

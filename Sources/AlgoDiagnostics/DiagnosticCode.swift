@@ -63,6 +63,11 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
     case missingValue = "E0505"
     case parameterMismatch = "E0506"
     case invalidInput = "E0507"
+    case notTrainingCheckpoint = "E0510"
+    case resumeSourceMismatch = "E0511"
+    case resumeHyperparameterMismatch = "E0512"
+    case resumeDatasetMismatch = "E0513"
+    case resumeMismatch = "E0514"
 
     /// The severity a diagnostic with this code has unless the phase says otherwise.
     public var defaultSeverity: Diagnostic.Severity {
@@ -77,7 +82,8 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .productMismatch, .elementwiseMismatch, .assignmentMismatch, .claimMismatch, .argumentMismatch,
              .argumentCount, .indexOutOfRange, .indexDomainMismatch, .stackMismatch, .invalidOperand,
              .returnMismatch, .shapeChangeInLoop, .concreteValue: .error
-        case .notExecutable, .runtimeIndexOutOfRange, .nonFinite, .missingValue, .parameterMismatch, .invalidInput: .error
+        case .notExecutable, .runtimeIndexOutOfRange, .nonFinite, .missingValue, .parameterMismatch, .invalidInput,
+             .notTrainingCheckpoint, .resumeSourceMismatch, .resumeHyperparameterMismatch, .resumeDatasetMismatch, .resumeMismatch: .error
         case .stepLimit: .warning
         }
     }
@@ -135,6 +141,11 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .missingValue: "a hyperparameter, dimension, input or parameter that the run needs has no value"
         case .parameterMismatch: "a parameter of a checkpoint is missing or has the wrong shape"
         case .invalidInput: "an `--input` value that does not fit the algorithm's declaration"
+        case .notTrainingCheckpoint: "a `--resume` file that holds no training state (step, random generator, state variables)"
+        case .resumeSourceMismatch: "a `--resume` checkpoint written from other `.algo` text (its SHA-256 differs)"
+        case .resumeHyperparameterMismatch: "a `--resume` checkpoint written with other hyperparameter values"
+        case .resumeDatasetMismatch: "a `--resume` checkpoint written for another dataset"
+        case .resumeMismatch: "a `--resume` checkpoint of another algorithm or precision, or with a step this run never reaches"
         }
     }
 }

@@ -29,6 +29,17 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
         s0 = splitmix(); s1 = splitmix(); s2 = splitmix(); s3 = splitmix()
     }
 
+    /// The whole generator state, to save in a checkpoint and resume bit-exactly: the four
+    /// xoshiro256** words, then 1 and the bit pattern of the kept Box–Muller value, or 0 and 0.
+    public var state: [UInt64] {
+        get { [s0, s1, s2, s3, spare == nil ? 0 : 1, spare?.bitPattern ?? 0] }
+        set {
+            precondition(newValue.count == 6, "RandomGenerator.state holds 6 words")
+            s0 = newValue[0]; s1 = newValue[1]; s2 = newValue[2]; s3 = newValue[3]
+            spare = newValue[4] == 0 ? nil : Double(bitPattern: newValue[5])
+        }
+    }
+
     /// The next 64 random bits (xoshiro256**).
     public mutating func next() -> UInt64 {
         let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9

@@ -72,6 +72,8 @@ public struct RunOptions {
     /// evaluation pass), `∇loss(θ)` only evaluates the loss (recorded in `Evaluator.losses`) and
     /// returns zeros, so `θ ← θ − η · ∇loss(θ)` leaves θ unchanged.
     public var applyGradients = true
+    /// Training runs: the step monitor and a resume in progress (`TrainingMonitor.swift`).
+    public var training: TrainingRun? = nil
     public init() {}
 }
 

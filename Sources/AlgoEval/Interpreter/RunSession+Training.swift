@@ -152,6 +152,8 @@ extension RunSession {
         public var stepLosses: [Double]
         public var dims: [String: Int]
         public var evaluator: Evaluator
+        /// The step a requested stop ended the run at (θ̂ is θ after it; `lossAfter` is NaN).
+        public var stoppedAtStep: Int?
     }
 
     /// Checkpoint names of a parameter collection: members, `prefix.member` for sub-collections.
@@ -166,24 +168,78 @@ extension RunSession {
     /// Runs a training algorithm: an evaluation pass at the initial θ (N_epochs = 1, gradients not
     /// applied), the training run, an evaluation pass at θ̂. Each pass starts its random generator
     /// from `options.seed`, so ETraining's evaluation passes draw the same masks.
+    ///
+    /// With `training`, its monitor sees every step (`TrainingStep`) and may stop the run at a step
+    /// boundary (the result then holds θ after that step, `stoppedAtStep`, and no evaluation pass
+    /// after). With `training.resume` (a `TrainingSnapshot`), the pass before is skipped (its loss
+    /// is the snapshot's), the training run re-runs the control flow without executing statements
+    /// until the snapshot's step, restores θ, the state variables and the generator there, and
+    /// continues: the result is bit-identical to a run that was never stopped.
     public static func train(_ p: LoadedProgram, dims: [String: Int], reals: [String: Double], inputs: [String: Value],
-                             parameters: [String: Tensor]?, options: RunOptions, fallback: [String: Int] = [:]) throws -> TrainingResult {
+                             parameters: [String: Tensor]?, options: RunOptions, fallback: [String: Int] = [:],
+                             training: TrainingRun? = nil) throws -> TrainingResult {
         var evalOptions = options
         evalOptions.applyGradients = false
+        evalOptions.training = nil
         var evalDims = dims
         evalDims["N_epochs"] = 1
-        let before = try run(p, dims: evalDims, reals: reals, inputs: inputs, parameters: parameters, mask: nil, options: evalOptions, fallback: fallback)
-        let initial = before.parameters.mapValues(\.value)
-        let trained = try run(p, dims: dims, reals: reals, inputs: inputs, parameters: initial, mask: nil, options: options, fallback: fallback)
+        func mean(_ xs: [Double]) -> Double { xs.isEmpty ? 0 : xs.reduce(0, +) / Double(xs.count) }
+        var initial: [String: Tensor] = [:]
+        var lossBefore: Double
+        var start = parameters
+        if let resume = training?.resume {
+            lossBefore = resume.lossBefore ?? .nan
+            start = Dictionary(resume.parameters, uniquingKeysWith: { a, _ in a })
+        } else {
+            let before = try run(p, dims: evalDims, reals: reals, inputs: inputs, parameters: parameters, mask: nil, options: evalOptions, fallback: fallback)
+            initial = before.parameters.mapValues(\.value)
+            lossBefore = mean(before.evaluator.losses)
+            start = initial
+        }
+        var trainOptions = options
+        if let training {
+            trainOptions.training = training
+            training.lossBefore = lossBefore
+            let merged = dims.merging(fallback) { a, _ in a }
+            let perEpoch = Self.tokensPerStep(p.target, inputs: inputs, dims: merged)
+            training.tokensPerStep = perEpoch
+            if let epochs = merged["N_epochs"], !perEpoch.isEmpty { training.totalSteps = epochs * perEpoch.count }
+        }
+        let trained: (value: Value, evaluator: Evaluator, parameters: [String: Variable], dims: [String: Int])
+        do {
+            trained = try run(p, dims: dims, reals: reals, inputs: inputs, parameters: start, mask: nil, options: trainOptions, fallback: fallback)
+        } catch let stop as TrainingStopped {
+            return TrainingResult(parameters: stop.snapshot.parameters, initial: initial.keys.sorted().map { ($0, initial[$0]!) },
+                                  lossBefore: lossBefore, lossAfter: .nan, stepLosses: stop.snapshot.losses, dims: dims.merging(fallback) { a, _ in a },
+                                  evaluator: stop.evaluator, stoppedAtStep: stop.snapshot.step)
+        }
+        if let training, training.resumePending {
+            throw RuntimeError(.resumeMismatch, "the checkpoint is at step \(training.resume?.step ?? 0), but this run has only \(training.stepsPassed) steps", at: p.target.syntax.title.span)
+        }
         let θ̂ = flatten(trained.value)
         guard !θ̂.isEmpty else {
             throw RuntimeError(.invalidInput, "`\(p.target.name)` returned \(trained.value.kindName), not parameters", at: p.target.syntax.title.span)
         }
         let after = try run(p, dims: evalDims, reals: reals, inputs: inputs, parameters: Dictionary(θ̂, uniquingKeysWith: { a, _ in a }),
                             mask: nil, options: evalOptions, fallback: fallback)
-        func mean(_ xs: [Double]) -> Double { xs.isEmpty ? 0 : xs.reduce(0, +) / Double(xs.count) }
         return TrainingResult(parameters: θ̂, initial: initial.keys.sorted().map { ($0, initial[$0]!) },
-                              lossBefore: mean(before.evaluator.losses), lossAfter: mean(after.evaluator.losses),
-                              stepLosses: trained.evaluator.losses, dims: trained.dims, evaluator: trained.evaluator)
+                              lossBefore: lossBefore, lossAfter: mean(after.evaluator.losses),
+                              stepLosses: trained.evaluator.losses, dims: trained.dims, evaluator: trained.evaluator, stoppedAtStep: nil)
+    }
+
+    /// Tokens each step of an epoch trains on: length(x_n) (+ length(z_n) for pairs) per sequence,
+    /// summed over each batch of B for a minibatch algorithm (the data loop visits n = 1…N_data in order).
+    public static func tokensPerStep(_ a: LoadedAlgorithm, inputs: [String: Value], dims: [String: Int]) -> [Int] {
+        var perSequence: [Int] = []
+        for (name, _) in datasetInputs(a) {
+            guard case .family(let fam)? = inputs[name] else { continue }
+            for k in 1...max(fam.count, 1) {
+                guard case .tokens(let ids)? = fam.elements[k] else { continue }
+                if perSequence.count < k { perSequence.append(0) }
+                perSequence[k - 1] += ids.count
+            }
+        }
+        guard isMinibatch(a), let b = dims["B"], b >= 1, perSequence.count % b == 0 else { return perSequence }
+        return stride(from: 0, to: perSequence.count, by: b).map { perSequence[$0..<($0 + b)].reduce(0, +) }
     }
 }

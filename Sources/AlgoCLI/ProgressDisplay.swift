@@ -1,0 +1,99 @@
+import AlgoEval
+import Foundation
+
+/// How `algo run` shows a training run: on a terminal one progress line redrawn in place (step/total,
+/// a bar, loss, tokens/s, ETA), otherwise a plain log line every `every` steps (and at the last
+/// step). Colour (the bar in green) only when `color` (stderr a terminal and NO_COLOR unset);
+/// without colour no escape code is written at all (the line is redrawn with `\r` and padding).
+struct ProgressDisplay {
+    enum Mode: Equatable { case bar(color: Bool), log(every: Int) }
+    let mode: Mode
+    let total: Int?
+    /// Time and step of the first step seen (rates are over the steps after it).
+    private var first: (time: Double, step: Int)? = nil
+    private var tokens = 0
+    private var lastDraw = -Double.infinity
+    private var drawnWidth = 0
+    private(set) var drewBar = false
+
+    init(mode: Mode, total: Int?) { self.mode = mode; self.total = total }
+
+    /// The default log interval: a tenth of the run (at least 1).
+    static func defaultEvery(total: Int?) -> Int { max(1, ((total ?? 10) + 9) / 10) }
+
+    /// The text to write for `s` at time `now` (seconds), or nil (not a logged step; redraw throttled to 10 per second).
+    mutating func update(_ s: TrainingStep, now: Double) -> String? {
+        if first != nil { tokens += s.tokens } else { first = (now, s.step) }
+        let last = s.step == total || s.stopping
+        switch mode {
+        case .log(let every):
+            guard s.step % every == 0 || last else { return nil }
+            return Self.logLine(s, total: total, rate: rate(now), eta: eta(s.step, now)) + "\n"
+        case .bar(let color):
+            guard now - lastDraw >= 0.1 || last else { return nil }
+            lastDraw = now
+            let (text, width) = barLine(s, color: color, now: now)
+            defer { drawnWidth = width; drewBar = true }
+            return "\r" + text + String(repeating: " ", count: max(0, drawnWidth - width))
+        }
+    }
+
+    /// What ends the display: a newline after a progress line.
+    func finish() -> String { drewBar ? "\n" : "" }
+
+    /// Tokens per second over the steps after the first.
+    func rate(_ now: Double) -> Double? {
+        guard let f = first, now > f.time, tokens > 0 else { return nil }
+        return Double(tokens) / (now - f.time)
+    }
+
+    /// Seconds left at the pace of the steps after the first.
+    func eta(_ step: Int, _ now: Double) -> Double? {
+        guard let f = first, let total, step > f.step, now > f.time else { return nil }
+        return (now - f.time) / Double(step - f.step) * Double(total - step)
+    }
+
+    static func logLine(_ s: TrainingStep, total: Int?, rate: Double?, eta: Double?) -> String {
+        var line = "step \(s.step)" + (total.map { "/\($0)" } ?? "")
+        if let e = s.epoch { line += " (epoch \(e))" }
+        line += String(format: ": loss %.4f", s.loss)
+        if let rate { line += String(format: ", %.0f tokens/s", rate) }
+        if let eta { line += ", ETA " + duration(eta) }
+        return line
+    }
+
+    func barLine(_ s: TrainingStep, color: Bool, now: Double) -> (String, Int) {
+        let width = 24
+        var text = "step \(s.step)" + (total.map { "/\($0)" } ?? "") + " "
+        var visible = text.count
+        if let total, total > 0 {
+            let filled = min(width, s.step * width / total)
+            let bar = String(repeating: "█", count: filled), rest = String(repeating: "░", count: width - filled)
+            text += color ? "\u{1B}[32m" + bar + "\u{1B}[0m" + rest : bar + rest
+            visible += width
+        }
+        var tail = String(format: " loss %.4f", s.loss)
+        if let r = rate(now) { tail += String(format: "  %.0f tok/s", r) }
+        if let e = eta(s.step, now) { tail += "  ETA " + Self.duration(e) }
+        text += tail
+        visible += tail.count
+        return (text, visible)
+    }
+
+    /// `m:ss` or `h:mm:ss`.
+    static func duration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+    }
+}
+
+/// Where progress text goes: straight to stderr in the `algo` process (`Output.live`), else into
+/// `Output.stderr` when the command returns (tests).
+final class ProgressSink {
+    let live: Bool
+    private(set) var buffered = ""
+    init(live: Bool) { self.live = live }
+    func write(_ s: String) {
+        if live { FileHandle.standardError.write(s.data(using: .utf8)!) } else { buffered += s }
+    }
+}
