@@ -208,6 +208,10 @@ extension RunSession {
         let trained: (value: Value, evaluator: Evaluator, parameters: [String: Variable], dims: [String: Int])
         do {
             trained = try run(p, dims: dims, reals: reals, inputs: inputs, parameters: start, mask: nil, options: trainOptions, fallback: fallback)
+        } catch var e as RuntimeError where e.diagnostic.code == .nonFinite && training != nil {
+            let k = training!.stepsPassed
+            e.diagnostic.notes.insert("training step \(k + 1)\(training!.totalSteps.map { " of \($0)" } ?? ""): θ after step \(k) was the last finite one", at: 0)
+            throw e
         } catch let stop as TrainingStopped {
             return TrainingResult(parameters: stop.snapshot.parameters, initial: initial.keys.sorted().map { ($0, initial[$0]!) },
                                   lossBefore: lossBefore, lossAfter: .nan, stepLosses: stop.snapshot.losses, dims: dims.merging(fallback) { a, _ in a },
