@@ -19,6 +19,10 @@ public struct TrainingStep: Sendable {
     public var epoch: Int?
     /// A stop was requested (`TrainingMonitor.requestStop`): the run ends after this step.
     public var stopping: Bool
+
+    public init(step: Int, totalSteps: Int?, loss: Double, tokens: Int, epoch: Int?, stopping: Bool) {
+        self.step = step; self.totalSteps = totalSteps; self.loss = loss; self.tokens = tokens; self.epoch = epoch; self.stopping = stopping
+    }
 }
 
 /// The run's state at a step boundary. Valid only during the `TrainingMonitor` handler's call.
