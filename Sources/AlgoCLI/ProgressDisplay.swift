@@ -69,7 +69,7 @@ struct ProgressDisplay {
         if let total, total > 0 {
             let filled = min(width, s.step * width / total)
             let bar = String(repeating: "█", count: filled), rest = String(repeating: "░", count: width - filled)
-            text += color ? "\u{1B}[32m" + bar + "\u{1B}[0m" + rest : bar + rest
+            text += color && filled > 0 ? "\u{1B}[32m" + bar + "\u{1B}[0m" + rest : bar + rest
             visible += width
         }
         var tail = String(format: " loss %.4f", s.loss)

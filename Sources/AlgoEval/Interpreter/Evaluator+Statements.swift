@@ -67,7 +67,7 @@ extension Evaluator {
     }
 
     func statement(_ s: Statement, _ f: Frame) throws -> Flow {
-        if depth == 0, options.training != nil, try skipForResume(s, f) { return .normal }   // resuming (TrainingMonitor.swift)
+        if options.training != nil, try skipForResume(s, f) { return .normal }   // resuming a training run (TrainingMonitor.swift)
         let start = options.profile ? DispatchTime.now().uptimeNanoseconds : 0
         let opsBefore = ops
         defer {
@@ -90,7 +90,7 @@ extension Evaluator {
             if case .call(let c) = target.kind { try defineFunction(c, value, f); return .normal }
             let v = try eval(value, f)
             try assign(target, v, f, s)
-            if depth == 0, options.training != nil { try afterTopLevelAssignment(s, f) }   // a step of training
+            if options.training != nil { try afterAssignment(s, f) }   // a step of a training run (TrainingMonitor.swift)
             return .normal
         case .returnValue(_, let value):
             var v: Value

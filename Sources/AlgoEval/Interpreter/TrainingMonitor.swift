@@ -92,9 +92,8 @@ public final class TrainingRun {
     /// Updates executed (or passed while resuming).
     public internal(set) var stepsPassed = 0
     var skipping: Bool
-    var parameterName: String?
-    var stateNames: [String]?
-    var updateSpans: Set<Span>?
+    /// Per algorithm (by the span of its text): θ's name, the spans of its updates, the names its body assigns.
+    var algorithms: [Span: (parameter: String?, updates: Set<Span>, state: [String])] = [:]
     var containers: [Span: Bool] = [:]
 
     public init(monitor: TrainingMonitor? = nil, resume: TrainingSnapshot? = nil) {
@@ -114,57 +113,35 @@ public final class TrainingRun {
     }
 }
 
-/// Thrown at the step boundary after a requested stop; `RunSession.train` turns it into a result.
-struct TrainingStopped: Error {
+/// Thrown at the step boundary after a requested stop; `RunSession.train` turns it into a result
+/// (thrown and caught on the evaluating thread).
+struct TrainingStopped: Error, @unchecked Sendable {
     var snapshot: TrainingSnapshot
     var evaluator: Evaluator
 }
 
 extension Evaluator {
-    /// The name of the training algorithm's parameter collection: its untyped input (`θ`) or
-    /// collection parameter.
-    func trainedParameter(_ f: Frame, _ t: TrainingRun) -> String? {
-        if let p = t.parameterName { return p }
+    /// What the training hooks need of the algorithm running in `f`: the name of its parameter
+    /// collection (its untyped input `θ`, or a collection parameter), the statements `θ ← …` of its
+    /// body (any depth of loops; none for a forward algorithm), and the names its body assigns
+    /// (`ℓ`, `m`, `s`, `x̃_n`, `T̃`, θ: the state a checkpoint saves).
+    func trainingInfo(_ f: Frame, _ t: TrainingRun) -> (parameter: String?, updates: Set<Span>, state: [String]) {
+        let key = f.algorithm.syntax.span
+        if let i = t.algorithms[key] { return i }
         let a = f.algorithm
+        var p: String? = nil
         for sp in a.inputs + a.parameters {
             guard case .name(let n) = sp.name.kind else { continue }
-            if isUntyped(n.spelling, in: a, kind: .input) || isCollection(n.spelling, in: a) { t.parameterName = n.spelling; return n.spelling }
+            if isUntyped(n.spelling, in: a, kind: .input) || isCollection(n.spelling, in: a) { p = n.spelling; break }
         }
-        return nil
-    }
-
-    /// The statements `θ ← …` of the body (any depth of loops).
-    func updateSpans(_ f: Frame, _ t: TrainingRun) -> Set<Span> {
-        if let s = t.updateSpans { return s }
-        var out: Set<Span> = []
-        let p = trainedParameter(f, t)
-        func walk(_ b: [Statement]) {
-            for s in b {
-                switch s.kind {
-                case .assign(let target, _, _): if case .name(let n) = target.kind, n.spelling == p { out.insert(s.span) }
-                case .forLoop(let l): walk(l.body)
-                case .whileLoop(let w): walk(w.body)
-                case .ifThen(let i): walk(i.body)
-                case .forAll(_, let b): walk([b])
-                default: break
-                }
-            }
-        }
-        walk(f.algorithm.syntax.body)
-        t.updateSpans = out
-        return out
-    }
-
-    /// Names the body assigns (`ℓ`, `m`, `s`, `x̃_n`, `T̃`, θ): the state a checkpoint saves.
-    func stateNames(_ f: Frame, _ t: TrainingRun) -> [String] {
-        if let s = t.stateNames { return s }
-        var out: [String] = []
-        func add(_ n: String) { if !out.contains(n) { out.append(n) } }
+        var updates: Set<Span> = []
+        var names: [String] = []
+        func add(_ n: String) { if !names.contains(n) { names.append(n) } }
         func walk(_ b: [Statement]) {
             for s in b {
                 switch s.kind {
                 case .assign(let target, _, _):
-                    if case .name(let n) = target.kind { add(n.spelling) }
+                    if case .name(let n) = target.kind { add(n.spelling); if n.spelling == p { updates.insert(s.span) } }
                     if case .index(let base, _) = target.kind, case .name(let n) = base.kind { add(n.spelling) }
                 case .sample(let sm):
                     if case .name(let n) = sm.target.kind { add(n.spelling) }
@@ -176,17 +153,20 @@ extension Evaluator {
                 }
             }
         }
-        walk(f.algorithm.syntax.body)
-        t.stateNames = out
-        return out
+        walk(a.syntax.body)
+        let info = (parameter: p, updates: updates, state: names)
+        t.algorithms[key] = info
+        return info
     }
 
-    /// Resuming: whether the top-level statement `s` is skipped. Loops (and conditionals) that
-    /// contain the update run their control flow; the k-th update restores the snapshot; every
-    /// other statement is skipped (its effect is in the snapshot).
+    /// Resuming: whether the statement `s` of a training algorithm (one that updates its θ) is
+    /// skipped. Loops (and conditionals) that contain the update run their control flow; the k-th
+    /// update restores the snapshot; every other statement is skipped (its effect is in the
+    /// snapshot). Statements of other algorithms (an experiment calling DTraining) run.
     func skipForResume(_ s: Statement, _ f: Frame) throws -> Bool {
         guard let t = options.training, t.skipping, let target = t.resume else { return false }
-        let updates = updateSpans(f, t)
+        let updates = trainingInfo(f, t).updates
+        guard !updates.isEmpty else { return false }
         if updates.contains(s.span) {
             t.stepsPassed += 1
             if t.stepsPassed == target.step { try restore(target, f, t, s); t.skipping = false }
@@ -208,10 +188,12 @@ extension Evaluator {
         return c
     }
 
-    /// After a top-level assignment: at an update of θ, check θ is finite, report the step to the
-    /// monitor, and stop if a stop was requested.
-    func afterTopLevelAssignment(_ s: Statement, _ f: Frame) throws {
-        guard let t = options.training, !t.skipping, updateSpans(f, t).contains(s.span), let p = trainedParameter(f, t) else { return }
+    /// After an assignment: at an update of θ, check θ is finite, report the step to the monitor,
+    /// and stop if a stop was requested.
+    func afterAssignment(_ s: Statement, _ f: Frame) throws {
+        guard let t = options.training, !t.skipping else { return }
+        let info = trainingInfo(f, t)
+        guard info.updates.contains(s.span), let p = info.parameter else { return }
         t.stepsPassed += 1
         let step = t.stepsPassed
         if let v = f.vars[p], let bad = Self.firstNonFinite(v) {
@@ -220,8 +202,8 @@ extension Evaluator {
         }
         guard let monitor = t.monitor else { return }
         let stopping = monitor.stopRequested
-        let info = TrainingStep(step: step, totalSteps: t.totalSteps, loss: losses.last ?? .nan, tokens: t.tokens(step), epoch: t.epoch(step), stopping: stopping)
-        try monitor.handler(info, TrainingBoundary { self.snapshot(f, t) })
+        let report = TrainingStep(step: step, totalSteps: t.totalSteps, loss: losses.last ?? .nan, tokens: t.tokens(step), epoch: t.epoch(step), stopping: stopping)
+        try monitor.handler(report, TrainingBoundary { self.snapshot(f, t) })
         if stopping { throw TrainingStopped(snapshot: snapshot(f, t), evaluator: self) }
     }
 
@@ -233,9 +215,10 @@ extension Evaluator {
     }
 
     func snapshot(_ f: Frame, _ t: TrainingRun) -> TrainingSnapshot {
-        let p = trainedParameter(f, t)
+        let info = trainingInfo(f, t)
+        let p = info.parameter
         var state: [(name: String, value: SavedValue)] = []
-        for name in stateNames(f, t) where name != p {
+        for name in info.state where name != p {
             guard let v = f.vars[name], let saved = Self.saved(v) else { continue }
             state.append((name, saved))
         }
@@ -257,7 +240,7 @@ extension Evaluator {
     }
 
     func restore(_ snap: TrainingSnapshot, _ f: Frame, _ t: TrainingRun, _ s: Statement) throws {
-        guard let p = trainedParameter(f, t), case .collection(let current)? = f.vars[p] else {
+        guard let p = trainingInfo(f, t).parameter, case .collection(let current)? = f.vars[p] else {
             throw RuntimeError(.resumeMismatch, "`\(f.algorithm.name)` has no parameter collection to restore", at: s.span)
         }
         let restored = Self.collection(snap.parameters)
