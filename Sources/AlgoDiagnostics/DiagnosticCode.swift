@@ -64,6 +64,11 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
     case parameterMismatch = "E0506"
     case invalidInput = "E0507"
 
+    // MARK: gradient check (algo gradcheck)
+    case noLoss = "E0530"
+    case degenerateLoss = "E0531"
+    case gradientSteps = "E0532"
+
     /// The severity a diagnostic with this code has unless the phase says otherwise.
     public var defaultSeverity: Diagnostic.Severity {
         switch self {
@@ -79,6 +84,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
              .returnMismatch, .shapeChangeInLoop, .concreteValue: .error
         case .notExecutable, .runtimeIndexOutOfRange, .nonFinite, .missingValue, .parameterMismatch, .invalidInput: .error
         case .stepLimit: .warning
+        case .noLoss, .degenerateLoss, .gradientSteps: .error
         }
     }
 
@@ -135,6 +141,9 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .missingValue: "a hyperparameter, dimension, input or parameter that the run needs has no value"
         case .parameterMismatch: "a parameter of a checkpoint is missing or has the wrong shape"
         case .invalidInput: "an `--input` value that does not fit the algorithm's declaration"
+        case .noLoss: "`algo gradcheck` of a file that defines no loss: not a training algorithm, nor a model that a training algorithm of its directory trains"
+        case .degenerateLoss: "`algo gradcheck`: loss(θ) does not depend on θ at the fixed dataset element (ETraining's draw masked no position)"
+        case .gradientSteps: "`algo gradcheck`: one epoch over one dataset element did not take exactly one `∇loss(θ)`"
         }
     }
 }

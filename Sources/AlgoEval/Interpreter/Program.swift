@@ -72,6 +72,11 @@ public struct RunOptions {
     /// evaluation pass), `∇loss(θ)` only evaluates the loss (recorded in `Evaluator.losses`) and
     /// returns zeros, so `θ ← θ − η · ∇loss(θ)` leaves θ unchanged.
     public var applyGradients = true
+    /// Keep every gradient `∇loss(θ)` returns in `Evaluator.gradients` (`algo gradcheck`).
+    public var recordGradients = false
+    /// Test hook of the gradient check's own tests: GELU's gradient gets ε added (its value is
+    /// unchanged), a deliberately wrong VJP that the check must catch. nil in every real run.
+    var faultyGELUGradient: Double? = nil
     public init() {}
 }
 
