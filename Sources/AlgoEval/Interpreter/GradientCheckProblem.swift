@@ -59,9 +59,10 @@ public struct GradientCheckProblem {
     var θ: [String: Tensor] { Dictionary(parameters.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a }) }
 
     /// Loads `path` and sets up the check: dimensions `dimensions` changed by `dims` (`ℓ` sets the
-    /// sequence length), reals `RunSession.trainingReals(for:)` and `reals` changed by `given`,
-    /// sequences (unless given by base name, `["x": [1, 4, 2], "z": …]`) and θ drawn from `seed`. Throws `RunFailure` (the file does not load) or
-    /// `RuntimeError` (E0530 no loss, E0507 bad values).
+    /// sequence length), the algorithm's reals (`RunSession.trainingReals(for:)`, `reals`) changed by
+    /// `reals`, the dataset element (unless given by base name, `["x": [1, 4, 2], "z": …]`) and θ
+    /// drawn from `seed`. Throws `RunFailure` (the file does not load) or `RuntimeError` (E0530 no
+    /// loss, E0507 bad values).
     public static func prepare(path: String, dims given: [String: Int] = [:], reals givenReals: [String: Double] = [:],
                                seed: UInt64 = 0, sequences givenSequences: [String: [Int]]? = nil) throws -> GradientCheckProblem {
         let loaded: LoadedProgram
