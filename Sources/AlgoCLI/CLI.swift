@@ -10,6 +10,7 @@ public enum CLI {
         CheckCommand(),
         ParamsCommand(),
         BenchCommand(),
+        GradcheckCommand(),
     ]
 
     static let version = "algo 0.1.0"

@@ -69,6 +69,11 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
     case resumeDatasetMismatch = "E0513"
     case resumeMismatch = "E0514"
 
+    // MARK: gradient check (algo gradcheck)
+    case noLoss = "E0530"
+    case degenerateLoss = "E0531"
+    case gradientSteps = "E0532"
+
     /// The severity a diagnostic with this code has unless the phase says otherwise.
     public var defaultSeverity: Diagnostic.Severity {
         switch self {
@@ -85,6 +90,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .notExecutable, .runtimeIndexOutOfRange, .nonFinite, .missingValue, .parameterMismatch, .invalidInput,
              .notTrainingCheckpoint, .resumeSourceMismatch, .resumeHyperparameterMismatch, .resumeDatasetMismatch, .resumeMismatch: .error
         case .stepLimit: .warning
+        case .noLoss, .degenerateLoss, .gradientSteps: .error
         }
     }
 
@@ -146,6 +152,9 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .resumeHyperparameterMismatch: "a `--resume` checkpoint written with other hyperparameter values"
         case .resumeDatasetMismatch: "a `--resume` checkpoint written for another dataset"
         case .resumeMismatch: "a `--resume` checkpoint of another algorithm or precision, or with a step this run never reaches"
+        case .noLoss: "`algo gradcheck` of a file that defines no loss: not a training algorithm, nor a model that a training algorithm of its directory trains"
+        case .degenerateLoss: "`algo gradcheck`: loss(θ) does not depend on θ at the fixed dataset element (ETraining's draw masked no position)"
+        case .gradientSteps: "`algo gradcheck`: one epoch over one dataset element did not take exactly one `∇loss(θ)`"
         }
     }
 }

@@ -25,29 +25,45 @@ public enum GradientCheck {
             return s
         }
         return xs.indices.map { i in
-            let base = xs[i].doubles
-            var numeric = [Double](repeating: 0, count: base.count)
-            for j in 0..<base.count {
-                let h = step * max(1, abs(base[j]))
-                var up = base, down = base
-                up[j] += h
-                down[j] -= h
-                var plus = xs, minus = xs
-                plus[i] = Tensor(shape: xs[i].shape, values: up, dtype: .f64)
-                minus[i] = Tensor(shape: xs[i].shape, values: down, dtype: .f64)
-                numeric[j] = (loss(plus) - loss(minus)) / (2 * h)
+            let numeric = centralDifferences(xs[i], step: step) { t in
+                var ts = xs
+                ts[i] = t
+                return loss(ts)
             }
             return (analytic[i].doubles, numeric)
         }
     }
 
-    /// The largest `|analytic − numeric| / max(1, |numeric|)` over all inputs and elements
+    /// `(L(x + h eⱼ) − L(x − h eⱼ)) / 2h` for every element j of `x` (column-major order), or for the
+    /// elements `indices` in that order, in Float64, with `h = step·max(1, |xⱼ|)`: the one
+    /// finite-difference rule of the project (tape tests, and `algo gradcheck` through the
+    /// interpreter). Error: truncation h²|L‴|/6 plus rounding ≈ ε|L|/h. Costs 2 evaluations of
+    /// `loss` per element.
+    public static func centralDifferences(_ x: Tensor, step: Double, indices: [Int]? = nil, _ loss: (Tensor) throws -> Double) rethrows -> [Double] {
+        let base = x.converted(to: .f64).doubles
+        return try (indices ?? Array(base.indices)).map { j in
+            let h = step * max(1, abs(base[j]))
+            var up = base, down = base
+            up[j] += h
+            down[j] -= h
+            return (try loss(Tensor(shape: x.shape, values: up, dtype: .f64)) - (try loss(Tensor(shape: x.shape, values: down, dtype: .f64)))) / (2 * h)
+        }
+    }
+
+    /// `|a − n| / max(|a|, |n|, floor)`: the relative error of an analytic against a numeric
+    /// derivative, absolute below `floor` (NaN when either is NaN).
+    public static func relativeError(_ a: Double, _ n: Double, floor: Double) -> Double {
+        if a.isNaN || n.isNaN { return .nan }
+        return abs(a - n) / max(abs(a), abs(n), floor)
+    }
+
+    /// The largest `relativeError(analytic, numeric, floor: 1)` over all inputs and elements
     /// (NaN when any side is NaN).
     public static func maxError(_ inputs: [Tensor], step: Double = 1e-6, _ f: ([Variable]) -> Variable) -> Double {
         var worst = 0.0
         for (a, n) in compare(inputs, step: step, f) {
             for j in a.indices {
-                let e = abs(a[j] - n[j]) / max(1, abs(n[j]))
+                let e = relativeError(a[j], n[j], floor: 1)
                 if e.isNaN { return .nan }
                 worst = max(worst, e)
             }

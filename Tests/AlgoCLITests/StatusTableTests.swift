@@ -23,7 +23,7 @@ import Testing
             let row = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
             guard row.count == header.count, let fileCell = row.firstIndex(where: { $0.contains(".algo](") }) else { continue }
             let file = row[fileCell].split(separator: "(").last.map { String($0.dropLast()) } ?? ""
-            for (i, column) in header.enumerated() where ["parses", "checks", "runs", "trains"].contains(column) {
+            for (i, column) in header.enumerated() where ["parses", "checks", "runs", "trains", "gradcheck"].contains(column) {
                 result.append((file, column, row[i]))
             }
         }
@@ -48,6 +48,7 @@ import Testing
             case "parses": command = "parse"
             case "checks": command = "check"
             case "runs": command = "run"
+            case "gradcheck": command = "gradcheck"   // exit 0: every tensor of θ within the tolerance
             case "trains":
                 // A bare training run prints `loss before:` and `loss after:`; the loss must fall.
                 var output = Output()

@@ -27,96 +27,49 @@ struct TrainingGradientTests {
         return try RunSession.dataset(elements, p.target)
     }
 
-    /// Σ_n loss(θ) of one evaluation pass (gradients not applied).
-    func loss(_ p: LoadedProgram, _ dims: [String: Int], _ reals: [String: Double], _ inputs: [String: Value], _ θ: [String: Tensor], seed: UInt64) throws -> (Double, [String: Variable]) {
-        var o = RunOptions()
-        o.dtype = .f64; o.applyGradients = false; o.seed = seed
-        let r = try RunSession.run(p, dims: dims, reals: reals, inputs: inputs, parameters: θ.isEmpty ? nil : θ, mask: nil, options: o)
-        return (r.evaluator.losses.reduce(0, +), r.parameters)
-    }
+    func path(_ file: String) -> String { InterpreterFixtures.repository + "/Algorithms/" + file + ".algo" }
 
-    /// ∇loss(θ) as the algorithm applies it: one SGD step with η = 1 gives θ − θ̂.
-    func gradient(_ p: LoadedProgram, _ dims: [String: Int], _ reals: [String: Double], _ inputs: [String: Value], _ θ: [String: Tensor], seed: UInt64) throws -> [String: Tensor] {
-        var o = RunOptions()
-        o.dtype = .f64; o.seed = seed
-        var r = reals
-        r["η"] = 1
-        let run = try RunSession.run(p, dims: dims, reals: r, inputs: inputs, parameters: θ, mask: nil, options: o)
-        var g: [String: Tensor] = [:]
-        for (name, t) in RunSession.flatten(run.value) { g[name] = θ[name]! - t }
-        return g
-    }
-
-    /// Central differences (h = 1e-5) on three seeded coordinates of every parameter tensor.
-    /// Returns the largest relative error |fd − ∇| / max(|fd|, |∇|, 1e-3) and how many were compared.
-    func check(_ file: String, _ seqs: [String: [[Int]]], reals given: [String: Double] = [:], seed: UInt64 = 0) throws -> (error: Double, compared: Int, loss: Double) {
-        let p = try program(file)
-        var reals = RunSession.trainingReals
-        for (k, v) in given { reals[k] = v }
-        let (inputs, n) = try dataset(p, seqs)
-        var dims = Self.tiny
-        dims["N_data"] = n
-        let (_, initial) = try loss(p, dims, reals, inputs, [:], seed: seed)
-        // Random θ (𝒩(0, 0.5²); γ around 1) so that every gradient is far from zero.
-        var rng = RandomGenerator(seed: 42)
-        var θ: [String: Tensor] = [:]
-        for name in initial.keys.sorted() {
-            let s = initial[name]!.shape
-            let isGamma = name.contains("γ")
-            θ[name] = Tensor(shape: s, values: (0..<Shape.count(s)).map { _ in (isGamma ? 1 : 0) + 0.5 * rng.normal() }, dtype: .f64)
+    /// `algo gradcheck`'s check (`GradientCheckProblem`: the algorithm's own loss(θ) at one dataset
+    /// element, ∇ from the tape against central differences, Float64, θ ~ 𝒩(0, 0.5²)) on 3 seeded
+    /// coordinates of every parameter tensor. Returns the largest relative error
+    /// |fd − ∇| / max(|fd|, |∇|, 10⁻³), how many were compared and loss(θ).
+    func check(_ file: String, _ seqs: [String: [Int]], reals: [String: Double] = [:], seed: UInt64 = 0) throws -> (error: Double, compared: Int, loss: Double) {
+        let p = try GradientCheckProblem.prepare(path: path(file), dims: Self.tiny, reals: reals, seed: seed, sequences: seqs)
+        let (l, results) = try p.check(elements: 3)
+        #expect(Set(results.map(\.name)) == Set(p.parameters.map(\.name)))
+        if ProcessInfo.processInfo.environment["ALGO_GRADCHECK_PRINT"] != nil {
+            for r in results { print("\(file) \(r.name)\(r.index) fd \(r.finiteDifference) ∇ \(r.gradient) err \(r.maxError)") }
         }
-        let (l0, _) = try loss(p, dims, reals, inputs, θ, seed: seed)
-        let g = try gradient(p, dims, reals, inputs, θ, seed: seed)
-        #expect(Set(g.keys) == Set(θ.keys))
-        var worst = 0.0, compared = 0
-        let h = 1e-5
-        for name in θ.keys.sorted() {
-            let t = θ[name]!
-            for _ in 0..<3 {
-                let i = Int(rng.next() % UInt64(t.count))
-                var plus = t.contiguous(), minus = t.contiguous()
-                var vp = plus.doubles, vm = minus.doubles
-                vp[i] += h; vm[i] -= h
-                plus = Tensor(shape: t.shape, values: vp, dtype: .f64); minus = Tensor(shape: t.shape, values: vm, dtype: .f64)
-                var θp = θ, θm = θ
-                θp[name] = plus; θm[name] = minus
-                let fd = (try loss(p, dims, reals, inputs, θp, seed: seed).0 - loss(p, dims, reals, inputs, θm, seed: seed).0) / (2 * h)
-                let an = g[name]!.doubles[i]
-                let err = abs(fd - an) / max(abs(fd), abs(an), 1e-3)
-                if ProcessInfo.processInfo.environment["ALGO_GRADCHECK_PRINT"] != nil { print("\(file) \(name)[\(i)] fd \(fd) ∇ \(an) err \(err)") }
-                worst = max(worst, err)
-                compared += 1
-            }
-        }
-        return (worst, compared, l0)
+        return (results.map(\.maxError).max() ?? .nan, results.reduce(0) { $0 + $1.compared }, l)
     }
 
-    // Tolerance 1e-6 (relative; entries below 1e-3 compared against 1e-3). In Float64 the central
-    // difference with h = 1e-5 is off by its truncation error h²·|f‴|/6 (θ ~ 𝒩(0, 0.5²) makes the
-    // network far from linear: observed ≤ 6e-8) plus rounding ε·|loss|/h ≈ 1e-10; a wrong rule (a
-    // missed term, a transposed or un-broadcast gradient) gives errors of order 1, so 1e-6 separates
-    // the two with a margin of 15 on each side.
+    // Tolerance `GradientCheckProblem.tolerance` (10⁻⁵ relative; entries below 10⁻³ compared against
+    // 10⁻³): in Float64 the central difference with h = 10⁻⁵ is off by its truncation error h²·|f‴|/6
+    // plus rounding ≈ ε·|loss|/h, together ≈ 10⁻⁹ (observed relative errors ≤ 2·10⁻⁷); a wrong rule (a
+    // missed term, a transposed or un-broadcast gradient) gives errors of 10⁻³ to 1 (the error model
+    // is written out at `GradientCheckProblem.tolerance`).
+    static let tolerance = GradientCheckProblem.tolerance
 
-    @Test("DTraining (Algorithm 13): ∇loss(θ) matches central differences in Float64 (relative error ≤ 1e-6)")
+    @Test("DTraining (Algorithm 13): ∇loss(θ) matches central differences in Float64 (relative error ≤ 1e-5)")
     func dTrainingGradient() throws {
-        let r = try check("DTraining", ["x": [[1, 4, 2, 5, 3]]])
+        let r = try check("DTraining", ["x": [1, 4, 2, 5, 3]])
         #expect(r.loss > 0)
         #expect(r.compared > 60)
-        #expect(r.error <= 1e-6, "max relative error \(r.error) over \(r.compared) coordinates")
+        #expect(r.error <= Self.tolerance, "max relative error \(r.error) over \(r.compared) coordinates")
     }
 
-    @Test("ETraining (Algorithm 12): ∇loss(θ) over the masked positions matches central differences (≤ 1e-6)")
+    @Test("ETraining (Algorithm 12): ∇loss(θ) over the masked positions matches central differences (≤ 1e-5)")
     func eTrainingGradient() throws {
-        let r = try check("ETraining", ["x": [[1, 4, 2, 5, 3, 2]]], reals: ["p_mask": 0.5], seed: 1)
+        let r = try check("ETraining", ["x": [1, 4, 2, 5, 3, 2]], reals: ["p_mask": 0.5], seed: 1)
         #expect(r.loss > 0, "no position was masked")
-        #expect(r.error <= 1e-6, "max relative error \(r.error) over \(r.compared) coordinates")
+        #expect(r.error <= Self.tolerance, "max relative error \(r.error) over \(r.compared) coordinates")
     }
 
-    @Test("EDTraining (Algorithm 11): ∇loss(θ) matches central differences (≤ 1e-6)")
+    @Test("EDTraining (Algorithm 11): ∇loss(θ) matches central differences (≤ 1e-5)")
     func edTrainingGradient() throws {
-        let r = try check("EDTraining", ["z": [[3, 1, 2]], "x": [[1, 4, 2, 5]]])
+        let r = try check("EDTraining", ["z": [3, 1, 2], "x": [1, 4, 2, 5]])
         #expect(r.loss > 0)
-        #expect(r.error <= 1e-6, "max relative error \(r.error) over \(r.compared) coordinates")
+        #expect(r.error <= Self.tolerance, "max relative error \(r.error) over \(r.compared) coordinates")
     }
 
     func trainTiny(_ file: String, _ seqs: [String: [[Int]]], epochs: Int, seed: UInt64 = 0) throws -> RunSession.TrainingResult {
@@ -160,16 +113,10 @@ struct TrainingGradientTests {
 
     // MARK: Section 8 variants: Adam (Algorithm 18) and minibatches (Algorithm 19)
 
-    /// Random Float64 θ (𝒩(0, 0.5²), γ around 1) with the names and shapes of the model's θ.
-    func randomθ(_ p: LoadedProgram, _ dims: [String: Int], _ reals: [String: Double], _ inputs: [String: Value]) throws -> [String: Tensor] {
-        let (_, initial) = try loss(p, dims, reals, inputs, [:], seed: 0)
-        var rng = RandomGenerator(seed: 7)
-        var θ: [String: Tensor] = [:]
-        for name in initial.keys.sorted() {
-            let s = initial[name]!.shape
-            θ[name] = Tensor(shape: s, values: (0..<Shape.count(s)).map { _ in (name.contains("γ") ? 1 : 0) + 0.5 * rng.normal() }, dtype: .f64)
-        }
-        return θ
+    /// DTraining's gradient check on one sequence (`GradientCheckProblem`): its θ (𝒩(0, 0.5²), γ
+    /// around 1, from `seed`) and ∇loss(θ) of that sequence at any θ.
+    func dTraining(_ x: [Int], seed: UInt64 = 7) throws -> GradientCheckProblem {
+        try GradientCheckProblem.prepare(path: path("DTraining"), dims: Self.tiny, seed: seed, sequences: ["x": x])
     }
 
     /// θ̂ of one run (N_epochs = 1) from θ, Float64.
@@ -190,7 +137,7 @@ struct TrainingGradientTests {
 
     @Test("DTrainingAdam (Algorithm 18): two Adam steps move θ exactly as Kingma & Ba's update computed here from ∇loss (checked by central differences), Float64")
     func adamStepMatchesKingmaBa() throws {
-        let adam = try program("DTrainingAdam"), sgd = try program("DTraining")
+        let adam = try program("DTrainingAdam")
         let seqs = [[1, 4, 2, 5, 3], [2, 5, 1, 3]]
         // β and ε far from their defaults so that bias correction and ε both show in the result.
         let β1 = 0.8, β2 = 0.9, ε = 0.1, η = 0.05
@@ -198,34 +145,16 @@ struct TrainingGradientTests {
         dims["N_data"] = 2
         let (adamInputs, _) = try dataset(adam, ["x": seqs])
         let reals = ["η": η, "β_1": β1, "β_2": β2, "ε": ε]
-        let θ0 = try randomθ(adam, dims, reals, adamInputs)
+        // The gradient of each step's loss: DTraining's ∇loss(θ) on that one sequence (the tape).
+        let problems = try seqs.map { try dTraining($0) }
+        let θ0 = Dictionary(problems[0].parameters.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
         let θ̂ = try step(adam, dims, reals, adamInputs, θ0)
-
-        // The gradient of each step's loss, from DTraining (one SGD step with η = 1 on that one sequence).
-        var one = Self.tiny
-        one["N_data"] = 1
-        func g(_ n: Int, _ θ: [String: Tensor]) throws -> [String: Tensor] {
-            try gradient(sgd, one, ["η": 1], try dataset(sgd, ["x": [seqs[n]]]).inputs, θ, seed: 0)
-        }
-        // … and that gradient against central differences on a few coordinates of every tensor.
+        func g(_ n: Int, _ θ: [String: Tensor]) throws -> [String: Tensor] { try problems[n].gradient(θ).gradient }
         let g1 = try g(0, θ0)
-        let (single, _) = try dataset(sgd, ["x": [seqs[0]]])
-        var rng = RandomGenerator(seed: 3)
-        var fdWorst = 0.0
-        for name in θ0.keys.sorted() {
-            let t = θ0[name]!
-            for _ in 0..<2 {
-                let i = Int(rng.next() % UInt64(t.count))
-                var vp = t.contiguous().doubles, vm = vp
-                vp[i] += 1e-5; vm[i] -= 1e-5
-                var plus = θ0, minus = θ0
-                plus[name] = Tensor(shape: t.shape, values: vp, dtype: .f64); minus[name] = Tensor(shape: t.shape, values: vm, dtype: .f64)
-                let fd = (try loss(sgd, one, ["η": 1], single, plus, seed: 0).0 - (try loss(sgd, one, ["η": 1], single, minus, seed: 0).0)) / 2e-5
-                let an = g1[name]!.contiguous().doubles[i]
-                fdWorst = max(fdWorst, abs(fd - an) / max(abs(fd), abs(an), 1e-3))
-            }
-        }
-        #expect(fdWorst <= 1e-6, "∇loss against central differences: \(fdWorst)")
+        // … and that gradient against central differences on a few coordinates of every tensor.
+        let (_, fd) = try problems[0].check(elements: 2)
+        let fdWorst = fd.map(\.maxError).max() ?? .nan
+        #expect(fdWorst <= Self.tolerance, "∇loss against central differences: \(fdWorst)")
 
         // Kingma & Ba 2015, Algorithm 1, entry by entry.
         var θ = θ0.mapValues { $0.contiguous().doubles }
@@ -251,17 +180,17 @@ struct TrainingGradientTests {
 
     @Test("DTrainingMinibatch (Algorithm 19): one step with B = 2 is θ − η (g_1 + g_2)/2 of the two sequences' gradients, Float64")
     func minibatchStepAveragesGradients() throws {
-        let mb = try program("DTrainingMinibatch"), sgd = try program("DTraining")
+        let mb = try program("DTrainingMinibatch")
         let seqs = [[1, 4, 2, 5, 3], [2, 5, 1, 3]]
         let η = 0.3
         let (inputs, n) = try dataset(mb, ["x": seqs])
         let dims = try RunSession.datasetDimensions(mb.target, count: n, given: Self.tiny)
         #expect(dims["B"] == 2 && dims["N_batches"] == 1)
-        let θ0 = try randomθ(mb, dims, ["η": η], inputs)
+        // Each sequence's gradient: DTraining's ∇loss(θ) on it (the tape).
+        let problems = try seqs.map { try dTraining($0) }
+        let θ0 = Dictionary(problems[0].parameters.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
         let θ̂ = try step(mb, dims, ["η": η], inputs, θ0)
-        var one = Self.tiny
-        one["N_data"] = 1
-        let g = try seqs.map { try gradient(sgd, one, ["η": 1], try dataset(sgd, ["x": [$0]]).inputs, θ0, seed: 0) }
+        let g = try problems.map { try $0.gradient(θ0).gradient }
         var expected: [String: Tensor] = [:]
         for (name, t) in θ0 {
             let a = t.contiguous().doubles, g1 = g[0][name]!.contiguous().doubles, g2 = g[1][name]!.contiguous().doubles

@@ -92,7 +92,9 @@ extension Evaluator {
         guard let tape else { return zeros(like: θ) }
         let grads = tape.gradients(of: loss, wrt: leaves)
         var k = 0
-        return rebuild(θ, grads, &k)
+        let g = rebuild(θ, grads, &k)
+        if options.recordGradients { gradients.append(g) }
+        return g
     }
 
     func record(_ v: Value, _ tape: Tape, _ leaves: inout [Variable], _ span: Span) throws -> Value {

@@ -31,6 +31,8 @@ public final class Evaluator {
     var pendingLogReturn = false
     /// The value of every `loss(θ)` differentiated by `∇loss(θ)`, in order (one per SGD step).
     public internal(set) var losses: [Double] = []
+    /// The value of every `∇loss(θ)`, with θ's structure, when `options.recordGradients` is set.
+    public internal(set) var gradients: [Value] = []
 
     public struct ProfileKey: Hashable, Sendable { public let file: String; public let line: Int }
     public struct ProfileEntry: Sendable { public var seconds: Double = 0; public var operations: Int = 0; public var calls: Int = 0 }

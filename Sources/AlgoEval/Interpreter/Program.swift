@@ -74,6 +74,11 @@ public struct RunOptions {
     public var applyGradients = true
     /// Training runs: the step monitor and a resume in progress (`TrainingMonitor.swift`).
     public var training: TrainingRun? = nil
+    /// Keep every gradient `∇loss(θ)` returns in `Evaluator.gradients` (`algo gradcheck`).
+    public var recordGradients = false
+    /// Test hook of the gradient check's own tests: GELU's gradient gets ε added (its value is
+    /// unchanged), a deliberately wrong VJP that the check must catch. nil in every real run.
+    var faultyGELUGradient: Double? = nil
     public init() {}
 }
 

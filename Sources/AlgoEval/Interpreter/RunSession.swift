@@ -31,11 +31,16 @@ public enum RunSession {
     /// Parses `path`, checks it with every `.algo` file of its directory as library, and re-checks
     /// with the files it calls so that the program holds every algorithm the run needs.
     public static func load(path: String, values: [String: Int] = [:]) -> Result<LoadedProgram, RunFailure> {
-        let source: SourceFile
         switch SourceFile.load(path: path) {
-        case .success(let s): source = s
+        case .success(let s): return load(source: s, values: values)
         case .failure(let d): return .failure(RunFailure([d]))
         }
+    }
+
+    /// `load(path:)` of a text held in memory under `source.path` (its library: the other `.algo`
+    /// files of that directory; a file of that directory with the same path is replaced by it).
+    public static func load(source: SourceFile, values: [String: Int] = [:]) -> Result<LoadedProgram, RunFailure> {
+        let path = source.path
         var bag = DiagnosticBag()
         let tree = Parser.parse(source, &bag)
         if bag.hasErrors { return .failure(RunFailure(bag.all)) }
