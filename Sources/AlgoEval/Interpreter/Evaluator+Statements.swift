@@ -252,6 +252,9 @@ extension Evaluator {
     /// NaN is always an error; infinities under `--check-finite` (except a deliberate `−∞`).
     func checkFinite(_ v: Value, _ s: Statement, _ f: Frame) throws {
         guard case .tensor(let t) = v else { return }
+        // One bit-test pass (no copy); the values are read only to report what was found.
+        let seen = t.value.finiteness
+        if !seen.hasNaN && !(options.checkFinite && seen.hasInfinity) { return }
         let values = t.value.doubles
         if let bad = values.first(where: { $0.isNaN || (options.checkFinite && $0.isInfinite && !assignsInfinity(s)) }) {
             throw RuntimeError(.nonFinite, "line \(s.lineNumber ?? "?") of `\(f.algorithm.name)` produced \(bad.isNaN ? "NaN" : "\(bad)") (shape \(t.shape))", at: s.span,
