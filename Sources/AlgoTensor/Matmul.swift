@@ -20,6 +20,7 @@ extension Tensor {
             preconditionFailure("matmul(transposeA: \(transposeA), transposeB: \(transposeB)): shapes \(Shape.describe(a.shape)) and \(Shape.describe(b.shape))")
         }
         precondition(a.dtype == b.dtype, "matmul: dtypes \(a.dtype) and \(b.dtype)")
+        if let stacked = stackedRowsProduct(a, b, transposeA: transposeA, transposeB: transposeB, oshape) { return stacked }
         let out = Tensor(uninitializedShape: oshape, dtype: a.dtype)
         let m = oshape[0], n = oshape[1], k = transposeA ? a.shape[0] : a.shape[1]
         let batch = a.rank == 3 ? a.shape[2] : 1
@@ -33,6 +34,23 @@ extension Tensor {
             }
         }
         return out
+    }
+
+    /// `A_h·op(B)` for every h as one product when A `[m, k, H]` is laid out as the rows
+    /// `[A_1; A_2; …; A_H]` (strides `[1, m·H, m]`, as the interpreter stacks attention heads) and B is
+    /// the same matrix for every h (stride 0 along the batch): `[m·H, k]·op(B) → [m·H, n]`, returned
+    /// as the view `[m, n, H]` with strides `[1, m·H, m]`. Nil for other layouts. Every entry is the
+    /// same dot product as in the per-h loop.
+    static func stackedRowsProduct(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, _ oshape: [Int]) -> Tensor? {
+        guard a.rank == 3, !transposeA, a.dtype == .f32, b.strides[2] == 0 else { return nil }
+        let m = a.shape[0], k = a.shape[1], h = a.shape[2], n = oshape[1]
+        guard m > 0, k > 0, n > 0, h > 1, a.strides[0] == 1, a.strides[2] == m, a.strides[1] == m * h else { return nil }
+        let all = Tensor(storage: a.storage, shape: [m * h, k], strides: [1, m * h], offset: a.offset)
+        let bm = b.sliceAt(axis: 2, 0, 1)
+        let storage = Storage(count: m * h * n, dtype: .f32)
+        gemm32(all, Tensor(storage: bm.storage, shape: [bm.shape[0], bm.shape[1]], strides: [bm.strides[0], bm.strides[1]], offset: bm.offset),
+               false, transposeB, m * h, n, k, storage.floats)
+        return Tensor(storage: storage, shape: [m, n, h], strides: [1, m * h, m], offset: 0)
     }
 
     /// Result shape of `matmul`, or nil when the inner dimensions or ranks disagree.

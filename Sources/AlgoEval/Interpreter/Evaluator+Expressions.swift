@@ -18,7 +18,8 @@ extension Evaluator {
             if case .ones = inner.kind { return .onesT }
             let v = try tensor(try eval(inner, f), inner.span)
             ops += 1
-            return .tensor(v.rank == 1 ? v.reshaped([1, v.shape[0]]) : v.transposed)
+            // A head-batched value `[m, n, H]` (Evaluator+Heads) transposes each head.
+            return .tensor(v.rank == 1 ? v.reshaped([1, v.shape[0]]) : v.rank == 3 ? v.permuted([1, 0, 2]) : v.transposed)
         case .unary(.gradient, let a):
             return try gradient(a, e, f)
         case .unary(let op, let a):
@@ -108,6 +109,10 @@ extension Evaluator {
                 ops += 1
                 return .tensor(lhs.matmul(rhs, transposeSelf: true))
             }
+            if case .tensor(let rhs) = rv, let (l, r) = headBatched(lhs, rhs), l.shape[0] == r.shape[0] {
+                ops += 1
+                return .tensor(l.matmul(r, transposeSelf: true))
+            }
         }
         let x = try eval(a, f), y = try eval(b, f)
         if case .collection = x { return try memberwise(op, x, y, e) }
@@ -125,6 +130,9 @@ extension Evaluator {
             if !isScalarType(a, f), !isScalarType(b, f), scalarNumber(x) == nil, scalarNumber(y) == nil,
                isMatrixType(a, f, l), l.rank == 2, r.rank >= 1, l.shape[1] == r.shape[0] {
                 return .tensor(l.matmul(r))
+            }
+            if !isScalarType(a, f), !isScalarType(b, f), isMatrixType(a, f, l), let (lb, rb) = headBatched(l, r), lb.shape[1] == rb.shape[0] {
+                return .tensor(lb.matmul(rb))
             }
             try broadcastable(l, r, e)
             return .tensor(l * r)

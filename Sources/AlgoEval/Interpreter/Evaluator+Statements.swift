@@ -254,6 +254,9 @@ extension Evaluator {
     /// NaN is always an error; infinities under `--check-finite` (except a deliberate `−∞`).
     func checkFinite(_ v: Value, _ s: Statement, _ f: Frame) throws {
         guard case .tensor(let t) = v else { return }
+        // One bit-test pass (no copy); the values are read only to report what was found.
+        let seen = t.value.finiteness
+        if !seen.hasNaN && !(options.checkFinite && seen.hasInfinity) { return }
         let values = t.value.doubles
         if let bad = values.first(where: { $0.isNaN || (options.checkFinite && $0.isInfinite && !assignsInfinity(s)) }) {
             throw RuntimeError(.nonFinite, "line \(s.lineNumber ?? "?") of `\(f.algorithm.name)` produced \(bad.isNaN ? "NaN" : "\(bad)") (shape \(t.shape))", at: s.span,
@@ -299,6 +302,7 @@ extension Evaluator {
             }
             f.vars[v] = saved
         }
+        if let flow = try headBatchedLoop(loop, values, f) { return flow }
         let savedCount = f.vars["__loopCount"]
         f.vars["__loopCount"] = .nat(values.count)
         defer { f.vars["__loopCount"] = savedCount }
@@ -349,7 +353,7 @@ extension Evaluator {
         if case .assign(let target, _, let value) = assignment.kind, case .index(let base, let idx) = target.kind,
            case .name(let bn) = base.kind, idx.count == names.count,
            zip(idx, names).allSatisfy({ if case .name(let n) = $0.kind { return n.spelling == $1 } else { return false } }),
-           case .tensor(let S)? = f.vars[bn.spelling], S.rank == names.count {
+           case .tensor(let S)? = f.vars[bn.spelling], S.rank == names.count || (headBatch != nil && S.rank == names.count + 1) {
             let saved = names.map { f.vars[$0] }
             for (k, n) in names.enumerated() { f.vars[n] = .grid(count: S.shape[k], axis: k) }
             defer { for (k, n) in names.enumerated() { f.vars[n] = saved[k] } }
@@ -357,8 +361,9 @@ extension Evaluator {
             guard let constant = number(try eval(value, f)) else {
                 throw RuntimeError(.notExecutable, "a batched `∀` assigning a non-constant value is not executable yet", at: value.span)
             }
-            // S + bias with bias = constant where the condition holds, 0 elsewhere (differentiable in S).
-            let mask = c.value.broadcast(to: S.shape).contiguous()
+            // S + bias with bias = constant where the condition holds, 0 elsewhere (differentiable in S);
+            // the bias is over the indexed dimensions and broadcasts over the heads of a batched S.
+            let mask = c.value.broadcast(to: Array(S.shape.prefix(names.count))).contiguous()
             if constant.isInfinite {
                 let bias = Tensor.select(mask, Tensor(repeating: constant, shape: [], dtype: dtype), Tensor.zeros([], dtype: dtype))
                 ops += 2

@@ -29,6 +29,11 @@ public final class Evaluator {
     var functionMemo: [String: Value]? = nil
     /// Set just before calling the callee of `log P(θ)`: its frame returns log-softmax.
     var pendingLogReturn = false
+    /// Set just before a head-batched call (`Evaluator+Heads`): parameter values by the span of
+    /// the call's parameter expression (the stacked `𝓦^h_qkv`), used instead of evaluating it.
+    var pendingParameterValues: [Span: Value] = [:]
+    /// H while the body of a head-batched call runs: rank-3 values carry the heads in their last dimension.
+    var headBatch: Int? = nil
     /// The value of every `loss(θ)` differentiated by `∇loss(θ)`, in order (one per SGD step).
     public internal(set) var losses: [Double] = []
     /// The value of every `∇loss(θ)`, with θ's structure, when `options.recordGradients` is set.
@@ -142,6 +147,8 @@ public final class Evaluator {
         let f = Frame(callee)
         f.logReturn = pendingLogReturn
         pendingLogReturn = false
+        let given = pendingParameterValues
+        pendingParameterValues = [:]
         for (k, d) in resolved.dimensions {
             if let v = d.evaluate({ if case .named(let n) = $0 { return caller.dims[n] } else { return nil } }) { f.dims[k] = v }
         }
@@ -166,7 +173,7 @@ public final class Evaluator {
             guard let target = p.target else { continue }
             switch target.kind {
             case .name(let n):
-                let v = try eval(p.value, caller)
+                let v = try given[p.value.span] ?? eval(p.value, caller)
                 if n.spelling == "Mask" {
                     switch v {
                     case .mask: f.vars["Mask"] = v
@@ -195,7 +202,7 @@ public final class Evaluator {
         for p in call.parameters where p.target == nil {
             guard k < free.count else { break }
             let name = free[k]; k += 1
-            let v = try eval(p.value, caller)
+            let v = try given[p.value.span] ?? eval(p.value, caller)
             f.vars[name] = v
             if case .collection(let c) = v { for m in c.members { f.vars[m.name] = m.value } }
         }

@@ -1,0 +1,43 @@
+import Testing
+@testable import AlgoTensor
+
+/// `Tensor.finiteness` (the interpreter's NaN/∞ check of every assigned value) against the
+/// element-by-element definition (`Double.isNaN`, `isInfinite` over `.doubles`).
+@Suite struct FinitenessTests {
+    static func reference(_ t: Tensor) -> Finiteness {
+        let v = t.doubles
+        return Finiteness(hasNaN: v.contains { $0.isNaN }, hasInfinity: v.contains { $0.isInfinite })
+    }
+
+    /// One special value at every position of lengths around the 8-lane blocks (body and tail),
+    /// for both dtypes, and the largest finite values (exponent one below all ones) as non-hits.
+    @Test(arguments: [DType.f32, .f64])
+    func everyPositionAndLength(_ dtype: DType) {
+        for n in [0, 1, 7, 8, 9, 16, 17, 31] {
+            var base = [Double](repeating: 0, count: n)
+            for i in 0..<n { base[i] = i % 3 == 0 ? (dtype == .f32 ? Double(Float.greatestFiniteMagnitude) : .greatestFiniteMagnitude) : Double(i) - 4.5 }
+            let clean = Tensor(shape: [n], values: base, dtype: dtype)
+            #expect(clean.finiteness == Finiteness(hasNaN: false, hasInfinity: false))
+            for i in 0..<n {
+                for special in [Double.nan, .infinity, -.infinity] {
+                    var v = base
+                    v[i] = special
+                    let t = Tensor(shape: [n], values: v, dtype: dtype)
+                    #expect(t.finiteness == Self.reference(t), "n \(n), position \(i), \(special)")
+                }
+            }
+        }
+    }
+
+    /// Views (transposes, slices) are scanned over their own elements, not the whole storage.
+    @Test func stridedViews() {
+        var v = (0..<40).map { Double($0) }
+        v[3] = .infinity  // row 3 of column 0 in a [10, 4] matrix
+        let m = Tensor(shape: [10, 4], values: v)
+        let t = m.transposed
+        #expect(t.finiteness == Finiteness(hasNaN: false, hasInfinity: true))
+        let away = m.slice(lower: [4, 0], upper: [10, 4])
+        #expect(away.finiteness == Finiteness(hasNaN: false, hasInfinity: false))
+        #expect(away.finiteness == Self.reference(away))
+    }
+}
