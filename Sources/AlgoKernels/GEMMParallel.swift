@@ -31,17 +31,20 @@ extension GEMM {
             problem.sharedA = UnsafePointer(shared)
             panels = problem.mPad / mr
         }
-        let groups = (panels + packGroup - 1) / packGroup
+        // Packing jobs of up to 8 panels, smaller when there are few panels (the 65-row shapes
+        // have 5), so that every thread gets some: the others wait for the packing to finish.
+        let group = max(1, min(8, panels * slices / (4 * threads)))
+        let groups = (panels + group - 1) / group
         let packJobs = slices * groups
         let parts = split(m: m, n: n, byRows: byRows, threads: threads, blocking: blocking)
         let progress = Progress()
         let final = problem
         Parallel.forEach(threads) { _ in
-            // Pack: job = (k-slice, group of `packGroup` panels), disjoint regions of `shared`.
+            // Pack: job = (k-slice, group of `group` panels), disjoint regions of `shared`.
             while true {
                 let job = progress.nextPack.wrappingAdd(1, ordering: .relaxed).oldValue
                 if job >= packJobs { break }
-                let slice = job / groups, first = job % groups * packGroup, end = min(first + packGroup, panels)
+                let slice = job / groups, first = job % groups * group, end = min(first + group, panels)
                 let pc = slice * kc, depth = min(kc, k - pc)
                 if byRows {
                     packB(trans: final.transB, b: final.b, ldb: final.ldb, p0: pc, depth: depth, j0: first * nr,
@@ -66,9 +69,6 @@ extension GEMM {
             }
         }
     }
-
-    /// Panels of the shared operand one packing job packs (per k-slice).
-    static let packGroup = 8
 
     /// The counters of one parallel call, shared by its threads.
     final class Progress: Sendable {
