@@ -57,11 +57,7 @@ extension GEMM {
                 progress.packed.wrappingAdd(1, ordering: .releasing)
             }
             // Every job is claimed; the ones still running belong to threads that are running them.
-            var spins = 0
-            while progress.packed.load(ordering: .acquiring) < packJobs {
-                spins += 1
-                if spins > 4096 { sched_yield() }
-            }
+            Parallel.wait { progress.packed.load(ordering: .acquiring) == packJobs }
             while true {
                 let p = progress.nextPart.wrappingAdd(1, ordering: .relaxed).oldValue
                 if p >= parts.count { break }
