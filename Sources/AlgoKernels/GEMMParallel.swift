@@ -9,8 +9,9 @@ extension GEMM {
     /// thread slowed by another process simply takes fewer). Packing per thread repeats a cheap
     /// copy but keeps each thread's packed operand in its own core's cache: packed once and
     /// shared, half of it was written by the other core and crossed between the caches on every
-    /// call (measured on 256³–384³ and the 64–384 transformer shapes: 4–7 % of the two-core peak
-    /// slower, the same on 1024² and larger). No thread waits for another, so this is correct
+    /// call (measured interleaved: 4–7 points of the two-core peak slower on 256³, 384³,
+    /// 384×384·384×256, 256×64·64×256 and 65×384·384×256; the same on 1024² and
+    /// 1152×384·384×256). No thread waits for another, so this is correct
     /// even when `Parallel.forEach` runs the bodies one after another. Every element of C is
     /// computed by the same arithmetic as on one thread, so the result is bit-identical for every
     /// thread count.
