@@ -8,7 +8,7 @@ extension GEMM {
         let b: UnsafePointer<Float>, ldb: Int
         let beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
         let blocking: Blocking
-        /// op(A) packed whole by `packShared` (k-slice at `pc · mPad`, 16-row panel at `i · kcNow`
+        /// op(A) packed whole by `runParallel` (k-slice at `pc · mPad`, 16-row panel at `i · kcNow`
         /// within it), or nil: `run` packs its own blocks of A.
         var sharedA: UnsafePointer<Float>? = nil
         /// op(B) packed whole (k-slice at `pc · nPad`, 6-column panel at `j · kcNow`), or nil.

@@ -28,6 +28,26 @@ public enum Parallel {
     }
 }
 
+extension Parallel {
+    /// How long `wait` spins before it starts yielding the CPU. A yield hands the CPU to another
+    /// runnable process for a whole scheduler slice (a millisecond or more on a loaded machine),
+    /// far longer than the waits this is for: another thread finishing its last item of a job.
+    static let spinBeforeYield = 100e-6
+
+    /// Returns once `done()` is true: spins for `spinBeforeYield` seconds, then yields the CPU
+    /// between checks. For short waits on work another running thread has claimed.
+    @inline(__always)
+    static func wait(until done: () -> Bool) {
+        if done() { return }
+        let start = Stopwatch.now()
+        var spins = 0
+        while !done() {
+            spins += 1
+            if spins % 64 == 0 && Stopwatch.now() - start > spinBeforeYield { sched_yield() }
+        }
+    }
+}
+
 /// Worker threads that sleep between jobs (after spinning briefly, so back-to-back kernels do not
 /// pay a wake-up), claim item indices under a mutex and count completions atomically.
 final class WorkerPool: @unchecked Sendable {
@@ -89,11 +109,7 @@ final class WorkerPool: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
 
         while let i = claim() { job(i); remaining.subtract(1, ordering: .releasing) }
-        var spins = 0
-        while remaining.load(ordering: .acquiring) > 0 {
-            spins += 1
-            if spins > 1000 { sched_yield() }
-        }
+        Parallel.wait { remaining.load(ordering: .acquiring) == 0 }
         pthread_mutex_lock(mutex)
         body = nil
         pthread_mutex_unlock(mutex)

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import AlgoKernels
+@testable import AlgoKernels
 
 /// Tests that set `Parallel.threads` (a global) run one after another.
 @Suite(.serialized) struct ParallelTests {
@@ -32,6 +32,60 @@ import AlgoKernels
                 #expect(oneSmall == twoSmall, "m=\(m) n=\(n) k=\(k) small blocking, inPlaceRows=\(inPlace)")
                 #expect(t.mismatch(twoSmall) == nil)
             }
+        }
+    }
+
+    /// The parts of C that `GEMM.split` hands to threads tile C exactly: contiguous, starting on
+    /// tile boundaries, within the cache-block cap, a multiple of the thread count (or one part per
+    /// tile when there are fewer tiles), and balanced: tile counts differ by at most one.
+    @Test func splitCoversCInBalancedTileAlignedParts() {
+        let blocking = GEMM.Blocking.standard
+        for threads in [2, 3] {
+            for byRows in [true, false] {
+                let tile = byRows ? GEMM.mr : GEMM.nr, cap = byRows ? blocking.mc : blocking.nc
+                for extent in [1, 5, 16, 17, 65, 100, 256, 384, 1000, 1024, 1536, 2304, 20_000] {
+                    let (m, n) = byRows ? (extent, 7) : (7, extent)
+                    let parts = GEMM.split(m: m, n: n, byRows: byRows, threads: threads, blocking: blocking)
+                    let ranges = parts.map { byRows ? $0.rows : $0.cols }
+                    let others = parts.map { byRows ? $0.cols : $0.rows }
+                    let tiles = (extent + tile - 1) / tile
+                    let label = "threads=\(threads) byRows=\(byRows) extent=\(extent)"
+                    #expect(others.allSatisfy { $0 == 0..<7 }, "\(label)")
+                    #expect(ranges.first?.lowerBound == 0 && ranges.last?.upperBound == extent, "\(label)")
+                    #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }, "\(label)")
+                    #expect(ranges.allSatisfy { !$0.isEmpty && $0.lowerBound % tile == 0 && $0.count <= cap }, "\(label)")
+                    #expect(parts.count % threads == 0 || parts.count == tiles, "\(label): \(parts.count) parts")
+                    let counts = ranges.map { ($0.count + tile - 1) / tile }
+                    #expect(counts.max()! - counts.min()! <= 1, "\(label): tiles per part \(counts)")
+                }
+            }
+        }
+    }
+
+    /// Two threads calling `sgemm` at once: one gets the pool, the other runs its call serially
+    /// (the pool is busy), so every thread body of that call runs one after another. Both results
+    /// must still be complete and bit-identical to one thread's.
+    @Test func concurrentCallersGetCompleteResults() {
+        let cases = [GEMMCase(transA: false, transB: false, m: 300, n: 90, k: 200, beta: 0),
+                     GEMMCase(transA: true, transB: true, m: 50, n: 260, k: 130, beta: 0.5)]
+        let expected = with(threads: 1) { cases.map { $0.fast() } }
+        // Each thread writes only its own slot; `done.wait()` orders the writes before the reads.
+        nonisolated(unsafe) let results = UnsafeMutablePointer<[[Float]]>.allocate(capacity: cases.count)
+        results.initialize(repeating: [], count: cases.count)
+        defer { results.deinitialize(count: cases.count); results.deallocate() }
+        with(threads: 2) {
+            let done = DispatchGroup()
+            for (i, c) in cases.enumerated() {
+                done.enter()
+                Thread {
+                    results[i] = (0..<20).map { _ in c.fast() }
+                    done.leave()
+                }.start()
+            }
+            done.wait()
+        }
+        for i in cases.indices {
+            #expect(results[i].count == 20 && results[i].allSatisfy { $0 == expected[i] }, "case \(i)")
         }
     }
 
