@@ -1,3 +1,4 @@
+import Foundation
 import AlgoDiagnostics
 import AlgoSyntax
 
@@ -6,6 +7,16 @@ public struct ParsedFile: Sendable {
     public let source: SourceFile
     public let tree: AlgoFile
     public init(source: SourceFile, tree: AlgoFile) { self.source = source; self.tree = tree }
+
+    /// The directories whose `.algo` files calls of this file resolve to: its own, and for a file
+    /// holding an `Experiment N:` block also the directory above (`Algorithms/Experiments/CharGPT.algo`
+    /// calls the paper's algorithms in `Algorithms/`).
+    public var libraryDirectories: [String] {
+        let dir = directory.isEmpty ? "." : directory
+        guard tree.algorithms.contains(where: { $0.title.keyword == .experiment }) else { return [dir] }
+        let parent = (dir as NSString).deletingLastPathComponent
+        return [dir, parent.isEmpty ? (dir == "." ? ".." : ".") : parent]
+    }
 
     /// The directory part of the path (`Algorithms` for `Algorithms/DTransformer.algo`).
     var directory: String {
@@ -163,7 +174,7 @@ final class ProgramChecker {
             current = b
         }
         switch current {
-        case .variable, .error, .real, .bool, .number: return current
+        case .variable, .error, .real, .bool, .number, .text: return current
         case .nat(let d): return .nat(d.map(solver.resolve))
         case .index(let d): return .index(solver.resolve(d))
         case .array(let r, let c, let e): return .array(rows: solver.resolve(r), cols: c.map(solver.resolve), element: e)
