@@ -39,6 +39,7 @@ extension AlgoChecker {
         case .hyperparameters:
             guard case .number(let s) = value.kind else {
                 report(Diagnostic(.headerValue, "the value of the hyperparameter `\(n.spelling)` is a number, not `\(text(value))`", at: value.span))
+                define(n.spelling, Binding(type: .error, origin: n.span, kind: .hyperparameter, loopDepth: 0))
                 return true
             }
             if s.contains(".") {
@@ -51,6 +52,7 @@ extension AlgoChecker {
             guard case .text = value.kind else {
                 report(Diagnostic(.headerValue, "the value of `\(n.spelling)` is a file's path in double quotes (`\"prose.txt\"`), not `\(text(value))`",
                                   at: value.span))
+                define(n.spelling, Binding(type: .error, origin: n.span, kind: kindOf(kind), loopDepth: 0))
                 return true
             }
             let t: SemType = kind == .input ? .text : program.freshTypeVariable()
@@ -64,8 +66,11 @@ extension AlgoChecker {
 
     /// A dataset argument `x_{1:N}` in an experiment: the whole family `x` (N must be its size).
     func datasetReference(_ base: String, _ scripts: [Script], span: Span) -> SemType? {
-        guard isExperiment, let last = scripts.last, last.position == .sub, case .slice(let lo?, let hi?) = last.value.kind,
-              let f = families[Self.key(base, Array(scripts.dropLast()))], case .family(let domain, _) = program.resolve(f.type) else { return nil }
+        guard isExperiment, let last = scripts.last, last.position == .sub,
+              let f = families[Self.key(base, Array(scripts.dropLast()))] else { return nil }
+        // A dataset whose defining line had an error: its uses say nothing new.
+        guard case .family(let domain, _) = program.resolve(f.type) else { return .error }
+        guard case .slice(let lo?, let hi?) = last.value.kind else { return nil }
         if literal(lo) != .one { report(Diagnostic(.invalidOperand, "a dataset is written `\(base)_{1:N}`, starting at 1", at: lo.span)) }
         if let d = dimOf(hi, allowFree: false), !program.unify(.nat(d), .nat(domain)) {
             report(Diagnostic(.indexDomainMismatch, "the dataset `\(base)` has \(show(domain)) elements, not \(show(d))", at: hi.span))
