@@ -57,6 +57,8 @@ public struct ExperimentRunner {
         var values: [String: EValue] = [:]
         /// Datasets `x_{1:N}` by base name (`x`), apart from a value named `x`.
         var datasets: [String: [[Int]]] = [:]
+        /// Output paths of the header (`θ̂ = "E.safetensors"`), apart from the values the lines assign.
+        var outputs: [String: String] = [:]
         var dims: [String: Int] = [:]
         var reals: [String: Double] = [:]
         var tokenizer: (any Tokenizer)?
@@ -104,7 +106,7 @@ public struct ExperimentRunner {
                     firstInput = false
                     s.values[name] = .text(p)
                 case (.output, .text(let path)):
-                    s.values[name] = .text(outputOverride ?? path)
+                    s.outputs[name] = outputOverride ?? path
                 default: continue
                 }
             }
@@ -138,7 +140,7 @@ public struct ExperimentRunner {
             let v = try eval(value, s, target: nil)
             guard case .parameters(let θ) = v else { return }
             s.result.parameters = θ.keys.sorted().map { ($0, θ[$0]!) }
-            guard let out = outputPath(s) else { return }
+            guard let out = outputPath(s, returning: value) else { return }
             var h: [String: String] = [:]
             for (k, x) in s.dims { h[k] = String(x) }
             for (k, x) in s.reals { h[k] = String(x) }
@@ -153,11 +155,8 @@ public struct ExperimentRunner {
         }
     }
 
-    func outputPath(_ s: State) -> String? {
-        for l in a.header(.output) {
-            guard case .declarations(let dl) = l.content else { continue }
-            for d in dl.declarations { if case .name(let n)? = d.names.first?.kind, case .text(let p)? = s.values[n.spelling] { return p } }
-        }
+    func outputPath(_ s: State, returning value: Expr) -> String? {
+        if case .name(let n) = value.kind, let p = s.outputs[n.spelling] { return p }
         return outputOverride
     }
 
