@@ -85,6 +85,14 @@ struct ExperimentTests {
         #expect(before > 3.3 && before < 3.9, "\(before)")
     }
 
+    @Test("every file of Algorithms/Experiments/ checks alone: a directory of experiments also reads the directory above")
+    func experimentDirectoryChecks() {
+        for f in ["CharGPT", "Seq2seq", "MLM", "EDTrainingAdam", "ETrainingAdam"] {
+            var o = Output(color: false)
+            #expect(CLI.run(["check", Self.experiments + f + ".algo"], &o) == .ok, "\(f): \(o.stderr)")
+        }
+    }
+
     @Test("the unigram baseline is the add-one cross-entropy, computed here by hand")
     func unigramBaseline() {
         // Training counts of tokens 1, 2, 3 with one added: 3, 2, 1 of 6. Test tokens 1, 2.
