@@ -54,7 +54,7 @@ struct CheckCommand: Command {
         var bag = DiagnosticBag()
         var parsed: [ParsedFile] = []
         for f in files { parsed.append(ParsedFile(source: f, tree: Parser.parse(f, &bag))) }
-        let library = Self.library(around: files.map(\.path))
+        let library = Self.library(around: files.map(\.path), directories: parsed.flatMap(\.libraryDirectories))
         let outcome = ShapeChecker.check(parsed, library: library, options: CheckOptions(values: values), &bag)
         for name in values.keys.sorted() where !outcome.dimensions.contains(name) {
             output.err("algo check: warning: `--set \(name)=…` names no dimension of the checked algorithms")
@@ -70,8 +70,9 @@ struct CheckCommand: Command {
 
     /// Every other `.algo` file in the directories of the named files, parsed (their syntax errors are
     /// not reported: only algorithms called from the named files are used).
-    static func library(around paths: [String]) -> [ParsedFile] {
+    static func library(around paths: [String], directories: [String] = []) -> [ParsedFile] {
         var dirs: [String] = []
+        for d in directories where !dirs.contains(d) { dirs.append(d) }
         for p in paths {
             let d = (p as NSString).deletingLastPathComponent
             let dir = d.isEmpty ? "." : d

@@ -39,6 +39,9 @@ struct RunCommand: Command {
         next step, saves the checkpoint and exits 130; a second Ctrl-C exits at once. A loss that
         becomes NaN/∞ stops the run (E0503) and keeps the last checkpoint. `--loss-svg F` plots the
         loss of every step and its moving average.
+        Experiments (`Experiment N:` files, Algorithms/Experiments/): run line by line, printing each
+        value; `--data PATH` replaces the data file, `--set` the header's values, `--output` the
+        checkpoint's path.
         """
     }
     var flags: [Arguments.Spec] {
@@ -49,6 +52,7 @@ struct RunCommand: Command {
             Arguments.Spec("text", value: true, help: "text inputs through `--tokenizer`, `x=Once upon` (no bos/eos added)"),
             Arguments.Spec("tokenizer", value: true, help: "a tokenizer file (`algo` JSON vocabulary): encodes `--text`, decodes token outputs, sets N_V"),
             Arguments.Spec("output", value: true, help: "write the result to a safetensors file"),
+            Arguments.Spec("data", value: true, help: "an experiment's data file, instead of the one its header names"),
             Arguments.Spec("save-params", value: true, help: "write the parameters used (e.g. initialised) to a safetensors file"),
             Arguments.Spec("precision", value: true, help: "`f32` (default) or `f64`"),
             Arguments.Spec("seed", value: true, help: "seed of parameter initialisation and sampling (default 0)"),
@@ -140,6 +144,9 @@ struct RunCommand: Command {
         case .failure(let f):
             reporter.emit(f.diagnostics, &output)
             return .diagnostics
+        }
+        if ExperimentRunner.isExperiment(loaded) {
+            return runExperiment(loaded, args, options, setDims: setDims, setReals: setReals, &reporter, &output)
         }
         let a = loaded.target
         // `--set τ=1` parses as a natural number; a hyperparameter declared real is a real.

@@ -6,6 +6,8 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
     case fileNotFound = "E0001"
     case fileUnreadable = "E0002"
     case invalidUTF8 = "E0003"
+    case emptyData = "E0004"
+    case dataTooShort = "E0005"
 
     // MARK: lexical (the lexer never fails; the parser reports these where code is expected)
     case unknownCharacter = "E0101"
@@ -54,6 +56,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
     case returnMismatch = "E0411"
     case shapeChangeInLoop = "E0412"
     case concreteValue = "E0413"
+    case headerValue = "E0414"
 
     // MARK: runtime (algo run)
     case notExecutable = "E0501"
@@ -68,6 +71,8 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
     case resumeHyperparameterMismatch = "E0512"
     case resumeDatasetMismatch = "E0513"
     case resumeMismatch = "E0514"
+    case sequenceTooLong = "E0515"
+    case unknownToken = "E0516"
 
     // MARK: gradient check (algo gradcheck)
     case noLoss = "E0530"
@@ -77,7 +82,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
     /// The severity a diagnostic with this code has unless the phase says otherwise.
     public var defaultSeverity: Diagnostic.Severity {
         switch self {
-        case .fileNotFound, .fileUnreadable, .invalidUTF8: .error
+        case .fileNotFound, .fileUnreadable, .invalidUTF8, .emptyData, .dataTooShort: .error
         case .unknownCharacter, .unknownCommand, .unterminatedComment: .error
         case .expectedExpression, .expectedToken, .unclosedDelimiter, .unexpectedToken, .missingEnd,
              .unexpectedEnd, .expectedStatement, .invalidTitle, .expectedDeclaration, .expectedType,
@@ -86,9 +91,10 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
              .duplicateDeclaration, .unknownParameter: .error
         case .productMismatch, .elementwiseMismatch, .assignmentMismatch, .claimMismatch, .argumentMismatch,
              .argumentCount, .indexOutOfRange, .indexDomainMismatch, .stackMismatch, .invalidOperand,
-             .returnMismatch, .shapeChangeInLoop, .concreteValue: .error
+             .returnMismatch, .shapeChangeInLoop, .concreteValue, .headerValue: .error
         case .notExecutable, .runtimeIndexOutOfRange, .nonFinite, .missingValue, .parameterMismatch, .invalidInput,
-             .notTrainingCheckpoint, .resumeSourceMismatch, .resumeHyperparameterMismatch, .resumeDatasetMismatch, .resumeMismatch: .error
+             .notTrainingCheckpoint, .resumeSourceMismatch, .resumeHyperparameterMismatch, .resumeDatasetMismatch, .resumeMismatch,
+             .sequenceTooLong, .unknownToken: .error
         case .stepLimit: .warning
         case .noLoss, .degenerateLoss, .gradientSteps: .error
         }
@@ -100,6 +106,8 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .fileNotFound: "the named file does not exist"
         case .fileUnreadable: "the named file cannot be read"
         case .invalidUTF8: "the file is not valid UTF-8 text"
+        case .emptyData: "an experiment's data file is empty (holds no token)"
+        case .dataTooShort: "an experiment's data is too short for what the experiment asks (a chunk, a held-out part)"
         case .unknownCharacter: "a character that is no part of the notation appears where code is expected"
         case .unknownCommand: "a backslash command that is no ASCII spelling of a symbol or letter"
         case .unterminatedComment: "a `/*` comment is not closed by `*/` on its line"
@@ -140,6 +148,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .returnMismatch: "a returned value that does not fit the declared output"
         case .shapeChangeInLoop: "a loop that changes the shape of a variable defined before it"
         case .concreteValue: "with `--set` values, a dimension that does not fit (a mismatch or an index beyond its range)"
+        case .headerValue: "a header value `name = value` outside an experiment, or of the wrong kind (a number for a hyperparameter, a quoted path for a data file)"
         case .notExecutable: "a statement or construct that `algo run` does not execute yet (training: `∇`, functions of θ)"
         case .runtimeIndexOutOfRange: "an index outside its range at run time (a position beyond ℓ_max, erratum A10)"
         case .nonFinite: "a line produced NaN or an infinity (layer_norm of a constant vector divides by √0, erratum A3)"
@@ -155,6 +164,8 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .noLoss: "`algo gradcheck` of a file that defines no loss: not a training algorithm, nor a model that a training algorithm of its directory trains"
         case .degenerateLoss: "`algo gradcheck`: loss(θ) does not depend on θ at the fixed dataset element (ETraining's draw masked no position)"
         case .gradientSteps: "`algo gradcheck`: one epoch over one dataset element did not take exactly one `∇loss(θ)`"
+        case .sequenceTooLong: "an experiment passes a sequence longer than ℓ_max to a transformer"
+        case .unknownToken: "a text holds a character or word outside the vocabulary the experiment's first `tokenize` learned"
         }
     }
 }

@@ -8,6 +8,7 @@ extension AlgoChecker {
 
     func call(_ c: Call, _ e: Expr) -> SemType {
         let callee = c.callee.spelling
+        if let t = experimentBuiltin(c, e) { return t }
         if callee == "softmax" || Self.elementwiseBuiltins.contains(callee) || callee == "length" {
             return builtin(c, e)
         }
@@ -166,6 +167,8 @@ extension AlgoChecker {
                 }
                 continue
             }
+            // The length of an output sequence (`y ∈ V*` of DInference) is the callee's to decide.
+            if name.hasPrefix("length(") { map[name] = program.solver.fresh(); continue }
             if !s.inputDims.contains(name), hyperparameters.contains(name), case .nat? = lookup(name).map({ program.resolve($0.type) }) {
                 map[name] = lookup(name).flatMap { b -> Dim? in if case .nat(let v) = program.resolve(b.type) { return v } else { return nil } } ?? .named(name)
                 continue

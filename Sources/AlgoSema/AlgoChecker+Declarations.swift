@@ -13,7 +13,7 @@ extension AlgoChecker {
             guard case .line(let line) = item else { continue }
             switch line.content {
             case .declarations(let dl):
-                for d in dl.declarations { declare(d, kind: line.kind, group: nil) }
+                for d in dl.declarations where !declareValued(d, kind: line.kind) { declare(d, kind: line.kind, group: nil) }
             case .collection(let c):
                 let t = declareCollection(c, kind: kindOf(line.kind))
                 define(c.name.spelling, Binding(type: t, origin: c.name.span, kind: kindOf(line.kind), loopDepth: 0))

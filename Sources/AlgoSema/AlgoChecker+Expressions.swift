@@ -19,6 +19,9 @@ extension AlgoChecker {
         switch e.kind {
         case .name(let n): return resolveName(n.base, n.scripts, span: n.span)
         case .number: return .number
+        case .text:
+            if isExperiment { return .text }
+            return invalid("a text in double quotes appears only in an experiment's header", e)
         case .ones: return .array(rows: program.solver.fresh(), cols: nil, element: .real)
         case .infinity: return .real
         case .ellipsis: return .number
@@ -97,6 +100,7 @@ extension AlgoChecker {
     func resolveName(_ base: String, _ scripts: [Script], span: Span) -> SemType {
         let spelling = Self.key(base, scripts)
         if let b = lookup(spelling) { return b.type }
+        if let t = datasetReference(base, scripts, span: span) { return t }
         for i in scripts.indices.reversed() {
             var rest = scripts
             let s = rest.remove(at: i)
@@ -180,7 +184,7 @@ extension AlgoChecker {
             case .randomChoice(let a, let b): a.forEach(expr); b.forEach(expr)
             case .setBuilder(_, _, let c): expr(c)
             case .membership(let a, _): expr(a)
-            case .number, .ones, .infinity, .ellipsis, .all, .missing: break
+            case .number, .text, .ones, .infinity, .ellipsis, .all, .missing: break
             }
         }
         func stmt(_ s: Statement) {

@@ -113,7 +113,7 @@ extension AlgoChecker {
             return c.arguments.allSatisfy { readsOnlyColumn($0, of: matrix, variable: variable) }
                 && c.parameters.allSatisfy { readsOnlyColumn($0.value, of: matrix, variable: variable) }
         case .list(let xs, _), .tuple(let xs), .set(let xs): return xs.allSatisfy { readsOnlyColumn($0, of: matrix, variable: variable) }
-        case .number, .ones, .infinity, .ellipsis, .all, .missing: return true
+        case .number, .text, .ones, .infinity, .ellipsis, .all, .missing: return true
         case .sum, .slice, .setBuilder, .membership, .randomChoice: return false
         }
     }
@@ -169,6 +169,7 @@ extension AlgoChecker {
 
     func assignName(_ n: Name, _ v: SemType, value: Expr, target: Expr) {
         let spelling = n.spelling
+        if assignDataset(n, v, target: target) { return }
         // A family member: `e_t ← …`, `Y^h ← …` with `t`, `h` bound here.
         if lookup(spelling) == nil, let i = n.scripts.lastIndex(where: { sc in
             if case .name(let x) = sc.value.kind, let b = lookup(x.spelling), case .indexVariable = b.kind { return true }

@@ -200,7 +200,7 @@ final class AlgoChecker {
     }
 
     func shapes() -> AlgorithmShapes {
-        let title = "Algorithm \(algorithm.title.number): \(name)"
+        let title = "\(algorithm.title.keyword.rawValue) \(algorithm.title.number): \(name)"
         var vars: [(String, String)] = []
         for (k, t) in variables() {
             if case .family(let d, let el) = t { vars.append((k, "\(show(el))  for each of [\(show(d))]")); continue }

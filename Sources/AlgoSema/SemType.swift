@@ -45,6 +45,8 @@ public indirect enum SemType: Sendable, Equatable {
     case function(argument: SemType, result: SemType)
     /// An unknown type (an undeclared-type name such as `θ` or `𝓦_l`), solved by its first use.
     case variable(Int)
+    /// A text: the contents of a data file named in an experiment (`corpus = "prose.txt"`).
+    case text
     /// A poisoned type: an error was reported; silences every follow-on error.
     case error
 
@@ -54,14 +56,14 @@ public indirect enum SemType: Sendable, Equatable {
     public var isScalar: Bool {
         switch self {
         case .real, .nat, .index, .bool, .number: return true
-        case .array, .sequence, .set, .collection, .family, .function, .variable, .error: return false
+        case .array, .sequence, .set, .collection, .family, .function, .variable, .error, .text: return false
         }
     }
 
     /// Rewrites every dimension.
     public func mapDims(_ f: (Dim) -> Dim) -> SemType {
         switch self {
-        case .real, .bool, .number, .variable, .error: return self
+        case .real, .bool, .number, .variable, .error, .text: return self
         case .nat(let d): return .nat(d.map(f))
         case .index(let d): return .index(f(d))
         case .array(let r, let c, let e): return .array(rows: f(r), cols: c.map(f), element: e)
@@ -77,7 +79,7 @@ public indirect enum SemType: Sendable, Equatable {
     /// Every dimension that occurs (for instantiation and the unbound-hyperparameter check).
     public var dims: [Dim] {
         switch self {
-        case .real, .bool, .number, .variable, .error: return []
+        case .real, .bool, .number, .variable, .error, .text: return []
         case .nat(let d): return d.map { [$0] } ?? []
         case .index(let d): return [d]
         case .array(let r, let c, _): return [r] + (c.map { [$0] } ?? [])
@@ -93,7 +95,7 @@ public indirect enum SemType: Sendable, Equatable {
     public var containsError: Bool {
         switch self {
         case .error: return true
-        case .real, .bool, .number, .variable, .nat, .index, .array: return false
+        case .real, .bool, .number, .variable, .nat, .index, .array, .text: return false
         case .sequence(let e, _): return e.containsError
         case .set(let e): return e.containsError
         case .collection(let c): return c.members.contains { $0.type.containsError }
@@ -135,6 +137,7 @@ public struct TypePrinter: Sendable {
         case .family(let d, let e): return "a family over [\(dim(d))] of \(type(e))"
         case .function(let a, let r): return "a function of \(type(a)) to \(type(r))"
         case .variable: return "a value of unknown type"
+        case .text: return "a text"
         case .error: return "an erroneous value"
         }
     }

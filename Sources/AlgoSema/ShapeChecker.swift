@@ -1,3 +1,4 @@
+import Foundation
 import AlgoDiagnostics
 import AlgoSyntax
 
@@ -6,6 +7,27 @@ public struct ParsedFile: Sendable {
     public let source: SourceFile
     public let tree: AlgoFile
     public init(source: SourceFile, tree: AlgoFile) { self.source = source; self.tree = tree }
+
+    /// The directories whose `.algo` files calls of this file resolve to: its own, and for a file in
+    /// a directory of experiments (one of its `.algo` files holds an `Experiment N:` block) also the
+    /// directory above: `Algorithms/Experiments/CharGPT.algo` and the algorithms beside it call the
+    /// paper's algorithms in `Algorithms/`.
+    public var libraryDirectories: [String] {
+        let dir = directory.isEmpty ? "." : directory
+        guard tree.algorithms.contains(where: { $0.title.keyword == .experiment }) || Self.holdsExperiments(dir) else { return [dir] }
+        let parent = (dir as NSString).deletingLastPathComponent
+        return [dir, parent.isEmpty ? (dir == "." ? ".." : ".") : parent]
+    }
+
+    /// Whether an `.algo` file of `dir` has a line starting with `Experiment ` (a title).
+    static func holdsExperiments(_ dir: String) -> Bool {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        for n in names where n.hasSuffix(".algo") {
+            guard let data = FileManager.default.contents(atPath: dir + "/" + n), let text = String(data: data, encoding: .utf8) else { continue }
+            if text.hasPrefix("Experiment ") || text.contains("\nExperiment ") { return true }
+        }
+        return false
+    }
 
     /// The directory part of the path (`Algorithms` for `Algorithms/DTransformer.algo`).
     var directory: String {
@@ -163,7 +185,7 @@ final class ProgramChecker {
             current = b
         }
         switch current {
-        case .variable, .error, .real, .bool, .number: return current
+        case .variable, .error, .real, .bool, .number, .text: return current
         case .nat(let d): return .nat(d.map(solver.resolve))
         case .index(let d): return .index(solver.resolve(d))
         case .array(let r, let c, let e): return .array(rows: solver.resolve(r), cols: c.map(solver.resolve), element: e)

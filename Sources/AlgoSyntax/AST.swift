@@ -45,6 +45,8 @@ public struct Algorithm: Sendable, Equatable {
 
 /// `Algorithm 4: Ṽ ← Attention(X, Z | 𝓦_qkv, Mask) — prose`.
 public struct Title: Sendable, Equatable {
+    /// `Algorithm` (the paper's boxes) or `Experiment` (a whole experiment: data, values, training).
+    public var keyword: TitleKeyword = .algorithm
     /// The number after `Algorithm` as written (`4`).
     public var number: String
     /// The signature; nil for a prose-only title (`Algorithm 1: Token embedding.`).
@@ -53,6 +55,11 @@ public struct Title: Sendable, Equatable {
     public var prose: Prose?
     /// Where it is in the source (UTF-8 offsets).
     public var span: Span
+}
+
+/// The word that opens a block: `Algorithm 4: …` or `Experiment 1: …`.
+public enum TitleKeyword: String, Sendable, Equatable {
+    case algorithm = "Algorithm", experiment = "Experiment"
 }
 
 /// `Ṽ ← MHAttention(X, Z = X | 𝓦, Mask)`.
@@ -122,6 +129,9 @@ public struct Declaration: Sendable, Equatable {
     public var names: [Expr]
     /// The type after `∈`, if given.
     public var type: TypeExpr?
+    /// The value after `=` (`ℓ_max = 64`, `corpus = "prose.txt"`): experiment files bind their
+    /// hyperparameters and data files in the header; one name per valued declaration.
+    public var value: Expr? = nil
     /// Where it is in the source (UTF-8 offsets).
     public var span: Span
 }
@@ -353,6 +363,8 @@ public struct Expr: Sendable, Equatable {
 public indirect enum ExprKind: Sendable, Equatable {
     case name(Name)
     case number(String)
+    /// `"prose.txt"`: a text (experiment files: the path of a data file); the text between the quotes.
+    case text(String)
     /// `𝟏`, the all-ones vector.
     case ones
     case infinity

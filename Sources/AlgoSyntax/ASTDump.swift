@@ -51,7 +51,7 @@ public struct ASTDump {
     }
 
     mutating func algorithm(_ a: Algorithm) {
-        emit(1, "(algorithm \(a.title.number)", a.span)
+        emit(1, a.title.keyword == .experiment ? "(experiment \(a.title.number)" : "(algorithm \(a.title.number)", a.span)
         var title = "(title"
         if let s = a.title.signature {
             title += " (outputs" + s.outputs.map { " " + ASTDump.expr($0) }.joined() + ")"
@@ -102,7 +102,8 @@ public struct ASTDump {
 
     static func declarationLine(_ d: DeclarationLine) -> String {
         var parts = d.declarations.map { decl in
-            "(decl (" + decl.names.map(expr).joined(separator: " ") + ")" + (decl.type.map { " " + type($0) } ?? "") + ")"
+            "(decl (" + decl.names.map(expr).joined(separator: " ") + ")" + (decl.type.map { " " + type($0) } ?? "")
+                + (decl.value.map { " (= " + expr($0) + ")" } ?? "") + ")"
         }
         if let p = d.prose { parts.append("(prose \(quote(p.text)))") }
         return "(line " + parts.joined(separator: " ") + ")"
@@ -162,6 +163,7 @@ public struct ASTDump {
         switch e.kind {
         case .name(let n): return name(n)
         case .number(let s): return s
+        case .text(let s): return quote(s)
         case .ones: return "𝟏"
         case .infinity: return "∞"
         case .ellipsis: return "…"

@@ -18,6 +18,7 @@ public enum ExprPrinter {
         switch e.kind {
         case .name(let n): return n.spelling
         case .number(let s): return s
+        case .text(let s): return "\"" + s + "\""
         case .ones: return "𝟏"
         case .infinity: return "∞"
         case .ellipsis: return ". . ."

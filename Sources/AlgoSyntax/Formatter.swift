@@ -34,7 +34,7 @@ public enum Formatter {
             case .unicode: return t.value
             case .ascii: return Spellings.asciiIdentifier(t.value)
             }
-        case .number, .lineNumber, .blockComment, .unknown:
+        case .number, .lineNumber, .blockComment, .unknown, .string:
             return t.text
         case .superscriptDigits:
             switch style {

@@ -149,6 +149,7 @@ public struct Lexer {
             lexBlockComment()
             return
         }
+        if c == "\"", lexString() { return }
         if c.isASCIIDigit {
             while let d = peek(), d.isASCIIDigit { pos += 1 }
             if peek() == ".", let d = peek(1), d.isASCIIDigit {
@@ -189,6 +190,21 @@ public struct Lexer {
         }
         pos += 1
         emit(.unknown, from: start, value: String(c))
+    }
+
+    /// `"…"` closed on the same line: a `.string` token whose value is the text between the quotes.
+    mutating func lexString() -> Bool {
+        let start = pos
+        var i = pos + 1
+        while i < chars.count, !chars[i].isLineBreak {
+            if chars[i] == "\"" {
+                pos = i + 1
+                emit(.string, from: start, value: text(start + 1, i))
+                return true
+            }
+            i += 1
+        }
+        return false
     }
 
     /// `<-`, `<=`, `>=`, `!=`, `--`, `...`, `. . .`, `^T` (transpose, unless a letter or digit follows).

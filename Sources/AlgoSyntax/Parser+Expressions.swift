@@ -83,7 +83,7 @@ extension Parser {
     func startsExpression(_ t: Token) -> Bool {
         switch t.kind {
         case .identifier: return !Parser.reservedWords.contains(t.value)
-        case .number: return true
+        case .number, .string: return true
         case .symbol(let s):
             switch s {
             case .ones, .infinity, .ellipsis, .leftParen, .leftBracket, .leftBrace, .sqrt, .not, .nabla, .sum, .minus:
@@ -189,7 +189,7 @@ extension Parser {
         return e
     }
 
-    /// primary = name | NUMBER | "𝟏" | "∞" | ". . ." | parenthesized | iverson | bracket_list | set_expression ;
+    /// primary = name | NUMBER | STRING | "𝟏" | "∞" | ". . ." | parenthesized | iverson | bracket_list | set_expression ;
     mutating func parsePrimary() -> Expr {
         let t = tok
         switch t.kind {
@@ -201,6 +201,9 @@ extension Parser {
         case .number:
             advance()
             return Expr(.number(t.value), t.span(source.path))
+        case .string:
+            advance()
+            return Expr(.text(t.value), t.span(source.path))
         case .symbol(let symbol):
             switch symbol {
             case .ones:

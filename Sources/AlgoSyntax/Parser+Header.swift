@@ -3,21 +3,23 @@ import AlgoDiagnostics
 // Titles and header lines: `Algorithm N: …`, `Input:`, `Output:`, `Parameters:`, `Hyperparameters:`,
 // parameter collections and their groups.
 extension Parser {
-    /// title = "Algorithm" NUMBER ":" ( signature [ "—" prose ] | prose ) NEWLINE ;
+    /// title = ( "Algorithm" | "Experiment" ) NUMBER ":" ( signature [ "—" prose ] | prose ) NEWLINE ;
     mutating func parseTitle() -> Title {
         let start = index
+        let keyword = TitleKeyword(rawValue: tok.value) ?? .algorithm
         if skipOverlongLine() {
             expectLineEnd()
-            return Title(number: "", signature: nil, prose: nil, span: spanFrom(start))
+            return Title(keyword: keyword, number: "", signature: nil, prose: nil, span: spanFrom(start))
         }
-        advance()  // Algorithm
+        advance()  // Algorithm / Experiment
         var number = ""
         if tok.kind == .number {
             number = tok.text
             advance()
         } else {
-            report(.invalidTitle, "expected the algorithm's number after `Algorithm`, found \(describe(tok))", at: tok,
-                   label: "a title is `Algorithm N: …`")
+            let what = keyword == .algorithm ? "algorithm" : "experiment"
+            report(.invalidTitle, "expected the \(what)'s number after `\(keyword.rawValue)`, found \(describe(tok))", at: tok,
+                   label: "a title is `\(keyword.rawValue) N: …`")
         }
         var signature: Signature? = nil
         var prose: Prose? = nil
@@ -33,12 +35,12 @@ extension Parser {
                 prose = parseProse()
             }
         } else {
-            report(.invalidTitle, "expected `:` after `Algorithm \(number)`", at: tok, label: "the title needs `:` before its signature")
+            report(.invalidTitle, "expected `:` after `\(keyword.rawValue) \(number)`", at: tok, label: "the title needs `:` before its signature")
             skipToLineEnd()
         }
         let span = spanFrom(start)
         expectLineEnd()
-        return Title(number: number, signature: signature, prose: prose, span: span)
+        return Title(keyword: keyword, number: number, signature: signature, prose: prose, span: span)
     }
 
     /// Whether `←` occurs on the rest of this line before any `—` (a signature rather than prose).
@@ -271,7 +273,7 @@ extension Parser {
             report(.expectedDeclaration, atLineEnd ? "expected a declaration, found end of line" : "expected the names to declare before `∈`",
                    at: tok, label: "a header line declares `names ∈ type`")
         }
-        if atTypedDeclaration() {
+        if atTypedDeclaration() || atValuedDeclaration() {
             declarations.append(parseDeclaration())
         } else if atUntypedDeclaration() {
             let s = index
@@ -293,7 +295,7 @@ extension Parser {
             }
             advance()
             if atLineEnd { break }
-            if atTypedDeclaration() {
+            if atTypedDeclaration() || atValuedDeclaration() {
                 declarations.append(parseDeclaration())
             } else {
                 prose = parseProse()
@@ -320,6 +322,16 @@ extension Parser {
         return found && ok
     }
 
+    /// Whether one declarator followed by `=` starts here (`ℓ_max = 64`, `corpus = "prose.txt"`).
+    mutating func atValuedDeclaration() -> Bool {
+        guard startsDeclarator else { return false }
+        let (found, ok) = speculate { p -> Bool in
+            _ = p.parseDeclarator()
+            return p.tok.is(.equals)
+        }
+        return found && ok
+    }
+
     /// Whether one declarator followed by `,`, `.` or the end of the line starts here (`H, number of heads`).
     mutating func atUntypedDeclaration() -> Bool {
         guard startsDeclarator else { return false }
@@ -334,10 +346,15 @@ extension Parser {
         (tok.kind == .identifier && !Parser.reservedWords.contains(tok.value)) || tok.is(.leftBrace)
     }
 
-    /// declaration = declarator { "," declarator } [ "∈" type ] ;
+    /// declaration = declarator ( "=" expression | { "," declarator } [ "∈" type ] ) ;
     mutating func parseDeclaration() -> Declaration {
         let start = index
         var names = [parseDeclarator()]
+        if tok.is(.equals) {
+            advance()
+            let value = parseExpression()
+            return Declaration(names: names, type: nil, value: value, span: spanFrom(start))
+        }
         var progress = LoopProgress()
         while tok.is(.comma), progress.advanced(index) {
             advance()

@@ -106,7 +106,7 @@ extension Parser {
             reportUnexpected(t, "")
             advance()
             return TypeExpr(.missing, errorSpan(t))
-        case .number, .lineNumber, .scriptWord, .superscriptDigits, .subscriptDigits, .blockComment, .newline, .endOfFile:
+        case .number, .lineNumber, .scriptWord, .superscriptDigits, .subscriptDigits, .blockComment, .newline, .endOfFile, .string:
             break
         }
         report(.expectedType, "expected a type or set after `∈`, found \(describe(t))", at: t,

@@ -63,7 +63,7 @@ public struct Parser {
                 comments.append(parseCommentLine())
             } else {
                 // One error for the whole run of lines before the next title.
-                report(.outsideAlgorithm, "expected an `Algorithm N:` title before this line", at: tok,
+                report(.outsideAlgorithm, "expected an `Algorithm N:` or `Experiment N:` title before this line", at: tok,
                        label: "code must follow a title")
                 // One error for the whole run of lines before the next title, not one per line.
                 var run = LoopProgress()
@@ -183,7 +183,7 @@ public struct Parser {
     }
 
     /// `Algorithm N` (or `Algorithm:` with the number missing, reported by `parseTitle`).
-    var atTitle: Bool { tok.isWord("Algorithm") && (peek(1).kind == .number || peek(1).is(.colon)) }
+    var atTitle: Bool { (tok.isWord("Algorithm") || tok.isWord("Experiment")) && (peek(1).kind == .number || peek(1).is(.colon)) }
 
     var atHeaderKeyword: Bool {
         tok.kind == .identifier && HeaderKind(rawValue: tok.value) != nil && peek(1).is(.colon)
@@ -291,7 +291,7 @@ public struct Parser {
         case .newline: "end of line"
         case .endOfFile: "end of file"
         case .blockComment: "comment"
-        case .identifier, .number, .lineNumber, .scriptWord, .superscriptDigits, .subscriptDigits, .symbol, .unknown:
+        case .identifier, .number, .lineNumber, .scriptWord, .superscriptDigits, .subscriptDigits, .symbol, .unknown, .string:
             "`\(t.text)`"
         }
     }

@@ -19,6 +19,9 @@ public enum TokenKind: Sendable, Hashable {
     case symbol(Symbol)
     /// A `/* … */` comment on one line (the paper's comment lines, kept in the tree).
     case blockComment
+    /// A text in double quotes on one line, `"prose.txt"` (experiment files: a data file's path);
+    /// `value` is the text between the quotes. A `"` not closed on its line is `.unknown`.
+    case string
     /// The end of a line.
     case newline
     /// The end of the file (always the last token).

@@ -29,6 +29,7 @@ public enum TokenDump {
         case .subscriptDigits: "subscript"
         case .symbol(let s): "symbol \(s.rawValue)"
         case .blockComment: "comment"
+        case .string: "string"
         case .newline: "newline"
         case .endOfFile: "end-of-file"
         case .unknown: "unknown"

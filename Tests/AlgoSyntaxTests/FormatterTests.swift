@@ -27,9 +27,11 @@ import Testing
         }
     }
 
+    /// The paper's algorithms and the experiment files (`Experiment N:`, header values, quoted paths).
     @Test(.enabled(if: Support.algorithmFiles() != nil, "Algorithms/ is not in this checkout (set ALGO_ALGORITHMS_DIR)"))
     func transcribedAlgorithmsAreCanonicalAndRoundTrip() throws {
-        for url in Support.algorithmFiles() ?? [] {
+        #expect(Support.experimentFiles().count >= 3, "Algorithms/Experiments/ holds CharGPT, Seq2seq and MLM")
+        for url in (Support.algorithmFiles() ?? []) + Support.experimentFiles() {
             let text = try String(contentsOf: url, encoding: .utf8)
             let (_, diagnostics) = Support.parse(text)
             #expect(diagnostics.isEmpty, "\(url.lastPathComponent): \(diagnostics.map(\.message))")

@@ -104,7 +104,7 @@ import Testing
     // MARK: - Generators
 
     static func algorithmTexts() -> [String] {
-        (Support.algorithmFiles() ?? []).compactMap { try? String(contentsOf: $0, encoding: .utf8) }
+        ((Support.algorithmFiles() ?? []) + Support.experimentFiles()).compactMap { try? String(contentsOf: $0, encoding: .utf8) }
     }
 
     /// Each algorithm file as its tokens' texts (with their trivia), lexed once.

@@ -45,6 +45,14 @@ enum Support {
 
     /// The transcribed algorithms (`Algorithms/*.algo`, or the folder named by `ALGO_ALGORITHMS_DIR`),
     /// or nil when the folder is missing in this checkout.
+    /// The experiment files `Algorithms/Experiments/*.algo` (a file kind of its own: `Experiment N:`
+    /// titles, header values, quoted paths), fuzzed with the algorithms.
+    static func experimentFiles() -> [URL] {
+        let dir = repositoryRoot.appendingPathComponent("Algorithms/Experiments")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+        return names.filter { $0.hasSuffix(".algo") }.sorted().map { dir.appendingPathComponent($0) }
+    }
+
     static func algorithmFiles() -> [URL]? {
         let override = ProcessInfo.processInfo.environment["ALGO_ALGORITHMS_DIR"]
         let dir = override.map { URL(fileURLWithPath: $0) } ?? repositoryRoot.appendingPathComponent("Algorithms")

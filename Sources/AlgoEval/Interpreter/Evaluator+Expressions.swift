@@ -14,6 +14,7 @@ extension Evaluator {
             throw RuntimeError(.invalidInput, "`\(s)` is not a number", at: e.span)
         case .ones: return .ones
         case .infinity: return .real(.infinity)
+        case .text(let s): throw RuntimeError(.notExecutable, "the text \"\(s)\" is data of an experiment file, not a value of an algorithm", at: e.span)
         case .transpose(let inner):
             if case .ones = inner.kind { return .onesT }
             let v = try tensor(try eval(inner, f), inner.span)

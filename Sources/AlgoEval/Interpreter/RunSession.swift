@@ -45,7 +45,7 @@ public enum RunSession {
         let tree = Parser.parse(source, &bag)
         if bag.hasErrors { return .failure(RunFailure(bag.all)) }
         let target = ParsedFile(source: source, tree: tree)
-        let library = libraryFiles(around: path)
+        let library = libraryFiles(around: path, directories: target.libraryDirectories)
         var files = [target]
         for _ in 0..<8 {
             var b = DiagnosticBag()
@@ -67,16 +67,17 @@ public enum RunSession {
         return .failure(RunFailure([Diagnostic(.notExecutable, "calls nested too deeply between files", at: tree.span)]))
     }
 
-    static func libraryFiles(around path: String) -> [ParsedFile] {
+    static func libraryFiles(around path: String, directories: [String]? = nil) -> [ParsedFile] {
         let d = (path as NSString).deletingLastPathComponent
-        let dir = d.isEmpty ? "." : d
         var out: [ParsedFile] = []
-        for e in ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() where e.hasSuffix(".algo") {
-            let p = dir == "." ? e : dir + "/" + e
-            if p == path { continue }
-            guard case .success(let f) = SourceFile.load(path: p) else { continue }
-            var ignored = DiagnosticBag()
-            out.append(ParsedFile(source: f, tree: Parser.parse(f, &ignored)))
+        for dir in directories ?? [d.isEmpty ? "." : d] {
+            for e in ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() where e.hasSuffix(".algo") {
+                let p = dir == "." ? e : dir + "/" + e
+                if p == path { continue }
+                guard case .success(let f) = SourceFile.load(path: p) else { continue }
+                var ignored = DiagnosticBag()
+                out.append(ParsedFile(source: f, tree: Parser.parse(f, &ignored)))
+            }
         }
         return out
     }

@@ -1,0 +1,37 @@
+import AlgoDiagnostics
+import AlgoEval
+import Foundation
+
+/// `algo run EXPERIMENT.algo`: an `Experiment N:` file runs line by line (`ExperimentRunner`), each
+/// line printing its value; `--data`, `--set` and `--output` replace the header's values.
+extension RunCommand {
+    func runExperiment(_ loaded: LoadedProgram, _ args: Arguments, _ options: RunOptions, setDims: [String: Int], setReals: [String: Double],
+                       _ reporter: inout Reporter, _ output: inout Output) -> ExitCode {
+        var runner = ExperimentRunner(loaded, options: options)
+        runner.dataOverride = args.value("data")
+        runner.outputOverride = args.value("output")
+        for (k, v) in setDims { runner.overrides[k] = String(v) }
+        for (k, v) in setReals { runner.overrides[k] = String(v) }
+        // Lines go to stdout when the run ends; on a terminal they are also shown on stderr as they come.
+        final class Lines: @unchecked Sendable { var all: [String] = [] }
+        let lines = Lines()
+        let live = isatty(2) != 0
+        runner.log = { line in
+            lines.all.append(line)
+            if live { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        }
+        reporter.emit(loaded.diagnostics, &output)
+        output.out("experiment \(loaded.target.number): \(loaded.target.name) (\(loaded.source.path))\n")
+        defer { for l in lines.all { output.out(l) } }
+        do {
+            _ = try runner.run()
+        } catch let e as RuntimeError {
+            reporter.emit([e.diagnostic], &output)
+            return .diagnostics
+        } catch {
+            output.err("algo run: error: \(error)")
+            return .diagnostics
+        }
+        return .ok
+    }
+}
