@@ -43,8 +43,8 @@ struct BenchCommand: Command {
                 gpt2   N_V = 50257, ℓ = 1024, L = 12, H = 12, d_e = 768, d_mlp = 3072
               Each measurement runs in a child process of this binary (so that its peak resident
               memory is its own; `--in-process` runs them here, and the peak is then the
-              process's so far): warm-up runs, then repetitions for about 3 s (1 s with
-              --quick; gpt2: one warm-up, 2 runs); printed are the median with min and max,
+              process's so far): a warm-up run, then repetitions for about 3 s (1 s with
+              --quick; gpt2: one run, no warm-up); printed are the median with min and max,
               tokens/s (batch·ℓ per run), GFLOP/s from the FLOPs of the algorithm's matrix
               products (2·M·K·N each, full ℓ×ℓ scores as written; a step is 3× a forward), the
               fraction of the FMA peak for the thread count (measured at the start and end of
@@ -54,8 +54,11 @@ struct BenchCommand: Command {
               configuration with `forward`, the interpreter's overhead: the same forward written
               against AlgoTensor's Swift API (AlgoBench's `Direct.dTransformer`) on the same θ
               and x, first checked to give the same P (max |ΔP| ≤ 1e-4), then both timed in
-              alternating rounds; the ratio interpreter / direct. Run from the repository root
-              (or give `--algorithms DIR`).
+              alternating rounds; the ratio interpreter / direct. A child that passes 4 × the
+              bytes needed + 2 GB of resident memory (at most 60 % of the machine's) or runs
+              longer than 600 s (gpt2: 1800 s; --quick: a fifth) is stopped and the measurement
+              reported as an error (exit 1; with --json an object with `error`). Run from the
+              repository root (or give `--algorithms DIR`).
         scale times the small model's forward (one sequence, the largest `--threads` count,
               default 2) as ℓ grows 64, 128, 256, 512, 1024 (ℓ_max = ℓ) and as d_e grows 128, 256,
               384, 512, 768 (ℓ = 256, H = d_e/64, d_mlp = 4·d_e), each point in a child process:

@@ -21,12 +21,16 @@ struct BenchModel {
         self.threads = threads; self.quick = quick; self.json = json; self.algorithms = algorithms; self.isolated = isolated
     }
 
-    /// Repetitions of one job: warm-ups, minimum, maximum and the time budget (seconds). gpt2 (a
-    /// forward is ~0.3 TFLOP) gets one warm-up and two timed runs.
+    /// Whether a configuration is too large to repeat: gpt2, whose forward is ~0.3 TFLOP.
+    static func isLarge(_ c: ModelConfig) -> Bool { c.forwardFLOPs > 5e10 }
+
+    /// Repetitions of one job: one warm-up, then 3 to 50 timed runs for about 3 s (1 s with
+    /// --quick). A large configuration runs once, untimed warm-up left out: one forward, one step
+    /// (the overhead job's agreement check runs each version once before its one timed round).
     func job(_ kind: ModelJob.Kind, _ c: ModelConfig, _ phase: ModelRun.Phase, batch: Int, threads: Int) -> ModelJob {
-        let large = c.forwardFLOPs > 5e10
+        let large = Self.isLarge(c)
         return ModelJob(kind: kind, config: c, phase: phase.rawValue, batch: batch, threads: threads,
-                        warmups: 1, minimum: large ? 2 : 3, maximum: large ? 2 : 50, budget: quick ? 1 : 3, algorithms: algorithms)
+                        warmups: large ? 0 : 1, minimum: large ? 1 : 3, maximum: large ? 1 : 50, budget: quick ? 1 : 3, algorithms: algorithms)
     }
 
     /// Every measurement of the run, in the order printed.
@@ -76,8 +80,8 @@ struct BenchModel {
             let rss = Self.residentBytes(process.processIdentifier)
             if rss > limit {
                 stopped = "stopped at \(Self.megabytes(rss)) resident, over the limit of \(Self.megabytes(limit)) (4 × the bytes needed + 2 GB, at most 60 % of the machine's memory)"
-            } else if Stopwatch.now() - started > timeLimit {
-                stopped = "stopped after \(Int(timeLimit)) s"
+            } else if Stopwatch.now() - started > timeLimit(job) {
+                stopped = "stopped after \(Int(timeLimit(job))) s"
             }
             if stopped != nil { process.terminate(); break }
         }
@@ -94,8 +98,8 @@ struct BenchModel {
         return .success(sample)
     }
 
-    /// Seconds a child may run: 600 (120 with --quick).
-    var timeLimit: Double { quick ? 120 : 600 }
+    /// Seconds a child may run: 600 (120 with --quick), 3 × that for a large configuration.
+    func timeLimit(_ job: ModelJob) -> Double { (quick ? 120 : 600) * (Self.isLarge(job.config) ? 3 : 1) }
 
     /// Resident bytes a child may reach: 4 × what the measurement needs (`ModelConfig`) + 2 GB,
     /// at most 60 % of physical memory.
@@ -175,6 +179,10 @@ struct BenchModel {
             case .failure(let f):
                 output.err("algo bench: error: \(f.job.config.name) \(f.job.kind == .overhead ? "interpreter overhead" : f.job.phase) "
                            + "batch \(f.job.batch), \(f.job.threads) thread(s): \(f.message)")
+                if json {
+                    output.out("{\"kind\":\"\(f.job.kind.rawValue)\",\"config\":\"\(f.job.config.name)\",\"phase\":\"\(f.job.phase)\",\"batch\":\(f.job.batch),"
+                               + "\"threads\":\(f.job.threads),\"error\":\"\(JSONText.escape(f.message))\"}")
+                }
                 failed = true
             }
         }

@@ -97,5 +97,8 @@ struct BenchModelTests {
         var output = Output()
         #expect(bench.model(&output) == .diagnostics)
         #expect(output.stderr.contains("/nonexistent/DTransformer.algo"), "\(output.stderr)")
+        // With --json the failed measurements are objects too, with an `error`.
+        let failures = (try? Self.objects(output.stdout)) ?? []
+        #expect(!failures.isEmpty && failures.allSatisfy { ($0["error"] as? String)?.contains("DTransformer.algo") ?? false }, "\(output.stdout)")
     }
 }
