@@ -29,13 +29,17 @@ public enum LogLog {
     }
 
     /// An SVG document with the panels in a grid of `columns`, each 420×300 px: log-log axes with
-    /// ticks at 1–2–5 values, the points, the least-squares line, and its slope in the title.
+    /// ticks at 1–2–5 values, the points, the least-squares line, and its slope in the title; the
+    /// caption's lines (split at newlines) under the grid.
     public static func svg(_ panels: [Panel], columns: Int = 2, caption: String) -> String {
         let w = 420.0, h = 300.0, rows = (panels.count + columns - 1) / columns
-        let width = w * Double(columns), height = h * Double(rows) + 40
+        let lines = caption.split(separator: "\n").map(String.init)
+        let width = w * Double(columns), height = h * Double(rows) + 16 * Double(lines.count) + 14
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"sans-serif\" font-size=\"11\">\n"
         s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-        s += "<text x=\"10\" y=\"\(Int(height) - 14)\" font-size=\"11\" fill=\"#444\">\(escape(caption))</text>\n"
+        for (i, line) in lines.enumerated() {
+            s += "<text x=\"10\" y=\"\(Int(h * Double(rows)) + 16 * (i + 1))\" font-size=\"11\" fill=\"#444\">\(escape(line))</text>\n"
+        }
         for (i, p) in panels.enumerated() {
             s += panel(p, x0: w * Double(i % columns), y0: h * Double(i / columns), w: w, h: h)
         }

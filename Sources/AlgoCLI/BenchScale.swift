@@ -73,8 +73,8 @@ extension BenchModel {
         text += "  (FLOPs: L·(8·ℓ·d_e² + 4·ℓ²·d_e + 4·ℓ·d_e·d_mlp) + 2·ℓ·d_e·N_V: ℓ² attention scores vs ℓ-linear products; d_e² weights)"
         if !json { output.out(text) }
         if let path = svg {
-            let caption = "algo bench scale: small model (N_V = 65, L = 6) forward, \(t) thread\(t == 1 ? "" : "s"); "
-                + "ℓ sweep at d_e = 384, H = 6; d_e sweep at ℓ = 256, H = d_e/64, d_mlp = 4·d_e; dashed: least-squares fit"
+            let caption = "algo bench scale: small model (N_V = 65, L = 6) forward, one sequence, \(t) thread\(t == 1 ? "" : "s"); dashed: least-squares fit.\n"
+                + "ℓ sweep at d_e = 384, H = 6, d_mlp = 1536; d_e sweep at ℓ = 256, H = d_e/64, d_mlp = 4·d_e. Memory: peak RSS above the process's baseline."
             do {
                 try LogLog.svg(panels, caption: caption).write(toFile: path, atomically: true, encoding: .utf8)
                 if !json { output.out("wrote \(path)") }
