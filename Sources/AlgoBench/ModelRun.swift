@@ -4,8 +4,9 @@ import AlgoTensor
 import Foundation
 
 /// What `algo bench model` times, set up once: the `.algo` program of a phase loaded from the
-/// algorithms directory, its parameters initialised (`ParameterLayout.initialise`, seed 0, Float32)
-/// and its input sequences; `run()` evaluates it once through the interpreter.
+/// algorithms directory, its parameters initialised (`ParameterLayout.initialise`, seed 0; Float32
+/// unless `dtype` says otherwise) and its input sequences; `run()` evaluates it once through the
+/// interpreter.
 ///
 /// - `forward`: Algorithm 10, `P ← DTransformer(x | θ)` on one sequence x of ℓ tokens.
 /// - `train`, batch 1: Algorithm 13, `DTraining`, with N_epochs = 1 and N_data = 1, so the run is
@@ -76,14 +77,14 @@ public final class ModelRun {
         evaluator = Evaluator(program: loaded.program, options: options)
     }
 
-    /// One evaluation through the interpreter: P for `forward`, θ̂ for `train`.
+    /// One evaluation through the interpreter: P ∈ ℝ^{N_V×ℓ} for `forward`, the collection θ̂ for `train`.
     @discardableResult
     public func run() throws -> Value {
         try evaluator.run(loaded.target, dims: dims, reals: reals, inputs: inputs, parameters: parameters)
     }
 
-    /// The same forward pass written directly against AlgoTensor (`Direct.dTransformer`), on the
-    /// same parameters and the first sequence.
+    /// The same forward pass written directly against AlgoTensor (`Direct.dTransformer`, Algorithm
+    /// 10), on the same parameters and the first sequence: P ∈ ℝ^{N_V×ℓ}.
     public func direct() -> Tensor {
         Direct.dTransformer(x: sequences[0], Direct.Parameters(parameters), ["L": config.L, "H": config.H]).value
     }

@@ -243,9 +243,8 @@ struct BenchModel {
 
         var tableLine: String {
             let m = ms
-            return job.config.name.padding(toLength: 7, withPad: " ", startingAt: 0)
-                + job.phase.padding(toLength: 8, withPad: " ", startingAt: 0)
-                + String(format: "%5d %7d  %10.2f [%.2f – %.2f]", job.batch, job.threads, m.median, m.min, m.max).padding(toLength: 48, withPad: " ", startingAt: 0)
+            return BenchModel.left(job.config.name, 7) + BenchModel.left(job.phase, 8)
+                + BenchModel.left(String(format: "%5d %7d  %10.2f [%.2f – %.2f]", job.batch, job.threads, m.median, m.min, m.max), 48)
                 + String(format: "%9.0f %8.1f %5.1f%% ", tokensPerSecond, gflops, 100 * gflops / peak)
                 + BenchModel.right(BenchModel.megabytes(sample.peakRSSBytes), 10) + BenchModel.right(BenchModel.megabytes(needed), 11)
                 + String(format: " %5.2f×", Double(sample.peakRSSBytes) / Double(needed))
@@ -272,12 +271,15 @@ struct BenchModel {
 
     static func overheadLine(_ o: ModelSample) -> String {
         let i = BenchTiming.median(o.seconds), d = BenchTiming.median(o.directSeconds!)
-        return o.job.config.name.padding(toLength: 7, withPad: " ", startingAt: 0)
+        return left(o.job.config.name, 7)
             + String(format: "%d thread%@: interpreter %.2f ms, direct %.2f ms (medians of %d), ratio %.3f×; max |P − P_direct| = %.2e",
                      o.job.threads, o.job.threads == 1 ? " " : "s", 1000 * i, 1000 * d, o.seconds.count, i / d, o.maxAbsDifference!)
     }
 
     static func megabytes(_ bytes: Int) -> String { String(format: "%.1f MB", Double(bytes) / 1_048_576) }
+
+    /// `s` left-aligned in `width` characters (never cut).
+    static func left(_ s: String, _ width: Int) -> String { s + String(repeating: " ", count: max(0, width - s.count)) }
 
     /// `s` right-aligned in `width` characters.
     static func right(_ s: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }

@@ -53,7 +53,7 @@ extension BenchModel {
                                + "\"gflops\":\(num(gflops, 3)),\"peak_gflops\":\(num(peak, 2)),\"peak_fraction\":\(num(gflops / peak, 4)),"
                                + "\"peak_rss_bytes\":\(r.sample.peakRSSBytes),\"baseline_rss_bytes\":\(r.sample.baselineRSSBytes)}")
                 }
-                text += sweep.padding(toLength: 5, withPad: " ", startingAt: 0)
+                text += Self.left(sweep, 5)
                     + String(format: " %5d %5d %3d %6d %12.2f %10.2f %8.1f %5.1f%% ", r.config.ℓ, r.config.d_e, r.config.H,
                              r.config.d_mlp, r.config.forwardFLOPs / 1e9, ms, gflops, 100 * gflops / peak)
                     + Self.right(Self.megabytes(r.sample.peakRSSBytes), 11) + Self.right(Self.megabytes(above), 16) + "\n"
