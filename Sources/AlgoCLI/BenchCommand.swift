@@ -50,7 +50,8 @@ struct BenchCommand: Command {
               fraction of the FMA peak for the thread count (measured at the start and end of
               the run, as for gemm), the peak memory, and the bytes a step needs at least
               (parameters + gradients + the activations backpropagation keeps; θ for a forward)
-              with the ratio. Forward is one sequence: `--batch` applies to `train`. For each
+              with the ratio. Forward is one sequence: `--batch` applies to `train`, and gpt2
+              trains on one sequence only (its activations for 8 would be ~11 GB). For each
               configuration with `forward`, the interpreter's overhead: the same forward written
               against AlgoTensor's Swift API (AlgoBench's `Direct.dTransformer`) on the same θ
               and x, first checked to give the same P (max |ΔP| ≤ 1e-4), then both timed in

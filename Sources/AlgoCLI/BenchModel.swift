@@ -33,12 +33,14 @@ struct BenchModel {
                         warmups: large ? 0 : 1, minimum: large ? 1 : 3, maximum: large ? 1 : 50, budget: quick ? 1 : 3, algorithms: algorithms)
     }
 
-    /// Every measurement of the run, in the order printed.
+    /// Every measurement of the run, in the order printed. Forward is one sequence; a large
+    /// configuration (gpt2) trains on one sequence only (issue 7: its forward and one training step;
+    /// eight sequences would hold about 11 GB of activations).
     var jobs: [ModelJob] {
         var out: [ModelJob] = []
         for c in configs {
             for p in phases {
-                for b in (p == .forward ? [1] : batches) {
+                for b in (p == .forward || Self.isLarge(c) ? [1] : batches) {
                     for t in threads { out.append(job(.model, c, p, batch: b, threads: t)) }
                 }
             }

@@ -57,6 +57,22 @@ struct BenchModelTests {
         #expect((overhead["max_abs_diff"] as! Double) <= directTolerance)
     }
 
+    @Test("the measurements of a run: forward on one sequence, train per batch size, gpt2 on one sequence only")
+    func jobList() {
+        var bench = BenchModel(threads: [1, 2], quick: false, json: false, algorithms: "Algorithms", isolated: true)
+        bench.configs = [.tiny, .gpt2]
+        bench.phases = [.forward, .train]
+        bench.batches = [1, 8]
+        let listed = bench.jobs.map { "\($0.config.name) \($0.kind.rawValue) \($0.phase) \($0.batch) \($0.threads)" }
+        #expect(listed == ["tiny model forward 1 1", "tiny model forward 1 2", "tiny model train 1 1", "tiny model train 1 2",
+                           "tiny model train 8 1", "tiny model train 8 2", "tiny overhead forward 1 1", "tiny overhead forward 1 2",
+                           "gpt2 model forward 1 1", "gpt2 model forward 1 2", "gpt2 model train 1 1", "gpt2 model train 1 2",
+                           "gpt2 overhead forward 1 1", "gpt2 overhead forward 1 2"])
+        // gpt2 runs once without warm-up; tiny repeats.
+        #expect(bench.jobs.filter { $0.config.name == "gpt2" }.allSatisfy { $0.warmups == 0 && $0.minimum == 1 && $0.maximum == 1 })
+        #expect(bench.jobs.filter { $0.config.name == "tiny" }.allSatisfy { $0.warmups == 1 && $0.minimum == 3 })
+    }
+
     @Test("--child: a measurement as JSON in, a ModelSample as JSON out; garbage is a usage error")
     func childProtocol() throws {
         let job = ModelJob(kind: .model, config: Self.toy, phase: "train", batch: 2, threads: 1, warmups: 0, minimum: 2, maximum: 2,
