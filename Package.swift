@@ -28,8 +28,11 @@ let package = Package(
         .target(name: "AlgoTensor", dependencies: ["AlgoKernels"], swiftSettings: simdFlags),
         // Evaluation: values, the interpreter (later), tokenizers, checkpoints (safetensors).
         .target(name: "AlgoEval", dependencies: ["AlgoTensor", "AlgoSema", "AlgoSyntax", "AlgoDiagnostics"], swiftSettings: simdFlags),
+        // Model benchmarks: Algorithms 1–10 written directly against AlgoTensor (the yardstick of the
+        // interpreter's overhead), FLOP and memory accounting, and timing the interpreter's runs.
+        .target(name: "AlgoBench", dependencies: ["AlgoEval", "AlgoTensor", "AlgoKernels"]),
         // The commands, as a library so that tests run them in-process.
-        .target(name: "AlgoCLI", dependencies: ["AlgoDiagnostics", "AlgoSyntax", "AlgoSema", "AlgoEval", "AlgoTensor", "AlgoKernels"]),
+        .target(name: "AlgoCLI", dependencies: ["AlgoDiagnostics", "AlgoSyntax", "AlgoSema", "AlgoEval", "AlgoTensor", "AlgoKernels", "AlgoBench"]),
         // The executable: `main.swift` hands the arguments to AlgoCLI and exits with its code.
         .executableTarget(name: "algo", dependencies: ["AlgoCLI"]),
 
@@ -38,7 +41,8 @@ let package = Package(
         .testTarget(name: "AlgoSemaTests", dependencies: ["AlgoSema", "AlgoSyntax", "AlgoDiagnostics"], exclude: ["Fixtures"]),
         .testTarget(name: "AlgoKernelsTests", dependencies: ["AlgoKernels"], swiftSettings: simdFlags),
         .testTarget(name: "AlgoTensorTests", dependencies: ["AlgoTensor", "AlgoKernels"]),
-        .testTarget(name: "AlgoEvalTests", dependencies: ["AlgoEval", "AlgoTensor", "AlgoSema", "AlgoSyntax", "AlgoDiagnostics"], exclude: ["Fixtures"]),
+        .testTarget(name: "AlgoEvalTests", dependencies: ["AlgoEval", "AlgoTensor", "AlgoSema", "AlgoSyntax", "AlgoDiagnostics", "AlgoBench"], exclude: ["Fixtures"]),
+        .testTarget(name: "AlgoBenchTests", dependencies: ["AlgoBench", "AlgoEval", "AlgoTensor"]),
         .testTarget(name: "AlgoCLITests", dependencies: ["AlgoCLI"]),
     ]
 )

@@ -1,14 +1,18 @@
+import AlgoBench
 import AlgoKernels
 import Foundation
 
-/// `algo bench gemm|peak`: the kernels' speed, as GFLOP/s and as a fraction of the FMA peak
+/// `algo bench gemm|peak|model|scale`: the kernels' speed, and the model's through the interpreter, as GFLOP/s and as a fraction of the FMA peak
 /// measured in the same run.
 struct BenchCommand: Command {
     let name = "bench"
-    let summary = "measure kernel speed against the machine's FMA peak (gemm, peak)"
+    let summary = "measure speed: kernels against the FMA peak (gemm, peak), the model through the interpreter (model, scale)"
     var usage: String {
         """
         usage: algo bench gemm|peak [--threads 1,2] [--quick] [--large] [--json]
+               algo bench model [--config tiny,small,gpt2] [--phase forward,train] [--batch 1,8]
+                                [--threads 1,2] [--quick] [--json] [--algorithms DIR] [--in-process]
+               algo bench scale [--threads 2] [--quick] [--json] [--svg FILE] [--algorithms DIR]
 
         peak  measures the FMA peak (GFLOP/s): 12 independent SIMD8<Float> fused multiply-add
               chains per thread, run on each thread count; median (and best) of 5 runs of 0.2 s.
@@ -28,6 +32,40 @@ struct BenchCommand: Command {
               median of 10 samples taken at the start and at the end of the run; in brackets (and
               `best_fraction` in JSON), the fastest run against the best peak sample, which is
               what the code reaches when nothing else runs. The default run takes about a minute.
+        model runs Algorithms/DTransformer.algo (phase `forward`, one sequence of ℓ tokens) and
+              one training step (phase `train`: DTraining.algo with N_epochs = N_data = 1, i.e.
+              one iteration of its loop: forward, loss, ∇, θ ← θ − η·∇; with batch B > 1
+              DTrainingMinibatch.algo with B sequences and N_batches = 1: one update from B
+              sequences) through the interpreter, Float32, parameters initialised as `algo run`
+              does (seed 0), random tokens. Configurations (d_attn = d_mid = d_e/H, ℓ = ℓ_max):
+                tiny   N_V = 65,    ℓ = 64,   L = 2,  H = 4,  d_e = 64,  d_mlp = 256
+                small  N_V = 65,    ℓ = 256,  L = 6,  H = 6,  d_e = 384, d_mlp = 1536
+                gpt2   N_V = 50257, ℓ = 1024, L = 12, H = 12, d_e = 768, d_mlp = 3072
+              Each measurement runs in a child process of this binary (so that its peak resident
+              memory is its own; `--in-process` runs them here, and the peak is then the
+              process's so far): a warm-up run, then repetitions for about 3 s (1 s with
+              --quick; gpt2: one run, no warm-up); printed are the median with min and max,
+              tokens/s (batch·ℓ per run), GFLOP/s from the FLOPs of the algorithm's matrix
+              products (2·M·K·N each, full ℓ×ℓ scores as written; a step is 3× a forward), the
+              fraction of the FMA peak for the thread count (measured at the start and end of
+              the run, as for gemm), the peak memory, and the bytes a step needs at least
+              (parameters + gradients + the activations backpropagation keeps; θ for a forward)
+              with the ratio. Forward is one sequence: `--batch` applies to `train`, and gpt2
+              trains on one sequence only (its activations for 8 would be ~11 GB). For each
+              configuration with `forward`, the interpreter's overhead: the same forward written
+              against AlgoTensor's Swift API (AlgoBench's `Direct.dTransformer`) on the same θ
+              and x, first checked to give the same P (max |ΔP| ≤ 1e-4), then both timed in
+              alternating rounds; the ratio interpreter / direct. A child that passes 4 × the
+              bytes needed + 2 GB of resident memory (at most 60 % of the machine's) or runs
+              longer than 600 s (gpt2: 1800 s; --quick: a fifth) is stopped and the measurement
+              reported as an error (exit 1; with --json an object with `error`). Run from the
+              repository root (or give `--algorithms DIR`).
+        scale times the small model's forward (one sequence, the largest `--threads` count,
+              default 2) as ℓ grows 64, 128, 256, 512, 1024 (ℓ_max = ℓ) and as d_e grows 128, 256,
+              384, 512, 768 (ℓ = 256, H = d_e/64, d_mlp = 4·d_e), each point in a child process:
+              a table of time, GFLOP/s and peak memory, with least-squares slopes of log time and
+              log memory against log ℓ and log d_e (and the slope of the last two points);
+              `--svg FILE` writes the four log-log plots.
 
         The machine may be shared: two-thread figures especially vary from run to run. A debug
         build prints a warning: its numbers mean nothing (build with `swift build -c release`).
@@ -36,28 +74,64 @@ struct BenchCommand: Command {
     var flags: [Arguments.Spec] {
         [
             .init("threads", value: true, help: "comma-separated thread counts to measure (default 1,2)"),
-            .init("quick", help: "a short run: no 2048² or GPT-2 shapes, 0.15 s of timing per shape"),
-            .init("large", help: "also 50257×768·768×1024 (GPT-2's unembedding; about 0.4 GB of memory)"),
+            .init("quick", help: "a short run (gemm: no 2048² or GPT-2 shapes; model: tiny and small, 1 s per measurement)"),
+            .init("large", help: "gemm: also 50257×768·768×1024 (GPT-2's unembedding; about 0.4 GB of memory)"),
             .init("json", help: "one JSON object per line instead of a table"),
+            .init("config", value: true, help: "model: configurations, from tiny,small,gpt2 (default all; --quick: tiny,small)"),
+            .init("phase", value: true, help: "model: forward,train (default both)"),
+            .init("batch", value: true, help: "model: sequences per training step, 1 = DTraining, B > 1 = DTrainingMinibatch (default 1,8)"),
+            .init("algorithms", value: true, help: "model, scale: the directory of the .algo files (default Algorithms)"),
+            .init("in-process", help: "model, scale: measure in this process instead of one child process per measurement"),
+            .init("svg", value: true, help: "scale: write the log-log plots to this SVG file"),
+            .init("child", value: true, help: "internal: run one measurement (JSON) and print its result"),
         ]
     }
 
     func run(_ args: Arguments, _ output: inout Output) -> ExitCode {
-        guard args.positionals.count == 1, let what = args.positionals.first, what == "gemm" || what == "peak" else {
-            output.err("algo bench: error: expected one of `gemm`, `peak`\n\n" + CLI.help(for: self))
+        let kinds = ["gemm", "peak", "model", "scale"]
+        guard args.positionals.count == 1, let what = args.positionals.first, kinds.contains(what) else {
+            output.err("algo bench: error: expected one of `gemm`, `peak`, `model`, `scale`\n\n" + CLI.help(for: self))
             return .usage
         }
-        var threads = [1, 2]
-        if let list = args.value("threads") {
-            let parsed = list.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !parsed.isEmpty, parsed.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 256 }) else {
-                output.err("algo bench: error: `--threads` needs thread counts like 1,2 (got `\(list)`)\n\n" + CLI.help(for: self))
-                return .usage
-            }
-            threads = parsed.map { $0! }
+        let only: [String: [String]] = ["large": ["gemm"], "config": ["model"], "phase": ["model"], "batch": ["model"],
+                                        "algorithms": ["model", "scale"], "in-process": ["model", "scale"],
+                                        "svg": ["scale"], "child": ["model"]]
+        for (flag, subcommands) in only.sorted(by: { $0.key < $1.key }) where args.has(flag) && !subcommands.contains(what) {
+            output.err("algo bench: error: `--\(flag)` belongs to `algo bench \(subcommands.joined(separator: "|"))`, not `\(what)`\n\n" + CLI.help(for: self))
+            return .usage
         }
+        if let job = args.value("child") { return BenchModel.child(job, &output) }
+        guard let threads = Self.list("threads", args, default: [1, 2], range: 1...256, &output) else { return .usage }
         if !Peak.isOptimizedBuild {
             output.err("algo bench: warning: this is a debug build; its speeds are meaningless (use `swift build -c release`)")
+        }
+        if what == "model" || what == "scale" {
+            var model = BenchModel(threads: threads, quick: args.has("quick"), json: args.has("json"),
+                                   algorithms: args.value("algorithms") ?? "Algorithms", isolated: !args.has("in-process"))
+            if what == "scale" { return model.scale(svg: args.value("svg"), &output) }
+            let names = (args.value("config") ?? (model.quick ? "tiny,small" : "tiny,small,gpt2")).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            var configs: [ModelConfig] = []
+            for n in names {
+                guard let c = ModelConfig.all.first(where: { $0.name == n }) else {
+                    output.err("algo bench: error: `--config` takes tiny, small, gpt2 (got `\(n)`)\n\n" + CLI.help(for: self))
+                    return .usage
+                }
+                configs.append(c)
+            }
+            var phases: [ModelRun.Phase] = []
+            for n in (args.value("phase") ?? "forward,train").split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+                guard let p = ModelRun.Phase(rawValue: n) else {
+                    output.err("algo bench: error: `--phase` takes forward, train (got `\(n)`)\n\n" + CLI.help(for: self))
+                    return .usage
+                }
+                phases.append(p)
+            }
+            guard !configs.isEmpty, !phases.isEmpty,
+                  let batches = Self.list("batch", args, default: [1, 8], range: 1...4096, &output) else { return .usage }
+            model.configs = configs
+            model.phases = phases
+            model.batches = batches
+            return model.model(&output)
         }
         let bench = Bench(threads: threads, quick: args.has("quick"), large: args.has("large"), json: args.has("json"))
         let saved = Parallel.threads
@@ -66,247 +140,16 @@ struct BenchCommand: Command {
     }
 }
 
-
-/// The work of `algo bench`: shapes, checks, timings, and their rendering.
-struct Bench {
-    let threads: [Int]
-    let quick: Bool
-    let large: Bool
-    let json: Bool
-
-    /// One GEMM to time: C[m×n] = op(A)[m×k] · op(B)[k×n].
-    struct Shape {
-        let label: String
-        let m: Int, k: Int, n: Int
-        let transA: Bool, transB: Bool
-        var multiplyAdds: Int { m * n * k }
-    }
-
-    /// Every shape of the run, in the order printed.
-    var shapes: [Shape] {
-        var s: [Shape] = []
-        for size in quick ? [256, 512, 1024] : [256, 512, 1024, 2048] {
-            s.append(Shape(label: "square \(size)", m: size, k: size, n: size, transA: false, transB: false))
-        }
-        let transformer = [(1152, 384, 256), (384, 384, 256), (1536, 384, 256), (384, 1536, 256),
-                           (65, 384, 256), (256, 64, 256), (64, 256, 256)]
-        for (m, k, n) in transformer {
-            let name = "\(m)×\(k)·\(k)×\(n)"
-            s.append(Shape(label: "\(name) C=A·B", m: m, k: k, n: n, transA: false, transB: false))
-            s.append(Shape(label: "\(name) dA=dC·Bᵀ", m: m, k: n, n: k, transA: false, transB: true))
-            s.append(Shape(label: "\(name) dB=Aᵀ·dC", m: k, k: m, n: n, transA: true, transB: false))
-        }
-        if !quick { s.append(Shape(label: "GPT-2 2304×768·768×1024", m: 2304, k: 768, n: 1024, transA: false, transB: false)) }
-        if large { s.append(Shape(label: "GPT-2 50257×768·768×1024", m: 50257, k: 768, n: 1024, transA: false, transB: false)) }
-        return s
-    }
-
-    /// FMA peak samples (GFLOP/s) for each thread count: 5 runs of 0.2 s (0.1 s with --quick).
-    func peakSamples() -> [Int: [Double]] {
-        var samples: [Int: [Double]] = [:]
-        for t in threads { samples[t] = Peak.samples(threads: t, seconds: quick ? 0.1 : 0.2, count: 5) }
-        return samples
-    }
-
-    func peak(_ output: inout Output) -> ExitCode {
-        let samples = peakSamples()
-        for t in threads {
-            let p = median(samples[t]!), best = samples[t]!.max()!
-            if json {
-                output.out("{\"kind\":\"peak\",\"threads\":\(t),\"peak_gflops\":\(fmt(p, 2)),\"best_gflops\":\(fmt(best, 2))}")
-            } else {
-                output.out("FMA peak, \(t) thread\(t == 1 ? "" : "s"): \(fmt(p, 1)) GFLOP/s (\(fmt(p / Double(t), 1)) per thread; median of 5, best \(fmt(best, 1)))")
-            }
-        }
-        return .ok
-    }
-
-    /// One shape's timings: median and best seconds per thread count.
-    struct Timing { var median: [Int: Double] = [:]; var best: [Int: Double] = [:]; var repeats = 0 }
-
-    func gemm(_ output: inout Output) -> ExitCode {
-        var samples = peakSamples()
-        var failed = false
-        var measured: [(Shape, Timing)] = []
-        for shape in shapes {
-            let operands = Operands(shape)
-            defer { operands.free() }
-            Parallel.threads = threads.max()!
-            if let problem = operands.check() {
-                output.err("algo bench: error: \(shape.label): fast GEMM disagrees with the reference: \(problem)")
-                failed = true
-                continue
-            }
-            measured.append((shape, time(operands)))
-            // The same product on every thread count must give the same bits.
-            Parallel.threads = threads[0]
-            operands.fast()
-            let first = operands.resultCopy()
-            for t in threads.dropFirst() {
-                Parallel.threads = t
-                operands.fast()
-                if operands.resultCopy() != first {
-                    output.err("algo bench: error: \(shape.label): \(t) threads give a different result from \(threads[0])")
-                    failed = true
-                }
-            }
-        }
-        // The peak again at the end: the machine may be shared, so the ceiling is the median of
-        // samples from both ends of the run.
-        for (t, more) in peakSamples() { samples[t]! += more }
-        let peaks = samples.mapValues(median), bestPeaks = samples.mapValues { $0.max()! }
-        if !json {
-            output.out("FMA peak, median (best) of 10 samples at the start and end of the run: "
-                + threads.map { "\($0) thread\($0 == 1 ? "" : "s") \(fmt(peaks[$0]!, 1)) (\(fmt(bestPeaks[$0]!, 1))) GFLOP/s" }.joined(separator: ", "))
-            output.out("%peak: median GEMM speed / median peak; (best): fastest GEMM run / best peak sample")
-            var header = "shape".padding(toLength: 30, withPad: " ", startingAt: 0) + "    M     K     N"
-            for t in threads { header += "  \(t)T GFLOP/s %peak (best)" }
-            output.out(header)
-        }
-        for (shape, timing) in measured {
-            var row = shape.label.padding(toLength: 30, withPad: " ", startingAt: 0)
-                + String(format: "%5d %5d %5d", shape.m, shape.k, shape.n)
-            for t in threads {
-                let flops = 2 * Double(shape.multiplyAdds)
-                let gflops = flops / timing.median[t]! / 1e9, best = flops / timing.best[t]! / 1e9
-                let peak = peaks[t]!, bestPeak = bestPeaks[t]!
-                if json {
-                    output.out("{\"kind\":\"gemm\",\"shape\":\"\(shape.label)\",\"m\":\(shape.m),\"k\":\(shape.k),\"n\":\(shape.n),"
-                        + "\"transA\":\(shape.transA),\"transB\":\(shape.transB),\"threads\":\(t),"
-                        + "\"gflops\":\(fmt(gflops, 2)),\"peak_gflops\":\(fmt(peak, 2)),\"peak_fraction\":\(fmt(gflops / peak, 4)),"
-                        + "\"best_gflops\":\(fmt(best, 2)),\"best_peak_gflops\":\(fmt(bestPeak, 2)),\"best_fraction\":\(fmt(best / bestPeak, 4)),"
-                        + "\"seconds\":\(String(format: "%.6f", timing.median[t]!)),\"repeats\":\(timing.repeats)}")
-                }
-                row += String(format: "  %10.1f  %3.0f%% (%3.0f%%)", gflops, 100 * gflops / peak, 100 * best / bestPeak)
-            }
-            if !json { output.out(row) }
-        }
-        return failed ? .diagnostics : .ok
-    }
-
-    /// Times one product on every thread count: a warm-up on each, then rounds that run it once
-    /// on each thread count in turn (so that a noisy moment hits all alike), for about 1 s in all
-    /// (0.15 s with --quick), at least 3 and at most 200 rounds.
-    func time(_ operands: Operands) -> Timing {
-        var perRound = 0.0
-        for t in threads {
-            Parallel.threads = t
-            perRound += Stopwatch.seconds { operands.fast() }
-        }
-        let budget = quick ? 0.15 : 1.0
-        var timing = Timing()
-        timing.repeats = max(3, min(200, Int(budget / max(perRound, 1e-7))))
-        var runs: [Int: [Double]] = [:]
-        for _ in 0..<timing.repeats {
-            for t in threads {
-                Parallel.threads = t
-                runs[t, default: []].append(Stopwatch.seconds { operands.fast() })
-            }
-        }
-        for t in threads {
-            timing.median[t] = median(runs[t]!)
-            timing.best[t] = runs[t]!.min()!
-        }
-        return timing
-    }
-
-    func median(_ x: [Double]) -> Double { x.sorted()[x.count / 2] }
-
-    func fmt(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
-}
-
-
-extension Bench {
-    /// The matrices of one benchmarked product (column-major, minimal leading dimensions), filled
-    /// with reproducible values uniform in [-1, 1).
-    struct Operands {
-        let shape: Shape
-        let a: UnsafeMutablePointer<Float>, lda: Int
-        let b: UnsafeMutablePointer<Float>, ldb: Int
-        let c: UnsafeMutablePointer<Float>
-        let aCount: Int, bCount: Int
-
-        init(_ shape: Shape) {
-            self.shape = shape
-            lda = shape.transA ? shape.k : shape.m
-            ldb = shape.transB ? shape.n : shape.k
-            aCount = shape.m * shape.k
-            bCount = shape.k * shape.n
-            a = .allocate(capacity: aCount)
-            b = .allocate(capacity: bCount)
-            c = .allocate(capacity: shape.m * shape.n)
-            var state: UInt64 = 0x9E37_79B9_7F4A_7C15 &+ UInt64(shape.m * 31 + shape.k * 7 + shape.n)
-            func next() -> Float {
-                state = state &* 6364136223846793005 &+ 1442695040888963407
-                return Float(Int64(bitPattern: state) >> 40) / Float(1 << 23)
-            }
-            for i in 0..<aCount { a[i] = next() }
-            for i in 0..<bCount { b[i] = next() }
-            c.initialize(repeating: .nan, count: shape.m * shape.n)
-        }
-
-        func free() { a.deallocate(); b.deallocate(); c.deallocate() }
-
-        /// op(A)[i, p] and op(B)[p, j].
-        func opA(_ i: Int, _ p: Int) -> Float { shape.transA ? a[p + i * lda] : a[i + p * lda] }
-        func opB(_ p: Int, _ j: Int) -> Float { shape.transB ? b[j + p * ldb] : b[p + j * ldb] }
-
-        /// C ← op(A)·op(B) with the fast kernel (beta = 0: the NaN C starts with is never read).
-        func fast() {
-            GEMM.sgemm(transA: shape.transA, transB: shape.transB, m: shape.m, n: shape.n, k: shape.k,
-                       alpha: 1, a: a, lda: lda, b: b, ldb: ldb, beta: 0, c: c, ldc: shape.m)
-        }
-
-        func resultCopy() -> [Float] { Array(UnsafeBufferPointer(start: c, count: shape.m * shape.n)) }
-
-        /// Runs the fast kernel and compares it with the reference; nil when every checked entry
-        /// is within the bound (k+2)·2⁻²⁴·Σₚ|a_ip·b_pj| (the worst-case rounding error of a Float32
-        /// dot product of length k in any order, plus slack for alpha/beta), doubled when both
-        /// sides are Float32. Entry by entry when M·N·K ≤ 2^24, else on 1000 sampled entries
-        /// recomputed in Float64.
-        func check() -> String? {
-            fast()
-            let u = Double(Float.ulpOfOne) / 2
-            let bound = Double(shape.k + 2) * u
-            let (m, n, k) = (shape.m, shape.n, shape.k)
-            if shape.multiplyAdds <= 1 << 24 {
-                let ref = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
-                let mag = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
-                let absA = UnsafeMutablePointer<Float>.allocate(capacity: aCount)
-                let absB = UnsafeMutablePointer<Float>.allocate(capacity: bCount)
-                defer { ref.deallocate(); mag.deallocate(); absA.deallocate(); absB.deallocate() }
-                for i in 0..<aCount { absA[i] = abs(a[i]) }
-                for i in 0..<bCount { absB[i] = abs(b[i]) }
-                GEMMReference.sgemm(transA: shape.transA, transB: shape.transB, m: m, n: n, k: k, alpha: 1,
-                                    a: a, lda: lda, b: b, ldb: ldb, beta: 0, c: ref, ldc: m)
-                GEMMReference.sgemm(transA: shape.transA, transB: shape.transB, m: m, n: n, k: k, alpha: 1,
-                                    a: absA, lda: lda, b: absB, ldb: ldb, beta: 0, c: mag, ldc: m)
-                for e in 0..<(m * n) {
-                    let err = abs(Double(c[e]) - Double(ref[e]))
-                    if !(err <= 2 * bound * Double(mag[e]) * (1 + 1e-3)) {
-                        return "C[\(e % m), \(e / m)] = \(c[e]), reference \(ref[e]), bound \(2 * bound * Double(mag[e]))"
-                    }
-                }
-                return nil
-            }
-            var state: UInt64 = 12345
-            for _ in 0..<1000 {
-                state = state &* 6364136223846793005 &+ 1442695040888963407
-                let i = Int((state >> 33) % UInt64(m))
-                state = state &* 6364136223846793005 &+ 1442695040888963407
-                let j = Int((state >> 33) % UInt64(n))
-                var exact = 0.0, magnitude = 0.0
-                for p in 0..<k {
-                    let prod = Double(opA(i, p)) * Double(opB(p, j))
-                    exact += prod
-                    magnitude += abs(prod)
-                }
-                let got = Double(c[i + j * m])
-                if !(abs(got - exact) <= bound * magnitude) {
-                    return "C[\(i), \(j)] = \(got), exact \(exact), bound \(bound * magnitude)"
-                }
-            }
+extension BenchCommand {
+    /// A comma-separated list of naturals in `range` (`--threads 1,2`), the default when absent;
+    /// nil (with a usage message) when malformed.
+    static func list(_ flag: String, _ args: Arguments, default: [Int], range: ClosedRange<Int>, _ output: inout Output) -> [Int]? {
+        guard let text = args.value(flag) else { return `default` }
+        let parsed = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parsed.isEmpty, parsed.allSatisfy({ $0.map(range.contains) ?? false }) else {
+            output.err("algo bench: error: `--\(flag)` needs a list like \(range.lowerBound),\(range.lowerBound + 1) of numbers in \(range.lowerBound)…\(range.upperBound) (got `\(text)`)\n\n" + CLI.help(for: BenchCommand()))
             return nil
         }
+        return parsed.map { $0! }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import AlgoBench
 import AlgoTensor
 @testable import AlgoEval
 

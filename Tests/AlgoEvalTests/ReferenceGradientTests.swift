@@ -1,4 +1,5 @@
 import Testing
+import AlgoBench
 import AlgoTensor
 @testable import AlgoEval
 

@@ -1,8 +1,9 @@
 // Algorithms 1–10 of Phuong & Hutter, "Formal Algorithms for Transformers" (arXiv:2207.09238v1,
 // CC BY 4.0; adapted from [PH22]), written directly against the AlgoTensor API: no interpreter, one
-// Swift statement per line of the paper where possible. Test-only support code: it proves the
-// runtime computes what the NumPy reference (`Tests/Reference/forward_reference.py`) computes, and
-// is the yardstick for the interpreter later.
+// Swift statement per line of the paper where possible. It proves the runtime computes what the
+// NumPy reference (`Tests/Reference/forward_reference.py`) computes (AlgoEvalTests), and it is the
+// yardstick of the interpreter's overhead in `algo bench model` (the same forward pass without the
+// interpreter).
 //
 // Conventions (the paper's, as in the reference script): token representations are columns
 // (X ∈ ℝ^{d×ℓ} is a `[d, ℓ]` tensor); token ids and positions are 1-based, converted only where a
@@ -17,34 +18,34 @@
 import AlgoTensor
 
 /// Algorithms 1–10 on AlgoTensor.
-enum Direct {
+public enum Direct {
     // MARK: - Parameter names
 
     /// An index value as it appears in a name: `2`, or `{12}` for two or more digits.
-    static func index(_ n: Int) -> String { n >= 10 ? "{\(n)}" : "\(n)" }
+    public static func index(_ n: Int) -> String { n >= 10 ? "{\(n)}" : "\(n)" }
 
     /// `base^sup_sub` (either part optional): `name("γ", sup: "1", sub: index(l))` is `γ^1_2` for l = 2.
-    static func name(_ base: String, sup: String? = nil, sub: String? = nil) -> String {
+    public static func name(_ base: String, sup: String? = nil, sub: String? = nil) -> String {
         base + (sup.map { "^" + $0 } ?? "") + (sub.map { "_" + $0 } ?? "")
     }
 
     /// θ: named parameters (shared), seen through a collection prefix (`𝓦_2.`). Records the names read,
     /// so a test can check that every stored parameter is used.
-    final class Store {
-        let tensors: [String: Variable]
-        var used: Set<String> = []
-        init(_ tensors: [String: Variable]) { self.tensors = tensors }
+    public final class Store {
+        public let tensors: [String: Variable]
+        public internal(set) var used: Set<String> = []
+        public init(_ tensors: [String: Variable]) { self.tensors = tensors }
     }
 
-    struct Parameters {
-        let store: Store
-        var prefix = ""
+    public struct Parameters {
+        public let store: Store
+        public internal(set) var prefix = ""
 
-        init(_ tensors: [String: Variable]) { store = Store(tensors) }
+        public init(_ tensors: [String: Variable]) { store = Store(tensors) }
         private init(store: Store, prefix: String) { self.store = store; self.prefix = prefix }
 
         /// The parameter `prefix + name`; a missing name is a broken fixture.
-        subscript(_ name: String) -> Variable {
+        public subscript(_ name: String) -> Variable {
             let key = prefix + name
             guard let v = store.tensors[key] else { preconditionFailure("no parameter `\(key)`") }
             store.used.insert(key)
@@ -52,15 +53,15 @@ enum Direct {
         }
 
         /// The members of the attention collection `name` (`𝓦_2` gives `𝓦_2.W^1_q`, …).
-        func collection(_ name: String) -> Parameters { Parameters(store: store, prefix: prefix + name + ".") }
+        public func collection(_ name: String) -> Parameters { Parameters(store: store, prefix: prefix + name + ".") }
     }
 
     /// 𝓦_qkv of Algorithm 4.
-    struct AttentionParameters {
-        var W_q, b_q, W_k, b_k, W_v, b_v: Variable
+    public struct AttentionParameters {
+        public var W_q, b_q, W_k, b_k, W_v, b_v: Variable
 
         /// Unsubscripted members (`W_q`, …: Algorithms 3 and 4 called alone) or head h of eq. (4) (`W^h_q`, …).
-        init(_ θ: Parameters, head h: Int? = nil) {
+        public init(_ θ: Parameters, head h: Int? = nil) {
             let sup = h.map(Direct.index)
             W_q = θ[Direct.name("W", sup: sup, sub: "q")]; b_q = θ[Direct.name("b", sup: sup, sub: "q")]
             W_k = θ[Direct.name("W", sup: sup, sub: "k")]; b_k = θ[Direct.name("b", sup: sup, sub: "k")]
@@ -71,27 +72,27 @@ enum Direct {
     // MARK: - Masks (eq. 3)
 
     /// Mask ≡ 1 ∈ {0,1}^{ℓ_z×ℓ_x}.
-    static func fullMask(_ ℓ_z: Int, _ ℓ_x: Int, dtype: DType) -> Tensor { Tensor.ones([ℓ_z, ℓ_x], dtype: dtype) }
+    public static func fullMask(_ ℓ_z: Int, _ ℓ_x: Int, dtype: DType) -> Tensor { Tensor.ones([ℓ_z, ℓ_x], dtype: dtype) }
 
     /// Mask[t_z, t_x] = [[t_z ≤ t_x]] (1-based t_z, t_x; stored 0-based).
-    static func causalMask(_ ℓ_z: Int, _ ℓ_x: Int, dtype: DType) -> Tensor {
-        var m = Tensor.zeros([ℓ_z, ℓ_x], dtype: dtype)
-        for t_z in 1...ℓ_z {
-            for t_x in 1...ℓ_x { m[t_z - 1, t_x - 1] = t_z <= t_x ? 1 : 0 }
+    public static func causalMask(_ ℓ_z: Int, _ ℓ_x: Int, dtype: DType) -> Tensor {
+        var values = [Double](repeating: 0, count: ℓ_z * ℓ_x)       // column-major: [t_z − 1 + (t_x − 1)·ℓ_z]
+        for t_x in 1...ℓ_x {
+            for t_z in 1...min(t_x, ℓ_z) { values[t_z - 1 + (t_x - 1) * ℓ_z] = 1 }
         }
-        return m
+        return Tensor(shape: [ℓ_z, ℓ_x], values: values, dtype: dtype)
     }
 
     // MARK: - Algorithms 1–7
 
     /// Algorithm 1: e = W_e[:, v] (v 1-based).
-    static func tokenEmbedding(_ v: Int, W_e: Variable) -> Variable { W_e.column(v - 1) }
+    public static func tokenEmbedding(_ v: Int, W_e: Variable) -> Variable { W_e.column(v - 1) }
 
     /// Algorithm 2: e_p = W_p[:, ℓ] (ℓ 1-based).
-    static func positionalEmbedding(_ ℓ: Int, W_p: Variable) -> Variable { W_p.column(ℓ - 1) }
+    public static func positionalEmbedding(_ ℓ: Int, W_p: Variable) -> Variable { W_p.column(ℓ - 1) }
 
     /// Algorithm 3 with the context vectors e_1 … e_T as a list.
-    static func basicAttention(_ e: Variable, _ e_ctx: [Variable], _ θ: Parameters) -> Variable {
+    public static func basicAttention(_ e: Variable, _ e_ctx: [Variable], _ θ: Parameters) -> Variable {
         let p = AttentionParameters(θ)
         let d_attn = Double(p.W_q.shape[0])
         let q = p.W_q.matmul(e) + p.b_q                                         // 1
@@ -104,7 +105,7 @@ enum Direct {
     }
 
     /// Algorithm 4: Ṽ ← Attention(X, Z | 𝓦_qkv, Mask).
-    static func attention(_ X: Variable, _ Z: Variable, _ 𝓦_qkv: AttentionParameters, mask: Tensor) -> Variable {
+    public static func attention(_ X: Variable, _ Z: Variable, _ 𝓦_qkv: AttentionParameters, mask: Tensor) -> Variable {
         let d_attn = Double(𝓦_qkv.W_q.shape[0])
         let Q = 𝓦_qkv.W_q.matmul(X) + 𝓦_qkv.b_q                               // 1 (b 𝟏ᵀ by broadcasting)
         let K = 𝓦_qkv.W_k.matmul(Z) + 𝓦_qkv.b_k                               // 2
@@ -116,7 +117,7 @@ enum Direct {
     }
 
     /// Algorithm 5: Ṽ ← MHAttention(X, Z | 𝓦, Mask) (Z = X for the one-argument calls, A5).
-    static func mhAttention(_ X: Variable, Z: Variable? = nil, _ 𝓦: Parameters, H: Int, mask: Tensor) -> Variable {
+    public static func mhAttention(_ X: Variable, Z: Variable? = nil, _ 𝓦: Parameters, H: Int, mask: Tensor) -> Variable {
         let Z = Z ?? X
         let Ys = (1...H).map { h in attention(X, Z, AttentionParameters(𝓦, head: h), mask: mask) }  // 1–2
         let Y = Variable.concat(Ys, axis: 0)                                    // 3: [Y¹; Y²; …; Y^H]
@@ -124,7 +125,7 @@ enum Direct {
     }
 
     /// Algorithm 6: ê ← layer_norm(e | γ, β), e ∈ ℝ^{d_e}, no ε.
-    static func layerNorm(_ e: Variable, γ: Variable, β: Variable) -> Variable {
+    public static func layerNorm(_ e: Variable, γ: Variable, β: Variable) -> Variable {
         let d_e = Double(e.shape[0])
         let m = e.sum(axis: 0) / d_e                                            // 1
         let v = ((e - m) * (e - m)).sum(axis: 0) / d_e                          // 2
@@ -133,44 +134,44 @@ enum Direct {
 
     /// `for t ∈ [ℓ] : X[:, t] ← layer_norm(X[:, t] | γ, β)`, all columns at once: (X − m)/√v per
     /// column (`normalizeColumns(epsilon: 0)`, the fused kernel in f32), then ⊙ γ + β.
-    static func layerNormColumns(_ X: Variable, γ: Variable, β: Variable) -> Variable {
+    public static func layerNormColumns(_ X: Variable, γ: Variable, β: Variable) -> Variable {
         X.normalizeColumns(epsilon: 0) * γ + β
     }
 
     /// The same loop written column by column with Algorithm 6 (`replacingColumn`), for the identity test.
-    static func layerNormColumnByColumn(_ X: Variable, γ: Variable, β: Variable) -> Variable {
+    public static func layerNormColumnByColumn(_ X: Variable, γ: Variable, β: Variable) -> Variable {
         var X = X
         for t in 1...X.shape[1] { X = X.replacingColumn(t - 1, with: layerNorm(X.column(t - 1), γ: γ, β: β)) }
         return X
     }
 
     /// Algorithm 7: p = softmax(W_u e).
-    static func unembedding(_ e: Variable, W_u: Variable) -> Variable {
+    public static func unembedding(_ e: Variable, W_u: Variable) -> Variable {
         W_u.matmul(e).reshaped([W_u.shape[0], 1]).softmaxColumns().reshaped([W_u.shape[0]])
     }
 
     // MARK: - Algorithms 8–10
 
     /// Hyperparameters of Algorithms 8–10 by name (`L`, `H`, `L_enc`, …).
-    typealias Hyperparameters = [String: Int]
+    public typealias Hyperparameters = [String: Int]
 
     /// `for t ∈ [ℓ] : e_t ← W_e[:, x[t]] + W_p[:, t]; X ← [e_1, e_2, … e_ℓ]` (x 1-based ids).
-    static func embed(_ x: [Int], _ θ: Parameters) -> Variable {
+    public static func embed(_ x: [Int], _ θ: Parameters) -> Variable {
         let W_e = θ["W_e"], W_p = θ["W_p"]
         let e = (1...x.count).map { t in W_e.column(x[t - 1] - 1) + W_p.column(t - 1) }
         return Variable.stackColumns(e)
     }
 
     /// Algorithm 8: P ← EDTransformer(z, x | θ) (post-LN, ReLU; decoder loop over l, A2).
-    static func edTransformer(z: [Int], x: [Int], _ θ: Parameters, _ hp: Hyperparameters) -> Variable {
+    public static func edTransformer(z: [Int], x: [Int], _ θ: Parameters, _ hp: Hyperparameters) -> Variable {
         let dtype = θ["W_e"].dtype
         let H = hp["H"]!
         let ℓ_z = z.count                                                                          // 1
         var Z = embed(z, θ)                                                                        // 2–3
+        let encoderMask = fullMask(ℓ_z, ℓ_z, dtype: dtype)                                         // the same in every layer
         for l in 1...hp["L_enc"]! {                                                                // 4
             let L = index(l)
-            Z = Z + mhAttention(Z, θ.collection(name("𝓦", sup: "enc", sub: L)), H: H,
-                                mask: fullMask(ℓ_z, ℓ_z, dtype: dtype))                            // 5
+            Z = Z + mhAttention(Z, θ.collection(name("𝓦", sup: "enc", sub: L)), H: H, mask: encoderMask)  // 5
             Z = layerNormColumns(Z, γ: θ[name("γ", sup: "1", sub: L)], β: θ[name("β", sup: "1", sub: L)])  // 6
             Z = Z + θ[name("W", sup: L, sub: "mlp2")].matmul((θ[name("W", sup: L, sub: "mlp1")].matmul(Z)
                     + θ[name("b", sup: L, sub: "mlp1")]).relu()) + θ[name("b", sup: L, sub: "mlp2")]          // 7
@@ -178,13 +179,12 @@ enum Direct {
         }
         let ℓ_x = x.count                                                                          // 10
         var X = embed(x, θ)                                                                        // 11–12
+        let decoderMask = causalMask(ℓ_x, ℓ_x, dtype: dtype), crossMask = fullMask(ℓ_z, ℓ_x, dtype: dtype)
         for l in 1...hp["L_dec"]! {                                                                // 13
             let L = index(l)
-            X = X + mhAttention(X, θ.collection(name("𝓦", sup: "dec", sub: L)), H: H,
-                                mask: causalMask(ℓ_x, ℓ_x, dtype: dtype))                          // 14
+            X = X + mhAttention(X, θ.collection(name("𝓦", sup: "dec", sub: L)), H: H, mask: decoderMask)  // 14
             X = layerNormColumns(X, γ: θ[name("γ", sup: "3", sub: L)], β: θ[name("β", sup: "3", sub: L)])  // 15
-            X = X + mhAttention(X, Z: Z, θ.collection(name("𝓦", sup: "e/d", sub: L)), H: H,
-                                mask: fullMask(ℓ_z, ℓ_x, dtype: dtype))                            // 16
+            X = X + mhAttention(X, Z: Z, θ.collection(name("𝓦", sup: "e/d", sub: L)), H: H, mask: crossMask)  // 16
             X = layerNormColumns(X, γ: θ[name("γ", sup: "4", sub: L)], β: θ[name("β", sup: "4", sub: L)])  // 17
             X = X + θ[name("W", sup: L, sub: "mlp4")].matmul((θ[name("W", sup: L, sub: "mlp3")].matmul(X)
                     + θ[name("b", sup: L, sub: "mlp3")]).relu()) + θ[name("b", sup: L, sub: "mlp4")]          // 18
@@ -194,13 +194,14 @@ enum Direct {
     }
 
     /// Algorithm 9: P ← ETransformer(x | θ) (BERT: post-LN, GELU; W_u ∈ ℝ^{N_V×d_f}, A1).
-    static func eTransformer(x: [Int], _ θ: Parameters, _ hp: Hyperparameters) -> Variable {
+    public static func eTransformer(x: [Int], _ θ: Parameters, _ hp: Hyperparameters) -> Variable {
         let dtype = θ["W_e"].dtype
         let ℓ = x.count                                                                            // 1
         var X = embed(x, θ)                                                                        // 2–3
+        let mask = fullMask(ℓ, ℓ, dtype: dtype)                                                    // the same in every layer
         for l in 1...hp["L"]! {                                                                    // 4
             let L = index(l)
-            X = X + mhAttention(X, θ.collection(name("𝓦", sub: L)), H: hp["H"]!, mask: fullMask(ℓ, ℓ, dtype: dtype))  // 5
+            X = X + mhAttention(X, θ.collection(name("𝓦", sub: L)), H: hp["H"]!, mask: mask)       // 5
             X = layerNormColumns(X, γ: θ[name("γ", sup: "1", sub: L)], β: θ[name("β", sup: "1", sub: L)])  // 6
             X = X + θ[name("W", sup: L, sub: "mlp2")].matmul((θ[name("W", sup: L, sub: "mlp1")].matmul(X)
                     + θ[name("b", sup: L, sub: "mlp1")]).gelu()) + θ[name("b", sup: L, sub: "mlp2")]          // 7
@@ -212,14 +213,15 @@ enum Direct {
     }
 
     /// Algorithm 10: P ← DTransformer(x | θ) (GPT: pre-LN, GELU, causal mask).
-    static func dTransformer(x: [Int], _ θ: Parameters, _ hp: Hyperparameters) -> Variable {
+    public static func dTransformer(x: [Int], _ θ: Parameters, _ hp: Hyperparameters) -> Variable {
         let dtype = θ["W_e"].dtype
         let ℓ = x.count                                                                            // 1
         var X = embed(x, θ)                                                                        // 2–3
+        let mask = causalMask(ℓ, ℓ, dtype: dtype)                                                  // Mask[t, t′] = [[t ≤ t′]], every layer
         for l in 1...hp["L"]! {                                                                    // 4
             let L = index(l)
             var X̃ = layerNormColumns(X, γ: θ[name("γ", sup: "1", sub: L)], β: θ[name("β", sup: "1", sub: L)])  // 5
-            X = X + mhAttention(X̃, θ.collection(name("𝓦", sub: L)), H: hp["H"]!, mask: causalMask(ℓ, ℓ, dtype: dtype))  // 6
+            X = X + mhAttention(X̃, θ.collection(name("𝓦", sub: L)), H: hp["H"]!, mask: mask)      // 6
             X̃ = layerNormColumns(X, γ: θ[name("γ", sup: "2", sub: L)], β: θ[name("β", sup: "2", sub: L)])  // 7
             X = X + θ[name("W", sup: L, sub: "mlp2")].matmul((θ[name("W", sup: L, sub: "mlp1")].matmul(X̃)
                     + θ[name("b", sup: L, sub: "mlp1")]).gelu()) + θ[name("b", sup: L, sub: "mlp2")]          // 8
