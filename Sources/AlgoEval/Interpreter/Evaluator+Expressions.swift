@@ -290,6 +290,12 @@ extension Evaluator {
         if resolved?.isBuiltin ?? (program.find(c.callee.spelling) == nil) {
             return try builtin(c, e, f)
         }
+        if let r = resolved, let key = callMemoKey(c, e, f, callee: r.callee, file: r.file) {
+            if let v = functionMemo?[key] { pendingLogReturn = false; return v }
+            let v = try callAlgorithm(c, e, f)
+            functionMemo?[key] = v
+            return v
+        }
         return try callAlgorithm(c, e, f)
     }
 

@@ -48,8 +48,8 @@ extension Evaluator {
         let g = fn.frame.copy()
         for (p, a) in zip(fn.parameters, args) { g.vars[p] = a }
         let outer = functionMemo == nil
-        if outer { functionMemo = [:] }
-        defer { if outer { functionMemo = nil } }
+        if outer { functionMemo = [:]; memoFrame = g }
+        defer { if outer { functionMemo = nil; memoFrame = nil } }
         guard log else { return try eval(fn.body, g) }
         if case .call(let c) = fn.body.kind {
             if c.callee.spelling == "softmax", c.arguments.count == 1, g.algorithm.checked.calls[fn.body.span]?.isBuiltin ?? true {

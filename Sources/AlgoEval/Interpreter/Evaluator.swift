@@ -29,6 +29,11 @@ public final class Evaluator {
     var functionMemo: [String: Value]? = nil
     /// Set just before calling the callee of `log P(θ)`: its frame returns log-softmax.
     var pendingLogReturn = false
+    /// The frame of the outermost application of a function of θ: the only frame whose algorithm calls
+    /// are memoised (`Evaluator+CallMemo`); inside a callee, statements assign.
+    var memoFrame: Frame? = nil
+    /// Whether an algorithm draws no random numbers (`Evaluator+CallMemo`), by file and name.
+    var deterministicCache: [String: Bool] = [:]
     /// Set just before a head-batched call (`Evaluator+Heads`): parameter values by the span of
     /// the call's parameter expression (the stacked `𝓦^h_qkv`), used instead of evaluating it.
     var pendingParameterValues: [Span: Value] = [:]

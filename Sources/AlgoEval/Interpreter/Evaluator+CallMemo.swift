@@ -1,0 +1,46 @@
+import AlgoSyntax
+import Foundation
+
+/// Calls of algorithms inside one application of a function of θ are evaluated once per distinct
+/// argument: `loss(θ) = −Σ_n Σ_{t=1}^{length(x_n)−1} log DTransformer(x_n | θ)[x_n[t+1], t]/B`
+/// (DTrainingMinibatch, line 3) names the same transformer call for every position t, and running
+/// it ℓ − 1 times per sequence would be ℓ − 1 times the work and the tape. Like `P(θ)`'s memo
+/// (`applyFunction`), the scope is one application, and only calls written in the function's own
+/// expression are memoised: nothing is assigned while it runs, so a call's arguments can only
+/// change with the natural-number variables of the sums around it, which are part of the key
+/// (calls inside a callee are not: its statements assign). Calls of algorithms that draw random numbers are never memoised.
+extension Evaluator {
+    /// The memo key of a call at `e` in frame `f`, or nil when it must be evaluated afresh.
+    func callMemoKey(_ c: Call, _ e: Expr, _ f: Frame, callee: String, file: String) -> String? {
+        guard functionMemo != nil, f === memoFrame, pendingParameterValues.isEmpty, isDeterministic(callee, file: file) else { return nil }
+        var key = "call \(e.span.file):\(e.span.start)" + (pendingLogReturn ? " log" : "")
+        for name in f.vars.keys.sorted() where c.arguments.contains(where: { Self.occurs($0, name) })
+            || c.parameters.contains(where: { Self.occurs($0.value, name) }) {
+            switch f.vars[name]! {
+            case .nat(let k): key += " \(name)=\(k)"
+            case .real(let r): key += " \(name)=\(r.bitPattern)"
+            case .tensor, .collection, .tokens: continue   // unchanged while the application runs
+            default: return nil                            // a batched loop's grid, a function, …: not keyed
+            }
+        }
+        return key
+    }
+
+    /// Whether an algorithm, and every algorithm it calls, draws no random numbers (no `sample`,
+    /// no `… randomly with probability …`): read from its text, cached per algorithm.
+    func isDeterministic(_ name: String, file: String) -> Bool {
+        let id = file + "#" + name
+        if let d = deterministicCache[id] { return d }
+        deterministicCache[id] = false   // a recursive call is not memoised
+        guard let a = program.find(name, file: file), let text = sourceText(a.file) else { return false }
+        let u = Array(text.utf8)
+        let span = a.syntax.span
+        let slice = String(decoding: u[max(0, span.start)..<min(u.count, span.end)], as: UTF8.self)
+        var d = !slice.contains("randomly") && !slice.contains("sample")
+        if d {
+            for c in a.checked.calls.values where !c.isBuiltin && !isDeterministic(c.callee, file: c.file) { d = false; break }
+        }
+        deterministicCache[id] = d
+        return d
+    }
+}
