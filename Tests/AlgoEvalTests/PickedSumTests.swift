@@ -11,8 +11,9 @@ import AlgoDiagnostics
 /// with the number of terms.
 @Suite("Σ over indexed entries: one pick, the same value as the terms")
 struct PickedSumTests {
-    /// Consecutive columns (`A[x[t+1], t]`: a slice of A then a pick) and gathered columns
-    /// (`B[x[t], x[t+1]]`: a gather then a pick; repeated columns allowed).
+    /// Consecutive columns (`A[x[t+1], t]`: a slice of A then a pick), gathered columns
+    /// (`B[x[t], x[t+1]]`: a gather then a pick; repeated columns allowed) and a Σ over a set
+    /// (`t ∈ T̃`, as ETraining's loss).
     static let text = """
     Algorithm 90: s ← PickSum(x, A, B)
     Input: x ∈ V*, a sequence of token ids.
@@ -21,8 +22,9 @@ struct PickedSumTests {
     Output: s ∈ ℝ, a sum of entries.
     1 ℓ ← length(x)
     2 u ← Σ_{t=1}^{ℓ−1} A[x[t+1], t]
-    3 s ← u + Σ_{t=1}^{ℓ−1} B[x[t], x[t+1]]
-    4 return s
+    3 T̃ ← {t ∈ [ℓ] : x[t] ≥ 3}
+    4 s ← u + Σ_{t=1}^{ℓ−1} B[x[t], x[t+1]] + Σ_{t∈T̃} A[x[t], t]
+    5 return s
 
     """
 
@@ -44,7 +46,7 @@ struct PickedSumTests {
         return (s.value.doubles[0], r.evaluator)
     }
 
-    @Test("Σ_t A[x[t+1], t] + Σ_t B[x[t], x[t+1]] equals the entries summed here; operations do not grow with ℓ")
+    @Test("Σ_t A[x[t+1], t] + Σ_t B[x[t], x[t+1]] + Σ_{t∈T̃} A[x[t], t] equals the entries summed here; operations do not grow with ℓ")
     func equalsTerms() throws {
         let p = try program()
         var rng = RandomGenerator(seed: 5)
@@ -54,10 +56,12 @@ struct PickedSumTests {
             let (s, ev) = try run(p, x, A, B)
             var want = 0.0
             for t in 1..<x.count { want += A[x[t] - 1, t - 1] + B[x[t - 1] - 1, x[t] - 1] }
+            for t in 1...x.count where x[t - 1] >= 3 { want += A[x[t - 1] - 1, t - 1] }
             #expect(abs(s - want) <= 1e-12 * max(1, abs(want)), "x = \(x): \(s) vs \(want)")
             ops.append(ev.ops)
         }
-        // ℓ = 2 has one term (evaluated as the term itself); from two terms on, one pick per Σ.
+        // x = [3, 1] gives one term per Σ (evaluated as the term itself); from two terms on, one pick per Σ
+        // (the other two have 4 and 5 terms in the first two Σ, 3 and 2 in Σ_{t∈T̃}).
         #expect(ops[1] == ops[2], "\(ops)")
     }
 

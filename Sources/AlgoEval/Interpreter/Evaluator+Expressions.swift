@@ -210,8 +210,10 @@ extension Evaluator {
             guard case .name(let n) = v.kind else { throw RuntimeError(.notExecutable, "this Σ is not executable yet", at: lower.span) }
             let saved = f.vars[n.spelling]
             defer { f.vars[n.spelling] = saved }
+            let ts = try members(set, f)
+            if let v = try pickedSum(s.body, n.spelling, ts, f) { return v }
             var total: Value? = nil
-            for i in try members(set, f) {
+            for i in ts {
                 f.vars[n.spelling] = .nat(i)
                 let term = try eval(s.body, f)
                 if let t = total {
@@ -240,7 +242,7 @@ extension Evaluator {
                 return .tensor(v.sum(axis: 0))
             }
         }
-        if let v = try pickedSum(s.body, variable, start, count, f) { return v }
+        if let v = try pickedSum(s.body, variable, Array(start..<(start + count)), f) { return v }
         var total: Value? = nil
         for i in stride(from: start, to: start + count, by: 1) {
             f.vars[variable] = .nat(i)
@@ -253,16 +255,17 @@ extension Evaluator {
         return total ?? .real(0)
     }
 
-    /// `Σ_{t=a}^{b} A[i(t), j(t)]` and `Σ_{t=a}^{b} log P(θ)[i(t), j(t)]` (the loss of Alg. 11–13,
-    /// `i(t) = x_n[t+1]`, `j(t) = t`) as one gather of the `count` entries of the matrix and one sum:
-    /// `A [m, n]` → columns `j(a…b)` (a slice when consecutive, else a gather `[m, count]`) →
-    /// `pick(rows: i(a…b))` `[count]` → sum `[1]`, three tape nodes instead of two per term.
-    /// The same value as the term-by-term loop up to the order of the Float32 additions.
+    /// `Σ_{t=a}^{b} A[i(t), j(t)]` and `Σ_{t=a}^{b} log P(θ)[i(t), j(t)]` (the loss of Alg. 11, 13,
+    /// `i(t) = x_n[t+1]`, `j(t) = t`; with `t ∈ T̃`, Alg. 12) as one pick of the entries and one sum:
+    /// `A [m, n]` → columns `j(t)` for t in `values` (a slice when consecutive, else a gather
+    /// `[m, count]`) → `pick(rows: i(t))` `[count]` → sum `[1]`, three tape nodes instead of two per
+    /// term. The same value as the term-by-term loop up to the order of the Float32 additions.
     ///
     /// Only when nothing can differ from the loop: `A` is a name (a lookup) or `P(θ)` is memoised in
     /// the enclosing application (evaluated once either way), both indices evaluate to naturals
     /// inside `A`'s bounds for every t (otherwise nil, and the loop reports the error as before).
-    func pickedSum(_ body: Expr, _ variable: String, _ start: Int, _ count: Int, _ f: Frame) throws -> Value? {
+    func pickedSum(_ body: Expr, _ variable: String, _ values: [Int], _ f: Frame) throws -> Value? {
+        let count = values.count
         guard count >= 2 else { return nil }
         var target = body
         var logFunction: (FunctionValue, Call, Expr)? = nil
@@ -280,7 +283,7 @@ extension Evaluator {
         guard case .tensor(let a) = b, a.rank == 2 else { return nil }
         var rows: [Int] = [], cols: [Int] = []
         rows.reserveCapacity(count); cols.reserveCapacity(count)
-        for t in stride(from: start, to: start + count, by: 1) {
+        for t in values {
             f.vars[variable] = .nat(t)
             guard case .nat(let i) = try eval(idx[0], f), case .nat(let j) = try eval(idx[1], f),
                   i >= 1, i <= a.shape[0], j >= 1, j <= a.shape[1] else { return nil }
