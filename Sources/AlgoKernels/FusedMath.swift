@@ -4,7 +4,7 @@ public enum FusedMath {
     /// parts, a degree-6 polynomial for eʳ, scaled by 2ⁿ built in the exponent bits. Relative error
     /// ≤ 2 ulp on [−87.3, 88.3]; inputs above are clamped (finite overflow guard), inputs below −87.3
     /// (including −∞) give exactly 0 so that −∞-masked scores vanish.
-    @inline(__always)
+    @_transparent
     public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let lo = SIMD8<Float>(repeating: -87.3), hi = SIMD8<Float>(repeating: 88.3)
         var v = x.replacing(with: hi, where: x .> hi)
@@ -28,20 +28,20 @@ public enum FusedMath {
     }
 
     /// `a·b + c` with one rounding (`vfmadd` on AVX2/FMA targets).
-    @inline(__always)
+    @_transparent
     public static func fma(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float> {
         c.addingProduct(a, b)
     }
 
     /// `a·b + c` with one rounding, `c` broadcast.
-    @inline(__always)
+    @_transparent
     public static func fma(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: Float) -> SIMD8<Float> {
         SIMD8<Float>(repeating: c).addingProduct(a, b)
     }
 
     /// Scalar version of `exp(_: SIMD8)` (same polynomial) for column tails, so that every element
     /// of a column gets the same function whatever its position.
-    @inline(__always)
+    @_transparent
     public static func exp(_ x: Float) -> Float {
         exp(SIMD8<Float>(repeating: x))[0]
     }

@@ -211,8 +211,10 @@ extension Evaluator {
             guard case .name(let n) = v.kind else { throw RuntimeError(.notExecutable, "this Σ is not executable yet", at: lower.span) }
             let saved = f.vars[n.spelling]
             defer { f.vars[n.spelling] = saved }
+            let ts = try members(set, f)
+            if let v = try pickedSum(s.body, n.spelling, ts, f) { return v }
             var total: Value? = nil
-            for i in try members(set, f) {
+            for i in ts {
                 f.vars[n.spelling] = .nat(i)
                 let term = try eval(s.body, f)
                 if let t = total {
@@ -241,6 +243,7 @@ extension Evaluator {
                 return .tensor(v.sum(axis: 0))
             }
         }
+        if let v = try pickedSum(s.body, variable, Array(start..<(start + count)), f) { return v }
         var total: Value? = nil
         for i in stride(from: start, to: start + count, by: 1) {
             f.vars[variable] = .nat(i)
@@ -251,6 +254,52 @@ extension Evaluator {
             } else { total = term }
         }
         return total ?? .real(0)
+    }
+
+    /// `Σ_{t=a}^{b} A[i(t), j(t)]` and `Σ_{t=a}^{b} log P(θ)[i(t), j(t)]` (the loss of Alg. 11, 13,
+    /// `i(t) = x_n[t+1]`, `j(t) = t`; with `t ∈ T̃`, Alg. 12) as one pick of the entries and one sum:
+    /// `A [m, n]` → columns `j(t)` for t in `values` (a slice when consecutive, else a gather
+    /// `[m, count]`) → `pick(rows: i(t))` `[count]` → sum `[1]`, three tape nodes instead of two per
+    /// term. The same value as the term-by-term loop up to the order of the Float32 additions.
+    ///
+    /// Only when nothing can differ from the loop: `A` is a name (a lookup) or `P(θ)` is memoised in
+    /// the enclosing application (evaluated once either way), both indices evaluate to naturals
+    /// inside `A`'s bounds for every t (otherwise nil, and the loop reports the error as before).
+    func pickedSum(_ body: Expr, _ variable: String, _ values: [Int], _ f: Frame) throws -> Value? {
+        let count = values.count
+        guard count >= 2 else { return nil }
+        var target = body
+        var logFunction: (FunctionValue, Call, Expr)? = nil
+        if case .call(let c) = body.kind, c.callee.spelling == "log", c.arguments.count == 1, f.vars["log"] == nil,
+           f.algorithm.checked.calls[body.span]?.isBuiltin ?? (program.find("log") == nil),
+           case .index(let base, _) = c.arguments[0].kind, case .call(let pc) = base.kind,
+           case .function(let fn)? = f.vars[pc.callee.spelling], functionMemo != nil {
+            target = c.arguments[0]
+            logFunction = (fn, pc, base)
+        }
+        guard case .index(let base, let idx) = target.kind, idx.count == 2, !Self.occurs(base, variable) else { return nil }
+        if logFunction == nil { guard case .name = base.kind else { return nil } }
+        let b: Value
+        if let (fn, pc, baseExpr) = logFunction { b = try applyFunction(fn, pc, baseExpr, f, log: true) } else { b = try eval(base, f) }
+        guard case .tensor(let a) = b, a.rank == 2 else { return nil }
+        var rows: [Int] = [], cols: [Int] = []
+        rows.reserveCapacity(count); cols.reserveCapacity(count)
+        for t in values {
+            f.vars[variable] = .nat(t)
+            guard case .nat(let i) = try eval(idx[0], f), case .nat(let j) = try eval(idx[1], f),
+                  i >= 1, i <= a.shape[0], j >= 1, j <= a.shape[1] else { return nil }
+            rows.append(i - 1); cols.append(j - 1)
+        }
+        let first = cols[0]
+        let consecutive = cols.indices.allSatisfy { cols[$0] == first + $0 }
+        var m = a
+        if consecutive {
+            if first != 0 || count != a.shape[1] { ops += 1; m = a.slice(lower: [0, first], upper: [a.shape[0], first + count]) }
+        } else {
+            ops += 1; m = a.gather(axis: 1, indices: cols)
+        }
+        ops += 2
+        return .tensor(m.pick(rows: rows).sum(axis: 0))
     }
 
     static func occurs(_ e: Expr, _ v: String) -> Bool {

@@ -209,6 +209,9 @@ extension Evaluator {
 
     static func firstNonFinite(_ v: Value, _ prefix: String = "") -> (name: String, value: Double)? {
         for (name, t) in RunSession.flatten(v, prefix: prefix) {
+            // One bit-test pass; the values are copied only to report what was found.
+            let seen = t.finiteness
+            guard seen.hasNaN || seen.hasInfinity else { continue }
             if let bad = t.doubles.first(where: { !$0.isFinite }) { return (name, bad) }
         }
         return nil
