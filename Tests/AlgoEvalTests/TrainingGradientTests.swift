@@ -203,6 +203,24 @@ struct TrainingGradientTests {
         #expect(throws: RuntimeError.self) { try RunSession.datasetDimensions(mb.target, count: 4, given: ["N_batches": 3]) }
     }
 
+    /// DTrainingMinibatch's loss names `DTransformer(x_n | θ)` inside `Σ_t`: the call must run once per
+    /// sequence of the batch (`Evaluator+CallMemo`), not once per position, and still once per sequence
+    /// when the sequences differ in length (a memo keyed wrongly would reuse the first one's P).
+    @Test("DTrainingMinibatch: one step runs DTransformer once per sequence of the batch, whatever ℓ")
+    func minibatchCallsTransformerOncePerSequence() throws {
+        let mb = try program("DTrainingMinibatch")
+        for seqs in [[[1, 4, 2, 5, 3], [2, 5, 1, 3]], [[1, 4, 2, 5, 3, 6], [2, 5, 1]]] {
+            let (inputs, n) = try dataset(mb, ["x": seqs])
+            let dims = try RunSession.datasetDimensions(mb.target, count: n, given: Self.tiny)
+            var o = RunOptions()
+            o.profile = true
+            let run = try RunSession.run(mb, dims: dims, reals: ["η": 0.1], inputs: inputs, parameters: nil, mask: nil, options: o)
+            // The lines of DTransformer outside its layer loop run once per call.
+            let calls = run.evaluator.profile.filter { $0.key.file.hasSuffix("/DTransformer.algo") }.values.map(\.calls).min()
+            #expect(calls == seqs.count, "DTransformer ran \(calls ?? 0) times for \(seqs.count) sequences")
+        }
+    }
+
     @Test("Adam and minibatch training lower the loss on a tiny dataset to below half")
     func variantsLossFalls() throws {
         var reals = RunSession.trainingReals(for: try program("DTrainingAdam").target)
