@@ -20,6 +20,19 @@ extension RunCommand {
             lines.all.append(line)
             if live { FileHandle.standardError.write(Data((line + "\n").utf8)) }
         }
+        // Each training call shows its progress on stderr as `algo run` of a training file does.
+        let terminal = output.live && isatty(2) != 0, color = output.color
+        let logEvery = args.value("log-every").flatMap(Int.init)
+        let sink = ProgressSink(live: output.live)
+        runner.trainingMonitor = { _, total in
+            final class Box: @unchecked Sendable { var display: ProgressDisplay; init(_ d: ProgressDisplay) { display = d } }
+            let box = Box(ProgressDisplay(mode: terminal ? .bar(color: color) : .log(every: logEvery ?? ProgressDisplay.defaultEvery(total: total)), total: total))
+            return TrainingMonitor { step, _ in
+                if let text = box.display.update(step, now: ProcessInfo.processInfo.systemUptime) { sink.write(text) }
+                if step.step == total { sink.write(box.display.finish()) }
+            }
+        }
+        defer { if !sink.live { output.err(sink.buffered) } }
         reporter.emit(loaded.diagnostics, &output)
         output.out("experiment \(loaded.target.number): \(loaded.target.name) (\(loaded.source.path))\n")
         defer { for l in lines.all { output.out(l) } }

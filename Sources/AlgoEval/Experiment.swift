@@ -21,6 +21,9 @@ public struct ExperimentRunner {
     public var overrides: [String: String] = [:]
     /// Receives one line per experiment line (and the header's values).
     public var log: (String) -> Void = { _ in }
+    /// A monitor for each training call (`θ̂ ← DTrainingAdam(…)`), given the algorithm's name and its
+    /// N_epochs × N_data (or N_batches) steps: `algo run` shows its progress. Not used by `evaluate`.
+    public var trainingMonitor: ((_ algorithm: String, _ totalSteps: Int?) -> TrainingMonitor?)? = nil
 
     public init(_ loaded: LoadedProgram, options: RunOptions) {
         self.loaded = loaded
@@ -405,7 +408,16 @@ public struct ExperimentRunner {
             }
         }
         let p = LoadedProgram(program: loaded.program, target: callee, source: loaded.source, diagnostics: [])
-        let out = try RunSession.run(p, dims: dims, reals: s.reals, inputs: inputs, parameters: parameters, mask: nil, options: override ?? options)
+        var o = override ?? options
+        if override == nil, RunSession.isTraining(callee), let make = trainingMonitor {
+            let perStep = RunSession.tokensPerStep(callee, inputs: inputs, dims: dims)
+            let total = dims["N_epochs"].map { $0 * perStep.count }
+            let run = TrainingRun(monitor: make(callee.name, total))
+            run.tokensPerStep = perStep
+            run.totalSteps = total
+            o.training = run
+        }
+        let out = try RunSession.run(p, dims: dims, reals: s.reals, inputs: inputs, parameters: parameters, mask: nil, options: o)
         return (out.value, out.evaluator)
     }
 

@@ -50,6 +50,9 @@ struct ExperimentTests {
         #expect(after < before - 0.5, "\(before) → \(after)")
         #expect(unigram > 2 && unigram < before, "\(unigram)")
         #expect(o.stdout.contains("y = 8 tokens \""), "the sample is printed decoded: \(o.stdout)")
+        // The training call's progress: log lines on stderr (not a terminal), the last at step N_data of N_data.
+        let steps = try #require(Self.real("x_{1:N_data}", o.stdout).map { Int($0) }, "\(o.stdout)")
+        #expect(o.stderr.contains("step \(steps)/\(steps) (epoch 1): loss "), "\(o.stderr)")
         let c = try Checkpoint.read(dir + "/θ.safetensors").get()
         #expect(c["W_e"]?.shape == [16, 38])
         #expect(c.metadata["algo.hyperparameter.N_V"] == "38")
