@@ -54,7 +54,7 @@ struct FusedRule: PrimitiveRule {
         case .gelu, .normalizeColumns: return false
         }
     }
-    func vjpReadsInput(_ k: Int) -> Bool { !vjpReadsOutput }
+    func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { !vjpReadsOutput }
 
     func vjp(_ inputs: [Tensor], output: Tensor, cotangent: Tensor) -> [Tensor] {
         let g = cotangent.contiguous()

@@ -13,15 +13,16 @@ public protocol PrimitiveRule {
     func vjp(_ inputs: [Tensor], output: Tensor, cotangent g: Tensor) -> [Tensor]
     /// Whether `vjp` reads the output's values (else the tape keeps only its shape).
     var vjpReadsOutput: Bool { get }
-    /// Whether `vjp` reads input `k`'s values (else the tape keeps only its shape).
-    func vjpReadsInput(_ k: Int) -> Bool
+    /// Whether `vjp` reads input `k`'s values to give the cotangents of the inputs flagged in
+    /// `recorded` (the others are discarded); else the tape keeps only its shape.
+    func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool
 }
 
 extension PrimitiveRule {
     /// Conservative default: the output is kept.
     public var vjpReadsOutput: Bool { true }
     /// Conservative default: every input is kept.
-    public func vjpReadsInput(_ k: Int) -> Bool { true }
+    public func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { true }
 }
 
 /// The closed set of primitives the tape records. Everything else (softmax, GELU, ReLU,
@@ -80,7 +81,7 @@ struct UnaryRule: PrimitiveRule {
     func shape(_ s: [[Int]]) -> [Int] { s[0] }
     func forward(_ x: [Tensor]) -> Tensor { x[0].unary(op) }
     var vjpReadsOutput: Bool { op == .exp || op == .sqrt }
-    func vjpReadsInput(_ k: Int) -> Bool { op == .log || op == .erf }
+    func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { op == .log || op == .erf }
     func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] {
         switch op {
         case .neg: return [-g]
@@ -104,10 +105,11 @@ struct BinaryRule: PrimitiveRule {
     }
     func forward(_ x: [Tensor]) -> Tensor { x[0].binary(op, x[1]) }
     var vjpReadsOutput: Bool { op == .div }
-    func vjpReadsInput(_ k: Int) -> Bool {
+    func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool {
         switch op {
         case .add, .sub: return false
-        case .mul, .max: return true
+        case .mul: return recorded[1 - k]  // ∂(ab)/∂a reads b only
+        case .max: return true
         case .div: return k == 1
         }
     }
@@ -136,7 +138,7 @@ struct ReduceRule: PrimitiveRule {
     }
     func forward(_ x: [Tensor]) -> Tensor { x[0].reduce(op, axis: axis) }
     var vjpReadsOutput: Bool { op == .max }
-    func vjpReadsInput(_ k: Int) -> Bool { op == .max }
+    func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { op == .max }
     func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] {
         switch op {
         case .sum: return [g.broadcast(to: x[0].shape)]
@@ -158,7 +160,7 @@ struct PermuteRule: PrimitiveRule {
     }
     func forward(_ x: [Tensor]) -> Tensor { x[0].permuted(perm) }
     var vjpReadsOutput: Bool { false }  // shapes only
-    func vjpReadsInput(_ k: Int) -> Bool { false }
+    func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { false }
     func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] {
         var inverse = [Int](repeating: 0, count: perm.count)
         for (i, p) in perm.enumerated() { inverse[p] = i }
@@ -175,7 +177,7 @@ struct ReshapeRule: PrimitiveRule {
     }
     func forward(_ x: [Tensor]) -> Tensor { x[0].reshaped(target) }
     var vjpReadsOutput: Bool { false }  // shapes only
-    func vjpReadsInput(_ k: Int) -> Bool { false }
+    func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { false }
     func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] { [g.reshaped(x[0].shape)] }
 }
 
@@ -190,7 +192,7 @@ struct SliceRule: PrimitiveRule {
     }
     func forward(_ x: [Tensor]) -> Tensor { x[0].slice(lower: lower, upper: upper) }
     var vjpReadsOutput: Bool { false }  // shapes only
-    func vjpReadsInput(_ k: Int) -> Bool { false }
+    func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { false }
     func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] { [g.padded(into: x[0].shape, at: lower)] }
 }
 
@@ -211,7 +213,7 @@ struct ConcatRule: PrimitiveRule {
     }
     func forward(_ x: [Tensor]) -> Tensor { Tensor.concat(x, axis: axis) }
     var vjpReadsOutput: Bool { false }  // shapes only
-    func vjpReadsInput(_ k: Int) -> Bool { false }
+    func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { false }
     func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] {
         var at = 0
         return x.map { t in
@@ -230,7 +232,7 @@ struct BroadcastRule: PrimitiveRule {
     }
     func forward(_ x: [Tensor]) -> Tensor { x[0].broadcast(to: target) }
     var vjpReadsOutput: Bool { false }  // shapes only
-    func vjpReadsInput(_ k: Int) -> Bool { false }
+    func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { false }
     func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] { [g] }
 }
 
@@ -247,7 +249,7 @@ struct GatherRule: PrimitiveRule {
     }
     func forward(_ x: [Tensor]) -> Tensor { x[0].gather(axis: axis, indices: indices) }
     var vjpReadsOutput: Bool { false }  // shapes only
-    func vjpReadsInput(_ k: Int) -> Bool { false }
+    func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { false }
     func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] {
         [g.scatterAdd(into: x[0].shape, axis: axis, indices: indices)]
     }
@@ -263,7 +265,7 @@ struct PickRule: PrimitiveRule {
     }
     func forward(_ x: [Tensor]) -> Tensor { x[0].pick(rows: rows) }
     var vjpReadsOutput: Bool { false }  // shapes only
-    func vjpReadsInput(_ k: Int) -> Bool { false }
+    func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { false }
     func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] { [g.unpick(rows: x[0].shape[0], indices: rows)] }
 }
 
@@ -281,6 +283,8 @@ struct MatmulRule: PrimitiveRule {
     }
     func forward(_ x: [Tensor]) -> Tensor { Tensor.matmul(x[0], x[1], transposeA: transposeA, transposeB: transposeB) }
     var vjpReadsOutput: Bool { false }
+    /// dA reads B and dB reads A: an operand is kept only when the other one needs its cotangent.
+    func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { recorded[1 - k] }
     func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] {
         let a = x[0], b = x[1]
         switch (transposeA, transposeB) {

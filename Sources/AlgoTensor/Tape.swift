@@ -15,7 +15,7 @@
 /// forward/backward; drop it afterwards (its buffers return to the `BufferPool`).
 ///
 /// Memory: a node keeps only the values its VJP reads (`PrimitiveRule.vjpReadsInput`/`vjpReadsOutput`:
-/// a matrix product its operands, softmax its output, GELU its input, an addition nothing); the
+/// a matrix product the operands whose partner needs a cotangent, softmax its output, GELU its input, an addition nothing); the
 /// others are replaced by a shape-only placeholder, so intermediates nothing needs are freed during
 /// the forward pass. `gradients(…, releasing: true)` also drops each node's values once its VJP has
 /// run, so activations are freed while the gradients accumulate.
@@ -63,16 +63,22 @@ public final class Tape {
 
     func record(_ p: Primitive, _ inputs: [Variable], _ value: Tensor) -> Variable {
         let rule = p.rule
-        let saved = inputs.enumerated().map { k, v in rule.vjpReadsInput(k) ? v.value : Tape.placeholder(like: v.value) }
+        let recorded = inputs.map { $0.tape === self }
+        let saved = inputs.enumerated().map { k, v in
+            rule.vjpReadsInput(k, recorded: recorded) ? v.value : Tape.placeholder(like: v.value)
+        }
         nodes.append(Node(primitive: p, inputs: inputs.map { $0.tape === self ? $0.id : -1 },
                           inputValues: saved, value: rule.vjpReadsOutput ? value : Tape.placeholder(like: value)))
         return Variable(value: value, tape: self, id: nodes.count - 1)
     }
 
-    /// Bytes of distinct buffers the tape's nodes keep alive (leaves, i.e. parameters, excluded).
+    /// Bytes of distinct buffers the tape's nodes keep alive (leaves, i.e. parameters, and the
+    /// placeholders' shared zero excluded).
     public var savedBytes: Int {
         var seen = Set<ObjectIdentifier>()
-        let leafStorage = Set(nodes.filter { $0.primitive == nil }.map { ObjectIdentifier($0.value.storage) })
+        var leafStorage = Set(nodes.filter { $0.primitive == nil }.map { ObjectIdentifier($0.value.storage) })
+        leafStorage.insert(ObjectIdentifier(Tape.zeroF32.storage))  // placeholders: shared, not kept per node
+        leafStorage.insert(ObjectIdentifier(Tape.zeroF64.storage))
         var total = 0
         for n in nodes where n.primitive != nil {
             for t in n.inputValues + [n.value] {
