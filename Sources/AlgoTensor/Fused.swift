@@ -46,17 +46,29 @@ struct FusedRule: PrimitiveRule {
         return y
     }
 
-    func vjp(_ inputs: [Tensor], output: Tensor, cotangent: Tensor) -> [Tensor] {
-        let x = inputs[0].contiguous(), y = output.contiguous(), g = cotangent.contiguous()
-        let dx = Tensor(uninitializedShape: x.shape, dtype: .f32)
-        let px = UnsafePointer(x.storage.floats + x.offset), py = UnsafePointer(y.storage.floats + y.offset)
-        let pg = UnsafePointer(g.storage.floats + g.offset), pd = dx.storage.floats
-        let (rows, cols) = FusedRule.geometry(x)
+    /// Softmax and log-softmax differentiate from their output, GELU and the normalisation from
+    /// their input (the kernel recomputes mean and 1/σ): the tape keeps only that one.
+    var vjpReadsOutput: Bool {
         switch op {
-        case .softmaxColumns: FusedSoftmax.backward(y: py, dy: pg, dx: pd, rows: rows, cols: cols)
-        case .logSoftmaxColumns: FusedSoftmax.logBackward(y: py, dy: pg, dx: pd, rows: rows, cols: cols)
-        case .gelu: FusedGELU.backward(x: px, dy: pg, dx: pd, count: x.count)
-        case .normalizeColumns(let eps): FusedLayerNorm.backward(x: px, dy: pg, dx: pd, rows: rows, cols: cols, epsilon: Float(eps))
+        case .softmaxColumns, .logSoftmaxColumns: return true
+        case .gelu, .normalizeColumns: return false
+        }
+    }
+    func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { !vjpReadsOutput }
+
+    func vjp(_ inputs: [Tensor], output: Tensor, cotangent: Tensor) -> [Tensor] {
+        let g = cotangent.contiguous()
+        let dx = Tensor(uninitializedShape: inputs[0].shape, dtype: .f32)
+        let pg = UnsafePointer(g.storage.floats + g.offset), pd = dx.storage.floats
+        let (rows, cols) = FusedRule.geometry(inputs[0])
+        // Only the value the tape kept is read (the other may be a shape-only placeholder).
+        let kept = (vjpReadsOutput ? output : inputs[0]).contiguous()
+        let pk = UnsafePointer(kept.storage.floats + kept.offset)
+        switch op {
+        case .softmaxColumns: FusedSoftmax.backward(y: pk, dy: pg, dx: pd, rows: rows, cols: cols)
+        case .logSoftmaxColumns: FusedSoftmax.logBackward(y: pk, dy: pg, dx: pd, rows: rows, cols: cols)
+        case .gelu: FusedGELU.backward(x: pk, dy: pg, dx: pd, count: dx.count)
+        case .normalizeColumns(let eps): FusedLayerNorm.backward(x: pk, dy: pg, dx: pd, rows: rows, cols: cols, epsilon: Float(eps))
         }
         return [dx]
     }

@@ -11,6 +11,18 @@ public protocol PrimitiveRule {
     func forward(_ inputs: [Tensor]) -> Tensor
     /// Cotangents of the inputs given the output cotangent `g`.
     func vjp(_ inputs: [Tensor], output: Tensor, cotangent g: Tensor) -> [Tensor]
+    /// Whether `vjp` reads the output's values (else the tape keeps only its shape).
+    var vjpReadsOutput: Bool { get }
+    /// Whether `vjp` reads input `k`'s values to give the cotangents of the inputs flagged in
+    /// `recorded` (the others are discarded); else the tape keeps only its shape.
+    func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool
+}
+
+extension PrimitiveRule {
+    /// Conservative default: the output is kept.
+    public var vjpReadsOutput: Bool { true }
+    /// Conservative default: every input is kept.
+    public func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { true }
 }
 
 /// The closed set of primitives the tape records. Everything else (softmax, GELU, ReLU,
@@ -68,6 +80,8 @@ struct UnaryRule: PrimitiveRule {
     let op: UnaryOp
     func shape(_ s: [[Int]]) -> [Int] { s[0] }
     func forward(_ x: [Tensor]) -> Tensor { x[0].unary(op) }
+    var vjpReadsOutput: Bool { op == .exp || op == .sqrt }
+    func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { op == .log || op == .erf }
     func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] {
         switch op {
         case .neg: return [-g]
@@ -90,6 +104,15 @@ struct BinaryRule: PrimitiveRule {
         return r
     }
     func forward(_ x: [Tensor]) -> Tensor { x[0].binary(op, x[1]) }
+    var vjpReadsOutput: Bool { op == .div }
+    func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool {
+        switch op {
+        case .add, .sub: return false
+        case .mul: return recorded[1 - k]  // ∂(ab)/∂a reads b only
+        case .max: return true
+        case .div: return k == 1
+        }
+    }
     func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] {
         let a = x[0], b = x[1]
         switch op {
@@ -114,6 +137,8 @@ struct ReduceRule: PrimitiveRule {
         var r = s[0]; r[axis] = 1; return r
     }
     func forward(_ x: [Tensor]) -> Tensor { x[0].reduce(op, axis: axis) }
+    var vjpReadsOutput: Bool { op == .max }
+    func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { op == .max }
     func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] {
         switch op {
         case .sum: return [g.broadcast(to: x[0].shape)]
@@ -134,6 +159,8 @@ struct PermuteRule: PrimitiveRule {
         return perm.map { s[0][$0] }
     }
     func forward(_ x: [Tensor]) -> Tensor { x[0].permuted(perm) }
+    var vjpReadsOutput: Bool { false }  // shapes only
+    func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { false }
     func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] {
         var inverse = [Int](repeating: 0, count: perm.count)
         for (i, p) in perm.enumerated() { inverse[p] = i }
@@ -149,6 +176,8 @@ struct ReshapeRule: PrimitiveRule {
         return target
     }
     func forward(_ x: [Tensor]) -> Tensor { x[0].reshaped(target) }
+    var vjpReadsOutput: Bool { false }  // shapes only
+    func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { false }
     func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] { [g.reshaped(x[0].shape)] }
 }
 
@@ -162,6 +191,8 @@ struct SliceRule: PrimitiveRule {
         return zip(lower, upper).map { $1 - $0 }
     }
     func forward(_ x: [Tensor]) -> Tensor { x[0].slice(lower: lower, upper: upper) }
+    var vjpReadsOutput: Bool { false }  // shapes only
+    func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { false }
     func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] { [g.padded(into: x[0].shape, at: lower)] }
 }
 
@@ -181,6 +212,8 @@ struct ConcatRule: PrimitiveRule {
         return r
     }
     func forward(_ x: [Tensor]) -> Tensor { Tensor.concat(x, axis: axis) }
+    var vjpReadsOutput: Bool { false }  // shapes only
+    func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { false }
     func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] {
         var at = 0
         return x.map { t in
@@ -198,6 +231,8 @@ struct BroadcastRule: PrimitiveRule {
         return target
     }
     func forward(_ x: [Tensor]) -> Tensor { x[0].broadcast(to: target) }
+    var vjpReadsOutput: Bool { false }  // shapes only
+    func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { false }
     func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] { [g] }
 }
 
@@ -213,6 +248,8 @@ struct GatherRule: PrimitiveRule {
         var r = s[0]; r[axis] = indices.count; return r
     }
     func forward(_ x: [Tensor]) -> Tensor { x[0].gather(axis: axis, indices: indices) }
+    var vjpReadsOutput: Bool { false }  // shapes only
+    func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { false }
     func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] {
         [g.scatterAdd(into: x[0].shape, axis: axis, indices: indices)]
     }
@@ -227,6 +264,8 @@ struct PickRule: PrimitiveRule {
         return [rows.count]
     }
     func forward(_ x: [Tensor]) -> Tensor { x[0].pick(rows: rows) }
+    var vjpReadsOutput: Bool { false }  // shapes only
+    func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { false }
     func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] { [g.unpick(rows: x[0].shape[0], indices: rows)] }
 }
 
@@ -243,6 +282,9 @@ struct MatmulRule: PrimitiveRule {
         return r
     }
     func forward(_ x: [Tensor]) -> Tensor { Tensor.matmul(x[0], x[1], transposeA: transposeA, transposeB: transposeB) }
+    var vjpReadsOutput: Bool { false }
+    /// dA reads B and dB reads A: an operand is kept only when the other one needs its cotangent.
+    func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { recorded[1 - k] }
     func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] {
         let a = x[0], b = x[1]
         switch (transposeA, transposeB) {

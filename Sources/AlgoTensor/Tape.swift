@@ -13,16 +13,32 @@
 /// cross-cutting rules: un-broadcasting each cotangent to its input's shape (`Tensor.sumToShape`) and
 /// accumulating cotangents of values used more than once. A tape is single-threaded and used for one
 /// forward/backward; drop it afterwards (its buffers return to the `BufferPool`).
+///
+/// Memory: a node keeps only the values its VJP reads (`PrimitiveRule.vjpReadsInput`/`vjpReadsOutput`:
+/// a matrix product the operands whose partner needs a cotangent, softmax its output, GELU its input, an addition nothing); the
+/// others are replaced by a shape-only placeholder, so intermediates nothing needs are freed during
+/// the forward pass. `gradients(…, releasing: true)` also drops each node's values once its VJP has
+/// run, so activations are freed while the gradients accumulate.
 public final class Tape {
     struct Node {
         /// nil for a leaf (parameter).
         let primitive: Primitive?
         /// Node ids of the inputs, −1 for constants.
         let inputs: [Int]
-        let inputValues: [Tensor]
-        let value: Tensor
+        /// Inputs (placeholders where the VJP does not read them).
+        var inputValues: [Tensor]
+        /// The output (a placeholder when the VJP does not read it; leaves keep theirs).
+        var value: Tensor
     }
     var nodes: [Node] = []
+
+    nonisolated(unsafe) static let zeroF32 = Tensor(scalar: 0, dtype: .f32)
+    nonisolated(unsafe) static let zeroF64 = Tensor(scalar: 0, dtype: .f64)
+
+    /// A stride-0 view of one shared zero with `t`'s shape and dtype: keeps the shape, no memory.
+    static func placeholder(like t: Tensor) -> Tensor {
+        (t.dtype == .f32 ? zeroF32 : zeroF64).broadcast(to: t.shape)
+    }
 
     /// An empty tape.
     public init() {}
@@ -46,15 +62,39 @@ public final class Tape {
     }
 
     func record(_ p: Primitive, _ inputs: [Variable], _ value: Tensor) -> Variable {
+        let rule = p.rule
+        let recorded = inputs.map { $0.tape === self }
+        let saved = inputs.enumerated().map { k, v in
+            rule.vjpReadsInput(k, recorded: recorded) ? v.value : Tape.placeholder(like: v.value)
+        }
         nodes.append(Node(primitive: p, inputs: inputs.map { $0.tape === self ? $0.id : -1 },
-                          inputValues: inputs.map(\.value), value: value))
+                          inputValues: saved, value: rule.vjpReadsOutput ? value : Tape.placeholder(like: value)))
         return Variable(value: value, tape: self, id: nodes.count - 1)
+    }
+
+    /// Bytes of distinct buffers the tape's nodes keep alive (leaves, i.e. parameters, and the
+    /// placeholders' shared zero excluded).
+    public var savedBytes: Int {
+        var seen = Set<ObjectIdentifier>()
+        var leafStorage = Set(nodes.filter { $0.primitive == nil }.map { ObjectIdentifier($0.value.storage) })
+        leafStorage.insert(ObjectIdentifier(Tape.zeroF32.storage))  // placeholders: shared, not kept per node
+        leafStorage.insert(ObjectIdentifier(Tape.zeroF64.storage))
+        var total = 0
+        for n in nodes where n.primitive != nil {
+            for t in n.inputValues + [n.value] {
+                let id = ObjectIdentifier(t.storage)
+                if !leafStorage.contains(id), seen.insert(id).inserted { total += t.storage.count * t.dtype.byteSize }
+            }
+        }
+        return total
     }
 
     /// ∂(seed · output)/∂leaf for each leaf in `wrt`: the gradient of a scalar `output` when `seed` is nil
     /// (seed 1; for a non-scalar output, nil seeds ones, i.e. the gradient of its sum).
     /// A leaf the output does not depend on gets zeros. Results are dense, of each leaf's shape.
-    public func gradients(of output: Variable, wrt leaves: [Variable], seed: Tensor? = nil) -> [Tensor] {
+    /// `releasing`: drop each node's saved values once its VJP has run (the tape cannot be
+    /// differentiated again; for a training step, where the activations are then not needed).
+    public func gradients(of output: Variable, wrt leaves: [Variable], seed: Tensor? = nil, releasing: Bool = false) -> [Tensor] {
         var grads = [Tensor?](repeating: nil, count: nodes.count)
         let keep = Set(leaves.map(\.id))
         if output.tape === self && output.id >= 0 {
@@ -63,6 +103,7 @@ public final class Tape {
             for i in stride(from: output.id, through: 0, by: -1) {
                 guard let g = grads[i], let p = nodes[i].primitive else { continue }
                 let node = nodes[i]
+                if releasing { nodes[i].inputValues = []; nodes[i].value = Tape.placeholder(like: node.value) }
                 let cts = p.rule.vjp(node.inputValues, output: node.value, cotangent: g)
                 for (k, j) in node.inputs.enumerated() where j >= 0 {
                     let ct = cts[k].sumToShape(node.inputValues[k].shape)  // un-broadcast: the one place

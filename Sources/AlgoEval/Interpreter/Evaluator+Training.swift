@@ -90,7 +90,7 @@ extension Evaluator {
         }
         losses.append(l)
         guard let tape else { return zeros(like: θ) }
-        let grads = tape.gradients(of: loss, wrt: leaves)
+        let grads = tape.gradients(of: loss, wrt: leaves, releasing: true)  // activations freed as the gradients accumulate
         var k = 0
         let g = rebuild(θ, grads, &k)
         if options.recordGradients { gradients.append(g) }
