@@ -11,3 +11,15 @@ public protocol Command: Sendable {
     /// Runs with parsed arguments; writes only to `output`; returns the exit code.
     func run(_ args: Arguments, _ output: inout Output) -> ExitCode
 }
+
+extension Command {
+    /// The one `.algo` file a command takes (`algo run|params|gradcheck FILE.algo`), or nil after
+    /// printing the usage error.
+    func singleFile(_ args: Arguments, _ output: inout Output) -> String? {
+        guard args.positionals.count == 1, let path = args.positionals.first else {
+            output.err("algo \(name): error: expected one .algo file\n\n" + usage)
+            return nil
+        }
+        return path
+    }
+}

@@ -51,10 +51,7 @@ struct GradcheckCommand: Command {
 
     func run(_ args: Arguments, _ output: inout Output) -> ExitCode {
         guard let format = DiagnosticFormat.from(args, &output) else { return .usage }
-        guard args.positionals.count == 1, let path = args.positionals.first else {
-            output.err("algo gradcheck: error: expected one .algo file\n\n" + usage)
-            return .usage
-        }
+        guard let path = singleFile(args, &output) else { return .usage }
         var seed: UInt64 = 0
         if let s = args.value("seed") {
             guard let v = UInt64(s) else { output.err("algo gradcheck: error: `--seed` takes a natural number, not `\(s)`"); return .usage }

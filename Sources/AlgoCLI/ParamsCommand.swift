@@ -26,10 +26,7 @@ struct ParamsCommand: Command {
 
     func run(_ args: Arguments, _ output: inout Output) -> ExitCode {
         guard let format = DiagnosticFormat.from(args, &output) else { return .usage }
-        guard args.positionals.count == 1, let path = args.positionals.first else {
-            output.err("algo params: error: expected one .algo file\n\n" + usage)
-            return .usage
-        }
+        guard let path = singleFile(args, &output) else { return .usage }
         var dims = RunSession.defaultDimensions
         if let set = args.value("set") {
             for part in set.split(separator: ",") {

@@ -70,10 +70,7 @@ struct RunCommand: Command {
 
     func run(_ args: Arguments, _ output: inout Output) -> ExitCode {
         guard let format = DiagnosticFormat.from(args, &output) else { return .usage }
-        guard args.positionals.count == 1, let path = args.positionals.first else {
-            output.err("algo run: error: expected one .algo file\n\n" + usage)
-            return .usage
-        }
+        guard let path = singleFile(args, &output) else { return .usage }
         var options = RunOptions()
         switch args.value("precision") ?? "f32" {
         case "f32": options.dtype = .f32
