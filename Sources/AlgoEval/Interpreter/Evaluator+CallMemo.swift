@@ -1,5 +1,4 @@
 import AlgoSyntax
-import Foundation
 
 /// Calls of algorithms inside one application of a function of θ are evaluated once per distinct
 /// argument: `loss(θ) = −Σ_n Σ_{t=1}^{length(x_n)−1} log DTransformer(x_n | θ)[x_n[t+1], t]/B`
@@ -26,20 +25,18 @@ extension Evaluator {
         return key
     }
 
-    /// Whether an algorithm, and every algorithm it calls, draws no random numbers (no `sample`,
-    /// no `… randomly with probability …`): read from its text, cached per algorithm.
+    /// Whether an algorithm, and every algorithm it calls, draws no random numbers (no `sample`
+    /// statement, no `… randomly with probability …`), cached per algorithm.
     func isDeterministic(_ name: String, file: String) -> Bool {
         let id = file + "#" + name
         if let d = deterministicCache[id] { return d }
         deterministicCache[id] = false   // a recursive call is not memoised
-        guard let a = program.find(name, file: file), let text = sourceText(a.file) else { return false }
-        let u = Array(text.utf8)
-        let span = a.syntax.span
-        let slice = String(decoding: u[max(0, span.start)..<min(u.count, span.end)], as: UTF8.self)
-        var d = !slice.contains("randomly") && !slice.contains("sample")
-        if d {
-            for c in a.checked.calls.values where !c.isBuiltin && !isDeterministic(c.callee, file: c.file) { d = false; break }
+        guard let a = program.find(name, file: file) else { return false }
+        let draws = a.syntax.body.contains { s in
+            s.contains(statement: { if case .sample = $0.kind { true } else { false } },
+                       expression: { if case .randomChoice = $0.kind { true } else { false } })
         }
+        let d = !draws && a.checked.calls.values.allSatisfy { $0.isBuiltin || isDeterministic($0.callee, file: $0.file) }
         deterministicCache[id] = d
         return d
     }

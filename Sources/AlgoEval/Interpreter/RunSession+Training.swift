@@ -8,26 +8,7 @@ import Foundation
 extension RunSession {
     /// Whether the algorithm trains (its body takes a gradient `∇`).
     public static func isTraining(_ a: LoadedAlgorithm) -> Bool {
-        func expr(_ e: Expr) -> Bool {
-            switch e.kind {
-            case .unary(.gradient, _): return true
-            case .binary(_, let a, let b): return expr(a) || expr(b)
-            case .unary(_, let a): return expr(a)
-            default: return false
-            }
-        }
-        func block(_ b: [Statement]) -> Bool {
-            b.contains { s in
-                switch s.kind {
-                case .assign(_, _, let v): return expr(v)
-                case .forLoop(let l): return block(l.body)
-                case .whileLoop(let w): return block(w.body)
-                case .ifThen(let i): return block(i.body)
-                default: return false
-                }
-            }
-        }
-        return block(a.syntax.body)
+        a.syntax.body.contains { $0.contains { if case .unary(.gradient, _) = $0.kind { true } else { false } } }
     }
 
     /// The embedded defaults of a bare training run: a tiny model (one layer, d_e = 16) over a
