@@ -76,6 +76,38 @@ struct GradcheckCommandTests {
         }
     }
 
+    @Test("a training algorithm that updates θ twice per dataset element: E0532 (the check needs exactly one ∇loss(θ))")
+    func twoUpdatesPerStep() throws {
+        let fm = FileManager.default
+        let dir = fm.temporaryDirectory.appendingPathComponent("gradcheck-steps-\(UUID().uuidString)").path
+        try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(atPath: dir) }
+        for f in try fm.contentsOfDirectory(atPath: Self.algorithms) where f.hasSuffix(".algo") && f != "DTraining.algo" {
+            try fm.copyItem(atPath: Self.algorithms + f, toPath: dir + "/" + f)
+        }
+        let twice = """
+            Algorithm 13: θ̂ ← DTrainingTwice(x_{1:N_data}, θ)
+            Input:  {x_n}_{n=1}^{N_data}, a dataset of sequences.
+            Input:  θ, initial decoder-only transformer parameters.
+            Output: θ̂, the trained parameters.
+            Hyperparameters: N_epochs ∈ ℕ, η ∈ (0, ∞)
+            1 for i = 1, 2, . . . , N_epochs do
+            2     for n = 1, 2, . . . N_data do
+            3         ℓ ← length(x_n)
+            4         P(θ) ← DTransformer(x_n | θ)
+            5         loss(θ) = −Σ_{t=1}^{ℓ−1} log P(θ)[x_n[t+1], t]
+            6         θ ← θ − η · ∇loss(θ)
+            7         θ ← θ − η · ∇loss(θ)
+            8     end
+            9 end
+            10 return θ̂ = θ
+
+            """
+        try twice.write(toFile: dir + "/DTrainingTwice.algo", atomically: true, encoding: .utf8)
+        let r = run([dir + "/DTrainingTwice.algo"])
+        #expect(r.code == .diagnostics && r.err.contains("E0532") && r.err.contains("took 2 gradients"), "\(r.code) \(r.err)")
+    }
+
     @Test("--help describes the loss, the step, the tolerance and its reason; `algo --help` lists gradcheck")
     func help() {
         let r = run(["--help"])
