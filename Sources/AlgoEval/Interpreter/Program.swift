@@ -6,6 +6,34 @@ import AlgoTensor
 /// A checked algorithm with the parts of its header the evaluator needs, precomputed.
 public struct LoadedAlgorithm {
     public let checked: CheckedAlgorithm
+    /// The hyperparameters declared real (`τ ∈ (0, ∞)`), in header order: what a call passes on from its caller.
+    private(set) var realHyperparameterNames: [String] = []
+    /// Inputs and parameters declared `∈ ℝ^{d_1×…}`, with each dimension's name (nil for another
+    /// expression): `bindDimsFromShapes` fixes unbound dimensions from the values' shapes.
+    let shapeDeclarations: [(name: String, dims: [String?])]
+
+    public init(checked: CheckedAlgorithm) {
+        self.checked = checked
+        var shapes: [(name: String, dims: [String?])] = []
+        for kind in [HeaderKind.input, .parameters] {
+            for l in checked.syntax.header.compactMap({ h -> HeaderLine? in if case .line(let l) = h, l.kind == kind { return l } else { return nil } }) {
+                var lines: [DeclarationLine] = []
+                switch l.content {
+                case .declarations(let d): lines = [d]
+                case .collection(let c): for case .declarations(let d) in c.members { lines.append(d) }
+                }
+                for d in lines {
+                    for decl in d.declarations {
+                        guard let t = decl.type, case .power(_, let dimExprs, _) = t.kind else { continue }
+                        let dims = dimExprs.map { e -> String? in if case .name(let dn) = e.kind { return dn.spelling } else { return nil } }
+                        for ne in decl.names { if case .name(let n) = ne.kind { shapes.append((n.spelling, dims)) } }
+                    }
+                }
+            }
+        }
+        shapeDeclarations = shapes
+        realHyperparameterNames = hyperparameterNames.filter { isRealHyperparameter($0) }
+    }
     public var syntax: Algorithm { checked.syntax }
     public var name: String { checked.syntax.title.signature?.name.spelling ?? "Algorithm \(checked.syntax.title.number)" }
     public var number: String { checked.syntax.title.number }
