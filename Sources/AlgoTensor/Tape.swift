@@ -65,14 +65,15 @@ public final class Tape {
         return Variable(value: value, tape: self, id: nodes.count - 1)
     }
 
-    func record(_ p: Primitive, _ inputs: [Variable], _ value: Tensor) -> Variable {
-        let rule = p.rule
+    func record(_ p: Primitive, _ rule: any PrimitiveRule, _ inputs: [Variable], _ value: Tensor) -> Variable {
         let recorded = inputs.map { $0.tape === self }
-        let saved = inputs.enumerated().map { k, v in
-            rule.vjpReadsInput(k, recorded: recorded) ? v.value : Tape.placeholder(like: v.value)
+        var saved: [Tensor] = [], ids: [Int] = []
+        saved.reserveCapacity(inputs.count); ids.reserveCapacity(inputs.count)
+        for (k, v) in inputs.enumerated() {
+            saved.append(rule.vjpReadsInput(k, recorded: recorded) ? v.value : Tape.placeholder(like: v.value))
+            ids.append(recorded[k] ? v.id : -1)
         }
-        nodes.append(Node(primitive: p, inputs: inputs.map { $0.tape === self ? $0.id : -1 },
-                          inputValues: saved, value: rule.vjpReadsOutput ? value : Tape.placeholder(like: value)))
+        nodes.append(Node(primitive: p, inputs: ids, inputValues: saved, value: rule.vjpReadsOutput ? value : Tape.placeholder(like: value)))
         return Variable(value: value, tape: self, id: nodes.count - 1)
     }
 
@@ -165,7 +166,7 @@ public struct Variable {
             if let tape { precondition(tape === t, "\(p): inputs recorded on different tapes") }
             tape = t
         }
-        if let tape { return tape.record(p, inputs, value) }
+        if let tape { return tape.record(p, rule, inputs, value) }
         return Variable(value)
     }
 }

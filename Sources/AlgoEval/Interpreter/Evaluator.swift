@@ -34,6 +34,8 @@ public final class Evaluator {
     var memoFrame: Frame? = nil
     /// Whether an algorithm draws no random numbers (`Evaluator+CallMemo`), by file and name.
     var deterministicCache: [String: Bool] = [:]
+    /// The algorithms (by file and name) whose bodies `execute` found executable (checked once).
+    var executableChecked: Set<String> = []
     /// Set just before a head-batched call (`Evaluator+Heads`): parameter values by the span of
     /// the call's parameter expression (the stacked `𝓦^h_qkv`), used instead of evaluating it.
     var pendingParameterValues: [Span: Value] = [:]
@@ -222,26 +224,15 @@ public final class Evaluator {
     /// `For h ∈ [H], 𝓦^h_qkv consisting of: | W^h_q …` (`𝓦^3_qkv` = {W_q: W^3_q, …}).
     func bindCollectionGroups(_ f: Frame) throws {
         for case .collection(let c) in f.vars.values { for m in c.members where f.vars[m.name] == nil { f.vars[m.name] = m.value } }
-        for l in f.algorithm.header(.parameters) {
-            guard case .collection(let c) = l.content else { continue }
-            for case .group(let g) in c.members {
-                guard let cname = g.collection, case .range(let dExpr) = g.domain.kind else { continue }
-                guard case .nat(let n) = (try? eval(dExpr, f)) ?? .nat(0) else { continue }
-                for i in stride(from: 1, through: n, by: 1) {
-                    var sub = Collection()
-                    for line in g.members {
-                        for decl in line.declarations {
-                            for ne in decl.names {
-                                guard case .name(let nm) = ne.kind else { continue }
-                                let concrete = substitute(nm, g.variable.spelling, i)
-                                guard let v = f.vars[concrete] else { continue }
-                                let key = nm.base + nm.scripts.filter { $0.raw != g.variable.spelling }.map { $0.position.rawValue + ($0.braced ? "{\($0.raw)}" : $0.raw) }.joined()
-                                sub.members.append((key, v))
-                            }
-                        }
-                    }
-                    f.vars[substitute(cname, g.variable.spelling, i)] = .collection(sub)
+        for (cname, variable, dExpr, members) in f.algorithm.collectionGroups {
+            guard case .nat(let n) = (try? eval(dExpr, f)) ?? .nat(0) else { continue }
+            for i in stride(from: 1, through: n, by: 1) {
+                var sub = Collection()
+                for (nm, key) in members {
+                    guard let v = f.vars[substitute(nm, variable, i)] else { continue }
+                    sub.members.append((key, v))
                 }
+                f.vars[substitute(cname, variable, i)] = .collection(sub)
             }
         }
     }

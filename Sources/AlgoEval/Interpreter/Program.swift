@@ -12,8 +12,39 @@ public struct LoadedAlgorithm {
     /// expression): `bindDimsFromShapes` fixes unbound dimensions from the values' shapes.
     let shapeDeclarations: [(name: String, dims: [String?])]
 
+    /// The groups of parameter collections (`For h ∈ [H], 𝓦^h_qkv consisting of: | W^h_q …`): the
+    /// sub-collection's name, the index variable, its range `[H]`, and each member's name with its
+    /// key in the sub-collection (the name without the index script, `W_q`).
+    let collectionGroups: [(collection: Name, variable: String, range: Expr, members: [(name: Name, key: String)])]
+
+    /// Whether the body defines a function of θ (`P(θ) ← …`, `loss(θ) = …`).
+    let definesFunctions: Bool
+
     public init(checked: CheckedAlgorithm) {
         self.checked = checked
+        definesFunctions = checked.syntax.body.contains { s in
+            s.contains(statement: { if case .assign(let t, _, _) = $0.kind, case .call = t.kind { true } else { false } },
+                       expression: { _ in false })
+        }
+        var groups: [(collection: Name, variable: String, range: Expr, members: [(name: Name, key: String)])] = []
+        for case .line(let l) in checked.syntax.header where l.kind == .parameters {
+            guard case .collection(let c) = l.content else { continue }
+            for case .group(let g) in c.members {
+                guard let cname = g.collection, case .range(let dExpr) = g.domain.kind else { continue }
+                var members: [(name: Name, key: String)] = []
+                for line in g.members {
+                    for decl in line.declarations {
+                        for ne in decl.names {
+                            guard case .name(let nm) = ne.kind else { continue }
+                            let key = nm.base + nm.scripts.filter { $0.raw != g.variable.spelling }.map { $0.position.rawValue + ($0.braced ? "{\($0.raw)}" : $0.raw) }.joined()
+                            members.append((nm, key))
+                        }
+                    }
+                }
+                groups.append((cname, g.variable.spelling, dExpr, members))
+            }
+        }
+        collectionGroups = groups
         var shapes: [(name: String, dims: [String?])] = []
         for kind in [HeaderKind.input, .parameters] {
             for l in checked.syntax.header.compactMap({ h -> HeaderLine? in if case .line(let l) = h, l.kind == kind { return l } else { return nil } }) {
