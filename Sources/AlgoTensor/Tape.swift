@@ -65,15 +65,14 @@ public final class Tape {
         return Variable(value: value, tape: self, id: nodes.count - 1)
     }
 
-    func record(_ p: Primitive, _ rule: any PrimitiveRule, _ inputs: [Variable], _ value: Tensor) -> Variable {
+    func record(_ p: Primitive, _ inputs: [Variable], _ value: Tensor) -> Variable {
+        let rule = p.rule
         let recorded = inputs.map { $0.tape === self }
-        var saved: [Tensor] = [], ids: [Int] = []
-        saved.reserveCapacity(inputs.count); ids.reserveCapacity(inputs.count)
-        for (k, v) in inputs.enumerated() {
-            saved.append(rule.vjpReadsInput(k, recorded: recorded) ? v.value : Tape.placeholder(like: v.value))
-            ids.append(recorded[k] ? v.id : -1)
+        let saved = inputs.enumerated().map { k, v in
+            rule.vjpReadsInput(k, recorded: recorded) ? v.value : Tape.placeholder(like: v.value)
         }
-        nodes.append(Node(primitive: p, inputs: ids, inputValues: saved, value: rule.vjpReadsOutput ? value : Tape.placeholder(like: value)))
+        nodes.append(Node(primitive: p, inputs: inputs.map { $0.tape === self ? $0.id : -1 },
+                          inputValues: saved, value: rule.vjpReadsOutput ? value : Tape.placeholder(like: value)))
         return Variable(value: value, tape: self, id: nodes.count - 1)
     }
 
@@ -166,7 +165,7 @@ public struct Variable {
             if let tape { precondition(tape === t, "\(p): inputs recorded on different tapes") }
             tape = t
         }
-        if let tape { return tape.record(p, rule, inputs, value) }
+        if let tape { return tape.record(p, inputs, value) }
         return Variable(value)
     }
 }
