@@ -36,7 +36,7 @@ public final class Tape {
     nonisolated(unsafe) static let zeroF64 = Tensor(scalar: 0, dtype: .f64)
 
     /// All-zero strides for each rank 0…`Shape.maxRank`, shared by every placeholder.
-    nonisolated(unsafe) static let zeroStrides: [[Int]] = (0...Shape.maxRank).map { [Int](repeating: 0, count: $0) }
+    static let zeroStrides: [[Int]] = (0...Shape.maxRank).map { [Int](repeating: 0, count: $0) }
 
     /// A stride-0 view of one shared zero with `t`'s shape and dtype: keeps the shape, no memory
     /// (what `zero.broadcast(to: t.shape)` gives, built without allocating: one per recorded node).
