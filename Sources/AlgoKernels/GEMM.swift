@@ -28,8 +28,13 @@ public enum GEMM {
         public static let standard = Blocking(kc: 384, mc: 144, nc: 3072, inPlaceRows: 128)
     }
 
-    /// Products with fewer multiply-adds than this run on the calling thread only.
-    public static let parallelThreshold = 1 << 18
+    /// Products with fewer multiply-adds than this run on the calling thread only. 2²¹: every product
+    /// of the tiny model (at most 256·64·64 = 2²⁰) stays on one thread. Measured on the tiny training
+    /// step on 2 threads (15:53 UTC, load 5–6 on the 2 cores, alternating runs): with 2¹⁸ its median
+    /// was 7.4–15.5 ms, with every product on one thread 6.9–7.6 ms (best runs alike, 2.8–3.3 ms);
+    /// a hand-off to the other core costs more than half of a 10–20 µs product gains. Products of
+    /// 256·64·256 = 2²² and up still split (`algo bench gemm`: faster on 2 threads).
+    public static let parallelThreshold = 1 << 21
     /// Products with fewer multiply-adds than this use the reference loops (no packing).
     public static let smallThreshold = 2048
 

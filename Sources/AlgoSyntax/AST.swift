@@ -321,14 +321,23 @@ public struct Script: Sendable, Equatable {
 /// (`W^l_mlp1` has `^l` then `_mlp1`).
 public struct Name: Sendable, Equatable {
     /// The base, NFC (`W`, `x̃`, `t′`, `𝓦`).
-    public var base: String
+    public var base: String { didSet { spelling = Name.spell(base, scripts) } }
     /// The scripts in written order.
-    public var scripts: [Script]
+    public var scripts: [Script] { didSet { spelling = Name.spell(base, scripts) } }
     /// Where it is in the source (UTF-8 offsets).
     public var span: Span
+    /// The canonical spelling: `W^l_mlp1`, `e_{ℓ_z}`, `x̃_n`. Kept with the name (the evaluator
+    /// looks names up by it at every use), recomputed when `base` or `scripts` change.
+    public private(set) var spelling: String
 
-    /// The canonical spelling: `W^l_mlp1`, `e_{ℓ_z}`, `x̃_n`.
-    public var spelling: String {
+    public init(base: String, scripts: [Script], span: Span) {
+        self.base = base
+        self.scripts = scripts
+        self.span = span
+        self.spelling = Name.spell(base, scripts)
+    }
+
+    static func spell(_ base: String, _ scripts: [Script]) -> String {
         base + scripts.map { s in s.position.rawValue + (s.braced ? "{\(s.raw)}" : s.raw) }.joined()
     }
 }

@@ -36,13 +36,14 @@ public enum Shape {
     /// dimensions are 1, and each dimension pair must be equal or contain a 1.
     /// Returns nil when the shapes do not broadcast.
     public static func broadcast(_ a: [Int], _ b: [Int]) -> [Int]? {
+        if a == b { return a }   // the common case, without allocating
         let r = max(a.count, b.count)
-        let pa = padded(a, to: r), pb = padded(b, to: r)
-        var out = [Int](repeating: 0, count: r)
+        var out = a.count >= b.count ? a : b
         for i in 0..<r {
-            if pa[i] == pb[i] { out[i] = pa[i] }
-            else if pa[i] == 1 { out[i] = pb[i] }
-            else if pb[i] == 1 { out[i] = pa[i] }
+            let x = i < a.count ? a[i] : 1, y = i < b.count ? b[i] : 1
+            if x == y { out[i] = x }
+            else if x == 1 { out[i] = y }
+            else if y == 1 { out[i] = x }
             else { return nil }
         }
         return out
@@ -51,8 +52,10 @@ public enum Shape {
     /// Whether `from` broadcasts to exactly `to` (the trailing-1 rule of `broadcast`).
     public static func broadcasts(_ from: [Int], to: [Int]) -> Bool {
         guard from.count <= to.count else { return false }
-        let p = padded(from, to: to.count)
-        for i in 0..<to.count where p[i] != to[i] && p[i] != 1 { return false }
+        for i in 0..<to.count {
+            let p = i < from.count ? from[i] : 1
+            if p != to[i] && p != 1 { return false }
+        }
         return true
     }
 

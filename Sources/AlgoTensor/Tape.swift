@@ -39,9 +39,13 @@ public final class Tape {
     nonisolated(unsafe) static let zeroF32 = Tensor(scalar: 0, dtype: .f32)
     nonisolated(unsafe) static let zeroF64 = Tensor(scalar: 0, dtype: .f64)
 
-    /// A stride-0 view of one shared zero with `t`'s shape and dtype: keeps the shape, no memory.
+    /// All-zero strides for each rank 0…`Shape.maxRank`, shared by every placeholder.
+    static let zeroStrides: [[Int]] = (0...Shape.maxRank).map { [Int](repeating: 0, count: $0) }
+
+    /// A stride-0 view of one shared zero with `t`'s shape and dtype: keeps the shape, no memory
+    /// (what `zero.broadcast(to: t.shape)` gives, built without allocating: one per recorded node).
     static func placeholder(like t: Tensor) -> Tensor {
-        (t.dtype == .f32 ? zeroF32 : zeroF64).broadcast(to: t.shape)
+        Tensor(storage: (t.dtype == .f32 ? zeroF32 : zeroF64).storage, shape: t.shape, strides: zeroStrides[t.rank], offset: 0)
     }
 
     /// An empty tape.

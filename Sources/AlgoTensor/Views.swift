@@ -54,6 +54,7 @@ extension Tensor {
 
     /// A view of `self` broadcast to `target` (dimensions aligned at the first, stride 0 where expanded).
     public func broadcast(to target: [Int]) -> Tensor {
+        if shape == target { return self }
         precondition(Shape.broadcasts(shape, to: target),
                      "broadcast: \(Shape.describe(shape)) does not broadcast to \(Shape.describe(target))")
         var st = [Int](repeating: 0, count: target.count)

@@ -158,10 +158,11 @@ struct TrainingResumeTests {
 
     @Test("two runs with the same seed give bit-identical θ̂, with 1 and with 2 kernel threads (GEMMs above the parallel threshold)")
     func reproducible() throws {
-        // ℓ = 64, d_e = 64, d_mlp = 256: the MLP's GEMMs do 256·64·64 ≈ 1.0e6 multiply-adds, above
-        // `GEMM.parallelThreshold` (2^18), so with 2 threads they are split between threads.
+        // ℓ = 64, d_e = 64, d_mlp = 512: the MLP's GEMMs do 512·64·64 = 2^21 multiply-adds, not below
+        // `GEMM.parallelThreshold` (2^21), so with 2 threads they are split between threads.
+        #expect(512 * 64 * 64 >= GEMM.parallelThreshold)
         let long = [Array((0..<64).map { $0 % 9 + 1 }), Array((0..<64).map { ($0 * 2) % 9 + 1 })]
-        let s = try Self.setup("DTraining", dtype: .f32, dims: ["ℓ_max": 64, "d_e": 64, "d_mlp": 256, "d_attn": 32, "d_mid": 32, "N_epochs": 1], dataset: long)
+        let s = try Self.setup("DTraining", dtype: .f32, dims: ["ℓ_max": 64, "d_e": 64, "d_mlp": 512, "d_attn": 32, "d_mid": 32, "N_epochs": 1], dataset: long)
         let saved = Parallel.threads
         defer { Parallel.threads = saved }
         Parallel.threads = 1

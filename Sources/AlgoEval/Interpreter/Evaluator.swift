@@ -34,6 +34,8 @@ public final class Evaluator {
     var memoFrame: Frame? = nil
     /// Whether an algorithm draws no random numbers (`Evaluator+CallMemo`), by file and name.
     var deterministicCache: [String: Bool] = [:]
+    /// The algorithms (by file and name) whose bodies `execute` found executable (checked once).
+    var executableChecked: Set<String> = []
     /// Set just before a head-batched call (`Evaluator+Heads`): parameter values by the span of
     /// the call's parameter expression (the stacked `𝓦^h_qkv`), used instead of evaluating it.
     var pendingParameterValues: [Span: Value] = [:]
@@ -158,7 +160,7 @@ public final class Evaluator {
             if let v = d.evaluate({ if case .named(let n) = $0 { return caller.dims[n] } else { return nil } }) { f.dims[k] = v }
         }
         // Real hyperparameters of the caller with the same name (τ).
-        for h in callee.hyperparameterNames where callee.isRealHyperparameter(h) {
+        for h in callee.realHyperparameterNames {
             if let v = caller.vars[h] { f.vars[h] = v }
         }
         // Inputs.
@@ -223,51 +225,27 @@ public final class Evaluator {
     /// `For h ∈ [H], 𝓦^h_qkv consisting of: | W^h_q …` (`𝓦^3_qkv` = {W_q: W^3_q, …}).
     func bindCollectionGroups(_ f: Frame) throws {
         for case .collection(let c) in f.vars.values { for m in c.members where f.vars[m.name] == nil { f.vars[m.name] = m.value } }
-        for l in f.algorithm.header(.parameters) {
-            guard case .collection(let c) = l.content else { continue }
-            for case .group(let g) in c.members {
-                guard let cname = g.collection, case .range(let dExpr) = g.domain.kind else { continue }
-                guard case .nat(let n) = (try? eval(dExpr, f)) ?? .nat(0) else { continue }
-                for i in stride(from: 1, through: n, by: 1) {
-                    var sub = Collection()
-                    for line in g.members {
-                        for decl in line.declarations {
-                            for ne in decl.names {
-                                guard case .name(let nm) = ne.kind else { continue }
-                                let concrete = substitute(nm, g.variable.spelling, i)
-                                guard let v = f.vars[concrete] else { continue }
-                                let key = nm.base + nm.scripts.filter { $0.raw != g.variable.spelling }.map { $0.position.rawValue + ($0.braced ? "{\($0.raw)}" : $0.raw) }.joined()
-                                sub.members.append((key, v))
-                            }
-                        }
-                    }
-                    f.vars[substitute(cname, g.variable.spelling, i)] = .collection(sub)
+        for (cname, variable, dExpr, members) in f.algorithm.collectionGroups {
+            guard case .nat(let n) = (try? eval(dExpr, f)) ?? .nat(0) else { continue }
+            for i in stride(from: 1, through: n, by: 1) {
+                var sub = Collection()
+                for (nm, key) in members {
+                    guard let v = f.vars[substitute(nm, variable, i)] else { continue }
+                    sub.members.append((key, v))
                 }
+                f.vars[substitute(cname, variable, i)] = .collection(sub)
             }
         }
     }
 
-    /// Dimensions fixed by the shapes of inputs and parameters (`d_x` from X, `N_V` from W_e).
+    /// Dimensions fixed by the shapes of inputs and parameters (`d_x` from X, `N_V` from W_e), from
+    /// the declarations `LoadedAlgorithm.shapeDeclarations` lists in header order.
     func bindDimsFromShapes(_ f: Frame) {
-        for kind in [HeaderKind.input, .parameters] {
-            for l in f.algorithm.header(kind) {
-                var lines: [DeclarationLine] = []
-                switch l.content {
-                case .declarations(let d): lines = [d]
-                case .collection(let c): for case .declarations(let d) in c.members { lines.append(d) }
-                }
-                for d in lines {
-                    for decl in d.declarations {
-                        guard let t = decl.type, case .power(_, let dimExprs, _) = t.kind else { continue }
-                        for ne in decl.names {
-                            guard case .name(let n) = ne.kind, case .tensor(let v)? = f.vars[n.spelling] else { continue }
-                            for (axis, de) in dimExprs.enumerated() where axis < v.rank {
-                                if case .name(let dn) = de.kind, f.dims[dn.spelling] == nil, dimExprs.count == v.rank || axis == 0 {
-                                    f.dims[dn.spelling] = v.shape[axis]
-                                }
-                            }
-                        }
-                    }
+        for (name, dims) in f.algorithm.shapeDeclarations {
+            guard case .tensor(let v)? = f.vars[name] else { continue }
+            for (axis, dn) in dims.enumerated() where axis < v.rank {
+                if let dn, f.dims[dn] == nil, dims.count == v.rank || axis == 0 {
+                    f.dims[dn] = v.shape[axis]
                 }
             }
         }
@@ -309,12 +287,15 @@ public final class Evaluator {
         base + scripts.map { s in s.position.rawValue + (s.braced ? "{\(s.raw)}" : s.raw) }.joined()
     }
 
-    func lookup(_ name: Name, _ span: Span, _ f: Frame) throws -> Value { try lookup(name.base, name.scripts, span, f) }
+    func lookup(_ name: Name, _ span: Span, _ f: Frame) throws -> Value {
+        if let v = f.vars[name.spelling] { return v }   // the spelling is kept with the name
+        return try lookup(name.base, name.scripts, span, f, spelling: name.spelling)
+    }
 
-    func lookup(_ base: String, _ scripts: [Script], _ span: Span, _ f: Frame) throws -> Value {
-        let n = (spelling: Self.spell(base, scripts), base: base, scripts: scripts)
+    func lookup(_ base: String, _ scripts: [Script], _ span: Span, _ f: Frame, spelling: String? = nil) throws -> Value {
+        let n = (spelling: spelling ?? Self.spell(base, scripts), base: base, scripts: scripts)
         if let v = f.vars[n.spelling] { return v }
-        for i in n.scripts.indices.reversed() {
+        for i in n.scripts.indices.reversed() where !f.families.isEmpty {
             if let fam = f.families[familyKey(base, scripts, i)] {
                 let idx = try eval(n.scripts[i].value, f)
                 switch idx {

@@ -6,6 +6,65 @@ import AlgoTensor
 /// A checked algorithm with the parts of its header the evaluator needs, precomputed.
 public struct LoadedAlgorithm {
     public let checked: CheckedAlgorithm
+    /// The hyperparameters declared real (`τ ∈ (0, ∞)`), in header order: what a call passes on from its caller.
+    private(set) var realHyperparameterNames: [String] = []
+    /// Inputs and parameters declared `∈ ℝ^{d_1×…}`, with each dimension's name (nil for another
+    /// expression): `bindDimsFromShapes` fixes unbound dimensions from the values' shapes.
+    let shapeDeclarations: [(name: String, dims: [String?])]
+
+    /// The groups of parameter collections (`For h ∈ [H], 𝓦^h_qkv consisting of: | W^h_q …`): the
+    /// sub-collection's name, the index variable, its range `[H]`, and each member's name with its
+    /// key in the sub-collection (the name without the index script, `W_q`).
+    let collectionGroups: [(collection: Name, variable: String, range: Expr, members: [(name: Name, key: String)])]
+
+    /// Whether the body defines a function of θ (`P(θ) ← …`, `loss(θ) = …`).
+    let definesFunctions: Bool
+
+    public init(checked: CheckedAlgorithm) {
+        self.checked = checked
+        definesFunctions = checked.syntax.body.contains { s in
+            s.contains(statement: { if case .assign(let t, _, _) = $0.kind, case .call = t.kind { true } else { false } },
+                       expression: { _ in false })
+        }
+        var groups: [(collection: Name, variable: String, range: Expr, members: [(name: Name, key: String)])] = []
+        for case .line(let l) in checked.syntax.header where l.kind == .parameters {
+            guard case .collection(let c) = l.content else { continue }
+            for case .group(let g) in c.members {
+                guard let cname = g.collection, case .range(let dExpr) = g.domain.kind else { continue }
+                var members: [(name: Name, key: String)] = []
+                for line in g.members {
+                    for decl in line.declarations {
+                        for ne in decl.names {
+                            guard case .name(let nm) = ne.kind else { continue }
+                            let key = nm.base + nm.scripts.filter { $0.raw != g.variable.spelling }.map { $0.position.rawValue + ($0.braced ? "{\($0.raw)}" : $0.raw) }.joined()
+                            members.append((nm, key))
+                        }
+                    }
+                }
+                groups.append((cname, g.variable.spelling, dExpr, members))
+            }
+        }
+        collectionGroups = groups
+        var shapes: [(name: String, dims: [String?])] = []
+        for kind in [HeaderKind.input, .parameters] {
+            for l in checked.syntax.header.compactMap({ h -> HeaderLine? in if case .line(let l) = h, l.kind == kind { return l } else { return nil } }) {
+                var lines: [DeclarationLine] = []
+                switch l.content {
+                case .declarations(let d): lines = [d]
+                case .collection(let c): for case .declarations(let d) in c.members { lines.append(d) }
+                }
+                for d in lines {
+                    for decl in d.declarations {
+                        guard let t = decl.type, case .power(_, let dimExprs, _) = t.kind else { continue }
+                        let dims = dimExprs.map { e -> String? in if case .name(let dn) = e.kind { return dn.spelling } else { return nil } }
+                        for ne in decl.names { if case .name(let n) = ne.kind { shapes.append((n.spelling, dims)) } }
+                    }
+                }
+            }
+        }
+        shapeDeclarations = shapes
+        realHyperparameterNames = hyperparameterNames.filter { isRealHyperparameter($0) }
+    }
     public var syntax: Algorithm { checked.syntax }
     public var name: String { checked.syntax.title.signature?.name.spelling ?? "Algorithm \(checked.syntax.title.number)" }
     public var number: String { checked.syntax.title.number }
