@@ -1,3 +1,5 @@
+import AlgoKernels
+
 /// Copies between strided views: concatenation, gathers and the adjoints of slicing and gathering.
 extension Tensor {
     /// Copies (or adds, when `accumulate`) `src` into the view `dst` element by element.
@@ -7,7 +9,7 @@ extension Tensor {
                      "transfer: \(Shape.describe(src.shape)) into \(Shape.describe(dst.shape))")
         func run<T: TensorScalar>(_ t: T.Type) {
             let ps = T.pointer(src.storage), pd = T.pointer(dst.storage)
-            rows4(dst.shape, dst.strides, dst.offset, src.strides, src.offset) { _, id, isrc, n0, d0, s0 in
+            rows4(dst.shape, dst.strides, dst.offset, src.strides, src.offset, parallelCost: 1) { _, id, isrc, n0, d0, s0 in
                 let qd = pd + id, qs = ps + isrc
                 if accumulate {
                     if d0 == 1 && s0 == 1 { for k in 0..<n0 { qd[k] += qs[k] } }
