@@ -51,11 +51,16 @@ extension Tensor {
         var oshape = first.shape
         oshape[axis] = total
         let out = Tensor(uninitializedShape: oshape, dtype: first.dtype)
+        var starts: [Int] = []
         var at = 0
-        for p in parts {
-            transfer(p, into: out.sliceAt(axis: axis, at, at + p.shape[axis]), accumulate: false)
-            at += p.shape[axis]
+        for p in parts { starts.append(at); at += p.shape[axis] }
+        // Parts copied side by side on the kernel threads when the whole is large (`[Y¹; …; Y^H]`
+        // is H parts below the split threshold each); each part's copy is then serial.
+        let body = { (i: Int) in
+            transfer(parts[i], into: out.sliceAt(axis: axis, starts[i], starts[i] + parts[i].shape[axis]), accumulate: false)
         }
+        if parts.count > 1 && out.count >= Parallel.minimumSplitWork { Parallel.forEach(parts.count, body) }
+        else { for i in parts.indices { body(i) } }
         return out
     }
 

@@ -114,6 +114,20 @@ import AlgoKernels
         Self.expectSameOnAllThreadCounts({ Tensor.select(mask, x, Tensor(scalar: -.infinity)) }, "select")
     }
 
+    /// `[Y¹; …; Y^H]` (six `[64, 256]` heads along axis 0, copied side by side on the kernel
+    /// threads) and columns joined along axis 1: every element lands where it belongs.
+    @Test func concatenationOfManyParts() {
+        let heads = (0..<6).map { Self.random([64, 256], seed: 20 + UInt64($0)) }
+        let y = Tensor.concat(heads, axis: 0)
+        #expect(y.shape == [384, 256])
+        for h in 0..<6 { for i in stride(from: 0, to: 64, by: 5) { for j in stride(from: 0, to: 256, by: 9) { #expect(y[64 * h + i, j] == heads[h][i, j]) } } }
+        Self.expectSameOnAllThreadCounts({ Tensor.concat(heads, axis: 0) }, "concat along axis 0")
+        let columns = (0..<256).map { Self.random([384, 1], seed: 100 + UInt64($0)) }
+        let x = Tensor.concat(columns, axis: 1)
+        for j in stride(from: 0, to: 256, by: 7) { for i in stride(from: 0, to: 384, by: 11) { #expect(x[i, j] == columns[j][i, 0]) } }
+        Self.expectSameOnAllThreadCounts({ Tensor.concat(columns, axis: 1) }, "concat along axis 1")
+    }
+
     /// The finiteness scan, split into pieces, still finds a single NaN or ∞ wherever it is (first,
     /// a middle piece, the last element) and reports both kinds when both occur.
     @Test func finitenessScanFindsEveryPosition() {
