@@ -79,6 +79,9 @@ public struct RunOptions {
     /// Test hook of the gradient check's own tests: GELU's gradient gets ε added (its value is
     /// unchanged), a deliberately wrong VJP that the check must catch. nil in every real run.
     var faultyGELUGradient: Double? = nil
+    /// Run a callee that is the paper's Algorithm 6 as one fused layer norm (`Evaluator+LayerNorm`);
+    /// false runs its lines as written (the tests compare the two).
+    var fuseLayerNorm = true
     public init() {}
 }
 
