@@ -107,9 +107,9 @@ public enum Direct {
     /// Algorithm 4: Ṽ ← Attention(X, Z | 𝓦_qkv, Mask).
     public static func attention(_ X: Variable, _ Z: Variable, _ 𝓦_qkv: AttentionParameters, mask: Tensor) -> Variable {
         let d_attn = Double(𝓦_qkv.W_q.shape[0])
-        let Q = 𝓦_qkv.W_q.matmul(X) + 𝓦_qkv.b_q                               // 1 (b 𝟏ᵀ by broadcasting)
-        let K = 𝓦_qkv.W_k.matmul(Z) + 𝓦_qkv.b_k                               // 2
-        let V = 𝓦_qkv.W_v.matmul(Z) + 𝓦_qkv.b_v                               // 3
+        let Q = 𝓦_qkv.W_q.matmul(X, addingColumn: 𝓦_qkv.b_q)                  // 1 (W X + b 𝟏ᵀ as one product, as the interpreter runs it)
+        let K = 𝓦_qkv.W_k.matmul(Z, addingColumn: 𝓦_qkv.b_k)                  // 2
+        let V = 𝓦_qkv.W_v.matmul(Z, addingColumn: 𝓦_qkv.b_v)                  // 3
         var S = K.matmul(Q, transposeSelf: true)                                // 4: KᵀQ
         let minusInfinity = Tensor(scalar: -.infinity, dtype: mask.dtype)
         S = S + Variable(Tensor.select(mask, mask.scalarZero, minusInfinity))   // 5: ¬Mask → −∞
@@ -121,7 +121,7 @@ public enum Direct {
         let Z = Z ?? X
         let Ys = (1...H).map { h in attention(X, Z, AttentionParameters(𝓦, head: h), mask: mask) }  // 1–2
         let Y = Variable.concat(Ys, axis: 0)                                    // 3: [Y¹; Y²; …; Y^H]
-        return 𝓦["W_o"].matmul(Y) + 𝓦["b_o"]                                   // 4
+        return 𝓦["W_o"].matmul(Y, addingColumn: 𝓦["b_o"])                      // 4
     }
 
     /// Algorithm 6: ê ← layer_norm(e | γ, β), e ∈ ℝ^{d_e}, no ε.
@@ -223,8 +223,8 @@ public enum Direct {
             var X̃ = layerNormColumns(X, γ: θ[name("γ", sup: "1", sub: L)], β: θ[name("β", sup: "1", sub: L)])  // 5
             X = X + mhAttention(X̃, θ.collection(name("𝓦", sub: L)), H: hp["H"]!, mask: mask)      // 6
             X̃ = layerNormColumns(X, γ: θ[name("γ", sup: "2", sub: L)], β: θ[name("β", sup: "2", sub: L)])  // 7
-            X = X + θ[name("W", sup: L, sub: "mlp2")].matmul((θ[name("W", sup: L, sub: "mlp1")].matmul(X̃)
-                    + θ[name("b", sup: L, sub: "mlp1")]).gelu()) + θ[name("b", sup: L, sub: "mlp2")]          // 8
+            X = X + θ[name("W", sup: L, sub: "mlp2")].matmul(θ[name("W", sup: L, sub: "mlp1")].matmul(X̃,
+                    addingColumn: θ[name("b", sup: L, sub: "mlp1")]).gelu()) + θ[name("b", sup: L, sub: "mlp2")]  // 8
         }
         X = layerNormColumns(X, γ: θ["γ"], β: θ["β"])                                              // 10
         return θ["W_u"].matmul(X).softmaxColumns()                                                 // 11

@@ -46,20 +46,11 @@ public enum FusedMath {
         exp(SIMD8<Float>(repeating: x))[0]
     }
 
-    /// Splits `count` columns into chunks and runs `body(range)` on `Parallel.threads` threads when
-    /// the work (`count · perColumn` elements) is large enough. Each column is computed by the same
-    /// code whatever the chunking, so results do not depend on the thread count.
+    /// Runs `body(range)` over chunks of `count` columns (`Parallel.forRanges` with `perColumn`
+    /// elements per column). Each column is computed by the same code whatever the chunking, so
+    /// results do not depend on the thread count.
     @inline(__always)
     public static func forColumns(_ count: Int, perColumn: Int, _ body: (Range<Int>) -> Void) {
-        let threads = Parallel.threads
-        if threads <= 1 || count < 2 || count * perColumn < 32_768 {
-            body(0..<count)
-            return
-        }
-        let chunks = min(count, threads * 4)
-        Parallel.forEach(chunks) { c in
-            let lo = count * c / chunks, hi = count * (c + 1) / chunks
-            body(lo..<hi)
-        }
+        Parallel.forRanges(count, cost: perColumn, body)
     }
 }

@@ -1,3 +1,5 @@
+import AlgoKernels
+
 /// Element-wise unary operations. Each is a differentiable primitive (see `Primitive`).
 public enum UnaryOp: Sendable, Hashable, CaseIterable {
     /// −x
@@ -45,14 +47,37 @@ public enum CompareOp: Sendable, Hashable, CaseIterable {
 /// `row(o, ia, ib, n0, a0, b0)`: the linear output index of the row's first element, the storage
 /// indices of its first element in two strided operands, the row length and the operands' strides
 /// along it. Callers specialise the inner loop for unit and zero strides, so it vectorises.
+///
+/// With `parallelCost` > 0 (the work per element, in element operations) a large loop is split
+/// over `Parallel.threads` threads (`Parallel.forRanges`): by whole rows, or, when there are fewer
+/// rows than pieces (a `[d, 1]` reduction result, one long vector), by segments of rows; `row` is
+/// then called with the segment's start and length. Callers that pass it compute each output
+/// element independently of the others, so the split does not change results; the calls may run
+/// concurrently and in any order.
 @inline(__always)
-func rows4(_ shape: [Int], _ sa: [Int], _ oa: Int, _ sb: [Int], _ ob: Int,
+func rows4(_ shape: [Int], _ sa: [Int], _ oa: Int, _ sb: [Int], _ ob: Int, parallelCost cost: Int = 0,
            _ row: (_ o: Int, _ ia: Int, _ ib: Int, _ n0: Int, _ a0: Int, _ b0: Int) -> Void) {
     let r = shape.count
     let n0 = r > 0 ? shape[0] : 1, n1 = r > 1 ? shape[1] : 1, n2 = r > 2 ? shape[2] : 1, n3 = r > 3 ? shape[3] : 1
     let a0 = r > 0 ? sa[0] : 0, a1 = r > 1 ? sa[1] : 0, a2 = r > 2 ? sa[2] : 0, a3 = r > 3 ? sa[3] : 0
     let b0 = r > 0 ? sb[0] : 0, b1 = r > 1 ? sb[1] : 0, b2 = r > 2 ? sb[2] : 0, b3 = r > 3 ? sb[3] : 0
     if n0 == 0 || n1 == 0 || n2 == 0 || n3 == 0 { return }
+    let rows = n1 * n2 * n3
+    if cost > 0 && Parallel.threads > 1 && rows * n0 * cost >= Parallel.minimumSplitWork {
+        // Segments of at least 64 elements, enough of them for every thread to get several pieces.
+        let pieces = Parallel.threads * 4
+        let segments = rows >= pieces ? 1 : max(1, min(n0 / 64, (pieces + rows - 1) / rows))
+        Parallel.forRanges(rows * segments, cost: n0 / segments * cost) { items in
+            for item in items {
+                let q = item / segments, s = item % segments
+                let lo = n0 * s / segments, hi = n0 * (s + 1) / segments
+                let i1 = q % n1, i23 = q / n1, i2 = i23 % n2, i3 = i23 / n2
+                row(q * n0 + lo, oa + i1 * a1 + i2 * a2 + i3 * a3 + lo * a0, ob + i1 * b1 + i2 * b2 + i3 * b3 + lo * b0,
+                    hi - lo, a0, b0)
+            }
+        }
+        return
+    }
     var o = 0
     for i3 in 0..<n3 {
         for i2 in 0..<n2 {
@@ -66,52 +91,87 @@ func rows4(_ shape: [Int], _ sa: [Int], _ oa: Int, _ sb: [Int], _ ob: Int,
 
 /// Visits every index of `shape` in column-major order and calls `body(o, ia, ib)` with the
 /// linear output index and the storage indices into two strided operands (the slow, general loop).
+/// `parallelCost` as for `rows4`.
 @inline(__always)
-func loop4(_ shape: [Int], _ sa: [Int], _ oa: Int, _ sb: [Int], _ ob: Int, _ body: (Int, Int, Int) -> Void) {
-    rows4(shape, sa, oa, sb, ob) { o, ia, ib, n0, a0, b0 in
+func loop4(_ shape: [Int], _ sa: [Int], _ oa: Int, _ sb: [Int], _ ob: Int, parallelCost: Int = 0, _ body: (Int, Int, Int) -> Void) {
+    rows4(shape, sa, oa, sb, ob, parallelCost: parallelCost) { o, ia, ib, n0, a0, b0 in
         // Wrapping arithmetic: indices stay far below overflow; no trap checks in the inner loop.
         for i0 in 0..<n0 { body(o &+ i0, ia &+ i0 &* a0, ib &+ i0 &* b0) }
     }
 }
 
+/// A scalar function of two elements, as a type. The element-wise loops are generic over it rather
+/// than over a closure: generic code is specialised whole, the closures it hands to the kernel
+/// threads (`Parallel.forRanges`) included, so each piece's inner loop calls `apply` inline and
+/// vectorises. A closure parameter captured by those closures would be called per element.
+protocol ElementFunction2 {
+    static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T
+}
+
+/// A scalar function of one element, as a type (see `ElementFunction2`).
+protocol ElementFunction1 {
+    static func apply<T: TensorScalar>(_ a: T) -> T
+}
+
+enum AddFunction: ElementFunction2 { @inline(__always) static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a + b } }
+enum SubFunction: ElementFunction2 { @inline(__always) static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a - b } }
+enum MulFunction: ElementFunction2 { @inline(__always) static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a * b } }
+enum DivFunction: ElementFunction2 { @inline(__always) static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a / b } }
+enum MaxFunction: ElementFunction2 { @inline(__always) static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a < b ? b : a } }
+enum GreaterEqualFunction: ElementFunction2 { @inline(__always) static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a >= b ? 1 : 0 } }
+enum LessFunction: ElementFunction2 { @inline(__always) static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a < b ? 1 : 0 } }
+enum EqualFunction: ElementFunction2 { @inline(__always) static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a == b ? 1 : 0 } }
+enum IsFiniteFunction: ElementFunction2 { @inline(__always) static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a.isFinite ? 1 : 0 } }
+enum NegFunction: ElementFunction1 { @inline(__always) static func apply<T: TensorScalar>(_ a: T) -> T { -a } }
+enum ExpFunction: ElementFunction1 { @inline(__always) static func apply<T: TensorScalar>(_ a: T) -> T { T.exp_(a) } }
+enum LogFunction: ElementFunction1 { @inline(__always) static func apply<T: TensorScalar>(_ a: T) -> T { T.log_(a) } }
+enum SqrtFunction: ElementFunction1 { @inline(__always) static func apply<T: TensorScalar>(_ a: T) -> T { T.sqrt_(a) } }
+enum ErfFunction: ElementFunction1 { @inline(__always) static func apply<T: TensorScalar>(_ a: T) -> T { T.erf_(a) } }
+
 extension Tensor {
-    /// Generic binary map into a fresh dense tensor of `shape` (operands already broadcast to it), or
-    /// into `destination`: a dense tensor of that shape, which may be one of the operands (each
-    /// element is read before it is written, at the same index).
-    @inline(__always)
-    static func map2<T: TensorScalar>(_ a: Tensor, _ b: Tensor, _ t: T.Type, into destination: Tensor? = nil, _ f: (T, T) -> T) -> Tensor {
+    /// `F` applied element-wise into a fresh dense tensor of `a.shape` (operands already broadcast
+    /// to it), or into `destination`: a dense tensor of that shape, which may be one of the operands
+    /// (each element is read before it is written, at the same index, by one thread). Large maps
+    /// run on the kernel threads.
+    static func map2<T: TensorScalar, F: ElementFunction2>(_ a: Tensor, _ b: Tensor, _ t: T.Type, into destination: Tensor? = nil,
+                                                           _ f: F.Type) -> Tensor {
         let out = destination ?? Tensor(uninitializedShape: a.shape, dtype: a.dtype)
         let pa = T.pointer(a.storage), pb = T.pointer(b.storage), po = T.pointer(out.storage)
         let n = out.count
         if a.isContiguous && b.isContiguous {
             let qa = pa + a.offset, qb = pb + b.offset
-            for i in 0..<n { po[i] = f(qa[i], qb[i]) }
+            Parallel.forRanges(n) { r in
+                let qo = po + r.lowerBound, qa = qa + r.lowerBound, qb = qb + r.lowerBound
+                for i in 0..<r.count { qo[i] = F.apply(qa[i], qb[i]) }
+            }
         } else {
-            rows4(a.shape, a.strides, a.offset, b.strides, b.offset) { o, ia, ib, n0, a0, b0 in
+            rows4(a.shape, a.strides, a.offset, b.strides, b.offset, parallelCost: 1) { o, ia, ib, n0, a0, b0 in
                 let qo = po + o, qa = pa + ia, qb = pb + ib
-                if a0 == 1 && b0 == 1 { for i in 0..<n0 { qo[i] = f(qa[i], qb[i]) } }
-                else if a0 == 1 && b0 == 0 { let bv = qb[0]; for i in 0..<n0 { qo[i] = f(qa[i], bv) } }
-                else if a0 == 0 && b0 == 1 { let av = qa[0]; for i in 0..<n0 { qo[i] = f(av, qb[i]) } }
-                else { for i in 0..<n0 { qo[i] = f(qa[i * a0], qb[i * b0]) } }
+                if a0 == 1 && b0 == 1 { for i in 0..<n0 { qo[i] = F.apply(qa[i], qb[i]) } }
+                else if a0 == 1 && b0 == 0 { let bv = qb[0]; for i in 0..<n0 { qo[i] = F.apply(qa[i], bv) } }
+                else if a0 == 0 && b0 == 1 { let av = qa[0]; for i in 0..<n0 { qo[i] = F.apply(av, qb[i]) } }
+                else { for i in 0..<n0 { qo[i] = F.apply(qa[i * a0], qb[i * b0]) } }
             }
         }
         return out
     }
 
-    /// Generic unary map into a fresh dense tensor.
-    @inline(__always)
-    static func map1<T: TensorScalar>(_ a: Tensor, _ t: T.Type, _ f: (T) -> T) -> Tensor {
+    /// `F` applied element-wise into a fresh dense tensor; large maps run on the kernel threads.
+    static func map1<T: TensorScalar, F: ElementFunction1>(_ a: Tensor, _ t: T.Type, _ f: F.Type) -> Tensor {
         let out = Tensor(uninitializedShape: a.shape, dtype: a.dtype)
         let pa = T.pointer(a.storage), po = T.pointer(out.storage)
         let n = out.count
         if a.isContiguous {
             let qa = pa + a.offset
-            for i in 0..<n { po[i] = f(qa[i]) }
+            Parallel.forRanges(n) { r in
+                let qo = po + r.lowerBound, qa = qa + r.lowerBound
+                for i in 0..<r.count { qo[i] = F.apply(qa[i]) }
+            }
         } else {
-            rows4(a.shape, a.strides, a.offset, a.strides, a.offset) { o, ia, _, n0, a0, _ in
+            rows4(a.shape, a.strides, a.offset, a.strides, a.offset, parallelCost: 1) { o, ia, _, n0, a0, _ in
                 let qo = po + o, qa = pa + ia
-                if a0 == 1 { for i in 0..<n0 { qo[i] = f(qa[i]) } }
-                else { for i in 0..<n0 { qo[i] = f(qa[i * a0]) } }
+                if a0 == 1 { for i in 0..<n0 { qo[i] = F.apply(qa[i]) } }
+                else { for i in 0..<n0 { qo[i] = F.apply(qa[i * a0]) } }
             }
         }
         return out
@@ -125,18 +185,46 @@ extension Tensor {
         switch (src.dtype, dtype) {
         case (.f32, .f32):
             let ps = src.storage.floats, pd = dst.floats
-            if src.isContiguous { pd.update(from: ps + src.offset, count: count) }
-            else { loop4(shape, src.strides, src.offset, src.strides, src.offset) { o, i, _ in pd[o] = ps[i] } }
+            if src.isContiguous {
+                let qs = ps + src.offset
+                Parallel.forRanges(count) { r in (pd + r.lowerBound).update(from: qs + r.lowerBound, count: r.count) }
+            } else { Tensor.copyRows(ps, src, pd) }
         case (.f64, .f64):
             let ps = src.storage.doubles, pd = dst.doubles
-            if src.isContiguous { pd.update(from: ps + src.offset, count: count) }
-            else { loop4(shape, src.strides, src.offset, src.strides, src.offset) { o, i, _ in pd[o] = ps[i] } }
+            if src.isContiguous {
+                let qs = ps + src.offset
+                Parallel.forRanges(count) { r in (pd + r.lowerBound).update(from: qs + r.lowerBound, count: r.count) }
+            } else { Tensor.copyRows(ps, src, pd) }
         case (.f32, .f64):
             let ps = src.storage.floats, pd = dst.doubles
             loop4(shape, src.strides, src.offset, src.strides, src.offset) { o, i, _ in pd[o] = Double(ps[i]) }
         case (.f64, .f32):
             let ps = src.storage.doubles, pd = dst.floats
             loop4(shape, src.strides, src.offset, src.strides, src.offset) { o, i, _ in pd[o] = Float(ps[i]) }
+        }
+    }
+
+    /// Copies the elements of the strided `src` into the dense buffer `dst` (column-major order).
+    static func copyRows<T: TensorScalar>(_ ps: UnsafeMutablePointer<T>, _ src: Tensor, _ dst: UnsafeMutablePointer<T>) {
+        rows4(src.shape, src.strides, src.offset, src.strides, src.offset, parallelCost: 1) { o, i, _, n0, s0, _ in
+            let qd = dst + o, qs = ps + i
+            if s0 == 1 { qd.update(from: qs, count: n0) } else { for k in 0..<n0 { qd[k] = qs[k * s0] } }
+        }
+    }
+
+    /// `dst[i] += src[i]` for the dense buffer `dst` and `src` of any layout.
+    static func accumulateRows<T: TensorScalar>(_ ps: UnsafeMutablePointer<T>, _ src: Tensor, into dst: UnsafeMutablePointer<T>) {
+        if src.isContiguous {
+            let qs = ps + src.offset
+            Parallel.forRanges(src.count) { r in
+                let qd = dst + r.lowerBound, qs = qs + r.lowerBound
+                for k in 0..<r.count { qd[k] += qs[k] }
+            }
+            return
+        }
+        rows4(src.shape, src.strides, src.offset, src.strides, src.offset, parallelCost: 1) { o, i, _, n0, s0, _ in
+            let qd = dst + o, qs = ps + i
+            if s0 == 1 { for k in 0..<n0 { qd[k] += qs[k] } } else { for k in 0..<n0 { qd[k] += qs[k * s0] } }
         }
     }
 
@@ -152,11 +240,11 @@ extension Tensor {
 
     static func unaryKernel<T: TensorScalar>(_ a: Tensor, _ op: UnaryOp, _ t: T.Type) -> Tensor {
         switch op {
-        case .neg: return map1(a, t) { -$0 }
-        case .exp: return map1(a, t) { T.exp_($0) }
-        case .log: return map1(a, t) { T.log_($0) }
-        case .sqrt: return map1(a, t) { T.sqrt_($0) }
-        case .erf: return map1(a, t) { T.erf_($0) }
+        case .neg: return map1(a, t, NegFunction.self)
+        case .exp: return map1(a, t, ExpFunction.self)
+        case .log: return map1(a, t, LogFunction.self)
+        case .sqrt: return map1(a, t, SqrtFunction.self)
+        case .erf: return map1(a, t, ErfFunction.self)
         }
     }
 
@@ -175,11 +263,11 @@ extension Tensor {
 
     static func binaryKernel<T: TensorScalar>(_ a: Tensor, _ b: Tensor, _ op: BinaryOp, _ t: T.Type, into d: Tensor? = nil) -> Tensor {
         switch op {
-        case .add: return map2(a, b, t, into: d) { $0 + $1 }
-        case .sub: return map2(a, b, t, into: d) { $0 - $1 }
-        case .mul: return map2(a, b, t, into: d) { $0 * $1 }
-        case .div: return map2(a, b, t, into: d) { $0 / $1 }
-        case .max: return map2(a, b, t, into: d) { $0 < $1 ? $1 : $0 }
+        case .add: return map2(a, b, t, into: d, AddFunction.self)
+        case .sub: return map2(a, b, t, into: d, SubFunction.self)
+        case .mul: return map2(a, b, t, into: d, MulFunction.self)
+        case .div: return map2(a, b, t, into: d, DivFunction.self)
+        case .max: return map2(a, b, t, into: d, MaxFunction.self)
         }
     }
 
@@ -209,10 +297,10 @@ extension Tensor {
         let a = broadcast(to: s), b = other.broadcast(to: s)
         func run<T: TensorScalar>(_ t: T.Type) -> Tensor {
             switch op {
-            case .greaterEqual: return Tensor.map2(a, b, t) { $0 >= $1 ? 1 : 0 }
-            case .less: return Tensor.map2(a, b, t) { $0 < $1 ? 1 : 0 }
-            case .equal: return Tensor.map2(a, b, t) { $0 == $1 ? 1 : 0 }
-            case .isFinite: return Tensor.map2(a, b, t) { a, _ in a.isFinite ? 1 : 0 }
+            case .greaterEqual: return Tensor.map2(a, b, t, GreaterEqualFunction.self)
+            case .less: return Tensor.map2(a, b, t, LessFunction.self)
+            case .equal: return Tensor.map2(a, b, t, EqualFunction.self)
+            case .isFinite: return Tensor.map2(a, b, t, IsFiniteFunction.self)
             }
         }
         switch dtype {
@@ -250,16 +338,13 @@ extension Tensor {
         precondition(shape == other.shape && dtype == other.dtype,
                      "accumulate: \(Shape.describe(shape)) += \(Shape.describe(other.shape))")
         makeUniqueContiguous()
-        let n = count
         switch dtype {
         case .f32:
             let p = storage.floats, q = other.storage.floats
-            if other.isContiguous { let qo = q + other.offset; for i in 0..<n { p[i] += qo[i] } }
-            else { loop4(shape, other.strides, other.offset, other.strides, other.offset) { o, i, _ in p[o] += q[i] } }
+            Tensor.accumulateRows(q, other, into: p)
         case .f64:
             let p = storage.doubles, q = other.storage.doubles
-            if other.isContiguous { let qo = q + other.offset; for i in 0..<n { p[i] += qo[i] } }
-            else { loop4(shape, other.strides, other.offset, other.strides, other.offset) { o, i, _ in p[o] += q[i] } }
+            Tensor.accumulateRows(q, other, into: p)
         }
     }
 }
@@ -276,7 +361,10 @@ extension Tensor {
         func run<T: TensorScalar>(_ t: T.Type) {
             let pm = T.pointer(m.storage) + m.offset, px = T.pointer(x.storage) + x.offset
             let py = T.pointer(y.storage) + y.offset, po = T.pointer(out.storage)
-            for i in 0..<out.count { po[i] = pm[i] != 0 ? px[i] : py[i] }
+            Parallel.forRanges(out.count) { r in
+                let qo = po + r.lowerBound, qm = pm + r.lowerBound, qx = px + r.lowerBound, qy = py + r.lowerBound
+                for i in 0..<r.count { qo[i] = qm[i] != 0 ? qx[i] : qy[i] }
+            }
         }
         switch out.dtype {
         case .f32: run(Float.self)

@@ -1,3 +1,6 @@
+import AlgoKernels
+import Synchronization
+
 /// Whether a tensor holds NaN or ±∞: one pass over the elements, no copies (the interpreter checks
 /// every value a line assigns).
 public struct Finiteness: Sendable, Equatable {
@@ -5,6 +8,11 @@ public struct Finiteness: Sendable, Equatable {
     public var hasNaN: Bool
     /// Some element is +∞ or −∞.
     public var hasInfinity: Bool
+}
+
+/// The non-finite kinds the pieces of one parallel scan found (bit 0: NaN, bit 1: ±∞).
+final class FoundKinds: Sendable {
+    let bits = Atomic<Int>(0)
 }
 
 extension Tensor {
@@ -15,7 +23,16 @@ extension Tensor {
         switch dtype {
         case .f32:
             return c.storage.raw.withMemoryRebound(to: UInt32.self, capacity: c.offset + n) { p in
-                Tensor.scan32(p + c.offset, n)
+                // Large tensors are scanned in pieces on the kernel threads; the kinds found are OR-ed.
+                let found = FoundKinds()
+                Parallel.forRanges(n) { r in
+                    let f = Tensor.scan32(p + c.offset + r.lowerBound, r.count)
+                    if f.hasNaN || f.hasInfinity {
+                        found.bits.bitwiseOr((f.hasNaN ? 1 : 0) | (f.hasInfinity ? 2 : 0), ordering: .relaxed)
+                    }
+                }
+                let bits = found.bits.load(ordering: .relaxed)
+                return Finiteness(hasNaN: bits & 1 != 0, hasInfinity: bits & 2 != 0)
             }
         case .f64:
             return c.storage.raw.withMemoryRebound(to: UInt64.self, capacity: c.offset + n) { p in

@@ -15,13 +15,24 @@ extension Tensor {
     /// f32 runs through `GEMM.sgemm` with transposed views expressed as BLAS flags (no copies);
     /// f64 through a reference loop. Each output element is one dot product in `k` order,
     /// independent of the thread count.
-    public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
+    ///
+    /// With `addingColumn` b (`[m]`, `[m, 1]`, or `[m, 1, H]` for rank 3) the result is
+    /// `op(A)·op(B) + b 𝟏ᵀ`, computed as one product whose C starts as b repeated over the columns
+    /// (β = 1): each entry is `b_i + Σₖ a_ik·b_kj` with the sum added to b_i as the k-blocks finish,
+    /// where the product then an addition adds b_i last; the same up to rounding.
+    public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false,
+                              addingColumn bias: Tensor? = nil) -> Tensor {
         guard let oshape = matmulShape(a.shape, b.shape, transposeA: transposeA, transposeB: transposeB) else {
             preconditionFailure("matmul(transposeA: \(transposeA), transposeB: \(transposeB)): shapes \(Shape.describe(a.shape)) and \(Shape.describe(b.shape))")
         }
         precondition(a.dtype == b.dtype, "matmul: dtypes \(a.dtype) and \(b.dtype)")
-        if let stacked = stackedRowsProduct(a, b, transposeA: transposeA, transposeB: transposeB, oshape) { return stacked }
-        let out = Tensor(uninitializedShape: oshape, dtype: a.dtype)
+        if let bias {
+            precondition(isColumn(bias.shape, of: oshape) && bias.dtype == a.dtype,
+                         "matmul + b𝟏ᵀ: bias \(bias.dtype)\(Shape.describe(bias.shape)) for a product \(a.dtype)\(Shape.describe(oshape))")
+        }
+        if let stacked = stackedRowsProduct(a, b, transposeA: transposeA, transposeB: transposeB, oshape, addingColumn: bias) { return stacked }
+        var out = Tensor(uninitializedShape: oshape, dtype: a.dtype)
+        if let bias { out.assign(from: bias.reshaped(columnShape(oshape)).broadcast(to: oshape)) }
         let m = oshape[0], n = oshape[1], k = transposeA ? a.shape[0] : a.shape[1]
         let batch = a.rank == 3 ? a.shape[2] : 1
         for bi in 0..<batch {
@@ -29,11 +40,25 @@ extension Tensor {
             let bm = b.rank == 3 ? b.sliceAt(axis: 2, bi, bi + 1) : b
             let cOff = bi * m * n
             switch a.dtype {
-            case .f32: gemm32(am, bm, transposeA, transposeB, m, n, k, out.storage.floats + cOff)
-            case .f64: gemm64(am, bm, transposeA, transposeB, m, n, k, out.storage.doubles + cOff)
+            case .f32: gemm32(am, bm, transposeA, transposeB, m, n, k, out.storage.floats + cOff, accumulate: bias != nil)
+            case .f64: gemm64(am, bm, transposeA, transposeB, m, n, k, out.storage.doubles + cOff, accumulate: bias != nil)
             }
         }
         return out
+    }
+
+    /// Whether a bias of shape `bias` is one column of a product of shape `product`: `[m]` or
+    /// `[m, 1]` for `[m, n]`, `[m, 1, H]` for `[m, n, H]`.
+    public static func isColumn(_ bias: [Int], of product: [Int]) -> Bool {
+        if bias.count == 1 { return product.count == 2 && bias[0] == product[0] }
+        return bias == columnShape(product)
+    }
+
+    /// `[m, 1]` or `[m, 1, H]`: one column of a product of shape `[m, n]` or `[m, n, H]`.
+    static func columnShape(_ product: [Int]) -> [Int] {
+        var s = product
+        s[1] = 1
+        return s
     }
 
     /// `A_h·op(B)` for every h as one product when A `[m, k, H]` is laid out as the rows
@@ -41,16 +66,19 @@ extension Tensor {
     /// the same matrix for every h (stride 0 along the batch): `[m·H, k]·op(B) → [m·H, n]`, returned
     /// as the view `[m, n, H]` with strides `[1, m·H, m]`. Nil for other layouts. Every entry is the
     /// same dot product as in the per-h loop.
-    static func stackedRowsProduct(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, _ oshape: [Int]) -> Tensor? {
+    static func stackedRowsProduct(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, _ oshape: [Int],
+                                   addingColumn bias: Tensor? = nil) -> Tensor? {
         guard a.rank == 3, !transposeA, a.dtype == .f32, b.strides[2] == 0 else { return nil }
         let m = a.shape[0], k = a.shape[1], h = a.shape[2], n = oshape[1]
         guard m > 0, k > 0, n > 0, h > 1, a.strides[0] == 1, a.strides[2] == m, a.strides[1] == m * h else { return nil }
         let all = Tensor(storage: a.storage, shape: [m * h, k], strides: [1, m * h], offset: a.offset)
         let bm = b.sliceAt(axis: 2, 0, 1)
         let storage = Storage(count: m * h * n, dtype: .f32)
+        let out = Tensor(storage: storage, shape: [m, n, h], strides: [1, m * h, m], offset: 0)
+        if let bias { transfer(bias.broadcast(to: oshape), into: out, accumulate: false) }
         gemm32(all, Tensor(storage: bm.storage, shape: [bm.shape[0], bm.shape[1]], strides: [bm.strides[0], bm.strides[1]], offset: bm.offset),
-               false, transposeB, m * h, n, k, storage.floats)
-        return Tensor(storage: storage, shape: [m, n, h], strides: [1, m * h, m], offset: 0)
+               false, transposeB, m * h, n, k, storage.floats, accumulate: bias != nil)
+        return out
     }
 
     /// Result shape of `matmul`, or nil when the inner dimensions or ranks disagree.
@@ -63,10 +91,11 @@ extension Tensor {
         return a.count == 3 ? [m, n, a[2]] : [m, n]
     }
 
+    /// `C = op(A)·op(B)`, or `C += op(A)·op(B)` when `accumulate` (β = 1), for C dense `[m, n]`.
     private static func gemm32(_ a: Tensor, _ b: Tensor, _ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int,
-                               _ c: UnsafeMutablePointer<Float>) {
+                               _ c: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
         if m == 0 || n == 0 { return }
-        if k == 0 { c.update(repeating: 0, count: m * n); return }
+        if k == 0 { if !accumulate { c.update(repeating: 0, count: m * n) }; return }
         var a = a, b = b
         var la = blasLayout(rows: a.shape[0], cols: a.shape[1], s0: a.strides[0], s1: a.strides[1])
         if la == nil { a = a.copy(); la = blasLayout(rows: a.shape[0], cols: a.shape[1], s0: a.strides[0], s1: a.strides[1]) }
@@ -75,11 +104,11 @@ extension Tensor {
         GEMM.sgemm(transA: ta != la!.transposed, transB: tb != lb!.transposed, m: m, n: n, k: k, alpha: 1,
                    a: UnsafePointer(a.storage.floats + a.offset), lda: la!.ld,
                    b: UnsafePointer(b.storage.floats + b.offset), ldb: lb!.ld,
-                   beta: 0, c: c, ldc: m)
+                   beta: accumulate ? 1 : 0, c: c, ldc: m)
     }
 
     private static func gemm64(_ a: Tensor, _ b: Tensor, _ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int,
-                               _ c: UnsafeMutablePointer<Double>) {
+                               _ c: UnsafeMutablePointer<Double>, accumulate: Bool = false) {
         let pa = a.storage.doubles, pb = b.storage.doubles
         let (a0, a1) = ta ? (a.strides[1], a.strides[0]) : (a.strides[0], a.strides[1])
         let (b0, b1) = tb ? (b.strides[1], b.strides[0]) : (b.strides[0], b.strides[1])
@@ -87,7 +116,7 @@ extension Tensor {
             for i in 0..<m {
                 var acc = 0.0
                 for p in 0..<k { acc += pa[a.offset + i * a0 + p * a1] * pb[b.offset + p * b0 + j * b1] }
-                c[i + j * m] = acc
+                c[i + j * m] = accumulate ? c[i + j * m] + acc : acc
             }
         }
     }

@@ -1,3 +1,5 @@
+import AlgoKernels
+
 /// Copies between strided views: concatenation, gathers and the adjoints of slicing and gathering.
 extension Tensor {
     /// Copies (or adds, when `accumulate`) `src` into the view `dst` element by element.
@@ -7,7 +9,7 @@ extension Tensor {
                      "transfer: \(Shape.describe(src.shape)) into \(Shape.describe(dst.shape))")
         func run<T: TensorScalar>(_ t: T.Type) {
             let ps = T.pointer(src.storage), pd = T.pointer(dst.storage)
-            rows4(dst.shape, dst.strides, dst.offset, src.strides, src.offset) { _, id, isrc, n0, d0, s0 in
+            rows4(dst.shape, dst.strides, dst.offset, src.strides, src.offset, parallelCost: 1) { _, id, isrc, n0, d0, s0 in
                 let qd = pd + id, qs = ps + isrc
                 if accumulate {
                     if d0 == 1 && s0 == 1 { for k in 0..<n0 { qd[k] += qs[k] } }
@@ -49,11 +51,16 @@ extension Tensor {
         var oshape = first.shape
         oshape[axis] = total
         let out = Tensor(uninitializedShape: oshape, dtype: first.dtype)
+        var starts: [Int] = []
         var at = 0
-        for p in parts {
-            transfer(p, into: out.sliceAt(axis: axis, at, at + p.shape[axis]), accumulate: false)
-            at += p.shape[axis]
+        for p in parts { starts.append(at); at += p.shape[axis] }
+        // Parts copied side by side on the kernel threads when the whole is large (`[Y¹; …; Y^H]`
+        // is H parts below the split threshold each); each part's copy is then serial.
+        let body = { (i: Int) in
+            transfer(parts[i], into: out.sliceAt(axis: axis, starts[i], starts[i] + parts[i].shape[axis]), accumulate: false)
         }
+        if parts.count > 1 && out.count >= Parallel.minimumSplitWork { Parallel.forEach(parts.count, body) }
+        else { for i in parts.indices { body(i) } }
         return out
     }
 

@@ -114,4 +114,11 @@ extension Variable {
         }
         return .apply(.matmul(transposeA: transposeSelf, transposeB: transposeOther), [self, other])
     }
+
+    /// `op(self)·op(other) + b 𝟏ᵀ` as one primitive (one GEMM whose C starts as the bias column
+    /// repeated): b is `[m]` or `[m, 1]`, or `[m, 1, H]` for a rank-3 product. Equal to
+    /// `matmul(other) + bias` up to rounding (the bias enters the sum first instead of last).
+    public func matmul(_ other: Variable, transposeSelf: Bool = false, transposeOther: Bool = false, addingColumn bias: Variable) -> Variable {
+        .apply(.matmulAddingColumn(transposeA: transposeSelf, transposeB: transposeOther), [self, other, bias])
+    }
 }

@@ -70,6 +70,10 @@ public enum Primitive: Sendable, Hashable {
     case pick(rows: [Int])
     /// Matrix product with optional transposes of either operand (rank 2, or rank 3 batched).
     case matmul(transposeA: Bool, transposeB: Bool)
+    /// `op(A)·op(B) + b 𝟏ᵀ` (the affine maps of Alg. 4, 5, 10: `W X + b 𝟏ᵀ`): a matrix product
+    /// whose C starts as the bias column repeated (one GEMM with β = 1, no separate addition).
+    /// Inputs A, B, b with b `[m]`, `[m, 1]`, or `[m, 1, H]` for a rank-3 product.
+    case matmulAddingColumn(transposeA: Bool, transposeB: Bool)
     /// A fused kernel standing for a composite (f32 only).
     case fused(FusedOp)
 
@@ -87,6 +91,7 @@ public enum Primitive: Sendable, Hashable {
         case .gather(let axis, let indices): return GatherRule(axis: axis, indices: indices)
         case .pick(let rows): return PickRule(rows: rows)
         case .matmul(let ta, let tb): return MatmulRule(transposeA: ta, transposeB: tb)
+        case .matmulAddingColumn(let ta, let tb): return MatmulAddingColumnRule(product: MatmulRule(transposeA: ta, transposeB: tb))
         case .fused(let op): return FusedRule(op: op)
         }
     }
@@ -327,6 +332,26 @@ struct MatmulRule: PrimitiveRule {
     }
 }
 
+/// `y = op(A)·op(B) + b 𝟏ᵀ`: the product's rule for A and B; b's cotangent is the cotangent itself,
+/// which the engine sums over the columns back to b's shape (`sumToShape`), as for `A·B + b` written
+/// as two primitives.
+struct MatmulAddingColumnRule: PrimitiveRule {
+    let product: MatmulRule
+    func shape(_ s: [[Int]]) -> [Int] {
+        let r = product.shape(s)
+        precondition(Tensor.isColumn(s[2], of: r), "matmul + b𝟏ᵀ: bias \(Shape.describe(s[2])) for a product \(Shape.describe(r))")
+        return r
+    }
+    func forward(_ x: [Tensor]) -> Tensor {
+        Tensor.matmul(x[0], x[1], transposeA: product.transposeA, transposeB: product.transposeB, addingColumn: x[2])
+    }
+    var vjpReadsOutput: Bool { false }
+    func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { k < 2 && recorded[1 - k] }
+    func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] {
+        product.vjp([x[0], x[1]], output: y, cotangent: g) + [g]
+    }
+}
+
 extension Primitive: CustomStringConvertible {
     /// A short name for traces and dumps: `mul`, `sum(axis: 0)`, `matmul(Aᵀ B)`, `fused softmaxColumns`.
     public var description: String {
@@ -342,6 +367,7 @@ extension Primitive: CustomStringConvertible {
         case .gather(let axis, let indices): return "gather(axis: \(axis), \(indices.count) indices)"
         case .pick(let rows): return "pick(\(rows.count) rows)"
         case .matmul(let ta, let tb): return "matmul(\(ta ? "Aᵀ" : "A") \(tb ? "Bᵀ" : "B"))"
+        case .matmulAddingColumn(let ta, let tb): return "matmul(\(ta ? "Aᵀ" : "A") \(tb ? "Bᵀ" : "B") + b𝟏ᵀ)"
         case .fused(let op): return "fused \(op)"
         }
     }

@@ -1,3 +1,5 @@
+import AlgoKernels
+
 /// Reductions along one axis (the dimension is kept with size 1), and the un-broadcasting sum.
 public enum ReduceOp: Sendable, Hashable, CaseIterable {
     /// Σ along the axis.
@@ -8,22 +10,25 @@ public enum ReduceOp: Sendable, Hashable, CaseIterable {
 
 extension Tensor {
     /// `op` over dimension `axis`; the result has size 1 there. The order of accumulation is the
-    /// index order, on one thread, so results are bitwise reproducible.
+    /// index order for every output element, whichever thread computes it (large reductions are
+    /// split over output elements, never along `axis`), so results are bitwise reproducible and
+    /// independent of the thread count.
     public func reduce(_ op: ReduceOp, axis: Int) -> Tensor {
         precondition(axis >= 0 && axis < rank, "\(op)(axis: \(axis)): shape \(Shape.describe(shape))")
         switch (dtype, op) {
-        case (.f32, .sum): return Tensor.reduceKernel(self, axis, Float.self, 0) { $0 + $1 }
-        case (.f64, .sum): return Tensor.reduceKernel(self, axis, Double.self, 0) { $0 + $1 }
-        case (.f32, .max): return Tensor.reduceKernel(self, axis, Float.self, -.infinity) { $0 < $1 ? $1 : $0 }
-        case (.f64, .max): return Tensor.reduceKernel(self, axis, Double.self, -.infinity) { $0 < $1 ? $1 : $0 }
+        case (.f32, .sum): return Tensor.reduceKernel(self, axis, Float.self, 0, AddFunction.self)
+        case (.f64, .sum): return Tensor.reduceKernel(self, axis, Double.self, 0, AddFunction.self)
+        case (.f32, .max): return Tensor.reduceKernel(self, axis, Float.self, -.infinity, MaxFunction.self)
+        case (.f64, .max): return Tensor.reduceKernel(self, axis, Double.self, -.infinity, MaxFunction.self)
         }
     }
 
     /// Along the first axis: one running value per column (four interleaved ones for long dense
     /// columns), in a fixed order. Along another axis: the
     /// result starts as slice 0 and each further slice is combined into it row by row (contiguous inner
-    /// loops); every output element still sees its inputs in index order, one thread.
-    static func reduceKernel<T: TensorScalar>(_ a: Tensor, _ axis: Int, _ t: T.Type, _ initial: T, _ f: (T, T) -> T) -> Tensor {
+    /// loops); every output element still sees its inputs in index order. Large ones are split over
+    /// the output elements (`rows4`'s `parallelCost`), never along `axis`.
+    static func reduceKernel<T: TensorScalar, F: ElementFunction2>(_ a: Tensor, _ axis: Int, _ t: T.Type, _ initial: T, _ f: F.Type) -> Tensor {
         var oshape = a.shape
         let n = oshape[axis]
         oshape[axis] = 1
@@ -31,7 +36,7 @@ extension Tensor {
         let pa = T.pointer(a.storage), po = T.pointer(out.storage)
         let step = a.strides[axis]
         if axis == 0 || n == 0 {
-            loop4(oshape, a.strides, a.offset, a.strides, a.offset) { o, ia, _ in
+            loop4(oshape, a.strides, a.offset, a.strides, a.offset, parallelCost: max(1, n)) { o, ia, _ in
                 if step == 1 && n >= 16 {
                     // Four interleaved accumulators (k mod 4), combined as (0+1)+(2+3): breaks the
                     // dependency chain; the order is fixed by n alone.
@@ -39,26 +44,26 @@ extension Tensor {
                     let q = pa + ia
                     var k = 0
                     while k + 4 <= n {
-                        a0 = f(a0, q[k]); a1 = f(a1, q[k + 1]); a2 = f(a2, q[k + 2]); a3 = f(a3, q[k + 3])
+                        a0 = F.apply(a0, q[k]); a1 = F.apply(a1, q[k + 1]); a2 = F.apply(a2, q[k + 2]); a3 = F.apply(a3, q[k + 3])
                         k += 4
                     }
-                    while k < n { a0 = f(a0, q[k]); k += 1 }
-                    po[o] = f(f(a0, a1), f(a2, a3))
+                    while k < n { a0 = F.apply(a0, q[k]); k += 1 }
+                    po[o] = F.apply(F.apply(a0, a1), F.apply(a2, a3))
                 } else {
                     var acc = initial
-                    for k in 0..<n { acc = f(acc, pa[ia + k * step]) }
+                    for k in 0..<n { acc = F.apply(acc, pa[ia + k * step]) }
                     po[o] = acc
                 }
             }
             return out
         }
-        rows4(oshape, a.strides, a.offset, a.strides, a.offset) { o, ia, _, n0, a0, _ in
+        rows4(oshape, a.strides, a.offset, a.strides, a.offset, parallelCost: n) { o, ia, _, n0, a0, _ in
             let qo = po + o
-            for i in 0..<n0 { qo[i] = f(initial, pa[ia + i * a0]) }
+            for i in 0..<n0 { qo[i] = F.apply(initial, pa[ia + i * a0]) }
             for k in 1..<n {
                 let qa = pa + ia + k * step
-                if a0 == 1 { for i in 0..<n0 { qo[i] = f(qo[i], qa[i]) } }
-                else { for i in 0..<n0 { qo[i] = f(qo[i], qa[i * a0]) } }
+                if a0 == 1 { for i in 0..<n0 { qo[i] = F.apply(qo[i], qa[i]) } }
+                else { for i in 0..<n0 { qo[i] = F.apply(qo[i], qa[i * a0]) } }
             }
         }
         return out

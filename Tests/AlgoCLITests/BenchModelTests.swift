@@ -43,9 +43,11 @@ struct BenchModelTests {
             // Rounded to the printed decimals: relative 1e-3 is far above the rounding, far below a wrong formula.
             #expect(abs((o["tokens_per_s"] as! Double) - Double(8 * batch) / (median / 1000)) <= 1e-3 * (o["tokens_per_s"] as! Double) + 0.1)
             #expect(abs((o["gflops"] as! Double) - flops / (median / 1000) / 1e9) <= 1e-3 * (o["gflops"] as! Double) + 1e-3)
-            // peak_fraction (4 decimals) against gflops (3 decimals, ±0.0005) / peak_gflops: the rounding of each, no more.
-            let peak = o["peak_gflops"] as! Double
-            #expect(abs((o["peak_fraction"] as! Double) - (o["gflops"] as! Double) / peak) <= 0.00005 + 0.0005 / peak + 1e-9)
+            // peak_fraction (4 decimals) against gflops (3 decimals, ±0.0005) / peak_gflops (2 decimals,
+            // ±0.005): the rounding of each, no more (the peak's term matters when a debug build on a
+            // loaded machine measures a peak of a few hundredths of a GFLOP/s).
+            let peak = o["peak_gflops"] as! Double, gflops = o["gflops"] as! Double
+            #expect(abs((o["peak_fraction"] as! Double) - gflops / peak) <= 0.00005 + 0.0005 / peak + 0.005 * (gflops + 0.0005) / (peak * (peak - 0.005)) + 1e-9)
             #expect((o["peak_rss_bytes"] as! Int) > 0 && (o["isolated"] as! Bool) == false)
             let needed = train ? Self.toy.trainingBytes(batch: batch) : Self.toy.parameterBytes
             #expect((o["needed_bytes"] as! Int) == needed)

@@ -78,6 +78,27 @@ import AlgoKernels
         #expect(abs(d[1] - 0.5) <= Float.ulpOfOne)  // GELU′(0) = Φ(0) = ½
     }
 
+    /// `FusedGELU.cdf` skips the branch no lane of a block needs: every element must come out the
+    /// same whether its block of 8 is all |x| < √2, all beyond, or mixed (and so the same as
+    /// computed alone, in a block padded with zeros). Bitwise, forward and backward.
+    @Test func geluDoesNotDependOnNeighbours() {
+        let small: [Float] = [0.3, -0.7, 1.2, -1.4, 0.01, -0.02, 1.41, -0.5]
+        let large: [Float] = [1.5, -2, 3.7, -9.5, 12, -1.42, 2.5, -4]
+        let mixed: [Float] = [0.3, -2, 1.2, -9.5, 0.01, -1.42, 1.41, -4]
+        let xs = small + large + mixed
+        var y = [Float](repeating: .nan, count: xs.count), d = y
+        let dy = (0..<xs.count).map { Float(1 + $0 % 3) }
+        FusedGELU.forward(x: xs, y: &y, count: xs.count)
+        FusedGELU.backward(x: xs, dy: dy, dx: &d, count: xs.count)
+        for i in xs.indices {
+            var one: [Float] = [.nan], dOne: [Float] = [.nan]
+            FusedGELU.forward(x: [xs[i]], y: &one, count: 1)
+            FusedGELU.backward(x: [xs[i]], dy: [dy[i]], dx: &dOne, count: 1)
+            #expect(y[i].bitPattern == one[0].bitPattern, "GELU(\(xs[i])) in its block \(y[i]), alone \(one[0])")
+            #expect(d[i].bitPattern == dOne[0].bitPattern, "GELU′(\(xs[i])) in its block \(d[i]), alone \(dOne[0])")
+        }
+    }
+
     /// GELU and its derivative on a sweep of [−10, 10] against Double `erf` (accurate to ~1e-16):
     /// error ≤ 2 ulp of max(1, |value|) (the polynomial fits are within 1.1e-8, plus f32 rounding).
     @Test func geluSweep() {

@@ -35,6 +35,29 @@ import Testing
         }
     }
 
+    /// `Parallel.forRanges` hands out contiguous pieces that cover 0..<count exactly once, on
+    /// any thread count, split or not (below the work threshold it is one piece).
+    @Test func forRangesCoversEveryItemOnce() {
+        for threads in [1, 2, 3] {
+            for (count, cost) in [(0, 1), (1, 1_000_000), (7, 1), (100, 1), (40_000, 1), (9, 5_000), (1_000_003, 1)] {
+                let hits = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, count))
+                defer { hits.deallocate() }
+                hits.initialize(repeating: 0, count: max(1, count))
+                let pieces = PieceCounter()
+                with(threads: threads) {
+                    Parallel.forRanges(count, cost: cost) { r in
+                        pieces.add()
+                        for i in r { hits[i] &+= 1 }
+                    }
+                }
+                let label = "threads=\(threads) count=\(count) cost=\(cost)"
+                #expect((0..<count).allSatisfy { hits[$0] == 1 }, "\(label)")
+                let split = threads > 1 && count >= 2 && count * cost >= Parallel.minimumSplitWork
+                #expect(pieces.value == (split ? min(count, 4 * threads) : 1), "\(label): \(pieces.value) pieces")
+            }
+        }
+    }
+
     /// The parts of C that `GEMM.split` hands to threads tile C exactly: contiguous, starting on
     /// tile boundaries, within the cache-block cap, a multiple of the thread count (or one part per
     /// tile when there are fewer tiles), and balanced: tile counts differ by at most one.
@@ -130,4 +153,12 @@ import Testing
         }
         #expect(distinct == 2)
     }
+}
+
+/// Counts the pieces of a `forRanges` call (from any thread).
+final class PieceCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func add() { lock.lock(); count += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
 }

@@ -101,6 +101,7 @@ extension Evaluator {
     func isScalarType(_ e: Expr, _ f: Frame) -> Bool { type(e, f)?.isScalar ?? false }
 
     func binary(_ op: BinaryOperator, _ a: Expr, _ b: Expr, _ e: Expr, _ f: Frame) throws -> Value {
+        if op == .add, let v = try matmulAddingColumn(a, b, f) { return v }
         // Matrix product with a transposed left factor: `KᵀQ` without materialising Kᵀ.
         if op == .juxtapose || op == .multiply || op == .times, case .transpose(let inner) = a.kind,
            case .array(_, let c?, _)? = type(inner, f), !(c == Dim.one) {
@@ -175,6 +176,36 @@ extension Evaluator {
         case .equivalent:
             throw RuntimeError(.notExecutable, "`≡` outside a call is not executable", at: e.span)
         }
+    }
+
+    /// `W X + b 𝟏ᵀ` (Alg. 4 lines 1–3, Alg. 5 line 4, Alg. 10 line 8's inner affine map) as one
+    /// product whose C starts as the bias column (`Variable.matmul(_:addingColumn:)`), instead of a
+    /// product and then an addition that reads and writes the whole result again. Only when W, X
+    /// and b are names (so evaluating them again on the fallback is a lookup) and the product is
+    /// one the generic path would form the same way: a matrix times a matrix, or head-batched
+    /// (`Evaluator+Heads`), with b of the result's column shape; nil otherwise.
+    func matmulAddingColumn(_ a: Expr, _ b: Expr, _ f: Frame) throws -> Value? {
+        func isProduct(_ op: BinaryOperator) -> Bool { op == .juxtapose || op == .multiply || op == .times }
+        func isName(_ e: Expr) -> Bool { if case .name = e.kind { return true }; return false }
+        guard case .binary(let pop, let wE, let xE) = a.kind, isProduct(pop), isName(wE), isName(xE),
+              case .binary(let bop, let biasE, let onesE) = b.kind, isProduct(bop), isName(biasE),
+              case .transpose(let ones) = onesE.kind, case .ones = ones.kind,
+              !isScalarType(wE, f), !isScalarType(xE, f), !isScalarType(biasE, f),
+              case .tensor(let w) = try eval(wE, f), case .tensor(let x) = try eval(xE, f),
+              case .tensor(let bias) = try eval(biasE, f), w.dtype == x.dtype, bias.dtype == w.dtype,
+              isMatrixType(wE, f, w)
+        else { return nil }
+        let l: Variable, r: Variable
+        if w.rank == 2, x.rank == 2, w.shape[1] == x.shape[0] {
+            (l, r) = (w, x)
+        } else if let (lb, rb) = headBatched(w, x), lb.shape[1] == rb.shape[0] {
+            (l, r) = (lb, rb)
+        } else {
+            return nil
+        }
+        guard Tensor.isColumn(bias.shape, of: [l.shape[0], r.shape[1]] + (l.rank == 3 ? [l.shape[2]] : [])) else { return nil }
+        ops += 2
+        return .tensor(l.matmul(r, addingColumn: bias))
     }
 
     /// A shape mismatch the checker did not rule out (a value given at run time, an evaluator
