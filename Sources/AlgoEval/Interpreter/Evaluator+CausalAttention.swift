@@ -18,7 +18,7 @@ import Foundation
 ///
 /// Causality is read from the mask's values: the condition of line 5, evaluated over the ℓ×ℓ
 /// grid as the batched `∀` does, must be 1 exactly where `t_z > t_x`. Any other mask (the
-/// constant `Mask ≡ 1` of the encoders, a mask from a checkpoint that is not causal, cross-attention
+/// constant `Mask ≡ 1` of the encoders, even at ℓ = 1, a mask from a checkpoint that is not causal, cross-attention
 /// with ℓ_z ≠ ℓ_x) and any other form of the three lines run as written. `RunOptions.skipMaskedHalf
 /// = false` runs them as written always (for comparisons).
 extension Evaluator {
@@ -78,12 +78,8 @@ extension Evaluator {
             defer { for (a, name) in vars.enumerated() { f.vars[name.spelling] = saved[a] } }
             condition = try eval(cond.condition, f)
         }
-        let causal: Bool
-        switch condition {
-        case .tensor(let c): causal = c.value.isStrictlyLowerIndicator(n)
-        default: causal = n == 1 && number(condition) == 0
-        }
-        guard causal else { return nil }
+        // A constant mask (`Mask ≡ 1`) gives a number, not a grid: never causal, even at ℓ = 1.
+        guard case .tensor(let c) = condition, c.value.isStrictlyLowerIndicator(n) else { return nil }
         return try causalResult(k, q, v, divisorExpr, returnLine, body[i], f, start, opsBefore)
     }
 
