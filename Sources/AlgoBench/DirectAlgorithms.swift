@@ -136,10 +136,10 @@ public enum Direct {
         return (e - m) / v.sqrt() * γ + β                                       // 3
     }
 
-    /// `for t ∈ [ℓ] : X[:, t] ← layer_norm(X[:, t] | γ, β)`, all columns at once: (X − m)/√v per
-    /// column (`normalizeColumns(epsilon: 0)`, the fused kernel in f32), then ⊙ γ + β.
+    /// `for t ∈ [ℓ] : X[:, t] ← layer_norm(X[:, t] | γ, β)`, all columns at once: (X − m)/√v ⊙ γ + β
+    /// per column (`layerNormColumns(γ:β:epsilon: 0)`, one fused kernel in f32).
     public static func layerNormColumns(_ X: Variable, γ: Variable, β: Variable) -> Variable {
-        X.normalizeColumns(epsilon: 0) * γ + β
+        X.layerNormColumns(γ: γ, β: β, epsilon: 0)
     }
 
     /// The same loop written column by column with Algorithm 6 (`replacingColumn`), for the identity test.

@@ -42,6 +42,9 @@ struct RunCommand: Command {
         Experiments (`Experiment N:` files, Algorithms/Experiments/): run line by line, printing each
         value; `--data PATH` replaces the data file, `--set` the header's values, `--output` the
         checkpoint's path.
+        A callee whose body is the paper's Algorithm 6 (LayerNorm.algo as shipped) runs in f32 as one
+        fused layer norm (the same values up to rounding; `--profile` then lists no lines of it); an
+        edited LayerNorm.algo, `--precision f64` and a non-finite result run its lines as written.
         """
     }
     var flags: [Arguments.Spec] {

@@ -77,4 +77,94 @@ public enum FusedLayerNorm {
             }
         }
     }
+
+    // MARK: - With the affine part (γ, β): Alg. 6 line 3 whole
+
+    /// `y[:, j] = n̂_j ⊙ γ + β` with `n̂_j = (x[:, j] − m_j)·r_j`, `r_j = 1/√(v_j + ε)`, for the
+    /// columns of dense column-major `[rows, cols]` matrices; `gamma`, `beta` have `rows` entries.
+    /// When `normalized` (`[rows, cols]`) and `rstd` (`[cols]`) are given, n̂ and r are stored there
+    /// for `affineBackward` (a training step); `y` must not alias `x` or them.
+    public static func affineForward(x: UnsafePointer<Float>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
+                                     y: UnsafeMutablePointer<Float>, normalized: UnsafeMutablePointer<Float>?,
+                                     rstd: UnsafeMutablePointer<Float>?, rows n: Int, cols: Int, epsilon: Float) {
+        FusedMath.forColumns(cols, perColumn: n) { range in
+            for j in range {
+                let xc = x + j * n, yc = y + j * n, nc = normalized.map { $0 + j * n }
+                let (m, r) = stats(xc, n, epsilon)
+                rstd?[j] = r
+                let mv = SIMD8<Float>(repeating: m), rv = SIMD8<Float>(repeating: r)
+                var i = 0
+                while i + 8 <= n {
+                    let v = (UnsafeRawPointer(xc + i).loadUnaligned(as: SIMD8<Float>.self) - mv) * rv
+                    if let nc { UnsafeMutableRawPointer(nc + i).storeBytes(of: v, as: SIMD8<Float>.self) }
+                    let g = UnsafeRawPointer(gamma + i).loadUnaligned(as: SIMD8<Float>.self)
+                    let b = UnsafeRawPointer(beta + i).loadUnaligned(as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(yc + i).storeBytes(of: v * g + b, as: SIMD8<Float>.self)
+                    i += 8
+                }
+                while i < n {
+                    let v = (xc[i] - m) * r
+                    nc?[i] = v
+                    yc[i] = v * gamma[i] + beta[i]
+                    i += 1
+                }
+            }
+        }
+    }
+
+    /// The input's cotangent of `affineForward` from the stored n̂ and r: with `d = dy ⊙ γ` per
+    /// column, `dx = r · (d − mean(d) − n̂ · mean(d ⊙ n̂))`. `dx` may alias `dy`.
+    public static func affineBackward(normalized: UnsafePointer<Float>, rstd: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
+                                      dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, rows n: Int, cols: Int) {
+        FusedMath.forColumns(cols, perColumn: n) { range in
+            for j in range {
+                let nc = normalized + j * n, gc = dy + j * n, dc = dx + j * n
+                var s1 = SIMD8<Float>.zero, s2 = SIMD8<Float>.zero
+                var i = 0
+                while i + 8 <= n {
+                    let d = UnsafeRawPointer(gc + i).loadUnaligned(as: SIMD8<Float>.self)
+                        * UnsafeRawPointer(gamma + i).loadUnaligned(as: SIMD8<Float>.self)
+                    s1 += d
+                    s2 += d * UnsafeRawPointer(nc + i).loadUnaligned(as: SIMD8<Float>.self)
+                    i += 8
+                }
+                var d1 = s1.sum(), d2 = s2.sum()
+                while i < n { let d = gc[i] * gamma[i]; d1 += d; d2 += d * nc[i]; i += 1 }
+                let inv = 1 / Float(n), r = rstd[j]
+                let a = d1 * inv, b = d2 * inv
+                let av = SIMD8<Float>(repeating: a), bv = SIMD8<Float>(repeating: b), rv = SIMD8<Float>(repeating: r)
+                i = 0
+                while i + 8 <= n {
+                    let d = UnsafeRawPointer(gc + i).loadUnaligned(as: SIMD8<Float>.self)
+                        * UnsafeRawPointer(gamma + i).loadUnaligned(as: SIMD8<Float>.self)
+                    let v = UnsafeRawPointer(nc + i).loadUnaligned(as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(dc + i).storeBytes(of: rv * (d - av - v * bv), as: SIMD8<Float>.self)
+                    i += 8
+                }
+                while i < n { dc[i] = r * (gc[i] * gamma[i] - a - nc[i] * b); i += 1 }
+            }
+        }
+    }
+
+    /// The parameters' cotangents of `affineForward`: `dγ = Σ_j dy[:, j] ⊙ n̂_j`, `dβ = Σ_j dy[:, j]`
+    /// (`rows` entries each, overwritten). One thread, columns in order: the same sums for any thread count.
+    public static func affineParameterBackward(normalized: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                                               dGamma: UnsafeMutablePointer<Float>, dBeta: UnsafeMutablePointer<Float>,
+                                               rows n: Int, cols: Int) {
+        dGamma.update(repeating: 0, count: n)
+        dBeta.update(repeating: 0, count: n)
+        for j in 0..<cols {
+            let nc = normalized + j * n, gc = dy + j * n
+            var i = 0
+            while i + 8 <= n {
+                let g = UnsafeRawPointer(gc + i).loadUnaligned(as: SIMD8<Float>.self)
+                let v = UnsafeRawPointer(nc + i).loadUnaligned(as: SIMD8<Float>.self)
+                let pg = UnsafeMutableRawPointer(dGamma + i), pb = UnsafeMutableRawPointer(dBeta + i)
+                pg.storeBytes(of: pg.loadUnaligned(as: SIMD8<Float>.self) + g * v, as: SIMD8<Float>.self)
+                pb.storeBytes(of: pb.loadUnaligned(as: SIMD8<Float>.self) + g, as: SIMD8<Float>.self)
+                i += 8
+            }
+            while i < n { dGamma[i] += gc[i] * nc[i]; dBeta[i] += gc[i]; i += 1 }
+        }
+    }
 }

@@ -96,6 +96,12 @@ public enum Composite {
         let v = mean(c * c, axis: 0)
         return c / (v + epsilon).sqrt()
     }
+
+    /// Layer norm of each column (Alg. 6): `normalizeColumns(x) ⊙ γ + β`, x `[d, …]`, γ and β `[d]`
+    /// (broadcast over the columns). ε = 0 is the paper's definition.
+    public static func layerNormColumns(_ x: Variable, γ: Variable, β: Variable, epsilon: Double) -> Variable {
+        normalizeColumns(x, epsilon: epsilon) * γ + β
+    }
 }
 
 extension Variable {
@@ -134,5 +140,12 @@ extension Variable {
     public func normalizeColumns(epsilon: Double) -> Variable {
         dtype == .f32 && Fusion.enabled ? .apply(.fused(.normalizeColumns(epsilon: epsilon)), [self])
                                         : Composite.normalizeColumns(self, epsilon: epsilon)
+    }
+    /// Layer norm of each column (Alg. 6), `self` `[d, …]`, γ and β `[d]`; one fused node for f32
+    /// when `Fusion.enabled` (it keeps n̂ and 1/σ for the VJP, not `self`).
+    public func layerNormColumns(γ: Variable, β: Variable, epsilon: Double) -> Variable {
+        dtype == .f32 && γ.dtype == .f32 && β.dtype == .f32 && Fusion.enabled
+            ? .apply(.fused(.layerNorm(epsilon: epsilon)), [self, γ, β])
+            : Composite.layerNormColumns(self, γ: γ, β: β, epsilon: epsilon)
     }
 }

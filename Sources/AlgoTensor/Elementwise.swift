@@ -75,10 +75,12 @@ func loop4(_ shape: [Int], _ sa: [Int], _ oa: Int, _ sb: [Int], _ ob: Int, _ bod
 }
 
 extension Tensor {
-    /// Generic binary map into a fresh dense tensor of `shape` (operands already broadcast to it).
+    /// Generic binary map into a fresh dense tensor of `shape` (operands already broadcast to it), or
+    /// into `destination`: a dense tensor of that shape, which may be one of the operands (each
+    /// element is read before it is written, at the same index).
     @inline(__always)
-    static func map2<T: TensorScalar>(_ a: Tensor, _ b: Tensor, _ t: T.Type, _ f: (T, T) -> T) -> Tensor {
-        let out = Tensor(uninitializedShape: a.shape, dtype: a.dtype)
+    static func map2<T: TensorScalar>(_ a: Tensor, _ b: Tensor, _ t: T.Type, into destination: Tensor? = nil, _ f: (T, T) -> T) -> Tensor {
+        let out = destination ?? Tensor(uninitializedShape: a.shape, dtype: a.dtype)
         let pa = T.pointer(a.storage), pb = T.pointer(b.storage), po = T.pointer(out.storage)
         let n = out.count
         if a.isContiguous && b.isContiguous {
@@ -171,13 +173,31 @@ extension Tensor {
         }
     }
 
-    static func binaryKernel<T: TensorScalar>(_ a: Tensor, _ b: Tensor, _ op: BinaryOp, _ t: T.Type) -> Tensor {
+    static func binaryKernel<T: TensorScalar>(_ a: Tensor, _ b: Tensor, _ op: BinaryOp, _ t: T.Type, into d: Tensor? = nil) -> Tensor {
         switch op {
-        case .add: return map2(a, b, t) { $0 + $1 }
-        case .sub: return map2(a, b, t) { $0 - $1 }
-        case .mul: return map2(a, b, t) { $0 * $1 }
-        case .div: return map2(a, b, t) { $0 / $1 }
-        case .max: return map2(a, b, t) { $0 < $1 ? $1 : $0 }
+        case .add: return map2(a, b, t, into: d) { $0 + $1 }
+        case .sub: return map2(a, b, t, into: d) { $0 - $1 }
+        case .mul: return map2(a, b, t, into: d) { $0 * $1 }
+        case .div: return map2(a, b, t, into: d) { $0 / $1 }
+        case .max: return map2(a, b, t, into: d) { $0 < $1 ? $1 : $0 }
+        }
+    }
+
+    /// `a op b` (the values of `binary`), written into the buffer of `a`, else of `b`, when that
+    /// operand is dense, has the result's shape and its storage is referenced by nothing else
+    /// (`isKnownUniquelyReferenced`: the caller has given up every other reference); otherwise
+    /// into a fresh buffer. For updates such as `θ − η·g` on a gradient nothing else holds.
+    public static func binary(_ op: BinaryOp, reusing a: inout Tensor, _ b: inout Tensor) -> Tensor {
+        guard a.dtype == b.dtype, let s = Shape.broadcast(a.shape, b.shape) else { return a.binary(op, b) }  // its precondition
+        func reusable(_ t: inout Tensor) -> Bool {
+            t.shape == s && t.offset == 0 && t.isContiguous && t.storage.count == t.count && isKnownUniquelyReferenced(&t.storage)
+        }
+        let destination: Tensor
+        if reusable(&a) { destination = a } else if reusable(&b) { destination = b } else { return a.binary(op, b) }
+        let x = a.shape == s ? a : a.broadcast(to: s), y = b.shape == s ? b : b.broadcast(to: s)
+        switch a.dtype {
+        case .f32: return binaryKernel(x, y, op, Float.self, into: destination)
+        case .f64: return binaryKernel(x, y, op, Double.self, into: destination)
         }
     }
 

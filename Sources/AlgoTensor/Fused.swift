@@ -18,20 +18,32 @@ public enum FusedOp: Sendable, Hashable {
     /// `Composite.normalizeColumns(epsilon:)` ((x − m)/√(v + ε) per column, Alg. 6 without γ, β),
     /// kernel `FusedLayerNorm`.
     case normalizeColumns(epsilon: Double)
+    /// `Composite.layerNormColumns(_:γ:β:epsilon:)` (Alg. 6 line 3 whole, per column), inputs x
+    /// `[d, …]`, γ `[d]`, β `[d]`; kernel `FusedLayerNorm.affine…`. On a tape it keeps the
+    /// normalised columns n̂ and 1/σ per column (residuals) and γ, not x.
+    case layerNorm(epsilon: Double)
 }
 
 /// Forward and VJP of a fused op through its kernels (dense f32 only).
 struct FusedRule: PrimitiveRule {
     let op: FusedOp
 
-    func shape(_ s: [[Int]]) -> [Int] { s[0] }
+    func shape(_ s: [[Int]]) -> [Int] {
+        if case .layerNorm = op {
+            precondition(s.count == 3 && s[0].count >= 1 && s[1] == [s[0][0]] && s[2] == [s[0][0]],
+                         "fused layerNorm: x \(Shape.describe(s[0])), γ \(s.count > 1 ? Shape.describe(s[1]) : "?"), β \(s.count > 2 ? Shape.describe(s[2]) : "?")")
+        }
+        return s[0]
+    }
 
     static func geometry(_ t: Tensor) -> (rows: Int, cols: Int) {
         let rows = t.rank == 0 ? 1 : t.shape[0]
         return (rows, rows == 0 ? 0 : t.count / rows)
     }
 
-    func forward(_ inputs: [Tensor]) -> Tensor {
+    func forward(_ inputs: [Tensor]) -> Tensor { forward(inputs, residuals: false).value }
+
+    func forward(_ inputs: [Tensor], residuals: Bool) -> (value: Tensor, residuals: [Tensor]) {
         let x = inputs[0].contiguous()
         precondition(x.dtype == .f32, "fused \(op): dtype \(x.dtype) (fused kernels are f32; use the composite)")
         let y = Tensor(uninitializedShape: x.shape, dtype: .f32)
@@ -42,21 +54,61 @@ struct FusedRule: PrimitiveRule {
         case .logSoftmaxColumns: FusedSoftmax.logForward(x: px, y: py, rows: rows, cols: cols)
         case .gelu: FusedGELU.forward(x: px, y: py, count: x.count)
         case .normalizeColumns(let eps): FusedLayerNorm.forward(x: px, y: py, rows: rows, cols: cols, epsilon: Float(eps))
+        case .layerNorm(let eps):
+            let γ = inputs[1].contiguous(), β = inputs[2].contiguous()
+            precondition(γ.dtype == .f32 && β.dtype == .f32, "fused layerNorm: γ \(γ.dtype), β \(β.dtype)")
+            let n̂ = residuals ? Tensor(uninitializedShape: x.shape, dtype: .f32) : nil
+            let r = residuals ? Tensor(uninitializedShape: [cols], dtype: .f32) : nil
+            FusedLayerNorm.affineForward(x: px, gamma: γ.storage.floats + γ.offset, beta: β.storage.floats + β.offset, y: py,
+                                         normalized: n̂?.storage.floats, rstd: r?.storage.floats,
+                                         rows: rows, cols: cols, epsilon: Float(eps))
+            return (y, [n̂, r].compactMap { $0 })
         }
-        return y
+        return (y, [])
     }
 
     /// Softmax and log-softmax differentiate from their output, GELU and the normalisation from
-    /// their input (the kernel recomputes mean and 1/σ): the tape keeps only that one.
+    /// their input (the kernel recomputes mean and 1/σ): the tape keeps only that one. Layer norm
+    /// keeps neither: its residuals (n̂, 1/σ) and γ.
     var vjpReadsOutput: Bool {
         switch op {
         case .softmaxColumns, .logSoftmaxColumns: return true
-        case .gelu, .normalizeColumns: return false
+        case .gelu, .normalizeColumns, .layerNorm: return false
         }
     }
-    func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { !vjpReadsOutput }
+    func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool {
+        if case .layerNorm = op { return k == 1 && recorded[0] }  // dx reads γ; dγ, dβ read n̂ only
+        return !vjpReadsOutput
+    }
+
+    /// Layer norm: `[dx, dγ, dβ]` from the residuals (placeholders for what is not `needed`).
+    func vjp(_ inputs: [Tensor], output: Tensor, residuals: [Tensor], cotangent: Tensor, needed: [Bool]) -> [Tensor] {
+        guard case .layerNorm = op else { return vjp(inputs, output: output, cotangent: cotangent) }
+        precondition(residuals.count == 2, "fused layerNorm: the VJP reads n̂ and 1/σ, recorded by forward(_:residuals: true)")
+        let g = cotangent.contiguous(), n̂ = residuals[0], r = residuals[1]
+        let (rows, cols) = FusedRule.geometry(n̂)
+        let pg = UnsafePointer(g.storage.floats + g.offset), pn = UnsafePointer(n̂.storage.floats + n̂.offset)
+        var dx = Tape.placeholder(like: n̂)
+        if needed[0] {
+            let γ = inputs[1].contiguous()
+            dx = Tensor(uninitializedShape: n̂.shape, dtype: .f32)
+            FusedLayerNorm.affineBackward(normalized: pn, rstd: r.storage.floats + r.offset, gamma: γ.storage.floats + γ.offset,
+                                          dy: pg, dx: dx.storage.floats, rows: rows, cols: cols)
+        }
+        var dγ = Tape.placeholder(like: inputs[1]), dβ = Tape.placeholder(like: inputs[2])
+        if needed[1] || needed[2] {
+            dγ = Tensor(uninitializedShape: [rows], dtype: .f32)
+            dβ = Tensor(uninitializedShape: [rows], dtype: .f32)
+            FusedLayerNorm.affineParameterBackward(normalized: pn, dy: pg, dGamma: dγ.storage.floats, dBeta: dβ.storage.floats,
+                                                   rows: rows, cols: cols)
+        }
+        return [dx, dγ, dβ]
+    }
 
     func vjp(_ inputs: [Tensor], output: Tensor, cotangent: Tensor) -> [Tensor] {
+        if case .layerNorm = op {
+            preconditionFailure("fused layerNorm: the VJP reads its residuals (vjp(_:output:residuals:cotangent:needed:))")
+        }
         let g = cotangent.contiguous()
         let dx = Tensor(uninitializedShape: inputs[0].shape, dtype: .f32)
         let pg = UnsafePointer(g.storage.floats + g.offset), pd = dx.storage.floats
@@ -69,6 +121,7 @@ struct FusedRule: PrimitiveRule {
         case .logSoftmaxColumns: FusedSoftmax.logBackward(y: pk, dy: pg, dx: pd, rows: rows, cols: cols)
         case .gelu: FusedGELU.backward(x: pk, dy: pg, dx: pd, count: dx.count)
         case .normalizeColumns(let eps): FusedLayerNorm.backward(x: pk, dy: pg, dx: pd, rows: rows, cols: cols, epsilon: Float(eps))
+        case .layerNorm: break  // handled above
         }
         return [dx]
     }

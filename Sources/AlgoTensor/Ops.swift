@@ -7,6 +7,17 @@ extension Variable {
     /// `self op other` with broadcasting (shapes aligned at the first dimension).
     public func binary(_ op: BinaryOp, _ other: Variable) -> Variable { .apply(.binary(op), [self, other]) }
 
+    /// `a op b` for constants, into the buffer of an operand the caller gives up (`consume`) when
+    /// nothing else holds it (`Tensor.binary(_:reusing:_:)`), else like `a.binary(op, b)`. An
+    /// operand recorded on a tape is never overwritten (it goes through `apply`).
+    public static func binary(_ op: BinaryOp, consuming a: consuming Variable, _ b: consuming Variable) -> Variable {
+        guard a.tape == nil, b.tape == nil else { return a.binary(op, b) }
+        var x = a.value, y = b.value
+        _ = consume a
+        _ = consume b
+        return Variable(Tensor.binary(op, reusing: &x, &y))
+    }
+
     /// eˣ
     public func exp() -> Variable { unary(.exp) }
     /// ln x

@@ -13,16 +13,35 @@ public protocol PrimitiveRule {
     func vjp(_ inputs: [Tensor], output: Tensor, cotangent g: Tensor) -> [Tensor]
     /// Whether `vjp` reads the output's values (else the tape keeps only its shape).
     var vjpReadsOutput: Bool { get }
+    /// Whether `vjp` reads the output's values to give the cotangents of the inputs flagged in
+    /// `recorded` (a quotient `a / b` reads it only for b's); default `vjpReadsOutput`.
+    func vjpReadsOutput(recorded: [Bool]) -> Bool
     /// Whether `vjp` reads input `k`'s values to give the cotangents of the inputs flagged in
     /// `recorded` (the others are discarded); else the tape keeps only its shape.
     func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool
+    /// The value and its residuals: what the forward computes that the VJP reads besides the
+    /// inputs and the output (layer norm's normalised columns and 1/σ), made only when `residuals`
+    /// is true (the value is being recorded on a tape). Default: `forward`, no residuals.
+    func forward(_ inputs: [Tensor], residuals: Bool) -> (value: Tensor, residuals: [Tensor])
+    /// Cotangents of the inputs given the residuals too; only the inputs flagged in `needed` (those
+    /// recorded on the tape) get a meaningful one, the others may be shape-only placeholders.
+    /// Default: `vjp(_:output:cotangent:)`.
+    func vjp(_ inputs: [Tensor], output: Tensor, residuals: [Tensor], cotangent g: Tensor, needed: [Bool]) -> [Tensor]
 }
 
 extension PrimitiveRule {
     /// Conservative default: the output is kept.
     public var vjpReadsOutput: Bool { true }
+    /// Default: `vjpReadsOutput`, whatever is recorded.
+    public func vjpReadsOutput(recorded: [Bool]) -> Bool { vjpReadsOutput }
     /// Conservative default: every input is kept.
     public func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { true }
+    /// Default: no residuals.
+    public func forward(_ inputs: [Tensor], residuals: Bool) -> (value: Tensor, residuals: [Tensor]) { (forward(inputs), []) }
+    /// Default: the VJP without residuals, every cotangent computed.
+    public func vjp(_ inputs: [Tensor], output: Tensor, residuals: [Tensor], cotangent g: Tensor, needed: [Bool]) -> [Tensor] {
+        vjp(inputs, output: output, cotangent: g)
+    }
 }
 
 /// The closed set of primitives the tape records. Everything else (softmax, GELU, ReLU,
@@ -112,6 +131,9 @@ struct BinaryRule: PrimitiveRule {
     }
     func forward(_ x: [Tensor]) -> Tensor { x[0].binary(op, x[1]) }
     var vjpReadsOutput: Bool { op == .div }
+    /// `a / b` reads its output only for b's cotangent: a division by a constant (`S/√d_attn`,
+    /// `Σ e[i]/d_e`) keeps nothing of its `[m, n]` result.
+    func vjpReadsOutput(recorded: [Bool]) -> Bool { op == .div && recorded[1] }
     func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool {
         switch op {
         case .add, .sub: return false
@@ -130,6 +152,11 @@ struct BinaryRule: PrimitiveRule {
         case .max:  // ties send the cotangent to `a`
             return [g * a.compare(.greaterEqual, b), g * a.compare(.less, b)]
         }
+    }
+    /// A quotient by a constant computes only `g / b` (its output was not kept).
+    func vjp(_ x: [Tensor], output y: Tensor, residuals: [Tensor], cotangent g: Tensor, needed: [Bool]) -> [Tensor] {
+        if op == .div && !needed[1] { return [g / x[1], Tape.placeholder(like: x[1])] }
+        return vjp(x, output: y, cotangent: g)
     }
 }
 

@@ -15,7 +15,9 @@
 /// forward/backward; drop it afterwards (its buffers return to the `BufferPool`).
 ///
 /// Memory: a node keeps only the values its VJP reads (`PrimitiveRule.vjpReadsInput`/`vjpReadsOutput`:
-/// a matrix product the operands whose partner needs a cotangent, softmax its output, GELU its input, an addition nothing); the
+/// a matrix product the operands whose partner needs a cotangent, softmax its output, GELU its input, an addition nothing,
+/// a quotient its output only when the divisor needs a cotangent), and the residuals its forward made for it
+/// (fused layer norm: the normalised columns and 1/σ instead of its input); the
 /// others are replaced by a shape-only placeholder, so intermediates nothing needs are freed during
 /// the forward pass. `gradients(…, releasing: true)` also drops each node's values once its VJP has
 /// run, so activations are freed while the gradients accumulate.
@@ -29,6 +31,8 @@ public final class Tape {
         var inputValues: [Tensor]
         /// The output (a placeholder when the VJP does not read it; leaves keep theirs).
         var value: Tensor
+        /// What the forward computed for the VJP besides inputs and output (`PrimitiveRule.forward(_:residuals:)`).
+        var residuals: [Tensor] = []
     }
     var nodes: [Node] = []
 
@@ -61,14 +65,15 @@ public final class Tape {
         return Variable(value: value, tape: self, id: nodes.count - 1)
     }
 
-    func record(_ p: Primitive, _ inputs: [Variable], _ value: Tensor) -> Variable {
+    func record(_ p: Primitive, _ inputs: [Variable], _ value: Tensor, residuals: [Tensor] = []) -> Variable {
         let rule = p.rule
         let recorded = inputs.map { $0.tape === self }
         let saved = inputs.enumerated().map { k, v in
             rule.vjpReadsInput(k, recorded: recorded) ? v.value : Tape.placeholder(like: v.value)
         }
-        nodes.append(Node(primitive: p, inputs: inputs.map { $0.tape === self ? $0.id : -1 },
-                          inputValues: saved, value: rule.vjpReadsOutput ? value : Tape.placeholder(like: value)))
+        nodes.append(Node(primitive: p, inputs: inputs.map { $0.tape === self ? $0.id : -1 }, inputValues: saved,
+                          value: rule.vjpReadsOutput(recorded: recorded) ? value : Tape.placeholder(like: value),
+                          residuals: residuals))
         return Variable(value: value, tape: self, id: nodes.count - 1)
     }
 
@@ -81,7 +86,7 @@ public final class Tape {
         leafStorage.insert(ObjectIdentifier(Tape.zeroF64.storage))
         var total = 0
         for n in nodes where n.primitive != nil {
-            for t in n.inputValues + [n.value] {
+            for t in n.inputValues + [n.value] + n.residuals {
                 let id = ObjectIdentifier(t.storage)
                 if !leafStorage.contains(id), seen.insert(id).inserted { total += t.storage.count * t.dtype.byteSize }
             }
@@ -103,8 +108,9 @@ public final class Tape {
             for i in stride(from: output.id, through: 0, by: -1) {
                 guard let g = grads[i], let p = nodes[i].primitive else { continue }
                 let node = nodes[i]
-                if releasing { nodes[i].inputValues = []; nodes[i].value = Tape.placeholder(like: node.value) }
-                let cts = p.rule.vjp(node.inputValues, output: node.value, cotangent: g)
+                if releasing { nodes[i].inputValues = []; nodes[i].value = Tape.placeholder(like: node.value); nodes[i].residuals = [] }
+                let cts = p.rule.vjp(node.inputValues, output: node.value, residuals: node.residuals, cotangent: g,
+                                     needed: node.inputs.map { $0 >= 0 })
                 for (k, j) in node.inputs.enumerated() where j >= 0 {
                     let ct = cts[k].sumToShape(node.inputValues[k].shape)  // un-broadcast: the one place
                     if grads[j] == nil { grads[j] = ct } else { grads[j]!.addInPlace(ct) }  // accumulate
@@ -153,15 +159,15 @@ public struct Variable {
     public static func apply(_ p: Primitive, _ inputs: [Variable]) -> Variable {
         let rule = p.rule
         let shape = rule.shape(inputs.map(\.shape))
-        let value = rule.forward(inputs.map(\.value))
-        assert(value.shape == shape, "\(p): forward gave \(Shape.describe(value.shape)), rule says \(Shape.describe(shape))")
         var tape: Tape? = nil
         for v in inputs {
             guard let t = v.tape else { continue }
             if let tape { precondition(tape === t, "\(p): inputs recorded on different tapes") }
             tape = t
         }
-        if let tape { return tape.record(p, inputs, value) }
+        let (value, residuals) = rule.forward(inputs.map(\.value), residuals: tape != nil)
+        assert(value.shape == shape, "\(p): forward gave \(Shape.describe(value.shape)), rule says \(Shape.describe(shape))")
+        if let tape { return tape.record(p, inputs, value, residuals: residuals) }
         return Variable(value)
     }
 }

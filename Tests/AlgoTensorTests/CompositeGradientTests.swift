@@ -90,7 +90,8 @@ import Testing
     @Test func layerNormAndMLP() {
         var rng = RandomGenerator(seed: 27)
         let x = GradCheck.normal([4, 3], &rng), gamma = GradCheck.normal([4], &rng), beta = GradCheck.normal([4], &rng)
-        GradCheck.check([x, gamma, beta]) { v in Composite.normalizeColumns(v[0], epsilon: 1e-5) * v[1] + v[2] }
+        GradCheck.check([x, gamma, beta]) { v in Composite.layerNormColumns(v[0], γ: v[1], β: v[2], epsilon: 1e-5) }
+        GradCheck.check([x, gamma, beta]) { v in Composite.layerNormColumns(v[0], γ: v[1], β: v[2], epsilon: 0) }
         let w1 = GradCheck.normal([5, 4], &rng), b1 = GradCheck.normal([5], &rng)
         let w2 = GradCheck.normal([4, 5], &rng), b2 = GradCheck.normal([4], &rng)
         GradCheck.check([x, w1, b1, w2, b2]) { v in

@@ -88,6 +88,47 @@ import Testing
         }
     }
 
+    /// Layer norm with γ and β (Alg. 6 line 3 whole) against its composite: the value and the
+    /// cotangents of x, γ and β. dγ and dβ sum over the columns, so their n is the column count.
+    @Test(arguments: [0.0, 1e-5])
+    func layerNorm(epsilon: Double) {
+        var rng = RandomGenerator(seed: 34)
+        for s in Self.shapes + [[384, 40]] where s[0] > 1 {
+            let d = s[0], cols = s.dropFirst().reduce(1, *)
+            let x = Tensor.normal(s, mean: 0.5, std: 2, using: &rng), g = Tensor.normal(s, using: &rng)
+            let γ = Tensor.normal([d], mean: 1, std: 0.5, using: &rng), β = Tensor.normal([d], using: &rng)
+            func run(_ f: ([Variable]) -> Variable) -> [Tensor] {
+                let tape = Tape()
+                let v = [x, γ, β].map { tape.parameter($0) }
+                let y = f(v)
+                return [y.value] + tape.gradients(of: y, wrt: v, seed: g)
+            }
+            let fused = run { Variable.apply(.fused(.layerNorm(epsilon: epsilon)), $0) }
+            let composite = run { Composite.layerNormColumns($0[0], γ: $0[1], β: $0[2], epsilon: epsilon) }
+            let shape = Shape.describe(s)
+            Self.expectClose(fused[0], composite[0], n: d, "layerNorm forward \(shape)")
+            Self.expectClose(fused[1], composite[1], n: d, "layerNorm dx \(shape)")
+            Self.expectClose(fused[2], composite[2], n: max(d, cols), "layerNorm dγ \(shape)")
+            Self.expectClose(fused[3], composite[3], n: max(d, cols), "layerNorm dβ \(shape)")
+        }
+    }
+
+    /// Only the inputs that are recorded get cotangents; x constant: dγ, dβ still right.
+    @Test func layerNormConstantInput() {
+        var rng = RandomGenerator(seed: 35)
+        let x = Tensor.normal([9, 4], using: &rng), g = Tensor.normal([9, 4], using: &rng)
+        let γ = Tensor.normal([9], using: &rng), β = Tensor.normal([9], using: &rng)
+        func grads(_ f: (Variable, Variable, Variable) -> Variable) -> [Tensor] {
+            let tape = Tape()
+            let G = tape.parameter(γ), B = tape.parameter(β)
+            return tape.gradients(of: f(Variable(x), G, B), wrt: [G, B], seed: g, releasing: true)
+        }
+        let fused = grads { .apply(.fused(.layerNorm(epsilon: 0)), [$0, $1, $2]) }
+        let composite = grads { Composite.layerNormColumns($0, γ: $1, β: $2, epsilon: 0) }
+        Self.expectClose(fused[0], composite[0], n: 9, "dγ")
+        Self.expectClose(fused[1], composite[1], n: 9, "dβ")
+    }
+
     /// The automatic entry points pick the fused kernel for f32 and the composite for f64.
     @Test func dispatch() {
         let tape = Tape()
@@ -98,5 +139,10 @@ import Testing
         let b = t64.parameter(Tensor.ones([3, 2], dtype: .f64))
         _ = b.softmaxColumns()
         #expect(t64.nodes.last?.primitive == .binary(.div))
+        let γ = Variable(Tensor.ones([3])), β = Variable(Tensor.zeros([3]))
+        _ = a.layerNormColumns(γ: γ, β: β, epsilon: 0)
+        #expect(tape.nodes.last?.primitive == .fused(.layerNorm(epsilon: 0)) || !Fusion.enabled)
+        _ = b.layerNormColumns(γ: Variable(Tensor.ones([3], dtype: .f64)), β: Variable(Tensor.zeros([3], dtype: .f64)), epsilon: 0)
+        #expect(t64.nodes.last?.primitive == .binary(.add))
     }
 }

@@ -25,6 +25,49 @@ import Testing
         #expect(released.floats == kept.floats)  // the same arithmetic, bit for bit
     }
 
+    /// Fused layer norm keeps its residuals n̂ (`[d, n]`) and 1/σ (`[n]`), and γ (a parameter, not
+    /// counted): not x, not its output. A quotient by a constant keeps the divisor, not its output.
+    @Test func layerNormAndQuotientKeepTheirResidualsOnly() {
+        var rng = RandomGenerator(seed: 9)
+        let (d, n) = (16, 5)
+        let tape = Tape()
+        let X = tape.parameter(Tensor.normal([d, n], using: &rng))
+        let γ = tape.parameter(Tensor.normal([d], using: &rng)), β = tape.parameter(Tensor.normal([d], using: &rng))
+        let y = X.layerNormColumns(γ: γ, β: β, epsilon: 0)
+        #expect(tape.savedBytes == (Fusion.enabled ? 4 * (d * n + n) : tape.savedBytes), "n̂ and 1/σ; got \(tape.savedBytes) B")
+        let before = tape.savedBytes
+        let q = y / 8  // x / constant: the output is not read by the VJP of x
+        #expect(tape.savedBytes == before + 4, "the divisor only; got \(tape.savedBytes - before) B more")
+        let grads = tape.gradients(of: q.sum(), wrt: [X, γ, β], releasing: true)
+        #expect(tape.savedBytes == 0)
+        #expect(grads.map(\.shape) == [[d, n], [d], [d]])
+    }
+
+    /// `Tensor.binary(_:reusing:_:)` writes into an operand nothing else holds (no new buffer) and
+    /// never into one that is shared (whose holder keeps its values); the values are `binary`'s.
+    @Test func binaryReusesOnlyUnsharedOperands() {
+        var rng = RandomGenerator(seed: 13)
+        let pool = BufferPool()
+        BufferPool.$current.withValue(pool) {
+            let θ = Tensor.normal([40, 30], using: &rng)
+            let g = Tensor.normal([40, 30], using: &rng)
+            let expected = (θ - g * 0.01).floats
+            var a = θ, b = g * 0.01   // a shares θ's buffer; b is the only holder of its own
+            let bStorage = ObjectIdentifier(b.storage)
+            let fresh = pool.freshAllocations
+            let r = Tensor.binary(.sub, reusing: &a, &b)
+            #expect(ObjectIdentifier(r.storage) == bStorage)
+            #expect(pool.freshAllocations == fresh)
+            #expect(r.floats == expected)  // the same arithmetic, bit for bit
+            #expect(θ.floats == a.floats)  // the shared operand was not written
+            var c = θ, e = θ   // both shared: a fresh result
+            let s = Tensor.binary(.add, reusing: &c, &e)
+            #expect(ObjectIdentifier(s.storage) != ObjectIdentifier(θ.storage))
+            #expect(s.floats == (θ + θ).floats)
+        }
+        pool.drain()
+    }
+
     /// The placeholders are right where it matters: gradients through every rule that drops a value
     /// equal finite differences (the project's Float64 rule, `GradientCheck`).
     @Test func droppedValuesDoNotChangeGradients() {

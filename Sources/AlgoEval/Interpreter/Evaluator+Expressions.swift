@@ -116,8 +116,8 @@ extension Evaluator {
             }
         }
         let x = try eval(a, f), y = try eval(b, f)
-        if case .collection = x { return try memberwise(op, x, y, e) }
-        if case .collection = y { return try memberwise(op, x, y, e) }
+        if case .collection = x { return try memberwise(op, consume x, consume y, e) }   // consumed: temporaries are reused
+        if case .collection = y { return try memberwise(op, consume x, consume y, e) }
         switch op {
         case .juxtapose, .multiply, .times:
             if case .onesT = y { return x }

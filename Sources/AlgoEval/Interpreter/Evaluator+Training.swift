@@ -137,36 +137,82 @@ extension Evaluator {
     /// the same structure act member by member (matched by name), element-wise; a scalar times, added
     /// to, subtracted from or dividing a collection (`η · g`, `β_1 m`, `√v̂ + ε`, `m/(1 − β_1^s)`, `0 · θ`)
     /// acts on every entry. The one mechanism behind `θ ← θ − η · ∇loss(θ)` and Adam's moment updates.
-    func memberwise(_ op: BinaryOperator, _ x: Value, _ y: Value, _ e: Expr) throws -> Value {
-        switch (x, y) {
-        case (.collection(let a), .collection(let b)):
+    ///
+    /// The operands are consumed: a member that nothing else holds (a gradient fresh from `∇`, an
+    /// intermediate such as `η · ∇loss(θ)`) receives the result in its own buffer
+    /// (`Variable.binary(_:consuming:_:)`), so `θ − η · ∇loss(θ)` allocates nothing beyond the
+    /// gradient, and θ itself, still held by the frame, is read, never overwritten.
+    func memberwise(_ op: BinaryOperator, _ x: consuming Value, _ y: consuming Value, _ e: Expr) throws -> Value {
+        // Each member is moved out of its collection (replaced by a placeholder) before use, so
+        // that a temporary's tensors are uniquely referenced when they reach the element-wise op.
+        func takeMembers(_ v: inout Value) -> [(name: String, value: Value)]? {
+            guard case .collection(var c) = v else { return nil }
+            v = .nat(0)
+            var out: [(name: String, value: Value)] = []
+            out.reserveCapacity(c.members.count)
+            for k in c.members.indices {
+                let m = c.members[k]
+                c.members[k].value = .nat(0)
+                out.append(m)
+            }
+            return out
+        }
+        let xIsCollection: Bool, yIsCollection: Bool
+        if case .collection = x { xIsCollection = true } else { xIsCollection = false }
+        if case .collection = y { yIsCollection = true } else { yIsCollection = false }
+        switch (xIsCollection, yIsCollection) {
+        case (true, true):
             guard op == .add || op == .subtract || op == .hadamard || op == .divide else {
                 throw RuntimeError(.notExecutable, "`\(op.rawValue)` of two parameter collections is not executable", at: e.span)
             }
-            guard a.members.map(\.name) == b.members.map(\.name) else {
+            var a = takeMembers(&x)!, b = takeMembers(&y)!
+            guard a.map(\.name) == b.map(\.name) else {
                 throw RuntimeError(.invalidInput, "the parameter collections have different members", at: e.span)
             }
-            return .collection(Collection(try zip(a.members, b.members).map { ($0.name, try memberwise(op, $0.value, $1.value, e)) }))
-        case (.collection(let a), _):
+            var out = Collection()
+            for k in a.indices {
+                let l = a[k].value, r = b[k].value
+                a[k].value = .nat(0); b[k].value = .nat(0)
+                out.members.append((a[k].name, try memberwise(op, consume l, consume r, e)))
+            }
+            return .collection(out)
+        case (true, false):
             guard scalarNumber(y) != nil || isScalarTensor(y), op != .hadamard else {
                 throw RuntimeError(.invalidInput, "a parameter collection combined with \(y.kindName)", at: e.span)
             }
-            return .collection(Collection(try a.members.map { ($0.name, try memberwise(op, $0.value, y, e)) }))
-        case (_, .collection(let b)):
+            var a = takeMembers(&x)!
+            var out = Collection()
+            for k in a.indices {
+                let l = a[k].value
+                a[k].value = .nat(0)
+                out.members.append((a[k].name, try memberwise(op, consume l, copy y, e)))
+            }
+            return .collection(out)
+        case (false, true):
             guard scalarNumber(x) != nil || isScalarTensor(x), op != .hadamard else {
                 throw RuntimeError(.invalidInput, "\(x.kindName) combined with a parameter collection", at: e.span)
             }
-            return .collection(Collection(try b.members.map { ($0.name, try memberwise(op, x, $0.value, e)) }))
-        default:
+            var b = takeMembers(&y)!
+            var out = Collection()
+            for k in b.indices {
+                let r = b[k].value
+                b[k].value = .nat(0)
+                out.members.append((b[k].name, try memberwise(op, copy x, consume r, e)))
+            }
+            return .collection(out)
+        case (false, false):
             let l = try tensor(x, e.span), r = try tensor(y, e.span)
+            x = .nat(0); y = .nat(0)   // the operands' last references are now `l` and `r`
             try broadcastable(l, r, e)
             ops += 1
+            let kernel: BinaryOp
             switch op {
-            case .add: return .tensor(l + r)
-            case .subtract: return .tensor(l - r)
-            case .divide: return .tensor(l / r)
-            default: return .tensor(l * r)
+            case .add: kernel = .add
+            case .subtract: kernel = .sub
+            case .divide: kernel = .div
+            default: kernel = .mul
             }
+            return .tensor(Variable.binary(kernel, consuming: consume l, consume r))
         }
     }
 

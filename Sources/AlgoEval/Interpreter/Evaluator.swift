@@ -213,6 +213,7 @@ public final class Evaluator {
         }
         try bindCollectionGroups(f)
         bindDimsFromShapes(f)
+        if let fused = fusedLayerNorm(callee, f) { return fused }   // Algorithm 6 as one fused node (Evaluator+LayerNorm)
         depth += 1
         defer { depth -= 1 }
         return try execute(callee, f)

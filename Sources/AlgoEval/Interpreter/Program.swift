@@ -83,6 +83,9 @@ public struct RunOptions {
     /// kept half of the scores, forward and backward (`Evaluator+CausalAttention`); false runs the
     /// three lines as written on the whole ℓ×ℓ scores (the same values to rounding; for comparisons).
     public var skipMaskedHalf = true
+    /// Run a callee that is the paper's Algorithm 6 as one fused layer norm (`Evaluator+LayerNorm`);
+    /// false runs its lines as written (the tests compare the two).
+    var fuseLayerNorm = true
     public init() {}
 }
 
