@@ -104,12 +104,16 @@ public enum Direct {
         return zip(α, v).dropFirst().reduce(α[0] * v[0]) { $0 + $1.0 * $1.1 } // 5
     }
 
-    /// Algorithm 4: Ṽ ← Attention(X, Z | 𝓦_qkv, Mask).
+    /// Algorithm 4: Ṽ ← Attention(X, Z | 𝓦_qkv, Mask). A causal mask computes lines 4–6 on the kept
+    /// half only (`Variable.causalWeights`, `causalProduct`), as the interpreter does.
     public static func attention(_ X: Variable, _ Z: Variable, _ 𝓦_qkv: AttentionParameters, mask: Tensor) -> Variable {
         let d_attn = Double(𝓦_qkv.W_q.shape[0])
         let Q = 𝓦_qkv.W_q.matmul(X, addingColumn: 𝓦_qkv.b_q)                  // 1 (W X + b 𝟏ᵀ as one product, as the interpreter runs it)
         let K = 𝓦_qkv.W_k.matmul(Z, addingColumn: 𝓦_qkv.b_k)                  // 2
         let V = 𝓦_qkv.W_v.matmul(Z, addingColumn: 𝓦_qkv.b_v)                  // 3
+        if (Tensor.ones([], dtype: mask.dtype) - mask).isStrictlyLowerIndicator(Q.shape[1]) {
+            return V.causalProduct(.causalWeights(keys: K, queries: Q, divisor: d_attn.squareRoot()))  // 4–6
+        }
         var S = K.matmul(Q, transposeSelf: true)                                // 4: KᵀQ
         let minusInfinity = Tensor(scalar: -.infinity, dtype: mask.dtype)
         S = S + Variable(Tensor.select(mask, mask.scalarZero, minusInfinity))   // 5: ¬Mask → −∞

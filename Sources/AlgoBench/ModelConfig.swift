@@ -51,8 +51,10 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     // MARK: - FLOPs
 
     /// FLOPs of the matrix products of one forward pass over one sequence of ℓ tokens, 2·M·K·N per
-    /// product of an M×K and a K×N matrix, as Algorithm 10 computes them (full ℓ×ℓ scores: the
-    /// masked half is computed too, as written):
+    /// product of an M×K and a K×N matrix, as Algorithm 10 is written (full ℓ×ℓ scores). The
+    /// runtime skips the causally masked half of S = KᵀQ and Ṽ = V·softmax (and of their gradients;
+    /// `Evaluator+CausalAttention`), so it performs about ℓ²·H·(d_attn + d_mid) fewer per layer than
+    /// counted here; the count, and the targets stated against it, keep the definition as written:
     ///   per layer: Q, K, V         2·ℓ·d_e·H·(2·d_attn + d_mid)
     ///              S = KᵀQ         2·ℓ·ℓ·H·d_attn
     ///              Ṽ = V·softmax   2·ℓ·ℓ·H·d_mid

@@ -46,7 +46,8 @@ struct BenchCommand: Command {
               process's so far): a warm-up run, then repetitions for about 3 s (1 s with
               --quick; gpt2: one run, no warm-up); printed are the median with min and max,
               tokens/s (batch·ℓ per run), GFLOP/s from the FLOPs of the algorithm's matrix
-              products (2·M·K·N each, full ℓ×ℓ scores as written; a step is 3× a forward), the
+              products (2·M·K·N each, full ℓ×ℓ scores as written, although the causally masked
+              half of KᵀQ and V·softmax, and of their gradients, is skipped; a step is 3× a forward), the
               fraction of the FMA peak for the thread count (measured at the start and end of
               the run, as for gemm), the peak memory, and the bytes a step needs at least
               (parameters + gradients + the activations backpropagation keeps; θ for a forward)

@@ -14,6 +14,8 @@ extension GEMM {
         /// op(B) packed whole (k-slice at `pc · nPad`, 6-column panel at `j · kcNow`), or nil.
         var sharedB: UnsafePointer<Float>? = nil
         var mPad = 0, nPad = 0
+        /// The part of C computed (`Triangle`); `.none` for a whole product.
+        var triangle: Triangle = .none
 
         /// Computes `C[rows, cols]` completely: for each nc-wide slab of columns and each
         /// kc-deep slice of k (in order, so every element is summed the same way whatever
@@ -36,8 +38,12 @@ extension GEMM {
             while jc < cols.upperBound {
                 let ncNow = min(nc, cols.upperBound - jc)
                 let fullCols = inPlace ? ncNow / nr * nr : ncNow
-                var pc = 0
-                while pc < k {
+                // A triangle narrows the k-slices (always at the same multiples of kc, so every
+                // element is summed as in the whole product) and the rows this slab needs.
+                let (kFrom, kTo) = triangle.depths(columns: jc..<(jc + ncNow), k: k)
+                let rowEnd = triangle.rowEnd(columns: jc..<(jc + ncNow), rows: rows)
+                var pc = kFrom / kc * kc
+                while pc < kTo {
                     let kcNow = min(kc, k - pc)
                     if sharedB != nil {
                         // Packed already.
@@ -47,10 +53,9 @@ extension GEMM {
                     } else if !inPlace {
                         packB(trans: transB, b: b, ldb: ldb, p0: pc, depth: kcNow, j0: jc, cols: ncNow, dst: bPack)
                     }
-                    let betaNow: Float = pc == 0 ? beta : 1
                     var ic = rows.lowerBound
-                    while ic < rows.upperBound {
-                        let mcNow = min(mc, rows.upperBound - ic)
+                    while ic < rowEnd {
+                        let mcNow = min(mc, rowEnd - ic)
                         let aBlock: UnsafePointer<Float>
                         if let sharedA {
                             aBlock = sharedA + pc * mPad + ic * kcNow
@@ -72,8 +77,14 @@ extension GEMM {
                                 bp = UnsafePointer(bPack + (inPlace ? 0 : jr * kcNow))
                                 (bRow, bCol) = (nr, 1)
                             }
-                            panelColumn(mcNow, min(nr, ncNow - jr), kcNow, aBlock, bp, bRow, bCol,
-                                        c + ic + (jc + jr) * ldc, betaNow)
+                            let colsNow = min(nr, ncNow - jr)
+                            // This tile's k-steps within the slice, its first slice (where beta
+                            // applies) and its rows (all of them but for `.upperC`).
+                            let t = triangle.tile(columns: (jc + jr)..<(jc + jr + colsNow), slice: pc, depth: kcNow, k: k, rows: rows)
+                            if t.depth > 0 {
+                                panelColumn(min(mcNow, t.rowEnd - ic), colsNow, kcNow, t.depth, aBlock + t.skip * mr,
+                                            bp + t.skip * bRow, bRow, bCol, c + ic + (jc + jr) * ldc, t.first ? beta : 1)
+                            }
                             jr += nr
                         }
                         ic += mcNow
@@ -86,8 +97,10 @@ extension GEMM {
 
         /// One column of tiles: every 16-row panel of the packed A block times one 6-column B
         /// panel, which stays in L1 while A's panels stream from L2.
+        /// `depth` (≤ `kcNow`) k-steps from `aPack` and `bp`, which point at the tile's first k-step
+        /// (`kcNow` is the slice's depth, the stride between packed A panels).
         @inline(__always)
-        func panelColumn(_ mcNow: Int, _ cols: Int, _ kcNow: Int, _ aPack: UnsafePointer<Float>,
+        func panelColumn(_ mcNow: Int, _ cols: Int, _ kcNow: Int, _ depth: Int, _ aPack: UnsafePointer<Float>,
                          _ bp: UnsafePointer<Float>, _ bRow: Int, _ bCol: Int,
                          _ cPanel: UnsafeMutablePointer<Float>, _ betaNow: Float) {
             var ir = 0
@@ -95,14 +108,14 @@ extension GEMM {
                 let rows = min(mr, mcNow - ir), ap = aPack + ir * kcNow, c = cPanel + ir
                 switch (rows > 8, bRow == nr && bCol == 1) {
                 case (true, true):
-                    kernel16x6Packed(kc: kcNow, ap: ap, bp: bp, c: c, ldc: ldc, rows: rows, cols: cols, alpha: alpha, beta: betaNow)
+                    kernel16x6Packed(kc: depth, ap: ap, bp: bp, c: c, ldc: ldc, rows: rows, cols: cols, alpha: alpha, beta: betaNow)
                 case (true, false):
-                    kernel16x6(kc: kcNow, ap: ap, bp: bp, bRow: bRow, bCol: bCol, c: c, ldc: ldc,
+                    kernel16x6(kc: depth, ap: ap, bp: bp, bRow: bRow, bCol: bCol, c: c, ldc: ldc,
                                rows: rows, cols: cols, alpha: alpha, beta: betaNow)
                 case (false, true):
-                    kernel8x6Packed(kc: kcNow, ap: ap, bp: bp, c: c, ldc: ldc, rows: rows, cols: cols, alpha: alpha, beta: betaNow)
+                    kernel8x6Packed(kc: depth, ap: ap, bp: bp, c: c, ldc: ldc, rows: rows, cols: cols, alpha: alpha, beta: betaNow)
                 case (false, false):
-                    kernel8x6(kc: kcNow, ap: ap, bp: bp, bRow: bRow, bCol: bCol, c: c, ldc: ldc,
+                    kernel8x6(kc: depth, ap: ap, bp: bp, bRow: bRow, bCol: bCol, c: c, ldc: ldc,
                               rows: rows, cols: cols, alpha: alpha, beta: betaNow)
                 }
                 ir += mr

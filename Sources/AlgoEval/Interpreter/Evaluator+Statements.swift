@@ -65,7 +65,9 @@ extension Evaluator {
     }
 
     func block(_ body: [Statement], _ f: Frame) throws -> Flow {
-        for s in body {
+        for (i, s) in body.enumerated() {
+            // Alg. 4 lines 4–6 with a causal mask: the kept half only (Evaluator+CausalAttention).
+            if options.skipMaskedHalf, let v = try causalAttention(body, at: i, f) { return .returned(v) }
             if case .returned(let v) = try statement(s, f) { return .returned(v) }
         }
         return .normal

@@ -138,6 +138,10 @@ public struct RunOptions {
     /// Test hook of the gradient check's own tests: GELU's gradient gets ε added (its value is
     /// unchanged), a deliberately wrong VJP that the check must catch. nil in every real run.
     var faultyGELUGradient: Double? = nil
+    /// Attention with a causal mask (Alg. 4 lines 4–6, `Mask[t, t′] = [[t ≤ t′]]`) computes only the
+    /// kept half of the scores, forward and backward (`Evaluator+CausalAttention`); false runs the
+    /// three lines as written on the whole ℓ×ℓ scores (the same values to rounding; for comparisons).
+    public var skipMaskedHalf = true
     /// Run a callee that is the paper's Algorithm 6 as one fused layer norm (`Evaluator+LayerNorm`);
     /// false runs its lines as written (the tests compare the two).
     var fuseLayerNorm = true
