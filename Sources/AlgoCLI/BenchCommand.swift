@@ -44,12 +44,13 @@ struct BenchCommand: Command {
               Each measurement runs in a child process of this binary (so that its peak resident
               memory is its own; `--in-process` runs them here, and the peak is then the
               process's so far): a warm-up run, then repetitions for about 3 s (1 s with
-              --quick; gpt2: one run, no warm-up); printed are the median with min and max,
-              tokens/s (batch·ℓ per run), GFLOP/s from the FLOPs of the algorithm's matrix
-              products (2·M·K·N each, full ℓ×ℓ scores as written, although the causally masked
-              half of KᵀQ and V·softmax, and of their gradients, is skipped; a step is 3× a forward), the
-              fraction of the FMA peak for the thread count (measured at the start and end of
-              the run, as for gemm), the peak memory, and the bytes a step needs at least
+              --quick; gpt2: a warm-up and 3 forwards, one step without warm-up); printed
+              are the median with min and max, tokens/s (batch·ℓ per run), GFLOP/s from the
+              FLOPs of the algorithm's matrix products (2·M·K·N each, full ℓ×ℓ scores as
+              written, although the causally masked half of KᵀQ and V·softmax, and of their
+              gradients, is skipped; a step is 3× a forward), the fraction of the FMA peak
+              for the thread count (measured at the start and end of the run, as for gemm),
+              the peak memory, and the bytes a step needs at least
               (parameters + gradients + the activations backpropagation keeps; θ for a forward)
               with the ratio. Forward is one sequence: `--batch` applies to `train`, and gpt2
               trains on one sequence only (its activations for 8 would be ~11 GB). For each

@@ -25,12 +25,13 @@ struct BenchModel {
     static func isLarge(_ c: ModelConfig) -> Bool { c.forwardFLOPs > 5e10 }
 
     /// Repetitions of one job: one warm-up, then 3 to 50 timed runs for about 3 s (1 s with
-    /// --quick). A large configuration runs once, untimed warm-up left out: one forward, one step
-    /// (the overhead job's agreement check runs each version once before its one timed round).
+    /// --quick). A large configuration's forward (gpt2, ~2–3 s) has one warm-up and exactly 3 timed
+    /// runs; its training step (~1 min) runs once, without warm-up.
     func job(_ kind: ModelJob.Kind, _ c: ModelConfig, _ phase: ModelRun.Phase, batch: Int, threads: Int) -> ModelJob {
-        let large = Self.isLarge(c)
+        let large = Self.isLarge(c), once = large && phase == .train
         return ModelJob(kind: kind, config: c, phase: phase.rawValue, batch: batch, threads: threads,
-                        warmups: large ? 0 : 1, minimum: large ? 1 : 3, maximum: large ? 1 : 50, budget: quick ? 1 : 3, algorithms: algorithms)
+                        warmups: once ? 0 : 1, minimum: once ? 1 : 3, maximum: once ? 1 : (large ? 3 : 50),
+                        budget: quick ? 1 : 3, algorithms: algorithms)
     }
 
     /// Every measurement of the run, in the order printed. Forward is one sequence; a large

@@ -46,12 +46,24 @@ public enum CausalAttention {
         return out
     }
 
+    /// Runs the work items on the kernel threads, or in order on the calling thread when the whole
+    /// job (`heads·ℓ²·d/2` multiply-adds, the kept half) is below `GEMM.parallelThreshold`, as a GEMM
+    /// of that size would (the tiny model's heads: handing them to the other thread costs more than
+    /// it saves). The items and their results are the same either way.
+    static func forEach(_ count: Int, heads: Int, length n: Int, depth d: Int, _ body: (Int) -> Void) {
+        if heads * n * n * d / 2 < GEMM.parallelThreshold {
+            for i in 0..<count { body(i) }
+        } else {
+            Parallel.forEach(count, body)
+        }
+    }
+
     /// `A[:, :, h] = softmax` of each column `t_x` over its kept entries `t_z ≤ t_x` of
     /// `(K_hᵀ Q_h)/divisor`, 0 below the diagonal. K_h and Q_h are d×ℓ; `a` holds ℓ×ℓ per head.
     public static func weights(keys: [Operand], queries: [Operand], d: Int, length n: Int, divisor: Float,
                                a: UnsafeMutablePointer<Float>) {
         let work = items(heads: keys.count, length: n, growing: true)
-        Parallel.forEach(work.count) { i in
+        forEach(work.count, heads: keys.count, length: n, depth: d) { i in
             let (h, cols) = work[i]
             let ah = a + h * n * n
             GEMM.sgemm(triangle: .upperC, columns: cols, transA: !keys[h].transposed, transB: queries[h].transposed,
@@ -66,7 +78,7 @@ public enum CausalAttention {
     public static func product(values: [Operand], dv: Int, length n: Int, weights a: UnsafePointer<Float>,
                                y: UnsafeMutablePointer<Float>) {
         let work = items(heads: values.count, length: n, growing: true)
-        Parallel.forEach(work.count) { i in
+        forEach(work.count, heads: values.count, length: n, depth: dv) { i in
             let (h, cols) = work[i]
             GEMM.sgemm(triangle: .upperB, columns: cols, transA: values[h].transposed, transB: false,
                        m: dv, n: n, k: n, alpha: 1, a: values[h].base, lda: values[h].ld, b: a + h * n * n, ldb: n,
@@ -81,7 +93,7 @@ public enum CausalAttention {
                                        dWeights: UnsafeMutablePointer<Float>) {
         let heads = values.count
         let forV = items(heads: heads, length: n, growing: false), forA = items(heads: heads, length: n, growing: true)
-        Parallel.forEach(forV.count + forA.count) { i in
+        forEach(forV.count + forA.count, heads: heads, length: n, depth: 2 * dv) { i in
             if i < forA.count {
                 let (h, cols) = forA[i]
                 let da = dWeights + h * n * n
@@ -107,7 +119,7 @@ public enum CausalAttention {
                                        dKeys: UnsafeMutablePointer<Float>, dQueries: UnsafeMutablePointer<Float>) {
         let heads = keys.count
         let up = items(heads: heads, length: n, growing: true)
-        Parallel.forEach(up.count) { i in
+        forEach(up.count, heads: heads, length: n, depth: d) { i in
             let (h, cols) = up[i]
             let off = h * n * n
             for x in cols {
@@ -118,7 +130,7 @@ public enum CausalAttention {
                        beta: 0, c: dQueries + h * d * n, ldc: d)
         }
         let down = items(heads: heads, length: n, growing: false)
-        Parallel.forEach(down.count) { i in
+        forEach(down.count, heads: heads, length: n, depth: d) { i in
             let (h, cols) = down[i]
             GEMM.sgemm(triangle: .lowerB, columns: cols, transA: queries[h].transposed, transB: true,
                        m: d, n: n, k: n, alpha: 1, a: queries[h].base, lda: queries[h].ld, b: dScores + h * n * n, ldb: n,
