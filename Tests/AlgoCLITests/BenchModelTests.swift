@@ -70,8 +70,10 @@ struct BenchModelTests {
                            "tiny model train 8 1", "tiny model train 8 2", "tiny overhead forward 1 1", "tiny overhead forward 1 2",
                            "gpt2 model forward 1 1", "gpt2 model forward 1 2", "gpt2 model train 1 1", "gpt2 model train 1 2",
                            "gpt2 overhead forward 1 1", "gpt2 overhead forward 1 2"])
-        // gpt2 runs once without warm-up; tiny repeats.
-        #expect(bench.jobs.filter { $0.config.name == "gpt2" }.allSatisfy { $0.warmups == 0 && $0.minimum == 1 && $0.maximum == 1 })
+        // gpt2's forwards: a warm-up and exactly 3 timed runs; its training step: once, no warm-up; tiny repeats.
+        let gpt2 = bench.jobs.filter { $0.config.name == "gpt2" }
+        #expect(gpt2.filter { $0.phase == "forward" }.allSatisfy { $0.warmups == 1 && $0.minimum == 3 && $0.maximum == 3 })
+        #expect(gpt2.filter { $0.phase == "train" }.allSatisfy { $0.warmups == 0 && $0.minimum == 1 && $0.maximum == 1 })
         #expect(bench.jobs.filter { $0.config.name == "tiny" }.allSatisfy { $0.warmups == 1 && $0.minimum == 3 })
     }
 

@@ -176,28 +176,21 @@ extension Evaluator {
                 out.members.append((a[k].name, try memberwise(op, consume l, consume r, e)))
             }
             return .collection(out)
-        case (true, false):
-            guard scalarNumber(y) != nil || isScalarTensor(y), op != .hadamard else {
-                throw RuntimeError(.invalidInput, "a parameter collection combined with \(y.kindName)", at: e.span)
+        case (true, false), (false, true):
+            // One collection and a number: the number applies to every member, on its own side.
+            let onLeft = xIsCollection
+            let number = onLeft ? y : x
+            guard scalarNumber(number) != nil || isScalarTensor(number), op != .hadamard else {
+                let what = onLeft ? "a parameter collection combined with \(y.kindName)" : "\(x.kindName) combined with a parameter collection"
+                throw RuntimeError(.invalidInput, what, at: e.span)
             }
-            var a = takeMembers(&x)!
+            var a = onLeft ? takeMembers(&x)! : takeMembers(&y)!
             var out = Collection()
             for k in a.indices {
-                let l = a[k].value
+                let m = a[k].value
                 a[k].value = .nat(0)
-                out.members.append((a[k].name, try memberwise(op, consume l, copy y, e)))
-            }
-            return .collection(out)
-        case (false, true):
-            guard scalarNumber(x) != nil || isScalarTensor(x), op != .hadamard else {
-                throw RuntimeError(.invalidInput, "\(x.kindName) combined with a parameter collection", at: e.span)
-            }
-            var b = takeMembers(&y)!
-            var out = Collection()
-            for k in b.indices {
-                let r = b[k].value
-                b[k].value = .nat(0)
-                out.members.append((b[k].name, try memberwise(op, copy x, consume r, e)))
+                let value = onLeft ? try memberwise(op, consume m, copy number, e) : try memberwise(op, copy number, consume m, e)
+                out.members.append((a[k].name, value))
             }
             return .collection(out)
         case (false, false):
