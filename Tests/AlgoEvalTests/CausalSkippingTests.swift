@@ -14,13 +14,6 @@ import AlgoTensor
 /// and by O(1) differences respectively.
 @Suite("interpreter: causal attention skips the masked half and gives the dense values")
 struct CausalSkippingTests {
-    func program(_ file: String) throws -> LoadedProgram {
-        switch RunSession.load(path: InterpreterFixtures.repository + "/Algorithms/" + file + ".algo") {
-        case .success(let p): return p
-        case .failure(let f): throw f
-        }
-    }
-
     struct Config: CustomTestStringConvertible, Sendable {
         let dtype: DType, length: Int, heads: Int
         var testDescription: String { "\(dtype) ℓ=\(length) H=\(heads)" }
@@ -53,7 +46,7 @@ struct CausalSkippingTests {
 
     @Test("DTransformer's P equals the dense path's", arguments: configs)
     func forward(_ c: Config) throws {
-        let p = try program("DTransformer")
+        let p = try InterpreterFixtures.program("DTransformer")
         let x = (0..<c.length).map { ($0 * 7) % 11 + 1 }
         func run(_ skip: Bool) throws -> (Tensor, Evaluator) {
             let r = try RunSession.run(p, dims: c.dims, reals: [:], inputs: ["x": .tokens(x)], parameters: nil, mask: nil, options: options(c.dtype, skip: skip))
@@ -96,7 +89,7 @@ struct CausalSkippingTests {
 
     @Test("MHAttention: only a causal Mask skips (a rule, `Mask=causal`, a causal matrix); any other keeps the dense path")
     func masks() throws {
-        let mha = try program("MHAttention")
+        let mha = try InterpreterFixtures.program("MHAttention")
         let (H, d, dAttn, n) = (2, 6, 3, 9)
         var rng = RandomGenerator(seed: 4)
         func normal(_ s: [Int]) -> Tensor { Tensor.normal(s, dtype: .f64, using: &rng) }
@@ -125,7 +118,7 @@ struct CausalSkippingTests {
             #expect(try run(mask).1, "\(mask) must run line 5")
         }
         // Encoders (Mask ≡ 1 in the text) run line 5 as written.
-        let e = try program("ETransformer")
+        let e = try InterpreterFixtures.program("ETransformer")
         let edims = ["N_V": 11, "ℓ_max": 9, "L": 1, "H": 2, "d_e": 8, "d_mlp": 8, "d_attn": 4, "d_mid": 4, "d_f": 8]
         let r = try RunSession.run(e, dims: edims, reals: [:], inputs: ["x": .tokens([1, 2, 3, 4, 5, 6, 7, 8, 9])], parameters: nil, mask: nil,
                                    options: options(.f32, skip: true))

@@ -9,13 +9,6 @@ import AlgoTensor
 /// (so they agree to rounding of the order of operations, ≤ 1e-12 relative).
 @Suite("head batching: MHAttention equals its per-head loop")
 struct HeadBatchingTests {
-    func program(_ file: String) throws -> LoadedProgram {
-        switch RunSession.load(path: InterpreterFixtures.repository + "/Algorithms/" + file + ".algo") {
-        case .success(let p): return p
-        case .failure(let f): throw f
-        }
-    }
-
     func options(_ profile: Bool = false) -> RunOptions {
         var o = RunOptions()
         o.dtype = .f64
@@ -25,7 +18,7 @@ struct HeadBatchingTests {
 
     @Test("MHAttention (batched) = W_o [Attention_1; …; Attention_H] + b_o, causal and full masks, self- and cross-attention", arguments: [false, true])
     func equalsPerHead(causal: Bool) throws {
-        let mha = try program("MHAttention"), attention = try program("Attention")
+        let mha = try InterpreterFixtures.program("MHAttention"), attention = try InterpreterFixtures.program("Attention")
         let (H, dx, dz, dAttn, dMid, dOut, lx, lz) = (3, 5, 4, 2, 3, 6, 7, causal ? 7 : 5)
         var rng = RandomGenerator(seed: 11)
         func normal(_ s: [Int]) -> Tensor { Tensor.normal(s, dtype: .f64, using: &rng) }

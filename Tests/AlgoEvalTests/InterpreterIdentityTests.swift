@@ -7,13 +7,6 @@ import AlgoDiagnostics
 /// The identities of the issue, through the evaluator running the `.algo` texts.
 @Suite("algo run's evaluator: identities and runtime diagnostics")
 struct InterpreterIdentityTests {
-    func program(_ file: String) throws -> LoadedProgram {
-        switch RunSession.load(path: InterpreterFixtures.repository + "/Algorithms/" + file + ".algo") {
-        case .success(let p): return p
-        case .failure(let f): throw f
-        }
-    }
-
     func run(_ p: LoadedProgram, _ dtype: DType, dims: [String: Int] = [:], reals: [String: Double] = [:], inputs: [String: Value],
              parameters: [String: Tensor]?, mask: MaskValue? = nil, maxSteps: Int = 256) throws -> (Value, Evaluator) {
         var o = RunOptions()
@@ -25,7 +18,7 @@ struct InterpreterIdentityTests {
 
     @Test("Algorithm 3 (BasicAttention.algo) equals Algorithm 4 (Attention.algo) for one query, Mask ≡ 1")
     func basicIsOneQueryAttention() throws {
-        let basic = try program("BasicAttention"), attention = try program("Attention")
+        let basic = try InterpreterFixtures.program("BasicAttention"), attention = try InterpreterFixtures.program("Attention")
         for caseName in ReferenceFixtures.names() where caseName.hasPrefix("BasicAttention") {
             let fx = try ReferenceFixtures.load(caseName)
             for dtype in [DType.f64, .f32] {
@@ -42,7 +35,7 @@ struct InterpreterIdentityTests {
 
     @Test("MHAttention.algo with H = 1 equals W_o · Attention.algo + b_o 𝟏ᵀ")
     func oneHead() throws {
-        let mh = try program("MHAttention"), attention = try program("Attention")
+        let mh = try InterpreterFixtures.program("MHAttention"), attention = try InterpreterFixtures.program("Attention")
         for caseName in ReferenceFixtures.names() where caseName.hasPrefix("MHAttention") {
             let fx = try ReferenceFixtures.load(caseName)
             for dtype in [DType.f64, .f32] {
@@ -68,7 +61,7 @@ struct InterpreterIdentityTests {
 
     @Test("DTransformer.algo is causal: column t depends only on x[1:t]; a later token changes only later columns; columns of P sum to 1")
     func causality() throws {
-        let p = try program("DTransformer")
+        let p = try InterpreterFixtures.program("DTransformer")
         for caseName in ReferenceFixtures.names() where caseName.hasPrefix("DTransformer") {
             let fx = try ReferenceFixtures.load(caseName)
             let θ = RunSession.parameters(from: fx.checkpoint)
@@ -96,17 +89,17 @@ struct InterpreterIdentityTests {
 
     @Test("batched loops: DTransformer's tensor operations do not grow with ℓ (column loops and the mask are one computation)")
     func batched() throws {
-        let p = try program("DTransformer")
+        let p = try InterpreterFixtures.program("DTransformer")
         let dims = ["N_V": 11, "ℓ_max": 16, "L": 2, "H": 2, "d_e": 8, "d_mlp": 12, "d_attn": 4, "d_mid": 4]
         let (_, short) = try run(p, .f32, dims: dims, inputs: ["x": .tokens([1, 2])], parameters: nil)
         let (_, long) = try run(p, .f32, dims: dims, inputs: ["x": .tokens(Array(1...11) + [1, 2, 3])], parameters: nil)
         #expect(short.ops == long.ops, "\(short.ops) vs \(long.ops)")
-        let e = try program("ETransformer")
+        let e = try InterpreterFixtures.program("ETransformer")
         let edims = dims.merging(["d_f": 6]) { a, _ in a }
         let (_, eShort) = try run(e, .f32, dims: edims, inputs: ["x": .tokens([1, 2])], parameters: nil)
         let (_, eLong) = try run(e, .f32, dims: edims, inputs: ["x": .tokens(Array(1...9))], parameters: nil)
         #expect(eShort.ops == eLong.ops, "ETransformer \(eShort.ops) vs \(eLong.ops)")
-        let ed = try program("EDTransformer")
+        let ed = try InterpreterFixtures.program("EDTransformer")
         let eddims = dims.merging(["L_enc": 1, "L_dec": 2]) { a, _ in a }
         let (_, edShort) = try run(ed, .f32, dims: eddims, inputs: ["x": .tokens([1, 2]), "z": .tokens([3])], parameters: nil)
         let (_, edLong) = try run(ed, .f32, dims: eddims, inputs: ["x": .tokens(Array(1...9)), "z": .tokens([3, 4, 5, 6])], parameters: nil)
@@ -115,7 +108,7 @@ struct InterpreterIdentityTests {
 
     @Test("runtime diagnostics: NaN of layer_norm (A3) E0503, a position beyond ℓ_max (A10) E0502, the while step limit E0504, training E0501")
     func diagnostics() throws {
-        let ln = try program("LayerNorm")
+        let ln = try InterpreterFixtures.program("LayerNorm")
         do {
             _ = try run(ln, .f64, inputs: ["e": .tensor(Variable(Tensor(shape: [3], values: [2, 2, 2], dtype: .f64)))], parameters: nil)
             Issue.record("no error")
@@ -123,7 +116,7 @@ struct InterpreterIdentityTests {
             #expect(e.diagnostic.code == .nonFinite)
             #expect(e.diagnostic.span.file.hasSuffix("LayerNorm.algo"))
         }
-        let d = try program("DTransformer")
+        let d = try InterpreterFixtures.program("DTransformer")
         let dims = ["N_V": 11, "ℓ_max": 3, "L": 1, "H": 1, "d_e": 4, "d_mlp": 4, "d_attn": 2, "d_mid": 2]
         do {
             _ = try run(d, .f32, dims: dims, inputs: ["x": .tokens([1, 2, 3, 4])], parameters: nil)
@@ -131,11 +124,11 @@ struct InterpreterIdentityTests {
         } catch let e as RuntimeError {
             #expect(e.diagnostic.code == .runtimeIndexOutOfRange)
         }
-        let ed = try program("EDInference")
+        let ed = try InterpreterFixtures.program("EDInference")
         let edims = ["N_V": 11, "ℓ_max": 64, "L_enc": 1, "L_dec": 1, "H": 1, "d_e": 4, "d_mlp": 4, "d_attn": 2, "d_mid": 2]
         let (v, e) = try run(ed, .f32, dims: edims, reals: ["τ": 1], inputs: ["z": .tokens([1, 2])], parameters: nil, maxSteps: 2)
         if case .tokens(let t) = v, t.last != 11 { #expect(t.count == 3); #expect(e.warnings.first?.code == .stepLimit) }
-        let tr = try program("DTraining")
+        let tr = try InterpreterFixtures.program("DTraining")
         #expect(throws: RuntimeError.self) { _ = try run(tr, .f32, inputs: [:], parameters: nil) }
     }
 }

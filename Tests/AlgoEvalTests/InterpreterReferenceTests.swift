@@ -14,6 +14,7 @@ enum InterpreterFixtures {
         repository + "/Algorithms/" + String(caseName.prefix { $0 != "-" }) + ".algo"
     }
 
+    /// The loaded `Algorithms/NAME.algo` for a file name (`Attention`) or a case name (`DTransformer-small`).
     static func program(_ caseName: String) throws -> LoadedProgram {
         switch RunSession.load(path: algoPath(caseName)) {
         case .success(let p): return p

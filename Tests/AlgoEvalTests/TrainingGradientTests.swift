@@ -11,13 +11,6 @@ struct TrainingGradientTests {
     static let tiny: [String: Int] = ["N_V": 7, "ℓ_max": 6, "L": 1, "L_enc": 1, "L_dec": 1, "H": 2, "d_e": 4, "d_mlp": 6,
                                       "d_attn": 2, "d_mid": 2, "d_f": 4, "N_epochs": 1]
 
-    func program(_ file: String) throws -> LoadedProgram {
-        switch RunSession.load(path: InterpreterFixtures.repository + "/Algorithms/" + file + ".algo") {
-        case .success(let p): return p
-        case .failure(let f): throw f
-        }
-    }
-
     func dataset(_ p: LoadedProgram, _ seqs: [String: [[Int]]]) throws -> (inputs: [String: Value], count: Int) {
         var elements: [String: [Int: [Int]]] = [:]
         for (name, _) in RunSession.datasetInputs(p.target) {
@@ -73,7 +66,7 @@ struct TrainingGradientTests {
     }
 
     func trainTiny(_ file: String, _ seqs: [String: [[Int]]], epochs: Int, seed: UInt64 = 0) throws -> RunSession.TrainingResult {
-        let p = try program(file)
+        let p = try InterpreterFixtures.program(file)
         let (inputs, n) = try dataset(p, seqs)
         var dims = Self.tiny
         dims["N_data"] = n; dims["N_epochs"] = epochs; dims["d_e"] = 8; dims["d_mlp"] = 16; dims["d_attn"] = 4; dims["d_mid"] = 4
@@ -137,7 +130,7 @@ struct TrainingGradientTests {
 
     @Test("DTrainingAdam (Algorithm 18): two Adam steps move θ exactly as Kingma & Ba's update computed here from ∇loss (checked by central differences), Float64")
     func adamStepMatchesKingmaBa() throws {
-        let adam = try program("DTrainingAdam")
+        let adam = try InterpreterFixtures.program("DTrainingAdam")
         let seqs = [[1, 4, 2, 5, 3], [2, 5, 1, 3]]
         // β and ε far from their defaults so that bias correction and ε both show in the result.
         let β1 = 0.8, β2 = 0.9, ε = 0.1, η = 0.05
@@ -180,7 +173,7 @@ struct TrainingGradientTests {
 
     @Test("DTrainingMinibatch (Algorithm 19): one step with B = 2 is θ − η (g_1 + g_2)/2 of the two sequences' gradients, Float64")
     func minibatchStepAveragesGradients() throws {
-        let mb = try program("DTrainingMinibatch")
+        let mb = try InterpreterFixtures.program("DTrainingMinibatch")
         let seqs = [[1, 4, 2, 5, 3], [2, 5, 1, 3]]
         let η = 0.3
         let (inputs, n) = try dataset(mb, ["x": seqs])
@@ -208,7 +201,7 @@ struct TrainingGradientTests {
     /// when the sequences differ in length (a memo keyed wrongly would reuse the first one's P).
     @Test("DTrainingMinibatch: one step runs DTransformer once per sequence of the batch, whatever ℓ")
     func minibatchCallsTransformerOncePerSequence() throws {
-        let mb = try program("DTrainingMinibatch")
+        let mb = try InterpreterFixtures.program("DTrainingMinibatch")
         for seqs in [[[1, 4, 2, 5, 3], [2, 5, 1, 3]], [[1, 4, 2, 5, 3, 6], [2, 5, 1]]] {
             let (inputs, n) = try dataset(mb, ["x": seqs])
             let dims = try RunSession.datasetDimensions(mb.target, count: n, given: Self.tiny)
@@ -223,10 +216,10 @@ struct TrainingGradientTests {
 
     @Test("Adam and minibatch training lower the loss on a tiny dataset to below half")
     func variantsLossFalls() throws {
-        var reals = RunSession.trainingReals(for: try program("DTrainingAdam").target)
+        var reals = RunSession.trainingReals(for: try InterpreterFixtures.program("DTrainingAdam").target)
         #expect(reals["β_1"] == 0.9 && reals["β_2"] == 0.999 && reals["ε"] == 1e-8 && reals["η"] == 0.01)
         for file in ["DTrainingAdam", "DTrainingMinibatch"] {
-            let p = try program(file)
+            let p = try InterpreterFixtures.program(file)
             reals = RunSession.trainingReals(for: p.target)
             reals["η"] = file == "DTrainingAdam" ? 0.02 : 0.1
             let (inputs, n) = try dataset(p, Self.data)

@@ -24,11 +24,7 @@ struct TrainingResumeTests {
 
     static func setup(_ file: String, dtype: DType, dims extra: [String: Int] = [:], reals extraReals: [String: Double] = [:],
                       dataset: [[Int]] = RunSession.defaultDataset, seed: UInt64 = 7) throws -> Setup {
-        let p: LoadedProgram
-        switch RunSession.load(path: InterpreterFixtures.repository + "/Algorithms/" + file + ".algo") {
-        case .success(let l): p = l
-        case .failure(let f): throw f
-        }
+        let p = try InterpreterFixtures.program(file)
         var elements: [String: [Int: [Int]]] = [:]
         let inputs = RunSession.datasetInputs(p.target)
         for (name, base) in inputs {
