@@ -32,7 +32,7 @@ extension Evaluator {
     /// nil when the callee is not Algorithm 6, the values do not fit (e not `[d_e]` or `[d_e, n]`,
     /// γ or β not `[d_e]`, not f32) or the result is not finite: then the body runs as written.
     func fusedLayerNorm(_ callee: LoadedAlgorithm, _ f: Frame) -> Value? {
-        guard options.fuseLayerNorm, Fusion.enabled, dtype == .f32, !f.logReturn, let form = Self.layerNormForm(callee),
+        guard options.fuseLayerNorm, Fusion.enabled, dtype == .f32, !f.logReturn, let form = callee.layerNormForm,
               case .tensor(let x)? = f.vars[form.input], case .tensor(let γ)? = f.vars[form.gamma],
               case .tensor(let β)? = f.vars[form.beta], let d = f.dims[form.dimension], d >= 1,
               x.rank == 1 || x.rank == 2, x.shape[0] == d, γ.shape == [d], β.shape == [d],
@@ -44,7 +44,8 @@ extension Evaluator {
         return .tensor(y)
     }
 
-    /// The names of `a`'s body when it is Algorithm 6 statement by statement (comments aside), else nil.
+    /// The names of `a`'s body when it is Algorithm 6 statement by statement (comments aside), else nil
+    /// (found once per algorithm: `LoadedAlgorithm.layerNormForm`).
     static func layerNormForm(_ a: LoadedAlgorithm) -> LayerNormForm? {
         let body = a.syntax.body.filter { if case .comment = $0.kind { return false } else { return true } }
         guard body.count == 3, a.inputs.count == 1, case .name(let en) = a.inputs[0].name.kind,

@@ -9,14 +9,7 @@ extension Evaluator {
 
     /// Runs an algorithm's body in `f`; returns what `return` gives.
     func execute(_ a: LoadedAlgorithm, _ f: Frame) throws -> Value {
-        let id = a.file + "#" + a.name
-        if !executableChecked.contains(id) {
-            if let bad = Self.firstUnsupported(a.syntax.body) {
-                throw RuntimeError(.notExecutable, bad.message, at: bad.span,
-                                   notes: ["`algo run` executes the forward algorithms (1–10), training (11–13) and inference (14, 15) as written in the paper"])
-            }
-            executableChecked.insert(id)
-        }
+        try a.requireExecutable()
         // Functions of θ hold their frame: drop them so the frame is freed (only an algorithm that
         // defines one, `P(θ) ← …`, can hold one).
         defer { if a.definesFunctions { for (k, v) in f.vars { if case .function = v { f.vars[k] = nil } } } }

@@ -34,8 +34,6 @@ public final class Evaluator {
     var memoFrame: Frame? = nil
     /// Whether an algorithm draws no random numbers (`Evaluator+CallMemo`), by file and name.
     var deterministicCache: [String: Bool] = [:]
-    /// The algorithms (by file and name) whose bodies `execute` found executable (checked once).
-    var executableChecked: Set<String> = []
     /// Set just before a head-batched call (`Evaluator+Heads`): parameter values by the span of
     /// the call's parameter expression (the stacked `𝓦^h_qkv`), used instead of evaluating it.
     var pendingParameterValues: [Span: Value] = [:]

@@ -20,8 +20,15 @@ public struct LoadedAlgorithm {
     /// Whether the body defines a function of θ (`P(θ) ← …`, `loss(θ) = …`).
     let definesFunctions: Bool
 
+    /// The first statement `algo run` cannot execute (`Evaluator.firstUnsupported`), or nil.
+    let unsupported: (message: String, span: Span)?
+
+    /// The names of the body when it is Algorithm 6 (`Evaluator+LayerNorm`), else nil.
+    private(set) var layerNormForm: Evaluator.LayerNormForm? = nil
+
     public init(checked: CheckedAlgorithm) {
         self.checked = checked
+        unsupported = Evaluator.firstUnsupported(checked.syntax.body)
         definesFunctions = checked.syntax.body.contains { s in
             s.contains(statement: { if case .assign(let t, _, _) = $0.kind, case .call = t.kind { true } else { false } },
                        expression: { _ in false })
@@ -64,6 +71,15 @@ public struct LoadedAlgorithm {
         }
         shapeDeclarations = shapes
         realHyperparameterNames = hyperparameterNames.filter { isRealHyperparameter($0) }
+        layerNormForm = Evaluator.layerNormForm(self)
+    }
+
+    /// Throws E0501 at the first statement `algo run` cannot execute.
+    func requireExecutable() throws {
+        if let bad = unsupported {
+            throw RuntimeError(.notExecutable, bad.message, at: bad.span,
+                               notes: ["`algo run` executes the forward algorithms (1–10), training (11–13) and inference (14, 15) as written in the paper"])
+        }
     }
     public var syntax: Algorithm { checked.syntax }
     public var name: String { checked.syntax.title.signature?.name.spelling ?? "Algorithm \(checked.syntax.title.number)" }

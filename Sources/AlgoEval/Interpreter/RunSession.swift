@@ -269,10 +269,7 @@ extension RunSession {
     public static func run(_ p: LoadedProgram, dims: [String: Int], reals: [String: Double], inputs: [String: Value],
                            parameters: [String: Tensor]?, mask: MaskValue?, options: RunOptions,
                            fallback: [String: Int] = [:]) throws -> (value: Value, evaluator: Evaluator, parameters: [String: Variable], dims: [String: Int]) {
-        if let bad = Evaluator.firstUnsupported(p.target.syntax.body) {
-            throw RuntimeError(.notExecutable, bad.message, at: bad.span,
-                               notes: ["`algo run` executes the forward algorithms (1–10), training (11–13) and inference (14, 15) as written in the paper"])
-        }
+        try p.target.requireExecutable()
         var dims = dims
         var inputShapes: [String: [Int]] = [:]
         for (k, v) in inputs { if case .tensor(let t) = v { inputShapes[k] = t.shape } }
