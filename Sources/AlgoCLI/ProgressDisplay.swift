@@ -87,6 +87,28 @@ struct ProgressDisplay {
     }
 }
 
+/// The flags that shape a training run's progress, read once per command: a bar on a terminal
+/// (stderr, `Output.live`), else a log line every `--log-every` steps (default a tenth of the run).
+struct ProgressOptions {
+    let terminal: Bool, color: Bool, logEvery: Int?
+
+    /// Nil, after the usage error, when `--log-every` is not a number of steps ≥ 1.
+    init?(_ args: Arguments, _ output: inout Output) {
+        terminal = output.live && isatty(2) != 0
+        color = output.color
+        logEvery = args.value("log-every").flatMap(Int.init)
+        if args.value("log-every") != nil, (logEvery ?? 0) < 1 {
+            output.err("algo run: error: `--log-every` takes a number of steps ≥ 1")
+            return nil
+        }
+    }
+
+    /// A display for a run of `total` steps (nil when unknown).
+    func display(total: Int?) -> ProgressDisplay {
+        ProgressDisplay(mode: terminal ? .bar(color: color) : .log(every: logEvery ?? ProgressDisplay.defaultEvery(total: total)), total: total)
+    }
+}
+
 /// Where progress text goes: straight to stderr in the `algo` process (`Output.live`), else into
 /// `Output.stderr` when the command returns (tests).
 final class ProgressSink {

@@ -13,20 +13,18 @@ extension RunCommand {
         for (k, v) in setDims { runner.overrides[k] = String(v) }
         for (k, v) in setReals { runner.overrides[k] = String(v) }
         // Lines go to stdout when the run ends; on a terminal they are also shown on stderr as they come.
+        guard let progress = ProgressOptions(args, &output) else { return .usage }
         final class Lines: @unchecked Sendable { var all: [String] = [] }
         let lines = Lines()
-        let live = isatty(2) != 0
         runner.log = { line in
             lines.all.append(line)
-            if live { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+            if progress.terminal { FileHandle.standardError.write(Data((line + "\n").utf8)) }
         }
         // Each training call shows its progress on stderr as `algo run` of a training file does.
-        let terminal = output.live && isatty(2) != 0, color = output.color
-        let logEvery = args.value("log-every").flatMap(Int.init)
         let sink = ProgressSink(live: output.live)
         runner.trainingMonitor = { _, total in
             final class Box: @unchecked Sendable { var display: ProgressDisplay; init(_ d: ProgressDisplay) { display = d } }
-            let box = Box(ProgressDisplay(mode: terminal ? .bar(color: color) : .log(every: logEvery ?? ProgressDisplay.defaultEvery(total: total)), total: total))
+            let box = Box(progress.display(total: total))
             return TrainingMonitor { step, _ in
                 if let text = box.display.update(step, now: ProcessInfo.processInfo.systemUptime) { sink.write(text) }
                 if step.step == total { sink.write(box.display.finish()) }

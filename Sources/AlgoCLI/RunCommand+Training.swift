@@ -50,11 +50,7 @@ extension RunCommand {
                 guard let v = Int(e), v >= 1 else { output.err("algo run: error: `--checkpoint-every` takes a number of steps ≥ 1"); return .usage }
                 every = v
             }
-            var logEvery: Int? = nil
-            if let e = args.value("log-every") {
-                guard let v = Int(e), v >= 1 else { output.err("algo run: error: `--log-every` takes a number of steps ≥ 1"); return .usage }
-                logEvery = v
-            }
+            guard let progress = ProgressOptions(args, &output) else { return .usage }
             let merged = dims.merging(fallback) { a, _ in a }
             let identity = TrainingIdentity.make(loaded, dims: merged, reals: reals, inputs: inputs, dtype: options.dtype)
             let trainingOnly: Set<String> = ["N_data", "N_epochs", "B", "N_batches"]
@@ -71,8 +67,7 @@ extension RunCommand {
             }
             let perEpoch = RunSession.tokensPerStep(a, inputs: inputs, dims: merged)
             let total = merged["N_epochs"].map { $0 * perEpoch.count }
-            let terminal = output.live && isatty(2) != 0
-            var display = ProgressDisplay(mode: terminal ? .bar(color: output.color) : .log(every: logEvery ?? ProgressDisplay.defaultEvery(total: total)), total: total)
+            var display = progress.display(total: total)
             let sink = ProgressSink(live: output.live)
             var savedStep: Int? = nil
             let monitor = TrainingMonitor { step, boundary in

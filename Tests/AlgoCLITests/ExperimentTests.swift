@@ -110,11 +110,14 @@ struct ExperimentTests {
         return (rc, o.stderr)
     }
 
-    @Test("bad data: a missing, an empty, a too short corpus; a sequence beyond ℓ_max; an unknown character — each a coded diagnostic at the experiment's line")
+    @Test("bad flags and data: --log-every 0; a missing, an empty, a too short corpus; a sequence beyond ℓ_max; an unknown character — each a coded diagnostic at the experiment's line")
     func badData() throws {
         let dir = try Self.scratch()
         let exp = Self.experiments + "CharGPT.algo"
-        var (rc, err) = Self.failing(["run", exp, "--data", dir + "/missing.txt", "--set", Self.tiny])
+        // A log interval of 0 steps is a usage error, as for a training file (it divided by zero).
+        var (rc, err) = Self.failing(["run", exp, "--data", dir + "/missing.txt", "--set", Self.tiny, "--log-every", "0"])
+        #expect(rc == .usage && err.contains("`--log-every` takes a number of steps ≥ 1"), "\(err)")
+        (rc, err) = Self.failing(["run", exp, "--data", dir + "/missing.txt", "--set", Self.tiny])
         #expect(rc == .diagnostics && err.contains("error[E0001]") && err.contains("CharGPT.algo:12:"), "\(err)")
         try "".write(toFile: dir + "/empty.txt", atomically: true, encoding: .utf8)
         (rc, err) = Self.failing(["run", exp, "--data", dir + "/empty.txt", "--set", Self.tiny])
