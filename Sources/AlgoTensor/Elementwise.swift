@@ -188,43 +188,19 @@ extension Tensor {
             if src.isContiguous {
                 let qs = ps + src.offset
                 Parallel.forRanges(count) { r in (pd + r.lowerBound).update(from: qs + r.lowerBound, count: r.count) }
-            } else { Tensor.copyRows(ps, src, pd) }
+            } else { Tensor.transfer(src, into: self, accumulate: false) }
         case (.f64, .f64):
             let ps = src.storage.doubles, pd = dst.doubles
             if src.isContiguous {
                 let qs = ps + src.offset
                 Parallel.forRanges(count) { r in (pd + r.lowerBound).update(from: qs + r.lowerBound, count: r.count) }
-            } else { Tensor.copyRows(ps, src, pd) }
+            } else { Tensor.transfer(src, into: self, accumulate: false) }
         case (.f32, .f64):
             let ps = src.storage.floats, pd = dst.doubles
             loop4(shape, src.strides, src.offset, src.strides, src.offset) { o, i, _ in pd[o] = Double(ps[i]) }
         case (.f64, .f32):
             let ps = src.storage.doubles, pd = dst.floats
             loop4(shape, src.strides, src.offset, src.strides, src.offset) { o, i, _ in pd[o] = Float(ps[i]) }
-        }
-    }
-
-    /// Copies the elements of the strided `src` into the dense buffer `dst` (column-major order).
-    static func copyRows<T: TensorScalar>(_ ps: UnsafeMutablePointer<T>, _ src: Tensor, _ dst: UnsafeMutablePointer<T>) {
-        rows4(src.shape, src.strides, src.offset, src.strides, src.offset, parallelCost: 1) { o, i, _, n0, s0, _ in
-            let qd = dst + o, qs = ps + i
-            if s0 == 1 { qd.update(from: qs, count: n0) } else { for k in 0..<n0 { qd[k] = qs[k * s0] } }
-        }
-    }
-
-    /// `dst[i] += src[i]` for the dense buffer `dst` and `src` of any layout.
-    static func accumulateRows<T: TensorScalar>(_ ps: UnsafeMutablePointer<T>, _ src: Tensor, into dst: UnsafeMutablePointer<T>) {
-        if src.isContiguous {
-            let qs = ps + src.offset
-            Parallel.forRanges(src.count) { r in
-                let qd = dst + r.lowerBound, qs = qs + r.lowerBound
-                for k in 0..<r.count { qd[k] += qs[k] }
-            }
-            return
-        }
-        rows4(src.shape, src.strides, src.offset, src.strides, src.offset, parallelCost: 1) { o, i, _, n0, s0, _ in
-            let qd = dst + o, qs = ps + i
-            if s0 == 1 { for k in 0..<n0 { qd[k] += qs[k] } } else { for k in 0..<n0 { qd[k] += qs[k * s0] } }
         }
     }
 
@@ -338,13 +314,9 @@ extension Tensor {
         precondition(shape == other.shape && dtype == other.dtype,
                      "accumulate: \(Shape.describe(shape)) += \(Shape.describe(other.shape))")
         makeUniqueContiguous()
-        switch dtype {
-        case .f32:
-            let p = storage.floats, q = other.storage.floats
-            Tensor.accumulateRows(q, other, into: p)
-        case .f64:
-            let p = storage.doubles, q = other.storage.doubles
-            Tensor.accumulateRows(q, other, into: p)
+        switch dtype {   // self + other written over self: each element read before it is written
+        case .f32: _ = Tensor.binaryKernel(self, other, .add, Float.self, into: self)
+        case .f64: _ = Tensor.binaryKernel(self, other, .add, Double.self, into: self)
         }
     }
 }
