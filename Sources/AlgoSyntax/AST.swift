@@ -337,8 +337,9 @@ public struct Name: Sendable, Equatable {
         self.spelling = Name.spell(base, scripts)
     }
 
-    static func spell(_ base: String, _ scripts: [Script]) -> String {
-        base + scripts.map { s in s.position.rawValue + (s.braced ? "{\(s.raw)}" : s.raw) }.joined()
+    /// `base` followed by each script as written (`W^h_q`, `γ^1_{12}`).
+    public static func spell(_ base: String, _ scripts: [Script]) -> String {
+        base + scripts.map { ExprPrinter.print($0) }.joined()
     }
 }
 

@@ -268,7 +268,7 @@ public final class Evaluator {
     public static func spelling(_ n: Name, index: (String) -> Int?) -> String {
         n.base + n.scripts.map { s in
             if let v = index(s.raw) { return s.position.rawValue + indexText(v) }
-            return s.position.rawValue + (s.braced ? "{\(s.raw)}" : s.raw)
+            return ExprPrinter.print(s)
         }.joined()
     }
 
@@ -278,11 +278,7 @@ public final class Evaluator {
     func familyKey(_ n: Name, _ i: Int) -> String { familyKey(n.base, n.scripts, i) }
 
     func familyKey(_ base: String, _ scripts: [Script], _ i: Int) -> String {
-        base + scripts.enumerated().map { k, s in s.position.rawValue + (k == i ? "•" : (s.braced ? "{\(s.raw)}" : s.raw)) }.joined()
-    }
-
-    static func spell(_ base: String, _ scripts: [Script]) -> String {
-        base + scripts.map { s in s.position.rawValue + (s.braced ? "{\(s.raw)}" : s.raw) }.joined()
+        base + scripts.enumerated().map { k, s in k == i ? s.position.rawValue + "•" : ExprPrinter.print(s) }.joined()
     }
 
     func lookup(_ name: Name, _ span: Span, _ f: Frame) throws -> Value {
@@ -291,7 +287,7 @@ public final class Evaluator {
     }
 
     func lookup(_ base: String, _ scripts: [Script], _ span: Span, _ f: Frame, spelling: String? = nil) throws -> Value {
-        let n = (spelling: spelling ?? Self.spell(base, scripts), base: base, scripts: scripts)
+        let n = (spelling: spelling ?? Name.spell(base, scripts), base: base, scripts: scripts)
         if let v = f.vars[n.spelling] { return v }
         for i in n.scripts.indices.reversed() where !f.families.isEmpty {
             if let fam = f.families[familyKey(base, scripts, i)] {
@@ -312,7 +308,7 @@ public final class Evaluator {
         }
         let concrete = base + scripts.map { s in
             if case .nat(let v)? = f.vars[s.raw] { return s.position.rawValue + Self.indexText(v) }
-            return s.position.rawValue + (s.braced ? "{\(s.raw)}" : s.raw)
+            return ExprPrinter.print(s)
         }.joined()
         if let v = f.vars[concrete] { return v }
         if let d = f.dims[n.spelling] { return .nat(d) }

@@ -43,7 +43,7 @@ public struct LoadedAlgorithm {
                     for decl in line.declarations {
                         for ne in decl.names {
                             guard case .name(let nm) = ne.kind else { continue }
-                            let key = nm.base + nm.scripts.filter { $0.raw != g.variable.spelling }.map { $0.position.rawValue + ($0.braced ? "{\($0.raw)}" : $0.raw) }.joined()
+                            let key = Name.spell(nm.base, nm.scripts.filter { $0.raw != g.variable.spelling })
                             members.append((nm, key))
                         }
                     }
