@@ -171,6 +171,10 @@ public struct ModelJob: Codable, Sendable, Equatable {
     /// The directory holding the `.algo` files (`Algorithms/`).
     public var algorithms: String
 
+    /// The bytes the measurement needs at least (`ModelConfig`): parameters, gradients and kept
+    /// activations for `train`, the parameters for `forward`.
+    public var neededBytes: Int { phase == "train" ? config.trainingBytes(batch: batch) : config.parameterBytes }
+
     public init(kind: Kind, config: ModelConfig, phase: String, batch: Int, threads: Int, warmups: Int, minimum: Int, maximum: Int,
                 budget: Double, algorithms: String) {
         self.kind = kind; self.config = config; self.phase = phase; self.batch = batch; self.threads = threads
@@ -220,9 +224,10 @@ extension ModelJob {
         case .overhead:
             guard case .tensor(let P) = try run.run() else { throw Disagreement(message: "DTransformer returned no matrix") }
             let direct = run.direct()
-            guard let diff = BenchTiming.maxAbsDifference(P.value, direct), diff <= directTolerance else {
+            let difference = BenchTiming.maxAbsDifference(P.value, direct)
+            guard let diff = difference, diff <= directTolerance else {
                 throw Disagreement(message: "the interpreter's P (\(P.shape)) and the direct Swift P (\(direct.shape)) differ by "
-                                   + "\(BenchTiming.maxAbsDifference(P.value, direct).map { String($0) } ?? "shape") > \(directTolerance)")
+                                   + "\(difference.map { String($0) } ?? "shape") > \(directTolerance)")
             }
             // Alternate: a noisy moment hits both alike. Warm-ups of each first.
             for _ in 0..<warmups { try run.run(); _ = run.direct() }

@@ -36,11 +36,13 @@ struct Bench {
     }
 
     /// FMA peak samples (GFLOP/s) for each thread count: 5 runs of 0.2 s (0.1 s with --quick).
-    func peakSamples() -> [Int: [Double]] {
+    static func peakSamples(_ counts: [Int], quick: Bool) -> [Int: [Double]] {
         var samples: [Int: [Double]] = [:]
-        for t in threads { samples[t] = Peak.samples(threads: t, seconds: quick ? 0.1 : 0.2, count: 5) }
+        for t in counts { samples[t] = Peak.samples(threads: t, seconds: quick ? 0.1 : 0.2, count: 5) }
         return samples
     }
+
+    func peakSamples() -> [Int: [Double]] { Self.peakSamples(threads, quick: quick) }
 
     func peak(_ output: inout Output) -> ExitCode {
         let samples = peakSamples()

@@ -107,8 +107,7 @@ struct BenchModel {
     /// Resident bytes a child may reach: 4 × what the measurement needs (`ModelConfig`) + 2 GB,
     /// at most 60 % of physical memory.
     static func memoryLimit(_ job: ModelJob) -> Int {
-        let needed = job.phase == "train" ? job.config.trainingBytes(batch: job.batch) : job.config.parameterBytes
-        return min(4 * needed + 2 << 30, Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.6))
+        min(4 * job.neededBytes + 2 << 30, Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.6))
     }
 
     /// The resident set of process `pid` in bytes (`/proc/PID/statm`; 0 where there is no /proc).
@@ -163,12 +162,8 @@ struct BenchModel {
         return Bundle.main.executablePath
     }
 
-    /// FMA peak samples (GFLOP/s) per thread count: 5 runs of 0.2 s (0.1 s with --quick).
-    func peakSamples(_ counts: [Int]) -> [Int: [Double]] {
-        var samples: [Int: [Double]] = [:]
-        for t in counts { samples[t] = Peak.samples(threads: t, seconds: quick ? 0.1 : 0.2, count: 5) }
-        return samples
-    }
+    /// FMA peak samples (GFLOP/s) per thread count (`Bench.peakSamples`).
+    func peakSamples(_ counts: [Int]) -> [Int: [Double]] { Bench.peakSamples(counts, quick: quick) }
 
     // MARK: - algo bench model
 
@@ -240,7 +235,7 @@ struct BenchModel {
         var flops: Double { job.phase == "train" ? job.config.trainFLOPs(batch: job.batch) : job.config.forwardFLOPs }
         var gflops: Double { flops / (ms.median / 1000) / 1e9 }
         var tokensPerSecond: Double { Double(tokens) / (ms.median / 1000) }
-        var needed: Int { job.phase == "train" ? job.config.trainingBytes(batch: job.batch) : job.config.parameterBytes }
+        var needed: Int { job.neededBytes }
 
         static let tableHeader = "config phase   batch threads   ms median [min – max]        tokens/s  GFLOP/s  %peak   peak RSS   needed  ratio"
 
