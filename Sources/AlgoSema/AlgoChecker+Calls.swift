@@ -159,16 +159,16 @@ extension AlgoChecker {
         }
         for name in s.allDims {
             if let d = dimArgs[name] { map[name] = d; continue }
-            if name.hasPrefix("length("), let i = s.inputs.firstIndex(where: { "length(\($0.key))" == name }) {
-                if i < argTypes.count, case .sequence(_, let len) = argTypes[i] {
+            if name.hasPrefix("length(") {
+                // An input's length is its argument's; an output's (`y ∈ V*` of DInference) is the callee's to decide.
+                if let i = s.inputs.firstIndex(where: { "length(\($0.key))" == name }), i < argTypes.count,
+                   case .sequence(_, let len) = argTypes[i] {
                     map[name] = len ?? .named("length(\(text(c.arguments[i])))")
                 } else {
                     map[name] = program.solver.fresh()
                 }
                 continue
             }
-            // The length of an output sequence (`y ∈ V*` of DInference) is the callee's to decide.
-            if name.hasPrefix("length(") { map[name] = program.solver.fresh(); continue }
             if !s.inputDims.contains(name), hyperparameters.contains(name), case .nat? = lookup(name).map({ program.resolve($0.type) }) {
                 map[name] = lookup(name).flatMap { b -> Dim? in if case .nat(let v) = program.resolve(b.type) { return v } else { return nil } } ?? .named(name)
                 continue

@@ -115,11 +115,7 @@ extension AlgoChecker {
         }
         calls[e.span] = ResolvedCall(callee: callee, file: "", isBuiltin: true, dimensions: [:], defaulted: [])
         let tokens = SemType.sequence(element: .index(.named("N_V")), length: nil)
-        func kindError(_ what: String, _ arg: Expr, _ t: SemType) -> SemType {
-            if t.isError { return .error }
-            report(Diagnostic(.argumentMismatch, "`\(callee)` takes \(what), not \(show(t))", at: arg.span, label: show(t)))
-            return .error
-        }
+        func kindError(_ what: String, _ arg: Expr, _ t: SemType) -> SemType { builtinKindError(callee, what, arg, t) }
         func isDataset(_ t: SemType) -> Bool {
             if case .family(_, .sequence) = t { return true }
             return false
@@ -209,8 +205,8 @@ extension AlgoChecker {
         let s = program.checker(file: f, index: i).summary()
         let zs = check(inner.arguments[0]), θ = check(inner.arguments[1]), xs = check(c.arguments[1])
         if zs.isError || θ.isError || xs.isError { return .error }
-        guard case .family(let n1, .sequence) = zs else { return kindErrorType(inner.arguments[0], zs) }
-        guard case .family(let n2, .sequence) = xs else { return kindErrorType(c.arguments[1], xs) }
+        guard case .family(let n1, .sequence) = zs else { return builtinKindError("exact_match", "datasets `x_{1:N}`", inner.arguments[0], zs) }
+        guard case .family(let n2, .sequence) = xs else { return builtinKindError("exact_match", "datasets `x_{1:N}`", c.arguments[1], xs) }
         if !program.unify(.nat(n1), .nat(n2)) {
             report(Diagnostic(.argumentMismatch, "the inputs have \(show(n1)) elements and the targets \(show(n2))", at: e.span))
             return .error
@@ -224,20 +220,23 @@ extension AlgoChecker {
         return .real
     }
 
-    private func kindErrorType(_ a: Expr, _ t: SemType) -> SemType {
-        report(Diagnostic(.argumentMismatch, "`exact_match` takes datasets `x_{1:N}`, not \(show(t))", at: a.span, label: show(t)))
+    /// E0405 for an argument of the built-in `callee` that is not `what` (nothing more for an argument already in error).
+    private func builtinKindError(_ callee: String, _ what: String, _ arg: Expr, _ t: SemType) -> SemType {
+        if t.isError { return .error }
+        report(Diagnostic(.argumentMismatch, "`\(callee)` takes \(what), not \(show(t))", at: arg.span, label: show(t)))
         return .error
     }
 
     /// Binds every dimension of `s` to the experiment's hyperparameter of the same name; reports the
     /// unbound ones (E0305).
     func bindByName(_ s: Summary, _ e: Expr) -> [String: Dim]? {
+        func isNatural(_ name: String) -> Bool {
+            if case .nat? = lookup(name).map({ program.resolve($0.type) }) { return true } else { return false }
+        }
         var map: [String: Dim] = [:]
         var unbound: [String] = []
         for name in s.allDims where !name.hasPrefix("length(") {
-            if hyperparameters.contains(name) || dimNames.contains(name), case .nat? = lookup(name).map({ program.resolve($0.type) }) {
-                map[name] = .named(name)
-            } else if dimNames.contains(name) {
+            if dimNames.contains(name) || (hyperparameters.contains(name) && isNatural(name)) {
                 map[name] = .named(name)
             } else {
                 unbound.append(name)
