@@ -71,10 +71,7 @@ public struct ExperimentRunner {
     }
 
     var a: LoadedAlgorithm { loaded.target }
-    var directory: String {
-        let d = (loaded.source.path as NSString).deletingLastPathComponent
-        return d.isEmpty ? "." : d
-    }
+    var directory: String { RunSession.directory(of: loaded.source.path) }
 
     /// Runs the experiment. Errors are `RuntimeError`s with the experiment line's span.
     public func run() throws -> Result {

@@ -210,13 +210,10 @@ public struct GradientCheckProblem {
     /// is replaced by the model in the training algorithm's text, which is checked again.
     static func trainingProgram(for model: LoadedProgram) throws -> (LoadedProgram, String)? {
         let m = model.target.name
-        let d = (model.source.path as NSString).deletingLastPathComponent
-        let dir = d.isEmpty ? "." : d
         var best: (program: LoadedProgram, callee: String)? = nil
-        for e in ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() where e.hasSuffix(".algo") {
-            let path = dir == "." ? e : dir + "/" + e
-            guard path != model.source.path, case .success(let f) = SourceFile.load(path: path), f.text.contains("∇"),
-                  case .success(let p) = RunSession.load(source: f), RunSession.isTraining(p.target) else { continue }
+        let dir = RunSession.directory(of: model.source.path)
+        for f in RunSession.algoSources(in: dir, excluding: model.source.path) where f.text.contains("∇") {
+            guard case .success(let p) = RunSession.load(source: f), RunSession.isTraining(p.target) else { continue }
             for c in Set(p.target.checked.calls.values.filter { !$0.isBuiltin }.map(\.callee)) where m == c || m.hasPrefix(c) {
                 if let b = best {
                     let key = (-c.count, p.target.hyperparameterNames.count), bestKey = (-b.callee.count, b.program.target.hyperparameterNames.count)

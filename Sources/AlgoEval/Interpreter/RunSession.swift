@@ -68,18 +68,28 @@ public enum RunSession {
     }
 
     static func libraryFiles(around path: String, directories: [String]? = nil) -> [ParsedFile] {
-        let d = (path as NSString).deletingLastPathComponent
-        var out: [ParsedFile] = []
-        for dir in directories ?? [d.isEmpty ? "." : d] {
-            for e in ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() where e.hasSuffix(".algo") {
-                let p = dir == "." ? e : dir + "/" + e
-                if p == path { continue }
-                guard case .success(let f) = SourceFile.load(path: p) else { continue }
+        (directories ?? [directory(of: path)]).flatMap { dir in
+            algoSources(in: dir, excluding: path).map { f in
                 var ignored = DiagnosticBag()
-                out.append(ParsedFile(source: f, tree: Parser.parse(f, &ignored)))
+                return ParsedFile(source: f, tree: Parser.parse(f, &ignored))
             }
         }
-        return out
+    }
+
+    /// The directory of `path` ("." for a bare file name).
+    static func directory(of path: String) -> String {
+        let d = (path as NSString).deletingLastPathComponent
+        return d.isEmpty ? "." : d
+    }
+
+    /// The readable `.algo` files of `dir` in name order, `path` left out.
+    static func algoSources(in dir: String, excluding path: String) -> [SourceFile] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted().compactMap { e in
+            guard e.hasSuffix(".algo") else { return nil }
+            let p = dir == "." ? e : dir + "/" + e
+            guard p != path, case .success(let f) = SourceFile.load(path: p) else { return nil }
+            return f
+        }
     }
 
     /// What one input of the target is: a token sequence, a token, a position, a vector/matrix, a collection.
