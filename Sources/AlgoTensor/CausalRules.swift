@@ -36,16 +36,16 @@ enum CausalShapes {
         precondition(ok, "\(what): shapes \(Shape.describe(a)) and \(Shape.describe(b))")
     }
 
-    /// Head h of an f32 `[r, ℓ(, H)]` tensor as a BLAS operand (`t` must stay alive while it is used).
-    static func operand(_ t: Tensor, head h: Int) -> CausalAttention.Operand {
-        let l = Tensor.blasLayout(rows: t.shape[0], cols: t.shape[1], s0: t.strides[0], s1: t.strides[1])!
-        return CausalAttention.Operand(base: UnsafePointer(t.storage.floats + t.offset + (t.rank == 3 ? h * t.strides[2] : 0)),
-                                       ld: l.ld, transposed: l.transposed)
-    }
-
-    /// `t` itself when each head is a BLAS matrix, else a dense copy.
-    static func blasReady(_ t: Tensor) -> Tensor {
-        Tensor.blasLayout(rows: t.shape[0], cols: t.shape[1], s0: t.strides[0], s1: t.strides[1]) != nil ? t : t.contiguous()
+    /// The heads of an f32 `[r, ℓ(, H)]` tensor as BLAS operands, and the tensor they point into:
+    /// `t` itself when each head is a BLAS matrix, else a dense copy (`kept` must stay alive while
+    /// the operands are used).
+    static func operands(_ t: Tensor, heads: Int) -> (kept: Tensor, heads: [CausalAttention.Operand]) {
+        let b = Tensor.blasLayout(rows: t.shape[0], cols: t.shape[1], s0: t.strides[0], s1: t.strides[1]) != nil ? t : t.contiguous()
+        let l = Tensor.blasLayout(rows: b.shape[0], cols: b.shape[1], s0: b.strides[0], s1: b.strides[1])!
+        let base = b.storage.floats + b.offset
+        return (b, (0..<heads).map { h in
+            CausalAttention.Operand(base: UnsafePointer(base + (b.rank == 3 ? h * b.strides[2] : 0)), ld: l.ld, transposed: l.transposed)
+        })
     }
 
     /// Element (i, j) of head h of an f64 tensor, by strides.
@@ -69,10 +69,9 @@ struct CausalWeightsRule: PrimitiveRule {
         let out = Tensor(uninitializedShape: shape([k.shape, q.shape]), dtype: k.dtype)
         switch k.dtype {
         case .f32:
-            let kb = CausalShapes.blasReady(k), qb = CausalShapes.blasReady(q)
+            let (kb, keys) = CausalShapes.operands(k, heads: heads), (qb, queries) = CausalShapes.operands(q, heads: heads)
             withExtendedLifetime((kb, qb)) {
-                CausalAttention.weights(keys: (0..<heads).map { CausalShapes.operand(kb, head: $0) },
-                                        queries: (0..<heads).map { CausalShapes.operand(qb, head: $0) },
+                CausalAttention.weights(keys: keys, queries: queries,
                                         d: d, length: n, divisor: Float(divisor), a: out.storage.floats)
             }
         case .f64:
@@ -104,12 +103,11 @@ struct CausalWeightsRule: PrimitiveRule {
         let ac = a.contiguous(), gc = g.contiguous()
         switch k.dtype {
         case .f32:
-            let kb = CausalShapes.blasReady(k), qb = CausalShapes.blasReady(q)
+            let (kb, keys) = CausalShapes.operands(k, heads: heads), (qb, queries) = CausalShapes.operands(q, heads: heads)
             let ds = Tensor(uninitializedShape: a.shape, dtype: .f32)
             withExtendedLifetime((kb, qb, ac, gc)) {
                 CausalAttention.weightsBackward(
-                    keys: (0..<heads).map { CausalShapes.operand(kb, head: $0) },
-                    queries: (0..<heads).map { CausalShapes.operand(qb, head: $0) },
+                    keys: keys, queries: queries,
                     d: d, length: n, divisor: Float(divisor),
                     weights: UnsafePointer(ac.storage.floats + ac.offset), dWeights: UnsafePointer(gc.storage.floats + gc.offset),
                     dScores: ds.storage.floats, dKeys: dk.storage.floats, dQueries: dq.storage.floats)
@@ -150,9 +148,9 @@ struct CausalProductRule: PrimitiveRule {
         let out = Tensor(uninitializedShape: v.shape, dtype: v.dtype)
         switch v.dtype {
         case .f32:
-            let vb = CausalShapes.blasReady(v)
+            let (vb, values) = CausalShapes.operands(v, heads: heads)
             withExtendedLifetime((vb, a)) {
-                CausalAttention.product(values: (0..<heads).map { CausalShapes.operand(vb, head: $0) }, dv: dv, length: n,
+                CausalAttention.product(values: values, dv: dv, length: n,
                                         weights: UnsafePointer(a.storage.floats + a.offset), y: out.storage.floats)
             }
         case .f64:
@@ -178,9 +176,9 @@ struct CausalProductRule: PrimitiveRule {
         let dV = Tensor(uninitializedShape: v.shape, dtype: v.dtype), dA = Tensor(uninitializedShape: a.shape, dtype: a.dtype)
         switch v.dtype {
         case .f32:
-            let vb = CausalShapes.blasReady(v)
+            let (vb, values) = CausalShapes.operands(v, heads: heads)
             withExtendedLifetime((vb, a, gc)) {
-                CausalAttention.productBackward(values: (0..<heads).map { CausalShapes.operand(vb, head: $0) }, dv: dv, length: n,
+                CausalAttention.productBackward(values: values, dv: dv, length: n,
                                                 weights: UnsafePointer(a.storage.floats + a.offset),
                                                 dy: UnsafePointer(gc.storage.floats + gc.offset),
                                                 dValues: dV.storage.floats, dWeights: dA.storage.floats)
