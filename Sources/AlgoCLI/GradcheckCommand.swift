@@ -67,7 +67,7 @@ struct GradcheckCommand: Command {
             for part in set.split(separator: ",") {
                 let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).precomposedStringWithCanonicalMapping }
                 guard kv.count == 2, !kv[0].isEmpty else { output.err("algo gradcheck: error: `--set` takes `NAME=VALUE,…`, not `\(part)`"); return .usage }
-                if let i = Int(kv[1]), i >= 0, !["η", "p_mask", "β_1", "β_2", "ε"].contains(kv[0]) { dims[kv[0]] = i }
+                if let i = Int(kv[1]), i >= 0, !RunSession.trainingRealNames.contains(kv[0]) { dims[kv[0]] = i }
                 else if let d = Double(kv[1]) { reals[kv[0]] = d }
                 else { output.err("algo gradcheck: error: `--set \(kv[0])=\(kv[1])`: not a number"); return .usage }
             }

@@ -55,7 +55,7 @@ extension RunCommand {
             let identity = TrainingIdentity.make(loaded, dims: merged, reals: reals, inputs: inputs, dtype: options.dtype)
             let trainingOnly: Set<String> = ["N_data", "N_epochs", "B", "N_batches"]
             var modelReals = reals
-            for k in ["η", "p_mask", "β_1", "β_2", "ε"] { modelReals[k] = nil }
+            for k in RunSession.trainingRealNames { modelReals[k] = nil }
             let checkpointMeta = Self.metadata(source, dims: merged, reals: modelReals,
                                                usedDims: Self.dimensionsUsed(a, loaded.program).union(Self.modelDimensions(loaded)).filter { merged[$0] != nil && !trainingOnly.contains($0) }.sorted(), a)
             var resume: TrainingSnapshot? = nil

@@ -24,6 +24,10 @@ extension RunSession {
     /// ε = 10⁻⁸, and η = 0.01 (their α = 0.001 is slow for 40 epochs of the tiny default model).
     public static let adamReals: [String: Double] = ["η": 0.01, "β_1": 0.9, "β_2": 0.999, "ε": 1e-8]
 
+    /// The real hyperparameters of training (η, p_mask, Adam's β_1, β_2, ε): never dimensions, and
+    /// not the model's (a checkpoint's metadata leaves them out).
+    public static let trainingRealNames: Set<String> = Set(trainingReals.keys).union(adamReals.keys)
+
     /// The default batch size of a minibatch algorithm (one declaring B and N_batches): 2, so the
     /// built-in 4-sequence dataset is N_batches = 2 batches.
     public static let defaultBatchSize = 2
