@@ -31,7 +31,13 @@ struct BenchCommand: Command {
               (2·M·N·K flops) and a percentage of the FMA peak for the same thread count, the
               median of 10 samples taken at the start and at the end of the run; in brackets (and
               `best_fraction` in JSON), the fastest run against the best peak sample, which is
-              what the code reaches when nothing else runs. The default run takes about a minute.
+              what the code reaches when nothing else runs. Then causal attention (Alg. 4 lines
+              4–6 with the causal mask, d_attn = 64, ℓ = 256 with H = 6, and ℓ = 1024 with H = 12
+              unless --quick): the runtime's kept-half kernels (CausalAttention.weights, .product)
+              against the dense path with the same kernels (all of KᵀQ, −∞, S/√d, softmax, V·A),
+              first checked to agree within 4·(d+ℓ)·2⁻²⁴, then timed alternately; printed are both
+              times, their ratio, and GFLOP/s on the kept half's 2·H·d·ℓ(ℓ+1) FLOPs (JSON kind
+              `causal_attention`). The default run takes about a minute.
         model runs Algorithms/DTransformer.algo (phase `forward`, one sequence of ℓ tokens) and
               one training step (phase `train`: DTraining.algo with N_epochs = N_data = 1, i.e.
               one iteration of its loop: forward, loss, ∇, θ ← θ − η·∇; with batch B > 1

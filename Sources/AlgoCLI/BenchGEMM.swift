@@ -117,6 +117,7 @@ struct Bench {
             }
             if !json { output.out(row) }
         }
+        if !causalLines(peaks: peaks, &output) { failed = true }
         return failed ? .diagnostics : .ok
     }
 
