@@ -1,3 +1,4 @@
+import AlgoDiagnostics
 import Foundation
 
 /// The `algo` command line: dispatch to subcommands, `--help` everywhere, documented exit codes.
@@ -28,12 +29,14 @@ public enum CLI {
         }
         if first == "--version" { output.out(version); return .ok }
         guard let command = commands.first(where: { $0.name == first }) else {
-            output.err("algo: error: unknown command `\(first)`\n\n" + topHelp())
+            var message = "algo: error: unknown command `\(first)`"
+            if let best = Suggestion.closest(to: first, among: commands.map(\.name)) { message += "; did you mean `\(best)`?" }
+            output.err(message + "\nusage: algo COMMAND [FLAGS] [FILES]; `algo --help` lists the commands")
             return .usage
         }
         switch Arguments.parse(Array(args.dropFirst()), specs: command.flags) {
         case .failure(let e):
-            output.err("algo \(command.name): error: \(e.message)\n\n" + help(for: command))
+            output.err("algo \(command.name): error: \(e.message)\n" + shortUsage(for: command))
             return .usage
         case .success(let parsed):
             if parsed.has("help") {
@@ -66,6 +69,13 @@ public enum CLI {
         s += "exit codes: 0 ok, 1 errors in the input (diagnostics), 2 bad command line, 3 unreadable input,\n"
         s += "            4 unwritable output, 130 interrupted\n"
         return s
+    }
+
+    /// The first line of a command's usage and where the rest is: what a usage error prints
+    /// (the whole help would bury the one line that says what was wrong).
+    static func shortUsage(for c: any Command) -> String {
+        let first = c.usage.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? "usage: algo \(c.name)"
+        return first + "\n`algo \(c.name) --help` describes every flag"
     }
 
     static func help(for c: any Command) -> String {

@@ -119,8 +119,7 @@ struct GradcheckCommand: Command {
         let header = ["tensor", "shape", "max error", "at", "∇loss(θ)", "finite difference", "max |∇|", ""]
         let widths = header.indices.map { i in ([header[i]] + rows.map { $0[i] }).map(\.count).max()! }
         for row in [header] + rows {
-            // Padded by characters (`padding(toLength:)` counts UTF-16 units: 𝓦 is two).
-            s += row.indices.map { row[$0] + String(repeating: " ", count: widths[$0] - row[$0].count) }.joined(separator: "  ").trimmingCharacters(in: .whitespaces) + "\n"
+            s += row.indices.map { row[$0].paddedByCharacters(to: widths[$0]) }.joined(separator: "  ").trimmingCharacters(in: .whitespaces) + "\n"
         }
         let worst = results.max { ($0.maxError.isNaN ? .infinity : $0.maxError) < ($1.maxError.isNaN ? .infinity : $1.maxError) }
         let failed = results.filter { !$0.passed }

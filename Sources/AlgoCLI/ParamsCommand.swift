@@ -52,7 +52,7 @@ struct ParamsCommand: Command {
                 } else {
                     let width = specs.map(\.name.count).max() ?? 0
                     var s = ""
-                    for sp in specs { s += sp.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + sp.shape.map(String.init).joined(separator: "×") + "\n" }
+                    for sp in specs { s += sp.name.paddedByCharacters(to: width + 2) + sp.shape.map(String.init).joined(separator: "×") + "\n" }
                     s += "\(specs.count) parameters, \(specs.reduce(0) { $0 + $1.shape.reduce(1, *) }) numbers\n"
                     output.out(s)
                 }
@@ -63,6 +63,14 @@ struct ParamsCommand: Command {
                 output.err("algo params: error: \(error)"); return .diagnostics
             }
         }
+    }
+}
+
+extension String {
+    /// The string followed by spaces up to `width` characters. Not `padding(toLength:)`, which counts
+    /// UTF-16 units (`𝓦` is two) and so misaligns checkpoint names.
+    func paddedByCharacters(to width: Int) -> String {
+        self + String(repeating: " ", count: Swift.max(0, width - count))
     }
 }
 

@@ -28,8 +28,8 @@ extension AlgoChecker {
             var d = Diagnostic(.unknownAlgorithm, "no algorithm `\(callee)` in this file or its directory", at: c.callee.span,
                                label: "called here")
             let names = program.algorithmNames(from: file)
-            if let best = names.map({ ($0, editDistance($0, callee)) }).filter({ $0.1 <= max(2, callee.count / 3) }).min(by: { $0.1 < $1.1 }) {
-                d.notes.append("did you mean `\(best.0)`?")
+            if let best = Suggestion.closest(to: callee, among: names, within: max(2, callee.count / 3)) {
+                d.notes.append("did you mean `\(best)`?")
             }
             d.notes.append("a call resolves to an algorithm of the same file or of another `.algo` file in the same directory")
             report(d)
@@ -129,8 +129,8 @@ extension AlgoChecker {
             var d = Diagnostic(.unknownParameter, "`\(s.name)` has no parameter or hyperparameter `\(tn)`", at: target.span,
                                label: "not a parameter of `\(s.name)`")
             let all = s.params.map(\.key) + s.allDims
-            if let best = all.map({ ($0, editDistance($0, tn)) }).filter({ $0.1 <= 2 }).min(by: { $0.1 < $1.1 }) {
-                d.notes.append("did you mean `\(best.0)`?")
+            if let best = Suggestion.closest(to: tn, among: all, within: 2) {
+                d.notes.append("did you mean `\(best)`?")
             }
             report(d)
         }

@@ -390,21 +390,23 @@ extension AlgoChecker {
         for v in d.variables { if case .named(let n) = v { dimNames.insert(n) } }
     }
 
-    /// E0301, once per name, with "did you mean" among the names in scope.
+    /// E0301, once per name, with "did you mean" among the names in scope. A family is offered as
+    /// written (`W^l_mlp1`, not its key `W_mlp1`), and a bare family name (`W_mlp1` for `W^l_mlp1`)
+    /// is told to take its index rather than pointed at a sibling.
     func unknownName(_ n: String, at span: Span) {
         guard !reportedNames.contains(n) else { return }
         reportedNames.insert(n)
         var d = Diagnostic(.unknownName, "unknown name `\(n)`", at: span, label: "not declared or defined before this line")
-        var candidates = Set(scopes.flatMap { $0.keys })
-        candidates.formUnion(families.keys)
-        candidates.formUnion(dimNames)
-        let limit = n.count <= 2 ? 0 : max(1, n.count / 3)
-        var best: (String, Int)? = nil
-        for c in candidates.sorted() where c != n {
-            let dist = editDistance(c, n)
-            if dist <= limit, best == nil || dist < best!.1 { best = (c, dist) }
+        if let written = familyDisplay[n] ?? (families[n] != nil ? n + "_·" : nil) {
+            d.notes.append("`\(n)` is the family `\(written)`: write it with its index, as declared")
+        } else {
+            var shown: [String: String] = [:]   // candidate as matched → as written
+            for k in Set(scopes.flatMap { $0.keys }).union(dimNames) { shown[k] = k }
+            for k in families.keys { shown[k] = familyDisplay[k] ?? k }
+            if let best = Suggestion.closest(to: n, among: shown.keys.sorted()) {
+                d.notes.append("did you mean `\(shown[best]!)`?")
+            }
         }
-        if let best { d.notes.append("did you mean `\(best.0)`?") }
         report(d)
     }
 }
@@ -413,20 +415,4 @@ extension AlgoChecker {
 func smallInt(_ s: String) -> Int? {
     guard let n = Int(s), n >= 0, n <= 1_000_000_000 else { return nil }
     return n
-}
-
-/// Levenshtein distance over characters.
-func editDistance(_ a: String, _ b: String) -> Int {
-    let x = Array(a), y = Array(b)
-    if x.isEmpty { return y.count }
-    if y.isEmpty { return x.count }
-    var prev = Array(0...y.count)
-    for i in 1...x.count {
-        var cur = [i] + Array(repeating: 0, count: y.count)
-        for j in 1...y.count {
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
-        }
-        prev = cur
-    }
-    return prev[y.count]
 }

@@ -164,6 +164,22 @@ import Testing
         #expect(ds.map(\.code) == [.unknownName])
         #expect(ds.first?.notes == ["did you mean `W_q`?"])
     }
+
+    /// `W_mlp1` for the family `W^l_mlp1` is told to take its index; it used to be offered the
+    /// sibling `W_mlp2` (issue 15). A near miss is offered the family as written.
+    @Test func aFamilyWithoutItsIndexIsToldToTakeIt() throws {
+        let text = try String(contentsOfFile: Support.path("Algorithms/DTransformer.algo"), encoding: .utf8)
+        for (wrong, note) in [("W_mlp1", "`W_mlp1` is the family `W^l_mlp1`: write it with its index, as declared"),
+                              ("W_mlp", "did you mean `W^l_mlp1`?")] {
+            let edited = text.replacingOccurrences(of: "GELU(W^l_mlp1 X̃", with: "GELU(\(wrong) X̃")
+            #expect(edited != text)
+            let path = Support.path("Algorithms/DTransformer.algo")
+            let (_, ds) = Support.check([Support.parse(text: edited, path: path)],
+                                        library: Support.algorithms.filter { $0.source.path != path })
+            #expect(ds.map(\.code) == [.unknownName], "\(wrong)")
+            #expect(ds.first?.notes == [note], "\(wrong)")
+        }
+    }
 }
 
 /// `help:` lines are verified by re-checking the file with the fix applied.
