@@ -385,12 +385,8 @@ extension AlgoChecker {
             d.labels.append(.init(a.span, show(x)))
             d.labels.append(.init(b.span, show(y)))
             d.labels += provenance(a) + provenance(b)
-            // Verified fixes: transposing one side makes the product fit.
-            let rr1 = program.solver.resolve(r1), rr2 = program.solver.resolve(r2)
-            if rr1 == rr2 {
-                d.help = "transpose the left factor: `\(wrapped(a))ᵀ \(text(b))` is \(show(c1 ?? .one))×\(show(c2 ?? .one))"
-            } else if let c1, let c2, program.solver.resolve(c1) == program.solver.resolve(c2) {
-                d.help = "transpose the right factor: `\(text(a)) \(wrapped(b))ᵀ` is \(show(r1))×\(show(r2))"
+            if let fix = productFix(a, b, e, rows: (r1, r2), cols: (c1, c2)) {
+                d.help = fix
             } else if c1 != nil, case .name(let an) = a.kind, let span = declaredDimSpan(an.spelling, 1),
                       !program.solver.resolve(r2).hasUnknowns {
                 // A1: the left factor's declaration has the wrong number of columns.
@@ -408,6 +404,33 @@ extension AlgoChecker {
             return .array(rows: .one, cols: cols, element: .real)
         }
         return .array(rows: rows, cols: cols, element: .real)
+    }
+
+    /// A fix for a product whose factors do not fit: transpose one factor (or drop its `ᵀ`), or swap
+    /// them. Offered only when the product then fits **and** the whole algorithm checks with it, so a
+    /// fix never contradicts a declared output (`X W_q` for `W_q X` is told to swap, not to become
+    /// `Xᵀ W_q`).
+    func productFix(_ a: Expr, _ b: Expr, _ e: Expr, rows: (Dim, Dim), cols: (Dim?, Dim?)) -> String? {
+        let same = { (x: Dim?, y: Dim?) in self.program.solver.resolve(x ?? .one) == self.program.solver.resolve(y ?? .one) }
+        func flipped(_ f: Expr) -> (Expr, String) {
+            if case .transpose(let inner) = f.kind { return (inner, "drop the `ᵀ` of") }
+            return (Expr(.transpose(f), f.span), "transpose")
+        }
+        let op: BinaryOperator
+        if case .binary(let o, _, _) = e.kind { op = o } else { op = .juxtapose }
+        let (fa, sayA) = flipped(a), (fb, sayB) = flipped(b)
+        let candidates: [(fits: Bool, Expr, String)] = [
+            (same(rows.0, rows.1), Expr(.binary(op, fa, b), e.span), "\(sayA) the left factor"),
+            (cols.0 != nil && cols.1 != nil && same(cols.0, cols.1), Expr(.binary(op, a, fb), e.span), "\(sayB) the right factor"),
+            (cols.1 != nil && same(cols.1, rows.0), Expr(.binary(op, b, a), e.span), "swap the factors"),
+        ]
+        for (fits, fixed, say) in candidates where fits {
+            let written = text(fixed)
+            if program.verifies(file: file, index: indexInFile, replacing: e.span, with: written) {
+                return "\(say): `\(written)`; with it `\(name)` checks"
+            }
+        }
+        return nil
     }
 
     /// The span of dimension `i` in the header declaration of `name` (`d_e` in `W_u ∈ ℝ^{N_V×d_e}`).

@@ -199,7 +199,25 @@ import Testing
     @Test func missingTransposeHelpIsRight() {
         let f = Support.parse(path: Support.path("Tests/AlgoSemaTests/Fixtures/wrong/att-missing-transpose.algo"))
         let (_, ds) = Support.check([f])
-        #expect(ds.first?.help == "transpose the left factor: `Kᵀ Q` is ℓ_z×ℓ_x")
+        #expect(ds.first?.help == "transpose the left factor: `Kᵀ Q`; with it `Attention` checks")
+    }
+
+    /// Edits of Attention's line 1 and the fix each must get (issue 15): an extra `ᵀ` is dropped, not
+    /// transposed again (`(W_qᵀ)ᵀ X`); factors in the wrong order are swapped, not made to fit by a
+    /// transpose that contradicts the declared Query (`Xᵀ W_q` does not fit, `X W_qᵀ` is ℓ_x×d_attn).
+    @Test(arguments: [
+        ("W_qᵀ X", "drop the `ᵀ` of the left factor: `W_q X`; with it `Attention` checks"),
+        ("X W_q", "swap the factors: `W_q X`; with it `Attention` checks"),
+    ])
+    func productFixesAreVerified(_ wrong: String, _ help: String) throws {
+        let path = Support.path("Algorithms/Attention.algo")
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let edited = text.replacingOccurrences(of: "1 Q ← W_q X", with: "1 Q ← \(wrong)")
+        #expect(edited != text)
+        let (_, ds) = Support.check([Support.parse(text: edited, path: path)],
+                                    library: Support.algorithms.filter { $0.source.path != path })
+        #expect(ds.map(\.code) == [.productMismatch])
+        #expect(ds.first?.help == help)
     }
 }
 
