@@ -31,6 +31,7 @@ extension AlgoChecker {
         case .binary(let op, let a, let b): return binary(op, a, b, e)
         case .unary(let op, let a): return unary(op, a, e)
         case .transpose(let a):
+            if case .number(let n) = a.kind { return transposedNumber(n, e) }
             let t = check(a)
             switch t {
             case .error: return .error
@@ -86,6 +87,21 @@ extension AlgoChecker {
             return ts.first ?? .error
         case .missing: return .error
         }
+    }
+
+    /// `1ᵀ` (`1^T` in ASCII) is almost always the all-ones row `𝟏ᵀ` mistyped; transposing a number
+    /// means nothing, so it is refused rather than read as the number (which silently turned
+    /// `b_q 1^T` into `b_q`).
+    func transposedNumber(_ n: String, _ e: Expr) -> SemType {
+        var d = Diagnostic(.invalidOperand, "`\(n)ᵀ` transposes the number \(n); `ᵀ` transposes vectors and matrices", at: e.span)
+        if n == "1" {
+            d.notes.append("the all-ones vector is `𝟏` (`\\mathbf{1}` in ASCII), not the number 1")
+            if program.verifies(file: file, index: indexInFile, replacing: e.span, with: "𝟏ᵀ") {
+                d.help = "write the all-ones row: `𝟏ᵀ`"
+            }
+        }
+        report(d)
+        return .error
     }
 
     func invalid(_ message: String, _ e: Expr) -> SemType {

@@ -202,6 +202,13 @@ import Testing
         #expect(ds.first?.help == "transpose the left factor: `Kᵀ Q`; with it `Attention` checks")
     }
 
+    @Test func aTransposedOneIsToldToBeTheOnesVector() {
+        let f = Support.parse(path: Support.path("Tests/AlgoSemaTests/Fixtures/wrong/att-bias-number-transposed.algo"))
+        let (_, ds) = Support.check([f])
+        #expect(ds.map(\.code) == [.invalidOperand])
+        #expect(ds.first?.help == "write the all-ones row: `𝟏ᵀ`")
+    }
+
     /// Edits of Attention's line 1 and the fix each must get (issue 15): an extra `ᵀ` is dropped, not
     /// transposed again (`(W_qᵀ)ᵀ X`); factors in the wrong order are swapped, not made to fit by a
     /// transpose that contradicts the declared Query (`Xᵀ W_q` does not fit, `X W_qᵀ` is ℓ_x×d_attn).
