@@ -369,6 +369,7 @@ extension AlgoChecker {
 
     /// Where a name operand got its shape: its declaration or its last whole assignment.
     func provenance(_ e: Expr) -> [Diagnostic.Label] {
+        if case .transpose(let inner) = e.kind { return provenance(inner) }   // `Kᵀ`: where K got its shape
         guard case .name(let n) = e.kind, let b = lookup(n.spelling), b.origin.file == file.source.path else { return [] }
         if case .indexVariable = b.kind { return [] }
         let how = b.kind == .local ? "gets its shape here" : "declared here"

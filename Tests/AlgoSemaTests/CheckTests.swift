@@ -209,6 +209,21 @@ import Testing
         #expect(ds.first?.help == "write the all-ones row: `𝟏ᵀ`")
     }
 
+    /// A product that fails because of an assignment lines earlier (`K ← Kᵀ`) points at that
+    /// assignment, also when the factor is transposed (issue 15).
+    @Test func aShapeChangedEarlierIsPointedAt() throws {
+        let path = Support.path("Algorithms/Attention.algo")
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let edited = text.replacingOccurrences(of: "[[Key ∈ ℝ^{d_attn×ℓ_z}]]\n", with: "\n   K ← Kᵀ\n")
+        #expect(edited != text)
+        let f = Support.parse(text: edited, path: path)
+        let (_, ds) = Support.check([f], library: Support.algorithms.filter { $0.source.path != path })
+        #expect(ds.map(\.code) == [.productMismatch])
+        let reassignment = Support.line(of: "K ← Kᵀ", in: f)
+        #expect(ds.first?.labels.contains { $0.message == "`K` gets its shape here" && f.source.location(of: $0.span.start).line == reassignment } == true,
+                "\(Support.render(ds, [f]))")
+    }
+
     /// Edits of Attention's line 1 and the fix each must get (issue 15): an extra `ᵀ` is dropped, not
     /// transposed again (`(W_qᵀ)ᵀ X`); factors in the wrong order are swapped, not made to fit by a
     /// transpose that contradicts the declared Query (`Xᵀ W_q` does not fit, `X W_qᵀ` is ℓ_x×d_attn).
