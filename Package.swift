@@ -23,14 +23,14 @@ let package = Package(
         .target(name: "AlgoSema", dependencies: ["AlgoSyntax"], exclude: ["README.md"]),
         // Raw Float32 kernels: GEMM, fused element-wise and reduction kernels, the thread pool.
         // Unsafe pointers and SIMD live here only; bounds checks off in release.
-        .target(name: "AlgoKernels", swiftSettings: simdFlags + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        .target(name: "AlgoKernels", exclude: ["README.md"], swiftSettings: simdFlags + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         // Tensor, primitives with shape rule + forward + VJP, the tape, RNG. Knows nothing of `.algo`.
         .target(name: "AlgoTensor", dependencies: ["AlgoKernels"], swiftSettings: simdFlags),
         // Evaluation: values, the interpreter (later), tokenizers, checkpoints (safetensors).
-        .target(name: "AlgoEval", dependencies: ["AlgoTensor", "AlgoSema", "AlgoSyntax", "AlgoDiagnostics"], swiftSettings: simdFlags),
+        .target(name: "AlgoEval", dependencies: ["AlgoTensor", "AlgoSema", "AlgoSyntax", "AlgoDiagnostics"], exclude: ["README.md"], swiftSettings: simdFlags),
         // Model benchmarks: Algorithms 1–10 written directly against AlgoTensor (the yardstick of the
         // interpreter's overhead), FLOP and memory accounting, and timing the interpreter's runs.
-        .target(name: "AlgoBench", dependencies: ["AlgoEval", "AlgoTensor", "AlgoKernels"]),
+        .target(name: "AlgoBench", dependencies: ["AlgoEval", "AlgoTensor", "AlgoKernels"], exclude: ["README.md"]),
         // The commands, as a library so that tests run them in-process.
         .target(name: "AlgoCLI", dependencies: ["AlgoDiagnostics", "AlgoSyntax", "AlgoSema", "AlgoEval", "AlgoTensor", "AlgoKernels", "AlgoBench"]),
         // The executable: `main.swift` hands the arguments to AlgoCLI and exits with its code.
