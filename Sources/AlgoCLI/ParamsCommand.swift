@@ -42,7 +42,7 @@ struct ParamsCommand: Command {
         if !failures.isEmpty { reporter.emit(failures, &output); return .input }
         switch RunSession.load(path: path) {
         case .failure(let f):
-            reporter.emit(f.diagnostics, &output); return .diagnostics
+            return RunCommand.report(f, &reporter, &output)
         case .success(let p):
             do {
                 let specs = try ParameterLayout.parameters(of: p.target, program: p.program, dims: dims)

@@ -142,8 +142,7 @@ struct RunCommand: Command {
         switch RunSession.load(path: path, values: setDims) {
         case .success(let l): loaded = l
         case .failure(let f):
-            reporter.emit(f.diagnostics, &output)
-            return .diagnostics
+            return Self.report(f, &reporter, &output)
         }
         if ExperimentRunner.isExperiment(loaded) {
             return runExperiment(loaded, args, options, setDims: setDims, setReals: setReals, &reporter, &output)
@@ -357,6 +356,7 @@ struct RunCommand: Command {
             if !reporter.files.contains(where: { $0.path == e.diagnostic.span.file }) { _ = reporter.load([e.diagnostic.span.file]) }
             reporter.emit([e.diagnostic], &output)
         case let f as RunFailure:
+            reporter.add(f.sources)
             reporter.emit(f.diagnostics, &output)
         default:
             output.err("algo run: error: \(error)")

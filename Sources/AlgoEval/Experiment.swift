@@ -7,7 +7,7 @@ import Foundation
 /// Runs an `Experiment N:` block (Grammar/README.md, "Experiments"): its header values, then its
 /// numbered lines in order. A line is `name ← value` where the value is a data built-in (`tokenize`,
 /// `chunk`, `sequences`, `reverse`, `unigram`, `initialise`, `evaluate`, `exact_match`), a call of
-/// one of the paper's algorithms (run by `RunSession.run`, the evaluator's ordinary path, so
+/// one of the paper's algorithms (run by `Pipeline.run`, the evaluator's ordinary path, so
 /// training hooks apply), `length`, a slice `x[a : b]`, or arithmetic on natural numbers;
 /// `return θ̂` ends it. Every line prints one summary line through `log`.
 public struct ExperimentRunner {
@@ -71,7 +71,7 @@ public struct ExperimentRunner {
     }
 
     var a: LoadedAlgorithm { loaded.target }
-    var directory: String { RunSession.directory(of: loaded.source.path) }
+    var directory: String { Library.directory(of: loaded.source.path) }
 
     /// Runs the experiment. Errors are `RuntimeError`s with the experiment line's span.
     public func run() throws -> Result {
@@ -384,7 +384,7 @@ public struct ExperimentRunner {
         return n.spelling
     }
 
-    /// Runs `callee` through `RunSession.run` with the experiment's dimensions and reals; checks every
+    /// Runs `callee` through `Pipeline.run` with the experiment's dimensions and reals; checks every
     /// sequence it is given against ℓ_max first (E0515).
     func runCallee(_ callee: LoadedAlgorithm, _ r: ResolvedCall, _ s: State, inputs: [String: Value], parameters: [String: Tensor]?,
                    span: Span, options override: RunOptions? = nil, extraDims: [String: Int] = [:]) throws -> (value: Value, evaluator: Evaluator) {
@@ -404,7 +404,7 @@ public struct ExperimentRunner {
                                    notes: ["positions beyond ℓ_max have no positional embedding (erratum A10); shorten the sequences or raise ℓ_max"])
             }
         }
-        let p = LoadedProgram(program: loaded.program, target: callee, source: loaded.source, diagnostics: [])
+        let p = LoadedProgram(program: loaded.program, target: callee, source: loaded.source, sources: loaded.sources, diagnostics: [])
         var o = override ?? options
         if override == nil, RunSession.isTraining(callee), let make = trainingMonitor {
             let perStep = RunSession.tokensPerStep(callee, inputs: inputs, dims: dims)
@@ -414,7 +414,7 @@ public struct ExperimentRunner {
             run.totalSteps = total
             o.training = run
         }
-        let out = try RunSession.run(p, dims: dims, reals: s.reals, inputs: inputs, parameters: parameters, mask: nil, options: o)
+        let out = try Pipeline.run(p, RunSetup(dims: dims, reals: s.reals, inputs: inputs, parameters: parameters, options: o))
         return (out.value, out.evaluator)
     }
 

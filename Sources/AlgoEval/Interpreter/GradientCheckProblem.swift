@@ -66,7 +66,7 @@ public struct GradientCheckProblem {
     public static func prepare(path: String, dims given: [String: Int] = [:], reals givenReals: [String: Double] = [:],
                                seed: UInt64 = 0, sequences givenSequences: [String: [Int]]? = nil) throws -> GradientCheckProblem {
         let loaded: LoadedProgram
-        switch RunSession.load(path: path) {
+        switch Pipeline.load(path: path) {
         case .success(let l): loaded = l
         case .failure(let f): throw f
         }
@@ -211,9 +211,10 @@ public struct GradientCheckProblem {
     static func trainingProgram(for model: LoadedProgram) throws -> (LoadedProgram, String)? {
         let m = model.target.name
         var best: (program: LoadedProgram, callee: String)? = nil
-        let dir = RunSession.directory(of: model.source.path)
-        for f in RunSession.algoSources(in: dir, excluding: model.source.path) where f.text.contains("∇") {
-            guard case .success(let p) = RunSession.load(source: f), RunSession.isTraining(p.target) else { continue }
+        let dir = Library.directory(of: model.source.path)
+        let library = Library.around(path: model.source.path)
+        for f in library.files.map(\.source) where Library.directory(of: f.path) == dir && f.path != model.source.path && f.text.contains("∇") {
+            guard case .success(let p) = Pipeline.load(f, library: library), RunSession.isTraining(p.target) else { continue }
             for c in Set(p.target.checked.calls.values.filter { !$0.isBuiltin }.map(\.callee)) where m == c || m.hasPrefix(c) {
                 if let b = best {
                     let key = (-c.count, p.target.hyperparameterNames.count), bestKey = (-b.callee.count, b.program.target.hyperparameterNames.count)
@@ -225,7 +226,7 @@ public struct GradientCheckProblem {
         guard let best else { return nil }
         if best.callee == m { return (best.program, m) }
         let text = replacingCalls(of: best.callee, with: m, in: best.program.source.text)
-        switch RunSession.load(source: SourceFile(path: best.program.source.path, text: text)) {
+        switch Pipeline.load(SourceFile(path: best.program.source.path, text: text), library: library) {
         case .success(let p): return (p, best.callee)
         case .failure(let f): throw f
         }
