@@ -36,16 +36,10 @@ struct CheckCommand: Command {
             output.err("algo check: error: `--dump` takes `shapes`, not `\(d)`")
             return .usage
         }
-        var values: [String: Int] = [:]
-        if let set = args.value("set") {
-            for part in set.split(separator: ",") {
-                let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                guard kv.count == 2, !kv[0].isEmpty, let v = Int(kv[1]), v >= 0 else {
-                    output.err("algo check: error: `--set` takes `NAME=VALUE,…` with natural numbers, not `\(part)`")
-                    return .usage
-                }
-                values[kv[0].precomposedStringWithCanonicalMapping] = v
-            }
+        let values: [String: Int]
+        switch DimensionOverrides.parse(args.value("set"), accepts: .naturals) {
+        case .success(let o): values = o.dims
+        case .failure(let e): output.err("algo check: error: \(e.message)"); return .usage
         }
         guard !args.positionals.isEmpty else {
             output.err("algo check: error: no input files\n\n" + usage)

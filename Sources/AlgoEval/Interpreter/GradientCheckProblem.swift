@@ -65,8 +65,14 @@ public struct GradientCheckProblem {
     /// loss, E0507 bad values).
     public static func prepare(path: String, dims given: [String: Int] = [:], reals givenReals: [String: Double] = [:],
                                seed: UInt64 = 0, sequences givenSequences: [String: [Int]]? = nil) throws -> GradientCheckProblem {
+        try prepare(try Pipeline.read(path).get(), dims: given, reals: givenReals, seed: seed, sequences: givenSequences)
+    }
+
+    /// `prepare(path:…)` of a file already read.
+    public static func prepare(_ source: SourceFile, dims given: [String: Int] = [:], reals givenReals: [String: Double] = [:],
+                               seed: UInt64 = 0, sequences givenSequences: [String: [Int]]? = nil) throws -> GradientCheckProblem {
         let loaded: LoadedProgram
-        switch Pipeline.load(path: path) {
+        switch Pipeline.load(source) {
         case .success(let l): loaded = l
         case .failure(let f): throw f
         }
