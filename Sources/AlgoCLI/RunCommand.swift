@@ -90,6 +90,7 @@ struct RunCommand: Command {
             case .success(let l): loaded = l
             case .failure(let f): return Self.report(f, &reporter, &output)
             }
+            reporter.add(loaded.sources)   // a runtime error or warning in a callee renders with its snippet
             if ExperimentRunner.isExperiment(loaded) {
                 return runExperiment(loaded, args, options, setDims: set.dims, setReals: set.reals, &reporter, &output)
             }
@@ -106,7 +107,6 @@ struct RunCommand: Command {
                 let report = RunReport(loaded: loaded, result: result, reals: reals, checkpoint: checkpoint == nil ? nil : args.value("params"),
                                        setGiven: !set.dims.isEmpty || !set.reals.isEmpty, options: options, tokenizer: tokenizer,
                                        seconds: Date().timeIntervalSince(start))
-                reporter.add(loaded.sources)
                 reporter.emit(result.evaluator.warnings, &output)
                 output.out(report.text)
                 return Self.writeOutputs(args, report, &output)

@@ -152,13 +152,13 @@ public struct GradientCheckProblem {
 
     /// loss(θ) at the fixed dataset element: the value of the algorithm's one `∇loss(θ)` line.
     public func loss(_ θ: [String: Tensor]) throws -> Double {
-        let r = try RunSession.run(program, dims: dims, reals: reals, inputs: inputs, parameters: θ, mask: nil, options: options(gradient: false))
+        let r = try Pipeline.run(program, RunSetup(dims: dims, reals: reals, inputs: inputs, parameters: θ, options: options(gradient: false)))
         return try one(r.evaluator.losses)
     }
 
     /// ∇loss(θ) as the interpreter computes it (reverse mode, the tape), by checkpoint name, and loss(θ).
     public func gradient(_ θ: [String: Tensor]) throws -> (loss: Double, gradient: [String: Tensor]) {
-        let r = try RunSession.run(program, dims: dims, reals: reals, inputs: inputs, parameters: θ, mask: nil, options: options(gradient: true))
+        let r = try Pipeline.run(program, RunSetup(dims: dims, reals: reals, inputs: inputs, parameters: θ, options: options(gradient: true)))
         let l = try one(r.evaluator.losses)
         let g = RunSession.flatten(r.evaluator.gradients[0])
         return (l, Dictionary(g.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a }))
