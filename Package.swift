@@ -19,14 +19,14 @@ let package = Package(
         .target(name: "AlgoDiagnostics"),
         // Tokens, lexer, AST, parser, formatter, dumps.
         .target(name: "AlgoSyntax", dependencies: ["AlgoDiagnostics"]),
-        // Dimensions as canonical polynomials, unification; later the resolver and shape checker.
+        // Dimensions as canonical polynomials, unification, the resolver and shape checker (no file I/O).
         .target(name: "AlgoSema", dependencies: ["AlgoSyntax"], exclude: ["README.md"]),
         // Raw Float32 kernels: GEMM, fused element-wise and reduction kernels, the thread pool.
         // Unsafe pointers and SIMD live here only; bounds checks off in release.
         .target(name: "AlgoKernels", exclude: ["README.md"], swiftSettings: simdFlags + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         // Tensor, primitives with shape rule + forward + VJP, the tape, RNG. Knows nothing of `.algo`.
         .target(name: "AlgoTensor", dependencies: ["AlgoKernels"], swiftSettings: simdFlags),
-        // Evaluation: values, the interpreter (later), tokenizers, checkpoints (safetensors).
+        // The pipeline (read → parse → check → lower → run), the interpreter, experiments, tokenizers, checkpoints.
         .target(name: "AlgoEval", dependencies: ["AlgoTensor", "AlgoSema", "AlgoSyntax", "AlgoDiagnostics"], exclude: ["README.md"], swiftSettings: simdFlags),
         // Model benchmarks: Algorithms 1–10 written directly against AlgoTensor (the yardstick of the
         // interpreter's overhead), FLOP and memory accounting, and timing the interpreter's runs.

@@ -1,11 +1,13 @@
 import AlgoDiagnostics
+import AlgoEval
 import AlgoSema
 import AlgoSyntax
 import Foundation
 
 /// `algo check FILE…`: resolves names and proves every shape symbolically. Calls resolve to the same
 /// file, the other named files, then the other `.algo` files of the caller's directory (the
-/// directory is the library). Exit 0 clean, 1 diagnostics, 2 usage, 3 unreadable input.
+/// directory is the library, `Library`); a callee's own diagnostics are reported at its file, line
+/// and column. Exit 0 clean, 1 diagnostics, 2 usage, 3 unreadable input.
 struct CheckCommand: Command {
     var name: String { "check" }
     var summary: String { "check every shape symbolically, in the paper's dimension names" }
@@ -34,16 +36,10 @@ struct CheckCommand: Command {
             output.err("algo check: error: `--dump` takes `shapes`, not `\(d)`")
             return .usage
         }
-        var values: [String: Int] = [:]
-        if let set = args.value("set") {
-            for part in set.split(separator: ",") {
-                let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                guard kv.count == 2, !kv[0].isEmpty, let v = Int(kv[1]), v >= 0 else {
-                    output.err("algo check: error: `--set` takes `NAME=VALUE,…` with natural numbers, not `\(part)`")
-                    return .usage
-                }
-                values[kv[0].precomposedStringWithCanonicalMapping] = v
-            }
+        let values: [String: Int]
+        switch DimensionOverrides.parse(args.value("set"), accepts: .naturals) {
+        case .success(let o): values = o.dims
+        case .failure(let e): output.err("algo check: error: \(e.message)"); return .usage
         }
         guard !args.positionals.isEmpty else {
             output.err("algo check: error: no input files\n\n" + usage)
@@ -54,7 +50,9 @@ struct CheckCommand: Command {
         var bag = DiagnosticBag()
         var parsed: [ParsedFile] = []
         for f in files { parsed.append(ParsedFile(source: f, tree: Parser.parse(f, &bag))) }
-        let library = Self.library(around: files.map(\.path), directories: parsed.flatMap(\.libraryDirectories))
+        let library = Library.around(parsed).excluding(files.map(\.path))
+        // A callee's diagnostics point into its library file: the reporter renders them from it.
+        reporter.add(library.map(\.source))
         let outcome = ShapeChecker.check(parsed, library: library, options: CheckOptions(values: values), &bag)
         for name in values.keys.sorted() where !outcome.dimensions.contains(name) {
             output.err("algo check: warning: `--set \(name)=…` names no dimension of the checked algorithms")
@@ -66,29 +64,5 @@ struct CheckCommand: Command {
         reporter.emit(diagnostics, &output)
         if !failures.isEmpty { return .input }
         return diagnostics.contains { $0.severity == .error } ? .diagnostics : .ok
-    }
-
-    /// Every other `.algo` file in the directories of the named files, parsed (their syntax errors are
-    /// not reported: only algorithms called from the named files are used).
-    static func library(around paths: [String], directories: [String] = []) -> [ParsedFile] {
-        var dirs: [String] = []
-        for d in directories where !dirs.contains(d) { dirs.append(d) }
-        for p in paths {
-            let d = (p as NSString).deletingLastPathComponent
-            let dir = d.isEmpty ? "." : d
-            if !dirs.contains(dir) { dirs.append(dir) }
-        }
-        var result: [ParsedFile] = []
-        for dir in dirs {
-            let entries = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-            for e in entries.sorted() where e.hasSuffix(".algo") {
-                let path = dir == "." ? e : dir + "/" + e
-                if paths.contains(path) { continue }
-                guard case .success(let f) = SourceFile.load(path: path) else { continue }
-                var ignored = DiagnosticBag()
-                result.append(ParsedFile(source: f, tree: Parser.parse(f, &ignored)))
-            }
-        }
-        return result
     }
 }

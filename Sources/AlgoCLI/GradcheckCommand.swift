@@ -62,22 +62,17 @@ struct GradcheckCommand: Command {
             guard let v = Double(s), v > 0, v.isFinite else { output.err("algo gradcheck: error: `--tolerance` takes a positive number, not `\(s)`"); return .usage }
             tolerance = v
         }
-        var dims: [String: Int] = [:], reals: [String: Double] = [:]
-        if let set = args.value("set") {
-            for part in set.split(separator: ",") {
-                let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).precomposedStringWithCanonicalMapping }
-                guard kv.count == 2, !kv[0].isEmpty else { output.err("algo gradcheck: error: `--set` takes `NAME=VALUE,…`, not `\(part)`"); return .usage }
-                if let i = Int(kv[1]), i >= 0, !RunSession.trainingRealNames.contains(kv[0]) { dims[kv[0]] = i }
-                else if let d = Double(kv[1]) { reals[kv[0]] = d }
-                else { output.err("algo gradcheck: error: `--set \(kv[0])=\(kv[1])`: not a number"); return .usage }
-            }
+        let set: DimensionOverrides
+        switch DimensionOverrides.parse(args.value("set"), accepts: .numbers, realNames: RunSession.trainingRealNames) {
+        case .success(let o): set = o
+        case .failure(let e): output.err("algo gradcheck: error: \(e.message)"); return .usage
         }
 
         var reporter = Reporter(format: format)
-        let (_, failures) = reporter.load([path])
+        let (files, failures) = reporter.load([path])
         if !failures.isEmpty { reporter.emit(failures, &output); return .input }
         do {
-            let problem = try GradientCheckProblem.prepare(path: path, dims: dims, reals: reals, seed: seed)
+            let problem = try GradientCheckProblem.prepare(files[0], dims: set.dims, reals: set.reals, seed: seed)
             let start = Date()
             let (loss, results) = try problem.check(tolerance: tolerance)
             let seconds = Date().timeIntervalSince(start)
@@ -134,7 +129,7 @@ struct GradcheckCommand: Command {
 
     /// Whether the dimension appears in the checked program (L_enc only for EDTransformer, …).
     static func uses(_ p: GradientCheckProblem, _ dim: String) -> Bool {
-        RunCommand.dimensionsUsed(p.program.target, p.program.program).union(RunCommand.modelDimensions(p.program)).contains(dim)
+        RunReport.dimensionsUsed(p.program.target, p.program.program).union(RunReport.modelDimensions(p.program)).contains(dim)
     }
 
     func json(_ results: [GradientCheckResult], _ p: GradientCheckProblem, loss: Double, tolerance: Double, path: String) -> String {

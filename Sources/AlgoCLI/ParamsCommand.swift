@@ -28,21 +28,16 @@ struct ParamsCommand: Command {
         guard let format = DiagnosticFormat.from(args, &output) else { return .usage }
         guard let path = singleFile(args, &output) else { return .usage }
         var dims = RunSession.defaultDimensions
-        if let set = args.value("set") {
-            for part in set.split(separator: ",") {
-                let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).precomposedStringWithCanonicalMapping }
-                guard kv.count == 2, let v = Int(kv[1]), v >= 0 else {
-                    output.err("algo params: error: `--set` takes `NAME=VALUE,…` with natural numbers, not `\(part)`"); return .usage
-                }
-                dims[kv[0]] = v
-            }
+        switch DimensionOverrides.parse(args.value("set"), accepts: .naturals) {
+        case .success(let o): dims.merge(o.dims) { $1 }
+        case .failure(let e): output.err("algo params: error: \(e.message)"); return .usage
         }
         var reporter = Reporter(format: format)
-        let (_, failures) = reporter.load([path])
+        let (files, failures) = reporter.load([path])
         if !failures.isEmpty { reporter.emit(failures, &output); return .input }
-        switch RunSession.load(path: path) {
+        switch Pipeline.load(files[0]) {
         case .failure(let f):
-            reporter.emit(f.diagnostics, &output); return .diagnostics
+            return RunCommand.report(f, &reporter, &output)
         case .success(let p):
             do {
                 let specs = try ParameterLayout.parameters(of: p.target, program: p.program, dims: dims)

@@ -57,7 +57,7 @@ extension RunCommand {
             var modelReals = reals
             for k in RunSession.trainingRealNames { modelReals[k] = nil }
             let checkpointMeta = Self.metadata(source, dims: merged, reals: modelReals,
-                                               usedDims: Self.dimensionsUsed(a, loaded.program).union(Self.modelDimensions(loaded)).filter { merged[$0] != nil && !trainingOnly.contains($0) }.sorted(), a)
+                                               usedDims: RunReport.dimensionsUsed(a, loaded.program).union(RunReport.modelDimensions(loaded)).filter { merged[$0] != nil && !trainingOnly.contains($0) }.sorted(), a)
             var resume: TrainingSnapshot? = nil
             if let rp = args.value("resume") {
                 switch Checkpoint.read(rp) {
@@ -107,8 +107,8 @@ extension RunCommand {
                 return code
             }
             let seconds = Date().timeIntervalSince(start)
-            let usedDims = Self.dimensionsUsed(a, loaded.program).union(Self.modelDimensions(loaded)).filter { r.dims[$0] != nil }.sorted()
-            var s = "\(a.syntax.title.number.isEmpty ? "" : "Algorithm \(a.number): ")\(Self.signature(a, source))   (\(path))\n"
+            let usedDims = RunReport.dimensionsUsed(a, loaded.program).union(RunReport.modelDimensions(loaded)).filter { r.dims[$0] != nil }.sorted()
+            var s = "\(a.syntax.title.number.isEmpty ? "" : "Algorithm \(a.number): ")\(RunReport.signature(a, source))   (\(path))\n"
             let shown = usedDims.map { "\($0) = \(r.dims[$0]!)" } + a.hyperparameterNames.filter { reals[$0] != nil }.map { "\($0) = \(reals[$0]!)" }
             s += "hyperparameters: \(shown.joined(separator: ", "))"
             s += checkpoint == nil ? (setGiven ? "  (defaults and --set)\n" : "  (embedded defaults for training; change with --set)\n") : "  (from the checkpoint and --set)\n"
@@ -116,7 +116,7 @@ extension RunCommand {
             s += builtIn ? " (built-in; give your own with --input 'x_1=3,1,4;x_2=…')\n" : " (--input)\n"
             for (name, _) in RunSession.datasetInputs(a) {
                 for (i, ids) in (elements[name] ?? [:]).sorted(by: { $0.key < $1.key }).prefix(4) {
-                    s += "  \(name.prefix { $0 != "_" })_\(i) = \(Self.brief(.tokens(ids)))\n"
+                    s += "  \(name.prefix { $0 != "_" })_\(i) = \(RunReport.brief(.tokens(ids)))\n"
                 }
                 if count > 4 { s += "  …\n" }
             }
@@ -167,18 +167,6 @@ extension RunCommand {
         } catch {
             return Self.report(error, &reporter, &output)
         }
-    }
-
-    /// The dimensions of the model a training algorithm trains (DTransformer's, via its calls).
-    static func modelDimensions(_ p: LoadedProgram) -> Set<String> {
-        var names: Set<String> = []
-        for c in p.target.checked.calls.values where !c.isBuiltin {
-            if let y = p.program.find(c.callee, file: c.file) {
-                for (_, t) in y.checked.variables { for d in t.dims { for v in d.variables { if case .named(let n) = v { names.insert(n) } } } }
-                for n in y.hyperparameterNames { names.insert(n) }
-            }
-        }
-        return names.filter { !$0.contains("(") && $0 != "Mask" && $0 != "ℓ" }
     }
 }
 

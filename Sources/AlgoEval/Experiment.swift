@@ -7,7 +7,7 @@ import Foundation
 /// Runs an `Experiment N:` block (Grammar/README.md, "Experiments"): its header values, then its
 /// numbered lines in order. A line is `name ← value` where the value is a data built-in (`tokenize`,
 /// `chunk`, `sequences`, `reverse`, `unigram`, `initialise`, `evaluate`, `exact_match`), a call of
-/// one of the paper's algorithms (run by `RunSession.run`, the evaluator's ordinary path, so
+/// one of the paper's algorithms (run by `Pipeline.run`, the evaluator's ordinary path, so
 /// training hooks apply), `length`, a slice `x[a : b]`, or arithmetic on natural numbers;
 /// `return θ̂` ends it. Every line prints one summary line through `log`.
 public struct ExperimentRunner {
@@ -67,15 +67,17 @@ public struct ExperimentRunner {
         var tokenizer: (any Tokenizer)?
         var rng: RandomGenerator
         var result = Result()
-        init(seed: UInt64) { rng = RandomGenerator(seed: seed &+ 0x5EED) }
+        /// The one evaluator, for the paper's expressions of the lines (`paper`).
+        let evaluator: Evaluator
+        init(seed: UInt64, evaluator: Evaluator) { rng = RandomGenerator(seed: seed &+ 0x5EED); self.evaluator = evaluator }
     }
 
     var a: LoadedAlgorithm { loaded.target }
-    var directory: String { RunSession.directory(of: loaded.source.path) }
+    var directory: String { Library.directory(of: loaded.source.path) }
 
     /// Runs the experiment. Errors are `RuntimeError`s with the experiment line's span.
     public func run() throws -> Result {
-        let s = State(seed: options.seed)
+        let s = State(seed: options.seed, evaluator: Evaluator(program: loaded.program, options: options))
         try bindHeader(s)
         for st in a.syntax.body { try statement(st, s) }
         return s.result
@@ -211,17 +213,8 @@ public struct ExperimentRunner {
                 return .tokens(xs[i - 1])
             }
             throw RuntimeError(.missingValue, "`\(n.spelling)` has no value", at: e.span)
-        case .number(let t):
-            if let i = Int(t) { return .nat(i) }
-            return .real(Double(t) ?? .nan)
-        case .binary(let op, let l, let r):
-            let x = try nat(try eval(l, s, target: nil), l.span), y = try nat(try eval(r, s, target: nil), r.span)
-            switch op {
-            case .add: return .nat(x + y)
-            case .subtract: return .nat(x - y)
-            case .multiply, .juxtapose: return .nat(x * y)
-            default: throw RuntimeError(.notExecutable, "an experiment computes with `+`, `−` and `·` on natural numbers", at: e.span)
-            }
+        case .number, .binary:
+            return try paper(e, s)
         case .index(let base, let ix):
             guard case .tokens(let ids) = try eval(base, s, target: nil), ix.count == 1, case .slice(let lo?, let hi?) = ix[0].kind else {
                 throw RuntimeError(.notExecutable, "an experiment slices token sequences, `x[a : b]`", at: e.span)
@@ -233,9 +226,33 @@ public struct ExperimentRunner {
             return .tokens(Array(ids[(a - 1)..<b]))
         case .call(let c):
             if let r = a.checked.calls[e.span], !r.isBuiltin { return try algorithmCall(c, e, r, s) }
-            return try builtin(c, e, s, target: target)
+            // The data built-ins (Grammar/README.md, "Experiments") are the runner's; `length` is the paper's.
+            if ExperimentBuiltins.names.contains(c.callee.spelling) { return try builtin(c, e, s, target: target) }
+            return try paper(e, s)
         default:
             throw RuntimeError(.notExecutable, "`\(ExprPrinter.print(e))` is not an experiment value", at: e.span)
+        }
+    }
+
+    /// A paper expression of a line (numbers, arithmetic, `length(x)`): the one evaluator computes it,
+    /// in a frame holding the experiment's numbers and token sequences.
+    func paper(_ e: Expr, _ s: State) throws -> EValue {
+        let f = Frame(a)
+        for (k, v) in s.values {
+            switch v {
+            case .nat(let x): f.vars[k] = .nat(x)
+            case .real(let x): f.vars[k] = .real(x)
+            case .tokens(let ids): f.vars[k] = .tokens(ids)
+            case .text, .dataset, .parameters: continue
+            }
+        }
+        for (k, v) in s.dims { f.dims[k] = v }
+        for (k, v) in s.reals where f.vars[k] == nil { f.vars[k] = .real(v) }
+        switch try s.evaluator.eval(e, f) {
+        case .nat(let x): return .nat(x)
+        case .real(let x): return .real(x)
+        case .tokens(let ids): return .tokens(ids)
+        case let v: throw RuntimeError(.notExecutable, "`\(ExprPrinter.print(e))` is \(v.kindName), not an experiment value", at: e.span)
         }
     }
 
@@ -254,9 +271,6 @@ public struct ExperimentRunner {
     func builtin(_ c: Call, _ e: Expr, _ s: State, target: Name?) throws -> EValue {
         let args = c.arguments
         switch c.callee.spelling {
-        case "length":
-            guard case .tokens(let ids) = try eval(args[0], s, target: nil) else { throw RuntimeError(.invalidInput, "`length` of a token sequence", at: e.span) }
-            return .nat(ids.count)
         case "tokenize":
             guard case .text(let path) = try eval(args[0], s, target: nil), case .name(let kind) = c.parameters[0].value.kind else {
                 throw RuntimeError(.invalidInput, "`tokenize` takes a text", at: e.span)
@@ -371,20 +385,14 @@ public struct ExperimentRunner {
     // MARK: Algorithm calls
 
     /// The callee's dimensions: its resolved bindings evaluated with the experiment's values.
-    func calleeDims(_ r: ResolvedCall, _ s: State) -> [String: Int] {
-        var dims: [String: Int] = [:]
-        for (k, d) in r.dimensions {
-            if let v = d.evaluate({ v in if case .named(let n) = v { return s.dims[n] } else { return nil } }) { dims[k] = v }
-        }
-        return dims
-    }
+    func calleeDims(_ r: ResolvedCall, _ s: State) -> [String: Int] { r.dimensionValues { s.dims[$0] } }
 
     func inputName(_ callee: LoadedAlgorithm, _ i: Int) -> String {
         guard i < callee.inputs.count, case .name(let n) = callee.inputs[i].name.kind else { return "" }
         return n.spelling
     }
 
-    /// Runs `callee` through `RunSession.run` with the experiment's dimensions and reals; checks every
+    /// Runs `callee` through `Pipeline.run` with the experiment's dimensions and reals; checks every
     /// sequence it is given against ℓ_max first (E0515).
     func runCallee(_ callee: LoadedAlgorithm, _ r: ResolvedCall, _ s: State, inputs: [String: Value], parameters: [String: Tensor]?,
                    span: Span, options override: RunOptions? = nil, extraDims: [String: Int] = [:]) throws -> (value: Value, evaluator: Evaluator) {
@@ -404,7 +412,7 @@ public struct ExperimentRunner {
                                    notes: ["positions beyond ℓ_max have no positional embedding (erratum A10); shorten the sequences or raise ℓ_max"])
             }
         }
-        let p = LoadedProgram(program: loaded.program, target: callee, source: loaded.source, diagnostics: [])
+        let p = LoadedProgram(program: loaded.program, target: callee, source: loaded.source, sources: loaded.sources, diagnostics: [])
         var o = override ?? options
         if override == nil, RunSession.isTraining(callee), let make = trainingMonitor {
             let perStep = RunSession.tokensPerStep(callee, inputs: inputs, dims: dims)
@@ -414,7 +422,7 @@ public struct ExperimentRunner {
             run.totalSteps = total
             o.training = run
         }
-        let out = try RunSession.run(p, dims: dims, reals: s.reals, inputs: inputs, parameters: parameters, mask: nil, options: o)
+        let out = try Pipeline.run(p, RunSetup(dims: dims, reals: s.reals, inputs: inputs, parameters: parameters, options: o))
         return (out.value, out.evaluator)
     }
 

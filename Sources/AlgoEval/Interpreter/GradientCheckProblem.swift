@@ -65,8 +65,14 @@ public struct GradientCheckProblem {
     /// loss, E0507 bad values).
     public static func prepare(path: String, dims given: [String: Int] = [:], reals givenReals: [String: Double] = [:],
                                seed: UInt64 = 0, sequences givenSequences: [String: [Int]]? = nil) throws -> GradientCheckProblem {
+        try prepare(try Pipeline.read(path).get(), dims: given, reals: givenReals, seed: seed, sequences: givenSequences)
+    }
+
+    /// `prepare(path:…)` of a file already read.
+    public static func prepare(_ source: SourceFile, dims given: [String: Int] = [:], reals givenReals: [String: Double] = [:],
+                               seed: UInt64 = 0, sequences givenSequences: [String: [Int]]? = nil) throws -> GradientCheckProblem {
         let loaded: LoadedProgram
-        switch RunSession.load(path: path) {
+        switch Pipeline.load(source) {
         case .success(let l): loaded = l
         case .failure(let f): throw f
         }
@@ -146,13 +152,13 @@ public struct GradientCheckProblem {
 
     /// loss(θ) at the fixed dataset element: the value of the algorithm's one `∇loss(θ)` line.
     public func loss(_ θ: [String: Tensor]) throws -> Double {
-        let r = try RunSession.run(program, dims: dims, reals: reals, inputs: inputs, parameters: θ, mask: nil, options: options(gradient: false))
+        let r = try Pipeline.run(program, RunSetup(dims: dims, reals: reals, inputs: inputs, parameters: θ, options: options(gradient: false)))
         return try one(r.evaluator.losses)
     }
 
     /// ∇loss(θ) as the interpreter computes it (reverse mode, the tape), by checkpoint name, and loss(θ).
     public func gradient(_ θ: [String: Tensor]) throws -> (loss: Double, gradient: [String: Tensor]) {
-        let r = try RunSession.run(program, dims: dims, reals: reals, inputs: inputs, parameters: θ, mask: nil, options: options(gradient: true))
+        let r = try Pipeline.run(program, RunSetup(dims: dims, reals: reals, inputs: inputs, parameters: θ, options: options(gradient: true)))
         let l = try one(r.evaluator.losses)
         let g = RunSession.flatten(r.evaluator.gradients[0])
         return (l, Dictionary(g.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a }))
@@ -211,9 +217,10 @@ public struct GradientCheckProblem {
     static func trainingProgram(for model: LoadedProgram) throws -> (LoadedProgram, String)? {
         let m = model.target.name
         var best: (program: LoadedProgram, callee: String)? = nil
-        let dir = RunSession.directory(of: model.source.path)
-        for f in RunSession.algoSources(in: dir, excluding: model.source.path) where f.text.contains("∇") {
-            guard case .success(let p) = RunSession.load(source: f), RunSession.isTraining(p.target) else { continue }
+        let dir = Library.directory(of: model.source.path)
+        let library = Library.around(path: model.source.path)
+        for f in library.files.map(\.source) where Library.directory(of: f.path) == dir && f.path != model.source.path && f.text.contains("∇") {
+            guard case .success(let p) = Pipeline.load(f, library: library), RunSession.isTraining(p.target) else { continue }
             for c in Set(p.target.checked.calls.values.filter { !$0.isBuiltin }.map(\.callee)) where m == c || m.hasPrefix(c) {
                 if let b = best {
                     let key = (-c.count, p.target.hyperparameterNames.count), bestKey = (-b.callee.count, b.program.target.hyperparameterNames.count)
@@ -225,7 +232,7 @@ public struct GradientCheckProblem {
         guard let best else { return nil }
         if best.callee == m { return (best.program, m) }
         let text = replacingCalls(of: best.callee, with: m, in: best.program.source.text)
-        switch RunSession.load(source: SourceFile(path: best.program.source.path, text: text)) {
+        switch Pipeline.load(SourceFile(path: best.program.source.path, text: text), library: library) {
         case .success(let p): return (p, best.callee)
         case .failure(let f): throw f
         }

@@ -176,7 +176,7 @@ extension RunSession {
             lossBefore = resume.lossBefore ?? .nan
             start = Dictionary(resume.parameters, uniquingKeysWith: { a, _ in a })
         } else {
-            let before = try run(p, dims: evalDims, reals: reals, inputs: inputs, parameters: parameters, mask: nil, options: evalOptions, fallback: fallback)
+            let before = try Pipeline.run(p, RunSetup(dims: evalDims, reals: reals, inputs: inputs, parameters: parameters, options: evalOptions, fallback: fallback))
             initial = before.parameters.mapValues(\.value)
             lossBefore = mean(before.evaluator.losses)
             start = initial
@@ -190,9 +190,9 @@ extension RunSession {
             training.tokensPerStep = perEpoch
             if let epochs = merged["N_epochs"], !perEpoch.isEmpty { training.totalSteps = epochs * perEpoch.count }
         }
-        let trained: (value: Value, evaluator: Evaluator, parameters: [String: Variable], dims: [String: Int])
+        let trained: RunResult
         do {
-            trained = try run(p, dims: dims, reals: reals, inputs: inputs, parameters: start, mask: nil, options: trainOptions, fallback: fallback)
+            trained = try Pipeline.run(p, RunSetup(dims: dims, reals: reals, inputs: inputs, parameters: start, options: trainOptions, fallback: fallback))
         } catch var e as RuntimeError where e.diagnostic.code == .nonFinite && training != nil {
             let k = training!.stepsPassed
             e.diagnostic.notes.insert("training step \(k + 1)\(training!.totalSteps.map { " of \($0)" } ?? ""): θ after step \(k) was the last finite one", at: 0)
@@ -209,8 +209,8 @@ extension RunSession {
         guard !θ̂.isEmpty else {
             throw RuntimeError(.invalidInput, "`\(p.target.name)` returned \(trained.value.kindName), not parameters", at: p.target.syntax.title.span)
         }
-        let after = try run(p, dims: evalDims, reals: reals, inputs: inputs, parameters: Dictionary(θ̂, uniquingKeysWith: { a, _ in a }),
-                            mask: nil, options: evalOptions, fallback: fallback)
+        let after = try Pipeline.run(p, RunSetup(dims: evalDims, reals: reals, inputs: inputs, parameters: Dictionary(θ̂, uniquingKeysWith: { a, _ in a }),
+                                                 options: evalOptions, fallback: fallback))
         return TrainingResult(parameters: θ̂, initial: initial.keys.sorted().map { ($0, initial[$0]!) },
                               lossBefore: lossBefore, lossAfter: mean(after.evaluator.losses),
                               stepLosses: trained.evaluator.losses, dims: trained.dims, evaluator: trained.evaluator, stoppedAtStep: nil)

@@ -1,0 +1,71 @@
+import AlgoDiagnostics
+import AlgoSema
+import AlgoSyntax
+import Foundation
+
+/// The `.algo` files the calls of some named files resolve to: **the directory is the library**
+/// (`Sources/AlgoSema/README.md`). The one place that lists a directory for `algo check`, `algo run`,
+/// `algo gradcheck` and the experiments; the checker itself does no file I/O.
+///
+/// A directory of experiments (one of its `.algo` files, or a named file, holds an `Experiment N:`
+/// block) also lends the directory above: `Algorithms/Experiments/CharGPT.algo` calls the paper's
+/// algorithms in `Algorithms/`.
+public struct Library {
+    /// Every `.algo` file of the library's directories, parsed, in directory then name order (the
+    /// named files too: `excluding` leaves them out). Syntax errors are not reported: only the
+    /// algorithms the named files call are checked, and their errors reported.
+    public let files: [ParsedFile]
+
+    /// The `.algo` files of the directories of `named` (each read and parsed once), and of the
+    /// directory above a directory of experiments.
+    public static func around(_ named: [ParsedFile]) -> Library {
+        around(paths: named.map(\.source.path), experiments: Set(named.filter(\.holdsExperiment).map { directory(of: $0.source.path) }))
+    }
+
+    /// The library of the file at `path`, without parsing that file first.
+    public static func around(path: String) -> Library { around(paths: [path], experiments: []) }
+
+    /// `experiments`: directories known to hold an experiment (a named file) besides those whose
+    /// files show one.
+    static func around(paths: [String], experiments: Set<String>) -> Library {
+        var dirs: [String] = []
+        var files: [ParsedFile] = []
+        func add(_ dir: String, named: Bool) {
+            guard !dirs.contains(dir) else { return }
+            dirs.append(dir)
+            let own = sources(in: dir).map { f in
+                var ignored = DiagnosticBag()
+                return ParsedFile(source: f, tree: Parser.parse(f, &ignored))
+            }
+            files += own
+            if named, experiments.contains(dir) || own.contains(where: \.holdsExperiment) { add(parent(of: dir), named: false) }
+        }
+        for p in paths { add(directory(of: p), named: true) }
+        return Library(files: files)
+    }
+
+    /// The library without the files at `paths` (files checked in their own right, or replaced by a
+    /// text held in memory).
+    public func excluding(_ paths: [String]) -> [ParsedFile] { files.filter { !paths.contains($0.source.path) } }
+
+    /// The directory of `path` ("." for a bare file name).
+    public static func directory(of path: String) -> String {
+        let d = (path as NSString).deletingLastPathComponent
+        return d.isEmpty ? "." : d
+    }
+
+    /// The directory above `dir` (`..` above `.`).
+    static func parent(of dir: String) -> String {
+        let p = (dir as NSString).deletingLastPathComponent
+        return p.isEmpty ? (dir == "." ? ".." : ".") : p
+    }
+
+    /// The readable `.algo` files of `dir`, in name order.
+    public static func sources(in dir: String) -> [SourceFile] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted().compactMap { e in
+            guard e.hasSuffix(".algo") else { return nil }
+            guard case .success(let f) = SourceFile.load(path: dir == "." ? e : dir + "/" + e) else { return nil }
+            return f
+        }
+    }
+}
