@@ -36,9 +36,9 @@ struct CheckCommand: Command {
             output.err("algo check: error: `--dump` takes `shapes`, not `\(d)`")
             return .usage
         }
-        let values: [String: Int]
+        let set: DimensionOverrides
         switch DimensionOverrides.parse(args.value("set"), accepts: .naturals) {
-        case .success(let o): values = o.dims
+        case .success(let o): set = o
         case .failure(let e): output.err("algo check: error: \(e.message)"); return .usage
         }
         guard !args.positionals.isEmpty else {
@@ -53,9 +53,11 @@ struct CheckCommand: Command {
         let library = Library.around(parsed).excluding(files.map(\.path))
         // A callee's diagnostics point into its library file: the reporter renders them from it.
         reporter.add(library.map(\.source))
-        let outcome = ShapeChecker.check(parsed, library: library, options: CheckOptions(values: values), &bag)
-        for name in values.keys.sorted() where !outcome.dimensions.contains(name) {
-            output.err("algo check: warning: `--set \(name)=…` names no dimension of the checked algorithms")
+        let outcome = ShapeChecker.check(parsed, library: library, options: CheckOptions(values: set.dims), &bag)
+        if let checked = outcome.program, let e = set.validate(against: EvalProgram(checked).settableNames, for: "the checked algorithms") {
+            reporter.emit(failures + bag.all, &output)
+            output.err("algo check: error: \(e.message)")
+            return .usage
         }
         if args.value("dump") == "shapes" {
             output.out(outcome.shapes.map(\.rendered).joined())

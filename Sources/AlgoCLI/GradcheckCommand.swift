@@ -73,6 +73,11 @@ struct GradcheckCommand: Command {
         if !failures.isEmpty { reporter.emit(failures, &output); return .input }
         do {
             let problem = try GradientCheckProblem.prepare(files[0], dims: set.dims, reals: set.reals, seed: seed)
+            var names = problem.program.program.settableNames   // the model's and its training algorithm's
+            names.naturals.insert("ℓ")                           // the length of the dataset element
+            if let e = set.validate(against: names, for: "`\(problem.program.target.name)` or what it calls") {
+                output.err("algo gradcheck: error: \(e.message)"); return .usage
+            }
             let start = Date()
             let (loss, results) = try problem.check(tolerance: tolerance)
             let seconds = Date().timeIntervalSince(start)

@@ -28,8 +28,9 @@ struct ParamsCommand: Command {
         guard let format = DiagnosticFormat.from(args, &output) else { return .usage }
         guard let path = singleFile(args, &output) else { return .usage }
         var dims = RunSession.defaultDimensions
+        let set: DimensionOverrides
         switch DimensionOverrides.parse(args.value("set"), accepts: .naturals) {
-        case .success(let o): dims.merge(o.dims) { $1 }
+        case .success(let o): set = o; dims.merge(o.dims) { $1 }
         case .failure(let e): output.err("algo params: error: \(e.message)"); return .usage
         }
         var reporter = Reporter(format: format)
@@ -39,6 +40,9 @@ struct ParamsCommand: Command {
         case .failure(let f):
             return RunCommand.report(f, &reporter, &output)
         case .success(let p):
+            if let e = set.validate(against: p.program.settableNames, for: "`\(p.target.name)` or what it calls") {
+                output.err("algo params: error: \(e.message)"); return .usage
+            }
             do {
                 let specs = try ParameterLayout.parameters(of: p.target, program: p.program, dims: dims)
                 if args.has("json") {

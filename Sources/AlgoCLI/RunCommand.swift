@@ -91,7 +91,9 @@ struct RunCommand: Command {
             case .failure(let f): return Self.report(f, &reporter, &output)
             }
             reporter.add(loaded.sources)   // a runtime error or warning in a callee renders with its snippet
-            if ExperimentRunner.isExperiment(loaded) {
+            let experiment = ExperimentRunner.isExperiment(loaded)   // an experiment checks `--set` against its header
+            if !experiment, let e = set.validate(against: loaded.program.settableNames, for: "`\(loaded.target.name)` or what it calls") { throw UsageError(e.message) }
+            if experiment {
                 return runExperiment(loaded, args, options, setDims: set.dims, setReals: set.reals, &reporter, &output)
             }
             let (dims, reals, mask) = Self.hyperparameters(loaded, set, checkpoint: checkpoint, tokenizer: tokenizer)

@@ -95,3 +95,58 @@ import Testing
         #expect(columns.count == 1, "shapes start in one column: \(columns)")
     }
 }
+
+/// `--set` is one strict parser for every command (issue 15): ASCII spellings are names, and a name
+/// the algorithm does not have, a name given twice or a dimension that is not a natural number is a
+/// usage error (exit 2) with the closest name, never a silently ignored value.
+@Suite struct StrictSetTests {
+    static let dtraining = RunCommandTests.repository + "/Algorithms/DTraining.algo"
+    static let dtransformer = RunCommandTests.repository + "/Algorithms/DTransformer.algo"
+
+    func run(_ args: [String]) -> (ExitCode, Output) {
+        var out = Output()
+        let code = CLI.run(args, &out)
+        return (code, out)
+    }
+
+    @Test(arguments: [
+        ("de=30", "names no hyperparameter or dimension of `DTraining` or what it calls; did you mean `d_e`?"),
+        ("etaa=0.1", "did you mean `η`?"),
+        ("d_e=-4", "`d_e` is a dimension, a natural number"),
+        ("d_e=4.5", "`d_e` is a dimension, a natural number"),
+        ("d_e=9223372036854775808", "`d_e` is a dimension, a natural number"),
+        ("d_e=0x10", "not a decimal number"),
+        ("η=nan", "not a decimal number"),
+        ("d_e=8,d_e=16", "gives `d_e` twice"),
+        ("eta=0.1,\\eta=0.2", "gives `η` twice"),
+        ("x=,2", "takes `NAME=VALUE,…`"),
+    ])
+    func refused(_ set: String, _ message: String) {
+        let (code, out) = run(["run", Self.dtraining, "--set", set])
+        #expect(code == .usage, "\(set): \(out.stderr)")
+        #expect(out.stderr.contains(message), "\(set): \(out.stderr)")
+    }
+
+    /// ASCII spellings reach the same hyperparameter as the Unicode name: the runs agree exactly.
+    @Test func asciiSpellingsAreTheNames() {
+        let unicode = run(["run", Self.dtraining, "--set", "N_epochs=2,η=0.2,ℓ_max=8"])
+        #expect(unicode.0 == .ok, "\(unicode.1.stderr)")
+        func loss(_ o: Output) -> Substring? { o.stdout.split(separator: "\n").first { $0.hasPrefix("loss after") } }
+        for spelling in ["N_epochs=2,eta=0.2,ell_max=8", "N_epochs=2,\\eta=0.2,\\ell_max=8", "N_epochs=2,\\eta=0.2,\\ell_{max}=8"] {
+            let ascii = run(["run", Self.dtraining, "--set", spelling])
+            #expect(ascii.0 == .ok, "\(spelling): \(ascii.1.stderr)")
+            #expect(loss(ascii.1) != nil && loss(ascii.1) == loss(unicode.1), "\(spelling)")
+        }
+        let other = run(["run", Self.dtraining, "--set", "N_epochs=2,η=0.05,ℓ_max=8"])
+        #expect(loss(other.1) != loss(unicode.1), "η must change the result, or the comparison shows nothing")
+    }
+
+    @Test func everyCommandRefusesAnUnknownName() {
+        for args in [["params", Self.dtransformer, "--set", "dmlp=3"], ["check", Self.dtransformer, "--set", "dmlp=3"],
+                     ["gradcheck", Self.dtransformer, "--set", "dmlp=3"], ["run", Self.dtransformer, "--set", "dmlp=3"]] {
+            let (code, out) = run(args)
+            #expect(code == .usage, "\(args[0]): \(out.stderr)")
+            #expect(out.stderr.contains("did you mean `d_mlp`?"), "\(args[0]): \(out.stderr)")
+        }
+    }
+}

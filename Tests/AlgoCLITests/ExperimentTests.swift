@@ -126,7 +126,7 @@ struct ExperimentTests {
         (rc, err) = Self.failing(["run", exp, "--data", dir + "/short.txt", "--set", Self.tiny])
         #expect(rc == .diagnostics && err.contains("error[E0005]") && err.contains("CharGPT.algo:14:"), "\(err)")
         try Self.shortText(2400).write(toFile: dir + "/t.txt", atomically: true, encoding: .utf8)
-        (rc, err) = Self.failing(["run", exp, "--data", dir + "/t.txt", "--set", Self.tiny + ",ℓ_gen=40", "--output", dir + "/θ.safetensors"])
+        (rc, err) = Self.failing(["run", exp, "--data", dir + "/t.txt", "--set", Self.tiny.replacingOccurrences(of: "ℓ_gen=8", with: "ℓ_gen=40"), "--output", dir + "/θ.safetensors"])
         #expect(rc == .diagnostics && err.contains("error[E0515]") && err.contains("CharGPT.algo:23:"), "\(err)")
 
         // A second text encoded with the vocabulary of the first: `z` is not in "abc".
