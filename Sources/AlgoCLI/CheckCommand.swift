@@ -13,13 +13,15 @@ struct CheckCommand: Command {
     var summary: String { "check every shape symbolically, in the paper's dimension names" }
     var usage: String {
         """
-        usage: algo check FILE… [--set NAME=VALUE,…] [--dump shapes] [--format text|json]
+        usage: algo check FILE_OR_DIR… [--set NAME=VALUE,…] [--dump shapes] [--format text|json] [--quiet]
 
         Proves, with no numbers, that every matrix product, sum, stacking, column assignment, call,
         claim `[[…]]` and return fits. Calls resolve to algorithms of the same file, of the other
         files named, or of any other `.algo` file in the caller's directory.
         `--set d_e=64,H=4` also checks with concrete values (index ranges, equal sizes).
         `--dump shapes` prints every variable's shape per algorithm.
+        A directory stands for every `.algo` file at and below it. On success a line on stderr says
+        how many files were checked (not with `--quiet` or `--format json`).
         """
     }
     var flags: [Arguments.Spec] {
@@ -27,6 +29,7 @@ struct CheckCommand: Command {
             Arguments.Spec("set", value: true, help: "concrete dimension values, `d_e=64,H=4`"),
             Arguments.Spec("dump", value: true, help: "print `shapes` to stdout"),
             DiagnosticFormat.flag,
+            Arguments.Spec("quiet", help: "print nothing when every file checks"),
         ]
     }
 
@@ -45,8 +48,14 @@ struct CheckCommand: Command {
             output.err("algo check: error: no input files\n\n" + usage)
             return .usage
         }
+        var paths: [String] = []
+        for p in args.positionals {
+            guard let inside = Library.algoPaths(under: p) else { paths.append(p); continue }
+            guard !inside.isEmpty else { output.err("algo check: error: the directory `\(p)` holds no .algo file"); return .input }
+            paths += inside.filter { !paths.contains($0) }
+        }
         var reporter = Reporter(format: format)
-        let (files, failures) = reporter.load(args.positionals)
+        let (files, failures) = reporter.load(paths)
         var bag = DiagnosticBag()
         var parsed: [ParsedFile] = []
         for f in files { parsed.append(ParsedFile(source: f, tree: Parser.parse(f, &bag))) }
@@ -65,6 +74,13 @@ struct CheckCommand: Command {
         let diagnostics = failures + bag.all
         reporter.emit(diagnostics, &output)
         if !failures.isEmpty { return .input }
-        return diagnostics.contains { $0.severity == .error } ? .diagnostics : .ok
+        if diagnostics.contains(where: { $0.severity == .error }) { return .diagnostics }
+        if !args.has("quiet"), format == .text {   // JSON is for tools: stdout holds the array, nothing else is said
+            let warnings = diagnostics.count
+            let algorithms = parsed.reduce(0) { $0 + $1.tree.algorithms.count }
+            output.err("checked \(files.count) file\(files.count == 1 ? "" : "s") (\(algorithms) algorithm\(algorithms == 1 ? "" : "s")), 0 errors"
+                       + (warnings > 0 ? ", \(warnings) warning\(warnings == 1 ? "" : "s")" : ""))
+        }
+        return .ok
     }
 }

@@ -16,7 +16,26 @@ import Testing
     @Test func cleanFileFindsItsCalleesInItsDirectory() {
         let (code, out) = run("check", Self.path("Algorithms/DTransformer.algo"))
         #expect(code == .ok, "\(out.stderr)")
-        #expect(out.stderr.isEmpty)
+        #expect(out.stderr == "checked 1 file (1 algorithm), 0 errors\n")
+        let (quiet, q) = run("check", "--quiet", Self.path("Algorithms/DTransformer.algo"))
+        #expect(quiet == .ok && q.stderr.isEmpty && q.stdout.isEmpty)
+    }
+
+    /// A directory stands for its `.algo` files, below it too (issue 15: it was "is a directory").
+    @Test func aDirectoryIsEveryFileBelowIt() throws {
+        let (code, out) = run("check", Self.path("Algorithms"))
+        let count = try FileManager.default.subpathsOfDirectory(atPath: Self.path("Algorithms")).filter { $0.hasSuffix(".algo") }.count
+        #expect(count > 20)
+        #expect(code == .ok, "\(out.stderr)")
+        #expect(out.stderr.hasPrefix("checked \(count) files ("), "\(out.stderr)")
+        // JSON is for tools: an empty array on stdout, no summary.
+        let (jsonCode, json) = run("check", "--format", "json", Self.path("Algorithms"))
+        #expect(jsonCode == .ok && json.stdout.filter { !$0.isWhitespace } == "[]" && json.stderr.isEmpty, "\(json.stdout)\(json.stderr)")
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("algo-empty-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: empty) }
+        let (emptyCode, e) = run("check", empty)
+        #expect(emptyCode == .input && e.stderr.contains("holds no .algo file"))
     }
 
     @Test func erratumGivesExitOneAndTheMessage() {

@@ -60,6 +60,16 @@ public struct Library {
         return p.isEmpty ? (dir == "." ? ".." : ".") : p
     }
 
+    /// The paths of the `.algo` files at and below `dir` (`algo check DIR`), sorted; nil when `dir`
+    /// is not a directory.
+    public static func algoPaths(under dir: String) -> [String]? {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else { return nil }
+        let base = dir.hasSuffix("/") ? String(dir.dropLast()) : dir
+        let found = FileManager.default.enumerator(atPath: dir)?.compactMap { $0 as? String } ?? []
+        return found.filter { $0.hasSuffix(".algo") }.sorted().map { base + "/" + $0 }
+    }
+
     /// The readable `.algo` files of `dir`, in name order.
     public static func sources(in dir: String) -> [SourceFile] {
         ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted().compactMap { e in
