@@ -167,40 +167,13 @@ extension AlgoChecker {
 
     /// Whether a loop's body mentions `name` anywhere (as a name or a script).
     func mentions(_ st: Statement, _ name: String) -> Bool {
-        guard case .forLoop(let f) = st.kind else { return true }
-        var found = false
-        func expr(_ e: Expr) {
-            if found { return }
-            switch e.kind {
-            case .name(let n): if n.base == name || n.scripts.contains(where: { $0.raw == name || $0.raw.contains(name) }) { found = true }
-            case .binary(_, let a, let b): expr(a); expr(b)
-            case .unary(_, let a), .transpose(let a), .iverson(let a): expr(a)
-            case .scripted(let a, let ss): expr(a); ss.forEach { expr($0.value) }
-            case .sum(let s): expr(s.body)
-            case .call(let c): c.arguments.forEach(expr); c.parameters.forEach { expr($0.value); if let t = $0.target { expr(t) } }
-            case .index(let a, let ix): expr(a); ix.forEach(expr)
-            case .slice(let a, let b): a.map(expr); b.map(expr)
-            case .list(let xs, _), .tuple(let xs), .set(let xs): xs.forEach(expr)
-            case .randomChoice(let a, let b): a.forEach(expr); b.forEach(expr)
-            case .setBuilder(_, _, let c): expr(c)
-            case .membership(let a, _): expr(a)
-            case .number, .text, .ones, .infinity, .ellipsis, .all, .missing: break
-            }
+        guard case .forLoop = st.kind else { return true }
+        return st.substatements.contains { s in
+            s.contains(expression: { e in
+                guard case .name(let n) = e.kind else { return false }
+                return n.base == name || n.scripts.contains { $0.raw == name || $0.raw.contains(name) }
+            })
         }
-        func stmt(_ s: Statement) {
-            switch s.kind {
-            case .assign(let t, _, let v): expr(t); expr(v)
-            case .returnValue(let t, let v): t.map(expr); expr(v)
-            case .forLoop(let f): f.body.forEach(stmt)
-            case .forAll(_, let b): stmt(b)
-            case .ifThen(let i): expr(i.condition); i.body.forEach(stmt)
-            case .whileLoop(let w): expr(w.condition); w.body.forEach(stmt)
-            case .sample(let s): expr(s.target); expr(s.weights)
-            case .comment, .error: break
-            }
-        }
-        f.body.forEach(stmt)
-        return found
     }
 
     /// Checks one index against the dimension it indexes. A strict variable (loop, `∀`, pattern) must

@@ -56,7 +56,7 @@ extension Evaluator {
         switch sm.arguments[0].kind {
         case .name(let n) where n.spelling == s: break
         case .binary(.divide, let num, let den):
-            guard case .name(let n) = num.kind, n.spelling == s, !Self.mentions(den, base: sName.base) else { return nil }
+            guard case .name(let n) = num.kind, n.spelling == s, !den.mentions(base: sName.base) else { return nil }
             divisorExpr = den
         default: return nil
         }

@@ -266,7 +266,7 @@ extension Evaluator {
         let saved = f.vars[variable]
         defer { f.vars[variable] = saved }
         // Batched: the variable is only ever a whole index `e[i]`: one sum over the rows.
-        if start == 1, count >= 1, Self.onlyIndexes(s.body, variable), Self.occurs(s.body, variable) {
+        if start == 1, count >= 1, Self.onlyIndexes(s.body, variable), s.body.mentions(variable) {
             f.vars[variable] = .grid(count: count, axis: 0)
             let v = try tensor(try eval(s.body, f), s.body.span)
             if v.rank >= 1, v.shape[0] == count {
@@ -308,7 +308,7 @@ extension Evaluator {
             target = c.arguments[0]
             logFunction = (fn, pc, base)
         }
-        guard case .index(let base, let idx) = target.kind, idx.count == 2, !Self.occurs(base, variable) else { return nil }
+        guard case .index(let base, let idx) = target.kind, idx.count == 2, !base.mentions(variable) else { return nil }
         if logFunction == nil { guard case .name = base.kind else { return nil } }
         let b: Value
         if let (fn, pc, baseExpr) = logFunction { b = try applyFunction(fn, pc, baseExpr, f, log: true) } else { b = try eval(base, f) }
@@ -333,33 +333,17 @@ extension Evaluator {
         return .tensor(m.pick(rows: rows).sum(axis: 0))
     }
 
-    static func occurs(_ e: Expr, _ v: String) -> Bool {
-        switch e.kind {
-        case .name(let n): return n.spelling == v || n.scripts.contains { $0.raw == v }
-        case .binary(_, let a, let b): return occurs(a, v) || occurs(b, v)
-        case .unary(_, let a), .transpose(let a), .iverson(let a): return occurs(a, v)
-        case .scripted(let a, _): return occurs(a, v)
-        case .call(let c): return c.arguments.contains { occurs($0, v) }
-        case .index(let a, let i): return occurs(a, v) || i.contains { occurs($0, v) }
-        case .sum(let s): return occurs(s.body, v)
-        case .list(let l, _), .tuple(let l): return l.contains { occurs($0, v) }
-        default: return false
-        }
-    }
-
-    /// Whether every occurrence of `v` is a whole single index `A[v]` of a name.
+    /// Whether every occurrence of `v` is a whole single index `A[v]` of a name (so a Σ over `v`
+    /// can run once over all rows). A transpose, call, Σ or list must not mention `v` at all.
     static func onlyIndexes(_ e: Expr, _ v: String) -> Bool {
         switch e.kind {
-        case .name(let n): return n.spelling != v && !n.scripts.contains { $0.raw == v }
-        case .index(let a, let i):
-            if i.count == 1, case .name(let n) = i[0].kind, n.spelling == v, case .name = a.kind { return true }
-            return onlyIndexes(a, v) && i.allSatisfy { onlyIndexes($0, v) }
-        case .binary(_, let a, let b): return onlyIndexes(a, v) && onlyIndexes(b, v)
-        case .unary(_, let a), .iverson(let a): return onlyIndexes(a, v)
-        case .scripted(let a, _): return onlyIndexes(a, v)
-        case .transpose, .call, .sum, .list, .tuple: return !occurs(e, v)
-        default: return true
+        case .index(let a, let i) where i.count == 1:
+            if case .name(let n) = i[0].kind, n.spelling == v, case .name = a.kind { return !a.mentions(v) }
+        case .transpose, .call, .sum, .list, .tuple: return !e.mentions(v)
+        case .name(let n) where n.spelling == v: return false
+        default: break
         }
+        return e.children.allSatisfy { onlyIndexes($0, v) }
     }
 
     // MARK: Calls

@@ -28,7 +28,7 @@ extension Evaluator {
               case .call(let c) = value.kind, f.vars[c.callee.spelling] == nil,
               let resolved = f.algorithm.checked.calls[value.span], !resolved.isBuiltin,
               let callee = program.find(resolved.callee, file: resolved.file),
-              !c.arguments.contains(where: { Self.occurs($0, v) }),
+              !c.arguments.contains(where: { $0.mentions(v) }),
               Self.isHeadBatchable(callee.syntax.body)
         else { return nil }
         let heads = values.count
@@ -36,7 +36,7 @@ extension Evaluator {
         var stacked: [Span: Value] = [:]
         let saved = f.vars[v]
         defer { f.vars[v] = saved }
-        for p in c.parameters where Self.occurs(p.value, v) {
+        for p in c.parameters where p.value.mentions(v) {
             guard case .name(let n) = p.value.kind, n.scripts.contains(where: { $0.raw == v }) else { return nil }
             var perHead: [Collection] = []
             for h in values {

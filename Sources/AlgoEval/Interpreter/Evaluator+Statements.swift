@@ -37,23 +37,12 @@ extension Evaluator {
         return nil
     }
 
+    /// A `∇` of anything but a function of θ applied to one argument (`∇loss(θ)`).
     static func unsupported(_ e: Expr) -> (message: String, span: Span)? {
-        switch e.kind {
-        case .unary(.gradient, let a):
+        e.first { x in
+            guard case .unary(.gradient, let a) = x.kind else { return nil }
             if case .call(let c) = a.kind, c.arguments.count == 1 { return nil }
-            return ("`∇` of anything but a function of θ (`∇loss(θ)`) is not executable yet", e.span)
-        case .randomChoice(let o, let p): return o.lazy.compactMap(unsupported).first ?? p.lazy.compactMap(unsupported).first
-        case .setBuilder(_, _, let c): return unsupported(c)
-        case .binary(_, let a, let b): return unsupported(a) ?? unsupported(b)
-        case .unary(_, let a), .transpose(let a), .iverson(let a): return unsupported(a)
-        case .call(let c):
-            for a in c.arguments { if let r = unsupported(a) { return r } }
-            for p in c.parameters { if let r = unsupported(p.value) { return r } }
-            return nil
-        case .index(let a, let i): return unsupported(a) ?? i.lazy.compactMap(unsupported).first
-        case .sum(let s): return unsupported(s.body)
-        case .list(let l, _), .tuple(let l): return l.lazy.compactMap(unsupported).first
-        default: return nil
+            return ("`∇` of anything but a function of θ (`∇loss(θ)`) is not executable yet", x.span)
         }
     }
 
@@ -325,21 +314,7 @@ extension Evaluator {
             return marked.contains(s.span) || marked.contains(loop.body[0].span)
         case .name(let n):
             guard n.scripts.last?.raw == v else { return false }
-            return !Self.mentions(value, base: n.base)
-        default: return false
-        }
-    }
-
-    static func mentions(_ e: Expr, base: String) -> Bool {
-        switch e.kind {
-        case .name(let n): return n.base == base
-        case .binary(_, let a, let b): return mentions(a, base: base) || mentions(b, base: base)
-        case .unary(_, let a), .transpose(let a), .iverson(let a): return mentions(a, base: base)
-        case .scripted(let a, _): return mentions(a, base: base)
-        case .call(let c): return c.arguments.contains { mentions($0, base: base) } || c.parameters.contains { mentions($0.value, base: base) }
-        case .index(let a, let i): return mentions(a, base: base) || i.contains { mentions($0, base: base) }
-        case .sum(let s): return mentions(s.body, base: base)
-        case .list(let l, _), .tuple(let l): return l.contains { mentions($0, base: base) }
+            return !value.mentions(base: n.base)
         default: return false
         }
     }
@@ -402,32 +377,24 @@ extension Evaluator {
         case .ifThen(let i): exprs = [i.condition]; for b in i.body { if let r = try rangeOf(v, in: b, f) { return r } }
         default: break
         }
-        for e in exprs { if let r = try rangeOf(v, in: e, f) { return r } }
+        for e in exprs { if let r = rangeOf(v, in: e, f) { return r } }
         return nil
     }
 
-    func rangeOf(_ v: String, in e: Expr, _ f: Frame) throws -> Int? {
-        switch e.kind {
-        case .name(let n):
-            for (i, sc) in n.scripts.enumerated() where sc.raw == v {
-                if let fam = f.families[familyKey(n, i)] { return fam.count }
+    func rangeOf(_ v: String, in e: Expr, _ f: Frame) -> Int? {
+        e.first { x in
+            switch x.kind {
+            case .name(let n):
+                for (i, sc) in n.scripts.enumerated() where sc.raw == v {
+                    if let fam = f.families[familyKey(n, i)] { return fam.count }
+                }
+            case .index(let base, let idx):
+                if case .name(let bn) = base.kind, case .tensor(let t)? = f.vars[bn.spelling] {
+                    for (k, i) in idx.enumerated() where k < t.rank { if case .name(let n) = i.kind, n.spelling == v { return t.shape[k] } }
+                }
+            default: break
             }
             return nil
-        case .index(let base, let idx):
-            if case .name(let bn) = base.kind, case .tensor(let t)? = f.vars[bn.spelling] {
-                for (k, i) in idx.enumerated() where k < t.rank { if case .name(let n) = i.kind, n.spelling == v { return t.shape[k] } }
-            }
-            if let r = try rangeOf(v, in: base, f) { return r }
-            for i in idx { if let r = try rangeOf(v, in: i, f) { return r } }
-            return nil
-        case .binary(_, let a, let b): return try rangeOf(v, in: a, f) ?? rangeOf(v, in: b, f)
-        case .unary(_, let a), .transpose(let a), .iverson(let a): return try rangeOf(v, in: a, f)
-        case .scripted(let a, _): return try rangeOf(v, in: a, f)
-        case .call(let c):
-            for a in c.arguments { if let r = try rangeOf(v, in: a, f) { return r } }
-            return nil
-        case .sum(let s): return try rangeOf(v, in: s.body, f)
-        default: return nil
         }
     }
 
