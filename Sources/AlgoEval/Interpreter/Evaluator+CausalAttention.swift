@@ -50,7 +50,7 @@ extension Evaluator {
         guard !f.logReturn, let returnLine = next(), case .returnValue(_, let rv) = returnLine.kind,
               case .binary(let pop, let vE, let smE) = rv.kind, pop == .juxtapose || pop == .multiply || pop == .times,
               case .name(let vName) = vE.kind, vName.spelling != s,
-              case .call(let sm) = smE.kind, sm.callee.spelling == "softmax", sm.arguments.count == 1, sm.parameters.isEmpty
+              case .call(let sm) = smE.kind, f.algorithm.checked.calls[smE.span]?.builtin == .softmax, sm.arguments.count == 1, sm.parameters.isEmpty
         else { return nil }
         var divisorExpr: Expr? = nil
         switch sm.arguments[0].kind {

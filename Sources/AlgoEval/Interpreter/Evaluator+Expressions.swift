@@ -301,8 +301,7 @@ extension Evaluator {
         guard count >= 2 else { return nil }
         var target = body
         var logFunction: (FunctionValue, Call, Expr)? = nil
-        if case .call(let c) = body.kind, c.callee.spelling == "log", c.arguments.count == 1, f.vars["log"] == nil,
-           f.algorithm.checked.calls[body.span]?.isBuiltin ?? (program.find("log") == nil),
+        if case .call(let c) = body.kind, c.arguments.count == 1, f.algorithm.checked.calls[body.span]?.builtin == .log,
            case .index(let base, _) = c.arguments[0].kind, case .call(let pc) = base.kind,
            case .function(let fn)? = f.vars[pc.callee.spelling], functionMemo != nil {
             target = c.arguments[0]
@@ -350,11 +349,16 @@ extension Evaluator {
 
     func call(_ c: Call, _ e: Expr, _ f: Frame) throws -> Value {
         if case .function(let fn)? = f.vars[c.callee.spelling] { return try applyFunction(fn, c, e, f) }
-        let resolved = f.algorithm.checked.calls[e.span]
-        if resolved?.isBuiltin ?? (program.find(c.callee.spelling) == nil) {
-            return try builtin(c, e, f)
+        guard let resolved = f.algorithm.checked.calls[e.span] else {
+            throw RuntimeError(.notExecutable, "the call to `\(c.callee.spelling)` was not resolved by the checker", at: e.span)
         }
-        if let r = resolved, let key = callMemoKey(c, e, f, callee: r.callee, file: r.file) {
+        if resolved.isBuiltin {
+            guard let b = resolved.builtin else {
+                throw RuntimeError(.notExecutable, "`\(c.callee.spelling)` is a builtin of experiment files, not of algorithms", at: e.span)
+            }
+            return try builtin(b, c, e, f)
+        }
+        if let key = callMemoKey(c, e, f, callee: resolved.callee, file: resolved.file) {
             if let v = functionMemo?[key] { pendingLogReturn = false; return v }
             let v = try callAlgorithm(c, e, f)
             functionMemo?[key] = v
@@ -363,12 +367,12 @@ extension Evaluator {
         return try callAlgorithm(c, e, f)
     }
 
-    /// The mathematics the paper takes as given: softmax, GELU, ReLU, exp, log, length.
-    func builtin(_ c: Call, _ e: Expr, _ f: Frame) throws -> Value {
+    /// The mathematics the paper takes as given (`Builtin`): softmax, GELU, ReLU, exp, log, length.
+    func builtin(_ b: Builtin, _ c: Call, _ e: Expr, _ f: Frame) throws -> Value {
         let name = c.callee.spelling
         guard c.arguments.count == 1 else { throw RuntimeError(.notExecutable, "`\(name)` with \(c.arguments.count) arguments", at: e.span) }
         let arg = c.arguments[0]
-        if name == "length" {
+        if b == .length {
             switch try eval(arg, f) {
             case .tokens(let t): return .nat(t.count)
             case .tensor(let t): return .nat(t.rank == 2 ? t.shape[1] : t.shape.first ?? 1)
@@ -376,38 +380,38 @@ extension Evaluator {
             }
         }
         // log P(θ)[i, t] and log P(θ), P(θ) a function whose value is a softmax: log-softmax.
-        if name == "log", case .index(let base, let idx) = arg.kind, case .call(let pc) = base.kind, case .function(let fn)? = f.vars[pc.callee.spelling] {
+        if b == .log, case .index(let base, let idx) = arg.kind, case .call(let pc) = base.kind, case .function(let fn)? = f.vars[pc.callee.spelling] {
             return try index(base, idx, arg, f, baseValue: try applyFunction(fn, pc, base, f, log: true))
         }
-        if name == "log", case .call(let pc) = arg.kind, case .function(let fn)? = f.vars[pc.callee.spelling] {
+        if b == .log, case .call(let pc) = arg.kind, case .function(let fn)? = f.vars[pc.callee.spelling] {
             return try applyFunction(fn, pc, arg, f, log: true)
         }
         // log of a softmax is computed as log-softmax (stable; the same value).
-        if name == "log", case .call(let inner) = arg.kind, inner.callee.spelling == "softmax", inner.arguments.count == 1 {
+        if b == .log, case .call(let inner) = arg.kind, f.algorithm.checked.calls[arg.span]?.builtin == .softmax, inner.arguments.count == 1 {
             let x = try tensor(try eval(inner.arguments[0], f), arg.span)
             ops += 1
             return .tensor(columns(x) { $0.logSoftmaxColumns() })
         }
         let v = try eval(arg, f)
         if let x = scalarNumber(v) {
-            switch name {
-            case "exp": return .real(Foundation.exp(x))
-            case "log": return .real(Foundation.log(x))
-            default: break
+            switch b {
+            case .exp: return .real(Foundation.exp(x))
+            case .log: return .real(Foundation.log(x))
+            case .softmax, .GELU, .ReLU, .length: break
             }
         }
         let x = try tensor(v, arg.span)
         ops += 1
-        switch name {
-        case "softmax": return .tensor(columns(x) { $0.softmaxColumns() })
-        case "GELU":
+        switch b {
+        case .softmax: return .tensor(columns(x) { $0.softmaxColumns() })
+        case .GELU:
             // The test hook adds ε·(x − x): zero in value, ε in the gradient (RunOptions.faultyGELUGradient).
             if let ε = options.faultyGELUGradient { return .tensor(x.gelu() + (x - Variable(x.value)) * scalar(ε)) }
             return .tensor(x.gelu())
-        case "ReLU": return .tensor(x.relu())
-        case "exp": return .tensor(x.exp())
-        case "log": return .tensor(x.log())
-        default: throw RuntimeError(.notExecutable, "the builtin `\(name)` is not executable yet", at: e.span)
+        case .ReLU: return .tensor(x.relu())
+        case .exp: return .tensor(x.exp())
+        case .log: return .tensor(x.log())
+        case .length: throw RuntimeError(.invalidInput, "`length` of this value", at: e.span)
         }
     }
 

@@ -85,7 +85,7 @@ extension Evaluator {
             var v: Value
             if f.logReturn {
                 // `log P(θ)` of a caller: `return P = softmax(Z)` gives log-softmax(Z) (stable, the same value).
-                if case .call(let c) = value.kind, c.callee.spelling == "softmax", c.arguments.count == 1 {
+                if case .call(let c) = value.kind, f.algorithm.checked.calls[value.span]?.builtin == .softmax, c.arguments.count == 1 {
                     let x = try tensor(try eval(c.arguments[0], f), c.arguments[0].span)
                     ops += 1
                     v = .tensor(columns(x) { $0.logSoftmaxColumns() })
@@ -193,8 +193,18 @@ extension Evaluator {
                 return try eval(i, f)
             }
             if indices.count == 1, case .nat(let t) = idx[0], case .nat(let token) = v {
+                if case .familyElement(let key, let i)? = f.algorithm.checked.bindings[base.span] {
+                    // `x̃_n[t] ← token`: a position of element n of the family x̃.
+                    guard case .nat(let k) = try eval(n.scripts[i].value, f) else {
+                        throw RuntimeError(.notExecutable, "this assignment target is not executable yet", at: target.span)
+                    }
+                    var fam = f.families[key] ?? Family()
+                    fam.elements[k] = try settingToken(fam.elements[k], t, token, of: n.spelling, f, target.span)
+                    f.families[key] = fam
+                    return
+                }
                 switch f.vars[n.spelling] {
-                case .tokens?, nil: try assignToken(n.spelling, t, token, f, target.span); return
+                case .tokens?, nil: f.vars[n.spelling] = try settingToken(f.vars[n.spelling], t, token, of: n.spelling, f, target.span); return
                 default: break
                 }
             }
@@ -404,9 +414,10 @@ extension Evaluator {
     /// written as a power (no underflow for small τ; the same distribution), then categorical.
     func sample(_ sm: Sample, _ f: Frame, _ span: Span) throws -> Int {
         var logw: [Double]
-        if case .name(let n) = sm.weights.kind, let last = n.scripts.last, last.position == .sup, f.vars[n.spelling] == nil {
-            let base = try tensor(try lookup(n.base, Array(n.scripts.dropLast()), span, f), span)
-            guard let k = number(try eval(last.value, f)) else { throw RuntimeError(.invalidInput, "the exponent is not a number", at: last.span) }
+        if case .name(let n) = sm.weights.kind, case .power(let baseBinding, let exponent)? = f.algorithm.checked.bindings[sm.weights.span] {
+            let baseName = Name(base: n.base, scripts: Array(n.scripts.dropLast()), span: n.span)
+            let base = try tensor(try value(of: baseBinding, baseName, span, f), span)
+            guard let k = number(try eval(exponent, f)) else { throw RuntimeError(.invalidInput, "the exponent is not a number", at: exponent.span) }
             logw = base.value.doubles.map { Foundation.log($0) * k }
         } else {
             logw = try tensor(try eval(sm.weights, f), span).value.doubles.map { Foundation.log($0) }

@@ -8,9 +8,10 @@ public struct LoadedAlgorithm {
     public let checked: CheckedAlgorithm
     /// The hyperparameters declared real (`τ ∈ (0, ∞)`), in header order: what a call passes on from its caller.
     private(set) var realHyperparameterNames: [String] = []
-    /// Inputs and parameters declared `∈ ℝ^{d_1×…}`, with each dimension's name (nil for another
-    /// expression): `bindDimsFromShapes` fixes unbound dimensions from the values' shapes.
-    let shapeDeclarations: [(name: String, dims: [String?])]
+    /// Inputs and parameters declared `∈ ℝ^{d_1×…}`, with the collection that holds them (`θ` for
+    /// `W_e`; nil outside a collection) and each dimension's name (nil for another expression):
+    /// `bindDimsFromShapes` fixes unbound dimensions from the values' shapes.
+    let shapeDeclarations: [(name: String, collection: String?, dims: [String?])]
 
     /// The groups of parameter collections (`For h ∈ [H], 𝓦^h_qkv consisting of: | W^h_q …`): the
     /// sub-collection's name, the index variable, its range `[H]`, and each member's name with its
@@ -52,19 +53,22 @@ public struct LoadedAlgorithm {
             }
         }
         collectionGroups = groups
-        var shapes: [(name: String, dims: [String?])] = []
+        var shapes: [(name: String, collection: String?, dims: [String?])] = []
         for kind in [HeaderKind.input, .parameters] {
             for l in checked.syntax.header.compactMap({ h -> HeaderLine? in if case .line(let l) = h, l.kind == kind { return l } else { return nil } }) {
                 var lines: [DeclarationLine] = []
+                var collection: String? = nil
                 switch l.content {
                 case .declarations(let d): lines = [d]
-                case .collection(let c): for case .declarations(let d) in c.members { lines.append(d) }
+                case .collection(let c):
+                    collection = c.name.spelling
+                    for case .declarations(let d) in c.members { lines.append(d) }
                 }
                 for d in lines {
                     for decl in d.declarations {
                         guard let t = decl.type, case .power(_, let dimExprs, _) = t.kind else { continue }
                         let dims = dimExprs.map { e -> String? in if case .name(let dn) = e.kind { return dn.spelling } else { return nil } }
-                        for ne in decl.names { if case .name(let n) = ne.kind { shapes.append((n.spelling, dims)) } }
+                        for ne in decl.names { if case .name(let n) = ne.kind { shapes.append((n.spelling, collection, dims)) } }
                     }
                 }
             }
@@ -162,17 +166,4 @@ public struct RunOptions {
     /// false runs its lines as written (the tests compare the two).
     var fuseLayerNorm = true
     public init() {}
-}
-
-/// The special tokens of the paper: with vocabulary size N_V, `mask_token` = N_V − 2, `bos_token` =
-/// N_V − 1, `eos_token` = N_V (the convention of `Tokenizer`).
-public enum SpecialTokens {
-    public static func value(_ name: String, vocabulary: Int) -> Int? {
-        switch name {
-        case "mask_token": return vocabulary - 2
-        case "bos_token": return vocabulary - 1
-        case "eos_token": return vocabulary
-        default: return nil
-        }
-    }
 }
