@@ -101,19 +101,14 @@ extension Evaluator {
     func isScalarType(_ e: Expr, _ f: Frame) -> Bool { type(e, f)?.isScalar ?? false }
 
     func binary(_ op: BinaryOperator, _ a: Expr, _ b: Expr, _ e: Expr, _ f: Frame) throws -> Value {
-        if op == .add, let v = try matmulAddingColumn(a, b, f) { return v }
-        // Matrix product with a transposed left factor: `KᵀQ` without materialising Kᵀ.
-        if op == .juxtapose || op == .multiply || op == .times, case .transpose(let inner) = a.kind,
-           case .array(_, let c?, _)? = type(inner, f), !(c == Dim.one) {
-            let lhs = try tensor(try eval(inner, f), inner.span)
-            let rv = try eval(b, f)
-            if case .tensor(let rhs) = rv, lhs.rank == 2, rhs.rank >= 1, rhs.rank <= 2, lhs.shape[0] == rhs.shape[0], !isScalarType(b, f) {
-                ops += 1
-                return .tensor(lhs.matmul(rhs, transposeSelf: true))
-            }
-            if case .tensor(let rhs) = rv, let (l, r) = headBatched(lhs, rhs), l.shape[0] == r.shape[0] {
-                ops += 1
-                return .tensor(l.matmul(r, transposeSelf: true))
+        // An expression the lowering fused: its executor, or the expression as written when its guard fails.
+        let fused = f.algorithm.plan.expressions
+        if !fused.isEmpty, let node = fused[SpanKey(e.span)] {
+            switch node {
+            case .affineBias(let w, let x, let bias):
+                if enabled(.affineBias), let v = try matmulAddingColumn(w, x, bias, f) { return v }
+            case .transposedProduct(let k, let q):
+                if enabled(.transposedProduct), let v = try transposedProduct(k, q, f) { return v }
             }
         }
         let x = try eval(a, f), y = try eval(b, f)
@@ -178,20 +173,9 @@ extension Evaluator {
         }
     }
 
-    /// `W X + b 𝟏ᵀ` (Alg. 4 lines 1–3, Alg. 5 line 4, Alg. 10 line 8's inner affine map) as one
-    /// product whose C starts as the bias column (`Variable.matmul(_:addingColumn:)`), instead of a
-    /// product and then an addition that reads and writes the whole result again. Only when W, X
-    /// and b are names (so evaluating them again on the fallback is a lookup) and the product is
-    /// one the generic path would form the same way: a matrix times a matrix, or head-batched
-    /// (`Evaluator+Heads`), with b of the result's column shape; nil otherwise.
-    func matmulAddingColumn(_ a: Expr, _ b: Expr, _ f: Frame) throws -> Value? {
-        func isProduct(_ op: BinaryOperator) -> Bool { op == .juxtapose || op == .multiply || op == .times }
-        func isName(_ e: Expr) -> Bool { if case .name = e.kind { return true }; return false }
-        guard case .binary(let pop, let wE, let xE) = a.kind, isProduct(pop), isName(wE), isName(xE),
-              case .binary(let bop, let biasE, let onesE) = b.kind, isProduct(bop), isName(biasE),
-              case .transpose(let ones) = onesE.kind, case .ones = ones.kind,
-              !isScalarType(wE, f), !isScalarType(xE, f), !isScalarType(biasE, f),
-              case .tensor(let w) = try eval(wE, f), case .tensor(let x) = try eval(xE, f),
+    /// The executor of `W X + b 𝟏ᵀ` (`Rules/AffineBias.swift`): nil when the values do not fit.
+    func matmulAddingColumn(_ wE: Expr, _ xE: Expr, _ biasE: Expr, _ f: Frame) throws -> Value? {
+        guard case .tensor(let w) = try eval(wE, f), case .tensor(let x) = try eval(xE, f),
               case .tensor(let bias) = try eval(biasE, f), w.dtype == x.dtype, bias.dtype == w.dtype,
               isMatrixType(wE, f, w)
         else { return nil }
@@ -206,6 +190,21 @@ extension Evaluator {
         guard Tensor.isColumn(bias.shape, of: [l.shape[0], r.shape[1]] + (l.rank == 3 ? [l.shape[2]] : [])) else { return nil }
         ops += 2
         return .tensor(l.matmul(r, addingColumn: bias))
+    }
+
+    /// The executor of `KᵀQ` (`Rules/TransposedProduct.swift`): nil when the values do not fit.
+    func transposedProduct(_ kE: Expr, _ qE: Expr, _ f: Frame) throws -> Value? {
+        let lhs = try tensor(try eval(kE, f), kE.span)
+        let rv = try eval(qE, f)
+        if case .tensor(let rhs) = rv, lhs.rank == 2, rhs.rank >= 1, rhs.rank <= 2, lhs.shape[0] == rhs.shape[0], !isScalarType(qE, f) {
+            ops += 1
+            return .tensor(lhs.matmul(rhs, transposeSelf: true))
+        }
+        if case .tensor(let rhs) = rv, let (l, r) = headBatched(lhs, rhs), l.shape[0] == r.shape[0] {
+            ops += 1
+            return .tensor(l.matmul(r, transposeSelf: true))
+        }
+        return nil
     }
 
     /// A shape mismatch the checker did not rule out (a value given at run time, an evaluator

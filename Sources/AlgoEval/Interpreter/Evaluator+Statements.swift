@@ -47,9 +47,16 @@ extension Evaluator {
     }
 
     func block(_ body: [Statement], _ f: Frame) throws -> Flow {
-        for (i, s) in body.enumerated() {
-            // Alg. 4 lines 4–6 with a causal mask: the kept half only (Evaluator+CausalAttention).
-            if options.skipMaskedHalf, let v = try causalAttention(body, at: i, f) { return .returned(v) }
+        let fused = f.algorithm.plan.statements
+        for s in body {
+            // A run of statements the lowering fused (Alg. 4 lines 4–6 with a causal mask): its
+            // executor, or the lines as written when its guard fails.
+            if !fused.isEmpty, let node = fused[SpanKey(s.span)] {
+                switch node {
+                case .causalAttention(let form):
+                    if enabled(.causalAttention), let v = try causalAttention(form, f) { return .returned(v) }
+                }
+            }
             if case .returned(let v) = try statement(s, f) { return .returned(v) }
         }
         return .normal
@@ -59,20 +66,9 @@ extension Evaluator {
         if options.training != nil, try skipForResume(s, f) { return .normal }   // resuming a training run (TrainingMonitor.swift)
         let start = options.profile ? DispatchTime.now().uptimeNanoseconds : 0
         let opsBefore = ops
-        defer {
-            if options.profile, let line = lineOf(s, f) {
-                let key = ProfileKey(file: f.algorithm.file, line: line)
-                var e = profile[key] ?? ProfileEntry()
-                // Only statements that do work count (a loop's time is its body's), so a batched
-                // column loop shows 1 execution and an interpreted one ℓ.
-                if isLeaf(s) {
-                    e.seconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-                    e.operations += ops - opsBefore
-                    e.calls += 1
-                    profile[key] = e
-                }
-            }
-        }
+        // Only statements that do work count (a loop's time is its body's), so a batched column
+        // loop shows 1 execution and an interpreted one ℓ.
+        defer { if options.profile, isLeaf(s) { record(s, f, since: start, opsBefore: opsBefore) } }
         switch s.kind {
         case .comment, .error: return .normal
         case .assign(let target, _, let value):
@@ -124,6 +120,17 @@ extension Evaluator {
             try assign(sm.target, .nat(y), f, s)
             return .normal
         }
+    }
+
+    /// Adds the time since `start` and the operations since `opsBefore` to the profile of `s`'s line.
+    func record(_ s: Statement, _ f: Frame, since start: UInt64, opsBefore: Int) {
+        guard let line = lineOf(s, f) else { return }
+        let key = ProfileKey(file: f.algorithm.file, line: line)
+        var e = profile[key] ?? ProfileEntry()
+        e.seconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        e.operations += ops - opsBefore
+        e.calls += 1
+        profile[key] = e
     }
 
     func isLeaf(_ s: Statement) -> Bool {

@@ -24,11 +24,12 @@ public struct LoadedAlgorithm {
     /// The first statement `algo run` cannot execute (`Evaluator.firstUnsupported`), or nil.
     let unsupported: (message: String, span: Span)?
 
-    /// The names of the body when it is Algorithm 6 (`Evaluator+LayerNorm`), else nil.
-    private(set) var layerNormForm: Evaluator.LayerNormForm? = nil
+    /// What the lowering made of the algorithm: the fused nodes the rewrite rules matched (`Lowering`).
+    public let plan: AlgorithmPlan
 
     public init(checked: CheckedAlgorithm) {
         self.checked = checked
+        plan = Lowering.lower(checked)
         unsupported = Evaluator.firstUnsupported(checked.syntax.body)
         definesFunctions = checked.syntax.body.contains { s in
             s.contains(statement: { if case .assign(let t, _, _) = $0.kind, case .call = t.kind { true } else { false } },
@@ -75,7 +76,6 @@ public struct LoadedAlgorithm {
         }
         shapeDeclarations = shapes
         realHyperparameterNames = hyperparameterNames.filter { isRealHyperparameter($0) }
-        layerNormForm = Evaluator.layerNormForm(self)
     }
 
     /// Throws E0501 at the first statement `algo run` cannot execute.
@@ -158,12 +158,8 @@ public struct RunOptions {
     /// Test hook of the gradient check's own tests: GELU's gradient gets ε added (its value is
     /// unchanged), a deliberately wrong VJP that the check must catch. nil in every real run.
     var faultyGELUGradient: Double? = nil
-    /// Attention with a causal mask (Alg. 4 lines 4–6, `Mask[t, t′] = [[t ≤ t′]]`) computes only the
-    /// kept half of the scores, forward and backward (`Evaluator+CausalAttention`); false runs the
-    /// three lines as written on the whole ℓ×ℓ scores (the same values to rounding; for comparisons).
-    public var skipMaskedHalf = true
-    /// Run a callee that is the paper's Algorithm 6 as one fused layer norm (`Evaluator+LayerNorm`);
-    /// false runs its lines as written (the tests compare the two).
-    var fuseLayerNorm = true
+    /// The rewrite rules turned off (`algo run --rules`): the lines they match run as written
+    /// (the same values to rounding; for comparisons). Empty: every rule on.
+    public var disabledRules: Set<RuleID> = []
     public init() {}
 }
