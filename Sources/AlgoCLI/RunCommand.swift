@@ -42,9 +42,8 @@ struct RunCommand: Command {
         Experiments (`Experiment N:` files, Algorithms/Experiments/): run line by line, printing each
         value; `--data PATH` replaces the data file, `--set` the header's values, `--output` the
         checkpoint's path.
-        A callee whose body is the paper's Algorithm 6 (LayerNorm.algo as shipped) runs in f32 as one
-        fused layer norm (the same values up to rounding; `--profile` then lists no lines of it); an
-        edited LayerNorm.algo, `--precision f64` and a non-finite result run its lines as written.
+        Fast paths are rewrite rules matched at load time (Sources/AlgoEval/Lowering/README.md):
+        `--dump plan` lists where each matched, `--rules none` or `--rules -layer-norm,…` turns them off.
         """
     }
     var flags: [Arguments.Spec] {
@@ -62,6 +61,8 @@ struct RunCommand: Command {
             Arguments.Spec("max-steps", value: true, help: "step limit of `while` loops (default 256)"),
             Arguments.Spec("check-finite", help: "also report infinities produced by a line (NaN is always reported)"),
             Arguments.Spec("profile", help: "print time and operations per source line"),
+            Arguments.Spec("rules", value: true, help: "rewrite rules (fast paths): `all` (default), `none`, or `-NAME,…` to turn some off"),
+            Arguments.Spec("dump", value: true, help: "`plan`: print which rewrite rules matched at which lines, and do not run"),
             Arguments.Spec("checkpoint", value: true, help: "training: save θ and the training state to this file (atomically) for --resume"),
             Arguments.Spec("checkpoint-every", value: true, help: "training: steps between checkpoints (default 100; also at the end and on Ctrl-C)"),
             Arguments.Spec("resume", value: true, help: "training: continue the run that wrote this --checkpoint file (same command line)"),
@@ -91,6 +92,10 @@ struct RunCommand: Command {
             case .failure(let f): return Self.report(f, &reporter, &output)
             }
             reporter.add(loaded.sources)   // a runtime error or warning in a callee renders with its snippet
+            if args.value("dump") == "plan" {
+                output.out(loaded.program.planDump(target: loaded.target, disabled: options.disabledRules))
+                return .ok
+            }
             let experiment = ExperimentRunner.isExperiment(loaded)   // an experiment checks `--set` against its header
             if !experiment, let e = set.validate(against: loaded.program.settableNames, for: "`\(loaded.target.name)` or what it calls") { throw UsageError(e.message) }
             if experiment {
@@ -138,6 +143,13 @@ struct RunCommand: Command {
         if let s = args.value("max-steps") { guard let v = Int(s), v >= 0 else { throw UsageError("`--max-steps` takes a natural number") }; options.maxSteps = v }
         options.checkFinite = args.has("check-finite")
         options.profile = args.has("profile")
+        if let r = args.value("rules") {
+            guard let off = RuleID.disabled(by: r) else {
+                throw UsageError("`--rules` takes `all`, `none` or `-NAME,…` with NAME among \(RuleID.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            options.disabledRules = off
+        }
+        if let d = args.value("dump"), d != "plan" { throw UsageError("`--dump` takes `plan`") }
         return options
     }
 

@@ -4,14 +4,10 @@ import AlgoSyntax
 // MARK: - Calls: builtins, local functions, algorithms with hyperparameters bound by name
 
 extension AlgoChecker {
-    static let elementwiseBuiltins: Set<String> = ["GELU", "ReLU", "exp", "log"]
-
     func call(_ c: Call, _ e: Expr) -> SemType {
         let callee = c.callee.spelling
         if let t = experimentBuiltin(c, e) { return t }
-        if callee == "softmax" || Self.elementwiseBuiltins.contains(callee) || callee == "length" {
-            return builtin(c, e)
-        }
+        if let b = Builtin(rawValue: callee) { return builtin(b, c, e) }
         if let b = lookup(callee), b.kind == .function, case .function(let arg, let result) = program.resolve(b.type) {
             guard c.arguments.count == 1 else {
                 report(Diagnostic(.argumentCount, "`\(callee)` takes 1 argument, the call passes \(c.arguments.count)", at: e.span))
@@ -46,7 +42,7 @@ extension AlgoChecker {
         return algorithmCall(c, e, s)
     }
 
-    func builtin(_ c: Call, _ e: Expr) -> SemType {
+    func builtin(_ b: Builtin, _ c: Call, _ e: Expr) -> SemType {
         let callee = c.callee.spelling
         guard c.arguments.count == 1, c.parameters.isEmpty else {
             report(Diagnostic(.argumentCount, "`\(callee)` takes one argument", at: e.span))
@@ -54,17 +50,17 @@ extension AlgoChecker {
             return .error
         }
         let t = check(c.arguments[0])
-        calls[e.span] = ResolvedCall(callee: callee, file: "", isBuiltin: true, dimensions: [:], defaulted: [])
+        calls[e.span] = ResolvedCall(callee: callee, file: "", isBuiltin: true, dimensions: [:], defaulted: [], builtin: b)
         if t.isError { return .error }
-        switch callee {
-        case "length":
+        switch b {
+        case .length:
             guard case .sequence(_, let len) = t else { return invalid("`length` takes a sequence, not \(show(t))", c.arguments[0]) }
             return .nat(len ?? .named("length(\(text(c.arguments[0])))"))
-        case "softmax":
+        case .softmax:
             // Normalises each column (eq. 2).
             guard case .array(let r, let col, _) = t else { return invalid("`softmax` takes a vector or matrix, not \(show(t))", c.arguments[0]) }
             return .array(rows: r, cols: col, element: .probability)
-        default:
+        case .exp, .log, .GELU, .ReLU:
             if case .array = t { return elementwiseResult(t) }
             if t.isScalar { return .real }
             return invalid("`\(callee)` applies element-wise to numbers, vectors and matrices, not \(show(t))", c.arguments[0])

@@ -20,6 +20,8 @@ extension AlgoChecker {
             }
         }
         checkTitle()
+        // Defaults (`Z = X`) are evaluated among the inputs when a call leaves them out.
+        for p in algorithm.title.signature?.inputs ?? [] { if let d = p.defaultValue { noteBindings(d) } }
     }
 
     func kindOf(_ k: HeaderKind) -> BindingKind {
@@ -210,6 +212,7 @@ extension AlgoChecker {
                     for n in d.names {
                         guard case .name(let nm) = n.kind else { continue }
                         let (k, t) = declareName(nm, type: d.type, kind: kind, group: nil)
+                        memberOf[k] = c.name.spelling
                         members.append((k, t))
                     }
                 }
@@ -222,6 +225,7 @@ extension AlgoChecker {
                         for n in d.names {
                             guard case .name(let nm) = n.kind else { continue }
                             let (k, t) = declareName(nm, type: d.type, kind: kind, group: gv)
+                            memberOf[k] = c.name.spelling
                             if case .family(_, let e) = t { inner.append((k, e)) } else { inner.append((k, t)) }
                         }
                     }
@@ -231,6 +235,7 @@ extension AlgoChecker {
                     var rest = cn.scripts
                     if let i = rest.firstIndex(where: { $0.raw == gv.variable }) { rest.remove(at: i) }
                     let k = Self.key(cn.base, rest)
+                    groupCollectionOf[k] = c.name.spelling
                     let ct = SemType.collection(CollectionType(origin: "\(name).\(k)", members: inner))
                     let ft = SemType.family(domain: domain, element: ct)
                     defineFamily(k, Binding(type: ft, origin: cn.span, kind: kind, loopDepth: 0), display: cn.spelling)
@@ -346,6 +351,7 @@ extension AlgoChecker {
 
     /// An expression read as a dimension: `d_e`, `H d_mid`, `ℓ − 1`, `length(x)`, `ℓ_z`.
     func dimOf(_ e: Expr, allowFree: Bool) -> Dim? {
+        noteBindings(e)
         switch e.kind {
         case .number(let s):
             guard let n = smallInt(s) else {
@@ -375,7 +381,8 @@ extension AlgoChecker {
                 report(Diagnostic(.invalidOperand, "a dimension may only use `+`, `−` and products", at: e.span))
                 return nil
             }
-        case .call(let c) where c.callee.spelling == "length" && c.arguments.count == 1:
+        case .call(let c) where c.callee.spelling == Builtin.length.rawValue && c.arguments.count == 1:
+            calls[e.span] = ResolvedCall(callee: c.callee.spelling, file: "", isBuiltin: true, dimensions: [:], defaulted: [], builtin: .length)
             if case .name(let x) = c.arguments[0].kind, let b = lookup(x.spelling),
                case .sequence(_, let len?) = program.resolve(b.type) { return len }
             return .named("length(\(text(c.arguments[0])))")

@@ -17,7 +17,10 @@ extension AlgoChecker {
 
     private func checkKind(_ e: Expr) -> SemType {
         switch e.kind {
-        case .name(let n): return resolveName(n.base, n.scripts, span: n.span)
+        case .name(let n):
+            let (t, binding) = resolve(n.base, n.scripts, span: n.span)
+            if let binding { bindings[e.span] = binding }
+            return t
         case .number: return .number
         case .text:
             if isExperiment { return .text }
@@ -114,32 +117,66 @@ extension AlgoChecker {
     /// A name: declared as written; a family member (`γ^1_l` with `l` bound); a power (`p^{1/τ}`);
     /// a dimension used as a number (`√d_attn`); a special token. Resolution is by declarations.
     func resolveName(_ base: String, _ scripts: [Script], span: Span) -> SemType {
+        resolve(base, scripts, span: span).type
+    }
+
+    /// `resolveName` with what the name was resolved to (nil for a name that was not: an error
+    /// was reported, or an experiment's dataset).
+    /// `quiet`: no diagnostics and nothing checked (a name the checker reads as a dimension or an
+    /// index, `noteBindings`).
+    func resolve(_ base: String, _ scripts: [Script], span: Span, quiet: Bool = false) -> (type: SemType, binding: NameBinding?) {
         let spelling = Self.key(base, scripts)
-        if let b = lookup(spelling) { return b.type }
-        if let t = datasetReference(base, scripts, span: span) { return t }
+        let name = Name(base: base, scripts: scripts, span: span)
+        if let b = lookup(spelling) { return (b.type, binding(of: b, name)) }
+        if let t = datasetReference(base, scripts, span: span) { return (t, nil) }
         for i in scripts.indices.reversed() {
             var rest = scripts
             let s = rest.remove(at: i)
             let k = Self.key(base, rest)
             if let f = families[k], case .family(let domain, let element) = program.resolve(f.type) {
-                checkFamilyIndex(s, domain: domain, use: spelling, family: k, span: span)
-                return element
+                if !quiet { checkFamilyIndex(s, domain: domain, use: spelling, family: k, span: span) }
+                if let c = groupCollectionOf[k] { return (element, .groupCollection(collection: c, name: name)) }
+                if let c = memberOf[k] { return (element, .member(collection: c, name: name)) }
+                return (element, .familyElement(family: NameBinding.familyKey(base, scripts, index: i), index: i))
             }
         }
         if let last = scripts.last, last.position == .sup, !scripts.isEmpty {
             let rest = Array(scripts.dropLast())
             let restSpelling = Self.key(base, rest)
             if lookup(restSpelling) != nil || families.keys.contains(where: { restSpelling.hasPrefix($0) }) {
-                let t = resolveName(base, rest, span: span)
-                check(last.value)
-                return elementwiseResult(t)
+                let (t, b) = resolve(base, rest, span: span, quiet: quiet)
+                if !quiet { check(last.value) }
+                return (elementwiseResult(t), b.map { .power(base: $0, exponent: last.value) })
             }
         }
-        if dimNames.contains(spelling) { return .nat(.named(spelling)) }
-        if ["mask_token", "bos_token", "eos_token"].contains(spelling) { return .index(.named("N_V")) }
+        if dimNames.contains(spelling) { return (.nat(.named(spelling)), .dimension(spelling)) }
+        if let token = SpecialToken(rawValue: spelling) { return (.index(.named("N_V")), .specialToken(token)) }
         // A name whose script is an unbound variable and whose base has no family: report the name.
-        unknownName(spelling, at: span)
-        return .error
+        if !quiet { unknownName(spelling, at: span) }
+        return (.error, nil)
+    }
+
+    /// Records the binding of every name in `e` that has none yet (`ℓ` in `[ℓ]`, `N_epochs` in a
+    /// counting loop, `t_z` in `S[t_z, t_x]`: names the checker reads as dimensions or indices
+    /// without `check`), resolved in the current scope without diagnostics.
+    func noteBindings(_ e: Expr) {
+        _ = e.first { x -> Bool? in
+            if case .name(let n) = x.kind, bindings[x.span] == nil,
+               let b = resolve(n.base, n.scripts, span: n.span, quiet: true).binding { bindings[x.span] = b }
+            return nil
+        }
+    }
+
+    /// Where the value of a name declared as written lives at run time.
+    func binding(of b: Binding, _ name: Name) -> NameBinding {
+        if let c = memberOf[name.spelling] { return .member(collection: c, name: name) }
+        switch b.kind {
+        case .dimension: return .dimension(name.spelling)
+        case .hyperparameter:
+            if case .nat = program.resolve(b.type) { return .dimension(name.spelling) }
+            return .value(name.spelling)
+        case .input, .output, .parameter, .local, .function, .indexVariable: return .value(name.spelling)
+        }
     }
 
     /// A parameter collection, or an untyped declaration (`θ`, a type variable) that only a collection
@@ -183,40 +220,13 @@ extension AlgoChecker {
 
     /// Whether a loop's body mentions `name` anywhere (as a name or a script).
     func mentions(_ st: Statement, _ name: String) -> Bool {
-        guard case .forLoop(let f) = st.kind else { return true }
-        var found = false
-        func expr(_ e: Expr) {
-            if found { return }
-            switch e.kind {
-            case .name(let n): if n.base == name || n.scripts.contains(where: { $0.raw == name || $0.raw.contains(name) }) { found = true }
-            case .binary(_, let a, let b): expr(a); expr(b)
-            case .unary(_, let a), .transpose(let a), .iverson(let a): expr(a)
-            case .scripted(let a, let ss): expr(a); ss.forEach { expr($0.value) }
-            case .sum(let s): expr(s.body)
-            case .call(let c): c.arguments.forEach(expr); c.parameters.forEach { expr($0.value); if let t = $0.target { expr(t) } }
-            case .index(let a, let ix): expr(a); ix.forEach(expr)
-            case .slice(let a, let b): a.map(expr); b.map(expr)
-            case .list(let xs, _), .tuple(let xs), .set(let xs): xs.forEach(expr)
-            case .randomChoice(let a, let b): a.forEach(expr); b.forEach(expr)
-            case .setBuilder(_, _, let c): expr(c)
-            case .membership(let a, _): expr(a)
-            case .number, .text, .ones, .infinity, .ellipsis, .all, .missing: break
-            }
+        guard case .forLoop = st.kind else { return true }
+        return st.substatements.contains { s in
+            s.contains(expression: { e in
+                guard case .name(let n) = e.kind else { return false }
+                return n.base == name || n.scripts.contains { $0.raw == name || $0.raw.contains(name) }
+            })
         }
-        func stmt(_ s: Statement) {
-            switch s.kind {
-            case .assign(let t, _, let v): expr(t); expr(v)
-            case .returnValue(let t, let v): t.map(expr); expr(v)
-            case .forLoop(let f): f.body.forEach(stmt)
-            case .forAll(_, let b): stmt(b)
-            case .ifThen(let i): expr(i.condition); i.body.forEach(stmt)
-            case .whileLoop(let w): expr(w.condition); w.body.forEach(stmt)
-            case .sample(let s): expr(s.target); expr(s.weights)
-            case .comment, .error: break
-            }
-        }
-        f.body.forEach(stmt)
-        return found
     }
 
     /// Checks one index against the dimension it indexes. A strict variable (loop, `∀`, pattern) must
@@ -224,6 +234,7 @@ extension AlgoChecker {
     /// any other index must provably not exceed it where that is decidable.
     func checkIndex(_ e: Expr, against dim: Dim, base: Binding?, what: String) {
         if case .all = e.kind { return }
+        noteBindings(e)
         if case .name(let v) = e.kind, let b = lookup(v.spelling), case .indexVariable(let strict) = b.kind,
            case .index(let d) = program.resolve(b.type), strict || program.solver.resolve(d).hasUnknowns {
             types[e.span] = .index(d)
@@ -512,8 +523,9 @@ extension AlgoChecker {
         defer { pop() }
         if let lower = s.lower {
             switch lower.value.kind {
-            case .binary(.equal, let v, _):
+            case .binary(.equal, let v, let from):
                 guard case .name(let n) = v.kind else { return invalid("`Σ_{i=1}^{N}` binds a name", e) }
+                noteBindings(from)
                 var t: SemType = .error
                 if let up = s.upper, let d = dimOf(up.value, allowFree: false) { t = .index(d) }
                 else if s.upper == nil { t = .index(program.solver.fresh()) }

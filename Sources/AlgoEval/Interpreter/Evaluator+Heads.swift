@@ -28,7 +28,7 @@ extension Evaluator {
               case .call(let c) = value.kind, f.vars[c.callee.spelling] == nil,
               let resolved = f.algorithm.checked.calls[value.span], !resolved.isBuiltin,
               let callee = program.find(resolved.callee, file: resolved.file),
-              !c.arguments.contains(where: { Self.occurs($0, v) }),
+              !c.arguments.contains(where: { $0.mentions(v) }),
               Self.isHeadBatchable(callee.syntax.body)
         else { return nil }
         let heads = values.count
@@ -36,7 +36,7 @@ extension Evaluator {
         var stacked: [Span: Value] = [:]
         let saved = f.vars[v]
         defer { f.vars[v] = saved }
-        for p in c.parameters where Self.occurs(p.value, v) {
+        for p in c.parameters where p.value.mentions(v) {
             guard case .name(let n) = p.value.kind, n.scripts.contains(where: { $0.raw == v }) else { return nil }
             var perHead: [Collection] = []
             for h in values {
@@ -130,6 +130,7 @@ extension Evaluator {
         }
     }
 
+    /// Whether `e` and everything inside it (`Expr.children`) has a head-batched meaning.
     static func batchable(_ e: Expr) -> Bool {
         switch e.kind {
         case .name, .number, .infinity, .ones: return true
@@ -138,19 +139,19 @@ extension Evaluator {
             switch op {
             case .juxtapose, .multiply, .times:
                 if case .transpose(let inner) = a.kind, case .name = inner.kind { return batchable(b) }
-                return batchable(a) && batchable(b)
-            case .add, .subtract, .divide, .hadamard, .equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual:
-                return batchable(a) && batchable(b)
+            case .add, .subtract, .divide, .hadamard, .equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual: break
             case .equivalent: return false
             }
-        case .unary(let op, let a): return op != .gradient && batchable(a)
-        case .iverson(let a): return batchable(a)
-        case .tuple(let items): return items.count == 1 && batchable(items[0])
-        case .call(let c): return c.callee.spelling == "softmax" && c.arguments.count == 1 && c.parameters.isEmpty && batchable(c.arguments[0])
+        case .unary(let op, _): if op == .gradient { return false }
+        case .iverson: break
+        case .tuple(let items): if items.count != 1 { return false }
+        case .call(let c): if c.callee.spelling != "softmax" || c.arguments.count != 1 || !c.parameters.isEmpty { return false }
         case .index(let base, let idx):
             guard case .name(let n) = base.kind, n.spelling == "Mask" else { return false }
             return idx.allSatisfy { if case .name = $0.kind { return true } else { return false } }
-        default: return false
+        case .text, .ellipsis, .all, .scripted, .sum, .slice, .list, .set, .setBuilder, .membership, .randomChoice, .missing:
+            return false
         }
+        return e.children.allSatisfy(batchable)
     }
 }

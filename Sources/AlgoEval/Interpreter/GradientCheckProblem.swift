@@ -178,28 +178,18 @@ public struct GradientCheckProblem {
     static func lossLine(_ p: LoadedProgram) -> (file: String, line: Int, number: String, text: String)? {
         var statements: [Statement] = []
         func flatten(_ b: [Statement]) {
-            for s in b {
-                statements.append(s)
-                switch s.kind {
-                case .forLoop(let l): flatten(l.body)
-                case .whileLoop(let w): flatten(w.body)
-                case .ifThen(let i): flatten(i.body)
-                default: break
-                }
-            }
+            for s in b { statements.append(s); flatten(s.substatements) }
         }
         flatten(p.target.syntax.body)
-        func gradientOf(_ e: Expr) -> String? {
-            switch e.kind {
-            case .unary(.gradient, let a): if case .call(let c) = a.kind { return c.callee.spelling } else { return nil }
-            case .binary(_, let a, let b): return gradientOf(a) ?? gradientOf(b)
-            case .unary(_, let a): return gradientOf(a)
-            default: return nil
+        // The function differentiated by the first `∇f(θ)` of an assignment.
+        let differentiated = statements.lazy.compactMap { s -> String? in
+            guard case .assign(_, _, let v) = s.kind else { return nil }
+            return v.first { e -> String? in
+                if case .unary(.gradient, let a) = e.kind, case .call(let c) = a.kind { return c.callee.spelling }
+                return nil
             }
-        }
-        var name: String? = nil
-        for s in statements { if case .assign(_, _, let v) = s.kind, let n = gradientOf(v) { name = n; break } }
-        guard let name else { return nil }
+        }.first
+        guard let name = differentiated else { return nil }
         for s in statements {
             guard case .assign(let target, _, _) = s.kind, case .call(let c) = target.kind, c.callee.spelling == name else { continue }
             let line = p.source.location(of: s.span.start).line

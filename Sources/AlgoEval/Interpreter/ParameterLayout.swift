@@ -86,31 +86,14 @@ public enum ParameterLayout {
         return nil
     }
 
+    /// The call expression at `span` anywhere in `body`.
     static func findCall(_ span: Span, in body: [Statement]) -> Call? {
-        func inExpr(_ e: Expr) -> Call? {
-            if e.span == span, case .call(let c) = e.kind { return c }
-            switch e.kind {
-            case .binary(_, let a, let b): return inExpr(a) ?? inExpr(b)
-            case .unary(_, let a), .transpose(let a), .iverson(let a), .scripted(let a, _): return inExpr(a)
-            case .call(let c): return c.arguments.lazy.compactMap(inExpr).first
-            case .index(let a, let i): return inExpr(a) ?? i.lazy.compactMap(inExpr).first
-            case .sum(let s): return inExpr(s.body)
-            case .list(let l, _), .tuple(let l): return l.lazy.compactMap(inExpr).first
-            default: return nil
+        body.lazy.compactMap { s in
+            s.firstExpression { e -> Call? in
+                if e.span == span, case .call(let c) = e.kind { return c }
+                return nil
             }
-        }
-        for s in body {
-            switch s.kind {
-            case .assign(let t, _, let v): if let c = inExpr(v) ?? inExpr(t) { return c }
-            case .returnValue(_, let v): if let c = inExpr(v) { return c }
-            case .forLoop(let l): if let c = findCall(span, in: l.body) { return c }
-            case .forAll(_, let b): if let c = findCall(span, in: [b]) { return c }
-            case .ifThen(let i): if let c = findCall(span, in: i.body) { return c }
-            case .whileLoop(let w): if let c = findCall(span, in: w.body) { return c }
-            case .sample, .comment, .error: break
-            }
-        }
-        return nil
+        }.first
     }
 
     /// A dimension expression's value: names, numbers, products (`H d_mid`), sums.
