@@ -78,6 +78,11 @@ struct GradcheckCommand: Command {
             if let e = set.validate(against: names, for: "`\(problem.program.target.name)` or what it calls") {
                 output.err("algo gradcheck: error: \(e.message)"); return .usage
             }
+            // An unused parameter's zero gradient passes the check: the check's warning (E0308) says why.
+            if format == .text, !args.has("json"), !problem.program.diagnostics.isEmpty {   // stdout stays one JSON document
+                reporter.add(problem.program.sources)
+                reporter.emit(problem.program.diagnostics, &output)
+            }
             let start = Date()
             let (loss, results) = try problem.check(tolerance: tolerance)
             let seconds = Date().timeIntervalSince(start)

@@ -31,7 +31,6 @@ extension RunCommand {
             }
         }
         defer { if !sink.live { output.err(sink.buffered) } }
-        reporter.emit(loaded.diagnostics, &output)
         output.out("experiment \(loaded.target.number): \(loaded.target.name) (\(loaded.source.path))\n")
         defer { for l in lines.all { output.out(l) } }
         do {

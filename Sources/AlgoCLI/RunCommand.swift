@@ -96,6 +96,7 @@ struct RunCommand: Command {
                 output.out(loaded.program.planDump(target: loaded.target, disabled: options.disabledRules))
                 return .ok
             }
+            if !loaded.diagnostics.isEmpty { reporter.emit(loaded.diagnostics, &output) }   // the check's warnings (an unused parameter, E0308)
             let experiment = ExperimentRunner.isExperiment(loaded)   // an experiment checks `--set` against its header
             if !experiment, let e = set.validate(against: loaded.program.settableNames, for: "`\(loaded.target.name)` or what it calls") { throw UsageError(e.message) }
             if experiment {

@@ -41,6 +41,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
     case unboundHyperparameter = "E0305"
     case duplicateDeclaration = "E0306"
     case unknownParameter = "E0307"
+    case unusedDeclaration = "E0308"
 
     // MARK: shapes and types
     case productMismatch = "E0401"
@@ -89,6 +90,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
              .outsideAlgorithm, .headerAfterBody, .invalidClaim, .detachedScript, .expectedName, .nestingTooDeep, .unknownHeader: .error
         case .unknownName, .unboundIndex, .unknownAlgorithm, .undeclaredSignatureName, .unboundHyperparameter,
              .duplicateDeclaration, .unknownParameter: .error
+        case .unusedDeclaration: .warning
         case .productMismatch, .elementwiseMismatch, .assignmentMismatch, .claimMismatch, .argumentMismatch,
              .argumentCount, .indexOutOfRange, .indexDomainMismatch, .stackMismatch, .invalidOperand,
              .returnMismatch, .shapeChangeInLoop, .concreteValue, .headerValue: .error
@@ -135,6 +137,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .unboundHyperparameter: "a callee's hyperparameter that no named argument, caller hyperparameter or argument shape binds"
         case .duplicateDeclaration: "a name declared twice in one algorithm"
         case .unknownParameter: "a named argument or parameter that the callee does not have"
+        case .unusedDeclaration: "a parameter or input that the algorithm's body never uses (a warning)"
         case .productMismatch: "a matrix product whose inner dimensions differ"
         case .elementwiseMismatch: "an element-wise operation (`+`, `−`, `⊙`) on values of different shapes"
         case .assignmentMismatch: "an assignment whose value does not fit the target's shape"

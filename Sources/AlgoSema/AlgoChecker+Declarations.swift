@@ -236,6 +236,7 @@ extension AlgoChecker {
                     if let i = rest.firstIndex(where: { $0.raw == gv.variable }) { rest.remove(at: i) }
                     let k = Self.key(cn.base, rest)
                     groupCollectionOf[k] = c.name.spelling
+                    groupMembers[k] = inner.map(\.key)
                     let ct = SemType.collection(CollectionType(origin: "\(name).\(k)", members: inner))
                     let ft = SemType.family(domain: domain, element: ct)
                     defineFamily(k, Binding(type: ft, origin: cn.span, kind: kind, loopDepth: 0), display: cn.spelling)

@@ -127,13 +127,14 @@ extension AlgoChecker {
     func resolve(_ base: String, _ scripts: [Script], span: Span, quiet: Bool = false) -> (type: SemType, binding: NameBinding?) {
         let spelling = Self.key(base, scripts)
         let name = Name(base: base, scripts: scripts, span: span)
-        if let b = lookup(spelling) { return (b.type, binding(of: b, name)) }
+        if let b = lookup(spelling) { used.insert(spelling); return (b.type, binding(of: b, name)) }
         if let t = datasetReference(base, scripts, span: span) { return (t, nil) }
         for i in scripts.indices.reversed() {
             var rest = scripts
             let s = rest.remove(at: i)
             let k = Self.key(base, rest)
             if let f = families[k], case .family(let domain, let element) = program.resolve(f.type) {
+                used.insert(k)
                 if !quiet { checkFamilyIndex(s, domain: domain, use: spelling, family: k, span: span) }
                 if let c = groupCollectionOf[k] { return (element, .groupCollection(collection: c, name: name)) }
                 if let c = memberOf[k] { return (element, .member(collection: c, name: name)) }

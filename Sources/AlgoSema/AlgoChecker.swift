@@ -74,6 +74,10 @@ final class AlgoChecker {
     /// Groups that form a collection (`For h ∈ [H], 𝓦^h_qkv consisting of:`), by the family key
     /// (`𝓦_qkv`): the enclosing collection (`𝓦`).
     var groupCollectionOf: [String: String] = [:]
+    /// The member keys of each group collection (`𝓦_qkv` → `W_q`, `b_q`, …), for `reportUnused`.
+    var groupMembers: [String: [String]] = [:]
+    /// The keys of the declarations the body reads (a name or family resolved to them), for `reportUnused`.
+    var used: Set<String> = []
 
     init(program: ProgramChecker, file: ParsedFile, algorithm: Algorithm) {
         self.program = program
@@ -151,6 +155,7 @@ final class AlgoChecker {
         if state == .fresh { declare() }
         state = .running
         checkBlock(algorithm.body)
+        reportUnused()
         state = .done
     }
 

@@ -72,3 +72,35 @@ import Testing
         #expect(run("check", "/nonexistent.algo").0 == .input)
     }
 }
+
+/// E0308: a parameter the body never reads is a warning of `algo check`, and `algo run` and
+/// `algo gradcheck` show it too (gradcheck passes its zero gradient, which hides the mistake).
+@Suite struct UnusedParameterTests {
+    @Test func anRMSnormEditLeavesβUnused() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("algo-unused-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for f in try FileManager.default.contentsOfDirectory(atPath: CheckCommandTests.path("Algorithms")) where f.hasSuffix(".algo") {
+            try FileManager.default.copyItem(atPath: CheckCommandTests.path("Algorithms/" + f), toPath: dir.appendingPathComponent(f).path)
+        }
+        let file = dir.appendingPathComponent("DTransformer.algo").path
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        let edited = text.replacingOccurrences(of: "layer_norm(X[:, t] | γ^1_l, β^1_l)", with: "RMSnorm(X[:, t] | γ^1_l)")
+        #expect(edited != text)
+        try edited.write(toFile: file, atomically: true, encoding: .utf8)
+
+        var out = Output()
+        #expect(CLI.run(["check", file], &out) == .ok, "a warning is no error")
+        #expect(out.stderr.contains("warning[E0308]: parameter `β^1_l` is never used by `DTransformer`"), "\(out.stderr)")
+        #expect(!out.stderr.contains("`β^2_l`"), "β^2_l is still read by line 7")
+        #expect(out.stderr.contains("0 errors, 1 warning"))
+        for args in [["run", file], ["gradcheck", file]] {
+            var o = Output()
+            #expect(CLI.run(args, &o) == .ok, "\(args[0]): \(o.stderr)")
+            #expect(o.stderr.contains("warning[E0308]"), "\(args[0])")
+        }
+        var clean = Output()
+        #expect(CLI.run(["check", CheckCommandTests.path("Algorithms")], &clean) == .ok)
+        #expect(!clean.stderr.contains("E0308"), "no shipped algorithm has an unused parameter or input")
+    }
+}
