@@ -61,6 +61,27 @@ import Testing
         #expect(ran.stderr == checked.stderr, "run shows the diagnostic check shows:\n\(ran.stderr)\nvs\n\(checked.stderr)")
     }
 
+    /// The rendered diagnostic, pinned (the scratch directory written `DIR`): the same for `check`
+    /// and `run`, with the callee's snippet, the label under `S` and the caret under the claim.
+    @Test func theRenderedDiagnosticIsPinned() throws {
+        let dir = try Self.brokenDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let golden = """
+            error[E0404]: the claim `Score ∈ ℝ^{ℓ_z×ℓ_x}` does not hold: `S` is ℝ^{ℓ_x×ℓ_z}
+              --> DIR/Attention.algo:14:38
+               |
+            14 | 4 S ← QᵀK                            [[Score ∈ ℝ^{ℓ_z×ℓ_x}]]
+               |   - ℝ^{ℓ_x×ℓ_z}
+               |                                      ^^^^^^^^^^^^^^^^^^^^^^^ claimed ℝ^{ℓ_z×ℓ_x}
+            1 error found
+            """
+        for command in ["check", "run"] {
+            let (_, out) = run([command, dir + "/MHAttention.algo"])
+            let got = out.stderr.replacingOccurrences(of: dir, with: "DIR").trimmingCharacters(in: .newlines)
+            #expect(got == golden, "\(command):\n\(got)")
+        }
+    }
+
     @Test func jsonOfCheckAndRunLocatesTheCallee() throws {
         let dir = try Self.brokenDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }

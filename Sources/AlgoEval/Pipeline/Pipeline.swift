@@ -16,9 +16,9 @@ import AlgoTensor
 ///   `EvalProgram` (each checked algorithm with its header precomputed); this is the seam where the
 ///   lowering to plans (issue 12, rewrite rules) plugs in.
 /// * **run/∇** (`run`): dimensions inferred once from what is given, default inputs, parameters
-///   (verified or initialised), `Evaluator.run`. Training (`RunSession.train`: passes before and
-///   after, ∇ and updates) and experiments (`ExperimentRunner`, whose calls of the paper's
-///   algorithms) run through this same function.
+///   (verified or initialised), `Evaluator.run`. Training (`RunSession.train`: the passes before
+///   and after, ∇ and the updates), `algo gradcheck` (`GradientCheckProblem`) and the experiments'
+///   calls of the paper's algorithms (`ExperimentRunner`) run through this same function.
 /// * **report**: the caller's (`algo run`'s `RunReport`, gradcheck's table, bench's timings).
 public enum Pipeline {
     /// read: the text of `path` (E0001–E0003 when it cannot be read).
