@@ -93,14 +93,18 @@ extension LanguageServer {
 
     private func describeValue(_ o: NameIndex.Occurrence, in e: ParsedEntry) -> [String] {
         let path = e.parsed.source.path
-        guard let d = e.index.declaration(of: o.name, in: o.algorithm) else {
+        guard let d = e.index.declaration(of: o) else {
             return ["`\(o.name.spelling)`: not declared, bound or assigned in this algorithm"]
         }
         let spelling = d.name.spelling
         var s: [String] = []
         let shapes = workspace.analyses[path]?.shapes.first { $0.title.hasSuffix(": " + (e.parsed.tree.algorithms[o.algorithm].title.signature?.name.spelling ?? "\u{0}")) }
+        let algorithm = e.parsed.tree.algorithms[o.algorithm]
         if let v = shapes?.variables.first(where: { $0.name == spelling }) ?? shapes?.variables.first(where: { $0.name == "return " + spelling }) {
             s.append(Self.codeBlock("\(o.name.spelling) ∈ \(v.shape)"))
+        } else if let t = workspace.analyses[path]?.checked.first(where: { $0.syntax.span == algorithm.span })?.types[o.name.span] ?? nil {
+            // Not among the variables (`Y` stacked from the family `Y^h`): the type the checker gave this occurrence.
+            s.append(Self.codeBlock("\(o.name.spelling) ∈ \(TypePrinter(aliases: Self.aliases(algorithm)).type(t))"))
         } else {
             s.append(Self.codeBlock(o.name.spelling))
         }
@@ -114,6 +118,29 @@ extension LanguageServer {
         }
         if !bound.isEmpty { s.append("bound by its callers to " + bound.uniqued().joined(separator: "; ")) }
         return s
+    }
+
+    /// Display names of opaque dimensions, as the checker shows them: `ℓ` for `length(x)` after
+    /// `ℓ ← length(x)`.
+    static func aliases(_ a: Algorithm) -> [String: String] {
+        var out: [String: String] = [:]
+        func walk(_ ss: [Statement]) {
+            for s in ss {
+                switch s.kind {
+                case .assign(let t, _, let v):
+                    if case .name(let n) = t.kind, case .call(let c) = v.kind, c.callee.spelling == "length", c.arguments.count == 1 {
+                        out["length(" + ExprPrinter.print(c.arguments[0]) + ")"] = n.spelling
+                    }
+                case .forLoop(let l): walk(l.body)
+                case .ifThen(let i): walk(i.body)
+                case .whileLoop(let w): walk(w.body)
+                case .forAll(_, let b): walk([b])
+                case .returnValue, .sample, .comment, .error: break
+                }
+            }
+        }
+        walk(a.body)
+        return out
     }
 
     static func kindWord(_ r: NameIndex.Role) -> String {

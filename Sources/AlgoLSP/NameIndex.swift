@@ -53,6 +53,11 @@ public struct NameIndex: Sendable {
     public private(set) var occurrences: [Occurrence] = []
     /// Per algorithm: spelling → the occurrence that declares it.
     public private(set) var declarations: [[String: Occurrence]] = []
+    /// Per algorithm: the index variables of parameter groups (`l` of `For l ∈ [L]:`), in scope in
+    /// the header only (in the body, `l` is the loop's).
+    public private(set) var groupIndices: [[String: Occurrence]] = []
+    /// Per algorithm: where the body starts (the header ends).
+    public private(set) var bodyStarts: [Int] = []
 
     public init(_ file: AlgoFile) {
         self.file = file
@@ -61,6 +66,10 @@ public struct NameIndex: Sendable {
             w.walk(a)
             occurrences += w.found
             declarations.append(Self.declarations(w.found))
+            var groups: [String: Occurrence] = [:]
+            for o in w.found where o.role == .declaration(.groupIndex) && groups[o.name.spelling] == nil { groups[o.name.spelling] = o }
+            groupIndices.append(groups)
+            bodyStarts.append(a.body.first?.span.start ?? a.span.end)
         }
     }
 
@@ -80,13 +89,19 @@ public struct NameIndex: Sendable {
         }
         var best: [String: (Int, Occurrence)] = [:]
         for o in os {
-            guard let r = rank(o.role) else { continue }
+            guard let r = rank(o.role), o.role != .declaration(.groupIndex) else { continue }
             // A plain use declares only a name of the title (an input no header line declares).
             if r == 4, !o.inTitle { continue }
             if let b = best[o.name.spelling], b.0 <= r { continue }
             best[o.name.spelling] = (r, o)
         }
         return best.mapValues(\.1)
+    }
+
+    /// The occurrence declaring an occurrence's name (a group's index in the header).
+    public func declaration(of o: Occurrence) -> Occurrence? {
+        if o.name.span.start < bodyStarts[o.algorithm], let g = groupIndices[o.algorithm][o.name.spelling] { return g }
+        return declaration(of: o.name, in: o.algorithm)
     }
 
     /// The occurrence declaring `name` in algorithm `a`: by its spelling, else as a member of a
@@ -102,27 +117,26 @@ public struct NameIndex: Sendable {
         }
     }
 
-    /// The name at a byte offset: the innermost name whose span holds it, except that a script of a
-    /// name that is declared as a whole (`e` of `d_e`) is part of that name, while the index script
-    /// of a family member (`l` of `γ^1_l`, `t` of `e_t`) is a name of its own.
+    /// The name at a byte offset: the outermost name whose span holds it (`d_e`, `W^l_mlp1`, `γ^1_l`
+    /// as a whole), except that an index variable inside a script (`l` of `γ^1_l`, `t` of `e_t`:
+    /// a name bound by a loop, `∀`, a sum or a group) is a name of its own when the cursor is on it.
     public func occurrence(at offset: Int) -> Occurrence? {
         let holding = occurrences.filter { $0.name.span.start <= offset && offset <= $0.name.span.end }
-        guard var chosen = holding.first(where: { !$0.inScript }) ?? holding.first else { return nil }
-        while let inner = holding.first(where: { $0.inScript && $0.name.span != chosen.name.span && chosen.name.span.start <= $0.name.span.start && $0.name.span.end <= chosen.name.span.end }) {
-            // Keep the outer name when it is declared as written, or when the cursor is not in its last script.
-            if declarations[chosen.algorithm][chosen.name.spelling] != nil { break }
-            if case .algorithmName = chosen.role { break }
-            if case .callee = chosen.role { break }
-            guard let last = chosen.name.scripts.last, last.span.start <= offset, offset <= last.span.end else { break }
-            chosen = inner
+        guard let outer = holding.first(where: { !$0.inScript }) ?? holding.first else { return nil }
+        let index = holding.last { o in
+            guard o.inScript, o.name.span != outer.name.span, let d = declaration(of: o) else { return false }
+            switch d.role {
+            case .binding, .declaration(.groupIndex): return true
+            case .declaration, .assignment, .dimension, .use, .algorithmName, .callee, .namedArgument: return false
+            }
         }
-        return chosen
+        return index ?? outer
     }
 
     /// Every occurrence that resolves to the same declaration as `o` (itself included).
     public func references(of o: Occurrence) -> [Occurrence] {
-        guard let d = declaration(of: o.name, in: o.algorithm) else { return [o] }
-        return occurrences.filter { $0.algorithm == o.algorithm && isReference($0) && declaration(of: $0.name, in: $0.algorithm)?.name.span == d.name.span }
+        guard let d = declaration(of: o) else { return [o] }
+        return occurrences.filter { $0.algorithm == o.algorithm && isReference($0) && declaration(of: $0)?.name.span == d.name.span }
     }
 
     func isReference(_ o: Occurrence) -> Bool {

@@ -24,7 +24,7 @@ extension LanguageServer {
             guard let (ce, i) = workspace.algorithm(named: callee, from: path) else { return nil }
             return ce.index.declaration(of: o.name, in: i)?.name.span
         case .declaration, .binding, .assignment, .dimension, .use:
-            return e.index.declaration(of: o.name, in: o.algorithm)?.name.span
+            return e.index.declaration(of: o)?.name.span
         }
     }
 

@@ -41,7 +41,7 @@ enum SemanticTokens {
             case .binding: ("variable", 1)
             case .dimension: ("typeParameter", 0)
             case .assignment, .use:
-                switch e.index.declaration(of: o.name, in: o.algorithm)?.role {
+                switch e.index.declaration(of: o)?.role {
                 case .declaration(.hyperparameter)?, .dimension?: ("typeParameter", 0)
                 case .declaration(.parameter)?, .declaration(.collection)?: ("parameter", 0)
                 case .declaration?, .binding?, .assignment?, .use?, .algorithmName?, .callee?, .namedArgument?, nil: ("variable", 0)

@@ -21,11 +21,20 @@ extension LanguageServer {
                 case .forAll(_, let b): [b]
                 case .assign, .returnValue, .sample, .comment, .error: []
                 }
-                guard let n = s.lineNumber else { return lines(nested) }
+                // The `end` line of a block is a numbered line of its own, after the block.
+                var end: [JSON] = []
+                let closing: (String?, Span?) = switch s.kind {
+                case .forLoop(let l): (l.endLineNumber, l.endSpan)
+                case .ifThen(let i): (i.endLineNumber, i.endSpan)
+                case .whileLoop(let w): (w.endLineNumber, w.endSpan)
+                case .forAll, .assign, .returnValue, .sample, .comment, .error: (nil, nil)
+                }
+                if let n = closing.0, let sp = closing.1 { end = [symbol("\(n) end", 20, sp, sp, [])] }
+                guard let n = s.lineNumber else { return lines(nested) + end }
                 var text = Self.line(of: s.span, in: source).trimmingCharacters(in: .whitespaces)
                 if text.hasPrefix(n) { text = String(text.dropFirst(n.count)).trimmingCharacters(in: .whitespaces) }
                 if text.count > 80 { text = String(text.prefix(79)) + "…" }
-                return [symbol("\(n) \(text)", 20, s.span, s.span, lines(nested))]
+                return [symbol("\(n) \(text)", 20, s.span, s.span, lines(nested))] + end
             }
         }
         return .array(e.parsed.tree.algorithms.map { a in
