@@ -145,3 +145,28 @@ import Testing
         #expect(edits.first?["newText"]?.string == "Algorithm 1: y ← F(x)\nInput: x ∈ ℝ\n1 y ← x\n")
     }
 }
+
+/// Every position of every paper algorithm gets an answer to hover and definition (no request
+/// fails or goes unanswered), and every definition points into a file of the directory.
+@Suite struct EveryPositionTests {
+    @Test func hoverAndDefinitionEverywhere() throws {
+        let (c, _) = Support.started()
+        defer { c.notify("exit"); c.closeInput() }
+        let dir = Support.root.appendingPathComponent("Algorithms")
+        for name in try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() where name.hasSuffix(".algo") {
+            let text = try Support.text("Algorithms/" + name)
+            let uri = dir.appendingPathComponent(name).absoluteString
+            Support.open(c, uri, text)
+            for (l, line) in text.components(separatedBy: "\n").enumerated() where !line.hasPrefix("//") {
+                for ch in stride(from: 0, through: line.utf16.count, by: 3) {
+                    let h = c.request("textDocument/hover", Support.at(uri, line: l, character: ch))
+                    #expect(h?["result"] != nil, "hover \(name) \(l):\(ch)")
+                    let d = c.request("textDocument/definition", Support.at(uri, line: l, character: ch))
+                    #expect(d?["result"] != nil, "definition \(name) \(l):\(ch)")
+                    if let u = d?["result"]?["uri"]?.string { #expect(u.hasPrefix(dir.absoluteString), "\(u)") }
+                }
+            }
+            c.notify("textDocument/didClose", ["textDocument": ["uri": JSON(uri)]])
+        }
+    }
+}
