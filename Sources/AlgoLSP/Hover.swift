@@ -82,7 +82,7 @@ extension LanguageServer {
         let line = ce.parsed.source.location(of: callee.title.span.start).line
         s.append("defined in \(Self.fileName(ce.parsed.source.path)) line \(line)")
         if let r = resolved, !r.dimensions.isEmpty {
-            let printer = TypePrinter()
+            let printer = TypePrinter(aliases: NameIndex.lengthAliases(e.parsed.tree.algorithms[algorithm]))
             s.append("this call binds " + r.dimensions.sorted { $0.key < $1.key }.map { "`\($0.key)` = `\(printer.dim($0.value))`" }.joined(separator: ", "))
         }
         if let r = resolved, !r.defaulted.isEmpty {
@@ -101,10 +101,16 @@ extension LanguageServer {
         let shapes = workspace.analyses[path]?.shapes.first { $0.title.hasSuffix(": " + (e.parsed.tree.algorithms[o.algorithm].title.signature?.name.spelling ?? "\u{0}")) }
         let algorithm = e.parsed.tree.algorithms[o.algorithm]
         if let v = shapes?.variables.first(where: { $0.name == spelling }) ?? shapes?.variables.first(where: { $0.name == "return " + spelling }) {
-            s.append(Self.codeBlock("\(o.name.spelling) ∈ \(v.shape)"))
+            if o.name.spelling != spelling, let r = v.shape.range(of: "  for each of ") {
+                // A member of a family (`e_1` of `e_t`): the member's shape, then the family's.
+                s.append(Self.codeBlock("\(o.name.spelling) ∈ \(v.shape[..<r.lowerBound])"))
+                s.append("a member of the family `\(spelling)` over \(v.shape[r.upperBound...].trimmingCharacters(in: .whitespaces))")
+            } else {
+                s.append(Self.codeBlock("\(o.name.spelling) ∈ \(v.shape)"))
+            }
         } else if let t = workspace.analyses[path]?.checked.first(where: { $0.syntax.span == algorithm.span })?.types[o.name.span] ?? nil {
             // Not among the variables (`Y` stacked from the family `Y^h`): the type the checker gave this occurrence.
-            s.append(Self.codeBlock("\(o.name.spelling) ∈ \(TypePrinter(aliases: Self.aliases(algorithm)).type(t))"))
+            s.append(Self.codeBlock("\(o.name.spelling) ∈ \(TypePrinter(aliases: NameIndex.lengthAliases(algorithm)).type(t))"))
         } else {
             s.append(Self.codeBlock(o.name.spelling))
         }
@@ -114,33 +120,10 @@ extension LanguageServer {
         let title = e.parsed.tree.algorithms[o.algorithm].title.signature?.name.spelling
         let bound = (workspace.callSites[path] ?? []).filter { $0.callee == title }.compactMap { site -> String? in
             guard let v = site.dimensions[spelling] else { return nil }
-            return "`\(TypePrinter().dim(v))` in \(Self.fileName(site.callerPath)) (\(site.callerTitle))"
+            return "`\(v)` in \(Self.fileName(site.callerPath)) (\(site.callerTitle))"
         }
         if !bound.isEmpty { s.append("bound by its callers to " + bound.uniqued().joined(separator: "; ")) }
         return s
-    }
-
-    /// Display names of opaque dimensions, as the checker shows them: `ℓ` for `length(x)` after
-    /// `ℓ ← length(x)`.
-    static func aliases(_ a: Algorithm) -> [String: String] {
-        var out: [String: String] = [:]
-        func walk(_ ss: [Statement]) {
-            for s in ss {
-                switch s.kind {
-                case .assign(let t, _, let v):
-                    if case .name(let n) = t.kind, case .call(let c) = v.kind, c.callee.spelling == "length", c.arguments.count == 1 {
-                        out["length(" + ExprPrinter.print(c.arguments[0]) + ")"] = n.spelling
-                    }
-                case .forLoop(let l): walk(l.body)
-                case .ifThen(let i): walk(i.body)
-                case .whileLoop(let w): walk(w.body)
-                case .forAll(_, let b): walk([b])
-                case .returnValue, .sample, .comment, .error: break
-                }
-            }
-        }
-        walk(a.body)
-        return out
     }
 
     static func kindWord(_ r: NameIndex.Role) -> String {

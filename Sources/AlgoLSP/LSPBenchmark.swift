@@ -14,6 +14,8 @@ public enum LSPBenchmark {
         public var callerFiles: Int
         public var rssAfterOpen: Int
         public var rssAfterEdits: Int
+        /// CPU seconds of the process (server and client) per edit: robust to a loaded machine.
+        public var cpuPerEdit: Double
 
         static func median(_ xs: [Double]) -> Double { xs.isEmpty ? .nan : xs[xs.count / 2] }
         static func p90(_ xs: [Double]) -> Double { xs.isEmpty ? .nan : xs[min(xs.count - 1, xs.count * 9 / 10)] }
@@ -24,6 +26,7 @@ public enum LSPBenchmark {
             edits: \(edits) (each checked: the next is sent after its diagnostics; debounce 0, an editor adds the 0.15 s debounce)
             didChange → diagnostics of the file:     median \(ms(Self.median(own))), p90 \(ms(Self.p90(own))), max \(ms(own.last ?? .nan))
             didChange → diagnostics of \(callerFiles) caller file(s): median \(ms(Self.median(callers))), p90 \(ms(Self.p90(callers)))
+            CPU time per edit (server and client, the file and its callers): \(ms(cpuPerEdit * 1000))
             resident memory: \(rssAfterOpen / 1024) MiB after open, \(rssAfterEdits / 1024) MiB after \(edits) edits
             """
         }
@@ -46,6 +49,7 @@ public enum LSPBenchmark {
         let firstLine = text.prefix { $0 != "\n" }
         let end = firstLine.utf16.count
         var own: [Double] = [], callers: [Double] = []
+        let cpu0 = cpuSeconds()
         for v in 1...max(1, edits) {
             let change: JSON = v % 2 == 1
                 ? ["range": ["start": ["line": 0, "character": JSON(end)], "end": ["line": 0, "character": JSON(end)]], "text": " "]
@@ -63,7 +67,7 @@ public enum LSPBenchmark {
             if !callerURIs.isEmpty { callers.append(Date().timeIntervalSince(t0) * 1000) }
         }
         return Result(edits: edits, own: own.sorted(), callers: callers.sorted(), callerFiles: callerURIs.count,
-                      rssAfterOpen: rssAfterOpen, rssAfterEdits: residentKiB())
+                      rssAfterOpen: rssAfterOpen, rssAfterEdits: residentKiB(), cpuPerEdit: (cpuSeconds() - cpu0) / Double(max(1, edits)))
     }
 
     /// The URIs of the diagnostics published for other files shortly after opening one.
@@ -73,6 +77,13 @@ public enum LSPBenchmark {
             if let u = d["params"]?["uri"]?.string { out.append(u) }
         }
         return out
+    }
+
+    /// CPU time of this process so far, in seconds.
+    static func cpuSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
     }
 
     /// This process's resident set size in KiB (Linux `/proc/self/status`; the peak elsewhere).

@@ -133,6 +133,29 @@ public struct NameIndex: Sendable {
         return index ?? outer
     }
 
+    /// Display names of opaque dimensions, as the checker shows them: `ℓ` for `length(x)` after
+    /// `ℓ ← length(x)` (the rule of `AlgoChecker`, which keeps its aliases to itself).
+    public static func lengthAliases(_ a: Algorithm) -> [String: String] {
+        var out: [String: String] = [:]
+        func walk(_ ss: [Statement]) {
+            for s in ss {
+                switch s.kind {
+                case .assign(let t, _, let v):
+                    if case .name(let n) = t.kind, case .call(let c) = v.kind, c.callee.spelling == "length", c.arguments.count == 1 {
+                        out["length(" + ExprPrinter.print(c.arguments[0]) + ")"] = n.spelling
+                    }
+                case .forLoop(let l): walk(l.body)
+                case .ifThen(let i): walk(i.body)
+                case .whileLoop(let w): walk(w.body)
+                case .forAll(_, let b): walk([b])
+                case .returnValue, .sample, .comment, .error: break
+                }
+            }
+        }
+        walk(a.body)
+        return out
+    }
+
     /// Every occurrence that resolves to the same declaration as `o` (itself included).
     public func references(of o: Occurrence) -> [Occurrence] {
         guard let d = declaration(of: o) else { return [o] }

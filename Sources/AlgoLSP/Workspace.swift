@@ -19,7 +19,8 @@ struct CallSite: Sendable {
     let callerPath: String
     let callerTitle: String
     let span: Span
-    let dimensions: [String: Dim]
+    /// Callee dimension → its value in the caller as the caller shows it (`d_x` → `d_e`, `ℓ_x` → `ℓ`).
+    let dimensions: [String: String]
 }
 
 /// What the last check of a file found.
@@ -128,8 +129,9 @@ final class Workspace {
         for (k, v) in callSites { callSites[k] = v.filter { !callerPaths.contains($0.callerPath) } }
         for a in checked {
             let title = "\(a.syntax.title.keyword.rawValue) \(a.syntax.title.number)"
+            let printer = TypePrinter(aliases: NameIndex.lengthAliases(a.syntax))
             for (span, c) in a.calls where !c.isBuiltin {
-                callSites[c.file, default: []].append(CallSite(callee: c.callee, callerPath: a.file, callerTitle: title, span: span, dimensions: c.dimensions))
+                callSites[c.file, default: []].append(CallSite(callee: c.callee, callerPath: a.file, callerTitle: title, span: span, dimensions: c.dimensions.mapValues(printer.dim)))
             }
         }
     }
