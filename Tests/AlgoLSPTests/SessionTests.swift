@@ -122,4 +122,22 @@ import Testing
         let callerDiagnostics = c.diagnostics(caller)?["diagnostics"]?.array ?? []
         #expect(callerDiagnostics.contains { $0["code"]?.string == "E0307" }, "\(callerDiagnostics)")
     }
+
+    /// Changes in quick succession are checked once, after the last (the debounce).
+    @Test func changesAreDebounced() throws {
+        let dir = try Support.scratchAlgorithms()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let text = try Support.text("Algorithms/LayerNorm.algo")
+        let uri = dir.appendingPathComponent("LayerNorm.algo").absoluteString
+        let (c, _) = Support.started(debounce: 0.5)
+        defer { c.notify("exit"); c.closeInput() }
+        Support.open(c, uri, text)
+        #expect(c.diagnostics(uri, version: 1) != nil)
+        for v in 2...6 {
+            c.notify("textDocument/didChange", ["textDocument": ["uri": JSON(uri), "version": JSON(v)], "contentChanges": [["text": JSON(text + String(repeating: "\n", count: v))]]])
+        }
+        #expect(c.diagnostics(uri, version: 6) != nil)
+        let early = c.pending.filter { $0["params"]?["uri"]?.string == uri }
+        #expect(early.isEmpty, "published before the last change: \(early)")
+    }
 }
