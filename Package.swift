@@ -31,8 +31,11 @@ let package = Package(
         // Model benchmarks: Algorithms 1–10 written directly against AlgoTensor (the yardstick of the
         // interpreter's overhead), FLOP and memory accounting, and timing the interpreter's runs.
         .target(name: "AlgoBench", dependencies: ["AlgoEval", "AlgoTensor", "AlgoKernels"], exclude: ["README.md"]),
+        // The language server (`algo lsp`): JSON-RPC over stdio, diagnostics, hover, definitions,
+        // completion, and the TextMate grammar generated from the lexer's table.
+        .target(name: "AlgoLSP", dependencies: ["AlgoDiagnostics", "AlgoSyntax", "AlgoSema"], exclude: ["README.md"]),
         // The commands, as a library so that tests run them in-process.
-        .target(name: "AlgoCLI", dependencies: ["AlgoDiagnostics", "AlgoSyntax", "AlgoSema", "AlgoEval", "AlgoTensor", "AlgoKernels", "AlgoBench"]),
+        .target(name: "AlgoCLI", dependencies: ["AlgoDiagnostics", "AlgoSyntax", "AlgoSema", "AlgoEval", "AlgoTensor", "AlgoKernels", "AlgoBench", "AlgoLSP"]),
         // The executable: `main.swift` hands the arguments to AlgoCLI and exits with its code.
         .executableTarget(name: "algo", dependencies: ["AlgoCLI"]),
 
@@ -44,5 +47,6 @@ let package = Package(
         .testTarget(name: "AlgoEvalTests", dependencies: ["AlgoEval", "AlgoTensor", "AlgoSema", "AlgoSyntax", "AlgoDiagnostics", "AlgoBench"], exclude: ["Fixtures"]),
         .testTarget(name: "AlgoBenchTests", dependencies: ["AlgoBench", "AlgoEval", "AlgoTensor"]),
         .testTarget(name: "AlgoCLITests", dependencies: ["AlgoCLI"]),
+        .testTarget(name: "AlgoLSPTests", dependencies: ["AlgoLSP", "AlgoSyntax", "AlgoDiagnostics"]),
     ]
 )

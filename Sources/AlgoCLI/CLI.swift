@@ -12,6 +12,7 @@ public enum CLI {
         ParamsCommand(),
         BenchCommand(),
         GradcheckCommand(),
+        LspCommand(),
     ]
 
     static let version = "algo 0.1.0"
