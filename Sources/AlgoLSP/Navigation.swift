@@ -39,7 +39,7 @@ extension LanguageServer {
             if withDeclaration { spans.append(target) }
             // Calls from every file that sees the callee: its directory and the directories using it as library.
             var paths = Set(workspace.algoFiles(in: Workspace.directory(of: target.file)))
-            for d in e.parsed.libraryDirectories { paths.formUnion(workspace.algoFiles(in: d)) }
+            for d in workspace.libraryDirectories(of: e) { paths.formUnion(workspace.algoFiles(in: d)) }
             for p in paths.sorted() {
                 guard let x = workspace.entry(p) else { continue }
                 for c in x.index.occurrences where c.name.spelling == o.name.spelling {

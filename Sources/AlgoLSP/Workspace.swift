@@ -80,11 +80,24 @@ final class Workspace {
         return d.isEmpty ? "." : d
     }
 
+    /// The directories a file's calls resolve to, by `algo check`'s rule (`Library` in AlgoEval,
+    /// applied here to the open documents' texts): its own, and the one above when its directory
+    /// holds an experiment.
+    func libraryDirectories(of e: ParsedEntry) -> [String] {
+        let dir = Self.directory(of: e.parsed.source.path)
+        let experiments = e.parsed.holdsExperiment || algoFiles(in: dir).contains { p in
+            p != e.parsed.source.path && entry(p)?.parsed.holdsExperiment == true
+        }
+        guard experiments else { return [dir] }
+        let parent = (dir as NSString).deletingLastPathComponent
+        return [dir, parent.isEmpty ? (dir == "." ? ".." : ".") : parent]
+    }
+
     /// The library of a file: the other `.algo` files of its library directories.
     func library(of e: ParsedEntry) -> [ParsedEntry] {
         var seen: Set<String> = [e.parsed.source.path]
         var result: [ParsedEntry] = []
-        for dir in e.parsed.libraryDirectories {
+        for dir in libraryDirectories(of: e) {
             for p in algoFiles(in: dir) where seen.insert(p).inserted {
                 if let x = entry(p) { result.append(x) }
             }
