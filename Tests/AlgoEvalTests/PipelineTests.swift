@@ -44,7 +44,7 @@ struct PipelineTests {
         }
         #expect(message("τ=0.8", .naturals) == "`--set` takes `NAME=VALUE,…` with natural numbers, not `τ=0.8`")
         #expect(message("d_e", .numbers) == "`--set` takes `NAME=VALUE,…`, not `d_e`")
-        #expect(message("d_e=x", .numbersAndMask) == "`--set d_e=x`: not a number")
+        #expect(message("d_e=x", .numbersAndMask) == "`--set d_e=x`: not a decimal number")
         #expect(message("Mask=upper", .numbersAndMask) == "`Mask` takes `1`, `0` or `causal`")
         #expect(message("Mask=causal", .numbers) == "`--set Mask=causal`: not a number", "only `algo run` takes a mask")
     }
