@@ -1,4 +1,7 @@
 import Foundation
+#if arch(x86_64)
+import AlgoKernelsAVX512
+#endif
 
 /// The machine's measured FMA throughput: the ceiling that GEMM speeds are quoted against.
 public enum Peak {
@@ -33,33 +36,50 @@ public enum Peak {
         return s.sum()
     }
 
+    /// `fmaLoop` on `unit`'s vectors: 12 chains of `SIMD8<Float>` (192 flops per round) or, for
+    /// `bits512`, of `SIMD16<Float>` (384), compiled in AlgoKernelsAVX512. Returns the flops per round.
+    static func fmaRounds(_ unit: VectorUnit, _ iterations: Int) -> (Float, Double) {
+        switch unit {
+        case .bits256: return (fmaLoop(iterations: iterations, x: 1e-7, y: 1e-7), 192)
+        case .bits512:
+            #if arch(x86_64)
+            return (Peak512.fmaLoop(iterations: iterations, x: 1e-7, y: 1e-7), 384)
+            #else
+            return (fmaLoop(iterations: iterations, x: 1e-7, y: 1e-7), 192)
+            #endif
+        }
+    }
+
     /// Peak GFLOP/s with `threads` threads each running `fmaLoop` (via `Parallel.forEach`, which
     /// this sets to `threads` and restores): the median of `repeats` runs of about `seconds` each.
-    public static func gflops(threads: Int, seconds: Double = 0.2, repeats: Int = 3) -> Double {
-        let runs = samples(threads: threads, seconds: seconds, count: repeats).sorted()
+    public static func gflops(threads: Int, unit: VectorUnit = .widest, seconds: Double = 0.2, repeats: Int = 3) -> Double {
+        let runs = samples(threads: threads, unit: unit, seconds: seconds, count: repeats).sorted()
         return runs[runs.count / 2]
     }
 
-    /// `count` measurements of the FMA throughput in GFLOP/s with `threads` threads (each thread
-    /// runs `fmaLoop` for about `seconds`; the wall time of the slowest counts).
-    public static func samples(threads: Int, seconds: Double = 0.2, count: Int = 5) -> [Double] {
+    /// `count` measurements of the FMA throughput in GFLOP/s of `unit` (default: the widest the
+    /// processor has, the ceiling every speed is quoted against) with `threads` threads (each
+    /// thread runs the FMA chains for about `seconds`; the wall time of the slowest counts).
+    /// A unit the processor lacks is measured as the widest it has.
+    public static func samples(threads: Int, unit: VectorUnit = .widest, seconds: Double = 0.2, count: Int = 5) -> [Double] {
+        let unit = VectorUnit.available.contains(unit) ? unit : .widest
         let saved = Parallel.threads
         let threads = max(1, threads)
         Parallel.threads = threads
         defer { Parallel.threads = saved }
-        let flopsPerRound = 192.0
         // Calibrate on one thread: rounds for about `seconds`.
         var rounds = 1 << 16
         while true {
-            let t = Stopwatch.seconds { _ = fmaLoop(iterations: rounds, x: 1e-7, y: 1e-7) }
+            let t = Stopwatch.seconds { _ = fmaRounds(unit, rounds) }
             if t > 0.02 { rounds = Int(Double(rounds) * seconds / t); break }
             rounds *= 4
         }
+        let flopsPerRound = fmaRounds(unit, 1).1
         let sink = UnsafeMutablePointer<Float>.allocate(capacity: threads)
         defer { sink.deallocate() }
         return (0..<max(1, count)).map { _ in
             let t = Stopwatch.seconds {
-                Parallel.forEach(threads) { i in sink[i] = fmaLoop(iterations: rounds, x: 1e-7, y: 1e-7) }
+                Parallel.forEach(threads) { i in sink[i] = fmaRounds(unit, rounds).0 }
             }
             return Double(threads) * Double(rounds) * flopsPerRound / t / 1e9
         }
