@@ -57,31 +57,42 @@ public enum Peak {
         return runs[runs.count / 2]
     }
 
+    /// How long one timed burst of FMA chains lasts: about as long as one timed GEMM of `algo bench
+    /// gemm` (milliseconds), so that on a shared machine the peak and the speeds quoted against it
+    /// are timed at the same granularity. (Timed over whole 0.2 s runs, the peak came out at half
+    /// of what GEMM reached on a machine with 5 processes per core: every long run shared its core,
+    /// while most short ones ran alone.)
+    public static let burstSeconds = 0.002
+
     /// `count` measurements of the FMA throughput in GFLOP/s of `unit` (default: the widest the
-    /// processor has, the ceiling every speed is quoted against) with `threads` threads (each
-    /// thread runs the FMA chains for about `seconds`; the wall time of the slowest counts).
-    /// A unit the processor lacks is measured as the widest it has.
+    /// processor has, the ceiling every speed is quoted against) with `threads` threads. Each is
+    /// the median of the bursts (`burstSeconds`, every thread running the FMA chains; the wall time
+    /// of the slowest counts) run during about `seconds`. A unit the processor lacks is measured
+    /// as the widest it has.
     public static func samples(threads: Int, unit: VectorUnit = .widest, seconds: Double = 0.2, count: Int = 5) -> [Double] {
         let unit = VectorUnit.available.contains(unit) ? unit : .widest
         let saved = Parallel.threads
         let threads = max(1, threads)
         Parallel.threads = threads
         defer { Parallel.threads = saved }
-        // Calibrate on one thread: rounds for about `seconds`.
-        var rounds = 1 << 16
-        while true {
-            let t = Stopwatch.seconds { _ = fmaRounds(unit, rounds) }
-            if t > 0.02 { rounds = Int(Double(rounds) * seconds / t); break }
-            rounds *= 4
-        }
+        // Calibrate on one thread: rounds for about `burstSeconds` (the fastest of a few tries).
+        var rounds = 1 << 12
+        while Stopwatch.seconds({ _ = fmaRounds(unit, rounds) }) < 0.0005 { rounds *= 2 }
+        let fastest = (0..<5).map { _ in Stopwatch.seconds { _ = fmaRounds(unit, rounds) } }.min()!
+        rounds = max(1, Int(Double(rounds) * burstSeconds / fastest))
         let flopsPerRound = fmaRounds(unit, 1).1
         let sink = UnsafeMutablePointer<Float>.allocate(capacity: threads)
         defer { sink.deallocate() }
         return (0..<max(1, count)).map { _ in
-            let t = Stopwatch.seconds {
-                Parallel.forEach(threads) { i in sink[i] = fmaRounds(unit, rounds).0 }
+            var rates: [Double] = []
+            let start = Stopwatch.now()
+            while rates.count < 3 || Stopwatch.now() - start < seconds {
+                let t = Stopwatch.seconds {
+                    Parallel.forEach(threads) { i in sink[i] = fmaRounds(unit, rounds).0 }
+                }
+                rates.append(Double(threads) * Double(rounds) * flopsPerRound / t / 1e9)
             }
-            return Double(threads) * Double(rounds) * flopsPerRound / t / 1e9
+            return rates.sorted()[rates.count / 2]
         }
     }
 }
