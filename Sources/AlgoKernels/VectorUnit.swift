@@ -41,19 +41,25 @@ public enum VectorUnit: Int, Sendable, CaseIterable, Comparable {
 
     /// The widest unit this processor has: the one `algo bench` measures the peak of.
     public static var widest: VectorUnit { available.last! }
+
+    /// The unit GEMM uses by default: the widest, except on processors that execute a 512-bit FMA as
+    /// two 256-bit halves (AMD Zen 4, family 0x19), where the 512-bit FMA peak equals the 256-bit one
+    /// (measured: 117.3 GFLOP/s per core for both) and the 256-bit kernels were as fast or faster on
+    /// every shape of `algo bench gemm` (Sources/AlgoKernels/README.md). `ALGO_VECTOR_BITS` overrides.
+    public static let preferred: VectorUnit = CPUFeatures.splitsWideFMA ? .bits256 : widest
 }
 
 extension GEMM {
     /// The vector unit GEMM's micro-kernels use. Both compute every entry of C by the same
     /// arithmetic (one FMA chain over k in order, per k-slice), so results are bit-identical
-    /// whichever is used: a result does not depend on the machine's vector width. Default: the
-    /// widest the processor has. Set between kernel calls, not during (as `Parallel.threads`);
+    /// whichever is used: a result does not depend on the machine's vector width. Default:
+    /// `VectorUnit.preferred`. Set between kernel calls, not during (as `Parallel.threads`);
     /// setting a unit the processor lacks is ignored (so nothing ever runs AVX-512 code without it).
     public static var unit: VectorUnit {
         get { selectedUnit }
         set { if VectorUnit.available.contains(newValue) { selectedUnit = newValue } }
     }
-    nonisolated(unsafe) static var selectedUnit: VectorUnit = VectorUnit.widest
+    nonisolated(unsafe) static var selectedUnit: VectorUnit = VectorUnit.preferred
 }
 
 /// The processor's features, read once: `/proc/cpuinfo`'s flags on Linux (the kernel lists AVX-512
@@ -77,6 +83,17 @@ enum CPUFeatures {
         #endif
     }()
 
+    /// Whether the processor executes 512-bit FMAs as two 256-bit halves: AMD family 0x19 (Zen 4;
+    /// Zen 3, the same family, has no AVX-512). Zen 5 (family 0x1A) and Intel's AVX-512 processors
+    /// have full-width 512-bit FMA units. Linux only (no AMD Mac has AVX-512).
+    static let splitsWideFMA: Bool = {
+        #if arch(x86_64) && os(Linux)
+        return linuxField("vendor_id") == "AuthenticAMD" && linuxField("cpu family") == "25"
+        #else
+        return false
+        #endif
+    }()
+
     /// Whether x86_64's 256-bit baseline (AVX2 and FMA, what AlgoKernels is compiled for) is there;
     /// true on other architectures and where it cannot be read.
     static let hasAVX2: Bool = {
@@ -91,12 +108,20 @@ enum CPUFeatures {
 
     #if os(Linux)
     /// The words of the first `flags` line of /proc/cpuinfo (empty when unreadable).
-    static let linuxFlags: Set<String> = {
-        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
-              let colon = line.firstIndex(of: ":") else { return [] }
-        return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
-    }()
+    static let linuxFlags: Set<String> = Set((linuxField("flags") ?? "").split(separator: " ").map(String.init))
+
+    /// The value of the first line `name : value` of /proc/cpuinfo (the first processor's), or nil.
+    static func linuxField(_ name: String) -> String? {
+        for line in cpuinfo.split(separator: "\n") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            if line[..<colon].trimmingCharacters(in: .whitespaces) == name {
+                return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+        }
+        return nil
+    }
+
+    static let cpuinfo: String = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
     #endif
 
     #if os(macOS)

@@ -92,3 +92,21 @@ struct ThreadsOptionTests {
         #endif
     }
 }
+
+/// `algo bench peak` measures every vector unit the processor has and names the widest, which the
+/// other benches quote their %peak against.
+@Suite("algo bench peak names the widest unit")
+struct BenchPeakTests {
+    @Test func onePeakPerUnitWidestNamed() throws {
+        var out = Output()
+        let code = CLI.run(["bench", "peak", "--threads", "1", "--quick", "--json"], &out, environment: [:])
+        #expect(code == .ok, "\(out.stderr)")
+        let rows = try out.stdout.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        #expect(rows.map { $0["bits"] as? Int } == VectorUnit.available.reversed().map(\.bits))
+        #expect(rows.filter { $0["widest"] as? Bool == true }.map { $0["bits"] as? Int } == [VectorUnit.widest.bits])
+        #expect(rows.filter { $0["gemm"] as? Bool == true }.map { $0["bits"] as? Int } == [GEMM.unit.bits])
+        #expect(rows.allSatisfy { ($0["peak_gflops"] as? Double ?? 0) > 0 && ($0["unit"] as? String ?? "").contains("bit") })
+    }
+}
