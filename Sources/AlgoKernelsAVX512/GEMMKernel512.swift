@@ -164,33 +164,6 @@ public enum GEMMKernel512 {
         if cols > 10 { storeColumn(ca, zero, c + 10 * ldc, rows, 0, alpha, beta) }
         if cols > 11 { storeColumn(cb, zero, c + 11 * ldc, rows, 0, alpha, beta) }
     }
-
-    /// Writes the first `lo` (≤ 16) lanes of `v0` then the first `hi` (≤ 16) lanes of `v1` to `c`.
-    @inline(__always)
-    static func storeColumn(
-        _ v0: SIMD16<Float>, _ v1: SIMD16<Float>, _ c: UnsafeMutablePointer<Float>,
-        _ lo: Int, _ hi: Int, _ alpha: Float, _ beta: Float
-    ) {
-        storeLanes(v0, c, lo, alpha, beta)
-        if hi > 0 { storeLanes(v1, c + 16, hi, alpha, beta) }
-    }
-
-    /// `c[0..<count] ← alpha · v + beta · c` (without reading c when `beta == 0`), rounded as
-    /// AlgoKernels' `GEMM.storeLanes` rounds (`alpha · v`, then one FMA), vector or lane by lane.
-    @inline(__always)
-    static func storeLanes(_ v: SIMD16<Float>, _ c: UnsafeMutablePointer<Float>, _ count: Int, _ alpha: Float, _ beta: Float) {
-        let raw = UnsafeMutableRawPointer(c)
-        if count == 16 {
-            var r = alpha * v
-            if beta != 0 { r = r.addingProduct(beta, raw.loadUnaligned(as: SIMD16<Float>.self)) }
-            raw.storeBytes(of: r, as: SIMD16<Float>.self)
-        } else {
-            for l in 0..<count {
-                let r = alpha * v[l]
-                c[l] = beta == 0 ? r : r.addingProduct(beta, c[l])
-            }
-        }
-    }
 }
 
 #endif
