@@ -69,6 +69,7 @@ enum CPUFeatures {
     /// The AVX-512 extensions `-target-cpu skylake-avx512` lets the compiler use.
     static let avx512Names = ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]
 
+    /// Whether the processor (and OS) supports every extension in `avx512Names`.
     static let hasAVX512: Bool = {
         #if arch(x86_64)
         #if os(Linux)
@@ -94,18 +95,6 @@ enum CPUFeatures {
         #endif
     }()
 
-    /// Whether x86_64's 256-bit baseline (AVX2 and FMA, what AlgoKernels is compiled for) is there;
-    /// true on other architectures and where it cannot be read.
-    static let hasAVX2: Bool = {
-        #if arch(x86_64) && os(Linux)
-        return linuxFlags.isEmpty || (linuxFlags.contains("avx2") && linuxFlags.contains("fma"))
-        #elseif arch(x86_64) && os(macOS)
-        return macFlag("hw.optional.avx2_0") && macFlag("hw.optional.fma")
-        #else
-        return true
-        #endif
-    }()
-
     #if os(Linux)
     /// The words of the first `flags` line of /proc/cpuinfo (empty when unreadable).
     static let linuxFlags: Set<String> = Set((linuxField("flags") ?? "").split(separator: " ").map(String.init))
@@ -121,6 +110,7 @@ enum CPUFeatures {
         return nil
     }
 
+    /// /proc/cpuinfo, read once (empty when unreadable: then nothing beyond the baseline is used).
     static let cpuinfo: String = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
     #endif
 
