@@ -4,10 +4,17 @@
 import PackageDescription
 
 /// Code generation for the SIMD kernels: without AVX2/FMA a `SIMD8<Float>` multiply-add becomes a call
-/// to `fmaf` per lane (150× slower, see ../shared/design/KERNELS.md). x86_64 only.
-let simdFlags: [SwiftSetting] = [
-    .unsafeFlags(["-target-cpu", "haswell"], .when(platforms: [.linux, .macOS])),
-]
+/// to `fmaf` per lane (150× slower, see ../shared/design/KERNELS.md). x86_64 only: other architectures
+/// (arm64: NEON) compile the same SIMD code for their own vector unit. `avx512Flags` builds the 512-bit
+/// kernels, which AlgoKernels calls only on a processor with AVX-512 (Sources/AlgoKernels/README.md).
+#if arch(x86_64)
+let simdFlags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+let avx512Flags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "skylake-avx512"])]
+#else
+let simdFlags: [SwiftSetting] = []
+let avx512Flags: [SwiftSetting] = []
+#endif
+let unchecked: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 
 let package = Package(
     name: "algo",
@@ -23,7 +30,9 @@ let package = Package(
         .target(name: "AlgoSema", dependencies: ["AlgoSyntax"], exclude: ["README.md"]),
         // Raw Float32 kernels: GEMM, fused element-wise and reduction kernels, the thread pool.
         // Unsafe pointers and SIMD live here only; bounds checks off in release.
-        .target(name: "AlgoKernels", exclude: ["README.md"], swiftSettings: simdFlags + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        .target(name: "AlgoKernels", dependencies: ["AlgoKernelsAVX512"], exclude: ["README.md"], swiftSettings: simdFlags + unchecked),
+        // The 512-bit (AVX-512, `SIMD16<Float>`) micro-kernels; empty on other architectures.
+        .target(name: "AlgoKernelsAVX512", swiftSettings: avx512Flags + unchecked),
         // Tensor, primitives with shape rule + forward + VJP, the tape, RNG. Knows nothing of `.algo`.
         .target(name: "AlgoTensor", dependencies: ["AlgoKernels"], swiftSettings: simdFlags),
         // The pipeline (read → parse → check → lower → run), the interpreter, experiments, tokenizers, checkpoints.

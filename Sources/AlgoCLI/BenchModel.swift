@@ -205,7 +205,7 @@ struct BenchModel {
     }
 
     func header(_ peaks: [Int: Double]) -> String {
-        "FMA peak (median of 10 samples at the start and end of the run): "
+        "FMA peak of the widest unit, \(VectorUnit.widest.name) (median of 10 samples at the start and end of the run): "
             + peaks.keys.sorted().map { "\($0) thread\($0 == 1 ? "" : "s") \(String(format: "%.1f", peaks[$0]!)) GFLOP/s" }.joined(separator: ", ")
             + (isolated ? "" : "\n(--in-process: peak memory is this process's peak so far, not the measurement's own)")
     }

@@ -1,4 +1,5 @@
 import AlgoBench
+import AlgoKernels
 import Foundation
 
 /// `algo bench scale`: the small model's forward pass as ℓ and as d_e grow.
@@ -36,7 +37,7 @@ extension BenchModel {
         samples[t]! += peakSamples([t])[t]!
         let peak = BenchTiming.median(samples[t]!)
         var panels: [LogLog.Panel] = []
-        var text = String(format: "FMA peak, %d thread%@: %.1f GFLOP/s (median of 10 samples at the start and end)\n", t, t == 1 ? "" : "s", peak)
+        var text = String(format: "FMA peak of the widest unit (%@), %d thread%@: %.1f GFLOP/s (median of 10 samples at the start and end)\n", VectorUnit.widest.name, t, t == 1 ? "" : "s", peak)
         text += "small model forward (N_V = 65, L = 6), one sequence, \(t) thread\(t == 1 ? "" : "s")\n"
         text += "sweep  ℓ      d_e  H   d_mlp   GFLOP/pass  ms median  GFLOP/s  %peak    peak RSS  above baseline\n"
         for sweep in sweeps.map(\.name) {

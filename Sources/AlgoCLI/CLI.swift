@@ -1,4 +1,5 @@
 import AlgoDiagnostics
+import AlgoKernels
 import Foundation
 
 /// The `algo` command line: dispatch to subcommands, `--help` everywhere, documented exit codes.
@@ -17,14 +18,16 @@ public enum CLI {
 
     static let version = "algo 0.1.0"
 
-    /// Runs `algo ARGS…` and returns the exit code, having written to the given streams.
-    public static func run(_ args: [String], _ output: inout Output) -> ExitCode {
+    /// Runs `algo ARGS…` and returns the exit code, having written to the given streams. The kernel
+    /// settings (`KernelOptions`: threads, vector unit) are read from `environment` and restored after.
+    public static func run(_ args: [String], _ output: inout Output,
+                           environment: [String: String] = ProcessInfo.processInfo.environment) -> ExitCode {
         guard let first = args.first else {
             output.err(topHelp())
             return .usage
         }
         if first == "--help" || first == "-h" || first == "help" {
-            if first == "help", args.count > 1 { return run([args[1], "--help"], &output) }
+            if first == "help", args.count > 1 { return run([args[1], "--help"], &output, environment: environment) }
             output.out(topHelp())
             return .ok
         }
@@ -43,6 +46,12 @@ public enum CLI {
             if parsed.has("help") {
                 output.out(help(for: command))
                 return .ok
+            }
+            let (threads, unit) = (Parallel.threads, GEMM.unit)
+            defer { (Parallel.threads, GEMM.unit) = (threads, unit) }
+            guard KernelOptions.apply(parsed, command: command, environment: environment, &output) else {
+                output.err("\n" + help(for: command))
+                return .usage
             }
             return command.run(parsed, &output)
         }

@@ -11,7 +11,7 @@ struct GradcheckCommand: Command {
     var summary: String { "check ∇loss(θ) against finite differences (Float64, tiny model)" }
     var usage: String {
         """
-        usage: algo gradcheck FILE.algo [--set NAME=VALUE,…] [--seed N] [--tolerance T] [--json]
+        usage: algo gradcheck FILE.algo [--set NAME=VALUE,…] [--seed N] [--tolerance T] [--threads N] [--json]
 
         Checks the gradient `∇loss(θ)` that `algo run` trains with: for every element θ_i of every
         parameter tensor (named as `algo params` lists them), the interpreter's reverse-mode g_i
@@ -45,6 +45,7 @@ struct GradcheckCommand: Command {
             Arguments.Spec("seed", value: true, help: "seed of the dataset element, θ and the masks (default 0)"),
             Arguments.Spec("tolerance", value: true, help: "largest relative error that passes (default 1e-5)"),
             Arguments.Spec("json", help: "print a JSON array, one object per tensor"),
+            KernelOptions.threadsFlag,
             DiagnosticFormat.flag,
         ]
     }

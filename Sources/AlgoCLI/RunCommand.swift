@@ -68,6 +68,7 @@ struct RunCommand: Command {
             Arguments.Spec("resume", value: true, help: "training: continue the run that wrote this --checkpoint file (same command line)"),
             Arguments.Spec("loss-svg", value: true, help: "training: write the loss curve (every step and a moving average) as SVG"),
             Arguments.Spec("log-every", value: true, help: "training: steps between log lines when stderr is not a terminal (default a tenth of the run)"),
+            KernelOptions.threadsFlag,
             DiagnosticFormat.flag,
         ]
     }
