@@ -31,8 +31,10 @@ let package = Package(
         // Model benchmarks: Algorithms 1–10 written directly against AlgoTensor (the yardstick of the
         // interpreter's overhead), FLOP and memory accounting, and timing the interpreter's runs.
         .target(name: "AlgoBench", dependencies: ["AlgoEval", "AlgoTensor", "AlgoKernels"]),
+        // `algo render`: the checked boxes as LaTeX, a static HTML site (MathML) and Markdown.
+        .target(name: "AlgoRender", dependencies: ["AlgoDiagnostics", "AlgoSyntax", "AlgoSema"], exclude: ["README.md"]),
         // The commands, as a library so that tests run them in-process.
-        .target(name: "AlgoCLI", dependencies: ["AlgoDiagnostics", "AlgoSyntax", "AlgoSema", "AlgoEval", "AlgoTensor", "AlgoKernels", "AlgoBench"]),
+        .target(name: "AlgoCLI", dependencies: ["AlgoDiagnostics", "AlgoSyntax", "AlgoSema", "AlgoEval", "AlgoTensor", "AlgoKernels", "AlgoBench", "AlgoRender"]),
         // The executable: `main.swift` hands the arguments to AlgoCLI and exits with its code.
         .executableTarget(name: "algo", dependencies: ["AlgoCLI"]),
 
@@ -44,5 +46,6 @@ let package = Package(
         .testTarget(name: "AlgoEvalTests", dependencies: ["AlgoEval", "AlgoTensor", "AlgoSema", "AlgoSyntax", "AlgoDiagnostics", "AlgoBench"], exclude: ["Fixtures"]),
         .testTarget(name: "AlgoBenchTests", dependencies: ["AlgoBench", "AlgoEval", "AlgoTensor"]),
         .testTarget(name: "AlgoCLITests", dependencies: ["AlgoCLI"]),
+        .testTarget(name: "AlgoRenderTests", dependencies: ["AlgoRender", "AlgoCLI", "AlgoSema", "AlgoSyntax", "AlgoDiagnostics"], exclude: ["Fixtures"]),
     ]
 )

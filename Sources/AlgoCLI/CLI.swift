@@ -11,6 +11,7 @@ public enum CLI {
         ParamsCommand(),
         BenchCommand(),
         GradcheckCommand(),
+        RenderCommand(),
     ]
 
     static let version = "algo 0.1.0"
