@@ -63,6 +63,9 @@ public struct BoxBuilder {
     let math: MathBuilder
     /// Source line → the `//` comments on it.
     let notes: [Int: [String]]
+    /// The algorithm's names by spelling: a word of prose that is one of them is set as mathematics
+    /// ("tokens in X", "for layer l"), as the paper does.
+    public var proseNames: [String: Name] = [:]
 
     public init(source: SourceFile, math: MathBuilder) {
         self.source = source
@@ -95,7 +98,7 @@ public struct BoxBuilder {
                     rows.append(Row(kind: .header(h.kind), segments: declarations(d), line: line(h.span)))
                 case .collection(let c):
                     var first = [Segment.math(math.name(c.name))]
-                    if !c.phrase.text.isEmpty { first.append(.prose(" " + c.phrase.text)) }
+                    if !c.phrase.text.isEmpty { first += prose(" " + c.phrase.text) }
                     rows.append(Row(kind: .header(h.kind), segments: first, line: line(h.span)))
                     for m in c.members { member(m, into: &rows) }
                 }
@@ -131,7 +134,7 @@ public struct BoxBuilder {
             out.append(.math(.row(m)))
         }
         if let p = d.prose {
-            out.append(.prose(out.isEmpty ? p.text : ", " + p.text))
+            out += prose(out.isEmpty ? p.text : ", " + p.text)
         } else if source.slice(d.span).trimmingCharacters(in: .whitespaces).hasSuffix(".") {
             out.append(.prose("."))
         }
@@ -148,7 +151,7 @@ public struct BoxBuilder {
             var head: [Segment] = [.keyword("For"), .math(.row([math.name(g.variable), .op("∈"), math.type(g.domain)]))]
             if let c = g.collection {
                 head += [.prose(", "), .math(math.name(c))]
-                if let p = g.phrase, !p.text.isEmpty { head.append(.prose(" " + p.text)) }
+                if let p = g.phrase, !p.text.isEmpty { head += prose(" " + p.text) }
             } else {
                 head.append(.prose(":"))
             }
@@ -227,7 +230,33 @@ public struct BoxBuilder {
         case .error:
             out = [.prose(sourceText(of: s))]
         }
-        if let p = s.prose { out.append(.prose(", " + p.text)) }
+        if let p = s.prose { out += prose(", " + p.text) }
+        return out
+    }
+
+    /// Prose with the algorithm's names in it set as mathematics: a word (letters, digits, accents,
+    /// primes, `_`, `^`) that is exactly a name's spelling, except the English words `a` and `I`.
+    func prose(_ text: String) -> [Segment] {
+        guard !proseNames.isEmpty else { return [.prose(text)] }
+        var out: [Segment] = []
+        var plain = ""
+        var word = ""
+        func isWordCharacter(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" || c == "^" || c == "′" }
+        func endWord() {
+            // A script mark or digit at the end belongs to the sentence (`θ_`), not the name.
+            if let n = proseNames[word], word != "a", word != "I" {
+                if !plain.isEmpty { out.append(.prose(plain)); plain = "" }
+                out.append(.math(math.name(n)))
+            } else {
+                plain += word
+            }
+            word = ""
+        }
+        for c in text {
+            if isWordCharacter(c) { word.append(c) } else { endWord(); plain.append(c) }
+        }
+        endWord()
+        if !plain.isEmpty { out.append(.prose(plain)) }
         return out
     }
 

@@ -202,7 +202,9 @@ public struct RenderSet: Sendable {
                 }
             }
             let end = i + 1 < algorithms.count ? f.source.location(of: algorithms[i + 1].span.start).line : f.source.lineStarts.count + 1
-            return BoxBuilder(source: f.source, math: math).box(a, endLine: end)
+            var builder = BoxBuilder(source: f.source, math: math)
+            builder.proseNames = Dictionary(facts.bindings.map { ($0.name.spelling, $0.name) }, uniquingKeysWith: { a, _ in a })
+            return builder.box(a, endLine: end)
         }
     }
 }

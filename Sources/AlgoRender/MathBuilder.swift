@@ -166,7 +166,18 @@ public struct MathBuilder {
         case .slice(let lo, let hi):
             return .row((lo.map { [expression($0, 1)] } ?? []) + [.op(":")] + (hi.map { [expression($0, 1)] } ?? []))
         case .list(let items, let sep):
-            return .row([.op("[")] + listed(items.map { expression($0, 0) }, sep.rawValue) + [.op("]")])
+            // `[e_1, e_2, . . . e_ℓ]`: the paper leaves out the comma after `. . .`; so does the source.
+            var inside: [Math] = []
+            for (i, item) in items.enumerated() {
+                if i > 0 {
+                    let previous = items[i - 1]
+                    let written = previous.kind != .ellipsis
+                        || source.utf8[min(previous.span.end, item.span.start)..<item.span.start].contains(UInt8(ascii: sep == .comma ? "," : ";"))
+                    if written { inside.append(.op(sep.rawValue)) }
+                }
+                inside.append(expression(item, 0))
+            }
+            return .row([.op("[")] + inside + [.op("]")])
         case .iverson(let x): return .row([.op("⟦"), expression(x, 0), .op("⟧")])
         case .tuple(let items): return .row([.op("(")] + listed(items.map { expression($0, 0) }) + [.op(")")])
         case .set(let items): return .row([.op("{")] + listed(items.map { expression($0, 0) }) + [.op("}")])
