@@ -51,10 +51,8 @@ public enum Segment: Sendable, Equatable {
     /// `for`, `do`, `end`, `return`, `if`, `then`: bold, like the paper's.
     case keyword(String)
     case math(Math)
-    /// Text (prose after declarations and statements, separators between declarations).
+    /// Text (prose after declarations and statements, `/* … */` lines, separators between declarations).
     case prose(String)
-    /// A `/* … */` comment line's text.
-    case comment(String)
 }
 
 /// Makes boxes from a parsed file.
@@ -91,7 +89,7 @@ public struct BoxBuilder {
         for item in a.header {
             switch item {
             case .comment(let c):
-                rows.append(Row(kind: .description, segments: [.comment(c.text)], line: line(c.span)))
+                rows.append(Row(kind: .description, segments: comment(c.text), line: line(c.span)))
             case .line(let h):
                 switch h.content {
                 case .declarations(let d):
@@ -146,7 +144,7 @@ public struct BoxBuilder {
         case .declarations(let d):
             rows.append(Row(kind: .member(indent: 1, barred: false), segments: declarations(d), line: line(d.span)))
         case .comment(let c):
-            rows.append(Row(kind: .member(indent: 1, barred: false), segments: [.comment(c.text)], line: line(c.span)))
+            rows.append(Row(kind: .member(indent: 1, barred: false), segments: comment(c.text), line: line(c.span)))
         case .group(let g):
             var head: [Segment] = [.keyword("For"), .math(.row([math.name(g.variable), .op("∈"), math.type(g.domain)]))]
             if let c = g.collection {
@@ -202,7 +200,7 @@ public struct BoxBuilder {
             switch f.form {
             case .inline: out = [.keyword("for"), .math(.row([range, .op(":")]))] + f.body.flatMap(inline)
             case .doEnd: out = [.keyword("for"), .math(range), .keyword("do")]
-            case .indented: out = [.keyword("For"), .math(.row([range, .op(":")]))]
+            case .indented: out = [.keyword("For"), .math(range), .prose(":")]
             }
         case .forAll(let variables, let body):
             let vars = Math.row([.op("∀")] + math.listed(variables.map(math.name)))
@@ -226,7 +224,7 @@ public struct BoxBuilder {
                 out.append(.math(math.expression(smp.weights)))
             }
         case .comment(let text):
-            out = [.comment(text)]
+            out = comment(text)
         case .error:
             out = [.prose(sourceText(of: s))]
         }
@@ -259,6 +257,9 @@ public struct BoxBuilder {
         if !plain.isEmpty { out.append(.prose(plain)) }
         return out
     }
+
+    /// A `/* … */` line: its prose between the paper's delimiters.
+    func comment(_ text: String) -> [Segment] { [.prose("/* ")] + prose(text) + [.prose(" */")] }
 
     /// `Query ∈ ℝ^{d_attn×ℓ_x}`: the label's first letter bold, as the paper sets it.
     func claim(_ c: Claim) -> Math {

@@ -202,7 +202,6 @@ public struct HTMLSite {
             case .keyword(let k): out += "<b class=\"kw\">" + k + "</b>"
             case .math(let m): out += MathMLWriter.inline(m, href: href)
             case .prose(let p): out += prose(p)
-            case .comment(let c): out += "<span class=\"cm\">/* " + prose(c) + " */</span>"
             }
         }
         return out
@@ -263,7 +262,6 @@ public struct HTMLSite {
         .line .text { flex: 1 1 auto; }
         .line .claim { flex: none; margin-left: 1em; }
         .kw { font-weight: bold; }
-        .mi-none {}
         mi.b, mn.b { font-weight: bold; }
         mi.tt { font-family: "Latin Modern Mono", "DejaVu Sans Mono", monospace; font-style: normal; }
         mi.it { font-style: italic; }
@@ -276,7 +274,6 @@ public struct HTMLSite {
         .diag { margin: .2em 0 .3em 2.6em; padding: .2em .5em; border-left: 4px solid #b00; background: #fdecec; font-family: ui-monospace, monospace; font-size: .8em; }
         .diag.warning { border-color: #b80; background: #fff6e0; }
         .diag.note { border-color: #36c; background: #eef3ff; }
-        .cm { color: #222; }
         .file { color: #666; font-size: .85em; }
         .ok { color: #176b2c; font-size: .85em; }
         .bad { color: #b00; font-size: .85em; }

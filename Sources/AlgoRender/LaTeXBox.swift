@@ -144,7 +144,6 @@ public struct LaTeXBoxWriter {
             case .keyword(let k): piece = "\\textbf{\(k)}"
             case .math(let m): piece = "$" + writer.math(m) + "$"
             case .prose(let p): piece = writer.text(p)
-            case .comment(let c): piece = "/* " + writer.text(c) + " */"
             }
             if i > 0, needsSpace(segments[i - 1], s) { out += " " }
             out += piece

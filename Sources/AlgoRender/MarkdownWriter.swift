@@ -42,7 +42,6 @@ public struct MarkdownWriter {
             case .keyword(let k): out += "**" + k + "**"
             case .math(let m): out += "$" + latex.math(m) + "$"
             case .prose(let p): out += p
-            case .comment(let c): out += "/\\* " + c + " \\*/"
             }
         }
         return out
