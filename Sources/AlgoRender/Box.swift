@@ -55,6 +55,26 @@ public enum Segment: Sendable, Equatable {
     case prose(String)
 }
 
+extension Segment {
+    /// The printed pieces of a row's segments joined, one space between two segments except before
+    /// prose that starts with punctuation or a space (`, where …`) and after prose that ends with one.
+    /// The one spacing rule of every writer.
+    static func join(_ segments: [Segment], _ pieces: [String]) -> String {
+        var out = ""
+        for (i, piece) in pieces.enumerated() {
+            if i > 0, i < segments.count, space(between: segments[i - 1], and: segments[i]) { out += " " }
+            out += piece
+        }
+        return out
+    }
+
+    static func space(between a: Segment, and b: Segment) -> Bool {
+        if case .prose(let p) = b, let c = p.first, ",.: ".contains(c) { return false }
+        if case .prose(let p) = a, p.hasSuffix(" ") { return false }
+        return true
+    }
+}
+
 /// Makes boxes from a parsed file.
 public struct BoxBuilder {
     let source: SourceFile

@@ -193,18 +193,13 @@ public struct HTMLSite {
     }
 
     func segments(_ segments: [Segment]) -> String {
-        var out = ""
-        for (i, s) in segments.enumerated() {
-            if i > 0 {
-                if case .prose(let p) = s, let c = p.first, ",.: ".contains(c) {} else { out += " " }
-            }
+        Segment.join(segments, segments.map { s in
             switch s {
-            case .keyword(let k): out += "<b class=\"kw\">" + k + "</b>"
-            case .math(let m): out += MathMLWriter.inline(m, href: href)
-            case .prose(let p): out += prose(p)
+            case .keyword(let k): return "<b class=\"kw\">" + k + "</b>"
+            case .math(let m): return MathMLWriter.inline(m, href: href)
+            case .prose(let p): return prose(p)
             }
-        }
-        return out
+        })
     }
 
     /// Prose escaped, `` `code` `` as `<code>`.

@@ -137,24 +137,14 @@ public struct LaTeXBoxWriter {
     }
 
     mutating func segments(_ segments: [Segment]) -> String {
-        var out = ""
-        for (i, s) in segments.enumerated() {
-            let piece: String
+        var pieces: [String] = []
+        for s in segments {
             switch s {
-            case .keyword(let k): piece = "\\textbf{\(k)}"
-            case .math(let m): piece = "$" + writer.math(m) + "$"
-            case .prose(let p): piece = writer.text(p)
+            case .keyword(let k): pieces.append("\\textbf{\(k)}")
+            case .math(let m): pieces.append("$" + writer.math(m) + "$")
+            case .prose(let p): pieces.append(writer.text(p))
             }
-            if i > 0, needsSpace(segments[i - 1], s) { out += " " }
-            out += piece
         }
-        return out
-    }
-
-    /// A space between two segments, except before prose that starts with punctuation (`, where …`).
-    func needsSpace(_ a: Segment, _ b: Segment) -> Bool {
-        if case .prose(let p) = b, let c = p.first, c == "," || c == "." || c == ":" || c == " " { return false }
-        if case .prose(let p) = a, p.hasSuffix(" ") { return false }
-        return true
+        return Segment.join(segments, pieces)
     }
 }

@@ -33,17 +33,14 @@ public struct MarkdownWriter {
     }
 
     mutating func segments(_ segments: [Segment]) -> String {
-        var out = ""
-        for (i, s) in segments.enumerated() {
-            if i > 0 {
-                if case .prose(let p) = s, let c = p.first, ",.: ".contains(c) {} else { out += " " }
-            }
+        var pieces: [String] = []
+        for s in segments {
             switch s {
-            case .keyword(let k): out += "**" + k + "**"
-            case .math(let m): out += "$" + latex.math(m) + "$"
-            case .prose(let p): out += p
+            case .keyword(let k): pieces.append("**" + k + "**")
+            case .math(let m): pieces.append("$" + latex.math(m) + "$")
+            case .prose(let p): pieces.append(p)
             }
         }
-        return out
+        return Segment.join(segments, pieces)
     }
 }
