@@ -39,8 +39,9 @@ public struct RenderFile: Sendable {
 struct NameFacts {
     let facts: AlgorithmFacts
     let printer: TypePrinter
-    /// Spelling → where it is bound (`Input`, `line 5`).
-    var bindings: [(name: Name, place: String)] = []
+    /// Where names are bound (`Input`, `line 5`), in order; `scope` (UTF-8 offsets) limits an index
+    /// variable to its loop, `∀`, Σ or call binding (nil: the whole algorithm).
+    var bindings: [(name: Name, place: String, scope: Range<Int>?)] = []
     /// Names bound as indices (loop, `∀`, group variables): a family script that is one of them
     /// matches any value (`e_t` binds `e_1`).
     var indexNames: Set<String> = []
@@ -72,8 +73,16 @@ struct NameFacts {
         }
     }
 
-    mutating func bind(_ n: Name, _ place: String) {
-        if !bindings.contains(where: { $0.name.spelling == n.spelling }) { bindings.append((n, place)) }
+    /// Records a binding; an unscoped name keeps its first binding (its declaration or first assignment).
+    mutating func bind(_ n: Name, _ place: String, scope: Range<Int>? = nil) {
+        if scope == nil, bindings.contains(where: { $0.scope == nil && $0.name.spelling == n.spelling }) { return }
+        bindings.append((n, place, scope))
+    }
+
+    /// An index variable, visible in `scope` only.
+    mutating func bindIndex(_ n: Name, _ place: String, _ scope: Range<Int>) {
+        bind(n, place, scope: scope)
+        indexNames.insert(n.spelling)
     }
 
     mutating func collect(_ a: Algorithm) {
@@ -103,17 +112,69 @@ struct NameFacts {
         for s in a.body { statement(s) }
     }
 
+    /// The offsets a statement covers, its block body and `end` included.
+    static func extent(_ s: Statement) -> Range<Int> {
+        var end = s.span.end
+        func block(_ body: [Statement], _ endSpan: Span?) {
+            for b in body { end = max(end, extent(b).upperBound) }
+            if let e = endSpan { end = max(end, e.end) }
+        }
+        switch s.kind {
+        case .forLoop(let f): block(f.body, f.endSpan)
+        case .ifThen(let i): block(i.body, i.endSpan)
+        case .whileLoop(let w): block(w.body, w.endSpan)
+        case .forAll(_, let b): block([b], nil)
+        case .assign, .returnValue, .sample, .comment, .error: break
+        }
+        return s.span.start..<max(end, s.span.start)
+    }
+
     mutating func statement(_ s: Statement, _ outer: String? = nil) {
         let place = outer ?? s.lineNumber.map { "line " + $0 } ?? "the body"
+        let scope = Self.extent(s)
+        // Index variables inside expressions: Σ indices, set builders, call bindings `Mask[t, t′] = …`.
+        // (The statements of a block body are visited on their own, with their own line.)
+        var nested: [Range<Int>] = []
+        switch s.kind {
+        case .forLoop(let f): nested = f.body.map(Self.extent)
+        case .ifThen(let i): nested = i.body.map(Self.extent)
+        case .whileLoop(let w): nested = w.body.map(Self.extent)
+        case .forAll(_, let b): nested = [Self.extent(b)]
+        case .assign, .returnValue, .sample, .comment, .error: break
+        }
+        var found: [(Name, String, Range<Int>)] = []
+        _ = s.contains(expression: { e in
+            let range = e.span.start..<e.span.end
+            if nested.contains(where: { $0.contains(e.span.start) }) { return false }
+            switch e.kind {
+            case .sum(let sum):
+                switch sum.lower?.value.kind {
+                case .binary(.equal, let l, _)?: if case .name(let n) = l.kind { found.append((n, "Σ, " + place, range)) }
+                case .membership(let l, _)?: if case .name(let n) = l.kind { found.append((n, "Σ, " + place, range)) }
+                case .name(let n)?: found.append((n, "Σ, " + place, range))
+                default: break
+                }
+            case .setBuilder(let v, _, _): found.append((v, "set builder, " + place, range))
+            case .call(let c):
+                for p in c.parameters {
+                    guard let t = p.target, case .index(let x, let indices) = t.kind else { continue }
+                    for case .name(let n) in indices.map(\.kind) {
+                        found.append((n, "the binding " + ExprPrinter.print(x) + "[…] = …, " + place, range))
+                    }
+                }
+            default: break
+            }
+            return false
+        })
+        for (n, p, r) in found { bindIndex(n, p, r) }
         switch s.kind {
         case .assign(let target, _, _): bind(target, place)
         case .returnValue(let target, _): if let t = target { bind(t, place) }
         case .forLoop(let f):
-            bind(f.variable, "for loop, " + place)
-            indexNames.insert(f.variable.spelling)
+            bindIndex(f.variable, "for loop, " + place, scope)
             for b in f.body { statement(b, f.form == .inline ? place : nil) }
         case .forAll(let vars, let body):
-            for v in vars { bind(v, "∀, " + place); indexNames.insert(v.spelling) }
+            for v in vars { bindIndex(v, "∀, " + place, scope) }
             statement(body, place)
         case .ifThen(let i): for b in i.body { statement(b, i.form == .inline ? place : nil) }
         case .whileLoop(let w): for b in w.body { statement(b) }
@@ -122,16 +183,22 @@ struct NameFacts {
         }
     }
 
-    /// Where the name is bound: the same spelling, or a family written with an index variable
-    /// (`e_t` for `e_1`, `x_{1:N_data}` for `x_n`).
+    /// Where the name is bound: the innermost index variable whose scope holds this occurrence, else
+    /// the declaration or first assignment; by the same spelling, or else a family written with an
+    /// index variable (`e_t` for `e_1`, `x_{1:N_data}` for `x_n`).
     func place(of n: Name) -> String? {
-        if let b = bindings.first(where: { $0.name.spelling == n.spelling }) { return b.place }
-        return bindings.first { b in
+        let visible = bindings.filter { $0.scope.map { $0.contains(n.span.start) } ?? true }
+        func best(_ candidates: [(name: Name, place: String, scope: Range<Int>?)]) -> String? {
+            let scoped = candidates.filter { $0.scope != nil }.min { $0.scope!.count < $1.scope!.count }
+            return (scoped ?? candidates.first)?.place
+        }
+        if let p = best(visible.filter({ $0.name.spelling == n.spelling })) { return p }
+        return best(visible.filter { b in
             b.name.base == n.base && b.name.scripts.count == n.scripts.count
                 && zip(b.name.scripts, n.scripts).allSatisfy { d, u in
                     d.position == u.position && (d.raw == u.raw || indexNames.contains(d.raw) || isSlice(d))
                 }
-        }?.place
+        })
     }
 
     func isSlice(_ s: Script) -> Bool {

@@ -141,6 +141,10 @@ import Testing
         #expect(page.contains("aria-label=\"W^l_mlp2 ∈ ℝ^{d_e×d_mlp}; Parameters, in θ\""))
         // e_1 is bound by line 2's e_t (a family), t by the loop of line 2.
         #expect(page.contains("aria-label=\"e_1 ∈ ℝ^{d_e}; line 2\""))
+        // t and t′ of line 6 are bound by the call's binding, not by the loops of lines 2, 5, 7.
+        #expect(page.contains("aria-label=\"t′ ∈ [ℓ]; the binding Mask[…] = …, line 6\""))
+        #expect(page.contains("aria-label=\"t; the binding Mask[…] = …, line 6\""))
+        #expect(page.contains("aria-label=\"t; for loop, line 10\""))
         #expect(page.contains("<a class=\"call\" href=\"MHAttention.html\">"))
         #expect(page.contains("<a class=\"call\" href=\"layer_norm.html\">"))
         #expect(page.contains("tabindex=\"0\""))
