@@ -69,8 +69,8 @@ extension Segment {
     }
 
     static func space(between a: Segment, and b: Segment) -> Bool {
-        if case .prose(let p) = b, let c = p.first, ",.: ".contains(c) { return false }
-        if case .prose(let p) = a, p.hasSuffix(" ") { return false }
+        if case .prose(let p) = b, let c = p.first, ",.:;)-'’ ".contains(c) { return false }
+        if case .prose(let p) = a, let c = p.last, c == " " || c == "(" { return false }
         return true
     }
 }
@@ -253,16 +253,19 @@ public struct BoxBuilder {
     }
 
     /// Prose with the algorithm's names in it set as mathematics: a word (letters, digits, accents,
-    /// primes, `_`, `^`) that is exactly a name's spelling, except the English words `a` and `I`.
+    /// primes, `_`, `^`) that is exactly a name's spelling and stands as a word of the sentence
+    /// (after a space or `(`, before a space or punctuation: "tokens in X", "the t-th column", not
+    /// the `x` of `x[t+1]`), except the English words `a` and `I`.
     func prose(_ text: String) -> [Segment] {
         guard !proseNames.isEmpty else { return [.prose(text)] }
         var out: [Segment] = []
         var plain = ""
         var word = ""
         func isWordCharacter(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" || c == "^" || c == "′" }
-        func endWord() {
-            // A script mark or digit at the end belongs to the sentence (`θ_`), not the name.
-            if let n = proseNames[word], word != "a", word != "I" {
+        func endWord(before next: Character?) {
+            let after = next.map { " ,.;:)-'’".contains($0) } ?? true
+            let before = plain.last.map { $0 == " " || $0 == "(" } ?? true
+            if after, before, let n = proseNames[word], word != "a", word != "I" {
                 if !plain.isEmpty { out.append(.prose(plain)); plain = "" }
                 out.append(.math(math.name(n)))
             } else {
@@ -271,9 +274,14 @@ public struct BoxBuilder {
             word = ""
         }
         for c in text {
-            if isWordCharacter(c) { word.append(c) } else { endWord(); plain.append(c) }
+            if isWordCharacter(c) {
+                word.append(c)
+            } else {
+                if !word.isEmpty { endWord(before: c) }
+                plain.append(c)
+            }
         }
-        endWord()
+        if !word.isEmpty { endWord(before: nil) }
         if !plain.isEmpty { out.append(.prose(plain)) }
         return out
     }

@@ -63,9 +63,14 @@ public struct LaTeXBoxWriter {
           \noindent\textbf{#1:}\ #2\par\nointerlineskip\vskip 2pt\noindent\rule{\linewidth}{.4pt}\par\vskip 1pt}
         \newcommand\algoboxend{\par\nointerlineskip\vskip 2pt\noindent\rule{\linewidth}{.8pt}\par\addvspace{\medskipamount}}
         % \algohead{Input}{…}: a header line, continued under its text.
-        \newcommand\algohead[2]{\par\noindent\setbox0\hbox{\textbf{#1:}\ }\hangindent\wd0 \hangafter1 \box0 #2\par}
+        \newcommand\algohead[2]{\par\noindent\algo@marginstart\setbox0\hbox{\textbf{#1:}\ }\hangindent\wd0 \hangafter1 \box0 #2\par}
         % \algodesc{…}: a /* … */ line of the header.
-        \newcommand\algodesc[1]{\par\noindent\hangindent\algoindent\hangafter1 #1\par}
+        \newcommand\algodesc[1]{\par\noindent\algo@marginstart\hangindent\algoindent\hangafter1 #1\par}
+        % The pending margin note, taking no room: at the end of a row, or at the start of a paragraph.
+        \newcommand\algo@margin{\ifx\algo@margintext\relax\else
+          \setbox2\vtop{\hsize\marginparwidth\raggedright\footnotesize\strut\algo@margintext\strut}\ht2=0pt \dp2=0pt
+          \rlap{\hskip\marginparsep\box2}\fi\global\let\algo@margintext\relax}
+        \newcommand\algo@marginstart{\rlap{\hskip\linewidth\algo@margin}}
         % \algonote{…}: a // comment (erratum) on a line of its own.
         \newcommand\algonote[1]{\par\noindent\hangindent\algonumwidth\hangafter0 {\footnotesize\itshape // #1}\par}
         % \algomargin{…}: a // comment in the margin of the next line.
@@ -78,9 +83,7 @@ public struct LaTeXBoxWriter {
           \noindent\hbox{\hbox to #2{#1}\algo@n=#3\relax
             \loop\ifnum\algo@n>0 \hskip .3em\vrule width .4pt height\ht\algo@content depth\dp\algo@content
               \hskip\dimexpr\algolevel-.3em-.4pt\relax\advance\algo@n-1 \repeat
-            \box\algo@content
-            \ifx\algo@margintext\relax\else\rlap{\hskip\marginparsep\vtop{\hsize\marginparwidth\raggedright\footnotesize\strut\algo@margintext\strut}}\fi}%
-          \global\let\algo@margintext\relax\par}
+            \box\algo@content\algo@margin}\par}
         % \algoline{number}{depth}{text}{claim}: a numbered body line inside depth blocks.
         \newcommand\algoline[4]{\algo@row{\hss\footnotesize#1\hskip .6em}{\algonumwidth}{#2}{#3}{#4}}
         % \algomember{indent}{bars}{text}: a line of a parameter collection.
