@@ -291,7 +291,11 @@ public struct BoxBuilder {
 
     /// `Query ∈ ℝ^{d_attn×ℓ_x}`: the label's first letter bold, as the paper sets it.
     func claim(_ c: Claim) -> Math {
-        .row([.identifier(c.label.spelling, .upright), .op("∈"), math.type(c.type)])
+        let label = c.label.spelling
+        guard let first = label.first else { return .row([.op("∈"), math.type(c.type)]) }
+        var head: [Math] = [.identifier(String(first), .boldUpright)]
+        if label.count > 1 { head.append(.identifier(String(label.dropFirst()), .upright)) }
+        return .row(head + [.op("∈"), math.type(c.type)])
     }
 
     /// A line the parser could not read, as written (without its line number).

@@ -41,7 +41,14 @@ struct NameFacts {
     let printer: TypePrinter
     /// Where names are bound (`Input`, `line 5`), in order; `scope` (UTF-8 offsets) limits an index
     /// variable to its loop, `∀`, Σ or call binding (nil: the whole algorithm).
-    var bindings: [(name: Name, place: String, scope: Range<Int>?)] = []
+    var bindings: [Binding] = []
+    /// A name bound at `place`; an index variable's range as written (`[ℓ]`), when known.
+    struct Binding {
+        var name: Name
+        var place: String
+        var scope: Range<Int>?
+        var range: String? = nil
+    }
     /// Names bound as indices (loop, `∀`, group variables): a family script that is one of them
     /// matches any value (`e_t` binds `e_1`).
     var indexNames: Set<String> = []
@@ -74,14 +81,14 @@ struct NameFacts {
     }
 
     /// Records a binding; an unscoped name keeps its first binding (its declaration or first assignment).
-    mutating func bind(_ n: Name, _ place: String, scope: Range<Int>? = nil) {
-        if scope == nil, bindings.contains(where: { $0.scope == nil && $0.name.spelling == n.spelling }) { return }
-        bindings.append((n, place, scope))
+    mutating func bind(_ n: Name, _ place: String) {
+        if bindings.contains(where: { $0.scope == nil && $0.name.spelling == n.spelling }) { return }
+        bindings.append(Binding(name: n, place: place, scope: nil))
     }
 
-    /// An index variable, visible in `scope` only.
-    mutating func bindIndex(_ n: Name, _ place: String, _ scope: Range<Int>) {
-        bind(n, place, scope: scope)
+    /// An index variable, visible in `scope` only; `range` is the set it runs over, as written.
+    mutating func bindIndex(_ n: Name, _ place: String, _ scope: Range<Int>, range: String? = nil) {
+        bindings.append(Binding(name: n, place: place, scope: scope, range: range))
         indexNames.insert(n.spelling)
     }
 
@@ -101,7 +108,8 @@ struct NameFacts {
                     case .declarations(let d): declarations(d, place + ", in " + c.name.spelling)
                     case .comment: break
                     case .group(let g):
-                        bind(g.variable, place + ", For " + g.variable.spelling)
+                        bindings.append(Binding(name: g.variable, place: place + ", For " + g.variable.spelling, scope: nil,
+                                                range: ExprPrinter.print(g.domain)))
                         indexNames.insert(g.variable.spelling)
                         if let gc = g.collection { bind(gc, place + ", in " + c.name.spelling) }
                         for d in g.members { declarations(d, place + ", in " + c.name.spelling) }
@@ -142,36 +150,43 @@ struct NameFacts {
         case .forAll(_, let b): nested = [Self.extent(b)]
         case .assign, .returnValue, .sample, .comment, .error: break
         }
-        var found: [(Name, String, Range<Int>)] = []
+        var found: [(Name, String, Range<Int>, String?)] = []
         _ = s.contains(expression: { e in
             let range = e.span.start..<e.span.end
             if nested.contains(where: { $0.contains(e.span.start) }) { return false }
             switch e.kind {
             case .sum(let sum):
                 switch sum.lower?.value.kind {
-                case .binary(.equal, let l, _)?: if case .name(let n) = l.kind { found.append((n, "Σ, " + place, range)) }
-                case .membership(let l, _)?: if case .name(let n) = l.kind { found.append((n, "Σ, " + place, range)) }
-                case .name(let n)?: found.append((n, "Σ, " + place, range))
+                case .binary(.equal, let l, _)?:
+                    if case .name(let n) = l.kind { found.append((n, "Σ, " + place, range, sum.upper.map { "[" + $0.raw + "]" })) }
+                case .membership(let l, let t)?:
+                    if case .name(let n) = l.kind { found.append((n, "Σ, " + place, range, ExprPrinter.print(t))) }
+                case .name(let n)?: found.append((n, "Σ, " + place, range, nil))
                 default: break
                 }
-            case .setBuilder(let v, _, _): found.append((v, "set builder, " + place, range))
+            case .setBuilder(let v, let d, _): found.append((v, "set builder, " + place, range, ExprPrinter.print(d)))
             case .call(let c):
                 for p in c.parameters {
                     guard let t = p.target, case .index(let x, let indices) = t.kind else { continue }
                     for case .name(let n) in indices.map(\.kind) {
-                        found.append((n, "the binding " + ExprPrinter.print(x) + "[…] = …, " + place, range))
+                        found.append((n, "the binding " + ExprPrinter.print(x) + "[…] = …, " + place, range, nil))
                     }
                 }
             default: break
             }
             return false
         })
-        for (n, p, r) in found { bindIndex(n, p, r) }
+        for (n, p, r, set) in found { bindIndex(n, p, r, range: set) }
         switch s.kind {
         case .assign(let target, _, _): bind(target, place)
         case .returnValue(let target, _): if let t = target { bind(t, place) }
         case .forLoop(let f):
-            bindIndex(f.variable, "for loop, " + place, scope)
+            let set: String?
+            switch f.range {
+            case .domain(let t): set = ExprPrinter.print(t)
+            case .counting(let values): set = values.last.map { "[" + ExprPrinter.print($0) + "]" }
+            }
+            bindIndex(f.variable, "for loop, " + place, scope, range: set)
             for b in f.body { statement(b, f.form == .inline ? place : nil) }
         case .forAll(let vars, let body):
             for v in vars { bindIndex(v, "∀, " + place, scope) }
@@ -186,11 +201,13 @@ struct NameFacts {
     /// Where the name is bound: the innermost index variable whose scope holds this occurrence, else
     /// the declaration or first assignment; by the same spelling, or else a family written with an
     /// index variable (`e_t` for `e_1`, `x_{1:N_data}` for `x_n`).
-    func place(of n: Name) -> String? {
+    func place(of n: Name) -> String? { binding(of: n)?.place }
+
+    func binding(of n: Name) -> Binding? {
         let visible = bindings.filter { $0.scope.map { $0.contains(n.span.start) } ?? true }
-        func best(_ candidates: [(name: Name, place: String, scope: Range<Int>?)]) -> String? {
-            let scoped = candidates.filter { $0.scope != nil }.min { $0.scope!.count < $1.scope!.count }
-            return (scoped ?? candidates.first)?.place
+        func best(_ candidates: [Binding]) -> Binding? {
+            let scoped = candidates.filter { $0.scope != nil }.min { ($0.scope?.count ?? 0) < ($1.scope?.count ?? 0) }
+            return scoped ?? candidates.first
         }
         if let p = best(visible.filter({ $0.name.spelling == n.spelling })) { return p }
         return best(visible.filter { b in
@@ -222,6 +239,7 @@ struct NameFacts {
             return printer.type(t)
         }
         return facts.shapes.first { $0.name == n.spelling || $0.name == "return " + n.spelling }?.shape
+            ?? binding(of: n)?.range
     }
 
     /// Whether the paper sets this name bold: vectors, matrices and sequences.

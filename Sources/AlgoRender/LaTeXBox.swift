@@ -128,15 +128,9 @@ public struct LaTeXBoxWriter {
         case .header(let kind): return "\\algohead{\(kind.rawValue)}{\(text)}\n"
         case .member(let indent, let barred): return "\\algomember{\(indent)}{\(barred ? 1 : 0)}{\(text)}\n"
         case .body(let number, let depth):
-            let claim = r.claim.map { "$[\\![\\," + boldFirst(writer.math($0)) + "\\,]\\!]$" } ?? ""
+            let claim = r.claim.map { "$[\\![\\," + writer.math($0) + "\\,]\\!]$" } ?? ""
             return "\\algoline{\(number ?? "")}{\(depth)}{\(text)}{\(claim)}\n"
         }
-    }
-
-    /// The paper sets a claim's label with its first letter bold (`𝐐uery`).
-    func boldFirst(_ math: String) -> String {
-        guard math.hasPrefix("\\mathrm{"), let c = math.dropFirst(8).first, c.isLetter else { return math }
-        return "\\mathbf{\(c)}\\mathrm{" + math.dropFirst(9)
     }
 
     mutating func segments(_ segments: [Segment]) -> String {

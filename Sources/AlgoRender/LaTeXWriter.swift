@@ -20,6 +20,7 @@ public struct LaTeXWriter {
             case .bold: return "\\boldsymbol{" + letters + "}"
             case .upright: return "\\mathrm{" + letters + "}"
             case .typewriter: return "\\mathtt{" + letters + "}"
+            case .boldUpright: return "\\mathbf{" + letters + "}"
             case .symbol: return s == "𝟏" ? "\\mathbf{1}" : letters
             }
         case .number(let s): return s

@@ -38,6 +38,8 @@ public enum IdentifierStyle: String, Sendable, Equatable {
     /// Typewriter: algorithms and the paper's named functions and tokens (`DTransformer`,
     /// `layer_norm`, `GELU`, `bos_token`), as the paper sets them.
     case typewriter
+    /// Bold upright: the first letter of a claim's label (`𝐐uery`), as the paper sets it.
+    case boldUpright
     /// Blackboard bold or bold symbols that have their own glyph (`ℝ`, `ℕ`, `𝟏`, `𝓦`).
     case symbol
 }

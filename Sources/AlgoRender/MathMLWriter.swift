@@ -46,6 +46,7 @@ public enum MathMLWriter {
             case .bold: return "<mi class=\"b\">" + text + "</mi>"
             case .upright: return s.count == 1 ? "<mi mathvariant=\"normal\">" + text + "</mi>" : "<mi>" + text + "</mi>"
             case .typewriter: return "<mi class=\"tt\">" + text + "</mi>"
+            case .boldUpright: return "<mi mathvariant=\"normal\" class=\"b\">" + text + "</mi>"
             case .symbol: return s == "𝟏" ? "<mn class=\"b\">1</mn>" : "<mi mathvariant=\"normal\">" + text + "</mi>"
             }
         case .number(let s): return "<mn>" + escape(s) + "</mn>"

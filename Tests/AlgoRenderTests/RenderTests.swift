@@ -144,7 +144,8 @@ import Testing
         // t and t′ of line 6 are bound by the call's binding, not by the loops of lines 2, 5, 7.
         #expect(page.contains("aria-label=\"t′ ∈ [ℓ]; the binding Mask[…] = …, line 6\""))
         #expect(page.contains("aria-label=\"t; the binding Mask[…] = …, line 6\""))
-        #expect(page.contains("aria-label=\"t; for loop, line 10\""))
+        #expect(page.contains("aria-label=\"t ∈ [ℓ]; for loop, line 10\""))
+        #expect(page.contains("aria-label=\"l ∈ [L]; for loop, line 4\""))
         #expect(page.contains("<a class=\"call\" href=\"MHAttention.html\">"))
         #expect(page.contains("<a class=\"call\" href=\"layer_norm.html\">"))
         #expect(page.contains("tabindex=\"0\""))
