@@ -143,7 +143,11 @@ public struct MathBuilder {
         case .all: return .op(":")
         case .binary(let op, let l, let r):
             let p = ExprPrinter.precedence(op)
-            let symbol = op == .juxtapose ? "\u{2062}" : op.rawValue
+            // Juxtaposition is an invisible product; before a call (`W^l_mlp2 GELU(…)`) with a thin space.
+            var symbol = op.rawValue
+            if op == .juxtapose {
+                if case .call = r.kind { symbol = "\u{2009}" } else { symbol = "\u{2062}" }
+            }
             let m = Math.row([expression(l, p), .op(symbol), expression(r, p + 1)])
             return p < context ? parenthesised(m) : m
         case .unary(let op, let x):

@@ -53,6 +53,7 @@ public enum MathMLWriter {
         case .op(let s):
             switch s {
             case "\u{2062}": return "<mo>&#x2062;</mo>"
+            case "\u{2009}": return "<mo>&#x2062;</mo><mspace width=\"0.1667em\"></mspace>"
             case "ᵀ": return "<mo>⊺</mo>"
             case ",", ";": return "<mo>" + s + "</mo>"
             case "/": return "<mo lspace=\"0.1em\" rspace=\"0.1em\">/</mo>"
@@ -91,7 +92,7 @@ public enum MathMLWriter {
         case .number(let s): return s
         case .op(let s):
             switch s {
-            case "\u{2062}": return " "
+            case "\u{2062}", "\u{2009}": return " "
             case ",", ";": return s + " "
             case "←", "∈", "=", "+", "·", "⊙", "≤", "≥", "≠", "≡", "∝", "≅", "|": return " " + s + " "
             case "⟦": return "[["
