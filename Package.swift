@@ -43,8 +43,10 @@ let package = Package(
         // The language server (`algo lsp`): JSON-RPC over stdio, diagnostics, hover, definitions,
         // completion, and the TextMate grammar generated from the lexer's table.
         .target(name: "AlgoLSP", dependencies: ["AlgoDiagnostics", "AlgoSyntax", "AlgoSema"], exclude: ["README.md"]),
+        // `algo render`: the checked boxes as LaTeX, a static HTML site (MathML) and Markdown.
+        .target(name: "AlgoRender", dependencies: ["AlgoDiagnostics", "AlgoSyntax", "AlgoSema"], exclude: ["README.md"]),
         // The commands, as a library so that tests run them in-process.
-        .target(name: "AlgoCLI", dependencies: ["AlgoDiagnostics", "AlgoSyntax", "AlgoSema", "AlgoEval", "AlgoTensor", "AlgoKernels", "AlgoBench", "AlgoLSP"]),
+        .target(name: "AlgoCLI", dependencies: ["AlgoDiagnostics", "AlgoSyntax", "AlgoSema", "AlgoEval", "AlgoTensor", "AlgoKernels", "AlgoBench", "AlgoLSP", "AlgoRender"]),
         // The executable: `main.swift` hands the arguments to AlgoCLI and exits with its code.
         .executableTarget(name: "algo", dependencies: ["AlgoCLI"]),
 
@@ -57,5 +59,6 @@ let package = Package(
         .testTarget(name: "AlgoBenchTests", dependencies: ["AlgoBench", "AlgoEval", "AlgoTensor"]),
         .testTarget(name: "AlgoCLITests", dependencies: ["AlgoCLI"]),
         .testTarget(name: "AlgoLSPTests", dependencies: ["AlgoLSP", "AlgoSyntax", "AlgoDiagnostics"]),
+        .testTarget(name: "AlgoRenderTests", dependencies: ["AlgoRender", "AlgoCLI", "AlgoSema", "AlgoSyntax", "AlgoDiagnostics"], exclude: ["Fixtures"]),
     ]
 )

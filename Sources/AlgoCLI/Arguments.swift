@@ -22,7 +22,8 @@ public struct Arguments: Sendable {
         var i = 0
         var onlyPositionals = false
         while i < args.count {
-            let a = args[i]
+            // `-o` is short for `--output` in the commands that have it (`algo render -o site/`).
+            let a = args[i] == "-o" && !onlyPositionals && specs.contains(where: { $0.name == "output" }) ? "--output" : args[i]
             i += 1
             if onlyPositionals || !a.hasPrefix("-") || a == "-" {
                 result.positionals.append(a)

@@ -14,6 +14,7 @@ public enum CLI {
         BenchCommand(),
         GradcheckCommand(),
         LspCommand(),
+        RenderCommand(),
     ]
 
     static let version = "algo 0.1.0"

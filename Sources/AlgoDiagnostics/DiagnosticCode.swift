@@ -80,6 +80,9 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
     case degenerateLoss = "E0531"
     case gradientSteps = "E0532"
 
+    // MARK: rendering (algo render)
+    case noLaTeXSpelling = "E0570"
+
     /// The severity a diagnostic with this code has unless the phase says otherwise.
     public var defaultSeverity: Diagnostic.Severity {
         switch self {
@@ -99,6 +102,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
              .sequenceTooLong, .unknownToken: .error
         case .stepLimit: .warning
         case .noLoss, .degenerateLoss, .gradientSteps: .error
+        case .noLaTeXSpelling: .warning
         }
     }
 
@@ -168,6 +172,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .degenerateLoss: "`algo gradcheck`: loss(θ) does not depend on θ at the fixed dataset element (ETraining's draw masked no position)"
         case .gradientSteps: "`algo gradcheck`: one epoch over one dataset element did not take exactly one `∇loss(θ)`"
         case .sequenceTooLong: "an experiment passes a sequence longer than ℓ_max to a transformer"
+        case .noLaTeXSpelling: "`algo render --latex`: a character of a box (in prose or a name) has no LaTeX spelling; it is written `?`"
         case .unknownToken: "a text holds a character or word outside the vocabulary the experiment's first `tokenize` learned"
         }
     }
