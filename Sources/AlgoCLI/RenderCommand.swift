@@ -104,20 +104,11 @@ struct RenderCommand: Command {
         HTMLSite.ordered(set.files.flatMap { set.boxes(of: $0, notes: false) })
     }
 
-    /// Files as given; a directory gives its `.algo` files and those of its subdirectories, sorted.
+    /// Files as given; a directory gives its `.algo` files and those of its subdirectories, sorted
+    /// (`Library.algoPaths`, as `algo check DIR`).
     static func expand(_ paths: [String]) -> [String] {
-        var out: [String] = []
-        for p in paths {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: p, isDirectory: &isDirectory), isDirectory.boolValue else {
-                out.append(p)
-                continue
-            }
-            let entries = ((try? FileManager.default.subpathsOfDirectory(atPath: p)) ?? []).filter { $0.hasSuffix(".algo") }.sorted()
-            out += entries.map { (p.hasSuffix("/") ? p : p + "/") + $0 }
-        }
         var seen: Set<String> = []
-        return out.filter { seen.insert($0).inserted }
+        return paths.flatMap { Library.algoPaths(under: $0) ?? [$0] }.filter { seen.insert($0).inserted }
     }
 
     /// Parses and checks one file against its directory (and the one above, for experiments), so
@@ -126,9 +117,9 @@ struct RenderCommand: Command {
         var bag = DiagnosticBag()
         let tree = Parser.parse(source, &bag)
         let parsed = ParsedFile(source: source, tree: tree)
-        let library = CheckCommand.library(around: [source.path], directories: parsed.libraryDirectories)
+        let library = Library.around([parsed]).excluding([source.path])
         let outcome = ShapeChecker.check([parsed], library: library, &bag)
-        let checked = outcome.program?.algorithms ?? []
+        let checked = (outcome.program?.algorithms ?? []).filter { $0.file == source.path }   // not its callees
         let facts = tree.algorithms.indices.map { i in
             AlgorithmFacts(types: i < checked.count ? checked[i].types : [:],
                            shapes: i < outcome.shapes.count ? outcome.shapes[i].variables : [])
