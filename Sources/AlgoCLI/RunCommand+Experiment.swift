@@ -18,7 +18,7 @@ extension RunCommand {
         let lines = Lines()
         runner.log = { line in
             lines.all.append(line)
-            if progress.terminal { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+            if progress.terminal { OutputStreams.progress(line + "\n") }
         }
         // Each training call shows its progress on stderr as `algo run` of a training file does.
         let sink = ProgressSink(live: output.live)

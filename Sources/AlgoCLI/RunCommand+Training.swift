@@ -80,7 +80,7 @@ extension RunCommand {
             }
             let interrupt = output.live ? InterruptHandler {
                 monitor.requestStop()
-                FileHandle.standardError.write("\nalgo run: stopping after the current step (Ctrl-C again quits at once)\n".data(using: .utf8)!)
+                OutputStreams.progress("\nalgo run: stopping after the current step (Ctrl-C again quits at once)\n")
             } : nil
             defer { interrupt?.cancel() }
 

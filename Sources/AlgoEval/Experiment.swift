@@ -354,14 +354,15 @@ public struct ExperimentRunner {
     }
 
     func readText(_ path: String, _ span: Span) throws -> String {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+        let data: [UInt8]
+        switch FileBytes.read(path) {
+        case .success(let b): data = b
+        case .failure(.notFound):
             throw RuntimeError(.fileNotFound, "the data file `\(path)` does not exist", at: span, notes: ["give another with `--data PATH`"])
+        case .failure(let why):
+            throw RuntimeError(.fileUnreadable, "the data file `\(path)` cannot be read: \(why)", at: span)
         }
-        guard !isDir.boolValue, let data = FileManager.default.contents(atPath: path) else {
-            throw RuntimeError(.fileUnreadable, "the data file `\(path)` cannot be read", at: span)
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
+        guard let text = String(bytes: data, encoding: .utf8) else {
             throw RuntimeError(.invalidUTF8, "the data file `\(path)` is not UTF-8 text", at: span)
         }
         guard !text.isEmpty else { throw RuntimeError(.emptyData, "the data file `\(path)` is empty", at: span) }
