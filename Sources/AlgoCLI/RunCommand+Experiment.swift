@@ -38,7 +38,11 @@ extension RunCommand {
             _ = try runner.run()
         } catch let e as RuntimeError {
             reporter.emit([e.diagnostic], &output)
-            return .diagnostics
+            // The data file (E00xx: missing, unreadable, not UTF-8, empty, too short) is an input: exit 3.
+            return e.diagnostic.code.rawValue.hasPrefix("E00") ? .input : .diagnostics
+        } catch let e as ExperimentOutputError {
+            output.err("algo run: error: \(e.message)")
+            return .output
         } catch {
             output.err("algo run: error: \(error)")
             return .diagnostics

@@ -82,6 +82,7 @@ struct RunCommand: Command {
         }
         if let s = args.value("seed") { guard let v = UInt64(s) else { output.err("algo run: error: `--seed` takes a natural number"); return .usage }; options.seed = v }
         if let s = args.value("max-steps") { guard let v = Int(s), v >= 0 else { output.err("algo run: error: `--max-steps` takes a natural number"); return .usage }; options.maxSteps = v }
+        guard OutputPaths.preflight(args, flags: OutputPaths.runFlags, command: "run", &output) else { return .output }
         options.checkFinite = args.has("check-finite")
         options.profile = args.has("profile")
 
@@ -163,7 +164,7 @@ struct RunCommand: Command {
             // Inputs: checkpoint `input.*`, then defaults (bare run), then `--input`.
             var inputs: [String: Value] = [:]
             var defaulted: [String] = []
-            if let c = checkpoint { inputs = RunSession.inputs(from: c, a, dtype: options.dtype) }
+            if let c = checkpoint { inputs = try RunSession.inputs(from: c, a, dtype: options.dtype, path: args.value("params") ?? "the checkpoint") }
             var given: [(String, String)] = []
             if let text = args.value("input") {
                 for part in text.split(separator: ";") {
