@@ -133,15 +133,7 @@ public enum SizeBudget {
     /// every variable whose dimensions are all known fits the budget (E0517). `ℓ` (an input's
     /// length) is taken as `longest`.
     public static func checkDimensions(_ program: EvalProgram, dims: [String: Int], dtype: DType, longest: Int?, at span: Span) throws {
-        var used: Set<String> = []
-        for a in program.algorithms {
-            for (_, t) in a.checked.variables { for d in t.dims { for case .named(let n) in d.variables { used.insert(n) } } }
-        }
-        for name in used.sorted() {
-            guard let v = dims[name], v < 1 else { continue }
-            throw RuntimeError(.degenerateDimension, "the dimension `\(name)` = \(v) shapes tensors of the algorithm; it must be at least 1", at: span,
-                               notes: ["give it with `--set \(name)=…` (a positive number)"])
-        }
+        try checkPositive(program, dims: dims, at: span)
         var bound = dims
         if let longest, bound["ℓ"] == nil { bound["ℓ"] = longest }
         var total: Int? = 0
@@ -164,6 +156,20 @@ public enum SizeBudget {
             }
         }
         try require(total, "the variables of the algorithms, with these dimensions, need", at: span)
+    }
+
+    /// Every dimension that shapes a variable of `program` and has a value is ≥ 1 (E0518):
+    /// checked first, before any shape is computed from it.
+    public static func checkPositive(_ program: EvalProgram, dims: [String: Int], at span: Span) throws {
+        var used: Set<String> = []
+        for a in program.algorithms {
+            for (_, t) in a.checked.variables { for d in t.dims { for case .named(let n) in d.variables { used.insert(n) } } }
+        }
+        for name in used.sorted() {
+            guard let v = dims[name], v < 1 else { continue }
+            throw RuntimeError(.degenerateDimension, "the dimension `\(name)` = \(v) shapes tensors of the algorithm; it must be at least 1", at: span,
+                               notes: ["give it with `--set \(name)=…` (a positive number)"])
+        }
     }
 
     // MARK: - Loops

@@ -315,6 +315,7 @@ extension RunSession {
         for (k, v) in fallback where dims[k] == nil { dims[k] = v }
         try checkInputs(p.target, inputs, dims)
         try checkReals(p.target, reals)
+        try SizeBudget.checkPositive(p.program, dims: dims, at: p.target.syntax.title.span)
         let specs = try ParameterLayout.parameters(of: p.target, program: p.program, dims: dims)
         try SizeBudget.checkParameters(specs, dims: dims, dtype: options.dtype, training: isTraining(p.target), at: p.target.syntax.title.span)
         try SizeBudget.check(p, dims: dims, inputs: inputs, dtype: options.dtype)
