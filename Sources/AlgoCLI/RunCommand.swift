@@ -198,6 +198,7 @@ struct RunCommand: Command {
             ParameterLayout.inferDimensions(a, program: loaded.program, parameters: checkpoint.map { RunSession.parameters(from: $0).mapValues(\.shape) } ?? [:],
                                             inputs: shapes, into: &known)
             for (k, v) in RunSession.defaultDimensions where known[k] == nil { known[k] = v }
+            try SizeBudget.checkPositive(loaded.program, dims: known, at: a.syntax.title.span)
             let defaults = try RunSession.defaultInputs(a, dims: known, seed: options.seed, dtype: options.dtype, skip: Set(inputs.keys))
             for (k, v) in defaults where inputs[k] == nil { inputs[k] = v; defaulted.append(k) }
 

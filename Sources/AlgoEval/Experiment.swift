@@ -81,7 +81,17 @@ public struct ExperimentRunner {
         for out in Set(s.outputs.values).union(outputOverride.map { [$0] } ?? []).sorted() {
             if case .failure(let e) = AtomicFile.checkWritable(out) { throw ExperimentOutputError(message: e.message) }
         }
-        for st in a.syntax.body { try statement(st, s) }
+        do {
+            for st in a.syntax.body { try statement(st, s) }
+        } catch let stop as TrainingStopped {
+            // Ctrl-C during a training line: θ after the last step goes where θ̂ would have gone.
+            let out = outputOverride ?? s.outputs.values.sorted().first
+            var written: String? = nil
+            if let out, case .success = Checkpoint.write(tensors: stop.snapshot.parameters, metadata: ["algo.algorithm": a.name, "algo.train.step": "\(stop.snapshot.step)"], to: out) {
+                written = out
+            }
+            throw ExperimentStopped(step: stop.snapshot.step, written: written)
+        }
         return s.result
     }
 
@@ -491,4 +501,11 @@ public struct ExperimentRunner {
 /// An experiment's output (its returned θ̂) cannot be written: `algo run` exits 4.
 public struct ExperimentOutputError: Error, Sendable {
     public var message: String
+}
+
+/// An experiment stopped by Ctrl-C during a training line (`algo run` exits 130): the step it
+/// reached and the file that holds θ after that step (nil when none could be written).
+public struct ExperimentStopped: Error, Sendable {
+    public var step: Int
+    public var written: String?
 }

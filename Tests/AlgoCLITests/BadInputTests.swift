@@ -295,7 +295,11 @@ struct BadInputTests {
         for (sig, expected) in [("INT", "130"), ("TERM", "143")] {
             let r = try Self.shell("cd \(dir) && \"$ALGO\" run \(Self.algorithms)Experiments/CharGPT.algo --output \(ck) & pid=$!; sleep 2; kill -\(sig) $pid; wait $pid; echo \"rc=$?\" >&2")
             #expect(r.err.contains("rc=\(expected)"), "\(sig): \(r.err)")
-            if sig == "INT" { #expect(r.err.contains("interrupted (Ctrl-C)"), "\(r.err)") }
+            if sig == "INT" {
+                // Outside a training line the run ends at once; inside one it stops at the next step and saves θ.
+                let stopped = r.err.contains("stopped at training step")
+                #expect(r.err.contains("interrupted (Ctrl-C)") || (stopped && FileManager.default.fileExists(atPath: ck)), "\(r.err)")
+            }
             let left = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".tmp-") }
             #expect(left.isEmpty, "\(left)")
         }

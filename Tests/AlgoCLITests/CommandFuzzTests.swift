@@ -17,7 +17,8 @@ import Testing
 /// - 3 in 5: command lines of `run`, `params` on the shipped algorithms with 1–3 generated
 ///   `--set` values (huge: 2³¹…2⁶³−1; negative; 0; NaN, ∞, 1e308; empty; Unicode digits and
 ///   letters; duplicates), and sometimes `--input`, `--seed`, `--max-steps`, `--precision`,
-///   `--checkpoint-every`, `--log-every` with values drawn the same way;
+///   `--checkpoint-every`, `--log-every` with values drawn the same way, and an output flag naming
+///   a new file, a directory, a FIFO, a missing directory or nothing;
 /// - 1 in 5: a mutated checkpoint for `--params` (header bytes flipped, truncated, shapes and
 ///   metadata values replaced by generated numbers) or a mutated training checkpoint for `--resume`
 ///   (step, state counters, generator words, tensor shapes);
@@ -31,7 +32,8 @@ import Testing
 /// cores) is reported as a hang. The run prints its counts per outcome and the slowest input.
 ///
 /// `ALGO_FUZZ_SEED=<n>` and `ALGO_FUZZ_COUNT=<n>` explore further; a failure names the seed and the
-/// input's index and prints its command line.
+/// input's index and prints its command line; `ALGO_FUZZ_TRACE=1` prints every command line before
+/// it runs (a trap ends the process before the test could name it).
 @Suite struct CommandFuzzTests {
     static let defaultSeed: UInt64 = 0x16_2026
     static let defaultCount = 96
@@ -69,7 +71,7 @@ import Testing
     ]
 
     /// A command line with generated flag values.
-    static func commandLine(_ rng: inout RandomGenerator) -> [String] {
+    static func commandLine(_ rng: inout RandomGenerator, in dir: String) -> [String] {
         let f = files[rng.int(below: files.count)]
         var sets = f.base.isEmpty ? [] : [f.base]
         for _ in 0..<(1 + rng.int(below: 3)) {
@@ -82,6 +84,13 @@ import Testing
             let key = f.file.contains("Training") ? "x_\([1, 2, 1_000_000_000, Int.max][rng.int(below: 4)])" : "x"
             let tokens = [value(&rng), "1,2,3", String(repeating: "1,", count: 200) + "1", "\(value(&rng)),\(value(&rng))"][rng.int(below: 4)]
             args += ["--input", "\(key)=\(tokens)"]
+        }
+        if rng.int(below: 6) == 0 {
+            // An output: new, a directory, a FIFO, in a missing directory, or empty.
+            let fifo = dir + "/fifo"
+            _ = mkfifo(fifo, 0o644)
+            let flag = ["--output", "--save-params", "--checkpoint", "--loss-svg"][rng.int(below: 4)]
+            args += [flag, [dir + "/out.safetensors", dir, fifo, dir + "/none/out", ""][rng.int(below: 5)]]
         }
         for flag in ["seed", "max-steps", "precision", "checkpoint-every", "log-every"] where rng.int(below: 6) == 0 {
             args += ["--\(flag)", flag == "precision" ? ["f32", "f64", "f16", ""][rng.int(below: 4)] : value(&rng)]
@@ -192,7 +201,7 @@ import Testing
             return p
         }
         switch kind {
-        case 0, 1, 2: args = commandLine(&rng)
+        case 0, 1, 2: args = commandLine(&rng, in: dir)
         case 3:
             if rng.int(below: 2) == 0 {
                 args = ["run", algorithms + "DTransformer.algo", "--params", file("p.safetensors", mutatedParams(&rng))]
@@ -208,6 +217,8 @@ import Testing
                         "--set", "ℓ_test=20,ℓ_max=8,L=1,H=1,d_e=4,d_mlp=4,d_attn=4,d_mid=4,ℓ_prompt=2,ℓ_gen=2"]
             }
         }
+        // A trap ends the process before the test can name the input: ALGO_FUZZ_TRACE=1 prints each first.
+        if ProcessInfo.processInfo.environment["ALGO_FUZZ_TRACE"] != nil { print("fuzz input \(index): algo \(args.joined(separator: " "))") }
         var o = Output(color: false)
         let code = SizeBudget.$limitOverride.withValue(budget) { CLI.run(args, &o) }
         let outcome: Outcome
@@ -279,7 +290,7 @@ import Testing
         for p in problems { Issue.record(Comment(rawValue: p)) }
         #expect(counts.values.reduce(0, +) == Self.count || !problems.isEmpty)
         // The generator must reach every kind of outcome it exists to provoke (not only usage errors).
-        #expect((counts[.ok] ?? 0) > 0 && (counts[.diagnostic] ?? 0) > 0 && (counts[.usage] ?? 0) > 0 && (counts[.input] ?? 0) > 0, "\(counts)")
+        #expect((counts[.ok] ?? 0) > 0 && (counts[.diagnostic] ?? 0) > 0 && (counts[.usage] ?? 0) > 0 && (counts[.input] ?? 0) > 0 && (counts[.output] ?? 0) > 0, "\(counts)")
     }
 }
 

@@ -137,8 +137,8 @@ public enum RunSession {
             switch kind {
             case .collection: continue
             case .tokens:
-                let n = dims["N_V"] ?? 65
-                out[name] = .tokens(defaultTokens.map { ($0 - 1) % max(n - 3, 1) + 1 })
+                let n = max(dims["N_V"] ?? 65, 4)   // N_V from a file may be anything; E0518 follows for N_V < 1
+                out[name] = .tokens(defaultTokens.map { ($0 - 1) % (n - 3) + 1 })
             case .token: out[name] = .nat(5)
             case .position: out[name] = .nat(3)
             case .array(let dimExprs):
