@@ -104,7 +104,7 @@ extension RunCommand {
             } catch {
                 sink.write(display.finish())
                 if !sink.live { output.err(sink.buffered) }
-                let code = Self.report(error, &reporter, &output)
+                let code = Self.report(Self.namingCheckpoints(error, args), &reporter, &output)
                 if let path = checkpointPath {
                     output.err(savedStep.map { "the last good checkpoint, step \($0), is kept in \(path)" } ?? "no checkpoint was written to \(path) before the run stopped")
                 }
@@ -173,7 +173,7 @@ extension RunCommand {
             }
             return writeLossSVG(&output) ? .ok : .output
         } catch {
-            return Self.report(error, &reporter, &output)
+            return Self.report(Self.namingCheckpoints(error, args), &reporter, &output)
         }
     }
 

@@ -263,7 +263,7 @@ struct RunCommand: Command {
             }
             return .ok
         } catch {
-            return Self.report(error, &reporter, &output)
+            return Self.report(Self.namingCheckpoints(error, args), &reporter, &output)
         }
     }
 

@@ -227,6 +227,14 @@ struct BadInputTests {
         }
     }
 
+    @Test("a checkpoint missing a parameter (E0506) names the file given with --params")
+    func parameterErrorsNameTheFile() throws {
+        let ck = try Self.scratch() + "/partial.safetensors"
+        _ = try Checkpoint.write(tensors: [("W_e", Tensor(shape: [64, 65], values: [Double](repeating: 0, count: 64 * 65)))], metadata: [:], to: ck).get()
+        let r = Self.run(["run", Self.algorithms + "DTransformer.algo", "--params", ck])
+        #expect(r.code == .diagnostics && r.err.contains("error[E0506]") && r.err.contains("the checkpoint: `--params \(ck)`"), "\(r.err)")
+    }
+
     @Test("NaN parameters during training name their line (never `line ?`)")
     func nanNamesItsLine() {
         let r = Self.run(["run", Self.algorithms + "DTraining.algo", "--set", "η=1000000"])
