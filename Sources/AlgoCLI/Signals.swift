@@ -8,7 +8,8 @@ import Darwin
 #endif
 
 /// Signals that end the `algo` process (installed by `CLI.main`, never in tests): SIGINT, SIGTERM
-/// and SIGHUP are ignored by the process and delivered through DispatchSources on a global queue.
+/// and SIGHUP are ignored by the process and delivered through DispatchSources on a global queue
+/// (SIGHUP only when it was not ignored at start, as under `nohup`).
 /// SIGTERM and SIGHUP remove the temporary file of an atomic write in progress (`TemporaryFiles`)
 /// and end the process by the same signal; Ctrl-C does the same cleanup, says so on stderr and
 /// exits 130, unless an `InterruptHandler` (a training run) takes it.
@@ -22,7 +23,9 @@ final class TerminationSignals: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         guard sources.isEmpty else { return }
         for sig in [SIGINT, SIGTERM, SIGHUP] {
-            signal(sig, SIG_IGN)
+            let previous = signal(sig, SIG_IGN)
+            // SIGHUP ignored when the process started (`nohup`) stays ignored.
+            if sig == SIGHUP, unsafeBitCast(previous, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) { continue }
             let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             s.setEventHandler { [unowned self] in self.received(sig) }
             s.resume()
