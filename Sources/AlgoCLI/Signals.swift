@@ -52,7 +52,13 @@ final class TerminationSignals: @unchecked Sendable {
             OutputStreams.progress("\nalgo: interrupted (Ctrl-C)\n")
             _exit(ExitCode.interrupted.rawValue)
         }
+        // Die by the signal itself (the parent sees SIGTERM, as from any program): default action,
+        // unblocked on this thread (Dispatch blocks the signals it delivers), then raised.
         signal(sig, SIG_DFL)
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, sig)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         raise(sig)
         _exit(128 + sig)
     }
