@@ -23,7 +23,8 @@ import Testing
 ///   metadata values replaced by generated numbers) or a mutated training checkpoint for `--resume`
 ///   (step, state counters, generator words, tensor shapes);
 /// - 1 in 5: a mutated tokenizer file (`--tokenizer`: merge ids, doubling merge chains, huge ids,
-///   vocabularies) or an experiment data file (random bytes, invalid UTF-8, empty, short text).
+///   vocabularies) or an experiment data file (random bytes, invalid UTF-8, empty, short text) for
+///   a tiny CharGPT, half the time with one of its header values replaced by a hostile one.
 ///
 /// Accepted outcomes: exit 0; exit 1 with a coded diagnostic (`error[E…]`) or an `error:` line;
 /// exit 2 with a usage message; exit 3 naming the input; exit 4 naming the output. A trap ends the
@@ -213,8 +214,15 @@ import Testing
                 args = ["run", algorithms + "DTransformer.algo", "--set", "d_e=8,d_mlp=8,H=2,L=1,d_attn=4,d_mid=4",
                         "--tokenizer", file("tok.json", mutatedTokenizer(&rng)), "--text", "x=abba"]
             } else {
-                args = ["run", algorithms + "Experiments/CharGPT.algo", "--data", file("data.txt", dataFile(&rng)), "--output", dir + "/θ.safetensors",
-                        "--set", "ℓ_test=20,ℓ_max=8,L=1,H=1,d_e=4,d_mlp=4,d_attn=4,d_mid=4,ℓ_prompt=2,ℓ_gen=2"]
+                // A tiny CharGPT; half the time one header value replaced by a hostile one (never a
+                // small valid one: those would train on the default sizes for minutes).
+                var set = "ℓ_test=20,ℓ_max=8,L=1,H=1,d_e=4,d_mlp=4,d_attn=4,d_mid=4,ℓ_prompt=2,ℓ_gen=2"
+                if rng.int(below: 2) == 0 {
+                    var v = value(&rng)
+                    while ["1", "2", "3"].contains(v) { v = value(&rng) }
+                    set += ",\(["ℓ_test", "ℓ_max", "L", "H", "d_e", "d_mlp", "ℓ_prompt", "ℓ_gen", "N_epochs", "η", "τ", "β_1"][rng.int(below: 12)])=\(v)"
+                }
+                args = ["run", algorithms + "Experiments/CharGPT.algo", "--data", file("data.txt", dataFile(&rng)), "--output", dir + "/θ.safetensors", "--set", set]
             }
         }
         // A trap ends the process before the test can name the input: ALGO_FUZZ_TRACE=1 prints each first.
