@@ -182,7 +182,7 @@ public enum SizeBudget {
         }
         let steps = product(epochs, stepsPerEpoch)
         try require(product(steps, 8), "N_epochs = \(epochs) × \(stepsPerEpoch) steps per epoch = \(steps.map(String.init) ?? "more than 2⁶³") steps: their loss history needs", at: span,
-                    notes: ["a run of this length would not end in a lifetime either; choose a smaller N_epochs"])
+                    notes: ["choose a smaller N_epochs (`--set N_epochs=…`)"])
     }
 
     /// Every token sequence `callee` will see (an input, or an input grown by ℓ_gen generated
