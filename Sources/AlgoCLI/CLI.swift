@@ -60,13 +60,13 @@ public enum CLI {
 
     /// Entry point of the executable: real streams, colour when stderr is a terminal and NO_COLOR is unset.
     public static func main(_ args: [String]) -> Int32 {
+        OutputStreams.reserveStandardDescriptors()
         let env = ProcessInfo.processInfo.environment
         var output = Output(color: isatty(2) != 0 && env["NO_COLOR"] == nil)
         output.live = true
+        TerminationSignals.shared.install()
         let code = run(args, &output)
-        FileHandle.standardOutput.write(output.stdout.data(using: .utf8)!)
-        FileHandle.standardError.write(output.stderr.data(using: .utf8)!)
-        return code.rawValue
+        return OutputStreams.flush(output, code: code).rawValue
     }
 
     static func topHelp() -> String {

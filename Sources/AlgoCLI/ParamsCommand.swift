@@ -52,7 +52,7 @@ struct ParamsCommand: Command {
                     let width = specs.map(\.name.count).max() ?? 0
                     var s = ""
                     for sp in specs { s += sp.name.paddedByCharacters(to: width + 2) + sp.shape.map(String.init).joined(separator: "×") + "\n" }
-                    s += "\(specs.count) parameters, \(specs.reduce(0) { $0 + $1.shape.reduce(1, *) }) numbers\n"
+                    s += "\(specs.count) parameters, \(SizeBudget.elements(specs).map(String.init) ?? "more than 2⁶³") numbers\n"
                     output.out(s)
                 }
                 return .ok

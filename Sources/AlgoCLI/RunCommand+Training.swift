@@ -66,7 +66,11 @@ extension RunCommand {
                 }
             }
             let perEpoch = RunSession.tokensPerStep(a, inputs: inputs, dims: merged)
+            if let epochs = merged["N_epochs"] { try SizeBudget.checkSteps(epochs: epochs, stepsPerEpoch: perEpoch.count, at: a.syntax.title.span) }
             let total = merged["N_epochs"].map { $0 * perEpoch.count }
+            if let k = resume?.step, let total, k > total {
+                throw RuntimeError(.resumeMismatch, "`\(args.value("resume")!)` is at step \(k), but this run has only \(total) steps", at: a.syntax.title.span)
+            }
             var display = progress.display(total: total)
             let sink = ProgressSink(live: output.live)
             var savedStep: Int? = nil
@@ -80,7 +84,7 @@ extension RunCommand {
             }
             let interrupt = output.live ? InterruptHandler {
                 monitor.requestStop()
-                FileHandle.standardError.write("\nalgo run: stopping after the current step (Ctrl-C again quits at once)\n".data(using: .utf8)!)
+                OutputStreams.progress("\nalgo run: stopping after the current step (Ctrl-C again quits at once)\n")
             } : nil
             defer { interrupt?.cancel() }
 
@@ -100,7 +104,7 @@ extension RunCommand {
             } catch {
                 sink.write(display.finish())
                 if !sink.live { output.err(sink.buffered) }
-                let code = Self.report(error, &reporter, &output)
+                let code = Self.report(Self.namingCheckpoints(error, args), &reporter, &output)
                 if let path = checkpointPath {
                     output.err(savedStep.map { "the last good checkpoint, step \($0), is kept in \(path)" } ?? "no checkpoint was written to \(path) before the run stopped")
                 }
@@ -130,12 +134,16 @@ extension RunCommand {
                 s += "training: \(r.stepLosses.count) \(method) steps (N_epochs = \(r.dims["N_epochs"] ?? 0) × N_data = \(count), one sequence per step)\n"
             }
             if let k = resume?.step { s += "resumed at step \(k) from \(args.value("resume")!)\n" }
-            if let svg = args.value("loss-svg") {
+            // The loss curve is optional: written after θ̂, and its failure never loses θ̂.
+            func writeLossSVG(_ output: inout Output) -> Bool {
+                guard let svg = args.value("loss-svg") else { return true }
                 if case .failure(let e) = LossPlotSVG.write(losses: r.stepLosses, title: "\(a.name): loss(θ) per step", to: svg) {
-                    output.err("algo run: error: \(e.message)"); return .output
+                    output.err("algo run: error: \(e.message)"); return false
                 }
+                return true
             }
             if let k = r.stoppedAtStep {
+                _ = writeLossSVG(&output)
                 s += "stopped at step \(k)\(total.map { " of \($0)" } ?? "") (Ctrl-C)\n"
                 s += String(format: "loss before: %.4f\n", r.lossBefore)
                 output.out(s)
@@ -163,9 +171,9 @@ extension RunCommand {
                 }
                 output.out("wrote θ̂ (\(r.parameters.count) parameters, named as `algo params` lists them) to \(out)")
             }
-            return .ok
+            return writeLossSVG(&output) ? .ok : .output
         } catch {
-            return Self.report(error, &reporter, &output)
+            return Self.report(Self.namingCheckpoints(error, args), &reporter, &output)
         }
     }
 }

@@ -80,6 +80,7 @@ struct RunCommand: Command {
         guard let path = singleFile(args, &output) else { return .usage }
         do {
             let options = try Self.options(args)
+            guard OutputPaths.preflight(args, flags: OutputPaths.runFlags, command: "run", &output) else { return .output }
             let set = try DimensionOverrides.parse(args.value("set"), accepts: .numbersAndMask).mapError { UsageError($0.message) }.get()
             var reporter = Reporter(format: format)
             let (files, failures) = reporter.load([path])                         // read, once
@@ -122,7 +123,7 @@ struct RunCommand: Command {
             } catch let e as UsageError {
                 throw e
             } catch {
-                return Self.report(error, &reporter, &output)
+                return Self.report(Self.namingCheckpoints(error, args), &reporter, &output)
             }
         } catch let e as UsageError {
             output.err("algo run: error: \(e.message)")
@@ -202,7 +203,7 @@ struct RunCommand: Command {
     /// Inputs: the checkpoint's `input.*`, then `--input`, then `--text` through the tokenizer (the
     /// run fills the rest with defaults).
     static func inputs(_ args: Arguments, _ a: LoadedAlgorithm, checkpoint: Checkpoint?, tokenizer: (any Tokenizer)?, dtype: DType) throws -> [String: Value] {
-        var inputs: [String: Value] = checkpoint.map { RunSession.inputs(from: $0, a, dtype: dtype) } ?? [:]
+        var inputs: [String: Value] = try checkpoint.map { try RunSession.inputs(from: $0, a, dtype: dtype, path: args.value("params") ?? "the checkpoint") } ?? [:]
         for part in (args.value("input") ?? "").split(separator: ";") {
             let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).precomposedStringWithCanonicalMapping }
             guard kv.count == 2 else { throw UsageError("`--input` takes `NAME=VALUE;…`, not `\(part)`") }

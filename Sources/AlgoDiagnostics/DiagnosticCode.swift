@@ -74,6 +74,9 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
     case resumeMismatch = "E0514"
     case sequenceTooLong = "E0515"
     case unknownToken = "E0516"
+    case memoryBudget = "E0517"
+    case degenerateDimension = "E0518"
+    case integerOverflow = "E0519"
 
     // MARK: gradient check (algo gradcheck)
     case noLoss = "E0530"
@@ -99,7 +102,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
              .returnMismatch, .shapeChangeInLoop, .concreteValue, .headerValue: .error
         case .notExecutable, .runtimeIndexOutOfRange, .nonFinite, .missingValue, .parameterMismatch, .invalidInput,
              .notTrainingCheckpoint, .resumeSourceMismatch, .resumeHyperparameterMismatch, .resumeDatasetMismatch, .resumeMismatch,
-             .sequenceTooLong, .unknownToken: .error
+             .sequenceTooLong, .unknownToken, .memoryBudget, .degenerateDimension, .integerOverflow: .error
         case .stepLimit: .warning
         case .noLoss, .degenerateLoss, .gradientSteps: .error
         case .noLaTeXSpelling: .warning
@@ -171,8 +174,11 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .noLoss: "`algo gradcheck` of a file that defines no loss: not a training algorithm, nor a model that a training algorithm of its directory trains"
         case .degenerateLoss: "`algo gradcheck`: loss(θ) does not depend on θ at the fixed dataset element (ETraining's draw masked no position)"
         case .gradientSteps: "`algo gradcheck`: one epoch over one dataset element did not take exactly one `∇loss(θ)`"
-        case .sequenceTooLong: "an experiment passes a sequence longer than ℓ_max to a transformer"
+        case .sequenceTooLong: "a run or an experiment would pass a sequence longer than ℓ_max to a transformer (its input grown by ℓ_gen generated tokens)"
         case .noLaTeXSpelling: "`algo render --latex`: a character of a box (in prose or a name) has no LaTeX spelling; it is written `?`"
+        case .memoryBudget: "a size from the command line, a checkpoint or a file needs more memory than the machine has (or overflows a 64-bit integer)"
+        case .degenerateDimension: "a dimension that shapes tensors is 0 or negative (`--set d_e=0`), or a step count is negative"
+        case .integerOverflow: "natural-number arithmetic at run time overflows 64 bits (a step counter of 2⁶³−1 from a resume checkpoint)"
         case .unknownToken: "a text holds a character or word outside the vocabulary the experiment's first `tokenize` learned"
         }
     }

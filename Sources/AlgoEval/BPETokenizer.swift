@@ -133,6 +133,18 @@ public struct BPETokenizer: Tokenizer, Equatable {
             }
         }
         guard Set(merges).count == merges.count else { return .failure(.malformedFile("a merge appears twice")) }
+        // Each merge concatenates two elements, so a 547-byte file whose merges double the previous
+        // element would ask for 2⁴¹ bytes: the lengths are summed (checked) against the memory budget first.
+        var lengths = [Int](repeating: 1, count: 256)
+        var total: Int? = 256
+        for (r, m) in merges.enumerated() {
+            let n = SizeBudget.sum(lengths[m.left], lengths[m.right])
+            total = SizeBudget.sum(total, n)
+            guard let n, let t = total, t <= SizeBudget.available.bytes else {
+                return .failure(.malformedFile("merge \(r + 1) makes the vocabulary's elements \(total.map(SizeBudget.describe(bytes:)) ?? "more than 9.2 EB") long; \(SizeBudget.available.phrase)"))
+            }
+            lengths.append(n)
+        }
         return .success(BPETokenizer(unchecked: merges))
     }
 

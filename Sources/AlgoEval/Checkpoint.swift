@@ -5,6 +5,7 @@
 // element order changes: on write the tensor is viewed with its dimensions reversed (a free
 // permutation) and that view's column-major order is the row-major order of the original.
 
+import AlgoDiagnostics
 import Foundation
 import AlgoTensor
 
@@ -24,14 +25,14 @@ public struct Checkpoint: Sendable {
     /// fsync, rename). Byte output is deterministic (see `Safetensors`); duplicate names are refused.
     public static func write(tensors: [(name: String, tensor: Tensor)], metadata: [String: String], to path: String) -> Result<Void, CheckpointError> {
         encode(tensors: tensors, metadata: metadata).flatMap { bytes in
-            AtomicFile.write(bytes, to: path).mapError { .io($0.message) }
+            AtomicFile.write(bytes, to: path).mapError { .io($0.reason) }
         }
     }
 
     /// Reads the checkpoint at `path`; every problem with the file is a `CheckpointError` value.
     public static func read(_ path: String) -> Result<Checkpoint, CheckpointError> {
-        guard let data = FileManager.default.contents(atPath: path) else { return .failure(.io("cannot read `\(path)`")) }
-        return decode([UInt8](data))
+        // `.io` holds the system's reason; callers say "cannot read `PATH`: reason".
+        FileBytes.read(path).mapError { .io($0.description) }.flatMap(decode)
     }
 
     // MARK: - Bytes

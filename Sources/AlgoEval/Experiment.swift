@@ -79,7 +79,21 @@ public struct ExperimentRunner {
     public func run() throws -> Result {
         let s = State(seed: options.seed, evaluator: Evaluator(program: loaded.program, options: options))
         try bindHeader(s)
-        for st in a.syntax.body { try statement(st, s) }
+        // Every output is checked before the first line runs (a long training must not fail at its end).
+        for out in Set(s.outputs.values).union(outputOverride.map { [$0] } ?? []).sorted() {
+            if case .failure(let e) = AtomicFile.checkWritable(out) { throw ExperimentOutputError(message: e.message) }
+        }
+        do {
+            for st in a.syntax.body { try statement(st, s) }
+        } catch let stop as TrainingStopped {
+            // Ctrl-C during a training line: θ after the last step goes where θ̂ would have gone.
+            let out = outputOverride ?? s.outputs.values.sorted().first
+            var written: String? = nil
+            if let out, case .success = Checkpoint.write(tensors: stop.snapshot.parameters, metadata: ["algo.algorithm": a.name, "algo.train.step": "\(stop.snapshot.step)"], to: out) {
+                written = out
+            }
+            throw ExperimentStopped(step: stop.snapshot.step, written: written)
+        }
         return s.result
     }
 
@@ -148,7 +162,7 @@ public struct ExperimentRunner {
             for (k, x) in s.reals { h[k] = String(x) }
             let meta = CheckpointMetadata.make(source: loaded.source.text, hyperparameters: h, extra: ["algo.algorithm": a.name])
             if case .failure(let e) = Checkpoint.write(tensors: s.result.parameters, metadata: meta, to: out) {
-                throw RuntimeError(.invalidInput, "cannot write the checkpoint `\(out)`: \(e)", at: st.span)
+                throw ExperimentOutputError(message: "cannot write the checkpoint `\(out)`: \(e)")
             }
             s.result.checkpoint = out
             log("\(line) return: \(s.result.parameters.count) parameter tensors written to \(out)")
@@ -309,6 +323,8 @@ public struct ExperimentRunner {
             guard let nv = s.dims["N_V"], nv > 3, maxLen >= 1, count >= 1 else {
                 throw RuntimeError(.missingValue, "`sequences` needs N_V > 3, a count ≥ 1 and a length ≥ 1", at: e.span)
             }
+            // Up to count × maxLen token ids (8 bytes each), checked before the first is drawn.
+            try SizeBudget.require(SizeBudget.product(SizeBudget.product(count, maxLen), 8), "`sequences` of \(count) sequences of up to \(maxLen) tokens need", at: e.span)
             return .dataset((0..<count).map { _ in
                 let len = 1 + s.rng.int(below: maxLen)
                 return (0..<len).map { _ in 1 + s.rng.int(below: nv - 3) }
@@ -321,6 +337,7 @@ public struct ExperimentRunner {
             let train = try dataset(try eval(args[0], s, target: nil), args[0].span)
             let test = try dataset(try eval(args[1], s, target: nil), args[1].span)
             guard let nv = s.dims["N_V"] else { throw RuntimeError(.missingValue, "`unigram` needs N_V", at: e.span) }
+            try SizeBudget.require(SizeBudget.product(SizeBudget.sum(nv, 1), 8), "N_V = \(nv): the unigram counts need", at: e.span)
             return .real(Self.unigramCrossEntropy(train: train, test: test, vocabulary: nv))
         case "initialise":
             guard let r = a.checked.calls[args[0].span], let callee = loaded.program.find(r.callee, file: r.file) else {
@@ -328,6 +345,7 @@ public struct ExperimentRunner {
             }
             let dims = calleeDims(r, s)
             let specs = try ParameterLayout.parameters(of: callee, program: loaded.program, dims: dims)
+            try SizeBudget.checkParameters(specs, dims: dims, dtype: options.dtype, training: false, at: e.span)
             return .parameters(ParameterLayout.initialise(specs, seed: options.seed, dtype: options.dtype).mapValues(\.value))
         case "evaluate":
             guard case .call(let inner) = args[0].kind, let r = a.checked.calls[args[0].span] else {
@@ -368,14 +386,15 @@ public struct ExperimentRunner {
     }
 
     func readText(_ path: String, _ span: Span) throws -> String {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+        let data: [UInt8]
+        switch FileBytes.read(path) {
+        case .success(let b): data = b
+        case .failure(.notFound):
             throw RuntimeError(.fileNotFound, "the data file `\(path)` does not exist", at: span, notes: ["give another with `--data PATH`"])
+        case .failure(let why):
+            throw RuntimeError(.fileUnreadable, "the data file `\(path)` cannot be read: \(why)", at: span)
         }
-        guard !isDir.boolValue, let data = FileManager.default.contents(atPath: path) else {
-            throw RuntimeError(.fileUnreadable, "the data file `\(path)` cannot be read", at: span)
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
+        guard let text = String(bytes: data, encoding: .utf8) else {
             throw RuntimeError(.invalidUTF8, "the data file `\(path)` is not UTF-8 text", at: span)
         }
         guard !text.isEmpty else { throw RuntimeError(.emptyData, "the data file `\(path)` is empty", at: span) }
@@ -398,24 +417,12 @@ public struct ExperimentRunner {
                    span: Span, options override: RunOptions? = nil, extraDims: [String: Int] = [:]) throws -> (value: Value, evaluator: Evaluator) {
         var dims = calleeDims(r, s)
         for (k, v) in extraDims { dims[k] = v }
-        if let ℓmax = dims["ℓ_max"] {
-            var longest = 0
-            for v in inputs.values {
-                switch v {
-                case .tokens(let ids): longest = max(longest, ids.count + (callee.hyperparameterNames.contains("ℓ_gen") ? (dims["ℓ_gen"] ?? 0) - 1 : 0))
-                case .family(let f): for x in f.elements.values { if case .tokens(let ids) = x { longest = max(longest, ids.count) } }
-                default: break
-                }
-            }
-            if longest > ℓmax {
-                throw RuntimeError(.sequenceTooLong, "`\(callee.name)` would see a sequence of \(longest) tokens, longer than ℓ_max = \(ℓmax)", at: span,
-                                   notes: ["positions beyond ℓ_max have no positional embedding (erratum A10); shorten the sequences or raise ℓ_max"])
-            }
-        }
+        try SizeBudget.checkSequenceLengths(callee, inputs: inputs, dims: dims, at: span)
         let p = LoadedProgram(program: loaded.program, target: callee, source: loaded.source, sources: loaded.sources, diagnostics: [])
         var o = override ?? options
         if override == nil, RunSession.isTraining(callee), let make = trainingMonitor {
             let perStep = RunSession.tokensPerStep(callee, inputs: inputs, dims: dims)
+            if let epochs = dims["N_epochs"] { try SizeBudget.checkSteps(epochs: epochs, stepsPerEpoch: perStep.count, at: span) }
             let total = dims["N_epochs"].map { $0 * perStep.count }
             let run = TrainingRun(monitor: make(callee.name, total))
             run.tokensPerStep = perStep
@@ -497,4 +504,16 @@ public struct ExperimentRunner {
         }
         return .real(tokens == 0 ? .nan : total / Double(tokens))
     }
+}
+
+/// An experiment's output (its returned θ̂) cannot be written: `algo run` exits 4.
+public struct ExperimentOutputError: Error, Sendable {
+    public var message: String
+}
+
+/// An experiment stopped by Ctrl-C during a training line (`algo run` exits 130): the step it
+/// reached and the file that holds θ after that step (nil when none could be written).
+public struct ExperimentStopped: Error, Sendable {
+    public var step: Int
+    public var written: String?
 }

@@ -1,3 +1,4 @@
+import AlgoDiagnostics
 // The vocabulary file of a tokenizer: a small JSON object, so that a trained tokenizer (a BPE
 // especially) can be saved next to a checkpoint and reused.
 //
@@ -25,8 +26,7 @@ public enum TokenizerFile {
 
     /// Reads a vocabulary file written by `Tokenizer.save(to:)`.
     public static func load(from path: String) -> Result<any Tokenizer, TokenizerError> {
-        guard let data = FileManager.default.contents(atPath: path) else { return .failure(.io("cannot read `\(path)`")) }
-        return parse([UInt8](data))
+        FileBytes.read(path).mapError { .io($0.description) }.flatMap(parse)
     }
 
     /// Parses the bytes of a vocabulary file; every malformation is a `.malformedFile` value.

@@ -60,7 +60,7 @@ extension Evaluator {
         switch op {
         case .negate:
             switch v {
-            case .nat(let n): return .nat(-n)
+            case .nat(let n): return .nat(try Self.checkedNat(0.subtractingReportingOverflow(n), "−\(n)", e.span))
             case .real(let r): return .real(-r)
             default: ops += 1; return .tensor(-(try tensor(v, a.span)))
             }
@@ -119,7 +119,7 @@ extension Evaluator {
             if case .onesT = y { return x }
             if case .ones = y { return x }
             if let p = scalarNumber(x), let q = scalarNumber(y) {
-                if case .nat(let m) = x, case .nat(let n) = y { return .nat(m * n) }
+                if case .nat(let m) = x, case .nat(let n) = y { return .nat(try Self.checkedNat(m.multipliedReportingOverflow(by: n), "\(m) · \(n)", e.span)) }
                 return .real(p * q)
             }
             let l = try tensor(x, a.span), r = try tensor(y, b.span)
@@ -139,7 +139,9 @@ extension Evaluator {
             try broadcastable(l, r, e)
             return .tensor(l * r)
         case .add, .subtract, .divide:
-            if case .nat(let m) = x, case .nat(let n) = y, op != .divide { return .nat(op == .add ? m + n : m - n) }
+            if case .nat(let m) = x, case .nat(let n) = y, op != .divide {
+                return .nat(try Self.checkedNat(op == .add ? m.addingReportingOverflow(n) : m.subtractingReportingOverflow(n), "\(m) \(op == .add ? "+" : "−") \(n)", e.span))
+            }
             if let p = scalarNumber(x), let q = scalarNumber(y) {
                 switch op { case .add: return .real(p + q); case .subtract: return .real(p - q); default: return .real(p / q) }
             }
@@ -563,5 +565,15 @@ extension ExprKind {
     var spellingHint: String {
         if case .name(let n) = self { return n.spelling }
         return "the value"
+    }
+}
+
+extension Evaluator {
+    /// The value of natural-number arithmetic, or E0519 when it overflows 64 bits (a step counter
+    /// of 2⁶³−1 restored from a resume checkpoint, then `s ← s + 1`).
+    static func checkedNat(_ r: (partialValue: Int, overflow: Bool), _ what: String, _ span: Span) throws -> Int {
+        guard r.overflow else { return r.partialValue }
+        throw RuntimeError(.integerOverflow, "`\(what)` overflows a 64-bit integer", at: span,
+                           notes: ["a natural number this large comes from outside: a `--set` value or a resume checkpoint's state"])
     }
 }

@@ -265,7 +265,7 @@ extension Evaluator {
         if !seen.hasNaN && !(options.checkFinite && seen.hasInfinity) { return }
         let values = t.value.doubles
         if let bad = values.first(where: { $0.isNaN || (options.checkFinite && $0.isInfinite && !assignsInfinity(s)) }) {
-            throw RuntimeError(.nonFinite, "line \(s.lineNumber ?? "?") of `\(f.algorithm.name)` produced \(bad.isNaN ? "NaN" : "\(bad)") (shape \(t.shape))", at: s.span,
+            throw RuntimeError(.nonFinite, "\(lineLabel(s, f)) of `\(f.algorithm.name)` produced \(bad.isNaN ? "NaN" : "\(bad)") (shape \(t.shape))", at: s.span,
                                notes: ["erratum A3: layer_norm divides by √v, which is 0 for a constant vector (no ε in the paper)"]
                                       + (losses.isEmpty ? [] : ["after \(losses.count) SGD step(s): training may have diverged; a smaller η (`--set η=…`) may keep it stable"]))
         }

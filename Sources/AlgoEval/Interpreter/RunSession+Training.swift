@@ -99,7 +99,9 @@ extension RunSession {
             guard let e = elements[name], !e.isEmpty else { continue }
             let n = e.keys.max()!
             guard e.count == n else {
-                throw RuntimeError(.invalidInput, "the dataset `\(name)` misses element(s) \((1...n).filter { e[$0] == nil }.map(String.init).joined(separator: ", "))", at: a.syntax.title.span)
+                // The first few missing indices, found without walking all of 1…n (`x_1000000000=…`).
+                let missing = (1...n).lazy.filter { e[$0] == nil }.prefix(5).map(String.init)
+                throw RuntimeError(.invalidInput, "the dataset `\(name)` has \(e.count) element(s) but names element \(n); it misses \(missing.joined(separator: ", "))\(n - e.count > 5 ? ", …" : "")", at: a.syntax.title.span)
             }
             if let c = count, c != n {
                 throw RuntimeError(.invalidInput, "the datasets have \(c) and \(n) elements; a pair needs both", at: a.syntax.title.span)
@@ -163,6 +165,10 @@ extension RunSession {
     public static func train(_ p: LoadedProgram, dims: [String: Int], reals: [String: Double], inputs: [String: Value],
                              parameters: [String: Tensor]?, options: RunOptions, fallback: [String: Int] = [:],
                              training: TrainingRun? = nil) throws -> TrainingResult {
+        if let epochs = dims.merging(fallback, uniquingKeysWith: { a, _ in a })["N_epochs"] {
+            try SizeBudget.checkSteps(epochs: epochs, stepsPerEpoch: tokensPerStep(p.target, inputs: inputs, dims: dims.merging(fallback) { a, _ in a }).count,
+                                      at: p.target.syntax.title.span)
+        }
         var evalOptions = options
         evalOptions.applyGradients = false
         evalOptions.training = nil

@@ -89,14 +89,16 @@ public enum RunSession {
             switch kind {
             case .collection: continue
             case .tokens:
-                let n = dims["N_V"] ?? 65
-                out[name] = .tokens(defaultTokens.map { ($0 - 1) % max(n - 3, 1) + 1 })
+                let n = max(dims["N_V"] ?? 65, 4)   // N_V from a file may be anything; E0518 follows for N_V < 1
+                out[name] = .tokens(defaultTokens.map { ($0 - 1) % (n - 3) + 1 })
             case .token: out[name] = .nat(5)
             case .position: out[name] = .nat(3)
             case .array(let dimExprs):
                 var shape = try dimExprs.map { try ParameterLayout.dimValue($0, dims, span) }
                 var key = name
                 if let (fname, count) = familyInput(name, a) { key = fname; shape.append(try ParameterLayout.dimValue(count, dims, span)) }
+                try SizeBudget.require(SizeBudget.product(Shape.checkedCount(shape), dtype.byteSize),
+                                       "the default input `\(key)` of shape \(shape.map(String.init).joined(separator: "×")) needs", at: span)
                 out[key] = .tensor(Variable(Tensor(shape: shape, values: (0..<Shape.count(shape)).map { _ in rng.normal() }, dtype: dtype)))
             }
         }
@@ -184,17 +186,42 @@ extension RunSession {
     }
 
     /// Inputs stored in a checkpoint as `input.NAME` (token ids stored as F64 exact integers).
-    public static func inputs(from c: Checkpoint, _ a: LoadedAlgorithm, dtype: DType) -> [String: Value] {
+    /// A token sequence is a vector of whole numbers ≥ 1, a token or position one such number:
+    /// anything else (NaN, 1e30, 1.5, a 2×2 matrix) is refused naming `path` and the tensor (E0507).
+    public static func inputs(from c: Checkpoint, _ a: LoadedAlgorithm, dtype: DType, path: String = "the checkpoint") throws -> [String: Value] {
         var out: [String: Value] = [:]
         for (name, t) in c.tensors where name.hasPrefix("input.") {
             let n = String(name.dropFirst("input.".count))
             switch kind(of: n, a) {
-            case .tokens?: out[n] = .tokens(t.doubles.map { Int($0) })
-            case .token?, .position?: out[n] = .nat(Int(t.doubles.first ?? 0))
+            case .tokens?: out[n] = .tokens(try tokenIDs(t, name: name, path: path, single: false, at: a.syntax.title.span))
+            case .token?, .position?: out[n] = .nat(try tokenIDs(t, name: name, path: path, single: true, at: a.syntax.title.span)[0])
             default: out[n] = .tensor(Variable(t.converted(to: dtype)))
             }
         }
         return out
+    }
+
+    /// The whole numbers ≥ 1 a checkpoint tensor holds as token ids (exactly one when `single`).
+    static func tokenIDs(_ t: Tensor, name: String, path: String, single: Bool, at span: Span) throws -> [Int] {
+        func refuse(_ why: String) -> RuntimeError {
+            RuntimeError(.invalidInput, "`\(path)`: the tensor `\(name)` \(why)", at: span,
+                         notes: ["token ids are stored as whole numbers ≥ 1 (F64), a sequence as a vector"])
+        }
+        guard single ? t.count == 1 : t.rank <= 1 else {
+            throw refuse("has shape \(t.shape.map(String.init).joined(separator: "×")), not \(single ? "one number" : "a vector of token ids")")
+        }
+        let values = t.doubles
+        guard !values.isEmpty else { throw refuse("holds no token") }
+        var ids: [Int] = []
+        ids.reserveCapacity(values.count)
+        for (i, v) in values.enumerated() {
+            // 2⁵³: every whole number up to it is exact in F64, and Int(v) cannot trap.
+            guard v.isFinite, v == v.rounded(), v >= 1, v <= 9_007_199_254_740_992 else {
+                throw refuse("holds \(v) at position \(i + 1), which is no token id")
+            }
+            ids.append(Int(v))
+        }
+        return ids
     }
 
     /// Parameters of a checkpoint: every tensor not named `input.*`, `output.*`, `hyperparameter.*`.

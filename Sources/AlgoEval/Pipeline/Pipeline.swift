@@ -66,14 +66,21 @@ public enum Pipeline {
         ParameterLayout.inferDimensions(p.target, program: p.program, parameters: (setup.parameters ?? [:]).mapValues(\.shape), inputs: shapes, into: &dims)
         // Dimensions neither given nor fixed by the tensors (ℓ_gen with a checkpoint) take the fallback.
         for (k, v) in setup.fallback where dims[k] == nil { dims[k] = v }
+        // Sizes from outside are checked before anything is allocated (`SizeBudget`): the default
+        // inputs, θ and every variable whose dimensions are known.
+        try SizeBudget.checkPositive(p.program, dims: dims, at: p.target.syntax.title.span)
+        let specs = try ParameterLayout.parameters(of: p.target, program: p.program, dims: dims)
+        try SizeBudget.checkParameters(specs, dims: dims, dtype: setup.options.dtype, training: RunSession.isTraining(p.target), at: p.target.syntax.title.span)
+        try SizeBudget.check(p, dims: dims, inputs: inputs, dtype: setup.options.dtype)
         var defaulted: [String] = []
         if setup.defaultInputs {
             let defaults = try RunSession.defaultInputs(p.target, dims: dims, seed: setup.options.seed, dtype: setup.options.dtype, skip: Set(inputs.keys))
             for (k, v) in defaults where inputs[k] == nil { inputs[k] = v; defaulted.append(k) }
+            // The default sequences count too (ℓ_gen against ℓ_max, Algorithm 14).
+            if !defaulted.isEmpty { try SizeBudget.check(p, dims: dims, inputs: inputs, dtype: setup.options.dtype) }
         }
         try RunSession.checkInputs(p.target, inputs, dims)
         try RunSession.checkReals(p.target, setup.reals)
-        let specs = try ParameterLayout.parameters(of: p.target, program: p.program, dims: dims)
         var θ: [String: Variable] = [:]
         if let given = setup.parameters {
             try RunSession.verify(given, specs, at: p.target.syntax.title.span)

@@ -1,0 +1,68 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reading a whole input file (`.algo` sources, checkpoints, tokenizers, data) with the system's
+/// reason when it cannot be read. Only regular files are read: a directory, FIFO, socket or
+/// device is refused without blocking (a FIFO nobody writes to would hang an ordinary read).
+public enum FileBytes {
+    /// Why a file could not be read.
+    public enum Failure: Error, Equatable, Sendable, CustomStringConvertible {
+        /// The file does not exist (ENOENT).
+        case notFound
+        /// Any other reason, one lowercase line (`it is a directory`, `Permission denied`, …).
+        case unreadable(String)
+
+        public var description: String {
+            switch self {
+            case .notFound: "no such file"
+            case .unreadable(let why): why
+            }
+        }
+    }
+
+    /// The bytes of the regular file at `path`.
+    public static func read(_ path: String) -> Result<[UInt8], Failure> {
+        guard !path.isEmpty else { return .failure(.unreadable("an empty path names no file")) }
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return .failure(errno == ENOENT ? .notFound : .unreadable(reason(errno))) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return .failure(.unreadable(reason(errno))) }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: return .failure(.unreadable("it is a directory, not a file"))
+        case S_IFIFO: return .failure(.unreadable("it is a FIFO (named pipe), not a regular file"))
+        case S_IFCHR, S_IFBLK: return .failure(.unreadable("it is a device node, not a regular file"))
+        case S_IFSOCK: return .failure(.unreadable("it is a socket, not a regular file"))
+        default: return .failure(.unreadable("it is not a regular file"))
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(max(0, Int(st.st_size)))
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { systemRead(fd, $0.baseAddress!, $0.count) }
+            if n < 0 {
+                if errno == EINTR || errno == EAGAIN { continue }
+                return .failure(.unreadable(reason(errno)))
+            }
+            if n == 0 { break }
+            out.append(contentsOf: chunk[0..<n])
+        }
+        return .success(out)
+    }
+
+    /// The system's text for `code` (`strerror`).
+    public static func reason(_ code: Int32) -> String { String(cString: strerror(code)) }
+}
+
+/// `read(2)`, named apart from `FileBytes.read`.
+private func systemRead(_ fd: Int32, _ p: UnsafeMutableRawPointer, _ n: Int) -> Int {
+    #if canImport(Glibc)
+    return Glibc.read(fd, p, n)
+    #else
+    return Darwin.read(fd, p, n)
+    #endif
+}
