@@ -22,7 +22,7 @@ extension Evaluator {
     /// interprets it).
     func headBatchedLoop(_ loop: ForLoop, _ values: [Int], _ f: Frame) throws -> Flow? {
         let v = loop.variable.spelling
-        guard headBatch == nil, values.count >= 2, values == Array(1...values.count), loop.body.count == 1,
+        guard f.heads == nil, values.count >= 2, values == Array(1...values.count), loop.body.count == 1,
               case .assign(let target, _, let value) = loop.body[0].kind,
               case .name(let yName) = target.kind, let yScript = yName.scripts.indices.last, yName.scripts[yScript].raw == v,
               case .call(let c) = value.kind, f.vars[c.callee.spelling] == nil,
@@ -49,13 +49,7 @@ extension Evaluator {
         }
         f.vars[v] = saved
         guard !stacked.isEmpty else { return nil }
-        pendingParameterValues = stacked
-        headBatch = heads
-        let result: Value
-        do {
-            defer { headBatch = nil; pendingParameterValues = [:] }
-            result = try callAlgorithm(c, value, f)
-        }
+        let result = try callAlgorithm(c, value, f, given: stacked, heads: heads)
         guard case .tensor(let y) = result, y.rank == 3, y.shape[2] == heads else {
             throw RuntimeError(.notExecutable, "the heads of `\(c.callee.spelling)` gave \(result.kindName), not one matrix per head", at: value.span)
         }
@@ -94,8 +88,8 @@ extension Evaluator {
 
     /// Both operands of a product as rank 3 with the heads last, when one is head-batched (rank 3)
     /// and the other a matrix (broadcast over the heads) or head-batched with the same H.
-    func headBatched(_ l: Variable, _ r: Variable) -> (Variable, Variable)? {
-        guard let heads = headBatch, l.rank == 3 || r.rank == 3, l.rank >= 2, r.rank >= 2 else { return nil }
+    func headBatched(_ l: Variable, _ r: Variable, _ f: Frame) -> (Variable, Variable)? {
+        guard let heads = f.heads, l.rank == 3 || r.rank == 3, l.rank >= 2, r.rank >= 2 else { return nil }
         func lift(_ x: Variable) -> Variable? {
             if x.rank == 3 { return x.shape[2] == heads ? x : nil }
             return x.rank == 2 ? x.reshaped([x.shape[0], x.shape[1], 1]).broadcast(to: [x.shape[0], x.shape[1], heads]) : nil

@@ -6,7 +6,7 @@ import AlgoSyntax
 /// (`Expr.first`, the one walker) the expression rules, and the algorithm rules on the whole body.
 /// What no rule matches runs as written.
 enum Lowering {
-    static let expressionRules: [any ExpressionRule] = [AffineBiasRule(), TransposedProductRule()]
+    static let expressionRules: [any ExpressionRule] = [AffineBiasRule(), TransposedProductRule(), PickedSumRule()]
     static let statementRules: [any StatementRule] = [CausalAttentionRule()]
     static let algorithmRules: [any AlgorithmRule] = [LayerNormRule()]
 

@@ -32,6 +32,8 @@ enum FusedExpression: Sendable {
     case affineBias(w: Expr, x: Expr, bias: Expr)
     /// `KᵀQ` (`Rules/TransposedProduct.swift`): the left factor without its transpose, and the right factor.
     case transposedProduct(k: Expr, q: Expr)
+    /// `Σ_t A[i(t), j(t)]`, `Σ_t log P(θ)[i(t), j(t)]` (`Rules/PickedSum.swift`).
+    case pickedSum(PickedSumForm)
 }
 
 /// A fused run of statements.
