@@ -55,6 +55,7 @@ extension Evaluator {
                 switch node {
                 case .causalAttention(let form):
                     if enabled(.causalAttention), let v = try causalAttention(form, f) { return .returned(v) }
+                case .headBatching: break   // needs the loop's values: `forLoop`
                 }
             }
             if case .returned(let v) = try statement(s, f) { return .returned(v) }
@@ -310,7 +311,8 @@ extension Evaluator {
             }
             f.vars[v] = saved
         }
-        if let flow = try headBatchedLoop(loop, values, f) { return flow }
+        if case .headBatching(let form)? = f.algorithm.plan.statements[SpanKey(s.span)], enabled(.headBatching),
+           let flow = try headBatchedLoop(form, values, f) { return flow }
         f.loopCounts.append(values.count)
         defer { f.loopCounts.removeLast() }
         for i in values {

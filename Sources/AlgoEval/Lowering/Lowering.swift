@@ -10,7 +10,11 @@ enum Lowering {
     static let statementRules: [any StatementRule] = [CausalAttentionRule()]
     static let algorithmRules: [any AlgorithmRule] = [LayerNormRule()]
 
-    static func lower(_ a: CheckedAlgorithm) -> AlgorithmPlan {
+    /// `program`: where the callees of calls are found (rules that look at a callee's body: head batching).
+    static func lower(_ a: CheckedAlgorithm, in program: CheckedProgram) -> AlgorithmPlan {
+        let statementRules = Self.statementRules + [HeadBatchingRule(callee: { r in
+            program.algorithms.first { $0.file == r.file && $0.syntax.title.signature?.name.spelling == r.callee }
+        })]
         var plan = AlgorithmPlan()
         for r in algorithmRules {
             if let node = r.match(a) { plan.algorithm = node; plan.fired.append((r.id, a.syntax.span)); break }

@@ -40,6 +40,8 @@ enum FusedExpression: Sendable {
 enum FusedStatement: Sendable {
     /// Algorithm 4's lines 4–6 (`Rules/CausalAttention.swift`).
     case causalAttention(CausalAttentionForm)
+    /// Algorithm 5's loop over the heads (`Rules/HeadBatching.swift`), at the loop.
+    case headBatching(HeadBatchingForm)
 }
 
 /// A whole algorithm as one fused operation.

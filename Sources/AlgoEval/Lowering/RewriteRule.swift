@@ -15,6 +15,8 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable, Comparable {
     case layerNorm = "layer-norm"
     /// `Σ_t A[i(t), j(t)]` (the training losses) as one pick of the entries and one sum.
     case pickedSum = "picked-sum"
+    /// Algorithm 5's loop over the heads as one call on stacked parameters.
+    case headBatching = "head-batching"
 
     public static func < (a: RuleID, b: RuleID) -> Bool { a.rawValue < b.rawValue }
 
