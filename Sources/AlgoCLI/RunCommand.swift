@@ -16,6 +16,7 @@ struct RunCommand: Command {
         """
         usage: algo run FILE.algo [--set NAME=VALUE,…] [--params IN.safetensors] [--input NAME=VALUE;…]
                                   [--output OUT.safetensors] [--precision f32|f64] [--seed N] [--profile]
+                                  [--rules all|none|-NAME,…] [--dump plan]
 
         Checks FILE.algo (calls resolve in its directory), then runs its algorithm. Without flags it
         runs on embedded defaults (N_V = 65, ℓ_max = 64, L = 2, H = 4, d_e = 64, d_mlp = 256,

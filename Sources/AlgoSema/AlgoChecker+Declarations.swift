@@ -352,7 +352,6 @@ extension AlgoChecker {
 
     /// An expression read as a dimension: `d_e`, `H d_mid`, `ℓ − 1`, `length(x)`, `ℓ_z`.
     func dimOf(_ e: Expr, allowFree: Bool) -> Dim? {
-        noteBindings(e)
         switch e.kind {
         case .number(let s):
             guard let n = smallInt(s) else {
@@ -361,6 +360,7 @@ extension AlgoChecker {
             }
             return Dim(n)
         case .name(let n):
+            noteBindings(e)
             if let b = lookup(n.spelling) {
                 switch program.resolve(b.type) {
                 case .nat(let v): return v ?? .named(n.spelling)
@@ -384,6 +384,7 @@ extension AlgoChecker {
             }
         case .call(let c) where c.callee.spelling == Builtin.length.rawValue && c.arguments.count == 1:
             calls[e.span] = ResolvedCall(callee: c.callee.spelling, file: "", isBuiltin: true, dimensions: [:], defaulted: [], builtin: .length)
+            noteBindings(c.arguments[0])
             if case .name(let x) = c.arguments[0].kind, let b = lookup(x.spelling),
                case .sequence(_, let len?) = program.resolve(b.type) { return len }
             return .named("length(\(text(c.arguments[0])))")

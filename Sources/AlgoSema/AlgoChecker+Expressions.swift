@@ -18,7 +18,7 @@ extension AlgoChecker {
     private func checkKind(_ e: Expr) -> SemType {
         switch e.kind {
         case .name(let n):
-            let (t, binding) = resolve(n.base, n.scripts, span: n.span)
+            let (t, binding) = resolve(n.base, n.scripts, span: n.span, name: n)
             if let binding { bindings[e.span] = binding }
             return t
         case .number: return .number
@@ -124,9 +124,11 @@ extension AlgoChecker {
     /// was reported, or an experiment's dataset).
     /// `quiet`: no diagnostics and nothing checked (a name the checker reads as a dimension or an
     /// index, `noteBindings`).
-    func resolve(_ base: String, _ scripts: [Script], span: Span, quiet: Bool = false) -> (type: SemType, binding: NameBinding?) {
+    /// `name`: the name as written, when the caller has it (else it is built from base and scripts).
+    func resolve(_ base: String, _ scripts: [Script], span: Span, name written: Name? = nil,
+                 quiet: Bool = false) -> (type: SemType, binding: NameBinding?) {
         let spelling = Self.key(base, scripts)
-        let name = Name(base: base, scripts: scripts, span: span)
+        var name: Name { written ?? Name(base: base, scripts: scripts, span: span) }
         if let b = lookup(spelling) { used.insert(spelling); return (b.type, binding(of: b, name)) }
         if let t = datasetReference(base, scripts, span: span) { return (t, nil) }
         for i in scripts.indices.reversed() {
@@ -163,7 +165,7 @@ extension AlgoChecker {
     func noteBindings(_ e: Expr) {
         _ = e.first { x -> Bool? in
             if case .name(let n) = x.kind, bindings[x.span] == nil,
-               let b = resolve(n.base, n.scripts, span: n.span, quiet: true).binding { bindings[x.span] = b }
+               let b = resolve(n.base, n.scripts, span: n.span, name: n, quiet: true).binding { bindings[x.span] = b }
             return nil
         }
     }
@@ -235,10 +237,10 @@ extension AlgoChecker {
     /// any other index must provably not exceed it where that is decidable.
     func checkIndex(_ e: Expr, against dim: Dim, base: Binding?, what: String) {
         if case .all = e.kind { return }
-        noteBindings(e)
         if case .name(let v) = e.kind, let b = lookup(v.spelling), case .indexVariable(let strict) = b.kind,
            case .index(let d) = program.resolve(b.type), strict || program.solver.resolve(d).hasUnknowns {
             types[e.span] = .index(d)
+            bindings[e.span] = .value(v.spelling)
             let isParameter = base.map { $0.kind == .parameter } ?? false
             if isParameter && !program.solver.resolve(d).hasUnknowns { rangeCheck(d, dim, e, what: what); return }
             if !program.unify(d, dim) {

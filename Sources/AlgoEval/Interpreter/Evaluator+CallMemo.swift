@@ -12,9 +12,9 @@ import AlgoSyntax
 /// statements assign). Calls of algorithms that draw random numbers are never memoised.
 extension Evaluator {
     /// The memo key of a call at `e` in frame `f`, or nil when it must be evaluated afresh.
-    func callMemoKey(_ c: Call, _ e: Expr, _ f: Frame, callee: String, file: String) -> String? {
-        guard functionMemo != nil, f === memoFrame, pendingParameterValues.isEmpty, isDeterministic(callee, file: file) else { return nil }
-        var key = "call \(e.span.file):\(e.span.start)" + (pendingLogReturn ? " log" : "")
+    func callMemoKey(_ c: Call, _ e: Expr, _ f: Frame, callee: String, file: String, log: Bool) -> String? {
+        guard functionMemo != nil, f === memoFrame, isDeterministic(callee, file: file) else { return nil }
+        var key = "call \(e.span.file):\(e.span.start)" + (log ? " log" : "")
         // Every variable the call's arguments and parameters read, inside slices and scripts too
         // (`x_n[1:t]` depends on n and t).
         for name in e.mentionedNames.sorted() where f.vars[name] != nil {

@@ -12,7 +12,7 @@ extension Evaluator {
         guard !f.logReturn,
               case .tensor(let k)? = f.vars[form.keys], case .tensor(let q)? = f.vars[form.queries],
               case .tensor(let v)? = f.vars[form.values],
-              k.rank == q.rank, q.rank == v.rank, k.rank == 2 || (k.rank == 3 && headBatch == k.shape[2]),
+              k.rank == q.rank, q.rank == v.rank, k.rank == 2 || (k.rank == 3 && f.heads == k.shape[2]),
               k.shape[0] == q.shape[0], k.shape[1] == q.shape[1], v.shape[1] == k.shape[1],
               k.rank == 2 || (k.shape[2] == q.shape[2] && q.shape[2] == v.shape[2]), k.dtype == dtype
         else { return nil }

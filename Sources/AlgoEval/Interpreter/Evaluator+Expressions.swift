@@ -109,6 +109,7 @@ extension Evaluator {
                 if enabled(.affineBias), let v = try matmulAddingColumn(w, x, bias, f) { return v }
             case .transposedProduct(let k, let q):
                 if enabled(.transposedProduct), let v = try transposedProduct(k, q, f) { return v }
+            case .pickedSum: break
             }
         }
         let x = try eval(a, f), y = try eval(b, f)
@@ -128,7 +129,7 @@ extension Evaluator {
                isMatrixType(a, f, l), l.rank == 2, r.rank >= 1, l.shape[1] == r.shape[0] {
                 return .tensor(l.matmul(r))
             }
-            if !isScalarType(a, f), !isScalarType(b, f), isMatrixType(a, f, l), let (lb, rb) = headBatched(l, r), lb.shape[1] == rb.shape[0] {
+            if !isScalarType(a, f), !isScalarType(b, f), isMatrixType(a, f, l), let (lb, rb) = headBatched(l, r, f), lb.shape[1] == rb.shape[0] {
                 return .tensor(lb.matmul(rb))
             }
             try broadcastable(l, r, e)
@@ -184,7 +185,7 @@ extension Evaluator {
         let l: Variable, r: Variable
         if w.rank == 2, x.rank == 2, w.shape[1] == x.shape[0] {
             (l, r) = (w, x)
-        } else if let (lb, rb) = headBatched(w, x), lb.shape[1] == rb.shape[0] {
+        } else if let (lb, rb) = headBatched(w, x, f), lb.shape[1] == rb.shape[0] {
             (l, r) = (lb, rb)
         } else {
             return nil
@@ -202,7 +203,7 @@ extension Evaluator {
             ops += 1
             return .tensor(lhs.matmul(rhs, transposeSelf: true))
         }
-        if case .tensor(let rhs) = rv, let (l, r) = headBatched(lhs, rhs), l.shape[0] == r.shape[0] {
+        if case .tensor(let rhs) = rv, let (l, r) = headBatched(lhs, rhs, f), l.shape[0] == r.shape[0] {
             ops += 1
             return .tensor(l.matmul(r, transposeSelf: true))
         }
@@ -244,7 +245,7 @@ extension Evaluator {
             let saved = f.vars[n.spelling]
             defer { f.vars[n.spelling] = saved }
             let ts = try members(set, f)
-            if let v = try pickedSum(s.body, n.spelling, ts, f) { return v }
+            if let v = try pickedSum(e, ts, f) { return v }
             var total: Value? = nil
             for i in ts {
                 f.vars[n.spelling] = .nat(i)
@@ -275,7 +276,7 @@ extension Evaluator {
                 return .tensor(v.sum(axis: 0))
             }
         }
-        if let v = try pickedSum(s.body, variable, Array(start..<(start + count)), f) { return v }
+        if let v = try pickedSum(e, Array(start..<(start + count)), f) { return v }
         var total: Value? = nil
         for i in stride(from: start, to: start + count, by: 1) {
             f.vars[variable] = .nat(i)
@@ -288,28 +289,17 @@ extension Evaluator {
         return total ?? .real(0)
     }
 
-    /// `Σ_{t=a}^{b} A[i(t), j(t)]` and `Σ_{t=a}^{b} log P(θ)[i(t), j(t)]` (the loss of Alg. 11, 13,
-    /// `i(t) = x_n[t+1]`, `j(t) = t`; with `t ∈ T̃`, Alg. 12) as one pick of the entries and one sum:
-    /// `A [m, n]` → columns `j(t)` for t in `values` (a slice when consecutive, else a gather
-    /// `[m, count]`) → `pick(rows: i(t))` `[count]` → sum `[1]`, three tape nodes instead of two per
-    /// term. The same value as the term-by-term loop up to the order of the Float32 additions.
-    ///
-    /// Only when nothing can differ from the loop: `A` is a name (a lookup) or `P(θ)` is memoised in
-    /// the enclosing application (evaluated once either way), both indices evaluate to naturals
-    /// inside `A`'s bounds for every t (otherwise nil, and the loop reports the error as before).
-    func pickedSum(_ body: Expr, _ variable: String, _ values: [Int], _ f: Frame) throws -> Value? {
+    /// The executor of a picked sum (`Rules/PickedSum.swift`) at the Σ `e` over `values`: nil when
+    /// the lowering fused no sum there, the rule is off or the run-time guard fails.
+    func pickedSum(_ e: Expr, _ values: [Int], _ f: Frame) throws -> Value? {
         let count = values.count
-        guard count >= 2 else { return nil }
-        var target = body
+        guard count >= 2, enabled(.pickedSum), case .pickedSum(let form)? = f.algorithm.plan.expressions[SpanKey(e.span)] else { return nil }
+        let variable = form.variable, base = form.base, idx = [form.rows, form.columns]
         var logFunction: (FunctionValue, Call, Expr)? = nil
-        if case .call(let c) = body.kind, c.arguments.count == 1, f.algorithm.checked.calls[body.span]?.builtin == .log,
-           case .index(let base, _) = c.arguments[0].kind, case .call(let pc) = base.kind,
-           case .function(let fn)? = f.vars[pc.callee.spelling], functionMemo != nil {
-            target = c.arguments[0]
+        if let pc = form.logOf {
+            guard case .function(let fn)? = f.vars[pc.callee.spelling], functionMemo != nil else { return nil }
             logFunction = (fn, pc, base)
         }
-        guard case .index(let base, let idx) = target.kind, idx.count == 2, !base.mentions(variable) else { return nil }
-        if logFunction == nil { guard case .name = base.kind else { return nil } }
         let b: Value
         if let (fn, pc, baseExpr) = logFunction { b = try applyFunction(fn, pc, baseExpr, f, log: true) } else { b = try eval(base, f) }
         guard case .tensor(let a) = b, a.rank == 2 else { return nil }
@@ -348,7 +338,8 @@ extension Evaluator {
 
     // MARK: Calls
 
-    func call(_ c: Call, _ e: Expr, _ f: Frame) throws -> Value {
+    /// `logReturn`: the callee's `return P = softmax(Z)` returns log-softmax(Z) (`log P(θ)`, `apply`).
+    func call(_ c: Call, _ e: Expr, _ f: Frame, logReturn: Bool = false) throws -> Value {
         if case .function(let fn)? = f.vars[c.callee.spelling] { return try applyFunction(fn, c, e, f) }
         guard let resolved = f.algorithm.checked.calls[e.span] else {
             throw RuntimeError(.notExecutable, "the call to `\(c.callee.spelling)` was not resolved by the checker", at: e.span)
@@ -359,13 +350,13 @@ extension Evaluator {
             }
             return try builtin(b, c, e, f)
         }
-        if let key = callMemoKey(c, e, f, callee: resolved.callee, file: resolved.file) {
-            if let v = functionMemo?[key] { pendingLogReturn = false; return v }
-            let v = try callAlgorithm(c, e, f)
+        if let key = callMemoKey(c, e, f, callee: resolved.callee, file: resolved.file, log: logReturn) {
+            if let v = functionMemo?[key] { return v }
+            let v = try callAlgorithm(c, e, f, logReturn: logReturn)
             functionMemo?[key] = v
             return v
         }
-        return try callAlgorithm(c, e, f)
+        return try callAlgorithm(c, e, f, logReturn: logReturn)
     }
 
     /// The mathematics the paper takes as given (`Builtin`): softmax, GELU, ReLU, exp, log, length.

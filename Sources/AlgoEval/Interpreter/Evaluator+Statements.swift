@@ -55,6 +55,7 @@ extension Evaluator {
                 switch node {
                 case .causalAttention(let form):
                     if enabled(.causalAttention), let v = try causalAttention(form, f) { return .returned(v) }
+                case .headBatching: break   // needs the loop's values: `forLoop`
                 }
             }
             if case .returned(let v) = try statement(s, f) { return .returned(v) }
@@ -255,7 +256,9 @@ extension Evaluator {
         }
     }
 
-    func loopCount(_ f: Frame) throws -> Int? { f.vars["__loopCount"].flatMap { if case .nat(let n) = $0 { return n } else { return nil } } }
+    /// The number of iterations of the innermost interpreted loop: the length of a column or token
+    /// sequence its body creates (`X̃[:, t] ← …`, `x̃_n[t] ← …`).
+    func loopCount(_ f: Frame) throws -> Int? { f.loopCounts.last }
 
     /// NaN is always an error; infinities under `--check-finite` (except a deliberate `−∞`).
     func checkFinite(_ v: Value, _ s: Statement, _ f: Frame) throws {
@@ -308,10 +311,10 @@ extension Evaluator {
             }
             f.vars[v] = saved
         }
-        if let flow = try headBatchedLoop(loop, values, f) { return flow }
-        let savedCount = f.vars["__loopCount"]
-        f.vars["__loopCount"] = .nat(values.count)
-        defer { f.vars["__loopCount"] = savedCount }
+        if case .headBatching(let form)? = f.algorithm.plan.statements[SpanKey(s.span)], enabled(.headBatching),
+           let flow = try headBatchedLoop(form, values, f) { return flow }
+        f.loopCounts.append(values.count)
+        defer { f.loopCounts.removeLast() }
         for i in values {
             f.vars[v] = .nat(i)
             if case .returned(let r) = try block(loop.body, f) { return .returned(r) }
@@ -345,7 +348,7 @@ extension Evaluator {
         if case .assign(let target, _, let value) = assignment.kind, case .index(let base, let idx) = target.kind,
            case .name(let bn) = base.kind, idx.count == names.count,
            zip(idx, names).allSatisfy({ if case .name(let n) = $0.kind { return n.spelling == $1 } else { return false } }),
-           case .tensor(let S)? = f.vars[bn.spelling], S.rank == names.count || (headBatch != nil && S.rank == names.count + 1) {
+           case .tensor(let S)? = f.vars[bn.spelling], S.rank == names.count || (f.heads != nil && S.rank == names.count + 1) {
             let saved = names.map { f.vars[$0] }
             for (k, n) in names.enumerated() { f.vars[n] = .grid(count: S.shape[k], axis: k) }
             defer { for (k, n) in names.enumerated() { f.vars[n] = saved[k] } }

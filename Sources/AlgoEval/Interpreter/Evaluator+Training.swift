@@ -59,9 +59,7 @@ extension Evaluator {
             }
             if let r = g.algorithm.checked.calls[fn.body.span], !r.isBuiltin {
                 // The callee's `return P = softmax(Z)` returns log-softmax(Z).
-                pendingLogReturn = true
-                defer { pendingLogReturn = false }
-                return try eval(fn.body, g)
+                return try call(c, fn.body, g, logReturn: true)
             }
         }
         let v = try tensor(try eval(fn.body, g), span)

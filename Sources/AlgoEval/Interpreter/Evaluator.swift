@@ -27,18 +27,11 @@ public final class Evaluator {
     var sourceCache: [String: String] = [:]
     /// Values of `P(θ)` inside one application of a function of θ (`loss(θ)` reads `P(θ)` ℓ − 1 times).
     var functionMemo: [String: Value]? = nil
-    /// Set just before calling the callee of `log P(θ)`: its frame returns log-softmax.
-    var pendingLogReturn = false
     /// The frame of the outermost application of a function of θ: the only frame whose algorithm calls
     /// are memoised (`Evaluator+CallMemo`); inside a callee, statements assign.
     var memoFrame: Frame? = nil
     /// Whether an algorithm draws no random numbers (`Evaluator+CallMemo`), by file and name.
     var deterministicCache: [String: Bool] = [:]
-    /// Set just before a head-batched call (`Evaluator+Heads`): parameter values by the span of
-    /// the call's parameter expression (the stacked `𝓦^h_qkv`), used instead of evaluating it.
-    var pendingParameterValues: [Span: Value] = [:]
-    /// H while the body of a head-batched call runs: rank-3 values carry the heads in their last dimension.
-    var headBatch: Int? = nil
     /// The value of every `loss(θ)` differentiated by `∇loss(θ)`, in order (one per SGD step).
     public internal(set) var losses: [Double] = []
     /// The value of every `∇loss(θ)`, with θ's structure, when `options.recordGradients` is set.
@@ -143,16 +136,19 @@ public final class Evaluator {
 
     // MARK: - Calls
 
-    func callAlgorithm(_ call: Call, _ expr: Expr, _ caller: Frame) throws -> Value {
+    /// Runs the algorithm `call` resolves to. `given`: parameter values by the span of their
+    /// expression in the call, used instead of evaluating it, and `heads`: the callee runs
+    /// head-batched (both from `Evaluator+Heads`); `logReturn`: its `return P = softmax(Z)` gives
+    /// log-softmax(Z).
+    func callAlgorithm(_ call: Call, _ expr: Expr, _ caller: Frame, given: [Span: Value] = [:], heads: Int? = nil,
+                       logReturn: Bool = false) throws -> Value {
         guard let resolved = caller.algorithm.checked.calls[expr.span], let callee = program.find(resolved.callee, file: resolved.file) else {
             throw RuntimeError(.notExecutable, "the call to `\(call.callee.spelling)` was not resolved by the checker", at: expr.span)
         }
         guard depth < 64 else { throw RuntimeError(.notExecutable, "calls nested deeper than 64", at: expr.span) }
         let f = Frame(callee)
-        f.logReturn = pendingLogReturn
-        pendingLogReturn = false
-        let given = pendingParameterValues
-        pendingParameterValues = [:]
+        f.logReturn = logReturn
+        f.heads = heads
         for (k, d) in resolved.dimensions {
             if let v = d.evaluate({ if case .named(let n) = $0 { return caller.dims[n] } else { return nil } }) { f.dims[k] = v }
         }

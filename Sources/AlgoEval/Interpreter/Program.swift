@@ -27,9 +27,9 @@ public struct LoadedAlgorithm {
     /// What the lowering made of the algorithm: the fused nodes the rewrite rules matched (`Lowering`).
     public let plan: AlgorithmPlan
 
-    public init(checked: CheckedAlgorithm) {
+    init(checked: CheckedAlgorithm, in program: CheckedProgram) {
         self.checked = checked
-        plan = Lowering.lower(checked)
+        plan = Lowering.lower(checked, in: program)
         unsupported = Evaluator.firstUnsupported(checked.syntax.body)
         definesFunctions = checked.syntax.body.contains { s in
             s.contains(statement: { if case .assign(let t, _, _) = $0.kind, case .call = t.kind { true } else { false } },
@@ -128,7 +128,8 @@ public struct LoadedAlgorithm {
 /// The algorithms of a checked program, found by name and file.
 public struct EvalProgram {
     public let algorithms: [LoadedAlgorithm]
-    public init(_ program: CheckedProgram) { algorithms = program.algorithms.map(LoadedAlgorithm.init(checked:)) }
+    /// Loads and lowers every algorithm of `program`.
+    public init(_ program: CheckedProgram) { algorithms = program.algorithms.map { LoadedAlgorithm(checked: $0, in: program) } }
 
     public func find(_ name: String, file: String? = nil) -> LoadedAlgorithm? {
         algorithms.first { $0.name == name && (file == nil || $0.file == file) } ?? algorithms.first { $0.name == name }

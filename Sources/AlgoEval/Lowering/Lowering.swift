@@ -6,11 +6,15 @@ import AlgoSyntax
 /// (`Expr.first`, the one walker) the expression rules, and the algorithm rules on the whole body.
 /// What no rule matches runs as written.
 enum Lowering {
-    static let expressionRules: [any ExpressionRule] = [AffineBiasRule(), TransposedProductRule()]
+    static let expressionRules: [any ExpressionRule] = [AffineBiasRule(), TransposedProductRule(), PickedSumRule()]
     static let statementRules: [any StatementRule] = [CausalAttentionRule()]
     static let algorithmRules: [any AlgorithmRule] = [LayerNormRule()]
 
-    static func lower(_ a: CheckedAlgorithm) -> AlgorithmPlan {
+    /// `program`: where the callees of calls are found (rules that look at a callee's body: head batching).
+    static func lower(_ a: CheckedAlgorithm, in program: CheckedProgram) -> AlgorithmPlan {
+        let statementRules = Self.statementRules + [HeadBatchingRule(callee: { r in
+            program.algorithms.first { $0.file == r.file && $0.syntax.title.signature?.name.spelling == r.callee }
+        })]
         var plan = AlgorithmPlan()
         for r in algorithmRules {
             if let node = r.match(a) { plan.algorithm = node; plan.fired.append((r.id, a.syntax.span)); break }

@@ -32,12 +32,16 @@ enum FusedExpression: Sendable {
     case affineBias(w: Expr, x: Expr, bias: Expr)
     /// `KᵀQ` (`Rules/TransposedProduct.swift`): the left factor without its transpose, and the right factor.
     case transposedProduct(k: Expr, q: Expr)
+    /// `Σ_t A[i(t), j(t)]`, `Σ_t log P(θ)[i(t), j(t)]` (`Rules/PickedSum.swift`).
+    case pickedSum(PickedSumForm)
 }
 
 /// A fused run of statements.
 enum FusedStatement: Sendable {
     /// Algorithm 4's lines 4–6 (`Rules/CausalAttention.swift`).
     case causalAttention(CausalAttentionForm)
+    /// Algorithm 5's loop over the heads (`Rules/HeadBatching.swift`), at the loop.
+    case headBatching(HeadBatchingForm)
 }
 
 /// A whole algorithm as one fused operation.

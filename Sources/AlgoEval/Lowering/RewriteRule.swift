@@ -13,6 +13,10 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable, Comparable {
     case causalAttention = "causal-attention"
     /// A callee that is the paper's Algorithm 6 as one fused layer norm.
     case layerNorm = "layer-norm"
+    /// `Σ_t A[i(t), j(t)]` (the training losses) as one pick of the entries and one sum.
+    case pickedSum = "picked-sum"
+    /// Algorithm 5's loop over the heads as one call on stacked parameters.
+    case headBatching = "head-batching"
 
     public static func < (a: RuleID, b: RuleID) -> Bool { a.rawValue < b.rawValue }
 
