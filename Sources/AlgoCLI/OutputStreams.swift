@@ -1,3 +1,4 @@
+import AlgoDiagnostics
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -29,20 +30,8 @@ enum OutputStreams {
 
     /// Writes all of `text` to descriptor `fd` (1 stdout, 2 stderr), retrying short writes and EINTR.
     static func write(_ text: String, to fd: Int32) -> Result<Void, Failure> {
-        var bytes = Array(text.utf8)
-        if bytes.isEmpty { return .success(()) }
-        return bytes.withUnsafeMutableBytes { buffer -> Result<Void, Failure> in
-            var done = 0
-            while done < buffer.count {
-                let n = rawWrite(fd, buffer.baseAddress! + done, buffer.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return .failure(errno == EPIPE ? .brokenPipe : .system(String(cString: strerror(errno))))
-                }
-                done += n
-            }
-            return .success(())
-        }
+        guard let code = FileBytes.write(Array(text.utf8), to: fd) else { return .success(()) }
+        return .failure(code == EPIPE ? .brokenPipe : .system(FileBytes.reason(code)))
     }
 
     /// Best-effort progress and notices on stderr while a run goes on: a failure is dropped (the
@@ -60,13 +49,4 @@ enum OutputStreams {
         if case .failure = write(output.stderr, to: 2) { failed = true }
         return failed && code != .interrupted ? .output : code
     }
-}
-
-/// `write(2)`, named apart from `OutputStreams.write`.
-private func rawWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
-    #if canImport(Glibc)
-    return Glibc.write(fd, p, n)
-    #else
-    return Darwin.write(fd, p, n)
-    #endif
 }

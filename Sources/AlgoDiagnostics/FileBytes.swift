@@ -54,6 +54,20 @@ public enum FileBytes {
         return .success(out)
     }
 
+    /// Writes every byte to descriptor `fd`, retrying short writes and EINTR: nil, or the errno of
+    /// the failure. The one write loop of stdout/stderr (`OutputStreams`) and of atomic files.
+    public static func write(_ bytes: [UInt8], to fd: Int32) -> Int32? {
+        bytes.withUnsafeBytes { buffer -> Int32? in
+            var done = 0
+            while done < buffer.count {
+                let n = systemWrite(fd, buffer.baseAddress! + done, buffer.count - done)
+                if n < 0 { if errno == EINTR { continue }; return errno }
+                done += n
+            }
+            return nil
+        }
+    }
+
     /// The system's text for `code` (`strerror`).
     public static func reason(_ code: Int32) -> String { String(cString: strerror(code)) }
 }
@@ -64,5 +78,14 @@ private func systemRead(_ fd: Int32, _ p: UnsafeMutableRawPointer, _ n: Int) -> 
     return Glibc.read(fd, p, n)
     #else
     return Darwin.read(fd, p, n)
+    #endif
+}
+
+/// `write(2)`, named apart from `FileBytes.write`.
+private func systemWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
+    #if canImport(Glibc)
+    return Glibc.write(fd, p, n)
+    #else
+    return Darwin.write(fd, p, n)
     #endif
 }

@@ -8,6 +8,7 @@
 // A symbolic link is followed: the file it points to is replaced and the link stays. A replaced
 // file keeps its permission bits (a 0600 checkpoint stays 0600) and, where allowed, its owner.
 
+import AlgoDiagnostics
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -41,16 +42,7 @@ public enum AtomicFile {
             _ = fchmod(fd, mode)
             if let owner = target.owner { _ = fchown(fd, owner.uid, owner.gid) }
         }
-        var ok = true
-        bytes.withUnsafeBytes { buffer in
-            var done = 0
-            while done < buffer.count {
-                let n = systemWrite(fd, buffer.baseAddress! + done, buffer.count - done)
-                if n < 0 { if errno == EINTR { continue }; ok = false; return }
-                done += n
-            }
-        }
-        if !ok { let r = failure("write failed"); close(fd); unlink(temporary); return r }
+        if FileBytes.write(bytes, to: fd) != nil { let r = failure("write failed"); close(fd); unlink(temporary); return r }
         if fsync(fd) != 0 { let r = failure("fsync failed"); close(fd); unlink(temporary); return r }
         if close(fd) != 0 { let r = failure("close failed"); unlink(temporary); return r }
         if rename(temporary, file) != 0 { let r = failure("rename failed"); unlink(temporary); return r }
@@ -112,15 +104,6 @@ public enum AtomicFile {
         default: return refuse("it is not a regular file")
         }
     }
-}
-
-/// `write(2)`, named apart from `AtomicFile.write`.
-private func systemWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
-    #if canImport(Glibc)
-    return Glibc.write(fd, p, n)
-    #else
-    return Darwin.write(fd, p, n)
-    #endif
 }
 
 /// Why an atomic write failed: the path and the reason (the system error where there is one).

@@ -1,13 +1,16 @@
 import Testing
 @testable import AlgoCLI
 
+/// `algo ARGS…` in-process: the exit code and what it wrote.
+func runCLI(_ args: [String]) -> (ExitCode, Output) {
+    var out = Output()
+    let code = CLI.run(args, &out)
+    return (code, out)
+}
+
 /// The command line itself: help, unknown commands and flags, exit codes.
 @Suite struct CLITests {
-    func run(_ args: String...) -> (ExitCode, Output) {
-        var out = Output()
-        let code = CLI.run(args, &out)
-        return (code, out)
-    }
+    func run(_ args: String...) -> (ExitCode, Output) { runCLI(args) }
 
     @Test func noArgumentsIsUsageError() {
         let (code, out) = run()
@@ -42,11 +45,7 @@ import Testing
 /// Usage errors say what was wrong in one line, with the closest spelling, and the command's usage line
 /// rather than its whole help (issue 15).
 @Suite struct UsageErrorTests {
-    func run(_ args: String...) -> (ExitCode, Output) {
-        var out = Output()
-        let code = CLI.run(args, &out)
-        return (code, out)
-    }
+    func run(_ args: String...) -> (ExitCode, Output) { runCLI(args) }
 
     @Test func misspeltCommandSuggestsTheClosest() {
         let (code, out) = run("chekc", "x.algo")
@@ -103,11 +102,7 @@ import Testing
     static let dtraining = RunCommandTests.repository + "/Algorithms/DTraining.algo"
     static let dtransformer = RunCommandTests.repository + "/Algorithms/DTransformer.algo"
 
-    func run(_ args: [String]) -> (ExitCode, Output) {
-        var out = Output()
-        let code = CLI.run(args, &out)
-        return (code, out)
-    }
+    func run(_ args: [String]) -> (ExitCode, Output) { runCLI(args) }
 
     @Test(arguments: [
         ("de=30", "names no hyperparameter or dimension of `DTraining` or what it calls; did you mean `d_e`?"),

@@ -7,11 +7,7 @@ import Testing
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static func path(_ p: String) -> String { root.appendingPathComponent(p).path }
 
-    func run(_ args: String...) -> (ExitCode, Output) {
-        var out = Output()
-        let code = CLI.run(args, &out)
-        return (code, out)
-    }
+    func run(_ args: String...) -> (ExitCode, Output) { runCLI(args) }
 
     @Test func cleanFileFindsItsCalleesInItsDirectory() {
         let (code, out) = run("check", Self.path("Algorithms/DTransformer.algo"))

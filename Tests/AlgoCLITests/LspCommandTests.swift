@@ -4,11 +4,7 @@ import Testing
 
 /// `algo lsp`'s command line (the server itself is tested in AlgoLSPTests).
 @Suite struct LspCommandTests {
-    func run(_ args: String...) -> (ExitCode, Output) {
-        var out = Output()
-        let code = CLI.run(args, &out)
-        return (code, out)
-    }
+    func run(_ args: String...) -> (ExitCode, Output) { runCLI(args) }
 
     @Test func usageErrors() {
         #expect(run("lsp", "--debounce", "soon").0 == .usage)
