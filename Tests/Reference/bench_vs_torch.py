@@ -213,6 +213,7 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="1 s per measurement on each side instead of 3")
     p.add_argument("--skip-check", action="store_true", help="do not run torch_baseline.py check first")
     p.add_argument("--json", action="store_true", help="one JSON object per row (and a first one about the run)")
+    p.add_argument("--save", metavar="FILE", help="also write the JSON lines (as --json prints them) to FILE")
     p.add_argument("--autogroup", action="store_true",
                    help="run in a scheduling autogroup of its own at nice −20 (root; for a machine shared with other sessions)")
     args = p.parse_args(argv)
@@ -249,10 +250,12 @@ def main(argv=None):
     meta = dict(kind="run", cpu=cpu_name(), cpu_details=cpu_details(), load_before=load_before, load_after=load(),
                 started_utc=time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(started)), seconds=round(time.time() - started, 1),
                 rounds=args.rounds, autogroup=group, algo=os.path.abspath(args.algo), torch=torch_version, modes=modes, quick=args.quick)
+    lines = [json.dumps(meta, ensure_ascii=False)] + [json.dumps(dict(s, kind="row"), ensure_ascii=False) for s in summary]
+    if args.save:
+        with open(args.save, "w") as f:
+            f.write("\n".join(lines) + "\n")
     if args.json:
-        print(json.dumps(meta, ensure_ascii=False))
-        for s in summary:
-            print(json.dumps(dict(s, kind="row"), ensure_ascii=False))
+        print("\n".join(lines))
     else:
         header = ("%s (%s); PyTorch %s; %d round(s) from %s UTC, %.0f s; load average before %s, after %s; autogroup %s\n"
                   "times: median over the rounds of each side's median; ratios: median of the same-round ratios algo / PyTorch"
