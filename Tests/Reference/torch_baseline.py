@@ -68,7 +68,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -78,6 +77,8 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from bench_vs_torch import cpu_name   # this directory (the driver imports no torch)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -566,17 +567,6 @@ def bench(args):
         results.append(r)
         print(json.dumps(r) if args.json else table_line(r), flush=True)
     return 1 if any("error" in r for r in results) else 0
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def main(argv=None):
