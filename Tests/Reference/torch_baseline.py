@@ -358,10 +358,13 @@ def check_algo_forward(algo, config, report, workdir):
         params, out = os.path.join(workdir, "P-%s.safetensors" % precision), os.path.join(workdir, "OUT-%s.safetensors" % precision)
         run([algo, "run", os.path.join(ROOT, "Algorithms", "DTransformer.algo"), "--set", set_flag(c), "--input", "x=" + x,
              "--precision", precision, "--save-params", params, "--output", out])
-        m, _ = model_from(params, dtype)
+        m, _ = model_from(params, dtype)   # every parameter algo saved, with its shape, and no other
         expected, _ = read_safetensors(out)
         P_algo = expected["output.P"].astype(np.float64)
         entry = dict(check="algo_forward", config=config, dtype=str(dtype).replace("torch.", ""))
+        # |θ| here (the stored tensors), by the formula of ModelConfig.parameterCount, and algo's: equal.
+        entry["parameters"] = sum(t.numel() for t in m.tensors())
+        counted = entry["parameters"] == parameter_count(c) == sum(v.numel() for v in m.named().values())
         for name, att in [("eager", attention_eager), ("sdpa", attention_sdpa)]:
             P = P_paper(m, ids, att)
             entry["max_abs_diff_" + name] = float(np.abs(P - P_algo).max())
@@ -376,7 +379,7 @@ def check_algo_forward(algo, config, report, workdir):
             entry["tolerance_rel"] = TOL_F32_RELATIVE
             entry["ok"] = max(entry["max_rel_diff_eager"], entry["max_rel_diff_sdpa"]) <= TOL_F32_RELATIVE
         entry["discriminates"] = entry["max_rel_diff_without_mask"] > 10 * entry.get("tolerance_rel", TOL_F64)
-        entry["ok"] = entry["ok"] and entry["discriminates"]
+        entry["ok"] = entry["ok"] and entry["discriminates"] and counted
         report.append(entry)
 
 
