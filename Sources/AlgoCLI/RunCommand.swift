@@ -101,6 +101,8 @@ struct RunCommand: Command {
             }
             if !loaded.diagnostics.isEmpty { reporter.emit(loaded.diagnostics, &output) }   // the check's warnings (an unused parameter, E0308)
             let experiment = ExperimentRunner.isExperiment(loaded)   // an experiment checks `--set` against its header
+            let kind: RunKind = experiment ? .experiment : RunSession.isTraining(loaded.target) ? .training : .forward
+            if let e = kind.refusal(args, loaded.target.name) { throw e }
             if !experiment, let e = set.validate(against: loaded.program.settableNames, for: "`\(loaded.target.name)` or what it calls") { throw UsageError(e.message) }
             if experiment {
                 return runExperiment(loaded, args, options, setDims: set.dims, setReals: set.reals, &reporter, &output)

@@ -145,3 +145,27 @@ func runCLI(_ args: [String]) -> (ExitCode, Output) {
         }
     }
 }
+
+/// A flag that means nothing for what `algo run` runs is refused (exit 2), not silently ignored
+/// (issue 15): training flags on a forward run, `--text` and `--profile` on training, and the
+/// flags an experiment does not read yet.
+@Suite struct InapplicableFlagTests {
+    static let algorithms = RunCommandTests.repository + "/Algorithms/"
+
+    @Test(arguments: [
+        ("DTransformer.algo", ["--resume", "r.safetensors"], "`--resume` applies to training algorithms"),
+        ("DTransformer.algo", ["--loss-svg", "l.svg"], "`--loss-svg` applies to training algorithms"),
+        ("DTransformer.algo", ["--data", "d.txt"], "`--data` applies to experiment files"),
+        ("DTraining.algo", ["--profile"], "`--profile` does not profile training runs yet"),
+        ("DTraining.algo", ["--data", "d.txt"], "`--data` applies to experiment files"),
+        ("Experiments/CharGPT.algo", ["--loss-svg", "l.svg"], "`--loss-svg` is not read by experiment files yet"),
+        ("Experiments/CharGPT.algo", ["--resume", "r.safetensors"], "`--resume` is not read by experiment files yet"),
+        ("Experiments/CharGPT.algo", ["--profile"], "`--profile` is not read by experiment files yet"),
+    ])
+    func refused(_ file: String, _ flags: [String], _ message: String) {
+        let (code, out) = runCLI(["run", Self.algorithms + file] + flags)
+        #expect(code == .usage, "\(file) \(flags): \(out.stderr)")
+        #expect(out.stderr.contains(message), "\(file) \(flags): \(out.stderr)")
+        #expect(out.stdout.isEmpty, "nothing runs")
+    }
+}
