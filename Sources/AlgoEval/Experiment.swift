@@ -73,7 +73,7 @@ public struct ExperimentRunner {
     }
 
     var a: LoadedAlgorithm { loaded.target }
-    var directory: String { Library.directory(of: loaded.source.path) }
+    var directory: String { LibraryPaths.directory(of: loaded.source.path) }
 
     /// Runs the experiment. Errors are `RuntimeError`s with the experiment line's span.
     public func run() throws -> Result {

@@ -1,4 +1,5 @@
 import AlgoDiagnostics
+import AlgoSema
 import AlgoSyntax
 
 /// `textDocument/definition` and `textDocument/references`. A call goes to its callee's title in
@@ -38,7 +39,7 @@ extension LanguageServer {
             guard let target = declarationSpan(of: o, in: e) else { return .array([]) }
             if withDeclaration { spans.append(target) }
             // Calls from every file that sees the callee: its directory and the directories using it as library.
-            var paths = Set(workspace.algoFiles(in: Workspace.directory(of: target.file)))
+            var paths = Set(workspace.algoFiles(in: LibraryPaths.directory(of: target.file)))
             for d in workspace.libraryDirectories(of: e) { paths.formUnion(workspace.algoFiles(in: d)) }
             for p in paths.sorted() {
                 guard let x = workspace.entry(p) else { continue }

@@ -71,26 +71,20 @@ final class Workspace {
     func algoFiles(in dir: String) -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
         var paths = Set(names.filter { $0.hasSuffix(".algo") }.map { dir == "." ? $0 : dir + "/" + $0 })
-        for p in documents.keys where Self.directory(of: p) == dir && p.hasSuffix(".algo") { paths.insert(p) }
+        for p in documents.keys where LibraryPaths.directory(of: p) == dir && p.hasSuffix(".algo") { paths.insert(p) }
         return paths.sorted()
     }
 
-    static func directory(of path: String) -> String {
-        let d = (path as NSString).deletingLastPathComponent
-        return d.isEmpty ? "." : d
-    }
-
-    /// The directories a file's calls resolve to, by `algo check`'s rule (`Library` in AlgoEval,
-    /// applied here to the open documents' texts): its own, and the one above when its directory
-    /// holds an experiment.
+    /// The directories a file's calls resolve to, by `algo check`'s rule (`LibraryPaths`, as
+    /// `Library` in AlgoEval applies it, here to the open documents' texts): its own, and the one
+    /// above when its directory holds an experiment.
     func libraryDirectories(of e: ParsedEntry) -> [String] {
-        let dir = Self.directory(of: e.parsed.source.path)
+        let dir = LibraryPaths.directory(of: e.parsed.source.path)
         let experiments = e.parsed.holdsExperiment || algoFiles(in: dir).contains { p in
             p != e.parsed.source.path && entry(p)?.parsed.holdsExperiment == true
         }
         guard experiments else { return [dir] }
-        let parent = (dir as NSString).deletingLastPathComponent
-        return [dir, parent.isEmpty ? (dir == "." ? ".." : ".") : parent]
+        return [dir, LibraryPaths.parent(of: dir)]
     }
 
     /// The library of a file: the other `.algo` files of its library directories.
@@ -116,8 +110,8 @@ final class Workspace {
         publish(own)
 
         let names = Set(e.parsed.tree.algorithms.compactMap { $0.title.signature?.name.spelling })
-        let dir = Self.directory(of: path)
-        let callers = library.filter { Self.directory(of: $0.parsed.source.path) == dir && !$0.index.calledNames.isDisjoint(with: names) }
+        let dir = LibraryPaths.directory(of: path)
+        let callers = library.filter { LibraryPaths.directory(of: $0.parsed.source.path) == dir && !$0.index.calledNames.isDisjoint(with: names) }
         guard !callers.isEmpty else { return }
         let callerPaths = Set(callers.map(\.parsed.source.path))
         var theirs = Dictionary(uniqueKeysWithValues: callerPaths.map { ($0, [Diagnostic]()) })

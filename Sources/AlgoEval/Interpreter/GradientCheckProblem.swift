@@ -207,9 +207,9 @@ public struct GradientCheckProblem {
     static func trainingProgram(for model: LoadedProgram) throws -> (LoadedProgram, String)? {
         let m = model.target.name
         var best: (program: LoadedProgram, callee: String)? = nil
-        let dir = Library.directory(of: model.source.path)
+        let dir = LibraryPaths.directory(of: model.source.path)
         let library = Library.around(path: model.source.path)
-        for f in library.files.map(\.source) where Library.directory(of: f.path) == dir && f.path != model.source.path && f.text.contains("∇") {
+        for f in library.files.map(\.source) where LibraryPaths.directory(of: f.path) == dir && f.path != model.source.path && f.text.contains("∇") {
             guard case .success(let p) = Pipeline.load(f, library: library), RunSession.isTraining(p.target) else { continue }
             for c in Set(p.target.checked.calls.values.filter { !$0.isBuiltin }.map(\.callee)) where m == c || m.hasPrefix(c) {
                 if let b = best {

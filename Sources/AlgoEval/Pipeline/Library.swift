@@ -19,7 +19,7 @@ public struct Library {
     /// The `.algo` files of the directories of `named` (each read and parsed once), and of the
     /// directory above a directory of experiments.
     public static func around(_ named: [ParsedFile]) -> Library {
-        around(paths: named.map(\.source.path), experiments: Set(named.filter(\.holdsExperiment).map { directory(of: $0.source.path) }))
+        around(paths: named.map(\.source.path), experiments: Set(named.filter(\.holdsExperiment).map { LibraryPaths.directory(of: $0.source.path) }))
     }
 
     /// The library of the file at `path`, without parsing that file first.
@@ -38,27 +38,15 @@ public struct Library {
                 return ParsedFile(source: f, tree: Parser.parse(f, &ignored))
             }
             files += own
-            if named, experiments.contains(dir) || own.contains(where: \.holdsExperiment) { add(parent(of: dir), named: false) }
+            if named, experiments.contains(dir) || own.contains(where: \.holdsExperiment) { add(LibraryPaths.parent(of: dir), named: false) }
         }
-        for p in paths { add(directory(of: p), named: true) }
+        for p in paths { add(LibraryPaths.directory(of: p), named: true) }
         return Library(files: files)
     }
 
     /// The library without the files at `paths` (files checked in their own right, or replaced by a
     /// text held in memory).
     public func excluding(_ paths: [String]) -> [ParsedFile] { files.filter { !paths.contains($0.source.path) } }
-
-    /// The directory of `path` ("." for a bare file name).
-    public static func directory(of path: String) -> String {
-        let d = (path as NSString).deletingLastPathComponent
-        return d.isEmpty ? "." : d
-    }
-
-    /// The directory above `dir` (`..` above `.`).
-    static func parent(of dir: String) -> String {
-        let p = (dir as NSString).deletingLastPathComponent
-        return p.isEmpty ? (dir == "." ? ".." : ".") : p
-    }
 
     /// The paths of the `.algo` files at and below `dir` (`algo check DIR`), sorted; nil when `dir`
     /// is not a directory.
