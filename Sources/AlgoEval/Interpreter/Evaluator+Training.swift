@@ -87,6 +87,7 @@ extension Evaluator {
                                notes: ["a smaller learning rate η (`--set η=…`) may keep training stable"])
         }
         losses.append(l)
+        recordLossUnit(fn, l)
         guard let tape else { return zeros(like: θ) }
         let grads = tape.gradients(of: loss, wrt: leaves, releasing: true)  // activations freed as the gradients accumulate
         var k = 0
