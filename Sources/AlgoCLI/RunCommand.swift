@@ -69,6 +69,7 @@ struct RunCommand: Command {
             Arguments.Spec("resume", value: true, help: "training: continue the run that wrote this --checkpoint file (same command line)"),
             Arguments.Spec("loss-svg", value: true, help: "training: write the loss curve (every step and a moving average) as SVG"),
             Arguments.Spec("log-every", value: true, help: "training: steps between log lines when stderr is not a terminal (default a tenth of the run)"),
+            Arguments.Spec("eval-every", value: true, help: "experiments: the held-out loss (the set a later `evaluate(…, θ̂)` line names) every N steps, on the progress and the --loss-svg plot"),
             KernelOptions.threadsFlag,
             DiagnosticFormat.flag,
         ]
@@ -105,7 +106,7 @@ struct RunCommand: Command {
             if let e = kind.refusal(args, loaded.target.name) { throw e }
             if !experiment, let e = set.validate(against: loaded.program.settableNames, for: "`\(loaded.target.name)` or what it calls") { throw UsageError(e.message) }
             if experiment {
-                return runExperiment(loaded, args, options, setDims: set.dims, setReals: set.reals, &reporter, &output)
+                return runExperiment(loaded, args, options, setDims: set.dims, setReals: set.reals, checkpoint: checkpoint, &reporter, &output)
             }
             let (dims, reals, mask) = Self.hyperparameters(loaded, set, checkpoint: checkpoint, tokenizer: tokenizer)
             if RunSession.isTraining(loaded.target) {

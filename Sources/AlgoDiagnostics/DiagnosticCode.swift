@@ -78,6 +78,10 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
     case degenerateDimension = "E0518"
     case integerOverflow = "E0519"
 
+    // MARK: experiments (algo run of an `Experiment N:` file)
+    case noHeldOutSet = "E0580"
+    case resumeLineMismatch = "E0581"
+
     // MARK: gradient check (algo gradcheck)
     case noLoss = "E0530"
     case degenerateLoss = "E0531"
@@ -103,6 +107,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .notExecutable, .runtimeIndexOutOfRange, .nonFinite, .missingValue, .parameterMismatch, .invalidInput,
              .notTrainingCheckpoint, .resumeSourceMismatch, .resumeHyperparameterMismatch, .resumeDatasetMismatch, .resumeMismatch,
              .sequenceTooLong, .unknownToken, .memoryBudget, .degenerateDimension, .integerOverflow: .error
+        case .noHeldOutSet, .resumeLineMismatch: .error
         case .stepLimit: .warning
         case .noLoss, .degenerateLoss, .gradientSteps: .error
         case .noLaTeXSpelling: .warning
@@ -179,6 +184,8 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .memoryBudget: "a size from the command line, a checkpoint or a file needs more memory than the machine has (or overflows a 64-bit integer)"
         case .degenerateDimension: "a dimension that shapes tensors is 0 or negative (`--set d_e=0`), or a step count is negative"
         case .integerOverflow: "natural-number arithmetic at run time overflows 64 bits (a step counter of 2⁶³−1 from a resume checkpoint)"
+        case .noHeldOutSet: "`--eval-every` for a training line of an experiment that no later line `evaluate(…, θ̂)` gives a held-out set"
+        case .resumeLineMismatch: "an experiment's `--resume` checkpoint names a line that is no training line of this run"
         case .unknownToken: "a text holds a character or word outside the vocabulary the experiment's first `tokenize` learned"
         }
     }

@@ -66,10 +66,10 @@ extension Evaluator {
     func statement(_ s: Statement, _ f: Frame) throws -> Flow {
         if options.training != nil, try skipForResume(s, f) { return .normal }   // resuming a training run (TrainingMonitor.swift)
         let start = options.profile ? DispatchTime.now().uptimeNanoseconds : 0
-        let opsBefore = ops
+        let opsBefore = ops, monitorBefore = monitorNanos
         // Every statement counts with what it runs: a loop's line includes its body (marked as a
         // loop), a call's line its callee's lines; a batched column loop's body shows 1 execution.
-        defer { if options.profile, !isInlineLoop(s) { record(s, f, since: start, opsBefore: opsBefore) } }
+        defer { if options.profile, !isInlineLoop(s) { record(s, f, since: start + (monitorNanos - monitorBefore), opsBefore: opsBefore) } }
         switch s.kind {
         case .comment, .error: return .normal
         case .assign(let target, _, let value):

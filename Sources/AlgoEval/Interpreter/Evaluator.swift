@@ -52,6 +52,8 @@ public final class Evaluator {
     }
     /// File line of each statement profiled (the profile's key), computed once.
     var lineCache: [Span: Int] = [:]
+    /// Time spent in a training monitor (checkpoints, held-out loss): not the lines' (`--profile`).
+    var monitorNanos: UInt64 = 0
 
     public init(program: EvalProgram, options: RunOptions = RunOptions()) {
         self.program = program

@@ -216,6 +216,8 @@ extension Evaluator {
         var report = TrainingStep(step: step, totalSteps: t.totalSteps, loss: losses.last ?? .nan, tokens: t.tokens(step), epoch: t.epoch(step), stopping: stopping)
         report.lossPerToken = tokenLosses.last ?? .nan
         report.predictedTokens = predictedTokens.last ?? 0
+        let handlerStart = options.profile ? DispatchTime.now().uptimeNanoseconds : 0
+        defer { if options.profile { monitorNanos += DispatchTime.now().uptimeNanoseconds - handlerStart } }
         try monitor.handler(report, TrainingBoundary { self.snapshot(f, t) })
         if stopping { throw TrainingStopped(snapshot: snapshot(f, t), evaluator: self) }
     }
