@@ -116,11 +116,12 @@ final class ExperimentTraining: @unchecked Sendable {
         return "the checkpoint \(path) holds it: run the same command with `--resume \(path)` to continue"
     }
 
-    /// A `--resume` checkpoint that no training line of the run took (E0581).
-    func unusedResume(_ span: Span) -> RuntimeError? {
+    /// A `--resume` checkpoint that names no training line of the experiment (E0581): checked
+    /// before the first line runs, and (`ran`) after the run, when no training line took it.
+    func unusedResume(_ span: Span, trainingLines: [String], ran: Bool) -> RuntimeError? {
         guard let path = resumePath, let c = resume else { return nil }
         lock.lock(); let used = resumeUsed; lock.unlock()
-        guard !used else { return nil }
+        if ran ? used : c.metadata[TrainingCall.lineKey].map(trainingLines.contains) == true { return nil }
         let line = c.metadata[TrainingCall.lineKey]
         return RuntimeError(.resumeLineMismatch, "`\(path)` " + (line.map { "was written at line \($0), which is no training line of this experiment" } ?? "was not written by a training line of an experiment (it names no `\(TrainingCall.lineKey)`)"), at: span,
                             notes: ["resume with the checkpoint `--checkpoint` wrote for this experiment; the lines ran without resuming"])

@@ -48,8 +48,10 @@ extension RunCommand {
         output.out("experiment \(loaded.target.number): \(loaded.target.name) (\(loaded.source.path))\n")
         var code = ExitCode.ok
         do {
+            let span = loaded.target.syntax.title.span
+            if let e = training.unusedResume(span, trainingLines: runner.trainingLines, ran: false) { throw e }
             let result = try runner.run()
-            if let e = training.unusedResume(loaded.target.syntax.title.span) { throw e }
+            if let e = training.unusedResume(span, trainingLines: runner.trainingLines, ran: true) { throw e }
             for l in lines.all { output.out(l) }
             if options.profile { output.out(ProfileTable.text(result.profile, title: "every run of the experiment")) }
         } catch {

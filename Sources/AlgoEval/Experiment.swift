@@ -40,6 +40,15 @@ public struct ExperimentRunner {
         self.options = options
     }
 
+    /// The numbers of the lines that call a training algorithm (`θ̂ ← DTrainingAdam(…)`).
+    public var trainingLines: [String] {
+        a.syntax.body.compactMap { st in
+            guard case .assign(_, _, let v) = st.kind, case .call = v.kind, let r = a.checked.calls[v.span], !r.isBuiltin,
+                  let callee = loaded.program.find(r.callee, file: r.file), RunSession.isTraining(callee) else { return nil }
+            return st.lineNumber
+        }
+    }
+
     /// Whether the target of a loaded program is an experiment.
     public static func isExperiment(_ p: LoadedProgram) -> Bool { p.target.syntax.title.keyword == .experiment }
 
