@@ -42,7 +42,9 @@ struct RunCommand: Command {
         loss of every step and its moving average.
         Experiments (`Experiment N:` files, Algorithms/Experiments/): run line by line, printing each
         value; `--data PATH` replaces the data file, `--set` the header's values, `--output` the
-        checkpoint's path.
+        checkpoint's path, `--params` the θ of `initialise(…)`; each training line takes the training
+        flags above, and `--eval-every N` adds the held-out loss of its later `evaluate(…, θ̂)` line.
+        Losses are in nats per predicted token. Sources/AlgoCLI/README.md: which flag applies to what.
         Fast paths are rewrite rules matched at load time (Sources/AlgoEval/Lowering/README.md):
         `--dump plan` lists where each matched, `--rules none` or `--rules -layer-norm,…` turns them off.
         """
