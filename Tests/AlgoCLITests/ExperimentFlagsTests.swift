@@ -93,17 +93,20 @@ struct ExperimentFlagsTests {
         #expect(zip(rows, rows.dropFirst()).allSatisfy { $0.ms >= $1.ms })
     }
 
-    /// The rows of a `--profile` table: time in ms and the line's name.
-    static func profileRows(_ stdout: String) -> [(ms: Double, name: String, text: String)] {
-        stdout.split(separator: "\n").compactMap { l -> (Double, String, String)? in
+    /// The rows of a `--profile` table: time and backward time in ms (0 without that column), the line's name and text.
+    static func profileRows(_ stdout: String) -> [(ms: Double, backward: Double, name: String, text: String)] {
+        stdout.split(separator: "\n").compactMap { l -> (Double, Double, String, String)? in
             let parts = l.split(separator: "  ", omittingEmptySubsequences: true).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count >= 5, parts[0].hasSuffix(" ms"), let ms = Double(parts[0].dropLast(3)) else { return nil }
+            guard parts.count >= 5, parts[0].hasSuffix(" ms"), let ms = Double(parts[0].dropLast(3)),
+                  let runs = parts.firstIndex(where: { $0.hasSuffix("×") }), runs + 2 < parts.count else { return nil }
+            let backward = parts[1].hasSuffix(" ms") ? Double(parts[1].dropLast(3)) ?? 0 : 0
             // A loop's row is marked `↻ `.
-            return (ms, parts[3].hasPrefix("↻ ") ? String(parts[3].dropFirst(2)) : parts[3], parts[4...].joined(separator: "  "))
+            let name = parts[runs + 1].hasPrefix("↻ ") ? String(parts[runs + 1].dropFirst(2)) : parts[runs + 1]
+            return (ms, backward, name, parts[(runs + 2)...].joined(separator: "  "))
         }
     }
 
-    @Test("--profile of a training run: rows per paper line with their text, slowest first, callee lines included (MHAttention lines 1–2)")
+    @Test("--profile of a training run: rows per paper line with their text, slowest first, callee lines included (MHAttention lines 1–2), backward time per line")
     func trainingProfile() throws {
         let (code, o) = runCLI(["run", Self.algorithms + "DTraining.algo", "--set", "N_epochs=2", "--profile"])
         #expect(code == .ok, "\(o.stderr)")
@@ -115,6 +118,13 @@ struct ExperimentFlagsTests {
         #expect(rows.contains { $0.name == "DTraining line 6" && $0.text == "θ ← θ − η · ∇loss(θ)" })
         #expect(rows.contains { $0.name == "Attention line 1" })
         #expect(zip(rows, rows.dropFirst()).allSatisfy { $0.ms >= $1.ms })
+        // The backward pass is attributed to the lines whose operations it differentiates: the
+        // causal attention (run fused, shown at Attention line 4) and the MLP of line 8 among them.
+        #expect(o.stdout.contains("backward: ∇'s time in the operations the line itself issued"))
+        #expect(rows.first { $0.name == "Attention line 4" }.map { $0.backward > 0 } == true, "\(o.stdout)")
+        #expect(rows.first { $0.name == "DTransformer line 8" }.map { $0.backward > 0 } == true, "\(o.stdout)")
+        // Loop rows have no operations of their own to differentiate.
+        #expect(rows.first { $0.name == "DTraining line 1" }.map { $0.backward == 0 } == true)
     }
 
     @Test("--eval-every: a training file has no held-out set (exit 2, saying why); an experiment line that nothing evaluates later is E0580")

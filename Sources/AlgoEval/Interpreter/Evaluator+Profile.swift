@@ -1,4 +1,5 @@
 import AlgoSyntax
+import AlgoTensor
 import Foundation
 
 /// `--profile`: how a profiled line is named, the paper's way (`Evaluator+LineLabel`): its
@@ -50,9 +51,31 @@ extension Evaluator {
     }
 }
 
+extension Evaluator {
+    /// The tag of `s`'s line on a profiled tape (its profile key, numbered once).
+    func profileTag(_ s: Statement, _ f: Frame) -> Int {
+        let cached = lineCache[s.span]
+        guard let line = cached ?? lineOf(s, f) else { return -1 }
+        if cached == nil { lineCache[s.span] = line }
+        let key = ProfileKey(file: f.algorithm.file, line: line)
+        if profile[key] == nil { profile[key] = profileEntry(s, f, line: line) }
+        if let t = profileTagOf[key] { return t }
+        profileTags.append(key)
+        profileTagOf[key] = profileTags.count - 1
+        return profileTags.count - 1
+    }
+
+    /// The backward time of a profiled tape, added to the lines whose operations it differentiated.
+    func addBackward(_ tape: Tape) {
+        for (tag, nanos) in tape.backwardNanos where tag >= 0 && tag < profileTags.count {
+            profile[profileTags[tag], default: ProfileEntry()].backwardSeconds += Double(nanos) * 1e-9
+        }
+    }
+}
+
 extension Evaluator.ProfileEntry {
     /// Adds another run's time, operations and executions of the same line (experiments profile every run they make).
     public mutating func add(_ o: Evaluator.ProfileEntry) {
-        seconds += o.seconds; operations += o.operations; calls += o.calls
+        seconds += o.seconds; operations += o.operations; calls += o.calls; backwardSeconds += o.backwardSeconds
     }
 }

@@ -67,6 +67,10 @@ extension Evaluator {
         if options.training != nil, try skipForResume(s, f) { return .normal }   // resuming a training run (TrainingMonitor.swift)
         let start = options.profile ? DispatchTime.now().uptimeNanoseconds : 0
         let opsBefore = ops, monitorBefore = monitorNanos
+        // Inside `∇`: the tape's nodes recorded by this line carry its tag (backward time per line).
+        let savedTag = profileTape?.tag
+        if let t = profileTape, !isInlineLoop(s) { t.tag = profileTag(s, f) }
+        defer { if let savedTag { profileTape?.tag = savedTag } }
         // Every statement counts with what it runs: a loop's line includes its body (marked as a
         // loop), a call's line its callee's lines; a batched column loop's body shows 1 execution.
         defer { if options.profile, !isInlineLoop(s) { record(s, f, since: start + (monitorNanos - monitorBefore), opsBefore: opsBefore) } }
@@ -315,6 +319,9 @@ extension Evaluator {
         }
         if case .headBatching(let form)? = f.algorithm.plan.statements[SpanKey(s.span)], enabled(.headBatching) {
             let start = options.profile ? DispatchTime.now().uptimeNanoseconds : 0, opsBefore = ops
+            let savedTag = profileTape?.tag
+            if let t = profileTape, let body = loop.body.first { t.tag = profileTag(body, f) }
+            defer { if let savedTag { profileTape?.tag = savedTag } }
             if let flow = try headBatchedLoop(form, values, f) {
                 // The body's line ran once for all heads (MHAttention line 2): it keeps its row.
                 if options.profile, let body = loop.body.first { record(body, f, since: start, opsBefore: opsBefore) }

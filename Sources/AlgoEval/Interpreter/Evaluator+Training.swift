@@ -74,6 +74,9 @@ extension Evaluator {
         }
         let θ = try eval(c.arguments[0], f)
         let tape = options.applyGradients ? Tape() : nil
+        let outerTape = profileTape
+        if options.profile, let tape { tape.timesBackward = true; profileTape = tape }
+        defer { profileTape = outerTape }
         var leaves: [Variable] = []
         let argument = try tape.map { try record(θ, $0, &leaves, c.arguments[0].span) } ?? θ
         let v = try apply(fn, [argument], log: false, e.span)
@@ -90,6 +93,7 @@ extension Evaluator {
         recordLossUnit(fn, l)
         guard let tape else { return zeros(like: θ) }
         let grads = tape.gradients(of: loss, wrt: leaves, releasing: true)  // activations freed as the gradients accumulate
+        if options.profile { addBackward(tape) }
         var k = 0
         let g = rebuild(θ, grads, &k)
         if options.recordGradients { gradients.append(g) }

@@ -49,11 +49,18 @@ public final class Evaluator {
         public var algorithm = "", paperLine: String? = nil, text = ""
         /// A loop or conditional: its time includes its body's lines.
         public var isLoop = false
+        /// Time of the backward pass (`∇`) spent in the VJPs of the operations this line issued itself.
+        public var backwardSeconds: Double = 0
     }
     /// File line of each statement profiled (the profile's key), computed once.
     var lineCache: [Span: Int] = [:]
     /// Time spent in a training monitor (checkpoints, held-out loss): not the lines' (`--profile`).
     var monitorNanos: UInt64 = 0
+    /// `--profile` inside `∇loss(θ)`: the tape whose nodes are tagged with the line issuing them
+    /// (`profileTags` numbers the lines), so the backward time goes to the lines (`Evaluator+Profile`).
+    var profileTape: Tape? = nil
+    var profileTags: [ProfileKey] = []
+    var profileTagOf: [ProfileKey: Int] = [:]
 
     public init(program: EvalProgram, options: RunOptions = RunOptions()) {
         self.program = program
