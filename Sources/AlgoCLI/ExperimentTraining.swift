@@ -66,7 +66,9 @@ final class ExperimentTraining: @unchecked Sendable {
                                notes: ["the held-out set of a training line `θ̂ ← T(…)` is the dataset of the first later line `loss ← evaluate(T′(z_{1:N_test}, θ̂))`"])
         }
         let index = curves.count
-        curves.append((call.algorithm, call.line, snapshot?.tokenLosses ?? [], []))
+        // A resumed line's curve starts with the checkpoint's losses and held-out points.
+        let heldBefore = snapshot == nil ? [] : Self.heldOut(from: resume?.metadata[Self.heldOutKey] ?? "")
+        curves.append((call.algorithm, call.line, snapshot?.tokenLosses ?? [], heldBefore))
         var display = progress.display(total: call.totalSteps)
         let monitor = TrainingMonitor { [self] step, boundary in
             var held: Double? = nil
@@ -78,7 +80,9 @@ final class ExperimentTraining: @unchecked Sendable {
             curves[index].losses.append(step.lossPerToken)
             if let text = display.update(step, now: ProcessInfo.processInfo.systemUptime, heldOut: held) { sink.write(text) }
             if let path = checkpointPath, step.step % every == 0 || step.stopping || step.step == step.totalSteps {
-                if case .failure(let e) = TrainingCheckpoint.write(boundary.snapshot(), identity: call.identity, metadata: call.metadata, to: path) {
+                var metadata = call.metadata
+                metadata[Self.heldOutKey] = curves[index].heldOut.map { "\($0.step):\($0.loss)" }.joined(separator: ",")
+                if case .failure(let e) = TrainingCheckpoint.write(boundary.snapshot(), identity: call.identity, metadata: metadata, to: path) {
                     throw CheckpointWriteFailure(message: "cannot write the checkpoint `\(path)` at step \(step.step) of line \(call.line): \(e)")
                 }
                 lock.lock(); saved = (call.line, step.step); lock.unlock()
@@ -90,6 +94,17 @@ final class ExperimentTraining: @unchecked Sendable {
         }
         lock.lock(); self.monitor = monitor; lock.unlock()
         return TrainingRun(monitor: monitor, resume: snapshot)
+    }
+
+    /// Checkpoint metadata: the held-out points measured so far, `step:loss,…` (a resume's curve keeps them).
+    static let heldOutKey = "algo.experiment.held_out"
+
+    static func heldOut(from text: String) -> [(step: Int, loss: Double)] {
+        text.split(separator: ",").compactMap { p in
+            let kv = p.split(separator: ":")
+            guard kv.count == 2, let k = Int(kv[0]), let v = Double(kv[1]) else { return nil }
+            return (k, v)
+        }
     }
 
     /// Ctrl-C: asks the training line running to stop at its next step; false when none runs.

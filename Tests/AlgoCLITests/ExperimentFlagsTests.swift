@@ -51,10 +51,12 @@ struct ExperimentFlagsTests {
     func checkpointAndResume() throws {
         let dir = try ExperimentTests.scratch()
         let ck = dir + "/ck.safetensors"
-        var (code, o) = runCLI(try Self.charGPT(dir, ["--output", dir + "/a.safetensors", "--checkpoint", ck, "--checkpoint-every", "25"]))
+        var (code, o) = runCLI(try Self.charGPT(dir, ["--output", dir + "/a.safetensors", "--checkpoint", ck, "--checkpoint-every", "25", "--eval-every", "30"]))
         #expect(code == .ok, "\(o.stderr)")
         let c = try Checkpoint.read(ck).get()
         #expect(c.metadata["algo.experiment.line"] == "8" && TrainingCheckpoint.step(c) == 63)
+        // The held-out points measured so far (steps 30, 60, 63) travel with the checkpoint.
+        #expect(ExperimentTraining.heldOut(from: c.metadata["algo.experiment.held_out"] ?? "").map(\.step) == [30, 60, 63])
         (code, o) = runCLI(try Self.charGPT(dir, ["--output", dir + "/b.safetensors", "--resume", ck]))
         #expect(code == .ok, "\(o.stderr)")
         #expect(Self.bytes(dir + "/a.safetensors") == Self.bytes(dir + "/b.safetensors"))
