@@ -56,10 +56,11 @@ enum LossPlotSVG {
             for p in held { s += "<circle cx=\"\(f(x(Double(p.step))))\" cy=\"\(f(y(p.loss)))\" r=\"3\"/>\n" }
             s += "</g>\n"
             s += "<g id=\"legend\" font-size=\"11\">\n"
-            s += "<line x1=\"\(f(left + plotW - 150))\" y1=\"\(f(top + 10))\" x2=\"\(f(left + plotW - 130))\" y2=\"\(f(top + 10))\" stroke=\"#1f4e8c\" stroke-width=\"2\"/>\n"
-            s += "<text x=\"\(f(left + plotW - 125))\" y=\"\(f(top + 14))\">training (smoothed)</text>\n"
-            s += "<line x1=\"\(f(left + plotW - 150))\" y1=\"\(f(top + 26))\" x2=\"\(f(left + plotW - 130))\" y2=\"\(f(top + 26))\" stroke=\"#d95f02\" stroke-width=\"2\"/>\n"
-            s += "<text x=\"\(f(left + plotW - 125))\" y=\"\(f(top + 30))\">held-out</text>\n"
+            for (k, (colour, name)) in [("#1f4e8c", "training (smoothed)"), ("#d95f02", "held-out")].enumerated() {
+                let ly = top + 10 + 16 * Double(k)
+                s += "<line x1=\"\(f(left + plotW - 150))\" y1=\"\(f(ly))\" x2=\"\(f(left + plotW - 130))\" y2=\"\(f(ly))\" stroke=\"\(colour)\" stroke-width=\"2\"/>\n"
+                s += "<text x=\"\(f(left + plotW - 125))\" y=\"\(f(ly + 4))\">\(name)</text>\n"
+            }
             s += "</g>\n"
         }
         s += "</svg>\n"
