@@ -172,7 +172,7 @@ public enum SizeBudget {
     public static func checkHeld(at span: Span) throws {
         let pool = BufferPool.current
         let memory = available
-        guard pool.liveBytes + pool.pooledBytes > memory.bytes else { return }
+        guard pool.heldBytes > memory.bytes else { return }
         pool.drain()   // free buffers are memory the run can give back first
         let live = pool.liveBytes
         guard live > memory.bytes else { return }
