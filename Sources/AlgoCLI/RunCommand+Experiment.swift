@@ -44,6 +44,10 @@ extension RunCommand {
             TerminationSignals.exit(by: SIGINT)
         } : nil
         defer { interrupt?.cancel() }
+        // SIGTERM and SIGHUP end the run at once (a checkpoint being written is removed, the last one
+        // kept), saying what is on disk.
+        if output.live { TerminationSignals.shared.setNote { "\(training.savedText())" } }
+        defer { if output.live { TerminationSignals.shared.setNote(nil) } }
         defer { if !training.sink.live { output.err(training.sink.buffered) } }
         output.out("experiment \(loaded.target.number): \(loaded.target.name) (\(loaded.source.path))\n")
         var code = ExitCode.ok

@@ -155,7 +155,9 @@ public struct ExperimentRunner {
             let v = try eval(value, s, line: line)
             try assign(n, v, s)
             let secs = Date().timeIntervalSince(started)
-            let text = describe(v, s)
+            // `evaluate(…)` is a loss: its unit goes with it.
+            var text = describe(v, s)
+            if case .call(let c) = value.kind, c.callee.spelling == "evaluate" { text += " nats per predicted token" }
             s.result.summaries.append((n.spelling, text))
             if case .real(let x) = v { s.result.reals[n.spelling] = x }
             log(String(repeating: " ", count: max(0, 2 - line.count)) + line + " " + n.spelling + " = " + text + (secs >= 0.5 ? String(format: "   (%.1f s)", secs) : ""))

@@ -345,6 +345,7 @@ struct BadInputTests {
                 #expect(!FileManager.default.fileExists(atPath: ck))
             } else {
                 #expect(p.terminationReason == .uncaughtSignal && p.terminationStatus == SIGTERM, "\(p.terminationReason) \(p.terminationStatus): \(text)")
+                #expect(text.contains("terminated by SIGTERM") && text.contains("nothing was saved"), "\(text)")
             }
             let left = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".tmp-") }
             #expect(left.isEmpty, "\(left)")
