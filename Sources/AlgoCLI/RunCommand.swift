@@ -53,7 +53,7 @@ struct RunCommand: Command {
             Arguments.Spec("params", value: true, help: "parameters (and inputs) from a safetensors checkpoint"),
             Arguments.Spec("input", value: true, help: "inputs, `x=3,1,4;z=2,7` (token ids are 1-based)"),
             Arguments.Spec("text", value: true, help: "text inputs through `--tokenizer`, `x=Once upon` (no bos/eos added)"),
-            Arguments.Spec("tokenizer", value: true, help: "a tokenizer file (`algo` JSON vocabulary): encodes `--text`, decodes token outputs, sets N_V"),
+            Arguments.Spec("tokenizer", value: true, help: "a tokenizer: `algo`'s JSON vocabulary, a HuggingFace tokenizer.json, GPT-2's vocab.json (+ merges.txt) or their directory; encodes `--text`, decodes token outputs, sets N_V"),
             Arguments.Spec("output", value: true, help: "write the result to a safetensors file"),
             Arguments.Spec("data", value: true, help: "an experiment's data file, instead of the one its header names"),
             Arguments.Spec("save-params", value: true, help: "write the parameters used (e.g. initialised) to a safetensors file"),
@@ -116,9 +116,9 @@ struct RunCommand: Command {
         }
         var tokenizer: (any Tokenizer)? = nil
         if let t = args.value("tokenizer") {
-            switch TokenizerFile.load(from: t) {
+            switch Self.loadTokenizer(t) {
             case .success(let tk): tokenizer = tk
-            case .failure(let e): output.err("algo run: error: cannot read the tokenizer `\(t)`: \(e)"); return .input
+            case .failure(let d): reporter.emit([d], &output); return d.code == .tokenizerFile ? .diagnostics : .input
             }
         }
         if args.value("text") != nil && tokenizer == nil {
@@ -262,6 +262,21 @@ struct RunCommand: Command {
             return .ok
         } catch {
             return Self.report(error, &reporter, &output)
+        }
+    }
+
+    /// The tokenizer at `path` (any file `TokenizerFile.load` reads), or its diagnostic: E0001 for a
+    /// file that cannot be read, E0550 for one that is no tokenizer.
+    static func loadTokenizer(_ path: String) -> Result<any Tokenizer, Diagnostic> {
+        TokenizerFile.load(from: path).mapError { e in
+            let at = Span(file: path, start: 0, end: 0)
+            switch e {
+            case .io(let m): return Diagnostic(.fileNotFound, m, at: at)
+            case .emptyCorpus, .unknownCharacter, .idOutOfRange, .invalidArgument, .malformedFile:
+                var d = Diagnostic(.tokenizerFile, "`\(path)` is not a tokenizer `algo` reads: \(e)", at: at)
+                d.notes.append("`--tokenizer` reads `algo`'s vocabulary files, a HuggingFace tokenizer.json (byte-level BPE or WordPiece), GPT-2's vocab.json with merges.txt beside it, or a directory holding either")
+                return d
+            }
         }
     }
 

@@ -74,6 +74,9 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
     case sequenceTooLong = "E0515"
     case unknownToken = "E0516"
 
+    // MARK: real models (tokenizer files, algo convert, --params)
+    case tokenizerFile = "E0550"
+
     // MARK: gradient check (algo gradcheck)
     case noLoss = "E0530"
     case degenerateLoss = "E0531"
@@ -95,6 +98,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .notExecutable, .runtimeIndexOutOfRange, .nonFinite, .missingValue, .parameterMismatch, .invalidInput,
              .notTrainingCheckpoint, .resumeSourceMismatch, .resumeHyperparameterMismatch, .resumeDatasetMismatch, .resumeMismatch,
              .sequenceTooLong, .unknownToken: .error
+        case .tokenizerFile: .error
         case .stepLimit: .warning
         case .noLoss, .degenerateLoss, .gradientSteps: .error
         }
@@ -165,6 +169,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .degenerateLoss: "`algo gradcheck`: loss(θ) does not depend on θ at the fixed dataset element (ETraining's draw masked no position)"
         case .gradientSteps: "`algo gradcheck`: one epoch over one dataset element did not take exactly one `∇loss(θ)`"
         case .sequenceTooLong: "an experiment passes a sequence longer than ℓ_max to a transformer"
+        case .tokenizerFile: "a tokenizer file (`algo`'s JSON, a HuggingFace tokenizer.json, GPT-2's vocab.json + merges.txt) that is malformed or uses a feature `algo` does not read"
         case .unknownToken: "a text holds a character or word outside the vocabulary the experiment's first `tokenize` learned"
         }
     }

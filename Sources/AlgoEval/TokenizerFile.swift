@@ -23,10 +23,28 @@ public enum TokenizerFile {
         case bpe
     }
 
-    /// Reads a vocabulary file written by `Tokenizer.save(to:)`.
+    /// Reads a tokenizer: a vocabulary file written by `Tokenizer.save(to:)`, a HuggingFace
+    /// `tokenizer.json`, GPT-2's `vocab.json` (with `merges.txt` beside it) or `merges.txt` (with
+    /// `vocab.json` beside it), or a directory holding `tokenizer.json` or that pair.
     public static func load(from path: String) -> Result<any Tokenizer, TokenizerError> {
-        guard let data = FileManager.default.contents(atPath: path) else { return .failure(.io("cannot read `\(path)`")) }
-        return parse([UInt8](data))
+        let url = URL(fileURLWithPath: path)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return .failure(.io("no such file `\(path)`")) }
+        let directory = isDirectory.boolValue ? url : url.deletingLastPathComponent()
+        let name = isDirectory.boolValue ? "" : url.lastPathComponent
+        func read(_ u: URL) -> Result<[UInt8], TokenizerError> {
+            let size = (try? FileManager.default.attributesOfItem(atPath: u.path)[.size] as? Int) ?? nil
+            guard let size else { return .failure(.io("cannot read `\(u.path)`")) }
+            guard size <= HFTokenizerFile.maxFileBytes else { return .failure(.malformedFile("`\(u.path)` has \(size) bytes, more than a tokenizer file may (\(HFTokenizerFile.maxFileBytes))")) }
+            guard let data = FileManager.default.contents(atPath: u.path) else { return .failure(.io("cannot read `\(u.path)`")) }
+            return .success([UInt8](data))
+        }
+        let vocab = directory.appendingPathComponent("vocab.json"), merges = directory.appendingPathComponent("merges.txt")
+        if name == "vocab.json" || name == "merges.txt"
+            || (isDirectory.boolValue && !FileManager.default.fileExists(atPath: directory.appendingPathComponent("tokenizer.json").path)) {
+            return read(vocab).flatMap { v in read(merges).flatMap { m in HFTokenizerFile.gpt2(vocabJSON: v, merges: m).map { $0 as any Tokenizer } } }
+        }
+        return read(isDirectory.boolValue ? directory.appendingPathComponent("tokenizer.json") : url).flatMap(parse)
     }
 
     /// Parses the bytes of a vocabulary file; every malformation is a `.malformedFile` value.
@@ -37,8 +55,11 @@ public enum TokenizerFile {
         case .failure(let e): return .failure(.malformedFile("\(e.message) at byte \(e.offset)"))
         }
         guard case .object(let members) = json else { return .failure(.malformedFile("expected a JSON object")) }
+        if HFTokenizerFile.isTokenizerJSON(json) { return HFTokenizerFile.tokenizer(json, bytes: bytes).map { $0 as any Tokenizer } }
         func field(_ name: String) -> JSONValue? { members.first { $0.key == name }?.value }
-        guard field("format") == .string("algo-tokenizer") else { return .failure(.malformedFile("`format` is not \"algo-tokenizer\"")) }
+        guard field("format") == .string("algo-tokenizer") else {
+            return .failure(.malformedFile("neither an `algo` vocabulary file (`format` is not \"algo-tokenizer\") nor a HuggingFace tokenizer.json (no `model`)"))
+        }
         guard field("version") == .number("1") else { return .failure(.malformedFile("unsupported `version` (expected 1)")) }
         guard case .string(let kindName)? = field("kind"), let kind = Kind(rawValue: kindName) else {
             return .failure(.malformedFile("`kind` must be \"character\", \"word\" or \"bpe\""))
