@@ -27,7 +27,7 @@ let package = Package(
         // Tensor, primitives with shape rule + forward + VJP, the tape, RNG. Knows nothing of `.algo`.
         .target(name: "AlgoTensor", dependencies: ["AlgoKernels"], swiftSettings: simdFlags),
         // Evaluation: values, the interpreter (later), tokenizers, checkpoints (safetensors).
-        .target(name: "AlgoEval", dependencies: ["AlgoTensor", "AlgoSema", "AlgoSyntax", "AlgoDiagnostics"], swiftSettings: simdFlags),
+        .target(name: "AlgoEval", dependencies: ["AlgoTensor", "AlgoSema", "AlgoSyntax", "AlgoDiagnostics"], exclude: ["README.md"], swiftSettings: simdFlags),
         // Model benchmarks: Algorithms 1–10 written directly against AlgoTensor (the yardstick of the
         // interpreter's overhead), FLOP and memory accounting, and timing the interpreter's runs.
         .target(name: "AlgoBench", dependencies: ["AlgoEval", "AlgoTensor", "AlgoKernels"]),

@@ -9,6 +9,7 @@ public enum CLI {
         RunCommand(),
         CheckCommand(),
         ParamsCommand(),
+        ConvertCommand(),
         BenchCommand(),
         GradcheckCommand(),
     ]

@@ -76,6 +76,8 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
 
     // MARK: real models (tokenizer files, algo convert, --params)
     case tokenizerFile = "E0550"
+    case conversionMismatch = "E0551"
+    case unusedTensors = "E0552"
 
     // MARK: gradient check (algo gradcheck)
     case noLoss = "E0530"
@@ -98,7 +100,8 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .notExecutable, .runtimeIndexOutOfRange, .nonFinite, .missingValue, .parameterMismatch, .invalidInput,
              .notTrainingCheckpoint, .resumeSourceMismatch, .resumeHyperparameterMismatch, .resumeDatasetMismatch, .resumeMismatch,
              .sequenceTooLong, .unknownToken: .error
-        case .tokenizerFile: .error
+        case .tokenizerFile, .conversionMismatch: .error
+        case .unusedTensors: .warning
         case .stepLimit: .warning
         case .noLoss, .degenerateLoss, .gradientSteps: .error
         }
@@ -169,6 +172,8 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .degenerateLoss: "`algo gradcheck`: loss(θ) does not depend on θ at the fixed dataset element (ETraining's draw masked no position)"
         case .gradientSteps: "`algo gradcheck`: one epoch over one dataset element did not take exactly one `∇loss(θ)`"
         case .sequenceTooLong: "an experiment passes a sequence longer than ℓ_max to a transformer"
+        case .conversionMismatch: "`algo convert`: the checkpoint does not fit the format or the shipped algorithm (a tensor missing or mis-shaped, a config value the algorithm does not compute, untied weights)"
+        case .unusedTensors: "a checkpoint holds tensors the algorithm does not use (`--params`; an error with `--strict`), or that `algo convert` cannot place"
         case .tokenizerFile: "a tokenizer file (`algo`'s JSON, a HuggingFace tokenizer.json, GPT-2's vocab.json + merges.txt) that is malformed or uses a feature `algo` does not read"
         case .unknownToken: "a text holds a character or word outside the vocabulary the experiment's first `tokenize` learned"
         }

@@ -4,12 +4,12 @@ import AlgoSyntax
 // MARK: - Calls: builtins, local functions, algorithms with hyperparameters bound by name
 
 extension AlgoChecker {
-    static let elementwiseBuiltins: Set<String> = ["GELU", "ReLU", "exp", "log"]
+    static let elementwiseBuiltins: Set<String> = ["GELU", "ReLU", "exp", "log", "tanh", "σ"]
 
     func call(_ c: Call, _ e: Expr) -> SemType {
         let callee = c.callee.spelling
         if let t = experimentBuiltin(c, e) { return t }
-        if callee == "softmax" || Self.elementwiseBuiltins.contains(callee) || callee == "length" {
+        if callee == "softmax" || (Self.elementwiseBuiltins.contains(callee) && (callee != "σ" || lookup(callee) == nil)) || callee == "length" {
             return builtin(c, e)
         }
         if let b = lookup(callee), b.kind == .function, case .function(let arg, let result) = program.resolve(b.type) {

@@ -121,6 +121,7 @@ extension AlgoChecker {
         }
         if dimNames.contains(spelling) { return .nat(.named(spelling)) }
         if ["mask_token", "bos_token", "eos_token"].contains(spelling) { return .index(.named("N_V")) }
+        if spelling == "π" { return .real }
         // A name whose script is an unbound variable and whose base has no family: report the name.
         unknownName(spelling, at: span)
         return .error
@@ -282,6 +283,8 @@ extension AlgoChecker {
                 if isCollectionLike(x) { return x }
             }
             if case .array = x, case .array = y { return elementwise(op, x, y, a, b, e) }
+            // Element-wise reciprocal: a number divided by each entry, `1/(1 + exp(−X))`.
+            if x.isScalar, case .array = y { return elementwiseResult(y) }
             // Section 8 (Adam): member-wise division of two collections of the same structure, `m̂/(√v̂ + ε)`.
             if isCollectionLike(x), isCollectionLike(y) { return elementwise(op, x, y, a, b, e) }
             return invalid("cannot divide \(show(x)) by \(show(y))", e)

@@ -9,14 +9,22 @@ public struct ParsedFile: Sendable {
     public init(source: SourceFile, tree: AlgoFile) { self.source = source; self.tree = tree }
 
     /// The directories whose `.algo` files calls of this file resolve to: its own, and for a file in
-    /// a directory of experiments (one of its `.algo` files holds an `Experiment N:` block) also the
-    /// directory above: `Algorithms/Experiments/CharGPT.algo` and the algorithms beside it call the
-    /// paper's algorithms in `Algorithms/`.
+    /// a directory of experiments (one of its `.algo` files holds an `Experiment N:` block) or in a
+    /// subdirectory of a directory of algorithms (its parent holds `.algo` files) also the directory
+    /// above: `Algorithms/Experiments/CharGPT.algo` and `Algorithms/GPT2/GPT2.algo` call the paper's
+    /// algorithms in `Algorithms/`.
     public var libraryDirectories: [String] {
         let dir = directory.isEmpty ? "." : directory
-        guard tree.algorithms.contains(where: { $0.title.keyword == .experiment }) || Self.holdsExperiments(dir) else { return [dir] }
         let parent = (dir as NSString).deletingLastPathComponent
-        return [dir, parent.isEmpty ? (dir == "." ? ".." : ".") : parent]
+        let above = parent.isEmpty ? (dir == "." ? ".." : ".") : parent
+        guard tree.algorithms.contains(where: { $0.title.keyword == .experiment }) || Self.holdsExperiments(dir)
+              || Self.holdsAlgorithms(above) else { return [dir] }
+        return [dir, above]
+    }
+
+    /// Whether `dir` holds an `.algo` file.
+    static func holdsAlgorithms(_ dir: String) -> Bool {
+        ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).contains { $0.hasSuffix(".algo") }
     }
 
     /// Whether an `.algo` file of `dir` has a line starting with `Experiment ` (a title).

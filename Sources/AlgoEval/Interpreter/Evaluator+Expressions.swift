@@ -379,7 +379,8 @@ extension Evaluator {
         return try callAlgorithm(c, e, f)
     }
 
-    /// The mathematics the paper takes as given: softmax, GELU, ReLU, exp, log, length.
+    /// The mathematics the paper takes as given: softmax, GELU, ReLU, exp, log, length; and tanh and
+    /// the logistic σ(x) = 1/(1 + e⁻ˣ) (GPT-2's GELU, gates).
     func builtin(_ c: Call, _ e: Expr, _ f: Frame) throws -> Value {
         let name = c.callee.spelling
         guard c.arguments.count == 1 else { throw RuntimeError(.notExecutable, "`\(name)` with \(c.arguments.count) arguments", at: e.span) }
@@ -409,6 +410,8 @@ extension Evaluator {
             switch name {
             case "exp": return .real(Foundation.exp(x))
             case "log": return .real(Foundation.log(x))
+            case "tanh": return .real(Foundation.tanh(x))
+            case "σ": return .real(1 / (1 + Foundation.exp(-x)))
             default: break
             }
         }
@@ -423,6 +426,8 @@ extension Evaluator {
         case "ReLU": return .tensor(x.relu())
         case "exp": return .tensor(x.exp())
         case "log": return .tensor(x.log())
+        case "tanh": return .tensor(x.tanh())
+        case "σ": return .tensor(x.sigmoid())
         default: throw RuntimeError(.notExecutable, "the builtin `\(name)` is not executable yet", at: e.span)
         }
     }

@@ -313,6 +313,7 @@ public final class Evaluator {
         if let v = f.vars[concrete] { return v }
         if let d = f.dims[n.spelling] { return .nat(d) }
         if let nv = f.dims["N_V"], let s = SpecialTokens.value(n.spelling, vocabulary: nv) { return .nat(s) }
+        if n.spelling == "π" { return .real(Double.pi) }
         if let last = n.scripts.last, last.position == .sup, n.scripts.count >= 1 {
             if let b = try? lookup(base, Array(scripts.dropLast()), span, f) {
                 let k = try eval(last.value, f)

@@ -77,7 +77,7 @@ public enum RunSession {
     }
 
     /// The directory of `path` ("." for a bare file name).
-    static func directory(of path: String) -> String {
+    public static func directory(of path: String) -> String {
         let d = (path as NSString).deletingLastPathComponent
         return d.isEmpty ? "." : d
     }
@@ -106,6 +106,7 @@ public enum RunSession {
                     switch decl.type?.kind {
                     case nil: kind = .collection
                     case .sequences?: kind = .tokens
+                    case .power(let base, _, _)? where { if case .range = base.kind { return true }; return false }(): kind = .tokens
                     case .power(_, let dims, _)?: kind = .array(dims)
                     case .range?: kind = .position
                     default: kind = .token
