@@ -149,6 +149,8 @@ struct RunCommand: Command {
             return runExperiment(loaded, args, options, setDims: setDims, setReals: setReals, &reporter, &output)
         }
         let a = loaded.target
+        // Header defaults of real hyperparameters (`ε = 10⁻⁵`), where nothing else gave a value.
+        for (k, v) in a.realDefaults where reals[k] == nil { reals[k] = v }
         // `--set τ=1` parses as a natural number; a hyperparameter declared real is a real.
         for (k, v) in setDims where a.isRealHyperparameter(k) || loaded.program.algorithms.contains(where: { $0.isRealHyperparameter(k) }) {
             dims[k] = nil; reals[k] = Double(v)

@@ -25,9 +25,16 @@ extension AlgoChecker {
     /// Returns the declared type, or nil when the declaration is not valued.
     func declareValued(_ d: Declaration, kind: HeaderKind) -> Bool {
         guard let value = d.value else { return false }
+        // An algorithm's real hyperparameter may have a default: a constant real (`ε = 10⁻⁵`).
+        if !isExperiment, kind == .hyperparameters, d.names.count == 1, case .name(let n) = d.names[0].kind,
+           !ConstantExpression.isWholeNumber(value), ConstantExpression.value(value) != nil {
+            dimNames.remove(n.spelling)
+            define(n.spelling, Binding(type: .real, origin: n.span, kind: .hyperparameter, loopDepth: 0))
+            return true
+        }
         guard isExperiment else {
             var d = Diagnostic(.headerValue, "an algorithm's header declares names, it does not bind values", at: value.span, label: "a value")
-            d.notes.append("values are bound by experiment files (`Experiment N: …`) or `algo run --set`")
+            d.notes.append("values are bound by experiment files (`Experiment N: …`) or `algo run --set`; an algorithm's header gives a default only to a real hyperparameter, as a constant such as `ε = 10⁻⁵` or `τ = 1.0`")
             report(d)
             return false
         }

@@ -263,6 +263,11 @@ extension Parser {
         if t.kind == .superscriptDigits || t.kind == .subscriptDigits {
             advance()
             let span = t.span(source.path)
+            if t.value.hasPrefix("-") {   // `⁻⁵`: the superscript −5
+                let magnitude = String(t.value.dropFirst())
+                return Script(position: .sup, braced: true, raw: "−" + magnitude,
+                              value: Expr(.unary(.negate, Expr(.number(magnitude), span)), span), span: span)
+            }
             return Script(position: t.kind == .superscriptDigits ? .sup : .sub, braced: false, raw: t.value,
                           value: Expr(.number(t.value), span), span: span)
         }

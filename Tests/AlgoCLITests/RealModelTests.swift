@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import AlgoEval
 @testable import AlgoCLI
 
 /// Real models on the command line (issue 14): HuggingFace tokenizer files with `--tokenizer`,
@@ -39,5 +40,36 @@ struct RealModelTests {
         #expect(out.stderr.contains("error[E0550]") && out.stderr.contains("without gaps"), "\(out.stderr)")
         let (code2, out2) = run(["run", Self.repository + "/Algorithms/DTransformer.algo", "--tokenizer", dir.path + "/none.json"])
         #expect(code2 == .input && out2.stderr.contains("error[E0001]"), "\(out2.stderr)")
+    }
+
+    @Test("the notation the real models need: a real default in a header, π, tanh, σ, a number divided by a matrix")
+    func notation() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("algo-notation-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // Each line is an identity that holds exactly in real numbers; Y collects the residues.
+        let text = """
+        Algorithm 1: Y ← Identities(X)
+        Input:  X ∈ ℝ^{d×ℓ}, numbers.
+        Output: Y ∈ ℝ^{d×ℓ}, what is left of each identity.
+        Hyperparameters: c = √(2/π), ε = 10⁻⁵
+        1 A ← σ(X) − 1/(1 + exp(−X))
+        2 B ← tanh(X) − (2 σ(2 X) − 1)
+        3 C ← tanh X − tanh(X)
+        4 return Y = A ⊙ A + B ⊙ B + C + (c − 0.7978845608028654) + (ε − 0.00001)
+        """
+        let path = dir.appendingPathComponent("Identities.algo").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("Y.safetensors").path
+        let (code, o) = run(["run", path, "--set", "d=3,ℓ=4", "--precision", "f64", "--output", out])
+        #expect(code == .ok, "\(o.stderr)")
+        #expect(o.stdout.contains("c = 0.7978845608028654") && o.stdout.contains("ε = 1e-05"), "\(o.stdout)")
+        let y = try Checkpoint.read(out).get()["output.Y"]?.doubles ?? []
+        #expect(y.count == 12 && y.allSatisfy { abs($0) < 1e-15 }, "\(y)")
+        // A whole number is a dimension: no default in an algorithm's header (E0414).
+        let bad = dir.appendingPathComponent("Bad.algo").path
+        try text.replacingOccurrences(of: "ε = 10⁻⁵", with: "n = 3").write(toFile: bad, atomically: true, encoding: .utf8)
+        let (code2, o2) = run(["check", bad])
+        #expect(code2 == .diagnostics && o2.stderr.contains("error[E0414]"), "\(o2.stderr)")
     }
 }
