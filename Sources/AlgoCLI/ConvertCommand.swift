@@ -39,7 +39,7 @@ struct ConvertCommand: Command {
         guard let format = DiagnosticFormat.from(args, &output) else { return .usage }
         guard args.positionals.count == 2 else { output.err("algo convert: error: expected IN and OUT\n\n" + usage); return .usage }
         let (input, out) = (args.positionals[0], args.positionals[1])
-        var reporter = Reporter(format: format)
+        let reporter = Reporter(format: format)
         func fail(_ e: ConversionError, at path: String) -> ExitCode {
             reporter.emit([Diagnostic(.conversionMismatch, e.message, at: Span(file: path, start: 0, end: 0))], &output)
             return .diagnostics

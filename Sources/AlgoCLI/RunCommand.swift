@@ -62,6 +62,7 @@ struct RunCommand: Command {
             Arguments.Spec("max-steps", value: true, help: "step limit of `while` loops (default 256)"),
             Arguments.Spec("check-finite", help: "also report infinities produced by a line (NaN is always reported)"),
             Arguments.Spec("profile", help: "print time and operations per source line"),
+            Arguments.Spec("strict", help: "a `--params` tensor the algorithm does not use is an error (E0552), not a warning"),
             Arguments.Spec("checkpoint", value: true, help: "training: save θ and the training state to this file (atomically) for --resume"),
             Arguments.Spec("checkpoint-every", value: true, help: "training: steps between checkpoints (default 100; also at the end and on Ctrl-C)"),
             Arguments.Spec("resume", value: true, help: "training: continue the run that wrote this --checkpoint file (same command line)"),
@@ -121,8 +122,18 @@ struct RunCommand: Command {
             case .failure(let d): reporter.emit([d], &output); return d.code == .tokenizerFile ? .diagnostics : .input
             }
         }
+        // A checkpoint may carry its tokenizer (experiments, `algo convert`).
+        if tokenizer == nil, let t = checkpoint?.metadata[CheckpointMetadata.tokenizerKey] {
+            switch TokenizerFile.parse(Array(t.utf8)) {
+            case .success(let tk): tokenizer = tk
+            case .failure(let e):
+                reporter.emit([Diagnostic(.tokenizerFile, "the tokenizer in `\(args.value("params") ?? "")` is not readable: \(e)",
+                                          at: Span(file: args.value("params") ?? "", start: 0, end: 0))], &output)
+                return .diagnostics
+            }
+        }
         if args.value("text") != nil && tokenizer == nil {
-            output.err("algo run: error: `--text` needs `--tokenizer FILE`"); return .usage
+            output.err("algo run: error: `--text` needs `--tokenizer FILE` (or a `--params` checkpoint that carries its tokenizer)"); return .usage
         }
         // Dimensions: the checkpoint's and --set; then those fixed by the given tensors; then the
         // embedded defaults for the rest (RunSession.run's `fallback`).
@@ -182,7 +193,13 @@ struct RunCommand: Command {
                 inputs[k] = try RunSession.parseInput(v, kind: kind, name: k, dtype: options.dtype, at: a.syntax.title.span)
             }
             if let text = args.value("text"), let tk = tokenizer {
-                for part in text.split(separator: ";") {
+                // `NAME=TEXT;…`, or the whole text for an algorithm with one token-sequence input.
+                let tokenInputs = RunSession.inputKinds(a).filter { $0.kind == .tokens }.map(\.name)
+                let named = text.split(separator: "=", maxSplits: 1).first.map { tokenInputs.contains($0.trimmingCharacters(in: .whitespaces).precomposedStringWithCanonicalMapping) } ?? false
+                if !named && tokenInputs.count != 1 {
+                    output.err("algo run: error: `--text` takes `NAME=TEXT;…` (`\(a.name)` has \(tokenInputs.count) token-sequence inputs)"); return .usage
+                }
+                for part in named ? text.split(separator: ";").map(String.init) : [tokenInputs[0] + "=" + text] {
                     let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
                     guard kv.count == 2 else { output.err("algo run: error: `--text` takes `NAME=TEXT;…`"); return .usage }
                     let name = kv[0].trimmingCharacters(in: .whitespaces).precomposedStringWithCanonicalMapping
@@ -202,6 +219,10 @@ struct RunCommand: Command {
             let defaults = try RunSession.defaultInputs(a, dims: known, seed: options.seed, dtype: options.dtype, skip: Set(inputs.keys))
             for (k, v) in defaults where inputs[k] == nil { inputs[k] = v; defaulted.append(k) }
 
+            if let c = checkpoint, let d = Self.unusedParameters(c, a, loaded.program, dims: known, path: args.value("params") ?? "", strict: args.has("strict")) {
+                reporter.emit([d], &output)
+                if d.severity == .error { return .diagnostics }
+            }
             let start = Date()
             let result = try RunSession.run(loaded, dims: dims, reals: reals, inputs: inputs,
                                             parameters: checkpoint.map(RunSession.parameters(from:)), mask: mask, options: options,
@@ -265,6 +286,21 @@ struct RunCommand: Command {
         } catch {
             return Self.report(error, &reporter, &output)
         }
+    }
+
+    /// Warning (error with `--strict`) E0552 naming the tensors of `--params` that the algorithm does
+    /// not read (a conversion mistake otherwise goes unnoticed), or nil. Training state (`train.*`)
+    /// and inputs are not parameters.
+    static func unusedParameters(_ c: Checkpoint, _ a: LoadedAlgorithm, _ p: EvalProgram, dims: [String: Int], path: String, strict: Bool) -> Diagnostic? {
+        guard let specs = try? ParameterLayout.parameters(of: a, program: p, dims: dims), !specs.isEmpty else { return nil }
+        let used = Set(specs.map(\.name))
+        let unused = RunSession.parameters(from: c).keys.filter { !used.contains($0) && !$0.hasPrefix("train.") }.sorted()
+        guard !unused.isEmpty else { return nil }
+        let shown = unused.prefix(8).map { "`\($0)`" }.joined(separator: ", ") + (unused.count > 8 ? ", …" : "")
+        var d = Diagnostic(.unusedTensors, "\(unused.count) tensor\(unused.count == 1 ? "" : "s") of `\(path)` \(unused.count == 1 ? "is" : "are") no parameter of `\(a.name)`: \(shown)",
+                           at: Span(file: path, start: 0, end: 0), severity: strict ? .error : .warning)
+        d.notes.append("`algo params \(a.file)` lists the names it reads; a checkpoint of another algorithm (or a conversion mistake) leaves tensors unread")
+        return d
     }
 
     /// The tokenizer at `path` (any file `TokenizerFile.load` reads), or its diagnostic: E0001 for a

@@ -106,6 +106,9 @@ private func fromLittleEndian<W: FixedWidthInteger>(_ bytes: [UInt8], count: Int
 public enum CheckpointMetadata {
     /// Key of the SHA-256 (hex) of the `.algo` source.
     public static let sourceHashKey = "algo.source_sha256"
+    /// Key of the tokenizer a checkpoint carries: its vocabulary file (`algo`'s JSON or a HuggingFace
+    /// tokenizer.json) as text, so that `algo run --params F --text …` needs no `--tokenizer`.
+    public static let tokenizerKey = "algo.tokenizer"
     /// Prefix of hyperparameter keys: `algo.hyperparameter.d_e` = `"16"`.
     public static let hyperparameterPrefix = "algo.hyperparameter."
 

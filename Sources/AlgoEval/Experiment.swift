@@ -144,7 +144,9 @@ public struct ExperimentRunner {
             var h: [String: String] = [:]
             for (k, x) in s.dims { h[k] = String(x) }
             for (k, x) in s.reals { h[k] = String(x) }
-            let meta = CheckpointMetadata.make(source: loaded.source.text, hyperparameters: h, extra: ["algo.algorithm": a.name])
+            var extra = ["algo.algorithm": a.name]
+            if let t = s.tokenizer { extra[CheckpointMetadata.tokenizerKey] = String(decoding: t.vocabularyFile(), as: UTF8.self) }
+            let meta = CheckpointMetadata.make(source: loaded.source.text, hyperparameters: h, extra: extra)
             if case .failure(let e) = Checkpoint.write(tensors: s.result.parameters, metadata: meta, to: out) {
                 throw RuntimeError(.invalidInput, "cannot write the checkpoint `\(out)`: \(e)", at: st.span)
             }

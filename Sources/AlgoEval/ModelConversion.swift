@@ -48,7 +48,7 @@ public enum ModelConversion {
     /// Metadata key of the format converted from.
     public static let sourceKey = "algo.convert.from"
     /// Metadata key of the tokenizer (`tokenizer.json` text) a checkpoint carries.
-    public static let tokenizerKey = "algo.tokenizer"
+    public static let tokenizerKey = CheckpointMetadata.tokenizerKey
 
     /// `model_type` of a `config.json` (`gpt2`, `bert`, …), if it has one.
     public static func modelType(config: [UInt8]) -> String? {

@@ -56,6 +56,12 @@ struct ExperimentTests {
         let c = try Checkpoint.read(dir + "/θ.safetensors").get()
         #expect(c["W_e"]?.shape == [16, 38])
         #expect(c.metadata["algo.hyperparameter.N_V"] == "38")
+        // The checkpoint carries its vocabulary: a prompt as text needs no tokenizer file.
+        #expect(c.metadata[CheckpointMetadata.tokenizerKey]?.contains(#""kind":"character""#) == true)
+        var g = Output(color: false)
+        let rg = CLI.run(["run", RunCommandTests.repository + "/Algorithms/DInference.algo", "--params", dir + "/θ.safetensors",
+                          "--text", "The model", "--set", "ℓ_gen=4"], &g)
+        #expect(rg == .ok && g.stdout.contains("input x = [") && g.stdout.contains("(9 tokens)") && g.stdout.contains("as text: \""), "\(g.stdout)\(g.stderr)")
     }
 
     @Test("a fixed seed reproduces an experiment line for line")

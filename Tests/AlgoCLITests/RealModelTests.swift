@@ -72,4 +72,49 @@ struct RealModelTests {
         let (code2, o2) = run(["check", bad])
         #expect(code2 == .diagnostics && o2.stderr.contains("error[E0414]"), "\(o2.stderr)")
     }
+
+    @Test("--params with tensors the algorithm does not read: warning E0552 naming them, an error with --strict")
+    func unusedParameters() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("algo-unused-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let params = dir.appendingPathComponent("d.safetensors").path
+        let small = ["--set", "d_e=8,d_mlp=8,d_attn=4,d_mid=4,H=2,L=1"]
+        let (c0, _) = run(["run", Self.repository + "/Algorithms/DTransformer.algo"] + small + ["--save-params", params])
+        try #require(c0 == .ok)
+        // GPT2.algo ties its unembedding: DTransformer's W_u is left unread.
+        let gpt2 = Self.repository + "/Algorithms/GPT2/GPT2.algo"
+        let (c1, o1) = run(["run", gpt2, "--params", params, "--input", "x=1,2"])
+        #expect(c1 == .ok && o1.stderr.contains("warning[E0552]") && o1.stderr.contains("`W_u`"), "\(o1.stderr)")
+        let (c2, o2) = run(["run", gpt2, "--params", params, "--input", "x=1,2", "--strict"])
+        #expect(c2 == .diagnostics && o2.stderr.contains("error[E0552]"), "\(o2.stderr)")
+        // Its own checkpoint reads without a word.
+        let (c3, o3) = run(["run", Self.repository + "/Algorithms/DTransformer.algo", "--params", params, "--input", "x=1,2", "--strict"])
+        #expect(c3 == .ok && !o3.stderr.contains("E0552"), "\(o3.stderr)")
+    }
+
+    @Test("algo convert keeps the tokenizer beside the model: --text needs no --tokenizer, and --to writes tokenizer.json back")
+    func convertedTokenizer() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("algo-convtok-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir + "/gpt2", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for f in ["gpt2/model.safetensors", "gpt2/config.json", "bpe/vocab.json", "bpe/merges.txt"] {
+            try FileManager.default.copyItem(atPath: Self.hf + "/" + f, toPath: dir + "/gpt2/" + (f as NSString).lastPathComponent)
+        }
+        let (c1, o1) = run(["convert", dir + "/gpt2", dir + "/g.safetensors"])
+        #expect(c1 == .ok && o1.stdout.contains("with its tokenizer"), "\(o1.stdout)\(o1.stderr)")
+        let (c2, o2) = run(["run", Self.repository + "/Algorithms/GPT2/GPT2.algo", "--params", dir + "/g.safetensors", "--text", "The model reads"])
+        #expect(c2 == .ok && o2.stdout.contains("input x = [266, 317, 482] (3 tokens)"), "\(o2.stdout)\(o2.stderr)")
+        let (c3, o3) = run(["convert", dir + "/g.safetensors", dir + "/back", "--to", "hf-gpt2"])
+        #expect(c3 == .ok, "\(o3.stderr)")
+        let back = try Self.tokenizer(dir + "/back/tokenizer.json")
+        #expect(try back.encode("The model reads", wrap: false).get() == [266, 317, 482])
+    }
+
+    static func tokenizer(_ path: String) throws -> any Tokenizer {
+        switch TokenizerFile.load(from: path) {
+        case .success(let t): return t
+        case .failure(let e): throw e
+        }
+    }
 }
