@@ -60,6 +60,8 @@ struct RunCommand: Command {
             Arguments.Spec("precision", value: true, help: "`f32` (default) or `f64`"),
             Arguments.Spec("seed", value: true, help: "seed of parameter initialisation and sampling (default 0)"),
             Arguments.Spec("max-steps", value: true, help: "step limit of `while` loops (default 256)"),
+            Arguments.Spec("top-k", value: true, help: "`sample` draws among the k most likely tokens only (beside τ)"),
+            Arguments.Spec("samples", value: true, help: "run a sampling algorithm N times (seeds seed … seed+N−1, the same parameters) and print every sample"),
             Arguments.Spec("check-finite", help: "also report infinities produced by a line (NaN is always reported)"),
             Arguments.Spec("profile", help: "print time and operations per source line"),
             Arguments.Spec("strict", help: "a `--params` tensor the algorithm does not use is an error (E0552), not a warning"),
@@ -83,6 +85,9 @@ struct RunCommand: Command {
         }
         if let s = args.value("seed") { guard let v = UInt64(s) else { output.err("algo run: error: `--seed` takes a natural number"); return .usage }; options.seed = v }
         if let s = args.value("max-steps") { guard let v = Int(s), v >= 0 else { output.err("algo run: error: `--max-steps` takes a natural number"); return .usage }; options.maxSteps = v }
+        if let s = args.value("top-k") { guard let v = Int(s), v >= 1 else { output.err("algo run: error: `--top-k` takes a number ≥ 1"); return .usage }; options.topK = v }
+        var samples = 1
+        if let s = args.value("samples") { guard let v = Int(s), v >= 1, v <= 10_000 else { output.err("algo run: error: `--samples` takes a number from 1 to 10000"); return .usage }; samples = v }
         options.checkFinite = args.has("check-finite")
         options.profile = args.has("profile")
 
@@ -252,6 +257,19 @@ struct RunCommand: Command {
             s += Self.describe(result.value, a, options.dtype)
             if let tk = tokenizer, case .tokens(let ids) = result.value, case .success(let text) = tk.decode(ids, specialTokens: .show) {
                 s += "  as text: \"\(text)\"\n"
+            }
+            // More samples: the same parameters, the next seeds.
+            if samples > 1, case .tokens = result.value {
+                for k in 1..<samples {
+                    var o = options
+                    o.seed = options.seed &+ UInt64(k)
+                    let r = try RunSession.run(loaded, dims: dims, reals: reals, inputs: inputs, parameters: result.parameters.mapValues(\.value),
+                                               mask: mask, options: o, fallback: RunSession.defaultDimensions)
+                    guard case .tokens(let ids) = r.value else { continue }
+                    s += "sample \(k + 1) (seed \(o.seed)): \(Self.brief(r.value))"
+                    if let tk = tokenizer, case .success(let text) = tk.decode(ids, specialTokens: .show) { s += "  \"\(text)\"" }
+                    s += "\n"
+                }
             }
             if checkpoint == nil, !result.parameters.isEmpty {
                 s += "note: the parameters are random (untrained), so the output means nothing yet"

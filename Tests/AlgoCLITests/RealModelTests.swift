@@ -117,4 +117,39 @@ struct RealModelTests {
         case .failure(let e): throw e
         }
     }
+
+    /// The token ids of `output y = [...]` and of each `sample k (seed s): [...]` line.
+    static func samples(_ stdout: String) -> [[Int]] {
+        stdout.split(separator: "\n").filter { $0.hasPrefix("output y = [") || $0.hasPrefix("sample ") }.map { line in
+            let inside = line.drop { $0 != "[" }.dropFirst().prefix { $0 != "]" }
+            return inside.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        }
+    }
+
+    @Test("generation: the sliding window equals DInference inside ℓ_max and continues past it; --samples; --top-k 1 is greedy")
+    func generation() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("algo-gen-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let params = dir + "/w.safetensors"
+        let (c0, _) = run(["run", Self.repository + "/Algorithms/DTransformer.algo", "--set", "d_e=8,d_mlp=8,d_attn=4,d_mid=4,H=2,L=1,ℓ_max=6",
+                           "--input", "x=1,2,3", "--save-params", params])
+        try #require(c0 == .ok)
+        let window = Self.repository + "/Algorithms/DInferenceWindow.algo", plain = Self.repository + "/Algorithms/DInference.algo"
+        // Inside the context (3 + 4 − 1 ≤ 6) the window is all of x: the same draws as Algorithm 14.
+        let (c1, o1) = run(["run", window, "--params", params, "--input", "x=1,2,3", "--set", "ℓ_gen=4", "--seed", "5"])
+        let (c2, o2) = run(["run", plain, "--params", params, "--input", "x=1,2,3", "--set", "ℓ_gen=4", "--seed", "5"])
+        #expect(c1 == .ok && c2 == .ok && Self.samples(o1.stdout) == Self.samples(o2.stdout) && Self.samples(o1.stdout).first?.count == 4,
+                "\(o1.stdout)\n\(o2.stdout)")
+        // Past it: Algorithm 14 stops at position 7 (E0502, erratum A10); the window goes on.
+        let (c3, o3) = run(["run", plain, "--params", params, "--input", "x=1,2,3", "--set", "ℓ_gen=10"])
+        #expect(c3 == .diagnostics && o3.stderr.contains("error[E0502]"), "\(o3.stderr)")
+        let (c4, o4) = run(["run", window, "--params", params, "--input", "x=1,2,3", "--set", "ℓ_gen=10", "--samples", "3"])
+        let drawn = Self.samples(o4.stdout)
+        #expect(c4 == .ok && drawn.count == 3 && drawn.allSatisfy { $0.count == 10 } && Set(drawn.map { $0.description }).count > 1, "\(o4.stdout)\(o4.stderr)")
+        // Top-1 keeps only the most likely token: every seed gives the same (greedy) continuation.
+        let (c5, o5) = run(["run", window, "--params", params, "--input", "x=1,2,3", "--set", "ℓ_gen=10", "--samples", "3", "--top-k", "1"])
+        let greedy = Self.samples(o5.stdout)
+        #expect(c5 == .ok && greedy.count == 3 && Set(greedy.map { $0.description }).count == 1, "\(o5.stdout)\(o5.stderr)")
+    }
 }

@@ -8,12 +8,12 @@ import Testing
 /// diagnostics, and the CheckedProgram records what the evaluator needs.
 @Suite struct CheckTests {
     /// The paper's 15 algorithms, the 4 section-8 variants (Algorithms 16–19, numbered by us) and the
-    /// two pieces of the real models (layer_norm_ε, GELU_tanh: 20, 21).
+    /// pieces of the real models (layer_norm_ε, GELU_tanh, DInferenceWindow: 20, 21, 25).
     @Test func allAlgorithmsCheckClean() {
-        #expect(Support.algorithms.count == 21)
+        #expect(Support.algorithms.count == 22)
         let (outcome, ds) = Support.check(Support.algorithms, library: [])
         #expect(ds.isEmpty, "\(Support.render(ds, Support.algorithms))")
-        #expect(outcome.program?.algorithms.count == 21)
+        #expect(outcome.program?.algorithms.count == 22)
     }
 
     /// Adam's moment estimates have θ's structure: `0 · θ` before θ's first use, `β_1 m + (1 − β_1) g`,

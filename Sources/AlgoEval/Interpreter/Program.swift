@@ -155,6 +155,8 @@ public struct RunOptions {
     public var maxSteps = 256
     /// Seed of `sample` statements.
     public var seed: UInt64 = 0
+    /// `sample … from q ∝ …` draws among the k most likely tokens only (top-k sampling); nil: all.
+    public var topK: Int? = nil
     /// Record per-line time and operation counts.
     public var profile = false
     /// Training: `∇loss(θ)` records the forward on a tape and returns the gradient. When false (an
