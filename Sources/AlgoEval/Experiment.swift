@@ -271,9 +271,14 @@ public struct ExperimentRunner {
                     throw RuntimeError(.unknownToken, "`\(path)`: \(err)", at: e.span, notes: ["the experiment's first `tokenize` learned the vocabulary; later texts must use it"])
                 }
             }
-            let trained: Swift.Result<any Tokenizer, TokenizerError> = kind.spelling == "words"
-                ? WordTokenizer.train(on: [text]).map { $0 }
-                : CharacterTokenizer.train(on: [text]).map { $0 }
+            let trained: Swift.Result<any Tokenizer, TokenizerError>
+            switch kind.spelling {
+            case "words": trained = WordTokenizer.train(on: [text]).map { $0 }
+            case "bpe":
+                guard let merges = s.dims["N_merges"] else { throw RuntimeError(.missingValue, "`tokenize(… | bpe)` needs N_merges", at: e.span) }
+                trained = BPETokenizer.train(on: [text], merges: merges).map { $0 }
+            default: trained = CharacterTokenizer.train(on: [text]).map { $0 }
+            }
             guard case .success(let t) = trained, case .success(let ids) = t.encode(text, wrap: false), !ids.isEmpty else {
                 throw RuntimeError(.emptyData, "the data file `\(path)` holds no token", at: e.span)
             }

@@ -17,7 +17,7 @@ extension AlgoChecker {
     ]
 
     /// The tokenizers `tokenize(c | …)` accepts (paper, section 4).
-    static let tokenizerKinds: Set<String> = ["characters", "words"]
+    static let tokenizerKinds: Set<String> = ["characters", "words", "bpe"]
 
     /// A declaration with a value (`ℓ_max = 64`): only experiments bind values in their header.
     /// Hyperparameters take numbers (a whole number is a dimension, a decimal a real), inputs and
@@ -133,7 +133,13 @@ extension AlgoChecker {
             guard case .text = t else { return kindError("a text (an input `name = \"file\"`)", c.arguments[0], t) }
             let p = c.parameters[0].value
             guard case .name(let kind) = p.kind, Self.tokenizerKinds.contains(kind.spelling) else {
-                report(Diagnostic(.argumentMismatch, "`tokenize` takes a tokenizer after `|`: `characters` or `words`, not `\(text(p))`", at: p.span))
+                report(Diagnostic(.argumentMismatch, "`tokenize` takes a tokenizer after `|`: `characters`, `words` or `bpe`, not `\(text(p))`", at: p.span))
+                return .error
+            }
+            if kind.spelling == "bpe", !(hyperparameters.contains("N_merges") && lookup("N_merges")?.kind == .hyperparameter) {
+                var d = Diagnostic(.unboundHyperparameter, "`tokenize(… | bpe)` learns N_merges merges, which this experiment does not declare", at: e.span)
+                d.help = "declare it with a value: `Hyperparameters: N_merges = 256`"
+                report(d)
                 return .error
             }
             guard hyperparameters.contains("N_V"), lookup("N_V")?.kind == .hyperparameter else {
