@@ -64,16 +64,15 @@ struct ConvertCommand: Command {
         }
         let directory = isDirectory.boolValue ? input : RunSession.directory(of: input)
         let weights = isDirectory.boolValue ? directory + "/model.safetensors" : input
-        guard let data = FileManager.default.contents(atPath: weights) else {
+        guard FileManager.default.isReadableFile(atPath: weights) else {
             reporter.emit([Diagnostic(.fileNotFound, "cannot read `\(weights)`", at: Span(file: weights, start: 0, end: 0))], &output)
             return .input
         }
-        let bytes = [UInt8](data)
 
         if let to {
             // Back out of algo's names.
             let c: Checkpoint
-            switch Checkpoint.decode(bytes) {
+            switch Checkpoint.read(weights) {
             case .success(let x): c = x
             case .failure(let e): return fail(ConversionError("not an algo checkpoint: \(e)"), at: weights)
             }
@@ -110,13 +109,16 @@ struct ConvertCommand: Command {
         guard let source else {
             output.err("algo convert: error: no config.json beside `\(weights)` tells the format: give `--from hf-gpt2|hf-bert|nanogpt`"); return .usage
         }
-        let stored: [String: Tensor]
-        switch ModelConversion.storedTensors(bytes) {
+        // The file's bytes are dropped once its tensors exist; the tensors once converted.
+        var stored: [String: Tensor]
+        switch Self.storedTensors(weights) {
         case .success(let s): stored = s
         case .failure(let e): return fail(e, at: weights)
         }
         let tokenizer = tokenizerBeside(directory)
-        switch ModelConversion.toAlgo(source, stored: stored, config: source == .nanoGPT ? nil : config, heads: heads, tokenizer: tokenizer) {
+        let converted = ModelConversion.toAlgo(source, stored: stored, config: source == .nanoGPT ? nil : config, heads: heads, tokenizer: tokenizer)
+        stored = [:]
+        switch converted {
         case .failure(let e): return fail(e, at: weights)
         case .success(let m):
             if !m.unused.isEmpty {
@@ -134,6 +136,12 @@ struct ConvertCommand: Command {
                        + (tokenizer == nil ? "" : ", with its tokenizer") + "\nrun it: algo run Algorithms/\(dir)/\(algorithm).algo --params \(out)")
             return .ok
         }
+    }
+
+    /// The tensors of the safetensors file at `path` (the file's bytes are released on return).
+    static func storedTensors(_ path: String) -> Result<[String: Tensor], ConversionError> {
+        guard let data = FileManager.default.contents(atPath: path) else { return .failure(ConversionError("cannot read `\(path)`")) }
+        return ModelConversion.storedTensors(data)
     }
 
     /// The tokenizer beside a checkpoint, as `tokenizer.json` bytes: tokenizer.json itself, or the

@@ -29,9 +29,39 @@ public struct Checkpoint: Sendable {
     }
 
     /// Reads the checkpoint at `path`; every problem with the file is a `CheckpointError` value.
+    ///
+    /// The file is read tensor by tensor, largest first, each straight into its tensor: the peak
+    /// memory is the tensors plus the bytes of the largest one (GPT-2's embedding), not the file
+    /// twice over.
     public static func read(_ path: String) -> Result<Checkpoint, CheckpointError> {
-        guard let data = FileManager.default.contents(atPath: path) else { return .failure(.io("cannot read `\(path)`")) }
-        return decode([UInt8](data))
+        guard let handle = FileHandle(forReadingAtPath: path) else { return .failure(.io("cannot read `\(path)`")) }
+        defer { try? handle.close() }
+        func bytes(at offset: UInt64, count: Int) -> [UInt8]? {
+            guard (try? handle.seek(toOffset: offset)) != nil, let d = try? handle.read(upToCount: count), d.count == count else { return nil }
+            return [UInt8](d)
+        }
+        guard let size = try? handle.seekToEnd(), size <= UInt64(Int.max) else { return .failure(.io("cannot read `\(path)`")) }
+        guard size >= 8, let lengthBytes = bytes(at: 0, count: 8) else { return .failure(.truncated(size: Int(size))) }
+        var n: UInt64 = 0
+        for k in 0..<8 { n |= UInt64(lengthBytes[k]) << UInt64(8 * k) }
+        guard n <= UInt64(Safetensors.maxHeaderLength), n <= size - 8 else { return .failure(.headerLengthOutOfRange(length: n, available: Int(size) - 8)) }
+        guard let headerBytes = bytes(at: 8, count: Int(n)) else { return .failure(.io("cannot read `\(path)`")) }
+        let dataStart = 8 + n
+        let spans: [Safetensors.Span], metadata: [String: String]
+        switch Safetensors.header(headerBytes, dataLength: Int(size - dataStart)) {
+        case .success(let h): (spans, metadata) = h
+        case .failure(let e): return .failure(e)
+        }
+        var tensors: [(name: String, tensor: Tensor)] = []
+        for s in spans.sorted(by: { $0.end - $0.begin > $1.end - $1.begin }) {
+            guard let data = bytes(at: dataStart + UInt64(s.begin), count: s.end - s.begin) else { return .failure(.io("cannot read `\(path)`")) }
+            switch tensor(SafetensorsEntry(name: s.name, dtype: s.dtype, shape: s.shape, data: data)) {
+            case .success(let t): tensors.append((s.name, t))
+            case .failure(let e): return .failure(e)
+            }
+        }
+        tensors.sort { bytesLess(Array($0.name.utf8), Array($1.name.utf8)) }
+        return .success(Checkpoint(tensors: tensors, metadata: metadata))
     }
 
     // MARK: - Bytes
@@ -43,16 +73,23 @@ public struct Checkpoint: Sendable {
 
     /// The checkpoint held in safetensors `bytes`. Tensors must be F32 or F64 of rank ≤ 4.
     public static func decode(_ bytes: [UInt8]) -> Result<Checkpoint, CheckpointError> {
-        Safetensors.decode(bytes).flatMap { file in
-            var tensors: [(name: String, tensor: Tensor)] = []
-            for e in file.entries {
-                switch tensor(e) {
-                case .success(let t): tensors.append((e.name, t))
-                case .failure(let error): return .failure(error)
-                }
+        Safetensors.decode(bytes).flatMap(tensors(of:))
+    }
+
+    /// The tensors of decoded entries; each entry's bytes are released as soon as its tensor exists.
+    static func tensors(of file: consuming SafetensorsFile) -> Result<Checkpoint, CheckpointError> {
+        var entries = file.entries
+        let metadata = file.metadata
+        _ = consume file
+        entries.reverse()
+        var tensors: [(name: String, tensor: Tensor)] = []
+        while let e = entries.popLast() {
+            switch tensor(e) {
+            case .success(let t): tensors.append((e.name, t))
+            case .failure(let error): return .failure(error)
             }
-            return .success(Checkpoint(tensors: tensors, metadata: file.metadata))
         }
+        return .success(Checkpoint(tensors: tensors, metadata: metadata))
     }
 
     /// A tensor as a safetensors entry: same shape, elements in row-major order, little-endian.
@@ -73,33 +110,53 @@ public struct Checkpoint: Sendable {
               count.multipliedReportingOverflow(by: e.dtype.byteSize) == (e.data.count, false) else {
             return .failure(.byteCountMismatch(tensor: e.name, expected: (Safetensors.elementCount(e.shape) ?? 0) &* e.dtype.byteSize, actual: e.data.count))
         }
-        let reversedShape = Array(e.shape.reversed())
-        let perm = Array((0..<e.shape.count).reversed())
-        let view: Tensor
+        // Element k of the row-major data goes to its column-major place, computed with a running
+        // multi-index (no intermediate array besides the result's).
+        let shape = e.shape
+        let rank = shape.count
+        var columnStride = [Int](repeating: 1, count: rank)
+        for d in stride(from: 1, to: rank, by: 1) { columnStride[d] = columnStride[d - 1] * shape[d - 1] }
+        func place(_ body: (_ k: Int, _ to: Int) -> Void) {
+            var index = [Int](repeating: 0, count: rank), to = 0
+            for k in 0..<count {
+                body(k, to)
+                var d = rank - 1
+                while d >= 0 {
+                    index[d] += 1
+                    to += columnStride[d]
+                    if index[d] < shape[d] { break }
+                    to -= columnStride[d] * shape[d]
+                    index[d] = 0
+                    d -= 1
+                }
+            }
+        }
         switch e.dtype {
         case .f32:
-            let bits: [UInt32] = fromLittleEndian(e.data, count: count)
-            view = Tensor(shape: reversedShape, floats: bits.map(Float.init(bitPattern:)))
+            var values = [Float](repeating: 0, count: count)
+            e.data.withUnsafeBytes { raw in
+                values.withUnsafeMutableBufferPointer { out in
+                    place { k, to in out[to] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self))) }
+                }
+            }
+            return .success(Tensor(shape: shape, floats: values))
         case .f64:
-            let bits: [UInt64] = fromLittleEndian(e.data, count: count)
-            view = Tensor(shape: reversedShape, values: bits.map(Double.init(bitPattern:)), dtype: .f64)
+            var values = [Double](repeating: 0, count: count)
+            e.data.withUnsafeBytes { raw in
+                values.withUnsafeMutableBufferPointer { out in
+                    place { k, to in out[to] = Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self))) }
+                }
+            }
+            return .success(Tensor(shape: shape, values: values, dtype: .f64))
         case .bool, .u8, .i8, .f8e5m2, .f8e4m3, .i16, .u16, .f16, .bf16, .i32, .u32, .i64, .u64:
             return .failure(.unsupportedDType(tensor: e.name, dtype: e.dtype.rawValue))
         }
-        return .success(view.permuted(perm).copy())
     }
 }
 
 /// The little-endian bytes of `words`.
 private func littleEndianBytes<W: FixedWidthInteger>(_ words: [W]) -> [UInt8] {
     words.map(\.littleEndian).withUnsafeBytes { Array($0) }
-}
-
-/// `count` words read little-endian from `bytes` (which holds exactly `count · W.bitWidth/8` bytes).
-private func fromLittleEndian<W: FixedWidthInteger>(_ bytes: [UInt8], count: Int) -> [W] {
-    bytes.withUnsafeBytes { raw in
-        (0..<count).map { W(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * MemoryLayout<W>.size, as: W.self)) }
-    }
 }
 
 /// Metadata conventions of `algo` checkpoints.

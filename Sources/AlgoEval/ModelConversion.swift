@@ -59,14 +59,16 @@ public enum ModelConversion {
     // MARK: - Reading stored tensors
 
     /// The tensors of safetensors `bytes`: F32 and F64 as they are, F16 and BF16 widened to F32.
-    public static func storedTensors(_ bytes: [UInt8]) -> Result<[String: Tensor], ConversionError> {
-        let file: SafetensorsFile
+    public static func storedTensors<Bytes: RandomAccessCollection>(_ bytes: Bytes) -> Result<[String: Tensor], ConversionError>
+    where Bytes.Element == UInt8, Bytes.Index == Int {
+        var entries: [SafetensorsEntry]
         switch Safetensors.decode(bytes) {
-        case .success(let f): file = f
+        case .success(let f): entries = f.entries
         case .failure(let e): return .failure(ConversionError("not a safetensors file: \(e)"))
         }
         var out: [String: Tensor] = [:]
-        for var e in file.entries {
+        entries.reverse()
+        while var e = entries.popLast() {    // each entry's bytes go as soon as its tensor exists
             switch e.dtype {
             case .f16, .bf16:
                 let n = e.data.count / 2
