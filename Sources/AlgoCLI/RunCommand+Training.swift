@@ -9,7 +9,7 @@ import Foundation
 /// built-in one), SGD as the algorithm is written, the loss before and after, θ̂ as a checkpoint.
 extension RunCommand {
     func runTraining(_ args: Arguments, _ output: inout Output, _ reporter: inout Reporter, loaded: LoadedProgram, source: SourceFile,
-                     path: String, checkpoint: Checkpoint?, dims given: [String: Int], reals givenReals: [String: Double],
+                     path: String, checkpoint: Checkpoint?, tokenizer: (any Tokenizer)? = nil, dims given: [String: Int], reals givenReals: [String: Double],
                      setGiven: Bool, options: RunOptions) -> ExitCode {
         let a = loaded.target
         var dims = given, reals = givenReals
@@ -57,7 +57,8 @@ extension RunCommand {
             var modelReals = reals
             for k in RunSession.trainingRealNames { modelReals[k] = nil }
             let checkpointMeta = Self.metadata(source, dims: merged, reals: modelReals,
-                                               usedDims: Self.dimensionsUsed(a, loaded.program).union(Self.modelDimensions(loaded)).filter { merged[$0] != nil && !trainingOnly.contains($0) }.sorted(), a)
+                                               usedDims: Self.dimensionsUsed(a, loaded.program).union(Self.modelDimensions(loaded)).filter { merged[$0] != nil && !trainingOnly.contains($0) }.sorted(), a,
+                                               tokenizer: tokenizer)
             var resume: TrainingSnapshot? = nil
             if let rp = args.value("resume") {
                 switch Checkpoint.read(rp) {
@@ -158,7 +159,7 @@ extension RunCommand {
             let modelDims = usedDims.filter { !["N_data", "N_epochs", "B", "N_batches"].contains($0) }
             for flag in ["output", "save-params"] {
                 guard let out = args.value(flag) else { continue }
-                if case .failure(let e) = Checkpoint.write(tensors: r.parameters, metadata: Self.metadata(source, dims: metaDims, reals: modelReals, usedDims: modelDims, a), to: out) {
+                if case .failure(let e) = Checkpoint.write(tensors: r.parameters, metadata: Self.metadata(source, dims: metaDims, reals: modelReals, usedDims: modelDims, a, tokenizer: tokenizer), to: out) {
                     output.err("algo run: error: cannot write `\(out)`: \(e)"); return .output
                 }
                 output.out("wrote θ̂ (\(r.parameters.count) parameters, named as `algo params` lists them) to \(out)")

@@ -173,7 +173,7 @@ struct RunCommand: Command {
         }
         if mask == nil, a.hyperparameterNames.contains("Mask") { mask = .constant(1) }
         if RunSession.isTraining(a) {
-            return runTraining(args, &output, &reporter, loaded: loaded, source: source, path: path, checkpoint: checkpoint,
+            return runTraining(args, &output, &reporter, loaded: loaded, source: source, path: path, checkpoint: checkpoint, tokenizer: tokenizer,
                                dims: dims, reals: reals, setGiven: !setDims.isEmpty || !setReals.isEmpty, options: options)
         }
 
@@ -288,14 +288,14 @@ struct RunCommand: Command {
                 case .nat(let n): tensors = [("output." + a.outputName, Tensor(scalar: Double(n), dtype: .f64))]
                 default: output.err("algo run: error: the result (\(result.value)) cannot be saved"); return .output
                 }
-                if case .failure(let e) = Checkpoint.write(tensors: tensors, metadata: Self.metadata(source, dims: dims, reals: reals, usedDims: usedDims, a), to: out) {
+                if case .failure(let e) = Checkpoint.write(tensors: tensors, metadata: Self.metadata(source, dims: dims, reals: reals, usedDims: usedDims, a, tokenizer: tokenizer), to: out) {
                     output.err("algo run: error: cannot write `\(out)`: \(e)"); return .output
                 }
                 output.out("wrote output.\(a.outputName) to \(out)")
             }
             if let out = args.value("save-params") {
                 let tensors = result.parameters.keys.sorted().map { (name: $0, tensor: result.parameters[$0]!.value) }
-                if case .failure(let e) = Checkpoint.write(tensors: tensors, metadata: Self.metadata(source, dims: dims, reals: reals, usedDims: usedDims, a), to: out) {
+                if case .failure(let e) = Checkpoint.write(tensors: tensors, metadata: Self.metadata(source, dims: dims, reals: reals, usedDims: usedDims, a, tokenizer: tokenizer), to: out) {
                     output.err("algo run: error: cannot write `\(out)`: \(e)"); return .output
                 }
                 output.out("wrote \(tensors.count) parameters to \(out)")
@@ -336,11 +336,15 @@ struct RunCommand: Command {
         }
     }
 
-    static func metadata(_ source: SourceFile, dims: [String: Int], reals: [String: Double], usedDims: [String], _ a: LoadedAlgorithm) -> [String: String] {
+    static func metadata(_ source: SourceFile, dims: [String: Int], reals: [String: Double], usedDims: [String], _ a: LoadedAlgorithm,
+                         tokenizer: (any Tokenizer)? = nil) -> [String: String] {
         var h: [String: String] = [:]
         for d in usedDims { h[d] = String(dims[d]!) }
         for n in a.hyperparameterNames { if let r = reals[n] { h[n] = String(r) } }
-        return CheckpointMetadata.make(source: source.text, hyperparameters: h, extra: ["algo.algorithm": a.name])
+        var extra = ["algo.algorithm": a.name]
+        // A checkpoint carries the tokenizer of its run, so that reading it back needs no `--tokenizer`.
+        if let tokenizer { extra[CheckpointMetadata.tokenizerKey] = String(decoding: tokenizer.vocabularyFile(), as: UTF8.self) }
+        return CheckpointMetadata.make(source: source.text, hyperparameters: h, extra: extra)
     }
 
     /// The dimension names of the algorithm and of every algorithm it calls (for the report and metadata).

@@ -152,4 +152,18 @@ struct RealModelTests {
         let greedy = Self.samples(o5.stdout)
         #expect(c5 == .ok && greedy.count == 3 && Set(greedy.map { $0.description }).count == 1, "\(o5.stdout)\(o5.stderr)")
     }
+
+    @Test("a training run with --tokenizer writes its vocabulary into θ̂: DInference then reads --text without --tokenizer")
+    func trainingCarriesTokenizer() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("algo-traintok-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = dir + "/θ̂.safetensors"
+        let (c1, o1) = run(["run", Self.repository + "/Algorithms/DTraining.algo", "--tokenizer", Self.hf + "/bpe",
+                            "--input", "x_1=266,317,482;x_2=266,317,482", "--set", "N_epochs=1,d_e=8,d_mlp=8,d_attn=4,d_mid=4,H=2,L=1,ℓ_max=8",
+                            "--output", out])
+        #expect(c1 == .ok, "\(o1.stderr)")
+        let (c2, o2) = run(["run", Self.repository + "/Algorithms/DInference.algo", "--params", out, "--text", "The model reads", "--set", "ℓ_gen=2"])
+        #expect(c2 == .ok && o2.stdout.contains("input x = [266, 317, 482] (3 tokens)") && o2.stdout.contains("as text:"), "\(o2.stdout)\(o2.stderr)")
+    }
 }
