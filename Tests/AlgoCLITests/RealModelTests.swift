@@ -166,4 +166,23 @@ struct RealModelTests {
         let (c2, o2) = run(["run", Self.repository + "/Algorithms/DInference.algo", "--params", out, "--text", "The model reads", "--set", "ℓ_gen=2"])
         #expect(c2 == .ok && o2.stdout.contains("input x = [266, 317, 482] (3 tokens)") && o2.stdout.contains("as text:"), "\(o2.stdout)\(o2.stderr)")
     }
+
+    @Test("the model directories' algorithms are in canonical form, check clean and survive the ASCII round trip",
+          arguments: ["GPT2/GPT2.algo", "GPT2/NanoGPT.algo", "GPT2/GPT2Inference.algo", "BERT/BERT.algo"])
+    func modelFilesAreCanonical(file: String) throws {
+        let path = Self.repository + "/Algorithms/" + file
+        let (c1, o1) = run(["fmt", "--check", path])
+        #expect(c1 == .ok, "\(o1.stdout)\(o1.stderr)")
+        let (c2, o2) = run(["check", path])
+        #expect(c2 == .ok, "\(o2.stderr)")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("algo-fmt-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (c3, ascii) = run(["fmt", "--ascii", path])
+        try #require(c3 == .ok)
+        try ascii.stdout.write(toFile: dir + "/a.algo", atomically: true, encoding: .utf8)
+        let (c4, back) = run(["fmt", dir + "/a.algo"])
+        let original = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(c4 == .ok && back.stdout.trimmingCharacters(in: .newlines) == original.trimmingCharacters(in: .newlines))
+    }
 }
