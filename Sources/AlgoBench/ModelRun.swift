@@ -47,7 +47,7 @@ public final class ModelRun {
         self.batch = phase == .forward ? 1 : batch
         let path = (directory as NSString).appendingPathComponent(Self.file(phase, batch: self.batch))
         var dims = config.dimensions
-        switch RunSession.load(path: path, values: dims) {
+        switch Pipeline.load(path: path, values: dims) {
         case .success(let l): loaded = l
         case .failure(let f): throw f
         }

@@ -1,3 +1,4 @@
+import AlgoDiagnostics
 /// A parsed command line: `--flag`, `--flag=value`, `--flag value`, `-h`, and positionals.
 /// `--` ends the flags. Each command declares which flags it knows and which take a value;
 /// anything else is a usage error (exit 2), never a crash.
@@ -21,7 +22,8 @@ public struct Arguments: Sendable {
         var i = 0
         var onlyPositionals = false
         while i < args.count {
-            let a = args[i]
+            // `-o` is short for `--output` in the commands that have it (`algo render -o site/`).
+            let a = args[i] == "-o" && !onlyPositionals && specs.contains(where: { $0.name == "output" }) ? "--output" : args[i]
             i += 1
             if onlyPositionals || !a.hasPrefix("-") || a == "-" {
                 result.positionals.append(a)
@@ -37,8 +39,12 @@ public struct Arguments: Sendable {
                 name = String(name[..<eq])
             }
             guard let spec = specs.first(where: { $0.name == name }) else {
-                return .failure(UsageError("unknown flag `--\(name)`"))
+                var message = "unknown flag `--\(name)`"
+                if let best = Suggestion.closest(to: name, among: specs.map(\.name) + ["help"]) { message += "; did you mean `--\(best)`?" }
+                return .failure(UsageError(message))
             }
+            // A second value would silently replace the first: say so instead.
+            if result.flags[name] != nil { return .failure(UsageError("flag `--\(name)` is given twice")) }
             if spec.takesValue {
                 if value == nil {
                     guard i < args.count else { return .failure(UsageError("flag `--\(name)` needs a value")) }

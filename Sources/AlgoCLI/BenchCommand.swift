@@ -14,8 +14,13 @@ struct BenchCommand: Command {
                                 [--threads 1,2] [--quick] [--json] [--algorithms DIR] [--in-process]
                algo bench scale [--threads 2] [--quick] [--json] [--svg FILE] [--algorithms DIR]
 
-        peak  measures the FMA peak (GFLOP/s): 12 independent SIMD8<Float> fused multiply-add
-              chains per thread, run on each thread count; median (and best) of 5 runs of 0.2 s.
+        peak  measures the FMA peak (GFLOP/s) of each vector unit the processor has: 12
+              independent fused multiply-add chains per thread of SIMD8<Float> (256-bit: AVX2+FMA
+              on x86_64, NEON on arm64) and, with AVX-512, of SIMD16<Float> (512-bit), run on each
+              thread count; median (and best) of 5 runs of 0.2 s. Every %peak of `gemm`, `model`
+              and `scale` is against the peak of the widest unit, which this names. GEMM uses the
+              widest unit too (ALGO_VECTOR_BITS=256 makes it use the 256-bit kernels, to compare:
+              both give the same bits).
         gemm  measures GEMM.sgemm (C = op(A)·op(B), Float32, column-major) on square sizes 256,
               512, 1024, 2048, on the transformer shapes M×K·K×N 1152×384·384×256,
               384×384·384×256, 1536×384·384×256, 384×1536·1536×256, 65×384·384×256,
@@ -69,7 +74,7 @@ struct BenchCommand: Command {
               reported as an error (exit 1; with --json an object with `error`). Run from the
               repository root (or give `--algorithms DIR`).
         scale times the small model's forward (one sequence, the largest `--threads` count,
-              default 2) as ℓ grows 64, 128, 256, 512, 1024 (ℓ_max = ℓ) and as d_e grows 128, 256,
+              default the cores this process may use) as ℓ grows 64, 128, 256, 512, 1024 (ℓ_max = ℓ) and as d_e grows 128, 256,
               384, 512, 768 (ℓ = 256, H = d_e/64, d_mlp = 4·d_e), each point in a child process:
               a table of time, GFLOP/s and peak memory, with least-squares slopes of log time and
               log memory against log ℓ and log d_e (and the slope of the last two points);
@@ -81,7 +86,7 @@ struct BenchCommand: Command {
     }
     var flags: [Arguments.Spec] {
         [
-            .init("threads", value: true, help: "comma-separated thread counts to measure (default 1,2)"),
+            .init("threads", value: true, help: "comma-separated thread counts to measure (default 1 and ALGO_THREADS, else the cores this process may use)"),
             .init("quick", help: "a short run (gemm: no 2048² or GPT-2 shapes; model: tiny and small, 1 s per measurement)"),
             .init("large", help: "gemm: also 50257×768·768×1024 (GPT-2's unembedding; about 0.4 GB of memory)"),
             .init("json", help: "one JSON object per line instead of a table"),
@@ -109,7 +114,8 @@ struct BenchCommand: Command {
             return .usage
         }
         if let job = args.value("child") { return BenchModel.child(job, &output) }
-        guard let threads = Self.list("threads", args, default: [1, 2], range: 1...256, &output) else { return .usage }
+        // Default: one thread and the default count (ALGO_THREADS, else the cores this process may use).
+        guard let threads = Self.threadCounts(args, &output) else { return .usage }
         if !Peak.isOptimizedBuild {
             output.err("algo bench: warning: this is a debug build; its speeds are meaningless (use `swift build -c release`)")
         }
@@ -149,6 +155,18 @@ struct BenchCommand: Command {
 }
 
 extension BenchCommand {
+    /// `--threads 1,2`: thread counts to measure, each as `KernelOptions.threadCount` reads it;
+    /// default 1 and `Parallel.threads` (set from ALGO_THREADS or the cores this process may use).
+    static func threadCounts(_ args: Arguments, _ output: inout Output) -> [Int]? {
+        guard let text = args.value("threads") else { return Parallel.threads == 1 ? [1] : [1, Parallel.threads] }
+        let parsed = text.split(separator: ",", omittingEmptySubsequences: false).map { KernelOptions.threadCount(String($0)) }
+        guard parsed.allSatisfy({ $0 != nil }) else {
+            output.err("algo bench: error: `--threads` needs a list like 1,2 of whole numbers in 1…\(KernelOptions.threadRange.upperBound) (got `\(text)`)\n\n" + CLI.help(for: BenchCommand()))
+            return nil
+        }
+        return parsed.map { $0! }
+    }
+
     /// A comma-separated list of naturals in `range` (`--threads 1,2`), the default when absent;
     /// nil (with a usage message) when malformed.
     static func list(_ flag: String, _ args: Arguments, default: [Int], range: ClosedRange<Int>, _ output: inout Output) -> [Int]? {

@@ -44,14 +44,21 @@ struct Bench {
 
     func peakSamples() -> [Int: [Double]] { Self.peakSamples(threads, quick: quick) }
 
+    /// `algo bench peak`: the FMA peak of every vector unit the processor has, widest first (the
+    /// one every %peak is against), for each thread count.
     func peak(_ output: inout Output) -> ExitCode {
-        let samples = peakSamples()
-        for t in threads {
-            let p = median(samples[t]!), best = samples[t]!.max()!
-            if json {
-                output.out("{\"kind\":\"peak\",\"threads\":\(t),\"peak_gflops\":\(fmt(p, 2)),\"best_gflops\":\(fmt(best, 2))}")
-            } else {
-                output.out("FMA peak, \(t) thread\(t == 1 ? "" : "s"): \(fmt(p, 1)) GFLOP/s (\(fmt(p / Double(t), 1)) per thread; median of 5, best \(fmt(best, 1)))")
+        for unit in VectorUnit.available.reversed() {
+            let widest = unit == .widest
+            if !json { output.out("\(unit.name)\(widest ? ", the widest unit (every %peak is against it)" : ""), GEMM \(unit == GEMM.unit ? "uses it" : "does not use it"):") }
+            for t in threads {
+                let samples = Peak.samples(threads: t, unit: unit, seconds: quick ? 0.1 : 0.2, count: 5)
+                let p = median(samples), best = samples.max()!
+                if json {
+                    output.out("{\"kind\":\"peak\",\"bits\":\(unit.bits),\"unit\":\"\(unit.name)\",\"widest\":\(widest),\"gemm\":\(unit == GEMM.unit),"
+                        + "\"threads\":\(t),\"peak_gflops\":\(fmt(p, 2)),\"best_gflops\":\(fmt(best, 2))}")
+                } else {
+                    output.out("  FMA peak, \(t) thread\(t == 1 ? "" : "s"): \(fmt(p, 1)) GFLOP/s (\(fmt(p / Double(t), 1)) per thread; median of 5, best \(fmt(best, 1)))")
+                }
             }
         }
         return .ok
@@ -92,7 +99,7 @@ struct Bench {
         for (t, more) in peakSamples() { samples[t]! += more }
         let peaks = samples.mapValues(median), bestPeaks = samples.mapValues { $0.max()! }
         if !json {
-            output.out("FMA peak, median (best) of 10 samples at the start and end of the run: "
+            output.out("GEMM on \(GEMM.unit.name); FMA peak of the widest unit, \(VectorUnit.widest.name), median (best) of 10 samples at the start and end of the run: "
                 + threads.map { "\($0) thread\($0 == 1 ? "" : "s") \(fmt(peaks[$0]!, 1)) (\(fmt(bestPeaks[$0]!, 1))) GFLOP/s" }.joined(separator: ", "))
             output.out("%peak: median GEMM speed / median peak; (best): fastest GEMM run / best peak sample")
             var header = "shape".padding(toLength: 30, withPad: " ", startingAt: 0) + "    M     K     N"

@@ -62,7 +62,9 @@ struct BenchModel {
             do { return .success(try job.measure(isolated: false)) } catch { return .failure(Failure(job: job, message: Self.describe(error))) }
         }
         guard let exe = Self.executablePath() else { return .failure(Failure(job: job, message: "cannot find this program's executable to run a child process; use --in-process")) }
-        let encoded = String(data: try! JSONEncoder().encode(job), encoding: .utf8)!
+        guard let data = try? JSONEncoder().encode(job), let encoded = String(data: data, encoding: .utf8) else {
+            return .failure(Failure(job: job, message: "cannot encode the job for a child process"))
+        }
         let base = NSTemporaryDirectory() + "algo-bench-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)"
         FileManager.default.createFile(atPath: base + ".out", contents: nil)
         FileManager.default.createFile(atPath: base + ".err", contents: nil)
@@ -205,7 +207,7 @@ struct BenchModel {
     }
 
     func header(_ peaks: [Int: Double]) -> String {
-        "FMA peak (median of 10 samples at the start and end of the run): "
+        "FMA peak of the widest unit, \(VectorUnit.widest.name) (median of 10 samples at the start and end of the run): "
             + peaks.keys.sorted().map { "\($0) thread\($0 == 1 ? "" : "s") \(String(format: "%.1f", peaks[$0]!)) GFLOP/s" }.joined(separator: ", ")
             + (isolated ? "" : "\n(--in-process: peak memory is this process's peak so far, not the measurement's own)")
     }

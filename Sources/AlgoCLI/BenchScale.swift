@@ -1,4 +1,6 @@
 import AlgoBench
+import AlgoEval
+import AlgoKernels
 import Foundation
 
 /// `algo bench scale`: the small model's forward pass as ℓ and as d_e grow.
@@ -36,7 +38,7 @@ extension BenchModel {
         samples[t]! += peakSamples([t])[t]!
         let peak = BenchTiming.median(samples[t]!)
         var panels: [LogLog.Panel] = []
-        var text = String(format: "FMA peak, %d thread%@: %.1f GFLOP/s (median of 10 samples at the start and end)\n", t, t == 1 ? "" : "s", peak)
+        var text = String(format: "FMA peak of the widest unit (%@), %d thread%@: %.1f GFLOP/s (median of 10 samples at the start and end)\n", VectorUnit.widest.name, t, t == 1 ? "" : "s", peak)
         text += "small model forward (N_V = 65, L = 6), one sequence, \(t) thread\(t == 1 ? "" : "s")\n"
         text += "sweep  ℓ      d_e  H   d_mlp   GFLOP/pass  ms median  GFLOP/s  %peak    peak RSS  above baseline\n"
         for sweep in sweeps.map(\.name) {
@@ -75,13 +77,11 @@ extension BenchModel {
         if let path = svg {
             let caption = "algo bench scale: small model (N_V = 65, L = 6) forward, one sequence, \(t) thread\(t == 1 ? "" : "s"); dashed: least-squares fit.\n"
                 + "ℓ sweep at d_e = 384, H = 6, d_mlp = 1536; d_e sweep at ℓ = 256, H = d_e/64, d_mlp = 4·d_e. Memory: peak RSS above the process's baseline."
-            do {
-                try LogLog.svg(panels, caption: caption).write(toFile: path, atomically: true, encoding: .utf8)
-                if !json { output.out("wrote \(path)") }
-            } catch {
-                output.err("algo bench: error: cannot write `\(path)`: \(error)")
+            if case .failure(let e) = AtomicFile.write(Array(LogLog.svg(panels, caption: caption).utf8), to: path) {
+                output.err("algo bench: error: \(e.message)")
                 return .output
             }
+            if !json { output.out("wrote \(path)") }
         }
         return failed ? .diagnostics : .ok
     }

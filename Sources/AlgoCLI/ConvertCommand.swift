@@ -1,5 +1,6 @@
 import AlgoDiagnostics
 import AlgoEval
+import AlgoSema
 import AlgoTensor
 import Foundation
 
@@ -62,7 +63,7 @@ struct ConvertCommand: Command {
             reporter.emit([Diagnostic(.fileNotFound, "no such file `\(input)`", at: Span(file: input, start: 0, end: 0))], &output)
             return .input
         }
-        let directory = isDirectory.boolValue ? input : RunSession.directory(of: input)
+        let directory = isDirectory.boolValue ? input : LibraryPaths.directory(of: input)
         let weights = isDirectory.boolValue ? directory + "/model.safetensors" : input
         guard FileManager.default.isReadableFile(atPath: weights) else {
             reporter.emit([Diagnostic(.fileNotFound, "cannot read `\(weights)`", at: Span(file: weights, start: 0, end: 0))], &output)

@@ -1,4 +1,5 @@
 import AlgoDiagnostics
+import AlgoEval
 import AlgoSyntax
 import Foundation
 
@@ -51,10 +52,9 @@ struct FmtCommand: Command {
                 if text != file.text { unformatted.append(file.path) }
             } else if args.has("write") {
                 if text != file.text {
-                    do {
-                        try text.write(toFile: file.path, atomically: true, encoding: .utf8)
-                    } catch {
-                        output.err("algo fmt: error: cannot write `\(file.path)`: \(error.localizedDescription)")
+                    // AtomicFile keeps the file's mode and writes through a symbolic link.
+                    if case .failure(let e) = AtomicFile.write(Array(text.utf8), to: file.path) {
+                        output.err("algo fmt: error: \(e.message)")
                         writeFailed = true
                     }
                 }

@@ -11,7 +11,7 @@ struct GradcheckCommand: Command {
     var summary: String { "check ∇loss(θ) against finite differences (Float64, tiny model)" }
     var usage: String {
         """
-        usage: algo gradcheck FILE.algo [--set NAME=VALUE,…] [--seed N] [--tolerance T] [--json]
+        usage: algo gradcheck FILE.algo [--set NAME=VALUE,…] [--seed N] [--tolerance T] [--threads N] [--json]
 
         Checks the gradient `∇loss(θ)` that `algo run` trains with: for every element θ_i of every
         parameter tensor (named as `algo params` lists them), the interpreter's reverse-mode g_i
@@ -45,6 +45,7 @@ struct GradcheckCommand: Command {
             Arguments.Spec("seed", value: true, help: "seed of the dataset element, θ and the masks (default 0)"),
             Arguments.Spec("tolerance", value: true, help: "largest relative error that passes (default 1e-5)"),
             Arguments.Spec("json", help: "print a JSON array, one object per tensor"),
+            KernelOptions.threadsFlag,
             DiagnosticFormat.flag,
         ]
     }
@@ -62,22 +63,27 @@ struct GradcheckCommand: Command {
             guard let v = Double(s), v > 0, v.isFinite else { output.err("algo gradcheck: error: `--tolerance` takes a positive number, not `\(s)`"); return .usage }
             tolerance = v
         }
-        var dims: [String: Int] = [:], reals: [String: Double] = [:]
-        if let set = args.value("set") {
-            for part in set.split(separator: ",") {
-                let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).precomposedStringWithCanonicalMapping }
-                guard kv.count == 2, !kv[0].isEmpty else { output.err("algo gradcheck: error: `--set` takes `NAME=VALUE,…`, not `\(part)`"); return .usage }
-                if let i = Int(kv[1]), i >= 0, !RunSession.trainingRealNames.contains(kv[0]) { dims[kv[0]] = i }
-                else if let d = Double(kv[1]) { reals[kv[0]] = d }
-                else { output.err("algo gradcheck: error: `--set \(kv[0])=\(kv[1])`: not a number"); return .usage }
-            }
+        let set: DimensionOverrides
+        switch DimensionOverrides.parse(args.value("set"), accepts: .numbers, realNames: RunSession.trainingRealNames) {
+        case .success(let o): set = o
+        case .failure(let e): output.err("algo gradcheck: error: \(e.message)"); return .usage
         }
 
         var reporter = Reporter(format: format)
-        let (_, failures) = reporter.load([path])
+        let (files, failures) = reporter.load([path])
         if !failures.isEmpty { reporter.emit(failures, &output); return .input }
         do {
-            let problem = try GradientCheckProblem.prepare(path: path, dims: dims, reals: reals, seed: seed)
+            let problem = try GradientCheckProblem.prepare(files[0], dims: set.dims, reals: set.reals, seed: seed)
+            var names = problem.program.program.settableNames   // the model's and its training algorithm's
+            names.naturals.insert("ℓ")                           // the length of the dataset element
+            if let e = set.validate(against: names, for: "`\(problem.program.target.name)` or what it calls") {
+                output.err("algo gradcheck: error: \(e.message)"); return .usage
+            }
+            // An unused parameter's zero gradient passes the check: the check's warning (E0308) says why.
+            if format == .text, !args.has("json"), !problem.program.diagnostics.isEmpty {   // stdout stays one JSON document
+                reporter.add(problem.program.sources)
+                reporter.emit(problem.program.diagnostics, &output)
+            }
             let start = Date()
             let (loss, results) = try problem.check(tolerance: tolerance)
             let seconds = Date().timeIntervalSince(start)
@@ -119,8 +125,7 @@ struct GradcheckCommand: Command {
         let header = ["tensor", "shape", "max error", "at", "∇loss(θ)", "finite difference", "max |∇|", ""]
         let widths = header.indices.map { i in ([header[i]] + rows.map { $0[i] }).map(\.count).max()! }
         for row in [header] + rows {
-            // Padded by characters (`padding(toLength:)` counts UTF-16 units: 𝓦 is two).
-            s += row.indices.map { row[$0] + String(repeating: " ", count: widths[$0] - row[$0].count) }.joined(separator: "  ").trimmingCharacters(in: .whitespaces) + "\n"
+            s += row.indices.map { row[$0].paddedByCharacters(to: widths[$0]) }.joined(separator: "  ").trimmingCharacters(in: .whitespaces) + "\n"
         }
         let worst = results.max { ($0.maxError.isNaN ? .infinity : $0.maxError) < ($1.maxError.isNaN ? .infinity : $1.maxError) }
         let failed = results.filter { !$0.passed }
@@ -135,7 +140,7 @@ struct GradcheckCommand: Command {
 
     /// Whether the dimension appears in the checked program (L_enc only for EDTransformer, …).
     static func uses(_ p: GradientCheckProblem, _ dim: String) -> Bool {
-        RunCommand.dimensionsUsed(p.program.target, p.program.program).union(RunCommand.modelDimensions(p.program)).contains(dim)
+        RunReport.dimensionsUsed(p.program.target, p.program.program).union(RunReport.modelDimensions(p.program)).contains(dim)
     }
 
     func json(_ results: [GradientCheckResult], _ p: GradientCheckProblem, loss: Double, tolerance: Double, path: String) -> String {

@@ -28,22 +28,21 @@ struct ParamsCommand: Command {
         guard let format = DiagnosticFormat.from(args, &output) else { return .usage }
         guard let path = singleFile(args, &output) else { return .usage }
         var dims = RunSession.defaultDimensions
-        if let set = args.value("set") {
-            for part in set.split(separator: ",") {
-                let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).precomposedStringWithCanonicalMapping }
-                guard kv.count == 2, let v = Int(kv[1]), v >= 0 else {
-                    output.err("algo params: error: `--set` takes `NAME=VALUE,…` with natural numbers, not `\(part)`"); return .usage
-                }
-                dims[kv[0]] = v
-            }
+        let set: DimensionOverrides
+        switch DimensionOverrides.parse(args.value("set"), accepts: .naturals) {
+        case .success(let o): set = o; dims.merge(o.dims) { $1 }
+        case .failure(let e): output.err("algo params: error: \(e.message)"); return .usage
         }
         var reporter = Reporter(format: format)
-        let (_, failures) = reporter.load([path])
+        let (files, failures) = reporter.load([path])
         if !failures.isEmpty { reporter.emit(failures, &output); return .input }
-        switch RunSession.load(path: path) {
+        switch Pipeline.load(files[0]) {
         case .failure(let f):
-            reporter.emit(f.diagnostics, &output); return .diagnostics
+            return RunCommand.report(f, &reporter, &output)
         case .success(let p):
+            if let e = set.validate(against: p.program.settableNames, for: "`\(p.target.name)` or what it calls") {
+                output.err("algo params: error: \(e.message)"); return .usage
+            }
             do {
                 let specs = try ParameterLayout.parameters(of: p.target, program: p.program, dims: dims)
                 if args.has("json") {
@@ -52,8 +51,8 @@ struct ParamsCommand: Command {
                 } else {
                     let width = specs.map(\.name.count).max() ?? 0
                     var s = ""
-                    for sp in specs { s += sp.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + sp.shape.map(String.init).joined(separator: "×") + "\n" }
-                    s += "\(specs.count) parameters, \(specs.reduce(0) { $0 + $1.shape.reduce(1, *) }) numbers\n"
+                    for sp in specs { s += sp.name.paddedByCharacters(to: width + 2) + sp.shape.map(String.init).joined(separator: "×") + "\n" }
+                    s += "\(specs.count) parameters, \(SizeBudget.elements(specs).map(String.init) ?? "more than 2⁶³") numbers\n"
                     output.out(s)
                 }
                 return .ok
@@ -63,6 +62,14 @@ struct ParamsCommand: Command {
                 output.err("algo params: error: \(error)"); return .diagnostics
             }
         }
+    }
+}
+
+extension String {
+    /// The string followed by spaces up to `width` characters. Not `padding(toLength:)`, which counts
+    /// UTF-16 units (`𝓦` is two) and so misaligns checkpoint names.
+    func paddedByCharacters(to width: Int) -> String {
+        self + String(repeating: " ", count: Swift.max(0, width - count))
     }
 }
 

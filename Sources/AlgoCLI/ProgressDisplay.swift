@@ -116,6 +116,6 @@ final class ProgressSink {
     private(set) var buffered = ""
     init(live: Bool) { self.live = live }
     func write(_ s: String) {
-        if live { FileHandle.standardError.write(s.data(using: .utf8)!) } else { buffered += s }
+        if live { OutputStreams.progress(s) } else { buffered += s }
     }
 }

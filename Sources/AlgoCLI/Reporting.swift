@@ -39,6 +39,11 @@ struct Reporter {
         return (loaded, failures)
     }
 
+    /// Sources to render diagnostics from besides the loaded ones (a callee's library file).
+    mutating func add(_ sources: [SourceFile]) {
+        for f in sources where !files.contains(where: { $0.path == f.path }) { files.append(f) }
+    }
+
     /// Prints diagnostics: text to stderr with a closing count, or JSON to stdout (always an array).
     func emit(_ diagnostics: [Diagnostic], _ output: inout Output) {
         switch format {

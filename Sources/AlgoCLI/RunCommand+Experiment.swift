@@ -18,27 +18,49 @@ extension RunCommand {
         let lines = Lines()
         runner.log = { line in
             lines.all.append(line)
-            if progress.terminal { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+            if progress.terminal { OutputStreams.progress(line + "\n") }
         }
         // Each training call shows its progress on stderr as `algo run` of a training file does.
         let sink = ProgressSink(live: output.live)
+        // Ctrl-C during a training line stops it at the next step and saves θ (exit 130); elsewhere
+        // it ends the run at once (exit 130).
+        final class Current: @unchecked Sendable { let lock = NSLock(); var monitor: TrainingMonitor? }
+        let current = Current()
         runner.trainingMonitor = { _, total in
             final class Box: @unchecked Sendable { var display: ProgressDisplay; init(_ d: ProgressDisplay) { display = d } }
             let box = Box(progress.display(total: total))
-            return TrainingMonitor { step, _ in
+            let monitor = TrainingMonitor { step, _ in
                 if let text = box.display.update(step, now: ProcessInfo.processInfo.systemUptime) { sink.write(text) }
-                if step.step == total { sink.write(box.display.finish()) }
+                if step.step == total {
+                    sink.write(box.display.finish())
+                    current.lock.lock(); current.monitor = nil; current.lock.unlock()
+                }
             }
+            current.lock.lock(); current.monitor = monitor; current.lock.unlock()
+            return monitor
         }
+        let interrupt = output.live ? InterruptHandler {
+            current.lock.lock(); let m = current.monitor; current.lock.unlock()
+            guard let m else { TerminationSignals.exit(by: SIGINT) }
+            m.requestStop()
+            OutputStreams.progress("\nalgo run: stopping after the current training step (Ctrl-C again quits at once)\n")
+        } : nil
+        defer { interrupt?.cancel() }
         defer { if !sink.live { output.err(sink.buffered) } }
-        reporter.emit(loaded.diagnostics, &output)
         output.out("experiment \(loaded.target.number): \(loaded.target.name) (\(loaded.source.path))\n")
         defer { for l in lines.all { output.out(l) } }
         do {
             _ = try runner.run()
         } catch let e as RuntimeError {
             reporter.emit([e.diagnostic], &output)
-            return .diagnostics
+            // The data file (E00xx: missing, unreadable, not UTF-8, empty, too short) is an input: exit 3.
+            return e.diagnostic.code.rawValue.hasPrefix("E00") ? .input : .diagnostics
+        } catch let e as ExperimentStopped {
+            output.err("algo run: stopped at training step \(e.step) (Ctrl-C); " + (e.written.map { "θ after it is in \($0)" } ?? "θ was not written (no output path)"))
+            return .interrupted
+        } catch let e as ExperimentOutputError {
+            output.err("algo run: error: \(e.message)")
+            return .output
         } catch {
             output.err("algo run: error: \(error)")
             return .diagnostics

@@ -57,7 +57,7 @@ extension RunCommand {
             var modelReals = reals
             for k in RunSession.trainingRealNames { modelReals[k] = nil }
             let checkpointMeta = Self.metadata(source, dims: merged, reals: modelReals,
-                                               usedDims: Self.dimensionsUsed(a, loaded.program).union(Self.modelDimensions(loaded)).filter { merged[$0] != nil && !trainingOnly.contains($0) }.sorted(), a,
+                                               usedDims: RunReport.dimensionsUsed(a, loaded.program).union(RunReport.modelDimensions(loaded)).filter { merged[$0] != nil && !trainingOnly.contains($0) }.sorted(), a,
                                                tokenizer: tokenizer)
             var resume: TrainingSnapshot? = nil
             if let rp = args.value("resume") {
@@ -67,7 +67,11 @@ extension RunCommand {
                 }
             }
             let perEpoch = RunSession.tokensPerStep(a, inputs: inputs, dims: merged)
+            if let epochs = merged["N_epochs"] { try SizeBudget.checkSteps(epochs: epochs, stepsPerEpoch: perEpoch.count, at: a.syntax.title.span) }
             let total = merged["N_epochs"].map { $0 * perEpoch.count }
+            if let k = resume?.step, let total, k > total {
+                throw RuntimeError(.resumeMismatch, "`\(args.value("resume")!)` is at step \(k), but this run has only \(total) steps", at: a.syntax.title.span)
+            }
             var display = progress.display(total: total)
             let sink = ProgressSink(live: output.live)
             var savedStep: Int? = nil
@@ -81,7 +85,7 @@ extension RunCommand {
             }
             let interrupt = output.live ? InterruptHandler {
                 monitor.requestStop()
-                FileHandle.standardError.write("\nalgo run: stopping after the current step (Ctrl-C again quits at once)\n".data(using: .utf8)!)
+                OutputStreams.progress("\nalgo run: stopping after the current step (Ctrl-C again quits at once)\n")
             } : nil
             defer { interrupt?.cancel() }
 
@@ -101,15 +105,15 @@ extension RunCommand {
             } catch {
                 sink.write(display.finish())
                 if !sink.live { output.err(sink.buffered) }
-                let code = Self.report(error, &reporter, &output)
+                let code = Self.report(Self.namingCheckpoints(error, args), &reporter, &output)
                 if let path = checkpointPath {
                     output.err(savedStep.map { "the last good checkpoint, step \($0), is kept in \(path)" } ?? "no checkpoint was written to \(path) before the run stopped")
                 }
                 return code
             }
             let seconds = Date().timeIntervalSince(start)
-            let usedDims = Self.dimensionsUsed(a, loaded.program).union(Self.modelDimensions(loaded)).filter { r.dims[$0] != nil }.sorted()
-            var s = "\(a.syntax.title.number.isEmpty ? "" : "Algorithm \(a.number): ")\(Self.signature(a, source))   (\(path))\n"
+            let usedDims = RunReport.dimensionsUsed(a, loaded.program).union(RunReport.modelDimensions(loaded)).filter { r.dims[$0] != nil }.sorted()
+            var s = "\(a.syntax.title.number.isEmpty ? "" : "Algorithm \(a.number): ")\(RunReport.signature(a, source))   (\(path))\n"
             let shown = usedDims.map { "\($0) = \(r.dims[$0]!)" } + a.hyperparameterNames.filter { reals[$0] != nil }.map { "\($0) = \(reals[$0]!)" }
             s += "hyperparameters: \(shown.joined(separator: ", "))"
             s += checkpoint == nil ? (setGiven ? "  (defaults and --set)\n" : "  (embedded defaults for training; change with --set)\n") : "  (from the checkpoint and --set)\n"
@@ -117,7 +121,7 @@ extension RunCommand {
             s += builtIn ? " (built-in; give your own with --input 'x_1=3,1,4;x_2=…')\n" : " (--input)\n"
             for (name, _) in RunSession.datasetInputs(a) {
                 for (i, ids) in (elements[name] ?? [:]).sorted(by: { $0.key < $1.key }).prefix(4) {
-                    s += "  \(name.prefix { $0 != "_" })_\(i) = \(Self.brief(.tokens(ids)))\n"
+                    s += "  \(name.prefix { $0 != "_" })_\(i) = \(RunReport.brief(.tokens(ids)))\n"
                 }
                 if count > 4 { s += "  …\n" }
             }
@@ -131,12 +135,16 @@ extension RunCommand {
                 s += "training: \(r.stepLosses.count) \(method) steps (N_epochs = \(r.dims["N_epochs"] ?? 0) × N_data = \(count), one sequence per step)\n"
             }
             if let k = resume?.step { s += "resumed at step \(k) from \(args.value("resume")!)\n" }
-            if let svg = args.value("loss-svg") {
+            // The loss curve is optional: written after θ̂, and its failure never loses θ̂.
+            func writeLossSVG(_ output: inout Output) -> Bool {
+                guard let svg = args.value("loss-svg") else { return true }
                 if case .failure(let e) = LossPlotSVG.write(losses: r.stepLosses, title: "\(a.name): loss(θ) per step", to: svg) {
-                    output.err("algo run: error: \(e.message)"); return .output
+                    output.err("algo run: error: \(e.message)"); return false
                 }
+                return true
             }
             if let k = r.stoppedAtStep {
+                _ = writeLossSVG(&output)
                 s += "stopped at step \(k)\(total.map { " of \($0)" } ?? "") (Ctrl-C)\n"
                 s += String(format: "loss before: %.4f\n", r.lossBefore)
                 output.out(s)
@@ -164,22 +172,10 @@ extension RunCommand {
                 }
                 output.out("wrote θ̂ (\(r.parameters.count) parameters, named as `algo params` lists them) to \(out)")
             }
-            return .ok
+            return writeLossSVG(&output) ? .ok : .output
         } catch {
-            return Self.report(error, &reporter, &output)
+            return Self.report(Self.namingCheckpoints(error, args), &reporter, &output)
         }
-    }
-
-    /// The dimensions of the model a training algorithm trains (DTransformer's, via its calls).
-    static func modelDimensions(_ p: LoadedProgram) -> Set<String> {
-        var names: Set<String> = []
-        for c in p.target.checked.calls.values where !c.isBuiltin {
-            if let y = p.program.find(c.callee, file: c.file) {
-                for (_, t) in y.checked.variables { for d in t.dims { for v in d.variables { if case .named(let n) = v { names.insert(n) } } } }
-                for n in y.hyperparameterNames { names.insert(n) }
-            }
-        }
-        return names.filter { !$0.contains("(") && $0 != "Mask" && $0 != "ℓ" }
     }
 }
 

@@ -15,7 +15,9 @@ struct RunCommand: Command {
     var usage: String {
         """
         usage: algo run FILE.algo [--set NAME=VALUE,…] [--params IN.safetensors] [--input NAME=VALUE;…]
+                                  [--tokenizer FILE_OR_DIR] [--text TEXT] [--samples N] [--top-k K] [--strict]
                                   [--output OUT.safetensors] [--precision f32|f64] [--seed N] [--profile]
+                                  [--rules all|none|-NAME,…] [--dump plan]
 
         Checks FILE.algo (calls resolve in its directory), then runs its algorithm. Without flags it
         runs on embedded defaults (N_V = 65, ℓ_max = 64, L = 2, H = 4, d_e = 64, d_mlp = 256,
@@ -25,6 +27,12 @@ struct RunCommand: Command {
         (1-based); several inputs are separated by `;`. `--set Mask=causal` or `Mask=1` for Alg. 4, 5.
         `--output` writes what the algorithm returns as `output.NAME` (safetensors, atomically, with
         the hyperparameters and the SHA-256 of the .algo source in its metadata).
+        A `--params` tensor the algorithm does not read is warning E0552 (an error with `--strict`).
+        Text: `--tokenizer` reads `algo`'s vocabulary files, a HuggingFace tokenizer.json, GPT-2's
+        vocab.json + merges.txt, or their directory (a checkpoint of an experiment, a training run or
+        `algo convert` carries its own); `--text "The model"` encodes the one token-sequence input
+        (`--text x=…;z=…` names them). Sampling: `--top-k K` draws among the K most likely tokens,
+        `--samples N` prints N samples (seeds seed … seed+N−1).
         Training (Algorithms 11–13): the dataset is `--input 'x_1=3,1,4;x_2=2,7'` (EDTraining also
         `z_1=…`), else a built-in one; a bare run trains a tiny model (N_V = 12, d_e = 16, L = 1,
         N_epochs = 40, η = 0.05) and prints the loss before and after; `--output`/`--save-params`
@@ -42,9 +50,8 @@ struct RunCommand: Command {
         Experiments (`Experiment N:` files, Algorithms/Experiments/): run line by line, printing each
         value; `--data PATH` replaces the data file, `--set` the header's values, `--output` the
         checkpoint's path.
-        A callee whose body is the paper's Algorithm 6 (LayerNorm.algo as shipped) runs in f32 as one
-        fused layer norm (the same values up to rounding; `--profile` then lists no lines of it); an
-        edited LayerNorm.algo, `--precision f64` and a non-finite result run its lines as written.
+        Fast paths are rewrite rules matched at load time (Sources/AlgoEval/Lowering/README.md):
+        `--dump plan` lists where each matched, `--rules none` or `--rules -layer-norm,…` turns them off.
         """
     }
     var flags: [Arguments.Spec] {
@@ -52,7 +59,7 @@ struct RunCommand: Command {
             Arguments.Spec("set", value: true, help: "hyperparameter values, `d_e=64,H=4,τ=0.8`"),
             Arguments.Spec("params", value: true, help: "parameters (and inputs) from a safetensors checkpoint"),
             Arguments.Spec("input", value: true, help: "inputs, `x=3,1,4;z=2,7` (token ids are 1-based)"),
-            Arguments.Spec("text", value: true, help: "text inputs through `--tokenizer`, `x=Once upon` (no bos/eos added)"),
+            Arguments.Spec("text", value: true, help: "text inputs through `--tokenizer`, `x=Once upon` or just `Once upon` for one token-sequence input (no bos/eos added)"),
             Arguments.Spec("tokenizer", value: true, help: "a tokenizer: `algo`'s JSON vocabulary, a HuggingFace tokenizer.json, GPT-2's vocab.json (+ merges.txt) or their directory; encodes `--text`, decodes token outputs, sets N_V"),
             Arguments.Spec("output", value: true, help: "write the result to a safetensors file"),
             Arguments.Spec("data", value: true, help: "an experiment's data file, instead of the one its header names"),
@@ -62,365 +69,280 @@ struct RunCommand: Command {
             Arguments.Spec("max-steps", value: true, help: "step limit of `while` loops (default 256)"),
             Arguments.Spec("top-k", value: true, help: "`sample` draws among the k most likely tokens only (beside τ)"),
             Arguments.Spec("samples", value: true, help: "run a sampling algorithm N times (seeds seed … seed+N−1, the same parameters) and print every sample"),
+            Arguments.Spec("strict", help: "a `--params` tensor the algorithm does not use is an error (E0552), not a warning"),
             Arguments.Spec("check-finite", help: "also report infinities produced by a line (NaN is always reported)"),
             Arguments.Spec("profile", help: "print time and operations per source line"),
-            Arguments.Spec("strict", help: "a `--params` tensor the algorithm does not use is an error (E0552), not a warning"),
+            Arguments.Spec("rules", value: true, help: "rewrite rules (fast paths): `all` (default), `none`, or `-NAME,…` to turn some off"),
+            Arguments.Spec("dump", value: true, help: "`plan`: print which rewrite rules matched at which lines, and do not run"),
             Arguments.Spec("checkpoint", value: true, help: "training: save θ and the training state to this file (atomically) for --resume"),
             Arguments.Spec("checkpoint-every", value: true, help: "training: steps between checkpoints (default 100; also at the end and on Ctrl-C)"),
             Arguments.Spec("resume", value: true, help: "training: continue the run that wrote this --checkpoint file (same command line)"),
             Arguments.Spec("loss-svg", value: true, help: "training: write the loss curve (every step and a moving average) as SVG"),
             Arguments.Spec("log-every", value: true, help: "training: steps between log lines when stderr is not a terminal (default a tenth of the run)"),
+            KernelOptions.threadsFlag,
             DiagnosticFormat.flag,
         ]
     }
 
+    /// Flag handling around `Pipeline`: read → parse → check → lower (`Pipeline.load`), then an
+    /// experiment, a training run or a forward run (`Pipeline.run`), then the report (`RunReport`).
     func run(_ args: Arguments, _ output: inout Output) -> ExitCode {
         guard let format = DiagnosticFormat.from(args, &output) else { return .usage }
         guard let path = singleFile(args, &output) else { return .usage }
+        do {
+            let options = try Self.options(args)
+            guard OutputPaths.preflight(args, flags: OutputPaths.runFlags, command: "run", &output) else { return .output }
+            let set = try DimensionOverrides.parse(args.value("set"), accepts: .numbersAndMask).mapError { UsageError($0.message) }.get()
+            var reporter = Reporter(format: format)
+            let (files, failures) = reporter.load([path])                         // read, once
+            if !failures.isEmpty { reporter.emit(failures, &output); return .input }
+            let source = files[0]
+            let checkpoint: Checkpoint?, tokenizer: (any Tokenizer)?
+            do { (checkpoint, tokenizer) = try Self.sideFiles(args) } catch let e as SideFileError {
+                if let d = e.diagnostic { reporter.emit([d], &output); return .diagnostics }
+                output.err("algo run: error: \(e.message)"); return .input
+            }
+            let loaded: LoadedProgram
+            switch Pipeline.load(source, values: set.dims) {                       // parse → check → lower
+            case .success(let l): loaded = l
+            case .failure(let f): return Self.report(f, &reporter, &output)
+            }
+            reporter.add(loaded.sources)   // a runtime error or warning in a callee renders with its snippet
+            if args.value("dump") == "plan" {
+                output.out(loaded.program.planDump(target: loaded.target, disabled: options.disabledRules))
+                return .ok
+            }
+            if !loaded.diagnostics.isEmpty { reporter.emit(loaded.diagnostics, &output) }   // the check's warnings (an unused parameter, E0308)
+            let experiment = ExperimentRunner.isExperiment(loaded)   // an experiment checks `--set` against its header
+            let kind: RunKind = experiment ? .experiment : RunSession.isTraining(loaded.target) ? .training : .forward
+            if let e = kind.refusal(args, loaded.target.name) { throw e }
+            if !experiment, let e = set.validate(against: loaded.program.settableNames, for: "`\(loaded.target.name)` or what it calls") { throw UsageError(e.message) }
+            if experiment {
+                return runExperiment(loaded, args, options, setDims: set.dims, setReals: set.reals, &reporter, &output)
+            }
+            let (dims, reals, mask) = Self.hyperparameters(loaded, set, checkpoint: checkpoint, tokenizer: tokenizer)
+            if RunSession.isTraining(loaded.target) {
+                return runTraining(args, &output, &reporter, loaded: loaded, source: source, path: path, checkpoint: checkpoint, tokenizer: tokenizer,
+                                   dims: dims, reals: reals, setGiven: !set.dims.isEmpty || !set.reals.isEmpty, options: options)
+            }
+            do {
+                let inputs = try Self.inputs(args, loaded.target, checkpoint: checkpoint, tokenizer: tokenizer, dtype: options.dtype)
+                var setup = RunSetup(dims: dims, reals: reals, inputs: inputs, parameters: checkpoint.map(RunSession.parameters(from:)),
+                                     mask: mask, options: options, fallback: RunSession.defaultDimensions, defaultInputs: true)
+                var unused: Diagnostic? = nil
+                let strict = args.has("strict"), params = args.value("params") ?? ""
+                setup.unusedParameters = { names in
+                    let d = Self.unusedParameters(names, loaded.target, path: params, strict: strict)
+                    if strict { throw RunFailure([d]) }
+                    unused = d
+                }
+                let start = Date()
+                let result = try Pipeline.run(loaded, setup)
+                var samples: [(seed: UInt64, value: Value)] = []
+                if let n = try Self.samples(args), n > 1, case .tokens = result.value {
+                    // More samples: the same parameters and inputs, the next seeds.
+                    setup.parameters = result.parameters.mapValues(\.value)
+                    setup.inputs = result.inputs
+                    for k in 1..<n {
+                        setup.options.seed = options.seed &+ UInt64(k)
+                        samples.append((setup.options.seed, try Pipeline.run(loaded, setup).value))
+                    }
+                }
+                var report = RunReport(loaded: loaded, result: result, reals: reals, checkpoint: checkpoint == nil ? nil : args.value("params"),
+                                       setGiven: !set.dims.isEmpty || !set.reals.isEmpty, options: options, tokenizer: tokenizer,
+                                       seconds: Date().timeIntervalSince(start))
+                report.samples = samples
+                reporter.emit((unused.map { [$0] } ?? []) + result.evaluator.warnings, &output)
+                output.out(report.text)
+                return Self.writeOutputs(args, report, &output)
+            } catch let e as UsageError {
+                throw e
+            } catch {
+                return Self.report(Self.namingCheckpoints(error, args), &reporter, &output)
+            }
+        } catch let e as UsageError {
+            output.err("algo run: error: \(e.message)")
+            return .usage
+        } catch {
+            output.err("algo run: error: \(error)")
+            return .usage
+        }
+    }
+
+    /// `--samples N` (1 to 10000), or nil when not given.
+    static func samples(_ args: Arguments) throws -> Int? {
+        guard let s = args.value("samples") else { return nil }
+        guard let v = Int(s), v >= 1, v <= 10_000 else { throw UsageError("`--samples` takes a number from 1 to 10000") }
+        return v
+    }
+
+    /// `--precision`, `--seed`, `--max-steps`, `--top-k`, `--check-finite`, `--profile` (and `--samples` checked).
+    static func options(_ args: Arguments) throws -> RunOptions {
         var options = RunOptions()
         switch args.value("precision") ?? "f32" {
         case "f32": options.dtype = .f32
         case "f64": options.dtype = .f64
-        case let p: output.err("algo run: error: `--precision` takes `f32` or `f64`, not `\(p)`"); return .usage
+        case let p: throw UsageError("`--precision` takes `f32` or `f64`, not `\(p)`")
         }
-        if let s = args.value("seed") { guard let v = UInt64(s) else { output.err("algo run: error: `--seed` takes a natural number"); return .usage }; options.seed = v }
-        if let s = args.value("max-steps") { guard let v = Int(s), v >= 0 else { output.err("algo run: error: `--max-steps` takes a natural number"); return .usage }; options.maxSteps = v }
-        if let s = args.value("top-k") { guard let v = Int(s), v >= 1 else { output.err("algo run: error: `--top-k` takes a number ≥ 1"); return .usage }; options.topK = v }
-        var samples = 1
-        if let s = args.value("samples") { guard let v = Int(s), v >= 1, v <= 10_000 else { output.err("algo run: error: `--samples` takes a number from 1 to 10000"); return .usage }; samples = v }
+        if let s = args.value("seed") { guard let v = UInt64(s) else { throw UsageError("`--seed` takes a natural number") }; options.seed = v }
+        if let s = args.value("max-steps") { guard let v = Int(s), v >= 0 else { throw UsageError("`--max-steps` takes a natural number") }; options.maxSteps = v }
+        if let s = args.value("top-k") { guard let v = Int(s), v >= 1 else { throw UsageError("`--top-k` takes a number ≥ 1") }; options.topK = v }
+        _ = try samples(args)
         options.checkFinite = args.has("check-finite")
         options.profile = args.has("profile")
-
-        // --set: natural numbers are dimensions, other numbers reals (τ), Mask=causal|1.
-        var setDims: [String: Int] = [:], setReals: [String: Double] = [:]
-        var mask: MaskValue? = nil
-        if let set = args.value("set") {
-            for part in set.split(separator: ",") {
-                let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).precomposedStringWithCanonicalMapping }
-                guard kv.count == 2, !kv[0].isEmpty else { output.err("algo run: error: `--set` takes `NAME=VALUE,…`, not `\(part)`"); return .usage }
-                if kv[0] == "Mask" {
-                    guard let m = RunSession.maskValue(kv[1]) else { output.err("algo run: error: `Mask` takes `1`, `0` or `causal`"); return .usage }
-                    mask = m
-                } else if let i = Int(kv[1]), i >= 0 { setDims[kv[0]] = i }
-                else if let d = Double(kv[1]) { setReals[kv[0]] = d }
-                else { output.err("algo run: error: `--set \(kv[0])=\(kv[1])`: not a number"); return .usage }
+        if let r = args.value("rules") {
+            guard let off = RuleID.disabled(by: r) else {
+                throw UsageError("`--rules` takes `all`, `none` or `-NAME,…` with NAME among \(RuleID.allCases.map(\.rawValue).joined(separator: ", "))")
             }
+            options.disabledRules = off
         }
+        if let d = args.value("dump"), d != "plan" { throw UsageError("`--dump` takes `plan`") }
+        return options
+    }
 
-        var reporter = Reporter(format: format)
-        let (files, failures) = reporter.load([path])
-        if !failures.isEmpty { reporter.emit(failures, &output); return .input }
-        let source = files[0]
+    /// A checkpoint or tokenizer file that cannot be read (exit 3), or that is no tokenizer `algo`
+    /// reads (`diagnostic`: E0550, exit 1).
+    struct SideFileError: Error {
+        let message: String
+        var diagnostic: Diagnostic? = nil
+    }
 
-        // The checkpoint, if any.
-        var checkpoint: Checkpoint? = nil
+    /// The checkpoint of `--params` and the tokenizer of `--tokenizer`, each read once; without
+    /// `--tokenizer`, the tokenizer the checkpoint carries (experiments, training runs, `algo convert`).
+    static func sideFiles(_ args: Arguments) throws -> (Checkpoint?, (any Tokenizer)?) {
+        var checkpoint: Checkpoint? = nil, tokenizer: (any Tokenizer)? = nil
         if let p = args.value("params") {
             switch Checkpoint.read(p) {
             case .success(let c): checkpoint = c
-            case .failure(let e): output.err("algo run: error: cannot read `\(p)`: \(e)"); return .input
+            case .failure(let e): throw SideFileError(message: "cannot read `\(p)`: \(e)")
             }
         }
-        var tokenizer: (any Tokenizer)? = nil
         if let t = args.value("tokenizer") {
-            switch Self.loadTokenizer(t) {
+            switch TokenizerFile.load(from: t) {
             case .success(let tk): tokenizer = tk
-            case .failure(let d): reporter.emit([d], &output); return d.code == .tokenizerFile ? .diagnostics : .input
+            case .failure(.io(let why)): throw SideFileError(message: "cannot read the tokenizer `\(t)`: \(why)")
+            case .failure(let e):
+                var d = Diagnostic(.tokenizerFile, "`\(t)` is not a tokenizer `algo` reads: \(e)", at: Span(file: t, start: 0, end: 0))
+                d.notes.append("`--tokenizer` reads `algo`'s vocabulary files, a HuggingFace tokenizer.json (byte-level BPE or WordPiece), GPT-2's vocab.json with merges.txt beside it, or a directory holding either")
+                throw SideFileError(message: d.message, diagnostic: d)
             }
-        }
-        // A checkpoint may carry its tokenizer (experiments, `algo convert`).
-        if tokenizer == nil, let t = checkpoint?.metadata[CheckpointMetadata.tokenizerKey] {
+        } else if let p = args.value("params"), let t = checkpoint?.metadata[CheckpointMetadata.tokenizerKey] {
             switch TokenizerFile.parse(Array(t.utf8)) {
             case .success(let tk): tokenizer = tk
             case .failure(let e):
-                reporter.emit([Diagnostic(.tokenizerFile, "the tokenizer in `\(args.value("params") ?? "")` is not readable: \(e)",
-                                          at: Span(file: args.value("params") ?? "", start: 0, end: 0))], &output)
-                return .diagnostics
+                let d = Diagnostic(.tokenizerFile, "the tokenizer in `\(p)` (`\(CheckpointMetadata.tokenizerKey)`) is not readable: \(e)", at: Span(file: p, start: 0, end: 0))
+                throw SideFileError(message: d.message, diagnostic: d)
             }
         }
-        if args.value("text") != nil && tokenizer == nil {
-            output.err("algo run: error: `--text` needs `--tokenizer FILE` (or a `--params` checkpoint that carries its tokenizer)"); return .usage
-        }
-        // Dimensions: the checkpoint's and --set; then those fixed by the given tensors; then the
-        // embedded defaults for the rest (RunSession.run's `fallback`).
-        var dims: [String: Int] = [:], reals = RunSession.defaultReals
-        if let c = checkpoint {
-            let h = RunSession.hyperparameters(from: c)
-            // With a checkpoint, dimensions come from it (metadata and tensor shapes), not the defaults.
-            dims = h.dims
-            for (k, v) in h.reals { reals[k] = v }
-            if mask == nil { mask = RunSession.mask(from: c) }
-        }
-        if let tk = tokenizer { dims["N_V"] = tk.vocabularySize }
-        for (k, v) in setDims { dims[k] = v }
-        for (k, v) in setReals { reals[k] = v }
-
-        let loaded: LoadedProgram
-        switch RunSession.load(path: path, values: setDims) {
-        case .success(let l): loaded = l
-        case .failure(let f):
-            reporter.emit(f.diagnostics, &output)
-            return .diagnostics
-        }
-        if ExperimentRunner.isExperiment(loaded) {
-            return runExperiment(loaded, args, options, setDims: setDims, setReals: setReals, &reporter, &output)
-        }
-        let a = loaded.target
-        // Header defaults of real hyperparameters (`ε = 10⁻⁵`), where nothing else gave a value.
-        for (k, v) in a.realDefaults where reals[k] == nil { reals[k] = v }
-        // `--set τ=1` parses as a natural number; a hyperparameter declared real is a real.
-        for (k, v) in setDims where a.isRealHyperparameter(k) || loaded.program.algorithms.contains(where: { $0.isRealHyperparameter(k) }) {
-            dims[k] = nil; reals[k] = Double(v)
-        }
-        if mask == nil, a.hyperparameterNames.contains("Mask") { mask = .constant(1) }
-        if RunSession.isTraining(a) {
-            return runTraining(args, &output, &reporter, loaded: loaded, source: source, path: path, checkpoint: checkpoint, tokenizer: tokenizer,
-                               dims: dims, reals: reals, setGiven: !setDims.isEmpty || !setReals.isEmpty, options: options)
-        }
-
-        do {
-            // Inputs: checkpoint `input.*`, then defaults (bare run), then `--input`.
-            var inputs: [String: Value] = [:]
-            var defaulted: [String] = []
-            if let c = checkpoint { inputs = RunSession.inputs(from: c, a, dtype: options.dtype) }
-            var given: [(String, String)] = []
-            if let text = args.value("input") {
-                for part in text.split(separator: ";") {
-                    let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).precomposedStringWithCanonicalMapping }
-                    guard kv.count == 2 else { output.err("algo run: error: `--input` takes `NAME=VALUE;…`, not `\(part)`"); return .usage }
-                    given.append((kv[0], kv[1]))
-                }
-            }
-            for (k, v) in given {
-                guard let kind = RunSession.kind(of: k, a) else {
-                    output.err("algo run: error: `\(a.name)` has no input `\(k)` (inputs: \(RunSession.inputKinds(a).map(\.name).joined(separator: ", ")))")
-                    return .usage
-                }
-                inputs[k] = try RunSession.parseInput(v, kind: kind, name: k, dtype: options.dtype, at: a.syntax.title.span)
-            }
-            if let text = args.value("text"), let tk = tokenizer {
-                // `NAME=TEXT;…`, or the whole text for an algorithm with one token-sequence input.
-                let tokenInputs = RunSession.inputKinds(a).filter { $0.kind == .tokens }.map(\.name)
-                let named = text.split(separator: "=", maxSplits: 1).first.map { tokenInputs.contains($0.trimmingCharacters(in: .whitespaces).precomposedStringWithCanonicalMapping) } ?? false
-                if !named && tokenInputs.count != 1 {
-                    output.err("algo run: error: `--text` takes `NAME=TEXT;…` (`\(a.name)` has \(tokenInputs.count) token-sequence inputs)"); return .usage
-                }
-                for part in named ? text.split(separator: ";").map(String.init) : [tokenInputs[0] + "=" + text] {
-                    let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
-                    guard kv.count == 2 else { output.err("algo run: error: `--text` takes `NAME=TEXT;…`"); return .usage }
-                    let name = kv[0].trimmingCharacters(in: .whitespaces).precomposedStringWithCanonicalMapping
-                    guard RunSession.kind(of: name, a) == .tokens else { output.err("algo run: error: `\(name)` is no token-sequence input of `\(a.name)`"); return .usage }
-                    switch tk.encode(kv[1], wrap: false) {
-                    case .success(let ids): inputs[name] = .tokens(ids)
-                    case .failure(let e): output.err("algo run: error: cannot encode `\(kv[1])`: \(e)"); return .usage
-                    }
-                }
-            }
-            var known = dims
-            var shapes: [String: [Int]] = [:]
-            for (k, v) in inputs { if case .tensor(let t) = v { shapes[k] = t.shape } }
-            ParameterLayout.inferDimensions(a, program: loaded.program, parameters: checkpoint.map { RunSession.parameters(from: $0).mapValues(\.shape) } ?? [:],
-                                            inputs: shapes, into: &known)
-            for (k, v) in RunSession.defaultDimensions where known[k] == nil { known[k] = v }
-            let defaults = try RunSession.defaultInputs(a, dims: known, seed: options.seed, dtype: options.dtype, skip: Set(inputs.keys))
-            for (k, v) in defaults where inputs[k] == nil { inputs[k] = v; defaulted.append(k) }
-
-            if let c = checkpoint, let d = Self.unusedParameters(c, a, loaded.program, dims: known, path: args.value("params") ?? "", strict: args.has("strict")) {
-                reporter.emit([d], &output)
-                if d.severity == .error { return .diagnostics }
-            }
-            let start = Date()
-            let result = try RunSession.run(loaded, dims: dims, reals: reals, inputs: inputs,
-                                            parameters: checkpoint.map(RunSession.parameters(from:)), mask: mask, options: options,
-                                            fallback: RunSession.defaultDimensions)
-            let seconds = Date().timeIntervalSince(start)
-            for w in result.evaluator.warnings where !reporter.files.contains(where: { $0.path == w.span.file }) { _ = reporter.load([w.span.file]) }
-            reporter.emit(result.evaluator.warnings, &output)
-
-            // Report.
-            let dims = result.dims
-            let usedDims = Self.dimensionsUsed(a, loaded.program).filter { dims[$0] != nil }.sorted()
-            var s = "\(a.syntax.title.number.isEmpty ? "" : "Algorithm \(a.number): ")\(Self.signature(a, source))   (\(path))\n"
-            if !usedDims.isEmpty || !a.hyperparameterNames.filter({ reals[$0] != nil }).isEmpty {
-                let shown = usedDims.map { "\($0) = \(dims[$0]!)" } + a.hyperparameterNames.filter { reals[$0] != nil }.map { "\($0) = \(reals[$0]!)" }
-                s += "hyperparameters: \(shown.joined(separator: ", "))"
-                s += checkpoint == nil ? (setDims.isEmpty && setReals.isEmpty ? "  (embedded defaults; change with --set)\n" : "  (defaults and --set)\n") : "  (from the checkpoint and --set)\n"
-            }
-            let count = result.parameters.values.reduce(0) { $0 + $1.value.count }
-            if !result.parameters.isEmpty {
-                s += "parameters: \(result.parameters.count) tensors, \(count) numbers"
-                s += checkpoint == nil ? ", initialised: weights 𝒩(0, 0.02²), biases and β 0, γ 1 (seed \(options.seed)); `algo params` lists them\n"
-                                       : " from \(args.value("params")!)\n"
-            }
-            for (k, v) in inputs.sorted(by: { $0.key < $1.key }) {
-                s += "input \(k) = \(Self.brief(v))\(defaulted.contains(k) ? "  (default)" : "")\n"
-            }
-            s += Self.describe(result.value, a, options.dtype)
-            if let tk = tokenizer, case .tokens(let ids) = result.value, case .success(let text) = tk.decode(ids, specialTokens: .show) {
-                s += "  as text: \"\(text)\"\n"
-            }
-            // More samples: the same parameters, the next seeds.
-            if samples > 1, case .tokens = result.value {
-                for k in 1..<samples {
-                    var o = options
-                    o.seed = options.seed &+ UInt64(k)
-                    let r = try RunSession.run(loaded, dims: dims, reals: reals, inputs: inputs, parameters: result.parameters.mapValues(\.value),
-                                               mask: mask, options: o, fallback: RunSession.defaultDimensions)
-                    guard case .tokens(let ids) = r.value else { continue }
-                    s += "sample \(k + 1) (seed \(o.seed)): \(Self.brief(r.value))"
-                    if let tk = tokenizer, case .success(let text) = tk.decode(ids, specialTokens: .show) { s += "  \"\(text)\"" }
-                    s += "\n"
-                }
-            }
-            if checkpoint == nil, !result.parameters.isEmpty {
-                s += "note: the parameters are random (untrained), so the output means nothing yet"
-                if usedDims.contains("N_V"), let nv = dims["N_V"] { s += String(format: ": a predicted distribution is close to uniform (1/N_V ≈ %.3f)", 1 / Double(nv)) }
-                s += "; give trained parameters with --params\n"
-            }
-            s += String(format: "time: %.1f ms (%@)\n", seconds * 1000, options.dtype == .f64 ? "float64" : "float32")
-            if options.profile { s += Self.profileTable(result.evaluator) }
-            output.out(s)
-
-            if let out = args.value("output") {
-                var tensors: [(name: String, tensor: Tensor)] = []
-                switch result.value {
-                case .tensor(let t): tensors = [("output." + a.outputName, t.value)]
-                case .tokens(let ids): tensors = [("output." + a.outputName, Tensor(shape: [ids.count], values: ids.map(Double.init), dtype: .f64))]
-                case .nat(let n): tensors = [("output." + a.outputName, Tensor(scalar: Double(n), dtype: .f64))]
-                default: output.err("algo run: error: the result (\(result.value)) cannot be saved"); return .output
-                }
-                if case .failure(let e) = Checkpoint.write(tensors: tensors, metadata: Self.metadata(source, dims: dims, reals: reals, usedDims: usedDims, a, tokenizer: tokenizer), to: out) {
-                    output.err("algo run: error: cannot write `\(out)`: \(e)"); return .output
-                }
-                output.out("wrote output.\(a.outputName) to \(out)")
-            }
-            if let out = args.value("save-params") {
-                let tensors = result.parameters.keys.sorted().map { (name: $0, tensor: result.parameters[$0]!.value) }
-                if case .failure(let e) = Checkpoint.write(tensors: tensors, metadata: Self.metadata(source, dims: dims, reals: reals, usedDims: usedDims, a, tokenizer: tokenizer), to: out) {
-                    output.err("algo run: error: cannot write `\(out)`: \(e)"); return .output
-                }
-                output.out("wrote \(tensors.count) parameters to \(out)")
-            }
-            return .ok
-        } catch {
-            return Self.report(error, &reporter, &output)
-        }
+        if args.value("text") != nil && tokenizer == nil { throw UsageError("`--text` needs `--tokenizer FILE` (or a `--params` checkpoint that carries its tokenizer)") }
+        return (checkpoint, tokenizer)
     }
 
     /// Warning (error with `--strict`) E0552 naming the tensors of `--params` that the algorithm does
-    /// not read (a conversion mistake otherwise goes unnoticed), or nil. Training state (`train.*`)
-    /// and inputs are not parameters.
-    static func unusedParameters(_ c: Checkpoint, _ a: LoadedAlgorithm, _ p: EvalProgram, dims: [String: Int], path: String, strict: Bool) -> Diagnostic? {
-        guard let specs = try? ParameterLayout.parameters(of: a, program: p, dims: dims), !specs.isEmpty else { return nil }
-        let used = Set(specs.map(\.name))
-        let unused = RunSession.parameters(from: c).keys.filter { !used.contains($0) && !$0.hasPrefix("train.") }.sorted()
-        guard !unused.isEmpty else { return nil }
-        let shown = unused.prefix(8).map { "`\($0)`" }.joined(separator: ", ") + (unused.count > 8 ? ", …" : "")
-        var d = Diagnostic(.unusedTensors, "\(unused.count) tensor\(unused.count == 1 ? "" : "s") of `\(path)` \(unused.count == 1 ? "is" : "are") no parameter of `\(a.name)`: \(shown)",
+    /// not read (`names`, from `Pipeline.run`): a conversion mistake otherwise goes unnoticed.
+    static func unusedParameters(_ names: [String], _ a: LoadedAlgorithm, path: String, strict: Bool) -> Diagnostic {
+        let shown = names.prefix(8).map { "`\($0)`" }.joined(separator: ", ") + (names.count > 8 ? ", …" : "")
+        var d = Diagnostic(.unusedTensors, "\(names.count) tensor\(names.count == 1 ? "" : "s") of `\(path)` \(names.count == 1 ? "is" : "are") no parameter of `\(a.name)`: \(shown)",
                            at: Span(file: path, start: 0, end: 0), severity: strict ? .error : .warning)
         d.notes.append("`algo params \(a.file)` lists the names it reads; a checkpoint of another algorithm (or a conversion mistake) leaves tensors unread")
         return d
     }
 
-    /// The tokenizer at `path` (any file `TokenizerFile.load` reads), or its diagnostic: E0001 for a
-    /// file that cannot be read, E0550 for one that is no tokenizer.
-    static func loadTokenizer(_ path: String) -> Result<any Tokenizer, Diagnostic> {
-        TokenizerFile.load(from: path).mapError { e in
-            let at = Span(file: path, start: 0, end: 0)
-            switch e {
-            case .io(let m): return Diagnostic(.fileNotFound, m, at: at)
-            case .emptyCorpus, .unknownCharacter, .idOutOfRange, .invalidArgument, .malformedFile:
-                var d = Diagnostic(.tokenizerFile, "`\(path)` is not a tokenizer `algo` reads: \(e)", at: at)
-                d.notes.append("`--tokenizer` reads `algo`'s vocabulary files, a HuggingFace tokenizer.json (byte-level BPE or WordPiece), GPT-2's vocab.json with merges.txt beside it, or a directory holding either")
-                return d
-            }
+    /// Dimensions, reals and the mask: the checkpoint's (with a checkpoint, dimensions come from it
+    /// and its tensors, not the defaults), N_V of the tokenizer, then `--set`. `--set τ=1` parses as
+    /// a natural number; a hyperparameter declared real is a real. A `Mask` hyperparameter not given is 1.
+    static func hyperparameters(_ loaded: LoadedProgram, _ set: DimensionOverrides, checkpoint: Checkpoint?,
+                                tokenizer: (any Tokenizer)?) -> (dims: [String: Int], reals: [String: Double], mask: MaskValue?) {
+        var dims: [String: Int] = [:], reals = RunSession.defaultReals, mask = set.mask
+        if let c = checkpoint {
+            let h = RunSession.hyperparameters(from: c)
+            dims = h.dims
+            for (k, v) in h.reals { reals[k] = v }
+            if mask == nil { mask = RunSession.mask(from: c) }
         }
+        if let tk = tokenizer { dims["N_V"] = tk.vocabularySize }
+        for (k, v) in set.dims { dims[k] = v }
+        for (k, v) in set.reals { reals[k] = v }
+        // Header defaults of real hyperparameters (`ε = 10⁻⁵`), where nothing else gave a value.
+        for (k, v) in loaded.target.realDefaults where reals[k] == nil { reals[k] = v }
+        for (k, v) in set.dims where loaded.target.isRealHyperparameter(k) || loaded.program.algorithms.contains(where: { $0.isRealHyperparameter(k) }) {
+            dims[k] = nil; reals[k] = Double(v)
+        }
+        if mask == nil, loaded.target.hyperparameterNames.contains("Mask") { mask = .constant(1) }
+        return (dims, reals, mask)
     }
 
+    /// Inputs: the checkpoint's `input.*`, then `--input`, then `--text` through the tokenizer (the
+    /// run fills the rest with defaults). `--text` without `NAME=` is the algorithm's one
+    /// token-sequence input.
+    static func inputs(_ args: Arguments, _ a: LoadedAlgorithm, checkpoint: Checkpoint?, tokenizer: (any Tokenizer)?, dtype: DType) throws -> [String: Value] {
+        var inputs: [String: Value] = try checkpoint.map { try RunSession.inputs(from: $0, a, dtype: dtype, path: args.value("params") ?? "the checkpoint") } ?? [:]
+        for part in (args.value("input") ?? "").split(separator: ";") {
+            let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).precomposedStringWithCanonicalMapping }
+            guard kv.count == 2 else { throw UsageError("`--input` takes `NAME=VALUE;…`, not `\(part)`") }
+            guard let kind = RunSession.kind(of: kv[0], a) else {
+                throw UsageError("`\(a.name)` has no input `\(kv[0])` (inputs: \(RunSession.inputKinds(a).map(\.name).joined(separator: ", ")))")
+            }
+            inputs[kv[0]] = try RunSession.parseInput(kv[1], kind: kind, name: kv[0], dtype: dtype, at: a.syntax.title.span)
+        }
+        if let text = args.value("text"), let tk = tokenizer {
+            // `NAME=TEXT;…`, or the whole text for an algorithm with one token-sequence input.
+            let tokenInputs = RunSession.inputKinds(a).filter { $0.kind == .tokens }.map(\.name)
+            let named = text.split(separator: "=", maxSplits: 1).first.map { tokenInputs.contains($0.trimmingCharacters(in: .whitespaces).precomposedStringWithCanonicalMapping) } ?? false
+            if !named && tokenInputs.count != 1 {
+                throw UsageError("`--text` takes `NAME=TEXT;…` (`\(a.name)` has \(tokenInputs.count) token-sequence inputs)")
+            }
+            for part in named ? text.split(separator: ";").map(String.init) : [tokenInputs[0] + "=" + text] {
+                let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
+                guard kv.count == 2 else { throw UsageError("`--text` takes `NAME=TEXT;…`") }
+                let name = kv[0].trimmingCharacters(in: .whitespaces).precomposedStringWithCanonicalMapping
+                guard RunSession.kind(of: name, a) == .tokens else { throw UsageError("`\(name)` is no token-sequence input of `\(a.name)`") }
+                switch tk.encode(kv[1], wrap: false) {
+                case .success(let ids): inputs[name] = .tokens(ids)
+                case .failure(let e): throw UsageError("cannot encode `\(kv[1])`: \(e)")
+                }
+            }
+        }
+        return inputs
+    }
+
+    /// `--output` (what the algorithm returned, as `output.NAME`) and `--save-params` (θ as used).
+    static func writeOutputs(_ args: Arguments, _ report: RunReport, _ output: inout Output) -> ExitCode {
+        let a = report.target, result = report.result
+        let metadata = Self.metadata(report.loaded.source, dims: result.dims, reals: report.reals, usedDims: report.usedDims, a, tokenizer: report.tokenizer)
+        if let out = args.value("output") {
+            var tensors: [(name: String, tensor: Tensor)] = []
+            switch result.value {
+            case .tensor(let t): tensors = [("output." + a.outputName, t.value)]
+            case .tokens(let ids): tensors = [("output." + a.outputName, Tensor(shape: [ids.count], values: ids.map(Double.init), dtype: .f64))]
+            case .nat(let n): tensors = [("output." + a.outputName, Tensor(scalar: Double(n), dtype: .f64))]
+            default: output.err("algo run: error: the result (\(result.value)) cannot be saved"); return .output
+            }
+            if case .failure(let e) = Checkpoint.write(tensors: tensors, metadata: metadata, to: out) {
+                output.err("algo run: error: cannot write `\(out)`: \(e)"); return .output
+            }
+            output.out("wrote output.\(a.outputName) to \(out)")
+        }
+        if let out = args.value("save-params") {
+            let tensors = result.parameters.keys.sorted().map { (name: $0, tensor: result.parameters[$0]!.value) }
+            if case .failure(let e) = Checkpoint.write(tensors: tensors, metadata: metadata, to: out) {
+                output.err("algo run: error: cannot write `\(out)`: \(e)"); return .output
+            }
+            output.out("wrote \(tensors.count) parameters to \(out)")
+        }
+        return .ok
+    }
+
+    /// A checkpoint's metadata: the hyperparameters, the source's SHA-256, the algorithm, and the
+    /// tokenizer of the run, so that reading it back needs no `--tokenizer`.
     static func metadata(_ source: SourceFile, dims: [String: Int], reals: [String: Double], usedDims: [String], _ a: LoadedAlgorithm,
                          tokenizer: (any Tokenizer)? = nil) -> [String: String] {
         var h: [String: String] = [:]
         for d in usedDims { h[d] = String(dims[d]!) }
         for n in a.hyperparameterNames { if let r = reals[n] { h[n] = String(r) } }
         var extra = ["algo.algorithm": a.name]
-        // A checkpoint carries the tokenizer of its run, so that reading it back needs no `--tokenizer`.
         if let tokenizer { extra[CheckpointMetadata.tokenizerKey] = String(decoding: tokenizer.vocabularyFile(), as: UTF8.self) }
         return CheckpointMetadata.make(source: source.text, hyperparameters: h, extra: extra)
-    }
-
-    /// The dimension names of the algorithm and of every algorithm it calls (for the report and metadata).
-    static func dimensionsUsed(_ a: LoadedAlgorithm, _ p: EvalProgram) -> Set<String> {
-        var names: Set<String> = []
-        var seen: Set<String> = []
-        func visit(_ x: LoadedAlgorithm) {
-            guard seen.insert(x.name).inserted else { return }
-            for (_, t) in x.checked.variables { for d in t.dims { for v in d.variables { if case .named(let n) = v { names.insert(n) } } } }
-            for n in x.hyperparameterNames { names.insert(n) }
-            // Callees' own dimensions (d_x, ℓ_x) are bound by the caller; only an algorithm without
-            // parameters of its own (DInference) shows its callee's.
-            if x.name == a.name && x.header(.parameters).isEmpty {
-                for c in x.checked.calls.values where !c.isBuiltin { if let y = p.find(c.callee, file: c.file) { visit(y) } }
-            }
-        }
-        visit(a)
-        return names.filter { !$0.contains("(") }
-    }
-
-    static func signature(_ a: LoadedAlgorithm, _ source: SourceFile) -> String {
-        guard let sig = a.syntax.title.signature else { return a.name }
-        return source.slice(sig.span)
-    }
-
-    static func brief(_ v: Value) -> String {
-        switch v {
-        case .tokens(let t): return "[" + t.prefix(16).map(String.init).joined(separator: ", ") + (t.count > 16 ? ", …" : "") + "] (\(t.count) tokens)"
-        case .nat(let n): return String(n)
-        case .real(let r): return String(r)
-        case .tensor(let t): return "tensor of shape \(t.shape.map(String.init).joined(separator: "×"))"
-        default: return "…"
-        }
-    }
-
-    /// The result, readably: token sequences as ids; distributions with their top tokens; other
-    /// tensors with shape and summary.
-    static func describe(_ v: Value, _ a: LoadedAlgorithm, _ dtype: DType) -> String {
-        let name = a.outputName
-        switch v {
-        case .tokens(let t): return "output \(name) = \(brief(v))\n" + (t.isEmpty ? "" : "")
-        case .nat(let n): return "output \(name) = \(n)\n"
-        case .real(let r): return "output \(name) = \(r)\n"
-        case .tensor(let t):
-            let x = t.value
-            let values = x.doubles
-            var s = "output \(name): shape \(x.shape.map(String.init).joined(separator: "×")), "
-            let finite = values.filter { $0.isFinite }
-            let mean = finite.isEmpty ? 0 : finite.reduce(0, +) / Double(finite.count)
-            s += String(format: "min %.4g, max %.4g, mean %.4g\n", finite.min() ?? .nan, finite.max() ?? .nan, mean)
-            let isDistribution = values.allSatisfy { $0 >= 0 } && (x.rank == 1 ? abs(values.reduce(0, +) - 1) < 1e-3
-                                                                   : (0..<x.shape[1]).allSatisfy { abs(x.column($0).doubles.reduce(0, +) - 1) < 1e-3 })
-            if isDistribution, x.rank >= 1 {
-                let cols = x.rank == 2 ? x.shape[1] : 1
-                s += "  each column is a probability distribution over the \(x.shape[0]) tokens (sums to 1)\n"
-                for c in Array(0..<cols).suffix(3) {
-                    let col = x.rank == 2 ? x.column(c).doubles : values
-                    let top = col.enumerated().sorted { $0.element > $1.element }.prefix(5)
-                    let label = x.rank == 2 ? "column \(c + 1)" : name
-                    s += "  \(label): most likely tokens " + top.map { String(format: "%d (%.3f)", $0.offset + 1, $0.element) }.joined(separator: ", ") + "\n"
-                }
-                if cols > 3 { s += "  (last 3 of \(cols) columns shown; column t is the prediction after x[1:t])\n" }
-            } else if values.count <= 12 {
-                s += "  = [" + values.map { String(format: "%.4g", $0) }.joined(separator: ", ") + "]\n"
-            }
-            return s
-        default: return "output \(name): \(v.kindName)\n"
-        }
-    }
-
-    static func profileTable(_ e: Evaluator) -> String {
-        var s = "profile (per source line: time, tensor operations, executions):\n"
-        for (k, v) in e.profile.sorted(by: { ($0.key.file, $0.key.line) < ($1.key.file, $1.key.line) }) {
-            s += String(format: "  %@:%d  %8.3f ms  %6d ops  %5d×\n", (k.file as NSString).lastPathComponent, k.line, v.seconds * 1000, v.operations, v.calls)
-        }
-        return s
     }
 
     /// Prints what stopped a run: a runtime diagnostic (its span may point into a callee's file,
@@ -432,6 +354,7 @@ struct RunCommand: Command {
             if !reporter.files.contains(where: { $0.path == e.diagnostic.span.file }) { _ = reporter.load([e.diagnostic.span.file]) }
             reporter.emit([e.diagnostic], &output)
         case let f as RunFailure:
+            reporter.add(f.sources)
             reporter.emit(f.diagnostics, &output)
         default:
             output.err("algo run: error: \(error)")

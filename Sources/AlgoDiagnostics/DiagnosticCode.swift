@@ -41,6 +41,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
     case unboundHyperparameter = "E0305"
     case duplicateDeclaration = "E0306"
     case unknownParameter = "E0307"
+    case unusedDeclaration = "E0308"
 
     // MARK: shapes and types
     case productMismatch = "E0401"
@@ -73,6 +74,9 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
     case resumeMismatch = "E0514"
     case sequenceTooLong = "E0515"
     case unknownToken = "E0516"
+    case memoryBudget = "E0517"
+    case degenerateDimension = "E0518"
+    case integerOverflow = "E0519"
 
     // MARK: real models (tokenizer files, algo convert, --params)
     case tokenizerFile = "E0550"
@@ -84,6 +88,9 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
     case degenerateLoss = "E0531"
     case gradientSteps = "E0532"
 
+    // MARK: rendering (algo render)
+    case noLaTeXSpelling = "E0570"
+
     /// The severity a diagnostic with this code has unless the phase says otherwise.
     public var defaultSeverity: Diagnostic.Severity {
         switch self {
@@ -94,16 +101,18 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
              .outsideAlgorithm, .headerAfterBody, .invalidClaim, .detachedScript, .expectedName, .nestingTooDeep, .unknownHeader: .error
         case .unknownName, .unboundIndex, .unknownAlgorithm, .undeclaredSignatureName, .unboundHyperparameter,
              .duplicateDeclaration, .unknownParameter: .error
+        case .unusedDeclaration: .warning
         case .productMismatch, .elementwiseMismatch, .assignmentMismatch, .claimMismatch, .argumentMismatch,
              .argumentCount, .indexOutOfRange, .indexDomainMismatch, .stackMismatch, .invalidOperand,
              .returnMismatch, .shapeChangeInLoop, .concreteValue, .headerValue: .error
         case .notExecutable, .runtimeIndexOutOfRange, .nonFinite, .missingValue, .parameterMismatch, .invalidInput,
              .notTrainingCheckpoint, .resumeSourceMismatch, .resumeHyperparameterMismatch, .resumeDatasetMismatch, .resumeMismatch,
-             .sequenceTooLong, .unknownToken: .error
+             .sequenceTooLong, .unknownToken, .memoryBudget, .degenerateDimension, .integerOverflow: .error
         case .tokenizerFile, .conversionMismatch: .error
         case .unusedTensors: .warning
         case .stepLimit: .warning
         case .noLoss, .degenerateLoss, .gradientSteps: .error
+        case .noLaTeXSpelling: .warning
         }
     }
 
@@ -142,6 +151,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .unboundHyperparameter: "a callee's hyperparameter that no named argument, caller hyperparameter or argument shape binds"
         case .duplicateDeclaration: "a name declared twice in one algorithm"
         case .unknownParameter: "a named argument or parameter that the callee does not have"
+        case .unusedDeclaration: "a parameter or input that the algorithm's body never uses (a warning)"
         case .productMismatch: "a matrix product whose inner dimensions differ"
         case .elementwiseMismatch: "an element-wise operation (`+`, `−`, `⊙`) on values of different shapes"
         case .assignmentMismatch: "an assignment whose value does not fit the target's shape"
@@ -171,7 +181,11 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .noLoss: "`algo gradcheck` of a file that defines no loss: not a training algorithm, nor a model that a training algorithm of its directory trains"
         case .degenerateLoss: "`algo gradcheck`: loss(θ) does not depend on θ at the fixed dataset element (ETraining's draw masked no position)"
         case .gradientSteps: "`algo gradcheck`: one epoch over one dataset element did not take exactly one `∇loss(θ)`"
-        case .sequenceTooLong: "an experiment passes a sequence longer than ℓ_max to a transformer"
+        case .sequenceTooLong: "a run or an experiment would pass a sequence longer than ℓ_max to a transformer (its input grown by ℓ_gen generated tokens)"
+        case .noLaTeXSpelling: "`algo render --latex`: a character of a box (in prose or a name) has no LaTeX spelling; it is written `?`"
+        case .memoryBudget: "a size from the command line, a checkpoint or a file needs more memory than the machine has (or overflows a 64-bit integer)"
+        case .degenerateDimension: "a dimension that shapes tensors is 0 or negative (`--set d_e=0`), or a step count is negative"
+        case .integerOverflow: "natural-number arithmetic at run time overflows 64 bits (a step counter of 2⁶³−1 from a resume checkpoint)"
         case .conversionMismatch: "`algo convert`: the checkpoint does not fit the format or the shipped algorithm (a tensor missing or mis-shaped, a config value the algorithm does not compute, untied weights)"
         case .unusedTensors: "a checkpoint holds tensors the algorithm does not use (`--params`; an error with `--strict`), or that `algo convert` cannot place"
         case .tokenizerFile: "a tokenizer file (`algo`'s JSON, a HuggingFace tokenizer.json, GPT-2's vocab.json + merges.txt) that is malformed or uses a feature `algo` does not read"

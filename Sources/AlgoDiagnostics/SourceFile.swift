@@ -27,17 +27,16 @@ public struct SourceFile: Sendable {
     /// Reads a file. Missing, unreadable and non-UTF-8 files come back as a diagnostic
     /// (`E0001`, `E0002`, `E0003`) whose span points at the first invalid byte where there is one.
     public static func load(path: String) -> Result<SourceFile, Diagnostic> {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+        let bytes: [UInt8]
+        switch FileBytes.read(path) {
+        case .success(let b): bytes = b
+        case .failure(.notFound):
             return .failure(Diagnostic(.fileNotFound, "no such file `\(path)`", at: Span(file: path, start: 0, end: 0)))
-        }
-        if isDir.boolValue {
+        case .failure(.unreadable(let why)) where why.hasPrefix("it is a directory"):
             return .failure(Diagnostic(.fileUnreadable, "`\(path)` is a directory, not a file", at: Span(file: path, start: 0, end: 0)))
+        case .failure(.unreadable(let why)):
+            return .failure(Diagnostic(.fileUnreadable, "cannot read `\(path)`: \(why)", at: Span(file: path, start: 0, end: 0)))
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            return .failure(Diagnostic(.fileUnreadable, "cannot read `\(path)`", at: Span(file: path, start: 0, end: 0)))
-        }
-        let bytes = [UInt8](data)
         if let bad = firstInvalidUTF8(bytes) {
             // The prefix before `bad` is valid UTF-8, so its offsets are the same in the lossy text.
             let file = SourceFile(path: path, text: String(decoding: bytes, as: UTF8.self))

@@ -30,11 +30,6 @@ public struct BPETokenizer: Tokenizer, Equatable {
         public init(_ left: Int, _ right: Int) { self.left = left; self.right = right }
     }
 
-    /// The longest element a vocabulary file may define, in bytes (`make` refuses longer ones).
-    public static let maxElementBytes = 4096
-    /// The most bytes all elements of a vocabulary file may hold together.
-    public static let maxTotalBytes = 1 << 26
-
     /// The merges in rank order; merge `r` creates element `256 + r` (id `257 + r`).
     public let merges: [Merge]
     /// The bytes of every element (0-based element index).
@@ -138,18 +133,17 @@ public struct BPETokenizer: Tokenizer, Equatable {
             }
         }
         guard Set(merges).count == merges.count else { return .failure(.malformedFile("a merge appears twice")) }
-        // A chain of merges doubles an element's length at each step (40 merges make 2⁴⁰ bytes):
-        // bound each element and their total before building them.
+        // Each merge concatenates two elements, so a 547-byte file whose merges double the previous
+        // element would ask for 2⁴¹ bytes: the lengths are summed (checked) against the memory budget first.
         var lengths = [Int](repeating: 1, count: 256)
-        var total = 256
+        var total: Int? = 256
         for (r, m) in merges.enumerated() {
-            let length = lengths[m.left] + lengths[m.right]
-            guard length <= maxElementBytes else {
-                return .failure(.malformedFile("merge \(r + 1) makes an element of \(length) bytes, more than \(maxElementBytes)"))
+            let n = SizeBudget.sum(lengths[m.left], lengths[m.right])
+            total = SizeBudget.sum(total, n)
+            guard let n, let t = total, t <= SizeBudget.available.bytes else {
+                return .failure(.malformedFile("merge \(r + 1) makes the vocabulary's elements \(total.map(SizeBudget.describe(bytes:)) ?? "more than 9.2 EB") long; \(SizeBudget.available.phrase)"))
             }
-            total += length
-            guard total <= maxTotalBytes else { return .failure(.malformedFile("the merges make more than \(maxTotalBytes) bytes of elements")) }
-            lengths.append(length)
+            lengths.append(n)
         }
         return .success(BPETokenizer(unchecked: merges))
     }

@@ -5,6 +5,7 @@
 // element order changes: on write the tensor is viewed with its dimensions reversed (a free
 // permutation) and that view's column-major order is the row-major order of the original.
 
+import AlgoDiagnostics
 import Foundation
 import AlgoTensor
 
@@ -24,7 +25,7 @@ public struct Checkpoint: Sendable {
     /// fsync, rename). Byte output is deterministic (see `Safetensors`); duplicate names are refused.
     public static func write(tensors: [(name: String, tensor: Tensor)], metadata: [String: String], to path: String) -> Result<Void, CheckpointError> {
         encode(tensors: tensors, metadata: metadata).flatMap { bytes in
-            AtomicFile.write(bytes, to: path).mapError { .io($0.message) }
+            AtomicFile.write(bytes, to: path).mapError { .io($0.reason) }
         }
     }
 
@@ -34,28 +35,34 @@ public struct Checkpoint: Sendable {
     /// memory is the tensors plus the bytes of the largest one (GPT-2's embedding), not the file
     /// twice over.
     public static func read(_ path: String) -> Result<Checkpoint, CheckpointError> {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return .failure(.io("cannot read `\(path)`")) }
-        defer { try? handle.close() }
-        func bytes(at offset: UInt64, count: Int) -> [UInt8]? {
-            guard (try? handle.seek(toOffset: offset)) != nil, let d = try? handle.read(upToCount: count), d.count == count else { return nil }
-            return [UInt8](d)
+        // `.io` holds the system's reason; callers say "cannot read `PATH`: reason".
+        let file: FileBytes.RegularFile
+        switch FileBytes.open(path) {
+        case .success(let f): file = f
+        case .failure(let e): return .failure(.io(e.description))
         }
-        guard let size = try? handle.seekToEnd(), size <= UInt64(Int.max) else { return .failure(.io("cannot read `\(path)`")) }
-        guard size >= 8, let lengthBytes = bytes(at: 0, count: 8) else { return .failure(.truncated(size: Int(size))) }
+        func bytes(at offset: Int, count: Int) -> Result<[UInt8], CheckpointError> {
+            file.read(at: offset, count: count).mapError { .io($0.description) }
+        }
+        let size = file.size
+        guard size >= 8 else { return .failure(.truncated(size: size)) }
+        let lengthBytes: [UInt8]
+        switch bytes(at: 0, count: 8) {
+        case .success(let b): lengthBytes = b
+        case .failure(let e): return .failure(e)
+        }
         var n: UInt64 = 0
         for k in 0..<8 { n |= UInt64(lengthBytes[k]) << UInt64(8 * k) }
-        guard n <= UInt64(Safetensors.maxHeaderLength), n <= size - 8 else { return .failure(.headerLengthOutOfRange(length: n, available: Int(size) - 8)) }
-        guard let headerBytes = bytes(at: 8, count: Int(n)) else { return .failure(.io("cannot read `\(path)`")) }
-        let dataStart = 8 + n
+        guard n <= UInt64(Safetensors.maxHeaderLength), n <= UInt64(size - 8) else { return .failure(.headerLengthOutOfRange(length: n, available: size - 8)) }
+        let dataStart = 8 + Int(n)
         let spans: [Safetensors.Span], metadata: [String: String]
-        switch Safetensors.header(headerBytes, dataLength: Int(size - dataStart)) {
+        switch bytes(at: 8, count: Int(n)).flatMap({ Safetensors.header($0, dataLength: size - dataStart) }) {
         case .success(let h): (spans, metadata) = h
         case .failure(let e): return .failure(e)
         }
         var tensors: [(name: String, tensor: Tensor)] = []
         for s in spans.sorted(by: { $0.end - $0.begin > $1.end - $1.begin }) {
-            guard let data = bytes(at: dataStart + UInt64(s.begin), count: s.end - s.begin) else { return .failure(.io("cannot read `\(path)`")) }
-            switch tensor(SafetensorsEntry(name: s.name, dtype: s.dtype, shape: s.shape, data: data)) {
+            switch bytes(at: dataStart + s.begin, count: s.end - s.begin).flatMap({ tensor(SafetensorsEntry(name: s.name, dtype: s.dtype, shape: s.shape, data: $0)) }) {
             case .success(let t): tensors.append((s.name, t))
             case .failure(let e): return .failure(e)
             }

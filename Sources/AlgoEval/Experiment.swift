@@ -7,7 +7,7 @@ import Foundation
 /// Runs an `Experiment N:` block (Grammar/README.md, "Experiments"): its header values, then its
 /// numbered lines in order. A line is `name ← value` where the value is a data built-in (`tokenize`,
 /// `chunk`, `sequences`, `reverse`, `unigram`, `initialise`, `evaluate`, `exact_match`), a call of
-/// one of the paper's algorithms (run by `RunSession.run`, the evaluator's ordinary path, so
+/// one of the paper's algorithms (run by `Pipeline.run`, the evaluator's ordinary path, so
 /// training hooks apply), `length`, a slice `x[a : b]`, or arithmetic on natural numbers;
 /// `return θ̂` ends it. Every line prints one summary line through `log`.
 public struct ExperimentRunner {
@@ -67,17 +67,33 @@ public struct ExperimentRunner {
         var tokenizer: (any Tokenizer)?
         var rng: RandomGenerator
         var result = Result()
-        init(seed: UInt64) { rng = RandomGenerator(seed: seed &+ 0x5EED) }
+        /// The one evaluator, for the paper's expressions of the lines (`paper`).
+        let evaluator: Evaluator
+        init(seed: UInt64, evaluator: Evaluator) { rng = RandomGenerator(seed: seed &+ 0x5EED); self.evaluator = evaluator }
     }
 
     var a: LoadedAlgorithm { loaded.target }
-    var directory: String { RunSession.directory(of: loaded.source.path) }
+    var directory: String { LibraryPaths.directory(of: loaded.source.path) }
 
     /// Runs the experiment. Errors are `RuntimeError`s with the experiment line's span.
     public func run() throws -> Result {
-        let s = State(seed: options.seed)
+        let s = State(seed: options.seed, evaluator: Evaluator(program: loaded.program, options: options))
         try bindHeader(s)
-        for st in a.syntax.body { try statement(st, s) }
+        // Every output is checked before the first line runs (a long training must not fail at its end).
+        for out in Set(s.outputs.values).union(outputOverride.map { [$0] } ?? []).sorted() {
+            if case .failure(let e) = AtomicFile.checkWritable(out) { throw ExperimentOutputError(message: e.message) }
+        }
+        do {
+            for st in a.syntax.body { try statement(st, s) }
+        } catch let stop as TrainingStopped {
+            // Ctrl-C during a training line: θ after the last step goes where θ̂ would have gone.
+            let out = outputOverride ?? s.outputs.values.sorted().first
+            var written: String? = nil
+            if let out, case .success = Checkpoint.write(tensors: stop.snapshot.parameters, metadata: ["algo.algorithm": a.name, "algo.train.step": "\(stop.snapshot.step)"], to: out) {
+                written = out
+            }
+            throw ExperimentStopped(step: stop.snapshot.step, written: written)
+        }
         return s.result
     }
 
@@ -148,7 +164,7 @@ public struct ExperimentRunner {
             if let t = s.tokenizer { extra[CheckpointMetadata.tokenizerKey] = String(decoding: t.vocabularyFile(), as: UTF8.self) }
             let meta = CheckpointMetadata.make(source: loaded.source.text, hyperparameters: h, extra: extra)
             if case .failure(let e) = Checkpoint.write(tensors: s.result.parameters, metadata: meta, to: out) {
-                throw RuntimeError(.invalidInput, "cannot write the checkpoint `\(out)`: \(e)", at: st.span)
+                throw ExperimentOutputError(message: "cannot write the checkpoint `\(out)`: \(e)")
             }
             s.result.checkpoint = out
             log("\(line) return: \(s.result.parameters.count) parameter tensors written to \(out)")
@@ -213,17 +229,8 @@ public struct ExperimentRunner {
                 return .tokens(xs[i - 1])
             }
             throw RuntimeError(.missingValue, "`\(n.spelling)` has no value", at: e.span)
-        case .number(let t):
-            if let i = Int(t) { return .nat(i) }
-            return .real(Double(t) ?? .nan)
-        case .binary(let op, let l, let r):
-            let x = try nat(try eval(l, s, target: nil), l.span), y = try nat(try eval(r, s, target: nil), r.span)
-            switch op {
-            case .add: return .nat(x + y)
-            case .subtract: return .nat(x - y)
-            case .multiply, .juxtapose: return .nat(x * y)
-            default: throw RuntimeError(.notExecutable, "an experiment computes with `+`, `−` and `·` on natural numbers", at: e.span)
-            }
+        case .number, .binary:
+            return try paper(e, s)
         case .index(let base, let ix):
             guard case .tokens(let ids) = try eval(base, s, target: nil), ix.count == 1, case .slice(let lo?, let hi?) = ix[0].kind else {
                 throw RuntimeError(.notExecutable, "an experiment slices token sequences, `x[a : b]`", at: e.span)
@@ -235,9 +242,33 @@ public struct ExperimentRunner {
             return .tokens(Array(ids[(a - 1)..<b]))
         case .call(let c):
             if let r = a.checked.calls[e.span], !r.isBuiltin { return try algorithmCall(c, e, r, s) }
-            return try builtin(c, e, s, target: target)
+            // The data built-ins (Grammar/README.md, "Experiments") are the runner's; `length` is the paper's.
+            if ExperimentBuiltins.names.contains(c.callee.spelling) { return try builtin(c, e, s, target: target) }
+            return try paper(e, s)
         default:
             throw RuntimeError(.notExecutable, "`\(ExprPrinter.print(e))` is not an experiment value", at: e.span)
+        }
+    }
+
+    /// A paper expression of a line (numbers, arithmetic, `length(x)`): the one evaluator computes it,
+    /// in a frame holding the experiment's numbers and token sequences.
+    func paper(_ e: Expr, _ s: State) throws -> EValue {
+        let f = Frame(a)
+        for (k, v) in s.values {
+            switch v {
+            case .nat(let x): f.vars[k] = .nat(x)
+            case .real(let x): f.vars[k] = .real(x)
+            case .tokens(let ids): f.vars[k] = .tokens(ids)
+            case .text, .dataset, .parameters: continue
+            }
+        }
+        for (k, v) in s.dims { f.dims[k] = v }
+        for (k, v) in s.reals where f.vars[k] == nil { f.vars[k] = .real(v) }
+        switch try s.evaluator.eval(e, f) {
+        case .nat(let x): return .nat(x)
+        case .real(let x): return .real(x)
+        case .tokens(let ids): return .tokens(ids)
+        case let v: throw RuntimeError(.notExecutable, "`\(ExprPrinter.print(e))` is \(v.kindName), not an experiment value", at: e.span)
         }
     }
 
@@ -256,9 +287,6 @@ public struct ExperimentRunner {
     func builtin(_ c: Call, _ e: Expr, _ s: State, target: Name?) throws -> EValue {
         let args = c.arguments
         switch c.callee.spelling {
-        case "length":
-            guard case .tokens(let ids) = try eval(args[0], s, target: nil) else { throw RuntimeError(.invalidInput, "`length` of a token sequence", at: e.span) }
-            return .nat(ids.count)
         case "tokenize":
             guard case .text(let path) = try eval(args[0], s, target: nil), case .name(let kind) = c.parameters[0].value.kind else {
                 throw RuntimeError(.invalidInput, "`tokenize` takes a text", at: e.span)
@@ -302,6 +330,8 @@ public struct ExperimentRunner {
             guard let nv = s.dims["N_V"], nv > 3, maxLen >= 1, count >= 1 else {
                 throw RuntimeError(.missingValue, "`sequences` needs N_V > 3, a count ≥ 1 and a length ≥ 1", at: e.span)
             }
+            // Up to count × maxLen token ids (8 bytes each), checked before the first is drawn.
+            try SizeBudget.require(SizeBudget.product(SizeBudget.product(count, maxLen), 8), "`sequences` of \(count) sequences of up to \(maxLen) tokens need", at: e.span)
             return .dataset((0..<count).map { _ in
                 let len = 1 + s.rng.int(below: maxLen)
                 return (0..<len).map { _ in 1 + s.rng.int(below: nv - 3) }
@@ -314,6 +344,7 @@ public struct ExperimentRunner {
             let train = try dataset(try eval(args[0], s, target: nil), args[0].span)
             let test = try dataset(try eval(args[1], s, target: nil), args[1].span)
             guard let nv = s.dims["N_V"] else { throw RuntimeError(.missingValue, "`unigram` needs N_V", at: e.span) }
+            try SizeBudget.require(SizeBudget.product(SizeBudget.sum(nv, 1), 8), "N_V = \(nv): the unigram counts need", at: e.span)
             return .real(Self.unigramCrossEntropy(train: train, test: test, vocabulary: nv))
         case "initialise":
             guard let r = a.checked.calls[args[0].span], let callee = loaded.program.find(r.callee, file: r.file) else {
@@ -321,6 +352,7 @@ public struct ExperimentRunner {
             }
             let dims = calleeDims(r, s)
             let specs = try ParameterLayout.parameters(of: callee, program: loaded.program, dims: dims)
+            try SizeBudget.checkParameters(specs, dims: dims, dtype: options.dtype, training: false, at: e.span)
             return .parameters(ParameterLayout.initialise(specs, seed: options.seed, dtype: options.dtype).mapValues(\.value))
         case "evaluate":
             guard case .call(let inner) = args[0].kind, let r = a.checked.calls[args[0].span] else {
@@ -361,14 +393,15 @@ public struct ExperimentRunner {
     }
 
     func readText(_ path: String, _ span: Span) throws -> String {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+        let data: [UInt8]
+        switch FileBytes.read(path) {
+        case .success(let b): data = b
+        case .failure(.notFound):
             throw RuntimeError(.fileNotFound, "the data file `\(path)` does not exist", at: span, notes: ["give another with `--data PATH`"])
+        case .failure(let why):
+            throw RuntimeError(.fileUnreadable, "the data file `\(path)` cannot be read: \(why)", at: span)
         }
-        guard !isDir.boolValue, let data = FileManager.default.contents(atPath: path) else {
-            throw RuntimeError(.fileUnreadable, "the data file `\(path)` cannot be read", at: span)
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
+        guard let text = String(bytes: data, encoding: .utf8) else {
             throw RuntimeError(.invalidUTF8, "the data file `\(path)` is not UTF-8 text", at: span)
         }
         guard !text.isEmpty else { throw RuntimeError(.emptyData, "the data file `\(path)` is empty", at: span) }
@@ -378,50 +411,32 @@ public struct ExperimentRunner {
     // MARK: Algorithm calls
 
     /// The callee's dimensions: its resolved bindings evaluated with the experiment's values.
-    func calleeDims(_ r: ResolvedCall, _ s: State) -> [String: Int] {
-        var dims: [String: Int] = [:]
-        for (k, d) in r.dimensions {
-            if let v = d.evaluate({ v in if case .named(let n) = v { return s.dims[n] } else { return nil } }) { dims[k] = v }
-        }
-        return dims
-    }
+    func calleeDims(_ r: ResolvedCall, _ s: State) -> [String: Int] { r.dimensionValues { s.dims[$0] } }
 
     func inputName(_ callee: LoadedAlgorithm, _ i: Int) -> String {
         guard i < callee.inputs.count, case .name(let n) = callee.inputs[i].name.kind else { return "" }
         return n.spelling
     }
 
-    /// Runs `callee` through `RunSession.run` with the experiment's dimensions and reals; checks every
+    /// Runs `callee` through `Pipeline.run` with the experiment's dimensions and reals; checks every
     /// sequence it is given against ℓ_max first (E0515).
     func runCallee(_ callee: LoadedAlgorithm, _ r: ResolvedCall, _ s: State, inputs: [String: Value], parameters: [String: Tensor]?,
                    span: Span, options override: RunOptions? = nil, extraDims: [String: Int] = [:]) throws -> (value: Value, evaluator: Evaluator) {
         var dims = calleeDims(r, s)
         for (k, v) in extraDims { dims[k] = v }
-        if let ℓmax = dims["ℓ_max"] {
-            var longest = 0
-            for v in inputs.values {
-                switch v {
-                case .tokens(let ids): longest = max(longest, ids.count + (callee.hyperparameterNames.contains("ℓ_gen") ? (dims["ℓ_gen"] ?? 0) - 1 : 0))
-                case .family(let f): for x in f.elements.values { if case .tokens(let ids) = x { longest = max(longest, ids.count) } }
-                default: break
-                }
-            }
-            if longest > ℓmax {
-                throw RuntimeError(.sequenceTooLong, "`\(callee.name)` would see a sequence of \(longest) tokens, longer than ℓ_max = \(ℓmax)", at: span,
-                                   notes: ["positions beyond ℓ_max have no positional embedding (erratum A10); shorten the sequences or raise ℓ_max"])
-            }
-        }
-        let p = LoadedProgram(program: loaded.program, target: callee, source: loaded.source, diagnostics: [])
+        try SizeBudget.checkSequenceLengths(callee, inputs: inputs, dims: dims, at: span)
+        let p = LoadedProgram(program: loaded.program, target: callee, source: loaded.source, sources: loaded.sources, diagnostics: [])
         var o = override ?? options
         if override == nil, RunSession.isTraining(callee), let make = trainingMonitor {
             let perStep = RunSession.tokensPerStep(callee, inputs: inputs, dims: dims)
+            if let epochs = dims["N_epochs"] { try SizeBudget.checkSteps(epochs: epochs, stepsPerEpoch: perStep.count, at: span) }
             let total = dims["N_epochs"].map { $0 * perStep.count }
             let run = TrainingRun(monitor: make(callee.name, total))
             run.tokensPerStep = perStep
             run.totalSteps = total
             o.training = run
         }
-        let out = try RunSession.run(p, dims: dims, reals: s.reals, inputs: inputs, parameters: parameters, mask: nil, options: o)
+        let out = try Pipeline.run(p, RunSetup(dims: dims, reals: s.reals, inputs: inputs, parameters: parameters, options: o))
         return (out.value, out.evaluator)
     }
 
@@ -496,4 +511,16 @@ public struct ExperimentRunner {
         }
         return .real(tokens == 0 ? .nan : total / Double(tokens))
     }
+}
+
+/// An experiment's output (its returned θ̂) cannot be written: `algo run` exits 4.
+public struct ExperimentOutputError: Error, Sendable {
+    public var message: String
+}
+
+/// An experiment stopped by Ctrl-C during a training line (`algo run` exits 130): the step it
+/// reached and the file that holds θ after that step (nil when none could be written).
+public struct ExperimentStopped: Error, Sendable {
+    public var step: Int
+    public var written: String?
 }

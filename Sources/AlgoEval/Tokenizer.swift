@@ -68,7 +68,7 @@ extension Tokenizer {
 
     /// Writes the vocabulary file to `path` (atomically: a temporary file, fsync, rename).
     public func save(to path: String) -> Result<Void, TokenizerError> {
-        AtomicFile.write(vocabularyFile(), to: path).mapError { .io($0.message) }
+        AtomicFile.write(vocabularyFile(), to: path).mapError { .io($0.reason) }
     }
 
     /// The name shown for a special token id, or nil for a vocabulary element.

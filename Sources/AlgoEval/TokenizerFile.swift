@@ -1,3 +1,4 @@
+import AlgoDiagnostics
 // The vocabulary file of a tokenizer: a small JSON object, so that a trained tokenizer (a BPE
 // especially) can be saved next to a checkpoint and reused.
 //
@@ -27,24 +28,38 @@ public enum TokenizerFile {
     /// `tokenizer.json`, GPT-2's `vocab.json` (with `merges.txt` beside it) or `merges.txt` (with
     /// `vocab.json` beside it), or a directory holding `tokenizer.json` or that pair.
     public static func load(from path: String) -> Result<any Tokenizer, TokenizerError> {
-        let url = URL(fileURLWithPath: path)
+        // Anything but a directory is read as a file (`FileBytes` gives the system's reason).
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return .failure(.io("no such file `\(path)`")) }
-        let directory = isDirectory.boolValue ? url : url.deletingLastPathComponent()
-        let name = isDirectory.boolValue ? "" : url.lastPathComponent
-        func read(_ u: URL) -> Result<[UInt8], TokenizerError> {
-            let size = (try? FileManager.default.attributesOfItem(atPath: u.path)[.size] as? Int) ?? nil
-            guard let size else { return .failure(.io("cannot read `\(u.path)`")) }
-            guard size <= HFTokenizerFile.maxFileBytes else { return .failure(.malformedFile("`\(u.path)` has \(size) bytes, more than a tokenizer file may (\(HFTokenizerFile.maxFileBytes))")) }
-            guard let data = FileManager.default.contents(atPath: u.path) else { return .failure(.io("cannot read `\(u.path)`")) }
-            return .success([UInt8](data))
+        let directory = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+        let dir = directory ? path : (path as NSString).deletingLastPathComponent
+        let name = directory ? "" : (path as NSString).lastPathComponent
+        func beside(_ file: String) -> String { dir.isEmpty ? file : (dir as NSString).appendingPathComponent(file) }
+        let vocab = beside("vocab.json"), merges = beside("merges.txt"), json = beside("tokenizer.json")
+        let exists = { FileManager.default.fileExists(atPath: $0) }
+        if directory && !exists(json) && !(exists(vocab) && exists(merges)) {
+            return .failure(.io("the directory holds neither tokenizer.json nor vocab.json with merges.txt"))
         }
-        let vocab = directory.appendingPathComponent("vocab.json"), merges = directory.appendingPathComponent("merges.txt")
-        if name == "vocab.json" || name == "merges.txt"
-            || (isDirectory.boolValue && !FileManager.default.fileExists(atPath: directory.appendingPathComponent("tokenizer.json").path)) {
-            return read(vocab).flatMap { v in read(merges).flatMap { m in HFTokenizerFile.gpt2(vocabJSON: v, merges: m).map { $0 as any Tokenizer } } }
+        if name == "vocab.json" || name == "merges.txt" || (directory && !exists(json)) {
+            return read(vocab, given: path).flatMap { v in
+                read(merges, given: path).flatMap { m in HFTokenizerFile.gpt2(vocabJSON: v, merges: m).map { $0 as any Tokenizer } }
+            }
         }
-        return read(isDirectory.boolValue ? directory.appendingPathComponent("tokenizer.json") : url).flatMap(parse)
+        return read(directory ? json : path, given: path).flatMap(parse)
+    }
+
+    /// The bytes of one tokenizer file, refused unread beyond `HFTokenizerFile.maxFileBytes`. `.io`
+    /// holds the system's reason, after the file's path when it is not the one given (`--tokenizer
+    /// DIR` reads `DIR/vocab.json`).
+    static func read(_ file: String, given: String) -> Result<[UInt8], TokenizerError> {
+        let at = file == given ? "" : "`\(file)`: "
+        switch FileBytes.open(file) {
+        case .failure(let e): return .failure(.io(at + e.description))
+        case .success(let f):
+            guard f.size <= HFTokenizerFile.maxFileBytes else {
+                return .failure(.malformedFile("`\(file)` has \(f.size) bytes, more than a tokenizer file may (\(HFTokenizerFile.maxFileBytes))"))
+            }
+            return f.read(at: 0, count: f.size).mapError { .io(at + $0.description) }
+        }
     }
 
     /// Parses the bytes of a vocabulary file; every malformation is a `.malformedFile` value.

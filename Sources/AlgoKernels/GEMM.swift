@@ -1,5 +1,6 @@
-/// The fast SGEMM: packed, cache-blocked, a 16×6 register tile of `SIMD8<Float>` FMAs, on
-/// `Parallel.threads` threads. Same contract as `GEMMReference.sgemm`.
+/// The fast SGEMM: packed, cache-blocked, register tiles of 16×6 `SIMD8<Float>` FMAs (or 32×12
+/// `SIMD16<Float>` ones on a processor with AVX-512, `GEMM.unit`), on `Parallel.threads` threads.
+/// Same contract as `GEMMReference.sgemm`.
 public enum GEMM {
     /// Cache blocking: `kc` (depth of a packed panel), `mc` (rows of the packed A block, L2),
     /// `nc` (columns of the packed B block, L3). The values change speed only, never results…
@@ -57,12 +58,13 @@ public enum GEMM {
     }
 
     /// `sgemm` with an explicit cache blocking (for tuning, and for tests that make small
-    /// matrices cross every block boundary). Same contract as `sgemm` above.
+    /// matrices cross every block boundary) and vector unit (default `GEMM.unit`; one the processor
+    /// lacks is replaced by `GEMM.unit`). Same contract, and the same bits, as `sgemm` above.
     public static func sgemm(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
         alpha: Float, a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, blocking: Blocking
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, blocking: Blocking, unit: VectorUnit = GEMM.unit
     ) {
         precondition(m >= 0 && n >= 0 && k >= 0, "sgemm: negative size m=\(m) n=\(n) k=\(k)")
         precondition(ldc >= max(1, m), "sgemm: ldc=\(ldc) < m=\(m)")
@@ -76,8 +78,9 @@ public enum GEMM {
                                 a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
         }
-        let problem = Problem(transA: transA, transB: transB, k: k, alpha: alpha, a: a, lda: lda,
+        var problem = Problem(transA: transA, transB: transB, k: k, alpha: alpha, a: a, lda: lda,
                               b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, blocking: blocking)
+        if VectorUnit.available.contains(unit) { problem.unit = unit }
         let threads = work < parallelThreshold ? 1 : Parallel.threads
         if threads <= 1 {
             problem.run(rows: 0..<m, cols: 0..<n)

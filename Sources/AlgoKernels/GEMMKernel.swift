@@ -148,33 +148,4 @@ extension GEMM {
         if cols > 4 { storeColumn(e4 + o4, zero, c + 4 * ldc, rows, 0, alpha, beta) }
         if cols > 5 { storeColumn(e5 + o5, zero, c + 5 * ldc, rows, 0, alpha, beta) }
     }
-
-    /// Writes the first `lo` (≤ 8) lanes of `v0` then the first `hi` (≤ 8) lanes of `v1` to `c`.
-    @inline(__always)
-    static func storeColumn(
-        _ v0: SIMD8<Float>, _ v1: SIMD8<Float>, _ c: UnsafeMutablePointer<Float>,
-        _ lo: Int, _ hi: Int, _ alpha: Float, _ beta: Float
-    ) {
-        storeLanes(v0, c, lo, alpha, beta)
-        if hi > 0 { storeLanes(v1, c + 8, hi, alpha, beta) }
-    }
-
-    /// `c[0..<count] ← alpha · v + beta · c` (without reading c when `beta == 0`); a vector store when
-    /// `count == 8`. Both paths round the same way (`alpha · v` rounded, then one fused multiply-add),
-    /// so an element's value does not depend on whether it falls in an edge tile: results are
-    /// bit-identical for every split of C between threads.
-    @inline(__always)
-    static func storeLanes(_ v: SIMD8<Float>, _ c: UnsafeMutablePointer<Float>, _ count: Int, _ alpha: Float, _ beta: Float) {
-        let raw = UnsafeMutableRawPointer(c)
-        if count == 8 {
-            var r = alpha * v
-            if beta != 0 { r = r.addingProduct(beta, raw.loadUnaligned(as: SIMD8<Float>.self)) }
-            raw.storeBytes(of: r, as: SIMD8<Float>.self)
-        } else {
-            for l in 0..<count {
-                let r = alpha * v[l]
-                c[l] = beta == 0 ? r : r.addingProduct(beta, c[l])
-            }
-        }
-    }
 }

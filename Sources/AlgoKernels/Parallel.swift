@@ -4,9 +4,10 @@ import Synchronization
 /// How many threads kernels may use, and a parallel loop over independent work items run by a
 /// small persistent pool of worker threads (plus the calling thread).
 public enum Parallel {
-    /// Threads for kernels (≥ 1); 1 = everything on the calling thread. Set from `--threads` /
-    /// `ALGO_THREADS`. Read at the start of each `forEach`; set it between kernel calls, not during.
-    nonisolated(unsafe) public static var threads: Int = 2
+    /// Threads for kernels (≥ 1); 1 = everything on the calling thread. Default: the cores this
+    /// process may use (`availableCores`); `algo` sets it from `--threads` / `ALGO_THREADS`. Read at
+    /// the start of each `forEach`; set it between kernel calls, not during. Results do not depend on it.
+    nonisolated(unsafe) public static var threads: Int = availableCores
 
     /// Runs `body(i)` exactly once for each i in 0..<count, on up to `threads` threads (the caller
     /// is one of them), and returns when all have finished. Items are handed out dynamically, so

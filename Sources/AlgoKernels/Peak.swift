@@ -1,4 +1,7 @@
 import Foundation
+#if arch(x86_64)
+import AlgoKernelsAVX512
+#endif
 
 /// The machine's measured FMA throughput: the ceiling that GEMM speeds are quoted against.
 public enum Peak {
@@ -17,51 +20,66 @@ public enum Peak {
     /// depends on all of them, so that nothing is optimised away. 192 flops per round.
     @inline(never)
     public static func fmaLoop(iterations: Int, x: Float, y: Float) -> Float {
-        let a = SIMD8<Float>(repeating: x), b = SIMD8<Float>(repeating: y)
-        var c0 = SIMD8<Float>(repeating: 0), c1 = c0 + 1, c2 = c0 + 2, c3 = c0 + 3
-        var c4 = c0 + 4, c5 = c0 + 5, c6 = c0 + 6, c7 = c0 + 7
-        var c8 = c0 + 8, c9 = c0 + 9, c10 = c0 + 10, c11 = c0 + 11
-        for _ in 0..<iterations {
-            c0 = c0.addingProduct(a, b); c1 = c1.addingProduct(a, b)
-            c2 = c2.addingProduct(a, b); c3 = c3.addingProduct(a, b)
-            c4 = c4.addingProduct(a, b); c5 = c5.addingProduct(a, b)
-            c6 = c6.addingProduct(a, b); c7 = c7.addingProduct(a, b)
-            c8 = c8.addingProduct(a, b); c9 = c9.addingProduct(a, b)
-            c10 = c10.addingProduct(a, b); c11 = c11.addingProduct(a, b)
+        fmaChains(SIMD8<Float>.self, iterations: iterations, x: x, y: y)
+    }
+
+    /// `fmaLoop` on `unit`'s vectors: 12 chains of `SIMD8<Float>` (192 flops per round) or, for
+    /// `bits512`, of `SIMD16<Float>` (384), compiled in AlgoKernelsAVX512. Returns the flops per round.
+    static func fmaRounds(_ unit: VectorUnit, _ iterations: Int) -> (Float, Double) {
+        switch unit {
+        case .bits256: return (fmaLoop(iterations: iterations, x: 1e-7, y: 1e-7), 192)
+        case .bits512:
+            #if arch(x86_64)
+            return (Peak512.fmaLoop(iterations: iterations, x: 1e-7, y: 1e-7), 384)
+            #else
+            return (fmaLoop(iterations: iterations, x: 1e-7, y: 1e-7), 192)
+            #endif
         }
-        let s = ((c0 + c1) + (c2 + c3)) + ((c4 + c5) + (c6 + c7)) + ((c8 + c9) + (c10 + c11))
-        return s.sum()
     }
 
     /// Peak GFLOP/s with `threads` threads each running `fmaLoop` (via `Parallel.forEach`, which
     /// this sets to `threads` and restores): the median of `repeats` runs of about `seconds` each.
-    public static func gflops(threads: Int, seconds: Double = 0.2, repeats: Int = 3) -> Double {
-        let runs = samples(threads: threads, seconds: seconds, count: repeats).sorted()
+    public static func gflops(threads: Int, unit: VectorUnit = .widest, seconds: Double = 0.2, repeats: Int = 3) -> Double {
+        let runs = samples(threads: threads, unit: unit, seconds: seconds, count: repeats).sorted()
         return runs[runs.count / 2]
     }
 
-    /// `count` measurements of the FMA throughput in GFLOP/s with `threads` threads (each thread
-    /// runs `fmaLoop` for about `seconds`; the wall time of the slowest counts).
-    public static func samples(threads: Int, seconds: Double = 0.2, count: Int = 5) -> [Double] {
+    /// How long one timed burst of FMA chains lasts: about as long as one timed GEMM of `algo bench
+    /// gemm` (milliseconds), so that on a shared machine the peak and the speeds quoted against it
+    /// are timed at the same granularity. (Timed over whole 0.2 s runs, the peak came out at half
+    /// of what GEMM reached on a machine with 5 processes per core: every long run shared its core,
+    /// while most short ones ran alone.)
+    public static let burstSeconds = 0.002
+
+    /// `count` measurements of the FMA throughput in GFLOP/s of `unit` (default: the widest the
+    /// processor has, the ceiling every speed is quoted against) with `threads` threads. Each is
+    /// the median of the bursts (`burstSeconds`, every thread running the FMA chains; the wall time
+    /// of the slowest counts) run during about `seconds`. A unit the processor lacks is measured
+    /// as the widest it has.
+    public static func samples(threads: Int, unit: VectorUnit = .widest, seconds: Double = 0.2, count: Int = 5) -> [Double] {
+        let unit = VectorUnit.available.contains(unit) ? unit : .widest
         let saved = Parallel.threads
         let threads = max(1, threads)
         Parallel.threads = threads
         defer { Parallel.threads = saved }
-        let flopsPerRound = 192.0
-        // Calibrate on one thread: rounds for about `seconds`.
-        var rounds = 1 << 16
-        while true {
-            let t = Stopwatch.seconds { _ = fmaLoop(iterations: rounds, x: 1e-7, y: 1e-7) }
-            if t > 0.02 { rounds = Int(Double(rounds) * seconds / t); break }
-            rounds *= 4
-        }
+        // Calibrate on one thread: rounds for about `burstSeconds` (the fastest of a few tries).
+        var rounds = 1 << 12
+        while Stopwatch.seconds({ _ = fmaRounds(unit, rounds) }) < 0.0005 { rounds *= 2 }
+        let fastest = (0..<5).map { _ in Stopwatch.seconds { _ = fmaRounds(unit, rounds) } }.min()!
+        rounds = max(1, Int(Double(rounds) * burstSeconds / fastest))
+        let flopsPerRound = fmaRounds(unit, 1).1
         let sink = UnsafeMutablePointer<Float>.allocate(capacity: threads)
         defer { sink.deallocate() }
         return (0..<max(1, count)).map { _ in
-            let t = Stopwatch.seconds {
-                Parallel.forEach(threads) { i in sink[i] = fmaLoop(iterations: rounds, x: 1e-7, y: 1e-7) }
+            var rates: [Double] = []
+            let start = Stopwatch.now()
+            while rates.count < 3 || Stopwatch.now() - start < seconds {
+                let t = Stopwatch.seconds {
+                    Parallel.forEach(threads) { i in sink[i] = fmaRounds(unit, rounds).0 }
+                }
+                rates.append(Double(threads) * Double(rounds) * flopsPerRound / t / 1e9)
             }
-            return Double(threads) * Double(rounds) * flopsPerRound / t / 1e9
+            return rates.sorted()[rates.count / 2]
         }
     }
 }

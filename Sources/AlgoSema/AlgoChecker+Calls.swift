@@ -4,14 +4,10 @@ import AlgoSyntax
 // MARK: - Calls: builtins, local functions, algorithms with hyperparameters bound by name
 
 extension AlgoChecker {
-    static let elementwiseBuiltins: Set<String> = ["GELU", "ReLU", "exp", "log", "tanh", "σ"]
-
     func call(_ c: Call, _ e: Expr) -> SemType {
         let callee = c.callee.spelling
         if let t = experimentBuiltin(c, e) { return t }
-        if callee == "softmax" || (Self.elementwiseBuiltins.contains(callee) && (callee != "σ" || lookup(callee) == nil)) || callee == "length" {
-            return builtin(c, e)
-        }
+        if let b = Builtin(rawValue: callee), !(b.yieldsToDeclarations && lookup(callee) != nil) { return builtin(b, c, e) }
         if let b = lookup(callee), b.kind == .function, case .function(let arg, let result) = program.resolve(b.type) {
             guard c.arguments.count == 1 else {
                 report(Diagnostic(.argumentCount, "`\(callee)` takes 1 argument, the call passes \(c.arguments.count)", at: e.span))
@@ -28,8 +24,8 @@ extension AlgoChecker {
             var d = Diagnostic(.unknownAlgorithm, "no algorithm `\(callee)` in this file or its directory", at: c.callee.span,
                                label: "called here")
             let names = program.algorithmNames(from: file)
-            if let best = names.map({ ($0, editDistance($0, callee)) }).filter({ $0.1 <= max(2, callee.count / 3) }).min(by: { $0.1 < $1.1 }) {
-                d.notes.append("did you mean `\(best.0)`?")
+            if let best = Suggestion.closest(to: callee, among: names, within: max(2, callee.count / 3)) {
+                d.notes.append("did you mean `\(best)`?")
             }
             d.notes.append("a call resolves to an algorithm of the same file or of another `.algo` file in the same directory")
             report(d)
@@ -46,7 +42,7 @@ extension AlgoChecker {
         return algorithmCall(c, e, s)
     }
 
-    func builtin(_ c: Call, _ e: Expr) -> SemType {
+    func builtin(_ b: Builtin, _ c: Call, _ e: Expr) -> SemType {
         let callee = c.callee.spelling
         guard c.arguments.count == 1, c.parameters.isEmpty else {
             report(Diagnostic(.argumentCount, "`\(callee)` takes one argument", at: e.span))
@@ -54,17 +50,17 @@ extension AlgoChecker {
             return .error
         }
         let t = check(c.arguments[0])
-        calls[e.span] = ResolvedCall(callee: callee, file: "", isBuiltin: true, dimensions: [:], defaulted: [])
+        calls[e.span] = ResolvedCall(callee: callee, file: "", isBuiltin: true, dimensions: [:], defaulted: [], builtin: b)
         if t.isError { return .error }
-        switch callee {
-        case "length":
+        switch b {
+        case .length:
             guard case .sequence(_, let len) = t else { return invalid("`length` takes a sequence, not \(show(t))", c.arguments[0]) }
             return .nat(len ?? .named("length(\(text(c.arguments[0])))"))
-        case "softmax":
+        case .softmax:
             // Normalises each column (eq. 2).
             guard case .array(let r, let col, _) = t else { return invalid("`softmax` takes a vector or matrix, not \(show(t))", c.arguments[0]) }
             return .array(rows: r, cols: col, element: .probability)
-        default:
+        case .exp, .log, .tanh, .sigma, .GELU, .ReLU:
             if case .array = t { return elementwiseResult(t) }
             if t.isScalar { return .real }
             return invalid("`\(callee)` applies element-wise to numbers, vectors and matrices, not \(show(t))", c.arguments[0])
@@ -129,8 +125,8 @@ extension AlgoChecker {
             var d = Diagnostic(.unknownParameter, "`\(s.name)` has no parameter or hyperparameter `\(tn)`", at: target.span,
                                label: "not a parameter of `\(s.name)`")
             let all = s.params.map(\.key) + s.allDims
-            if let best = all.map({ ($0, editDistance($0, tn)) }).filter({ $0.1 <= 2 }).min(by: { $0.1 < $1.1 }) {
-                d.notes.append("did you mean `\(best.0)`?")
+            if let best = Suggestion.closest(to: tn, among: all, within: 2) {
+                d.notes.append("did you mean `\(best)`?")
             }
             report(d)
         }

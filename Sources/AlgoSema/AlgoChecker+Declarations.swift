@@ -20,6 +20,8 @@ extension AlgoChecker {
             }
         }
         checkTitle()
+        // Defaults (`Z = X`) are evaluated among the inputs when a call leaves them out.
+        for p in algorithm.title.signature?.inputs ?? [] { if let d = p.defaultValue { noteBindings(d) } }
     }
 
     func kindOf(_ k: HeaderKind) -> BindingKind {
@@ -210,6 +212,7 @@ extension AlgoChecker {
                     for n in d.names {
                         guard case .name(let nm) = n.kind else { continue }
                         let (k, t) = declareName(nm, type: d.type, kind: kind, group: nil)
+                        memberOf[k] = c.name.spelling
                         members.append((k, t))
                     }
                 }
@@ -222,6 +225,7 @@ extension AlgoChecker {
                         for n in d.names {
                             guard case .name(let nm) = n.kind else { continue }
                             let (k, t) = declareName(nm, type: d.type, kind: kind, group: gv)
+                            memberOf[k] = c.name.spelling
                             if case .family(_, let e) = t { inner.append((k, e)) } else { inner.append((k, t)) }
                         }
                     }
@@ -231,6 +235,8 @@ extension AlgoChecker {
                     var rest = cn.scripts
                     if let i = rest.firstIndex(where: { $0.raw == gv.variable }) { rest.remove(at: i) }
                     let k = Self.key(cn.base, rest)
+                    groupCollectionOf[k] = c.name.spelling
+                    groupMembers[k] = inner.map(\.key)
                     let ct = SemType.collection(CollectionType(origin: "\(name).\(k)", members: inner))
                     let ft = SemType.family(domain: domain, element: ct)
                     defineFamily(k, Binding(type: ft, origin: cn.span, kind: kind, loopDepth: 0), display: cn.spelling)
@@ -359,6 +365,7 @@ extension AlgoChecker {
             }
             return Dim(n)
         case .name(let n):
+            noteBindings(e)
             if let b = lookup(n.spelling) {
                 switch program.resolve(b.type) {
                 case .nat(let v): return v ?? .named(n.spelling)
@@ -380,7 +387,9 @@ extension AlgoChecker {
                 report(Diagnostic(.invalidOperand, "a dimension may only use `+`, `−` and products", at: e.span))
                 return nil
             }
-        case .call(let c) where c.callee.spelling == "length" && c.arguments.count == 1:
+        case .call(let c) where c.callee.spelling == Builtin.length.rawValue && c.arguments.count == 1:
+            calls[e.span] = ResolvedCall(callee: c.callee.spelling, file: "", isBuiltin: true, dimensions: [:], defaulted: [], builtin: .length)
+            noteBindings(c.arguments[0])
             if case .name(let x) = c.arguments[0].kind, let b = lookup(x.spelling),
                case .sequence(_, let len?) = program.resolve(b.type) { return len }
             return .named("length(\(text(c.arguments[0])))")
@@ -395,21 +404,23 @@ extension AlgoChecker {
         for v in d.variables { if case .named(let n) = v { dimNames.insert(n) } }
     }
 
-    /// E0301, once per name, with "did you mean" among the names in scope.
+    /// E0301, once per name, with "did you mean" among the names in scope. A family is offered as
+    /// written (`W^l_mlp1`, not its key `W_mlp1`), and a bare family name (`W_mlp1` for `W^l_mlp1`)
+    /// is told to take its index rather than pointed at a sibling.
     func unknownName(_ n: String, at span: Span) {
         guard !reportedNames.contains(n) else { return }
         reportedNames.insert(n)
         var d = Diagnostic(.unknownName, "unknown name `\(n)`", at: span, label: "not declared or defined before this line")
-        var candidates = Set(scopes.flatMap { $0.keys })
-        candidates.formUnion(families.keys)
-        candidates.formUnion(dimNames)
-        let limit = n.count <= 2 ? 0 : max(1, n.count / 3)
-        var best: (String, Int)? = nil
-        for c in candidates.sorted() where c != n {
-            let dist = editDistance(c, n)
-            if dist <= limit, best == nil || dist < best!.1 { best = (c, dist) }
+        if let written = familyDisplay[n] ?? (families[n] != nil ? n + "_·" : nil) {
+            d.notes.append("`\(n)` is the family `\(written)`: write it with its index, as declared")
+        } else {
+            var shown: [String: String] = [:]   // candidate as matched → as written
+            for k in Set(scopes.flatMap { $0.keys }).union(dimNames) { shown[k] = k }
+            for k in families.keys { shown[k] = familyDisplay[k] ?? k }
+            if let best = Suggestion.closest(to: n, among: shown.keys.sorted()) {
+                d.notes.append("did you mean `\(shown[best]!)`?")
+            }
         }
-        if let best { d.notes.append("did you mean `\(best.0)`?") }
         report(d)
     }
 }
@@ -418,20 +429,4 @@ extension AlgoChecker {
 func smallInt(_ s: String) -> Int? {
     guard let n = Int(s), n >= 0, n <= 1_000_000_000 else { return nil }
     return n
-}
-
-/// Levenshtein distance over characters.
-func editDistance(_ a: String, _ b: String) -> Int {
-    let x = Array(a), y = Array(b)
-    if x.isEmpty { return y.count }
-    if y.isEmpty { return x.count }
-    var prev = Array(0...y.count)
-    for i in 1...x.count {
-        var cur = [i] + Array(repeating: 0, count: y.count)
-        for j in 1...y.count {
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
-        }
-        prev = cur
-    }
-    return prev[y.count]
 }

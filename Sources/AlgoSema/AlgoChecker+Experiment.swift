@@ -3,6 +3,11 @@ import AlgoSyntax
 
 // MARK: - Experiment files: header values, data built-ins, datasets `x_{1:N}`
 
+/// The names of the experiments' data built-ins (`tokenize`, `chunk`, …), for the experiment runner.
+public enum ExperimentBuiltins {
+    public static var names: Set<String> { Set(AlgoChecker.experimentBuiltins.keys) }
+}
+
 /// An `Experiment N:` block is checked like an algorithm: its calls of the paper's algorithms are
 /// shape-checked with the hyperparameters flowing by name. In addition it may bind values in its
 /// header (`ℓ_max = 64`, `corpus = "prose.txt"`) and call the data built-ins below (Grammar/README.md,

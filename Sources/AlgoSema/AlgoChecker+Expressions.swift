@@ -17,7 +17,10 @@ extension AlgoChecker {
 
     private func checkKind(_ e: Expr) -> SemType {
         switch e.kind {
-        case .name(let n): return resolveName(n.base, n.scripts, span: n.span)
+        case .name(let n):
+            let (t, binding) = resolve(n.base, n.scripts, span: n.span, name: n)
+            if let binding { bindings[e.span] = binding }
+            return t
         case .number: return .number
         case .text:
             if isExperiment { return .text }
@@ -31,6 +34,7 @@ extension AlgoChecker {
         case .binary(let op, let a, let b): return binary(op, a, b, e)
         case .unary(let op, let a): return unary(op, a, e)
         case .transpose(let a):
+            if case .number(let n) = a.kind { return transposedNumber(n, e) }
             let t = check(a)
             switch t {
             case .error: return .error
@@ -88,6 +92,21 @@ extension AlgoChecker {
         }
     }
 
+    /// `1ᵀ` (`1^T` in ASCII) is almost always the all-ones row `𝟏ᵀ` mistyped; transposing a number
+    /// means nothing, so it is refused rather than read as the number (which silently turned
+    /// `b_q 1^T` into `b_q`).
+    func transposedNumber(_ n: String, _ e: Expr) -> SemType {
+        var d = Diagnostic(.invalidOperand, "`\(n)ᵀ` transposes the number \(n); `ᵀ` transposes vectors and matrices", at: e.span)
+        if n == "1" {
+            d.notes.append("the all-ones vector is `𝟏` (`\\mathbf{1}` in ASCII), not the number 1")
+            if program.verifies(file: file, index: indexInFile, replacing: e.span, with: "𝟏ᵀ") {
+                d.help = "write the all-ones row: `𝟏ᵀ`"
+            }
+        }
+        report(d)
+        return .error
+    }
+
     func invalid(_ message: String, _ e: Expr) -> SemType {
         report(Diagnostic(.invalidOperand, message, at: e.span))
         return .error
@@ -98,33 +117,70 @@ extension AlgoChecker {
     /// A name: declared as written; a family member (`γ^1_l` with `l` bound); a power (`p^{1/τ}`);
     /// a dimension used as a number (`√d_attn`); a special token. Resolution is by declarations.
     func resolveName(_ base: String, _ scripts: [Script], span: Span) -> SemType {
+        resolve(base, scripts, span: span).type
+    }
+
+    /// `resolveName` with what the name was resolved to (nil for a name that was not: an error
+    /// was reported, or an experiment's dataset).
+    /// `quiet`: no diagnostics and nothing checked (a name the checker reads as a dimension or an
+    /// index, `noteBindings`).
+    /// `name`: the name as written, when the caller has it (else it is built from base and scripts).
+    func resolve(_ base: String, _ scripts: [Script], span: Span, name written: Name? = nil,
+                 quiet: Bool = false) -> (type: SemType, binding: NameBinding?) {
         let spelling = Self.key(base, scripts)
-        if let b = lookup(spelling) { return b.type }
-        if let t = datasetReference(base, scripts, span: span) { return t }
+        var name: Name { written ?? Name(base: base, scripts: scripts, span: span) }
+        if let b = lookup(spelling) { used.insert(spelling); return (b.type, binding(of: b, name)) }
+        if let t = datasetReference(base, scripts, span: span) { return (t, nil) }
         for i in scripts.indices.reversed() {
             var rest = scripts
             let s = rest.remove(at: i)
             let k = Self.key(base, rest)
             if let f = families[k], case .family(let domain, let element) = program.resolve(f.type) {
-                checkFamilyIndex(s, domain: domain, use: spelling, family: k, span: span)
-                return element
+                used.insert(k)
+                if !quiet { checkFamilyIndex(s, domain: domain, use: spelling, family: k, span: span) }
+                if let c = groupCollectionOf[k] { return (element, .groupCollection(collection: c, name: name)) }
+                if let c = memberOf[k] { return (element, .member(collection: c, name: name)) }
+                return (element, .familyElement(family: NameBinding.familyKey(base, scripts, index: i), index: i))
             }
         }
         if let last = scripts.last, last.position == .sup, !scripts.isEmpty {
             let rest = Array(scripts.dropLast())
             let restSpelling = Self.key(base, rest)
             if lookup(restSpelling) != nil || families.keys.contains(where: { restSpelling.hasPrefix($0) }) {
-                let t = resolveName(base, rest, span: span)
-                check(last.value)
-                return elementwiseResult(t)
+                let (t, b) = resolve(base, rest, span: span, quiet: quiet)
+                if !quiet { check(last.value) }
+                return (elementwiseResult(t), b.map { .power(base: $0, exponent: last.value) })
             }
         }
-        if dimNames.contains(spelling) { return .nat(.named(spelling)) }
-        if ["mask_token", "bos_token", "eos_token"].contains(spelling) { return .index(.named("N_V")) }
-        if spelling == "π" { return .real }
+        if dimNames.contains(spelling) { return (.nat(.named(spelling)), .dimension(spelling)) }
+        if let token = SpecialToken(rawValue: spelling) { return (.index(.named("N_V")), .specialToken(token)) }
+        if let c = Constant(rawValue: spelling) { return (.real, .constant(c)) }
         // A name whose script is an unbound variable and whose base has no family: report the name.
-        unknownName(spelling, at: span)
-        return .error
+        if !quiet { unknownName(spelling, at: span) }
+        return (.error, nil)
+    }
+
+    /// Records the binding of every name in `e` that has none yet (`ℓ` in `[ℓ]`, `N_epochs` in a
+    /// counting loop, `t_z` in `S[t_z, t_x]`: names the checker reads as dimensions or indices
+    /// without `check`), resolved in the current scope without diagnostics.
+    func noteBindings(_ e: Expr) {
+        _ = e.first { x -> Bool? in
+            if case .name(let n) = x.kind, bindings[x.span] == nil,
+               let b = resolve(n.base, n.scripts, span: n.span, name: n, quiet: true).binding { bindings[x.span] = b }
+            return nil
+        }
+    }
+
+    /// Where the value of a name declared as written lives at run time.
+    func binding(of b: Binding, _ name: Name) -> NameBinding {
+        if let c = memberOf[name.spelling] { return .member(collection: c, name: name) }
+        switch b.kind {
+        case .dimension: return .dimension(name.spelling)
+        case .hyperparameter:
+            if case .nat = program.resolve(b.type) { return .dimension(name.spelling) }
+            return .value(name.spelling)
+        case .input, .output, .parameter, .local, .function, .indexVariable: return .value(name.spelling)
+        }
     }
 
     /// A parameter collection, or an untyped declaration (`θ`, a type variable) that only a collection
@@ -168,40 +224,13 @@ extension AlgoChecker {
 
     /// Whether a loop's body mentions `name` anywhere (as a name or a script).
     func mentions(_ st: Statement, _ name: String) -> Bool {
-        guard case .forLoop(let f) = st.kind else { return true }
-        var found = false
-        func expr(_ e: Expr) {
-            if found { return }
-            switch e.kind {
-            case .name(let n): if n.base == name || n.scripts.contains(where: { $0.raw == name || $0.raw.contains(name) }) { found = true }
-            case .binary(_, let a, let b): expr(a); expr(b)
-            case .unary(_, let a), .transpose(let a), .iverson(let a): expr(a)
-            case .scripted(let a, let ss): expr(a); ss.forEach { expr($0.value) }
-            case .sum(let s): expr(s.body)
-            case .call(let c): c.arguments.forEach(expr); c.parameters.forEach { expr($0.value); if let t = $0.target { expr(t) } }
-            case .index(let a, let ix): expr(a); ix.forEach(expr)
-            case .slice(let a, let b): a.map(expr); b.map(expr)
-            case .list(let xs, _), .tuple(let xs), .set(let xs): xs.forEach(expr)
-            case .randomChoice(let a, let b): a.forEach(expr); b.forEach(expr)
-            case .setBuilder(_, _, let c): expr(c)
-            case .membership(let a, _): expr(a)
-            case .number, .text, .ones, .infinity, .ellipsis, .all, .missing: break
-            }
+        guard case .forLoop = st.kind else { return true }
+        return st.substatements.contains { s in
+            s.contains(expression: { e in
+                guard case .name(let n) = e.kind else { return false }
+                return n.base == name || n.scripts.contains { $0.raw == name || $0.raw.contains(name) }
+            })
         }
-        func stmt(_ s: Statement) {
-            switch s.kind {
-            case .assign(let t, _, let v): expr(t); expr(v)
-            case .returnValue(let t, let v): t.map(expr); expr(v)
-            case .forLoop(let f): f.body.forEach(stmt)
-            case .forAll(_, let b): stmt(b)
-            case .ifThen(let i): expr(i.condition); i.body.forEach(stmt)
-            case .whileLoop(let w): expr(w.condition); w.body.forEach(stmt)
-            case .sample(let s): expr(s.target); expr(s.weights)
-            case .comment, .error: break
-            }
-        }
-        f.body.forEach(stmt)
-        return found
     }
 
     /// Checks one index against the dimension it indexes. A strict variable (loop, `∀`, pattern) must
@@ -212,6 +241,7 @@ extension AlgoChecker {
         if case .name(let v) = e.kind, let b = lookup(v.spelling), case .indexVariable(let strict) = b.kind,
            case .index(let d) = program.resolve(b.type), strict || program.solver.resolve(d).hasUnknowns {
             types[e.span] = .index(d)
+            bindings[e.span] = .value(v.spelling)
             let isParameter = base.map { $0.kind == .parameter } ?? false
             if isParameter && !program.solver.resolve(d).hasUnknowns { rangeCheck(d, dim, e, what: what); return }
             if !program.unify(d, dim) {
@@ -356,6 +386,7 @@ extension AlgoChecker {
 
     /// Where a name operand got its shape: its declaration or its last whole assignment.
     func provenance(_ e: Expr) -> [Diagnostic.Label] {
+        if case .transpose(let inner) = e.kind { return provenance(inner) }   // `Kᵀ`: where K got its shape
         guard case .name(let n) = e.kind, let b = lookup(n.spelling), b.origin.file == file.source.path else { return [] }
         if case .indexVariable = b.kind { return [] }
         let how = b.kind == .local ? "gets its shape here" : "declared here"
@@ -388,12 +419,8 @@ extension AlgoChecker {
             d.labels.append(.init(a.span, show(x)))
             d.labels.append(.init(b.span, show(y)))
             d.labels += provenance(a) + provenance(b)
-            // Verified fixes: transposing one side makes the product fit.
-            let rr1 = program.solver.resolve(r1), rr2 = program.solver.resolve(r2)
-            if rr1 == rr2 {
-                d.help = "transpose the left factor: `\(wrapped(a))ᵀ \(text(b))` is \(show(c1 ?? .one))×\(show(c2 ?? .one))"
-            } else if let c1, let c2, program.solver.resolve(c1) == program.solver.resolve(c2) {
-                d.help = "transpose the right factor: `\(text(a)) \(wrapped(b))ᵀ` is \(show(r1))×\(show(r2))"
+            if let fix = productFix(a, b, e, rows: (r1, r2), cols: (c1, c2)) {
+                d.help = fix
             } else if c1 != nil, case .name(let an) = a.kind, let span = declaredDimSpan(an.spelling, 1),
                       !program.solver.resolve(r2).hasUnknowns {
                 // A1: the left factor's declaration has the wrong number of columns.
@@ -411,6 +438,33 @@ extension AlgoChecker {
             return .array(rows: .one, cols: cols, element: .real)
         }
         return .array(rows: rows, cols: cols, element: .real)
+    }
+
+    /// A fix for a product whose factors do not fit: transpose one factor (or drop its `ᵀ`), or swap
+    /// them. Offered only when the product then fits **and** the whole algorithm checks with it, so a
+    /// fix never contradicts a declared output (`X W_q` for `W_q X` is told to swap, not to become
+    /// `Xᵀ W_q`).
+    func productFix(_ a: Expr, _ b: Expr, _ e: Expr, rows: (Dim, Dim), cols: (Dim?, Dim?)) -> String? {
+        let same = { (x: Dim?, y: Dim?) in self.program.solver.resolve(x ?? .one) == self.program.solver.resolve(y ?? .one) }
+        func flipped(_ f: Expr) -> (Expr, String) {
+            if case .transpose(let inner) = f.kind { return (inner, "drop the `ᵀ` of") }
+            return (Expr(.transpose(f), f.span), "transpose")
+        }
+        let op: BinaryOperator
+        if case .binary(let o, _, _) = e.kind { op = o } else { op = .juxtapose }
+        let (fa, sayA) = flipped(a), (fb, sayB) = flipped(b)
+        let candidates: [(fits: Bool, Expr, String)] = [
+            (same(rows.0, rows.1), Expr(.binary(op, fa, b), e.span), "\(sayA) the left factor"),
+            (cols.0 != nil && cols.1 != nil && same(cols.0, cols.1), Expr(.binary(op, a, fb), e.span), "\(sayB) the right factor"),
+            (cols.1 != nil && same(cols.1, rows.0), Expr(.binary(op, b, a), e.span), "swap the factors"),
+        ]
+        for (fits, fixed, say) in candidates where fits {
+            let written = text(fixed)
+            if program.verifies(file: file, index: indexInFile, replacing: e.span, with: written) {
+                return "\(say): `\(written)`; with it `\(name)` checks"
+            }
+        }
+        return nil
     }
 
     /// The span of dimension `i` in the header declaration of `name` (`d_e` in `W_u ∈ ℝ^{N_V×d_e}`).
@@ -475,8 +529,9 @@ extension AlgoChecker {
         defer { pop() }
         if let lower = s.lower {
             switch lower.value.kind {
-            case .binary(.equal, let v, _):
+            case .binary(.equal, let v, let from):
                 guard case .name(let n) = v.kind else { return invalid("`Σ_{i=1}^{N}` binds a name", e) }
+                noteBindings(from)
                 var t: SemType = .error
                 if let up = s.upper, let d = dimOf(up.value, allowFree: false) { t = .index(d) }
                 else if s.upper == nil { t = .index(program.solver.fresh()) }

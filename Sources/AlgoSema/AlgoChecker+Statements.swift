@@ -253,6 +253,7 @@ extension AlgoChecker {
     func assignEntries(_ base: Expr, _ indices: [Expr], _ v: SemType, value: Expr, target: Expr) {
         let before = diagnostics.count
         assignEntriesUnchecked(base, indices, v, value: value, target: target)
+        noteBindings(base)   // the matrix or family element written (`x̃_n` of `x̃_n[t] ← …`), now declared
         if diagnostics.count > before || v.isError, case .name(let n) = base.kind, var b = lookup(n.spelling) {
             if case .indexVariable = b.kind { return }
             b.type = .error
@@ -261,6 +262,7 @@ extension AlgoChecker {
     }
 
     private func assignEntriesUnchecked(_ base: Expr, _ indices: [Expr], _ v: SemType, value: Expr, target: Expr) {
+        indices.forEach(noteBindings)
         guard case .name(let n) = base.kind else {
             report(Diagnostic(.invalidOperand, "cannot assign into `\(text(base))`", at: base.span))
             return

@@ -66,7 +66,18 @@ final class AlgoChecker {
     // Records for the CheckedProgram.
     var types: [Span: SemType] = [:]
     var calls: [Span: ResolvedCall] = [:]
+    var bindings: [Span: NameBinding] = [:]
     var columnLoops: [Span] = []
+    /// Members of parameter collections by their key (`W_o`, the group family `γ^1` of `γ^1_l`):
+    /// the collection that declares them (`𝓦`, `θ`), for `NameBinding.member`.
+    var memberOf: [String: String] = [:]
+    /// Groups that form a collection (`For h ∈ [H], 𝓦^h_qkv consisting of:`), by the family key
+    /// (`𝓦_qkv`): the enclosing collection (`𝓦`).
+    var groupCollectionOf: [String: String] = [:]
+    /// The member keys of each group collection (`𝓦_qkv` → `W_q`, `b_q`, …), for `reportUnused`.
+    var groupMembers: [String: [String]] = [:]
+    /// The keys of the declarations the body reads (a name or family resolved to them), for `reportUnused`.
+    var used: Set<String> = []
 
     init(program: ProgramChecker, file: ParsedFile, algorithm: Algorithm) {
         self.program = program
@@ -144,6 +155,7 @@ final class AlgoChecker {
         if state == .fresh { declare() }
         state = .running
         checkBlock(algorithm.body)
+        reportUnused()
         state = .done
     }
 
@@ -228,8 +240,9 @@ final class AlgoChecker {
         CheckedAlgorithm(file: file.source.path, syntax: algorithm, types: types.mapValues { program.resolve($0) },
                          calls: calls.mapValues { c in
                              ResolvedCall(callee: c.callee, file: c.file, isBuiltin: c.isBuiltin,
-                                          dimensions: c.dimensions.mapValues { program.solver.resolve($0) }, defaulted: c.defaulted)
+                                          dimensions: c.dimensions.mapValues { program.solver.resolve($0) }, defaulted: c.defaulted,
+                                          builtin: c.builtin)
                          },
-                         columnLoops: columnLoops, variables: variables())
+                         bindings: bindings, columnLoops: columnLoops, variables: variables())
     }
 }

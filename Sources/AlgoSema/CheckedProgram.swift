@@ -21,6 +21,9 @@ public struct ResolvedCall: Sendable {
     public let dimensions: [String: Dim]
     /// Inputs filled from a default (`Z = X`).
     public let defaulted: [String]
+    /// Which of the paper's functions a builtin call applies (nil for an algorithm, a function of θ
+    /// or an experiment's builtin).
+    public internal(set) var builtin: Builtin? = nil
 }
 
 /// One checked algorithm.
@@ -31,6 +34,9 @@ public struct CheckedAlgorithm: Sendable {
     public let types: [Span: SemType]
     /// Every call expression's resolution, by the call's span.
     public let calls: [Span: ResolvedCall]
+    /// What every name expression the checker resolved stands for, by the name's span (jlox's
+    /// resolver side table): the evaluator reads values through these and never resolves a name.
+    public let bindings: [Span: NameBinding]
     /// The spans of `for t ∈ [ℓ] : X[:, t] ← …` loops whose iterations are independent column
     /// updates (the evaluator may batch them).
     public let columnLoops: [Span]

@@ -8,7 +8,7 @@ public enum ConstantExpression {
     public static func value(_ e: Expr) -> Double? {
         switch e.kind {
         case .number(let s): return Double(s)
-        case .name(let n) where n.spelling == "π": return Double.pi
+        case .name(let n): return Constant(rawValue: n.spelling)?.value
         case .tuple(let items) where items.count == 1: return value(items[0])
         case .unary(.negate, let x): return value(x).map { -$0 }
         case .unary(.sqrt, let x): return value(x).map { $0.squareRoot() }

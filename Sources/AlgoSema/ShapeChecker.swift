@@ -8,34 +8,9 @@ public struct ParsedFile: Sendable {
     public let tree: AlgoFile
     public init(source: SourceFile, tree: AlgoFile) { self.source = source; self.tree = tree }
 
-    /// The directories whose `.algo` files calls of this file resolve to: its own, and for a file in
-    /// a directory of experiments (one of its `.algo` files holds an `Experiment N:` block) or in a
-    /// subdirectory of a directory of algorithms (its parent holds `.algo` files) also the directory
-    /// above: `Algorithms/Experiments/CharGPT.algo` and `Algorithms/GPT2/GPT2.algo` call the paper's
-    /// algorithms in `Algorithms/`.
-    public var libraryDirectories: [String] {
-        let dir = directory.isEmpty ? "." : directory
-        let parent = (dir as NSString).deletingLastPathComponent
-        let above = parent.isEmpty ? (dir == "." ? ".." : ".") : parent
-        guard tree.algorithms.contains(where: { $0.title.keyword == .experiment }) || Self.holdsExperiments(dir)
-              || Self.holdsAlgorithms(above) else { return [dir] }
-        return [dir, above]
-    }
-
-    /// Whether `dir` holds an `.algo` file.
-    static func holdsAlgorithms(_ dir: String) -> Bool {
-        ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).contains { $0.hasSuffix(".algo") }
-    }
-
-    /// Whether an `.algo` file of `dir` has a line starting with `Experiment ` (a title).
-    static func holdsExperiments(_ dir: String) -> Bool {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-        for n in names where n.hasSuffix(".algo") {
-            guard let data = FileManager.default.contents(atPath: dir + "/" + n), let text = String(data: data, encoding: .utf8) else { continue }
-            if text.hasPrefix("Experiment ") || text.contains("\nExperiment ") { return true }
-        }
-        return false
-    }
+    /// Whether the file holds an `Experiment N:` block (its calls also resolve in the directory
+    /// above, `Library.around` in AlgoEval).
+    public var holdsExperiment: Bool { tree.algorithms.contains { $0.title.keyword == .experiment } }
 
     /// The directory part of the path (`Algorithms` for `Algorithms/DTransformer.algo`).
     var directory: String {
@@ -51,12 +26,13 @@ public struct CheckOptions: Sendable {
     public init(values: [String: Int] = [:]) { self.values = values }
 }
 
-/// What `ShapeChecker.check` returns: the program (only when the checked files have no errors)
+/// What `ShapeChecker.check` returns: the program (only when no checked algorithm has errors)
 /// and the per-algorithm shapes for `--dump shapes`.
 public struct CheckOutcome: Sendable {
-    /// Non-nil exactly when no error was reported for the checked files.
+    /// Non-nil exactly when no error was reported: every algorithm of the checked files, then every
+    /// algorithm they call (transitively, from the library), each checked once.
     public let program: CheckedProgram?
-    /// Every checked algorithm with its variables' shapes, in file order.
+    /// Every algorithm of the checked files with its variables' shapes, in file order (callees not).
     public let shapes: [AlgorithmShapes]
     /// Every dimension name of the checked algorithms (and their display aliases such as `ℓ`), so
     /// that `--set` can warn about a name that is none of them.
@@ -85,23 +61,33 @@ public struct AlgorithmShapes: Sendable {
 /// Calls resolve to an algorithm of the same file, then of another checked file, then of any other
 /// `.algo` file in the caller's directory (`library`): the directory is the library.
 public enum ShapeChecker {
+    /// Checks every algorithm of `files`, and every algorithm they call, once. The diagnostics of a
+    /// callee (in `files` or the library) are reported at its own file, line and column, so a
+    /// shape-wrong callee fails its caller's check; library algorithms nothing calls are not checked.
     public static func check(_ files: [ParsedFile], library: [ParsedFile] = [], options: CheckOptions = CheckOptions(),
                              _ bag: inout DiagnosticBag) -> CheckOutcome {
         let program = ProgramChecker(checked: files, library: library, options: options)
         var shapes: [AlgorithmShapes] = []
-        var algos: [CheckedAlgorithm] = []
-        var diagnostics: [Diagnostic] = []
         var dimensions: Set<String> = []
+        var named: [AlgoChecker] = []
         for f in files {
             for i in f.tree.algorithms.indices {
                 let c = program.checker(file: f, index: i)
                 c.run()
-                diagnostics += c.diagnostics
+                named.append(c)
                 shapes.append(c.shapes())
                 dimensions.formUnion(c.dimNames)
                 dimensions.formUnion(c.aliases.values)
-                algos.append(c.checkedAlgorithm())
             }
+        }
+        // The callees, in the order they were first called (each ran when its summary was asked for).
+        let callees = program.created.filter { c in !named.contains { $0 === c } }
+        var algos: [CheckedAlgorithm] = []
+        var diagnostics: [Diagnostic] = []
+        for c in named + callees {
+            c.run()
+            diagnostics += c.diagnostics
+            algos.append(c.checkedAlgorithm())
         }
         bag.append(contentsOf: diagnostics)
         let clean = !diagnostics.contains { $0.severity == .error }
@@ -119,6 +105,8 @@ final class ProgramChecker {
     var typeBindings: [Int: SemType] = [:]
     var nextTypeVariable = 0
     var checkers: [String: AlgoChecker] = [:]
+    /// Every checker of `checkers`, in the order it was created (callees in the order first called).
+    var created: [AlgoChecker] = []
     /// Set while checking a candidate fix, so that a fix is never verified recursively.
     var verifying = false
     /// At most this many candidate fixes are re-checked per run (each re-checks an algorithm).
@@ -135,6 +123,7 @@ final class ProgramChecker {
         if let c = checkers[key] { return c }
         let c = AlgoChecker(program: self, file: file, algorithm: file.tree.algorithms[index])
         checkers[key] = c
+        created.append(c)
         return c
     }
 

@@ -5,7 +5,7 @@ public enum ExprPrinter {
     /// The expression as compact canonical text.
     public static func print(_ e: Expr) -> String { print(e, 0) }
 
-    static func precedence(_ op: BinaryOperator) -> Int {
+    public static func precedence(_ op: BinaryOperator) -> Int {
         switch op {
         case .equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual, .equivalent: 1
         case .times: 2

@@ -5,7 +5,7 @@ import AlgoDiagnostics
 // < prefix (− √ ¬ ∇, Σ, exp x) < postfix (index, call, ᵀ, scripts) < primary.
 extension Parser {
     /// Functions that may be applied without parentheses: `exp A[t_z, t_x]`, `log P(θ)[i, t]`.
-    static let knownFunctions: Set<String> = ["exp", "log", "tanh", "softmax", "GELU", "ReLU", "length"]
+    static let knownFunctions: Set<String> = Set(Builtin.allCases.filter(\.appliesWithoutParentheses).map(\.rawValue))
 
     /// expression = comparison ;
     mutating func parseExpression() -> Expr {

@@ -5,10 +5,22 @@ public enum Shape {
     /// The largest rank the runtime supports.
     public static let maxRank = 4
 
-    /// Number of elements of `shape` (1 for rank 0).
+    /// Number of elements of `shape` (1 for rank 0). Never traps: a product that overflows is
+    /// `Int.max` (no allocation of that size succeeds). Shapes from outside (flags, files) are
+    /// validated with `checkedCount` before anything is allocated (AlgoEval's `SizeBudget`).
     @inlinable public static func count(_ shape: [Int]) -> Int {
+        checkedCount(shape) ?? Int.max
+    }
+
+    /// Number of elements of `shape`, or nil when a dimension is negative or the product overflows.
+    @inlinable public static func checkedCount(_ shape: [Int]) -> Int? {
         var n = 1
-        for d in shape { n *= d }
+        for d in shape {
+            guard d >= 0 else { return nil }
+            let (p, o) = n.multipliedReportingOverflow(by: d)
+            if o { return nil }
+            n = p
+        }
         return n
     }
 

@@ -32,7 +32,9 @@ struct BenchModelTests {
         // forward (batch 1 only), train batch 1 and 2: three measurements; one overhead line.
         #expect(models.map { "\($0["phase"]!) \($0["batch"]!)" } == ["forward 1", "train 1", "train 2"])
         for o in models {
-            for key in ["config", "phase", "batch", "threads", "ms_median", "ms_min", "ms_max", "tokens_per_s", "gflops", "peak_fraction", "peak_rss_bytes"] {
+            // Tests/Reference/bench_vs_torch.py reads kind, ms_median, flops, peak_gflops, peak_fraction and peak_rss_bytes.
+            for key in ["kind", "config", "phase", "batch", "threads", "ms_median", "ms_min", "ms_max", "tokens_per_s", "flops", "gflops",
+                        "peak_gflops", "peak_fraction", "peak_rss_bytes"] {
                 #expect(o[key] != nil, "missing \(key)")
             }
             let (median, lo, hi) = (o["ms_median"] as! Double, o["ms_min"] as! Double, o["ms_max"] as! Double)

@@ -90,3 +90,24 @@ import Testing
         #expect((parsed[0]["labels"] as? [[String: Any]])?.first?["line"] as? Int == 1)
     }
 }
+
+/// The one did-you-mean rule (`Suggestion`), used by the checker and the command line.
+@Suite struct SuggestionTests {
+    @Test func distanceCountsCharactersAndSwaps() {
+        #expect(Suggestion.editDistance("check", "check") == 0)
+        #expect(Suggestion.editDistance("chekc", "check") == 1)   // a swap of neighbours is one edit
+        #expect(Suggestion.editDistance("W_q", "W_qq") == 1)
+        #expect(Suggestion.editDistance("𝓦_1", "𝓦_2") == 1)       // 𝓦 is one character, two UTF-16 units
+        #expect(Suggestion.editDistance("", "abc") == 3)
+        #expect(Suggestion.editDistance("ab", "ba") == 1)
+        #expect(Suggestion.editDistance("abc", "ca") == 3)        // no edit of an already-swapped pair
+    }
+
+    @Test func closestWithinTheLimitFirstOnTies() {
+        #expect(Suggestion.closest(to: "chekc", among: ["parse", "check", "run"]) == "check")
+        #expect(Suggestion.closest(to: "frobnicate", among: ["parse", "check", "run"]) == nil)
+        #expect(Suggestion.closest(to: "sed", among: ["set", "seed"]) == "set")
+        #expect(Suggestion.closest(to: "x", among: ["y"]) == nil, "one- and two-character words get no guess")
+        #expect(Suggestion.closest(to: "run", among: ["run"]) == nil, "the word itself is no suggestion")
+    }
+}

@@ -4,7 +4,7 @@ import AlgoTensor
 @testable import AlgoEval
 
 /// The interpreter's causal attention (`Evaluator+CausalAttention`: Alg. 4 lines 4–6 on the kept
-/// half when the mask is causal) against the same lines run as written (`skipMaskedHalf = false`),
+/// half when the mask is causal) against the same lines run as written (the rule `causal-attention` disabled),
 /// from the `.algo` texts: DTransformer's P and DTraining's ∇loss(θ), Float32 and Float64, ℓ not a
 /// multiple of the kernels' blocks, ℓ = 1, one head (an interpreted head loop, rank-2 values) and
 /// several (head-batched, rank 3). Tolerances as in `CausalAttentionTests`, through the layers: the
@@ -35,7 +35,7 @@ struct CausalSkippingTests {
         o.dtype = dtype
         o.seed = 3
         o.profile = true
-        o.skipMaskedHalf = skip
+        if !skip { o.disabledRules = [.causalAttention] }
         return o
     }
 

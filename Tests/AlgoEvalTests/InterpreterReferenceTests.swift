@@ -29,7 +29,7 @@ enum InterpreterFixtures {
         let (dims, reals) = RunSession.hyperparameters(from: c)
         var options = RunOptions()
         options.dtype = dtype
-        var inputs = RunSession.inputs(from: c, p.target, dtype: dtype)
+        var inputs = try RunSession.inputs(from: c, p.target, dtype: dtype)
         for (k, v) in override { inputs[k] = v }
         return try RunSession.run(p, dims: dims, reals: reals, inputs: inputs, parameters: RunSession.parameters(from: c),
                                   mask: RunSession.mask(from: c), options: options).value

@@ -36,7 +36,7 @@ struct LayerNormFusionTests {
     /// Y of ColumnNorm, Float32, fused or as written; and the evaluator (its profile).
     func run(_ p: LoadedProgram, _ X: Tensor, _ γ: Tensor, _ β: Tensor, fuse: Bool) throws -> (Tensor, Evaluator) {
         var o = RunOptions()
-        o.fuseLayerNorm = fuse
+        if !fuse { o.disabledRules = [.layerNorm] }
         o.profile = true
         let r = try RunSession.run(p, dims: ["d_e": X.shape[0], "ℓ": X.shape[1]], reals: [:], inputs: ["X": .tensor(Variable(X))],
                                    parameters: ["γ": γ, "β": β], mask: nil, options: o)
@@ -59,7 +59,9 @@ struct LayerNormFusionTests {
         let (p, dir) = try columnNorm()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let ln = try #require(p.program.find("layer_norm"))
-        #expect(Evaluator.layerNormForm(ln) == Evaluator.LayerNormForm(input: "e", dimension: "d_e", gamma: "γ", beta: "β"))
+        guard case .layerNorm(let form)? = ln.plan.algorithm else { Issue.record("not recognised"); return }
+        #expect(form == LayerNormForm(input: "e", dimension: "d_e", gamma: "γ", beta: "β"))
+        #expect(ln.plan.fired.map(\.rule) == [.layerNorm])
     }
 
     /// The worst-case first-order bound on |y_fused − y_lines| for one entry (Float32, u = 2⁻²⁴):
@@ -118,7 +120,7 @@ struct LayerNormFusionTests {
             let (p, dir) = try columnNorm(edit)
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let ln = try #require(p.program.find("layer_norm"))
-            #expect((Evaluator.layerNormForm(ln) != nil) == isAlgorithm6, "\(what)")
+            #expect((ln.plan.algorithm != nil) == isAlgorithm6, "\(what)")
             let (y, e) = try run(p, X, γ, β, fuse: true)
             #expect(ranLayerNormLines(e) == !isAlgorithm6, "\(what)")
             for t in 0..<4 {
@@ -153,7 +155,7 @@ struct LayerNormFusionTests {
             "N_V": 11, "ℓ_max": 12, "L": 2, "H": 2, "d_e": 32, "d_mlp": 48, "d_attn": 16, "d_mid": 16, "N_epochs": 1])
         func gradients(fuse: Bool) throws -> [String: Tensor] {
             var o = RunOptions()
-            o.fuseLayerNorm = fuse
+            if !fuse { o.disabledRules = [.layerNorm] }
             o.recordGradients = true
             o.profile = true
             let r = try RunSession.run(p, dims: dims, reals: ["η": 0.01], inputs: inputs, parameters: nil, mask: nil, options: o)

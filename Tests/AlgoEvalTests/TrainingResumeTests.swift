@@ -152,7 +152,7 @@ struct TrainingResumeTests {
         #expect(code(s, Checkpoint(tensors: snap!.parameters, metadata: [:])) == "E0510")
     }
 
-    @Test("two runs with the same seed give bit-identical θ̂, with 1 and with 2 kernel threads (GEMMs above the parallel threshold)")
+    @Test("two runs with the same seed give bit-identical θ̂, with 1, 2, 3, 4 and 8 kernel threads (GEMMs above the parallel threshold)")
     func reproducible() throws {
         // ℓ = 64, d_e = 64, d_mlp = 512: the MLP's GEMMs do 512·64·64 = 2^21 multiply-adds, not below
         // `GEMM.parallelThreshold` (2^21), so with 2 threads they are split between threads.
@@ -163,11 +163,12 @@ struct TrainingResumeTests {
         defer { Parallel.threads = saved }
         Parallel.threads = 1
         let one = try Self.bytes(try Self.train(s).parameters)
-        Parallel.threads = 2
-        let two = try Self.bytes(try Self.train(s).parameters)
+        for threads in [2, 3, 4, 8] {
+            Parallel.threads = threads
+            #expect(try Self.bytes(try Self.train(s).parameters) == one, "\(threads) threads give another θ̂ than 1")
+        }
         let again = try Self.bytes(try Self.train(s).parameters)
-        #expect(one == two)
-        #expect(two == again)
+        #expect(one == again)
         // And the seed matters (the test can fail): another seed initialises another θ.
         var other = s
         other.options.seed = 8

@@ -10,12 +10,20 @@ import Testing
     /// The release build's object file of the micro-kernel. A debug build (`-Onone`) has no FMAs by
     /// design, so `swift test` (debug) checks the object from the last `swift build -c release`, if any.
     static let object = root.appendingPathComponent(".build/release/AlgoKernels.build/GEMMKernel.swift.o").path
+    /// The 512-bit kernels' object file (x86_64 builds only; compiled for AVX-512 whatever the
+    /// processor, so this test checks it on every x86_64 machine: it disassembles, never runs it).
+    static let object512 = root.appendingPathComponent(".build/release/AlgoKernelsAVX512.build/GEMMKernel512.swift.o").path
     static let objdump = ["/usr/bin/objdump", "/usr/local/bin/objdump", "/opt/swift/usr/bin/llvm-objdump"]
         .first { FileManager.default.isExecutableFile(atPath: $0) }
     static let available = objdump != nil && FileManager.default.fileExists(atPath: object)
+    #if arch(x86_64)
+    static let available512 = objdump != nil && FileManager.default.fileExists(atPath: object512)
+    #else
+    static let available512 = false
+    #endif
 
     /// The disassembly of the first function whose mangled name contains `name`.
-    static func disassembly(of name: String) throws -> [String] {
+    static func disassembly(of name: String, in object: String = object) throws -> [String] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: objdump!)
         process.arguments = ["-d", "--no-show-raw-insn", object]
@@ -45,9 +53,26 @@ import Testing
     func microKernelLoopIsFMAsWithoutCallsOrSpills(kernel: String) throws {
         let code = try Self.disassembly(of: "GEMMO" + kernel)
         #expect(!code.isEmpty, "no \(kernel) in \(Self.object)")
+        checkLoop(code, kernel: kernel, fmas: 12, register: "%ymm")
+    }
+
+    /// The 512-bit kernels (AlgoKernelsAVX512, `-target-cpu skylake-avx512`): the 32×12 tile's loop
+    /// is 24 `vfmadd231ps` on `zmm` registers, the 16×12 tile's 12; no calls, no spills. Without
+    /// the flag a `SIMD16<Float>` FMA becomes two `ymm` halves or calls to `fmaf`.
+    @Test(.enabled(if: available512, "objdump or the release object file of AlgoKernelsAVX512 is missing (x86_64 only): run `swift build -c release` first"),
+          arguments: [("17kernel32x12Packed", 24), ("11kernel32x12", 24), ("17kernel16x12Packed", 12), ("11kernel16x12", 12)])
+    func wideMicroKernelLoopIsZmmFMAsWithoutCallsOrSpills(kernel: String, fmas: Int) throws {
+        let code = try Self.disassembly(of: "GEMMKernel512O" + kernel, in: Self.object512)
+        #expect(!code.isEmpty, "no \(kernel) in \(Self.object512)")
+        checkLoop(code, kernel: kernel, fmas: fmas, register: "%zmm")
+    }
+
+    /// Checks that `code` has a loop over FMAs on `register`s (`%ymm`, `%zmm`) holding `fmas` of them,
+    /// with no call and no stack access.
+    func checkLoop(_ code: [String], kernel: String, fmas expected: Int, register: String) {
         // The k-loop: from the target of the first conditional branch after the first FMA to that branch.
         guard let firstFMA = code.firstIndex(where: { $0.contains("vfmadd231ps") }) else {
-            Issue.record("no vfmadd231ps in the micro-kernel: is -target-cpu haswell still set for AlgoKernels?")
+            Issue.record("no vfmadd231ps in \(kernel): is -target-cpu still set for its module (Package.swift)?")
             return
         }
         guard let end = code[firstFMA...].firstIndex(where: { $0.contains("\tj") && !$0.contains("jmp") }),
@@ -59,8 +84,8 @@ import Testing
             return
         }
         let loop = code[start...end]
-        let fmas = loop.filter { $0.contains("vfmadd231ps") }.count
-        #expect(fmas == 12, "the \(kernel) loop should hold 12 vfmadd231ps, found \(fmas)")
+        let fmas = loop.filter { $0.contains("vfmadd231ps") && $0.contains(register) }.count
+        #expect(fmas == expected, "the \(kernel) loop should hold \(expected) vfmadd231ps on \(register), found \(fmas)")
         #expect(!loop.contains { $0.contains("call") }, "a call in the micro-kernel loop")
         #expect(!loop.contains { $0.contains("(%rsp)") || $0.contains("(%rbp)") }, "a spill in the micro-kernel loop")
     }

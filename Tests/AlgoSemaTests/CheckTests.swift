@@ -165,6 +165,22 @@ import Testing
         #expect(ds.map(\.code) == [.unknownName])
         #expect(ds.first?.notes == ["did you mean `W_q`?"])
     }
+
+    /// `W_mlp1` for the family `W^l_mlp1` is told to take its index; it used to be offered the
+    /// sibling `W_mlp2` (issue 15). A near miss is offered the family as written.
+    @Test func aFamilyWithoutItsIndexIsToldToTakeIt() throws {
+        let text = try String(contentsOfFile: Support.path("Algorithms/DTransformer.algo"), encoding: .utf8)
+        for (wrong, note) in [("W_mlp1", "`W_mlp1` is the family `W^l_mlp1`: write it with its index, as declared"),
+                              ("W_mlp", "did you mean `W^l_mlp1`?")] {
+            let edited = text.replacingOccurrences(of: "GELU(W^l_mlp1 X̃", with: "GELU(\(wrong) X̃")
+            #expect(edited != text)
+            let path = Support.path("Algorithms/DTransformer.algo")
+            let (_, ds) = Support.check([Support.parse(text: edited, path: path)],
+                                        library: Support.algorithms.filter { $0.source.path != path })
+            #expect(ds.map(\.code) == [.unknownName], "\(wrong)")
+            #expect(ds.first?.notes == [note], "\(wrong)")
+        }
+    }
 }
 
 /// `help:` lines are verified by re-checking the file with the fix applied.
@@ -184,7 +200,47 @@ import Testing
     @Test func missingTransposeHelpIsRight() {
         let f = Support.parse(path: Support.path("Tests/AlgoSemaTests/Fixtures/wrong/att-missing-transpose.algo"))
         let (_, ds) = Support.check([f])
-        #expect(ds.first?.help == "transpose the left factor: `Kᵀ Q` is ℓ_z×ℓ_x")
+        #expect(ds.first?.help == "transpose the left factor: `Kᵀ Q`; with it `Attention` checks")
+    }
+
+    @Test func aTransposedOneIsToldToBeTheOnesVector() {
+        let f = Support.parse(path: Support.path("Tests/AlgoSemaTests/Fixtures/wrong/att-bias-number-transposed.algo"))
+        let (_, ds) = Support.check([f])
+        #expect(ds.map(\.code) == [.invalidOperand])
+        #expect(ds.first?.help == "write the all-ones row: `𝟏ᵀ`")
+    }
+
+    /// A product that fails because of an assignment lines earlier (`K ← Kᵀ`) points at that
+    /// assignment, also when the factor is transposed (issue 15).
+    @Test func aShapeChangedEarlierIsPointedAt() throws {
+        let path = Support.path("Algorithms/Attention.algo")
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let edited = text.replacingOccurrences(of: "[[Key ∈ ℝ^{d_attn×ℓ_z}]]\n", with: "\n   K ← Kᵀ\n")
+        #expect(edited != text)
+        let f = Support.parse(text: edited, path: path)
+        let (_, ds) = Support.check([f], library: Support.algorithms.filter { $0.source.path != path })
+        #expect(ds.map(\.code) == [.productMismatch])
+        let reassignment = Support.line(of: "K ← Kᵀ", in: f)
+        #expect(ds.first?.labels.contains { $0.message == "`K` gets its shape here" && f.source.location(of: $0.span.start).line == reassignment } == true,
+                "\(Support.render(ds, [f]))")
+    }
+
+    /// Edits of Attention's line 1 and the fix each must get (issue 15): an extra `ᵀ` is dropped, not
+    /// transposed again (`(W_qᵀ)ᵀ X`); factors in the wrong order are swapped, not made to fit by a
+    /// transpose that contradicts the declared Query (`Xᵀ W_q` does not fit, `X W_qᵀ` is ℓ_x×d_attn).
+    @Test(arguments: [
+        ("W_qᵀ X", "drop the `ᵀ` of the left factor: `W_q X`; with it `Attention` checks"),
+        ("X W_q", "swap the factors: `W_q X`; with it `Attention` checks"),
+    ])
+    func productFixesAreVerified(_ wrong: String, _ help: String) throws {
+        let path = Support.path("Algorithms/Attention.algo")
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let edited = text.replacingOccurrences(of: "1 Q ← W_q X", with: "1 Q ← \(wrong)")
+        #expect(edited != text)
+        let (_, ds) = Support.check([Support.parse(text: edited, path: path)],
+                                    library: Support.algorithms.filter { $0.source.path != path })
+        #expect(ds.map(\.code) == [.productMismatch])
+        #expect(ds.first?.help == help)
     }
 }
 

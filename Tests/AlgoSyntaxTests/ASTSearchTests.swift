@@ -32,4 +32,35 @@ struct ASTSearchTests {
         let sampled = try body("1 sample a token y from q ∝ p^{1/τ}")
         #expect(sampled.contains { $0.contains(statement: Self.sample, expression: { _ in false }) })
     }
+
+    func value(_ line: String) throws -> Expr {
+        let b = try body(line)
+        guard case .assign(_, _, let v) = try #require(b.first).kind else { Issue.record("not an assignment"); return Expr(.missing, b[0].span) }
+        return v
+    }
+
+    @Test("mentions sees a variable inside a slice, a script, a Σ bound and a call's binding; mentions(base:) skips names' own scripts")
+    func mentions() throws {
+        let call = try value("1 y ← log F(x_n[1:t] | θ)[x_n[t+1], t]")
+        #expect(call.mentions("t") && call.mentions("n") && call.mentions("x_n") && !call.mentions("ℓ"))
+        let prefix = try value("1 y ← F(x[1:t])")
+        #expect(prefix.mentions("t"), "the slice's end is read")
+        #expect(prefix.mentionedNames == ["x", "t"])
+        #expect(try value("1 y ← Σ_{i=1}^{ℓ} a[i]").mentions("ℓ"))
+        #expect(try value("1 y ← F(x | Mask[t, t′] = [[t ≤ k]])").mentions("k"))
+        let embedding = try value("1 y ← W_e[:, x[t]] + e_1")
+        #expect(embedding.mentions(base: "e") && embedding.mentions(base: "W"))
+        #expect(!(try value("1 y ← W_e[:, x[t]]")).mentions(base: "e"), "`W_e` is one name, not a read of e")
+    }
+
+    @Test("children lists every operand: a call's arguments, binding targets and values; an index's base and indices")
+    func children() throws {
+        let c = try value("1 y ← F(a, b | W, Mask = m)")
+        guard case .call = c.kind else { Issue.record("not a call"); return }
+        #expect(c.children.map { ExprPrinter.print($0) } == ["a", "b", "W", "Mask", "m"])
+        let index = try value("1 y ← A[i, 1:t]").children
+        #expect(index.count == 3 && index.prefix(2).map { ExprPrinter.print($0) } == ["A", "i"])
+        guard case .slice(let a?, let b?) = index.last?.kind else { Issue.record("the slice is not the third child"); return }
+        #expect(ExprPrinter.print(a) == "1" && ExprPrinter.print(b) == "t")
+    }
 }

@@ -2,8 +2,8 @@ import Testing
 import AlgoKernels
 @testable import AlgoTensor
 
-/// The same inputs give the same bits with 1 or 2 threads: kernels split work by output columns,
-/// never along a reduction.
+/// The same inputs give the same bits with any number of threads (1, 2, 3, 4, 8, more than this
+/// machine's cores too): kernels split work by output columns, never along a reduction.
 @Suite(.serialized) struct DeterminismTests {
     static func forwardBackward() -> [[Float]] {
         var rng = RandomGenerator(seed: 50)
@@ -21,15 +21,17 @@ import AlgoKernels
         return [p.value.floats, q.value.floats, g[0].floats, g[1].floats]
     }
 
-    @Test func oneAndTwoThreadsAgree() {
+    @Test func everyThreadCountAgrees() {
         let saved = Parallel.threads
         defer { Parallel.threads = saved }
         Parallel.threads = 1
         let one = Self.forwardBackward()
-        Parallel.threads = 2
-        let two = Self.forwardBackward()
-        for i in one.indices {
-            #expect(one[i].map(\.bitPattern) == two[i].map(\.bitPattern), "output \(i) differs between 1 and 2 threads")
+        for threads in [2, 3, 4, 8] {
+            Parallel.threads = threads
+            let other = Self.forwardBackward()
+            for i in one.indices {
+                #expect(one[i].map(\.bitPattern) == other[i].map(\.bitPattern), "output \(i) differs between 1 and \(threads) threads")
+            }
         }
     }
 }

@@ -6,15 +6,18 @@ import AlgoSyntax
 /// it ℓ − 1 times per sequence would be ℓ − 1 times the work and the tape. Like `P(θ)`'s memo
 /// (`applyFunction`), the scope is one application, and only calls written in the function's own
 /// expression are memoised: nothing is assigned while it runs, so a call's arguments can only
-/// change with the natural-number variables of the sums around it, which are part of the key
-/// (calls inside a callee are not: its statements assign). Calls of algorithms that draw random numbers are never memoised.
+/// change with the natural-number variables of the sums around it, and every variable the call
+/// reads is part of the key (`Expr.mentionedNames`, slices and scripts included:
+/// `DTransformer(x_n[1:t] | θ)` is keyed by n and t). Calls inside a callee are not memoised (its
+/// statements assign). Calls of algorithms that draw random numbers are never memoised.
 extension Evaluator {
     /// The memo key of a call at `e` in frame `f`, or nil when it must be evaluated afresh.
-    func callMemoKey(_ c: Call, _ e: Expr, _ f: Frame, callee: String, file: String) -> String? {
-        guard functionMemo != nil, f === memoFrame, pendingParameterValues.isEmpty, isDeterministic(callee, file: file) else { return nil }
-        var key = "call \(e.span.file):\(e.span.start)" + (pendingLogReturn ? " log" : "")
-        for name in f.vars.keys.sorted() where c.arguments.contains(where: { Self.occurs($0, name) })
-            || c.parameters.contains(where: { Self.occurs($0.value, name) }) {
+    func callMemoKey(_ c: Call, _ e: Expr, _ f: Frame, callee: String, file: String, log: Bool) -> String? {
+        guard functionMemo != nil, f === memoFrame, isDeterministic(callee, file: file) else { return nil }
+        var key = "call \(e.span.file):\(e.span.start)" + (log ? " log" : "")
+        // Every variable the call's arguments and parameters read, inside slices and scripts too
+        // (`x_n[1:t]` depends on n and t).
+        for name in e.mentionedNames.sorted() where f.vars[name] != nil {
             switch f.vars[name]! {
             case .nat(let k): key += " \(name)=\(k)"
             case .real(let r): key += " \(name)=\(r.bitPattern)"

@@ -60,7 +60,7 @@ extension Evaluator {
         switch op {
         case .negate:
             switch v {
-            case .nat(let n): return .nat(-n)
+            case .nat(let n): return .nat(try Self.checkedNat(0.subtractingReportingOverflow(n), "−\(n)", e.span))
             case .real(let r): return .real(-r)
             default: ops += 1; return .tensor(-(try tensor(v, a.span)))
             }
@@ -101,19 +101,15 @@ extension Evaluator {
     func isScalarType(_ e: Expr, _ f: Frame) -> Bool { type(e, f)?.isScalar ?? false }
 
     func binary(_ op: BinaryOperator, _ a: Expr, _ b: Expr, _ e: Expr, _ f: Frame) throws -> Value {
-        if op == .add, let v = try matmulAddingColumn(a, b, f) { return v }
-        // Matrix product with a transposed left factor: `KᵀQ` without materialising Kᵀ.
-        if op == .juxtapose || op == .multiply || op == .times, case .transpose(let inner) = a.kind,
-           case .array(_, let c?, _)? = type(inner, f), !(c == Dim.one) {
-            let lhs = try tensor(try eval(inner, f), inner.span)
-            let rv = try eval(b, f)
-            if case .tensor(let rhs) = rv, lhs.rank == 2, rhs.rank >= 1, rhs.rank <= 2, lhs.shape[0] == rhs.shape[0], !isScalarType(b, f) {
-                ops += 1
-                return .tensor(lhs.matmul(rhs, transposeSelf: true))
-            }
-            if case .tensor(let rhs) = rv, let (l, r) = headBatched(lhs, rhs), l.shape[0] == r.shape[0] {
-                ops += 1
-                return .tensor(l.matmul(r, transposeSelf: true))
+        // An expression the lowering fused: its executor, or the expression as written when its guard fails.
+        let fused = f.algorithm.plan.expressions
+        if !fused.isEmpty, let node = fused[SpanKey(e.span)] {
+            switch node {
+            case .affineBias(let w, let x, let bias):
+                if enabled(.affineBias), let v = try matmulAddingColumn(w, x, bias, f) { return v }
+            case .transposedProduct(let k, let q):
+                if enabled(.transposedProduct), let v = try transposedProduct(k, q, f) { return v }
+            case .pickedSum: break
             }
         }
         let x = try eval(a, f), y = try eval(b, f)
@@ -124,7 +120,7 @@ extension Evaluator {
             if case .onesT = y { return x }
             if case .ones = y { return x }
             if let p = scalarNumber(x), let q = scalarNumber(y) {
-                if case .nat(let m) = x, case .nat(let n) = y { return .nat(m * n) }
+                if case .nat(let m) = x, case .nat(let n) = y { return .nat(try Self.checkedNat(m.multipliedReportingOverflow(by: n), "\(m) · \(n)", e.span)) }
                 return .real(p * q)
             }
             let l = try tensor(x, a.span), r = try tensor(y, b.span)
@@ -133,7 +129,7 @@ extension Evaluator {
                isMatrixType(a, f, l), l.rank == 2, r.rank >= 1, l.shape[1] == r.shape[0] {
                 return .tensor(l.matmul(r))
             }
-            if !isScalarType(a, f), !isScalarType(b, f), isMatrixType(a, f, l), let (lb, rb) = headBatched(l, r), lb.shape[1] == rb.shape[0] {
+            if !isScalarType(a, f), !isScalarType(b, f), isMatrixType(a, f, l), let (lb, rb) = headBatched(l, r, f), lb.shape[1] == rb.shape[0] {
                 return .tensor(lb.matmul(rb))
             }
             try broadcastable(l, r, e)
@@ -144,7 +140,9 @@ extension Evaluator {
             try broadcastable(l, r, e)
             return .tensor(l * r)
         case .add, .subtract, .divide:
-            if case .nat(let m) = x, case .nat(let n) = y, op != .divide { return .nat(op == .add ? m + n : m - n) }
+            if case .nat(let m) = x, case .nat(let n) = y, op != .divide {
+                return .nat(try Self.checkedNat(op == .add ? m.addingReportingOverflow(n) : m.subtractingReportingOverflow(n), "\(m) \(op == .add ? "+" : "−") \(n)", e.span))
+            }
             if let p = scalarNumber(x), let q = scalarNumber(y) {
                 switch op { case .add: return .real(p + q); case .subtract: return .real(p - q); default: return .real(p / q) }
             }
@@ -178,27 +176,16 @@ extension Evaluator {
         }
     }
 
-    /// `W X + b 𝟏ᵀ` (Alg. 4 lines 1–3, Alg. 5 line 4, Alg. 10 line 8's inner affine map) as one
-    /// product whose C starts as the bias column (`Variable.matmul(_:addingColumn:)`), instead of a
-    /// product and then an addition that reads and writes the whole result again. Only when W, X
-    /// and b are names (so evaluating them again on the fallback is a lookup) and the product is
-    /// one the generic path would form the same way: a matrix times a matrix, or head-batched
-    /// (`Evaluator+Heads`), with b of the result's column shape; nil otherwise.
-    func matmulAddingColumn(_ a: Expr, _ b: Expr, _ f: Frame) throws -> Value? {
-        func isProduct(_ op: BinaryOperator) -> Bool { op == .juxtapose || op == .multiply || op == .times }
-        func isName(_ e: Expr) -> Bool { if case .name = e.kind { return true }; return false }
-        guard case .binary(let pop, let wE, let xE) = a.kind, isProduct(pop), isName(wE), isName(xE),
-              case .binary(let bop, let biasE, let onesE) = b.kind, isProduct(bop), isName(biasE),
-              case .transpose(let ones) = onesE.kind, case .ones = ones.kind,
-              !isScalarType(wE, f), !isScalarType(xE, f), !isScalarType(biasE, f),
-              case .tensor(let w) = try eval(wE, f), case .tensor(let x) = try eval(xE, f),
+    /// The executor of `W X + b 𝟏ᵀ` (`Rules/AffineBias.swift`): nil when the values do not fit.
+    func matmulAddingColumn(_ wE: Expr, _ xE: Expr, _ biasE: Expr, _ f: Frame) throws -> Value? {
+        guard case .tensor(let w) = try eval(wE, f), case .tensor(let x) = try eval(xE, f),
               case .tensor(let bias) = try eval(biasE, f), w.dtype == x.dtype, bias.dtype == w.dtype,
               isMatrixType(wE, f, w)
         else { return nil }
         let l: Variable, r: Variable
         if w.rank == 2, x.rank == 2, w.shape[1] == x.shape[0] {
             (l, r) = (w, x)
-        } else if let (lb, rb) = headBatched(w, x), lb.shape[1] == rb.shape[0] {
+        } else if let (lb, rb) = headBatched(w, x, f), lb.shape[1] == rb.shape[0] {
             (l, r) = (lb, rb)
         } else {
             return nil
@@ -206,6 +193,21 @@ extension Evaluator {
         guard Tensor.isColumn(bias.shape, of: [l.shape[0], r.shape[1]] + (l.rank == 3 ? [l.shape[2]] : [])) else { return nil }
         ops += 2
         return .tensor(l.matmul(r, addingColumn: bias))
+    }
+
+    /// The executor of `KᵀQ` (`Rules/TransposedProduct.swift`): nil when the values do not fit.
+    func transposedProduct(_ kE: Expr, _ qE: Expr, _ f: Frame) throws -> Value? {
+        let lhs = try tensor(try eval(kE, f), kE.span)
+        let rv = try eval(qE, f)
+        if case .tensor(let rhs) = rv, lhs.rank == 2, rhs.rank >= 1, rhs.rank <= 2, lhs.shape[0] == rhs.shape[0], !isScalarType(qE, f) {
+            ops += 1
+            return .tensor(lhs.matmul(rhs, transposeSelf: true))
+        }
+        if case .tensor(let rhs) = rv, let (l, r) = headBatched(lhs, rhs, f), l.shape[0] == r.shape[0] {
+            ops += 1
+            return .tensor(l.matmul(r, transposeSelf: true))
+        }
+        return nil
     }
 
     /// A shape mismatch the checker did not rule out (a value given at run time, an evaluator
@@ -243,7 +245,7 @@ extension Evaluator {
             let saved = f.vars[n.spelling]
             defer { f.vars[n.spelling] = saved }
             let ts = try members(set, f)
-            if let v = try pickedSum(s.body, n.spelling, ts, f) { return v }
+            if let v = try pickedSum(e, ts, f) { return v }
             var total: Value? = nil
             for i in ts {
                 f.vars[n.spelling] = .nat(i)
@@ -266,7 +268,7 @@ extension Evaluator {
         let saved = f.vars[variable]
         defer { f.vars[variable] = saved }
         // Batched: the variable is only ever a whole index `e[i]`: one sum over the rows.
-        if start == 1, count >= 1, Self.onlyIndexes(s.body, variable), Self.occurs(s.body, variable) {
+        if start == 1, count >= 1, Self.onlyIndexes(s.body, variable), s.body.mentions(variable) {
             f.vars[variable] = .grid(count: count, axis: 0)
             let v = try tensor(try eval(s.body, f), s.body.span)
             if v.rank >= 1, v.shape[0] == count {
@@ -274,7 +276,7 @@ extension Evaluator {
                 return .tensor(v.sum(axis: 0))
             }
         }
-        if let v = try pickedSum(s.body, variable, Array(start..<(start + count)), f) { return v }
+        if let v = try pickedSum(e, Array(start..<(start + count)), f) { return v }
         var total: Value? = nil
         for i in stride(from: start, to: start + count, by: 1) {
             f.vars[variable] = .nat(i)
@@ -287,29 +289,17 @@ extension Evaluator {
         return total ?? .real(0)
     }
 
-    /// `Σ_{t=a}^{b} A[i(t), j(t)]` and `Σ_{t=a}^{b} log P(θ)[i(t), j(t)]` (the loss of Alg. 11, 13,
-    /// `i(t) = x_n[t+1]`, `j(t) = t`; with `t ∈ T̃`, Alg. 12) as one pick of the entries and one sum:
-    /// `A [m, n]` → columns `j(t)` for t in `values` (a slice when consecutive, else a gather
-    /// `[m, count]`) → `pick(rows: i(t))` `[count]` → sum `[1]`, three tape nodes instead of two per
-    /// term. The same value as the term-by-term loop up to the order of the Float32 additions.
-    ///
-    /// Only when nothing can differ from the loop: `A` is a name (a lookup) or `P(θ)` is memoised in
-    /// the enclosing application (evaluated once either way), both indices evaluate to naturals
-    /// inside `A`'s bounds for every t (otherwise nil, and the loop reports the error as before).
-    func pickedSum(_ body: Expr, _ variable: String, _ values: [Int], _ f: Frame) throws -> Value? {
+    /// The executor of a picked sum (`Rules/PickedSum.swift`) at the Σ `e` over `values`: nil when
+    /// the lowering fused no sum there, the rule is off or the run-time guard fails.
+    func pickedSum(_ e: Expr, _ values: [Int], _ f: Frame) throws -> Value? {
         let count = values.count
-        guard count >= 2 else { return nil }
-        var target = body
+        guard count >= 2, enabled(.pickedSum), case .pickedSum(let form)? = f.algorithm.plan.expressions[SpanKey(e.span)] else { return nil }
+        let variable = form.variable, base = form.base, idx = [form.rows, form.columns]
         var logFunction: (FunctionValue, Call, Expr)? = nil
-        if case .call(let c) = body.kind, c.callee.spelling == "log", c.arguments.count == 1, f.vars["log"] == nil,
-           f.algorithm.checked.calls[body.span]?.isBuiltin ?? (program.find("log") == nil),
-           case .index(let base, _) = c.arguments[0].kind, case .call(let pc) = base.kind,
-           case .function(let fn)? = f.vars[pc.callee.spelling], functionMemo != nil {
-            target = c.arguments[0]
+        if let pc = form.logOf {
+            guard case .function(let fn)? = f.vars[pc.callee.spelling], functionMemo != nil else { return nil }
             logFunction = (fn, pc, base)
         }
-        guard case .index(let base, let idx) = target.kind, idx.count == 2, !Self.occurs(base, variable) else { return nil }
-        if logFunction == nil { guard case .name = base.kind else { return nil } }
         let b: Value
         if let (fn, pc, baseExpr) = logFunction { b = try applyFunction(fn, pc, baseExpr, f, log: true) } else { b = try eval(base, f) }
         guard case .tensor(let a) = b, a.rank == 2 else { return nil }
@@ -333,59 +323,49 @@ extension Evaluator {
         return .tensor(m.pick(rows: rows).sum(axis: 0))
     }
 
-    static func occurs(_ e: Expr, _ v: String) -> Bool {
-        switch e.kind {
-        case .name(let n): return n.spelling == v || n.scripts.contains { $0.raw == v }
-        case .binary(_, let a, let b): return occurs(a, v) || occurs(b, v)
-        case .unary(_, let a), .transpose(let a), .iverson(let a): return occurs(a, v)
-        case .scripted(let a, _): return occurs(a, v)
-        case .call(let c): return c.arguments.contains { occurs($0, v) }
-        case .index(let a, let i): return occurs(a, v) || i.contains { occurs($0, v) }
-        case .sum(let s): return occurs(s.body, v)
-        case .list(let l, _), .tuple(let l): return l.contains { occurs($0, v) }
-        default: return false
-        }
-    }
-
-    /// Whether every occurrence of `v` is a whole single index `A[v]` of a name.
+    /// Whether every occurrence of `v` is a whole single index `A[v]` of a name (so a Σ over `v`
+    /// can run once over all rows). A transpose, call, Σ or list must not mention `v` at all.
     static func onlyIndexes(_ e: Expr, _ v: String) -> Bool {
         switch e.kind {
-        case .name(let n): return n.spelling != v && !n.scripts.contains { $0.raw == v }
-        case .index(let a, let i):
-            if i.count == 1, case .name(let n) = i[0].kind, n.spelling == v, case .name = a.kind { return true }
-            return onlyIndexes(a, v) && i.allSatisfy { onlyIndexes($0, v) }
-        case .binary(_, let a, let b): return onlyIndexes(a, v) && onlyIndexes(b, v)
-        case .unary(_, let a), .iverson(let a): return onlyIndexes(a, v)
-        case .scripted(let a, _): return onlyIndexes(a, v)
-        case .transpose, .call, .sum, .list, .tuple: return !occurs(e, v)
-        default: return true
+        case .index(let a, let i) where i.count == 1:
+            if case .name(let n) = i[0].kind, n.spelling == v, case .name = a.kind { return !a.mentions(v) }
+        case .transpose, .call, .sum, .list, .tuple: return !e.mentions(v)
+        case .name(let n) where n.spelling == v: return false
+        default: break
         }
+        return e.children.allSatisfy { onlyIndexes($0, v) }
     }
 
     // MARK: Calls
 
-    func call(_ c: Call, _ e: Expr, _ f: Frame) throws -> Value {
+    /// `logReturn`: the callee's `return P = softmax(Z)` returns log-softmax(Z) (`log P(θ)`, `apply`).
+    func call(_ c: Call, _ e: Expr, _ f: Frame, logReturn: Bool = false) throws -> Value {
         if case .function(let fn)? = f.vars[c.callee.spelling] { return try applyFunction(fn, c, e, f) }
-        let resolved = f.algorithm.checked.calls[e.span]
-        if resolved?.isBuiltin ?? (program.find(c.callee.spelling) == nil) {
-            return try builtin(c, e, f)
+        guard let resolved = f.algorithm.checked.calls[e.span] else {
+            throw RuntimeError(.notExecutable, "the call to `\(c.callee.spelling)` was not resolved by the checker", at: e.span)
         }
-        if let r = resolved, let key = callMemoKey(c, e, f, callee: r.callee, file: r.file) {
-            if let v = functionMemo?[key] { pendingLogReturn = false; return v }
-            let v = try callAlgorithm(c, e, f)
+        if resolved.isBuiltin {
+            guard let b = resolved.builtin else {
+                throw RuntimeError(.notExecutable, "`\(c.callee.spelling)` is a builtin of experiment files, not of algorithms", at: e.span)
+            }
+            return try builtin(b, c, e, f)
+        }
+        if let key = callMemoKey(c, e, f, callee: resolved.callee, file: resolved.file, log: logReturn) {
+            if let v = functionMemo?[key] { return v }
+            let v = try callAlgorithm(c, e, f, logReturn: logReturn)
             functionMemo?[key] = v
             return v
         }
-        return try callAlgorithm(c, e, f)
+        return try callAlgorithm(c, e, f, logReturn: logReturn)
     }
 
-    /// The mathematics the paper takes as given: softmax, GELU, ReLU, exp, log, length; and tanh and
-    /// the logistic σ(x) = 1/(1 + e⁻ˣ) (GPT-2's GELU, gates).
-    func builtin(_ c: Call, _ e: Expr, _ f: Frame) throws -> Value {
+    /// The mathematics the paper takes as given (`Builtin`): softmax, GELU, ReLU, exp, log, length;
+    /// and tanh and the logistic σ(x) = 1/(1 + e⁻ˣ) (GPT-2's GELU, gates).
+    func builtin(_ b: Builtin, _ c: Call, _ e: Expr, _ f: Frame) throws -> Value {
         let name = c.callee.spelling
         guard c.arguments.count == 1 else { throw RuntimeError(.notExecutable, "`\(name)` with \(c.arguments.count) arguments", at: e.span) }
         let arg = c.arguments[0]
-        if name == "length" {
+        if b == .length {
             switch try eval(arg, f) {
             case .tokens(let t): return .nat(t.count)
             case .tensor(let t): return .nat(t.rank == 2 ? t.shape[1] : t.shape.first ?? 1)
@@ -393,42 +373,42 @@ extension Evaluator {
             }
         }
         // log P(θ)[i, t] and log P(θ), P(θ) a function whose value is a softmax: log-softmax.
-        if name == "log", case .index(let base, let idx) = arg.kind, case .call(let pc) = base.kind, case .function(let fn)? = f.vars[pc.callee.spelling] {
+        if b == .log, case .index(let base, let idx) = arg.kind, case .call(let pc) = base.kind, case .function(let fn)? = f.vars[pc.callee.spelling] {
             return try index(base, idx, arg, f, baseValue: try applyFunction(fn, pc, base, f, log: true))
         }
-        if name == "log", case .call(let pc) = arg.kind, case .function(let fn)? = f.vars[pc.callee.spelling] {
+        if b == .log, case .call(let pc) = arg.kind, case .function(let fn)? = f.vars[pc.callee.spelling] {
             return try applyFunction(fn, pc, arg, f, log: true)
         }
         // log of a softmax is computed as log-softmax (stable; the same value).
-        if name == "log", case .call(let inner) = arg.kind, inner.callee.spelling == "softmax", inner.arguments.count == 1 {
+        if b == .log, case .call(let inner) = arg.kind, f.algorithm.checked.calls[arg.span]?.builtin == .softmax, inner.arguments.count == 1 {
             let x = try tensor(try eval(inner.arguments[0], f), arg.span)
             ops += 1
             return .tensor(columns(x) { $0.logSoftmaxColumns() })
         }
         let v = try eval(arg, f)
         if let x = scalarNumber(v) {
-            switch name {
-            case "exp": return .real(Foundation.exp(x))
-            case "log": return .real(Foundation.log(x))
-            case "tanh": return .real(Foundation.tanh(x))
-            case "σ": return .real(1 / (1 + Foundation.exp(-x)))
-            default: break
+            switch b {
+            case .exp: return .real(Foundation.exp(x))
+            case .log: return .real(Foundation.log(x))
+            case .tanh: return .real(Foundation.tanh(x))
+            case .sigma: return .real(x >= 0 ? 1 / (1 + Foundation.exp(-x)) : Foundation.exp(x) / (1 + Foundation.exp(x)))
+            case .softmax, .GELU, .ReLU, .length: break
             }
         }
         let x = try tensor(v, arg.span)
         ops += 1
-        switch name {
-        case "softmax": return .tensor(columns(x) { $0.softmaxColumns() })
-        case "GELU":
+        switch b {
+        case .softmax: return .tensor(columns(x) { $0.softmaxColumns() })
+        case .GELU:
             // The test hook adds ε·(x − x): zero in value, ε in the gradient (RunOptions.faultyGELUGradient).
             if let ε = options.faultyGELUGradient { return .tensor(x.gelu() + (x - Variable(x.value)) * scalar(ε)) }
             return .tensor(x.gelu())
-        case "ReLU": return .tensor(x.relu())
-        case "exp": return .tensor(x.exp())
-        case "log": return .tensor(x.log())
-        case "tanh": return .tensor(x.tanh())
-        case "σ": return .tensor(x.sigmoid())
-        default: throw RuntimeError(.notExecutable, "the builtin `\(name)` is not executable yet", at: e.span)
+        case .ReLU: return .tensor(x.relu())
+        case .exp: return .tensor(x.exp())
+        case .log: return .tensor(x.log())
+        case .tanh: return .tensor(x.tanh())
+        case .sigma: return .tensor(x.sigmoid())
+        case .length: throw RuntimeError(.invalidInput, "`length` of this value", at: e.span)
         }
     }
 
@@ -581,5 +561,15 @@ extension ExprKind {
     var spellingHint: String {
         if case .name(let n) = self { return n.spelling }
         return "the value"
+    }
+}
+
+extension Evaluator {
+    /// The value of natural-number arithmetic, or E0519 when it overflows 64 bits (a step counter
+    /// of 2⁶³−1 restored from a resume checkpoint, then `s ← s + 1`).
+    static func checkedNat(_ r: (partialValue: Int, overflow: Bool), _ what: String, _ span: Span) throws -> Int {
+        guard r.overflow else { return r.partialValue }
+        throw RuntimeError(.integerOverflow, "`\(what)` overflows a 64-bit integer", at: span,
+                           notes: ["a natural number this large comes from outside: a `--set` value or a resume checkpoint's state"])
     }
 }

@@ -37,30 +37,27 @@ extension Evaluator {
         return nil
     }
 
+    /// A `∇` of anything but a function of θ applied to one argument (`∇loss(θ)`).
     static func unsupported(_ e: Expr) -> (message: String, span: Span)? {
-        switch e.kind {
-        case .unary(.gradient, let a):
+        e.first { x in
+            guard case .unary(.gradient, let a) = x.kind else { return nil }
             if case .call(let c) = a.kind, c.arguments.count == 1 { return nil }
-            return ("`∇` of anything but a function of θ (`∇loss(θ)`) is not executable yet", e.span)
-        case .randomChoice(let o, let p): return o.lazy.compactMap(unsupported).first ?? p.lazy.compactMap(unsupported).first
-        case .setBuilder(_, _, let c): return unsupported(c)
-        case .binary(_, let a, let b): return unsupported(a) ?? unsupported(b)
-        case .unary(_, let a), .transpose(let a), .iverson(let a): return unsupported(a)
-        case .call(let c):
-            for a in c.arguments { if let r = unsupported(a) { return r } }
-            for p in c.parameters { if let r = unsupported(p.value) { return r } }
-            return nil
-        case .index(let a, let i): return unsupported(a) ?? i.lazy.compactMap(unsupported).first
-        case .sum(let s): return unsupported(s.body)
-        case .list(let l, _), .tuple(let l): return l.lazy.compactMap(unsupported).first
-        default: return nil
+            return ("`∇` of anything but a function of θ (`∇loss(θ)`) is not executable yet", x.span)
         }
     }
 
     func block(_ body: [Statement], _ f: Frame) throws -> Flow {
-        for (i, s) in body.enumerated() {
-            // Alg. 4 lines 4–6 with a causal mask: the kept half only (Evaluator+CausalAttention).
-            if options.skipMaskedHalf, let v = try causalAttention(body, at: i, f) { return .returned(v) }
+        let fused = f.algorithm.plan.statements
+        for s in body {
+            // A run of statements the lowering fused (Alg. 4 lines 4–6 with a causal mask): its
+            // executor, or the lines as written when its guard fails.
+            if !fused.isEmpty, let node = fused[SpanKey(s.span)] {
+                switch node {
+                case .causalAttention(let form):
+                    if enabled(.causalAttention), let v = try causalAttention(form, f) { return .returned(v) }
+                case .headBatching: break   // needs the loop's values: `forLoop`
+                }
+            }
             if case .returned(let v) = try statement(s, f) { return .returned(v) }
         }
         return .normal
@@ -70,20 +67,9 @@ extension Evaluator {
         if options.training != nil, try skipForResume(s, f) { return .normal }   // resuming a training run (TrainingMonitor.swift)
         let start = options.profile ? DispatchTime.now().uptimeNanoseconds : 0
         let opsBefore = ops
-        defer {
-            if options.profile, let line = lineOf(s, f) {
-                let key = ProfileKey(file: f.algorithm.file, line: line)
-                var e = profile[key] ?? ProfileEntry()
-                // Only statements that do work count (a loop's time is its body's), so a batched
-                // column loop shows 1 execution and an interpreted one ℓ.
-                if isLeaf(s) {
-                    e.seconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-                    e.operations += ops - opsBefore
-                    e.calls += 1
-                    profile[key] = e
-                }
-            }
-        }
+        // Only statements that do work count (a loop's time is its body's), so a batched column
+        // loop shows 1 execution and an interpreted one ℓ.
+        defer { if options.profile, isLeaf(s) { record(s, f, since: start, opsBefore: opsBefore) } }
         switch s.kind {
         case .comment, .error: return .normal
         case .assign(let target, _, let value):
@@ -96,7 +82,7 @@ extension Evaluator {
             var v: Value
             if f.logReturn {
                 // `log P(θ)` of a caller: `return P = softmax(Z)` gives log-softmax(Z) (stable, the same value).
-                if case .call(let c) = value.kind, c.callee.spelling == "softmax", c.arguments.count == 1 {
+                if case .call(let c) = value.kind, f.algorithm.checked.calls[value.span]?.builtin == .softmax, c.arguments.count == 1 {
                     let x = try tensor(try eval(c.arguments[0], f), c.arguments[0].span)
                     ops += 1
                     v = .tensor(columns(x) { $0.logSoftmaxColumns() })
@@ -135,6 +121,17 @@ extension Evaluator {
             try assign(sm.target, .nat(y), f, s)
             return .normal
         }
+    }
+
+    /// Adds the time since `start` and the operations since `opsBefore` to the profile of `s`'s line.
+    func record(_ s: Statement, _ f: Frame, since start: UInt64, opsBefore: Int) {
+        guard let line = lineOf(s, f) else { return }
+        let key = ProfileKey(file: f.algorithm.file, line: line)
+        var e = profile[key] ?? ProfileEntry()
+        e.seconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        e.operations += ops - opsBefore
+        e.calls += 1
+        profile[key] = e
     }
 
     func isLeaf(_ s: Statement) -> Bool {
@@ -204,8 +201,18 @@ extension Evaluator {
                 return try eval(i, f)
             }
             if indices.count == 1, case .nat(let t) = idx[0], case .nat(let token) = v {
+                if case .familyElement(let key, let i)? = f.algorithm.checked.bindings[base.span] {
+                    // `x̃_n[t] ← token`: a position of element n of the family x̃.
+                    guard case .nat(let k) = try eval(n.scripts[i].value, f) else {
+                        throw RuntimeError(.notExecutable, "this assignment target is not executable yet", at: target.span)
+                    }
+                    var fam = f.families[key] ?? Family()
+                    fam.elements[k] = try settingToken(fam.elements[k], t, token, of: n.spelling, f, target.span)
+                    f.families[key] = fam
+                    return
+                }
                 switch f.vars[n.spelling] {
-                case .tokens?, nil: try assignToken(n.spelling, t, token, f, target.span); return
+                case .tokens?, nil: f.vars[n.spelling] = try settingToken(f.vars[n.spelling], t, token, of: n.spelling, f, target.span); return
                 default: break
                 }
             }
@@ -249,7 +256,9 @@ extension Evaluator {
         }
     }
 
-    func loopCount(_ f: Frame) throws -> Int? { f.vars["__loopCount"].flatMap { if case .nat(let n) = $0 { return n } else { return nil } } }
+    /// The number of iterations of the innermost interpreted loop: the length of a column or token
+    /// sequence its body creates (`X̃[:, t] ← …`, `x̃_n[t] ← …`).
+    func loopCount(_ f: Frame) throws -> Int? { f.loopCounts.last }
 
     /// NaN is always an error; infinities under `--check-finite` (except a deliberate `−∞`).
     func checkFinite(_ v: Value, _ s: Statement, _ f: Frame) throws {
@@ -259,7 +268,7 @@ extension Evaluator {
         if !seen.hasNaN && !(options.checkFinite && seen.hasInfinity) { return }
         let values = t.value.doubles
         if let bad = values.first(where: { $0.isNaN || (options.checkFinite && $0.isInfinite && !assignsInfinity(s)) }) {
-            throw RuntimeError(.nonFinite, "line \(s.lineNumber ?? "?") of `\(f.algorithm.name)` produced \(bad.isNaN ? "NaN" : "\(bad)") (shape \(t.shape))", at: s.span,
+            throw RuntimeError(.nonFinite, "\(lineLabel(s, f)) of `\(f.algorithm.name)` produced \(bad.isNaN ? "NaN" : "\(bad)") (shape \(t.shape))", at: s.span,
                                notes: ["erratum A3: layer_norm divides by √v, which is 0 for a constant vector (no ε in the paper)"]
                                       + (losses.isEmpty ? [] : ["after \(losses.count) SGD step(s): training may have diverged; a smaller η (`--set η=…`) may keep it stable"]))
         }
@@ -302,10 +311,10 @@ extension Evaluator {
             }
             f.vars[v] = saved
         }
-        if let flow = try headBatchedLoop(loop, values, f) { return flow }
-        let savedCount = f.vars["__loopCount"]
-        f.vars["__loopCount"] = .nat(values.count)
-        defer { f.vars["__loopCount"] = savedCount }
+        if case .headBatching(let form)? = f.algorithm.plan.statements[SpanKey(s.span)], enabled(.headBatching),
+           let flow = try headBatchedLoop(form, values, f) { return flow }
+        f.loopCounts.append(values.count)
+        defer { f.loopCounts.removeLast() }
         for i in values {
             f.vars[v] = .nat(i)
             if case .returned(let r) = try block(loop.body, f) { return .returned(r) }
@@ -325,21 +334,7 @@ extension Evaluator {
             return marked.contains(s.span) || marked.contains(loop.body[0].span)
         case .name(let n):
             guard n.scripts.last?.raw == v else { return false }
-            return !Self.mentions(value, base: n.base)
-        default: return false
-        }
-    }
-
-    static func mentions(_ e: Expr, base: String) -> Bool {
-        switch e.kind {
-        case .name(let n): return n.base == base
-        case .binary(_, let a, let b): return mentions(a, base: base) || mentions(b, base: base)
-        case .unary(_, let a), .transpose(let a), .iverson(let a): return mentions(a, base: base)
-        case .scripted(let a, _): return mentions(a, base: base)
-        case .call(let c): return c.arguments.contains { mentions($0, base: base) } || c.parameters.contains { mentions($0.value, base: base) }
-        case .index(let a, let i): return mentions(a, base: base) || i.contains { mentions($0, base: base) }
-        case .sum(let s): return mentions(s.body, base: base)
-        case .list(let l, _), .tuple(let l): return l.contains { mentions($0, base: base) }
+            return !value.mentions(base: n.base)
         default: return false
         }
     }
@@ -353,7 +348,7 @@ extension Evaluator {
         if case .assign(let target, _, let value) = assignment.kind, case .index(let base, let idx) = target.kind,
            case .name(let bn) = base.kind, idx.count == names.count,
            zip(idx, names).allSatisfy({ if case .name(let n) = $0.kind { return n.spelling == $1 } else { return false } }),
-           case .tensor(let S)? = f.vars[bn.spelling], S.rank == names.count || (headBatch != nil && S.rank == names.count + 1) {
+           case .tensor(let S)? = f.vars[bn.spelling], S.rank == names.count || (f.heads != nil && S.rank == names.count + 1) {
             let saved = names.map { f.vars[$0] }
             for (k, n) in names.enumerated() { f.vars[n] = .grid(count: S.shape[k], axis: k) }
             defer { for (k, n) in names.enumerated() { f.vars[n] = saved[k] } }
@@ -402,32 +397,24 @@ extension Evaluator {
         case .ifThen(let i): exprs = [i.condition]; for b in i.body { if let r = try rangeOf(v, in: b, f) { return r } }
         default: break
         }
-        for e in exprs { if let r = try rangeOf(v, in: e, f) { return r } }
+        for e in exprs { if let r = rangeOf(v, in: e, f) { return r } }
         return nil
     }
 
-    func rangeOf(_ v: String, in e: Expr, _ f: Frame) throws -> Int? {
-        switch e.kind {
-        case .name(let n):
-            for (i, sc) in n.scripts.enumerated() where sc.raw == v {
-                if let fam = f.families[familyKey(n, i)] { return fam.count }
+    func rangeOf(_ v: String, in e: Expr, _ f: Frame) -> Int? {
+        e.first { x in
+            switch x.kind {
+            case .name(let n):
+                for (i, sc) in n.scripts.enumerated() where sc.raw == v {
+                    if let fam = f.families[familyKey(n, i)] { return fam.count }
+                }
+            case .index(let base, let idx):
+                if case .name(let bn) = base.kind, case .tensor(let t)? = f.vars[bn.spelling] {
+                    for (k, i) in idx.enumerated() where k < t.rank { if case .name(let n) = i.kind, n.spelling == v { return t.shape[k] } }
+                }
+            default: break
             }
             return nil
-        case .index(let base, let idx):
-            if case .name(let bn) = base.kind, case .tensor(let t)? = f.vars[bn.spelling] {
-                for (k, i) in idx.enumerated() where k < t.rank { if case .name(let n) = i.kind, n.spelling == v { return t.shape[k] } }
-            }
-            if let r = try rangeOf(v, in: base, f) { return r }
-            for i in idx { if let r = try rangeOf(v, in: i, f) { return r } }
-            return nil
-        case .binary(_, let a, let b): return try rangeOf(v, in: a, f) ?? rangeOf(v, in: b, f)
-        case .unary(_, let a), .transpose(let a), .iverson(let a): return try rangeOf(v, in: a, f)
-        case .scripted(let a, _): return try rangeOf(v, in: a, f)
-        case .call(let c):
-            for a in c.arguments { if let r = try rangeOf(v, in: a, f) { return r } }
-            return nil
-        case .sum(let s): return try rangeOf(v, in: s.body, f)
-        default: return nil
         }
     }
 
@@ -437,9 +424,10 @@ extension Evaluator {
     /// written as a power (no underflow for small τ; the same distribution), then categorical.
     func sample(_ sm: Sample, _ f: Frame, _ span: Span) throws -> Int {
         var logw: [Double]
-        if case .name(let n) = sm.weights.kind, let last = n.scripts.last, last.position == .sup, f.vars[n.spelling] == nil {
-            let base = try tensor(try lookup(n.base, Array(n.scripts.dropLast()), span, f), span)
-            guard let k = number(try eval(last.value, f)) else { throw RuntimeError(.invalidInput, "the exponent is not a number", at: last.span) }
+        if case .name(let n) = sm.weights.kind, case .power(let baseBinding, let exponent)? = f.algorithm.checked.bindings[sm.weights.span] {
+            let baseName = Name(base: n.base, scripts: Array(n.scripts.dropLast()), span: n.span)
+            let base = try tensor(try value(of: baseBinding, baseName, span, f), span)
+            guard let k = number(try eval(exponent, f)) else { throw RuntimeError(.invalidInput, "the exponent is not a number", at: exponent.span) }
             logw = base.value.doubles.map { Foundation.log($0) * k }
         } else {
             logw = try tensor(try eval(sm.weights, f), span).value.doubles.map { Foundation.log($0) }

@@ -52,16 +52,14 @@ extension Evaluator {
         defer { if outer { functionMemo = nil; memoFrame = nil } }
         guard log else { return try eval(fn.body, g) }
         if case .call(let c) = fn.body.kind {
-            if c.callee.spelling == "softmax", c.arguments.count == 1, g.algorithm.checked.calls[fn.body.span]?.isBuiltin ?? true {
+            if g.algorithm.checked.calls[fn.body.span]?.builtin == .softmax, c.arguments.count == 1 {
                 let x = try tensor(try eval(c.arguments[0], g), c.arguments[0].span)
                 ops += 1
                 return .tensor(columns(x) { $0.logSoftmaxColumns() })
             }
             if let r = g.algorithm.checked.calls[fn.body.span], !r.isBuiltin {
                 // The callee's `return P = softmax(Z)` returns log-softmax(Z).
-                pendingLogReturn = true
-                defer { pendingLogReturn = false }
-                return try eval(fn.body, g)
+                return try call(c, fn.body, g, logReturn: true)
             }
         }
         let v = try tensor(try eval(fn.body, g), span)
@@ -266,9 +264,11 @@ extension Evaluator {
     func members(_ set: TypeExpr, _ f: Frame) throws -> [Int] {
         switch set.kind {
         case .named(let n):
-            switch try lookup(n, set.span, f) {
-            case .indexSet(let s): return s
-            case let v: throw RuntimeError(.invalidInput, "`\(n.spelling)` is \(v.kindName), not a set of positions", at: set.span)
+            // A set is a local of the frame (`T̃ ← {t ∈ [ℓ] : …}`).
+            switch f.vars[n.spelling] {
+            case .indexSet(let s)?: return s
+            case let v?: throw RuntimeError(.invalidInput, "`\(n.spelling)` is \(v.kindName), not a set of positions", at: set.span)
+            case nil: throw missing(n.spelling, set.span, f)
             }
         case .range(let de):
             guard case .nat(let n) = try eval(de, f) else { throw RuntimeError(.invalidInput, "the range is not a natural number", at: de.span) }
@@ -278,15 +278,15 @@ extension Evaluator {
         }
     }
 
-    /// `x̃_n[t] ← token`: one position of a token sequence (created with the loop's length).
-    func assignToken(_ name: String, _ t: Int, _ token: Int, _ f: Frame, _ span: Span) throws {
+    /// `x̃_n[t] ← token`: one position of a token sequence `old` (created with the loop's length).
+    func settingToken(_ old: Value?, _ t: Int, _ token: Int, of name: String, _ f: Frame, _ span: Span) throws -> Value {
         var seq: [Int]
         let n = try loopCount(f) ?? t
-        if case .tokens(let old)? = f.vars[name], old.count == n { seq = old } else { seq = Array(repeating: 0, count: max(n, t)) }
+        if case .tokens(let o)? = old, o.count == n { seq = o } else { seq = Array(repeating: 0, count: max(n, t)) }
         guard t >= 1, t <= seq.count else {
             throw RuntimeError(.runtimeIndexOutOfRange, "position \(t) of `\(name)` is outside 1…\(seq.count)", at: span)
         }
         seq[t - 1] = token
-        f.vars[name] = .tokens(seq)
+        return .tokens(seq)
     }
 }

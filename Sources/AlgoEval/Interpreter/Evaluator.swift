@@ -27,18 +27,11 @@ public final class Evaluator {
     var sourceCache: [String: String] = [:]
     /// Values of `P(θ)` inside one application of a function of θ (`loss(θ)` reads `P(θ)` ℓ − 1 times).
     var functionMemo: [String: Value]? = nil
-    /// Set just before calling the callee of `log P(θ)`: its frame returns log-softmax.
-    var pendingLogReturn = false
     /// The frame of the outermost application of a function of θ: the only frame whose algorithm calls
     /// are memoised (`Evaluator+CallMemo`); inside a callee, statements assign.
     var memoFrame: Frame? = nil
     /// Whether an algorithm draws no random numbers (`Evaluator+CallMemo`), by file and name.
     var deterministicCache: [String: Bool] = [:]
-    /// Set just before a head-batched call (`Evaluator+Heads`): parameter values by the span of
-    /// the call's parameter expression (the stacked `𝓦^h_qkv`), used instead of evaluating it.
-    var pendingParameterValues: [Span: Value] = [:]
-    /// H while the body of a head-batched call runs: rank-3 values carry the heads in their last dimension.
-    var headBatch: Int? = nil
     /// The value of every `loss(θ)` differentiated by `∇loss(θ)`, in order (one per SGD step).
     public internal(set) var losses: [Double] = []
     /// The value of every `∇loss(θ)`, with θ's structure, when `options.recordGradients` is set.
@@ -107,7 +100,6 @@ public final class Evaluator {
             }
             if isCollection(n.spelling, in: algorithm) { f.vars[n.spelling] = .collection(whole) }
         }
-        try bindCollectionGroups(f)
         bindDimsFromShapes(f)
         let result = try execute(algorithm, f)
         return result
@@ -145,16 +137,19 @@ public final class Evaluator {
 
     // MARK: - Calls
 
-    func callAlgorithm(_ call: Call, _ expr: Expr, _ caller: Frame) throws -> Value {
+    /// Runs the algorithm `call` resolves to. `given`: parameter values by the span of their
+    /// expression in the call, used instead of evaluating it, and `heads`: the callee runs
+    /// head-batched (both from `Evaluator+Heads`); `logReturn`: its `return P = softmax(Z)` gives
+    /// log-softmax(Z).
+    func callAlgorithm(_ call: Call, _ expr: Expr, _ caller: Frame, given: [Span: Value] = [:], heads: Int? = nil,
+                       logReturn: Bool = false) throws -> Value {
         guard let resolved = caller.algorithm.checked.calls[expr.span], let callee = program.find(resolved.callee, file: resolved.file) else {
             throw RuntimeError(.notExecutable, "the call to `\(call.callee.spelling)` was not resolved by the checker", at: expr.span)
         }
         guard depth < 64 else { throw RuntimeError(.notExecutable, "calls nested deeper than 64", at: expr.span) }
         let f = Frame(callee)
-        f.logReturn = pendingLogReturn
-        pendingLogReturn = false
-        let given = pendingParameterValues
-        pendingParameterValues = [:]
+        f.logReturn = logReturn
+        f.heads = heads
         for (k, d) in resolved.dimensions {
             if let v = d.evaluate({ if case .named(let n) = $0 { return caller.dims[n] } else { return nil } }) { f.dims[k] = v }
         }
@@ -211,9 +206,7 @@ public final class Evaluator {
             let name = free[k]; k += 1
             let v = try given[p.value.span] ?? eval(p.value, caller)
             f.vars[name] = v
-            if case .collection(let c) = v { for m in c.members { f.vars[m.name] = m.value } }
         }
-        try bindCollectionGroups(f)
         bindDimsFromShapes(f)
         if let fused = fusedLayerNorm(callee, f) { return fused }   // Algorithm 6 as one fused node (Evaluator+LayerNorm)
         depth += 1
@@ -221,28 +214,13 @@ public final class Evaluator {
         return try execute(callee, f)
     }
 
-    /// Flattens collection members into the frame and builds the sub-collections of groups such as
-    /// `For h ∈ [H], 𝓦^h_qkv consisting of: | W^h_q …` (`𝓦^3_qkv` = {W_q: W^3_q, …}).
-    func bindCollectionGroups(_ f: Frame) throws {
-        for case .collection(let c) in f.vars.values { for m in c.members where f.vars[m.name] == nil { f.vars[m.name] = m.value } }
-        for (cname, variable, dExpr, members) in f.algorithm.collectionGroups {
-            guard case .nat(let n) = (try? eval(dExpr, f)) ?? .nat(0) else { continue }
-            for i in stride(from: 1, through: n, by: 1) {
-                var sub = Collection()
-                for (nm, key) in members {
-                    guard let v = f.vars[substitute(nm, variable, i)] else { continue }
-                    sub.members.append((key, v))
-                }
-                f.vars[substitute(cname, variable, i)] = .collection(sub)
-            }
-        }
-    }
-
     /// Dimensions fixed by the shapes of inputs and parameters (`d_x` from X, `N_V` from W_e), from
     /// the declarations `LoadedAlgorithm.shapeDeclarations` lists in header order.
     func bindDimsFromShapes(_ f: Frame) {
-        for (name, dims) in f.algorithm.shapeDeclarations {
-            guard case .tensor(let v)? = f.vars[name] else { continue }
+        for (name, collection, dims) in f.algorithm.shapeDeclarations {
+            let held: Value?
+            if let collection, case .collection(let c)? = f.vars[collection] { held = c[name] } else { held = f.vars[name] }
+            guard case .tensor(let v)? = held else { continue }
             for (axis, dn) in dims.enumerated() where axis < v.rank {
                 if let dn, f.dims[dn] == nil, dims.count == v.rank || axis == 0 {
                     f.dims[dn] = v.shape[axis]
@@ -277,53 +255,68 @@ public final class Evaluator {
     /// An index value in a checkpoint name: braced from two digits on (`γ^1_{12}`).
     public static func indexText(_ v: Int) -> String { v >= 10 || v < 0 ? "{\(v)}" : "\(v)" }
 
-    func familyKey(_ n: Name, _ i: Int) -> String { familyKey(n.base, n.scripts, i) }
+    func familyKey(_ n: Name, _ i: Int) -> String { NameBinding.familyKey(n.base, n.scripts, index: i) }
 
-    func familyKey(_ base: String, _ scripts: [Script], _ i: Int) -> String {
-        base + scripts.enumerated().map { k, s in k == i ? s.position.rawValue + "•" : ExprPrinter.print(s) }.joined()
-    }
-
+    /// The value of the name expression at `span`, as the checker resolved it (`CheckedAlgorithm.bindings`).
     func lookup(_ name: Name, _ span: Span, _ f: Frame) throws -> Value {
-        if let v = f.vars[name.spelling] { return v }   // the spelling is kept with the name
-        return try lookup(name.base, name.scripts, span, f, spelling: name.spelling)
+        guard let binding = f.algorithm.checked.bindings[span] else {
+            throw RuntimeError(.notExecutable, "the name `\(name.spelling)` was not resolved by the checker", at: span)
+        }
+        return try value(of: binding, name, span, f)
     }
 
-    func lookup(_ base: String, _ scripts: [Script], _ span: Span, _ f: Frame, spelling: String? = nil) throws -> Value {
-        let n = (spelling: spelling ?? Name.spell(base, scripts), base: base, scripts: scripts)
-        if let v = f.vars[n.spelling] { return v }
-        for i in n.scripts.indices.reversed() where !f.families.isEmpty {
-            if let fam = f.families[familyKey(base, scripts, i)] {
-                let idx = try eval(n.scripts[i].value, f)
-                switch idx {
-                case .nat(let t):
-                    guard let v = fam.element(t) else {
-                        throw RuntimeError(.runtimeIndexOutOfRange, "`\(n.spelling)`: index \(t) is outside 1…\(fam.count)", at: span)
-                    }
-                    return v
-                case .grid(let count, _):
-                    if let c = fam.columns, count == fam.count { return .tensor(c) }
-                    throw RuntimeError(.notExecutable, "a batched read of the family `\(n.spelling)` is not executable yet", at: span)
-                default:
-                    throw RuntimeError(.invalidInput, "`\(n.spelling)`: the index is \(idx.kindName)", at: span)
+    func value(of binding: NameBinding, _ name: Name, _ span: Span, _ f: Frame) throws -> Value {
+        switch binding {
+        case .value(let spelling):
+            if let v = f.vars[spelling] { return v }
+            throw missing(spelling, span, f)
+        case .member(let collection, let member):
+            let key = concreteSpelling(member, f)
+            guard case .collection(let c)? = f.vars[collection], let v = c[key] else { throw missing(key, span, f) }
+            return v
+        case .groupCollection(let collection, let group):
+            // `𝓦^h_qkv`: the members of `𝓦` of head h, keyed without h (`W_q` for `W^h_q`).
+            guard case .collection(let parent)? = f.vars[collection],
+                  let g = f.algorithm.collectionGroups.first(where: { $0.collection.spelling == Name.spell(group.base, group.scripts) }),
+                  case .nat(let i)? = f.vars[g.variable] else { throw missing(concreteSpelling(group, f), span, f) }
+            var sub = Collection()
+            for (member, key) in g.members {
+                guard let v = parent[substitute(member, g.variable, i)] else { throw missing(substitute(member, g.variable, i), span, f) }
+                sub.members.append((key, v))
+            }
+            return .collection(sub)
+        case .familyElement(let key, let index):
+            guard let fam = f.families[key], index < name.scripts.count else { throw missing(concreteSpelling(name, f), span, f) }
+            let idx = try eval(name.scripts[index].value, f)
+            switch idx {
+            case .nat(let t):
+                guard let v = fam.element(t) else {
+                    throw RuntimeError(.runtimeIndexOutOfRange, "`\(name.spelling)`: index \(t) is outside 1…\(fam.count)", at: span)
                 }
+                return v
+            case .grid(let count, _):
+                if let c = fam.columns, count == fam.count { return .tensor(c) }
+                throw RuntimeError(.notExecutable, "a batched read of the family `\(name.spelling)` is not executable yet", at: span)
+            default:
+                throw RuntimeError(.invalidInput, "`\(name.spelling)`: the index is \(idx.kindName)", at: span)
             }
+        case .dimension(let d):
+            if let v = f.dims[d] { return .nat(v) }
+            throw missing(d, span, f)
+        case .specialToken(let token):
+            guard let nv = f.dims["N_V"] else { throw missing("N_V", span, f) }
+            return .nat(token.value(vocabulary: nv))
+        case .constant(let c):
+            return .real(c.value)
+        case .power(let base, let exponent):
+            let b = try value(of: base, Name(base: name.base, scripts: Array(name.scripts.dropLast()), span: name.span), span, f)
+            return try power(b, try eval(exponent, f), span)
         }
-        let concrete = base + scripts.map { s in
-            if case .nat(let v)? = f.vars[s.raw] { return s.position.rawValue + Self.indexText(v) }
-            return ExprPrinter.print(s)
-        }.joined()
-        if let v = f.vars[concrete] { return v }
-        if let d = f.dims[n.spelling] { return .nat(d) }
-        if let nv = f.dims["N_V"], let s = SpecialTokens.value(n.spelling, vocabulary: nv) { return .nat(s) }
-        if n.spelling == "π" { return .real(Double.pi) }
-        if let last = n.scripts.last, last.position == .sup, n.scripts.count >= 1 {
-            if let b = try? lookup(base, Array(scripts.dropLast()), span, f) {
-                let k = try eval(last.value, f)
-                return try power(b, k, span)
-            }
-        }
-        throw RuntimeError(.missingValue, "`\(concrete)` has no value here", at: span,
-                           notes: concrete.contains(".") || f.algorithm.header(.parameters).isEmpty ? [] : ["parameters are named by the convention of `algo params`"])
+    }
+
+    func missing(_ spelling: String, _ span: Span, _ f: Frame) -> RuntimeError {
+        RuntimeError(.missingValue, "`\(spelling)` has no value here", at: span,
+                     notes: spelling.contains(".") || f.algorithm.header(.parameters).isEmpty ? [] : ["parameters are named by the convention of `algo params`"])
     }
 
     // MARK: - Values

@@ -65,8 +65,14 @@ public struct GradientCheckProblem {
     /// loss, E0507 bad values).
     public static func prepare(path: String, dims given: [String: Int] = [:], reals givenReals: [String: Double] = [:],
                                seed: UInt64 = 0, sequences givenSequences: [String: [Int]]? = nil) throws -> GradientCheckProblem {
+        try prepare(try Pipeline.read(path).get(), dims: given, reals: givenReals, seed: seed, sequences: givenSequences)
+    }
+
+    /// `prepare(path:…)` of a file already read.
+    public static func prepare(_ source: SourceFile, dims given: [String: Int] = [:], reals givenReals: [String: Double] = [:],
+                               seed: UInt64 = 0, sequences givenSequences: [String: [Int]]? = nil) throws -> GradientCheckProblem {
         let loaded: LoadedProgram
-        switch RunSession.load(path: path) {
+        switch Pipeline.load(source) {
         case .success(let l): loaded = l
         case .failure(let f): throw f
         }
@@ -146,13 +152,13 @@ public struct GradientCheckProblem {
 
     /// loss(θ) at the fixed dataset element: the value of the algorithm's one `∇loss(θ)` line.
     public func loss(_ θ: [String: Tensor]) throws -> Double {
-        let r = try RunSession.run(program, dims: dims, reals: reals, inputs: inputs, parameters: θ, mask: nil, options: options(gradient: false))
+        let r = try Pipeline.run(program, RunSetup(dims: dims, reals: reals, inputs: inputs, parameters: θ, options: options(gradient: false)))
         return try one(r.evaluator.losses)
     }
 
     /// ∇loss(θ) as the interpreter computes it (reverse mode, the tape), by checkpoint name, and loss(θ).
     public func gradient(_ θ: [String: Tensor]) throws -> (loss: Double, gradient: [String: Tensor]) {
-        let r = try RunSession.run(program, dims: dims, reals: reals, inputs: inputs, parameters: θ, mask: nil, options: options(gradient: true))
+        let r = try Pipeline.run(program, RunSetup(dims: dims, reals: reals, inputs: inputs, parameters: θ, options: options(gradient: true)))
         let l = try one(r.evaluator.losses)
         let g = RunSession.flatten(r.evaluator.gradients[0])
         return (l, Dictionary(g.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a }))
@@ -172,28 +178,18 @@ public struct GradientCheckProblem {
     static func lossLine(_ p: LoadedProgram) -> (file: String, line: Int, number: String, text: String)? {
         var statements: [Statement] = []
         func flatten(_ b: [Statement]) {
-            for s in b {
-                statements.append(s)
-                switch s.kind {
-                case .forLoop(let l): flatten(l.body)
-                case .whileLoop(let w): flatten(w.body)
-                case .ifThen(let i): flatten(i.body)
-                default: break
-                }
-            }
+            for s in b { statements.append(s); flatten(s.substatements) }
         }
         flatten(p.target.syntax.body)
-        func gradientOf(_ e: Expr) -> String? {
-            switch e.kind {
-            case .unary(.gradient, let a): if case .call(let c) = a.kind { return c.callee.spelling } else { return nil }
-            case .binary(_, let a, let b): return gradientOf(a) ?? gradientOf(b)
-            case .unary(_, let a): return gradientOf(a)
-            default: return nil
+        // The function differentiated by the first `∇f(θ)` of an assignment.
+        let differentiated = statements.lazy.compactMap { s -> String? in
+            guard case .assign(_, _, let v) = s.kind else { return nil }
+            return v.first { e -> String? in
+                if case .unary(.gradient, let a) = e.kind, case .call(let c) = a.kind { return c.callee.spelling }
+                return nil
             }
-        }
-        var name: String? = nil
-        for s in statements { if case .assign(_, _, let v) = s.kind, let n = gradientOf(v) { name = n; break } }
-        guard let name else { return nil }
+        }.first
+        guard let name = differentiated else { return nil }
         for s in statements {
             guard case .assign(let target, _, _) = s.kind, case .call(let c) = target.kind, c.callee.spelling == name else { continue }
             let line = p.source.location(of: s.span.start).line
@@ -211,9 +207,10 @@ public struct GradientCheckProblem {
     static func trainingProgram(for model: LoadedProgram) throws -> (LoadedProgram, String)? {
         let m = model.target.name
         var best: (program: LoadedProgram, callee: String)? = nil
-        let dir = RunSession.directory(of: model.source.path)
-        for f in RunSession.algoSources(in: dir, excluding: model.source.path) where f.text.contains("∇") {
-            guard case .success(let p) = RunSession.load(source: f), RunSession.isTraining(p.target) else { continue }
+        let dir = LibraryPaths.directory(of: model.source.path)
+        let library = Library.around(path: model.source.path)
+        for f in library.files.map(\.source) where LibraryPaths.directory(of: f.path) == dir && f.path != model.source.path && f.text.contains("∇") {
+            guard case .success(let p) = Pipeline.load(f, library: library), RunSession.isTraining(p.target) else { continue }
             for c in Set(p.target.checked.calls.values.filter { !$0.isBuiltin }.map(\.callee)) where m == c || m.hasPrefix(c) {
                 if let b = best {
                     let key = (-c.count, p.target.hyperparameterNames.count), bestKey = (-b.callee.count, b.program.target.hyperparameterNames.count)
@@ -225,7 +222,7 @@ public struct GradientCheckProblem {
         guard let best else { return nil }
         if best.callee == m { return (best.program, m) }
         let text = replacingCalls(of: best.callee, with: m, in: best.program.source.text)
-        switch RunSession.load(source: SourceFile(path: best.program.source.path, text: text)) {
+        switch Pipeline.load(SourceFile(path: best.program.source.path, text: text), library: library) {
         case .success(let p): return (p, best.callee)
         case .failure(let f): throw f
         }

@@ -15,6 +15,10 @@ public struct ParameterSpec: Sendable, Equatable {
 /// prefixed by the collection's name and a dot (`𝓦_2.W^3_q`).
 public enum ParameterLayout {
     public static func parameters(of a: LoadedAlgorithm, program: EvalProgram, dims: [String: Int]) throws -> [ParameterSpec] {
+        // Size messages of callees' groups name the outermost algorithm's dimensions.
+        if SizeBudget.outerDimensions.isEmpty, !dims.isEmpty {
+            return try SizeBudget.$outerDimensions.withValue(dims) { try parameters(of: a, program: program, dims: dims) }
+        }
         var out: [ParameterSpec] = []
         for l in a.header(.parameters) {
             switch l.content {
@@ -26,7 +30,12 @@ public enum ParameterLayout {
                     case .group(let g):
                         guard case .range(let de) = g.domain.kind else { continue }
                         let n = try dimValue(de, dims, g.domain.span)
-                        for i in stride(from: 1, through: n, by: 1) {
+                        // Copy 1 is listed first and the whole group checked against the memory
+                        // budget before the other n − 1 copies are (a checkpoint's L = 2⁶³−1).
+                        let first = try g.members.flatMap { try declarations($0, a, program, dims, [g.variable.spelling: 1]) }
+                        try SizeBudget.checkRepeat(count: n, domain: ExprPrinter.print(de), each: first, dims: dims, dtype: .f32, at: g.domain.span)
+                        if n >= 1 { out += first }
+                        for i in stride(from: 2, through: n, by: 1) {
                             for d in g.members { out += try declarations(d, a, program, dims, [g.variable.spelling: i]) }
                         }
                     case .comment: break
@@ -86,31 +95,14 @@ public enum ParameterLayout {
         return nil
     }
 
+    /// The call expression at `span` anywhere in `body`.
     static func findCall(_ span: Span, in body: [Statement]) -> Call? {
-        func inExpr(_ e: Expr) -> Call? {
-            if e.span == span, case .call(let c) = e.kind { return c }
-            switch e.kind {
-            case .binary(_, let a, let b): return inExpr(a) ?? inExpr(b)
-            case .unary(_, let a), .transpose(let a), .iverson(let a), .scripted(let a, _): return inExpr(a)
-            case .call(let c): return c.arguments.lazy.compactMap(inExpr).first
-            case .index(let a, let i): return inExpr(a) ?? i.lazy.compactMap(inExpr).first
-            case .sum(let s): return inExpr(s.body)
-            case .list(let l, _), .tuple(let l): return l.lazy.compactMap(inExpr).first
-            default: return nil
+        body.lazy.compactMap { s in
+            s.firstExpression { e -> Call? in
+                if e.span == span, case .call(let c) = e.kind { return c }
+                return nil
             }
-        }
-        for s in body {
-            switch s.kind {
-            case .assign(let t, _, let v): if let c = inExpr(v) ?? inExpr(t) { return c }
-            case .returnValue(_, let v): if let c = inExpr(v) { return c }
-            case .forLoop(let l): if let c = findCall(span, in: l.body) { return c }
-            case .forAll(_, let b): if let c = findCall(span, in: [b]) { return c }
-            case .ifThen(let i): if let c = findCall(span, in: i.body) { return c }
-            case .whileLoop(let w): if let c = findCall(span, in: w.body) { return c }
-            case .sample, .comment, .error: break
-            }
-        }
-        return nil
+        }.first
     }
 
     /// A dimension expression's value: names, numbers, products (`H d_mid`), sums.
@@ -122,11 +114,16 @@ public enum ParameterLayout {
             throw RuntimeError(.missingValue, "the dimension `\(n.spelling)` has no value; give it with `--set \(n.spelling)=…`", at: span)
         case .binary(let op, let a, let b):
             let x = try dimValue(a, dims, span), y = try dimValue(b, dims, span)
+            let r: (partialValue: Int, overflow: Bool)?
             switch op {
-            case .juxtapose, .multiply, .times: return x * y
-            case .add: return x + y
-            case .subtract: return x - y
-            default: break
+            case .juxtapose, .multiply, .times: r = x.multipliedReportingOverflow(by: y)
+            case .add: r = x.addingReportingOverflow(y)
+            case .subtract: r = x.subtractingReportingOverflow(y)
+            default: r = nil
+            }
+            if let r {
+                if r.overflow { try SizeBudget.require(nil, "the dimension `\(ExprPrinter.print(e))` with \(x) and \(y) needs", at: span) }
+                return r.partialValue
             }
         default: break
         }

@@ -8,9 +8,10 @@ public struct LoadedAlgorithm {
     public let checked: CheckedAlgorithm
     /// The hyperparameters declared real (`τ ∈ (0, ∞)`), in header order: what a call passes on from its caller.
     private(set) var realHyperparameterNames: [String] = []
-    /// Inputs and parameters declared `∈ ℝ^{d_1×…}`, with each dimension's name (nil for another
-    /// expression): `bindDimsFromShapes` fixes unbound dimensions from the values' shapes.
-    let shapeDeclarations: [(name: String, dims: [String?])]
+    /// Inputs and parameters declared `∈ ℝ^{d_1×…}`, with the collection that holds them (`θ` for
+    /// `W_e`; nil outside a collection) and each dimension's name (nil for another expression):
+    /// `bindDimsFromShapes` fixes unbound dimensions from the values' shapes.
+    let shapeDeclarations: [(name: String, collection: String?, dims: [String?])]
 
     /// The groups of parameter collections (`For h ∈ [H], 𝓦^h_qkv consisting of: | W^h_q …`): the
     /// sub-collection's name, the index variable, its range `[H]`, and each member's name with its
@@ -23,11 +24,12 @@ public struct LoadedAlgorithm {
     /// The first statement `algo run` cannot execute (`Evaluator.firstUnsupported`), or nil.
     let unsupported: (message: String, span: Span)?
 
-    /// The names of the body when it is Algorithm 6 (`Evaluator+LayerNorm`), else nil.
-    private(set) var layerNormForm: Evaluator.LayerNormForm? = nil
+    /// What the lowering made of the algorithm: the fused nodes the rewrite rules matched (`Lowering`).
+    public let plan: AlgorithmPlan
 
-    public init(checked: CheckedAlgorithm) {
+    init(checked: CheckedAlgorithm, in program: CheckedProgram) {
         self.checked = checked
+        plan = Lowering.lower(checked, in: program)
         unsupported = Evaluator.firstUnsupported(checked.syntax.body)
         definesFunctions = checked.syntax.body.contains { s in
             s.contains(statement: { if case .assign(let t, _, _) = $0.kind, case .call = t.kind { true } else { false } },
@@ -52,26 +54,28 @@ public struct LoadedAlgorithm {
             }
         }
         collectionGroups = groups
-        var shapes: [(name: String, dims: [String?])] = []
+        var shapes: [(name: String, collection: String?, dims: [String?])] = []
         for kind in [HeaderKind.input, .parameters] {
             for l in checked.syntax.header.compactMap({ h -> HeaderLine? in if case .line(let l) = h, l.kind == kind { return l } else { return nil } }) {
                 var lines: [DeclarationLine] = []
+                var collection: String? = nil
                 switch l.content {
                 case .declarations(let d): lines = [d]
-                case .collection(let c): for case .declarations(let d) in c.members { lines.append(d) }
+                case .collection(let c):
+                    collection = c.name.spelling
+                    for case .declarations(let d) in c.members { lines.append(d) }
                 }
                 for d in lines {
                     for decl in d.declarations {
                         guard let t = decl.type, case .power(_, let dimExprs, _) = t.kind else { continue }
                         let dims = dimExprs.map { e -> String? in if case .name(let dn) = e.kind { return dn.spelling } else { return nil } }
-                        for ne in decl.names { if case .name(let n) = ne.kind { shapes.append((n.spelling, dims)) } }
+                        for ne in decl.names { if case .name(let n) = ne.kind { shapes.append((n.spelling, collection, dims)) } }
                     }
                 }
             }
         }
         shapeDeclarations = shapes
         realHyperparameterNames = hyperparameterNames.filter { isRealHyperparameter($0) }
-        layerNormForm = Evaluator.layerNormForm(self)
     }
 
     /// Throws E0501 at the first statement `algo run` cannot execute.
@@ -138,7 +142,8 @@ public struct LoadedAlgorithm {
 /// The algorithms of a checked program, found by name and file.
 public struct EvalProgram {
     public let algorithms: [LoadedAlgorithm]
-    public init(_ program: CheckedProgram) { algorithms = program.algorithms.map(LoadedAlgorithm.init(checked:)) }
+    /// Loads and lowers every algorithm of `program`.
+    public init(_ program: CheckedProgram) { algorithms = program.algorithms.map { LoadedAlgorithm(checked: $0, in: program) } }
 
     public func find(_ name: String, file: String? = nil) -> LoadedAlgorithm? {
         algorithms.first { $0.name == name && (file == nil || $0.file == file) } ?? algorithms.first { $0.name == name }
@@ -170,25 +175,8 @@ public struct RunOptions {
     /// Test hook of the gradient check's own tests: GELU's gradient gets ε added (its value is
     /// unchanged), a deliberately wrong VJP that the check must catch. nil in every real run.
     var faultyGELUGradient: Double? = nil
-    /// Attention with a causal mask (Alg. 4 lines 4–6, `Mask[t, t′] = [[t ≤ t′]]`) computes only the
-    /// kept half of the scores, forward and backward (`Evaluator+CausalAttention`); false runs the
-    /// three lines as written on the whole ℓ×ℓ scores (the same values to rounding; for comparisons).
-    public var skipMaskedHalf = true
-    /// Run a callee that is the paper's Algorithm 6 as one fused layer norm (`Evaluator+LayerNorm`);
-    /// false runs its lines as written (the tests compare the two).
-    var fuseLayerNorm = true
+    /// The rewrite rules turned off (`algo run --rules`): the lines they match run as written
+    /// (the same values to rounding; for comparisons). Empty: every rule on.
+    public var disabledRules: Set<RuleID> = []
     public init() {}
-}
-
-/// The special tokens of the paper: with vocabulary size N_V, `mask_token` = N_V − 2, `bos_token` =
-/// N_V − 1, `eos_token` = N_V (the convention of `Tokenizer`).
-public enum SpecialTokens {
-    public static func value(_ name: String, vocabulary: Int) -> Int? {
-        switch name {
-        case "mask_token": return vocabulary - 2
-        case "bos_token": return vocabulary - 1
-        case "eos_token": return vocabulary
-        default: return nil
-        }
-    }
 }

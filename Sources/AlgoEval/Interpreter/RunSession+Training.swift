@@ -99,7 +99,9 @@ extension RunSession {
             guard let e = elements[name], !e.isEmpty else { continue }
             let n = e.keys.max()!
             guard e.count == n else {
-                throw RuntimeError(.invalidInput, "the dataset `\(name)` misses element(s) \((1...n).filter { e[$0] == nil }.map(String.init).joined(separator: ", "))", at: a.syntax.title.span)
+                // The first few missing indices, found without walking all of 1…n (`x_1000000000=…`).
+                let missing = (1...n).lazy.filter { e[$0] == nil }.prefix(5).map(String.init)
+                throw RuntimeError(.invalidInput, "the dataset `\(name)` has \(e.count) element(s) but names element \(n); it misses \(missing.joined(separator: ", "))\(n - e.count > 5 ? ", …" : "")", at: a.syntax.title.span)
             }
             if let c = count, c != n {
                 throw RuntimeError(.invalidInput, "the datasets have \(c) and \(n) elements; a pair needs both", at: a.syntax.title.span)
@@ -163,6 +165,10 @@ extension RunSession {
     public static func train(_ p: LoadedProgram, dims: [String: Int], reals: [String: Double], inputs: [String: Value],
                              parameters: [String: Tensor]?, options: RunOptions, fallback: [String: Int] = [:],
                              training: TrainingRun? = nil) throws -> TrainingResult {
+        if let epochs = dims.merging(fallback, uniquingKeysWith: { a, _ in a })["N_epochs"] {
+            try SizeBudget.checkSteps(epochs: epochs, stepsPerEpoch: tokensPerStep(p.target, inputs: inputs, dims: dims.merging(fallback) { a, _ in a }).count,
+                                      at: p.target.syntax.title.span)
+        }
         var evalOptions = options
         evalOptions.applyGradients = false
         evalOptions.training = nil
@@ -176,7 +182,7 @@ extension RunSession {
             lossBefore = resume.lossBefore ?? .nan
             start = Dictionary(resume.parameters, uniquingKeysWith: { a, _ in a })
         } else {
-            let before = try run(p, dims: evalDims, reals: reals, inputs: inputs, parameters: parameters, mask: nil, options: evalOptions, fallback: fallback)
+            let before = try Pipeline.run(p, RunSetup(dims: evalDims, reals: reals, inputs: inputs, parameters: parameters, options: evalOptions, fallback: fallback))
             initial = before.parameters.mapValues(\.value)
             lossBefore = mean(before.evaluator.losses)
             start = initial
@@ -190,9 +196,9 @@ extension RunSession {
             training.tokensPerStep = perEpoch
             if let epochs = merged["N_epochs"], !perEpoch.isEmpty { training.totalSteps = epochs * perEpoch.count }
         }
-        let trained: (value: Value, evaluator: Evaluator, parameters: [String: Variable], dims: [String: Int])
+        let trained: RunResult
         do {
-            trained = try run(p, dims: dims, reals: reals, inputs: inputs, parameters: start, mask: nil, options: trainOptions, fallback: fallback)
+            trained = try Pipeline.run(p, RunSetup(dims: dims, reals: reals, inputs: inputs, parameters: start, options: trainOptions, fallback: fallback))
         } catch var e as RuntimeError where e.diagnostic.code == .nonFinite && training != nil {
             let k = training!.stepsPassed
             e.diagnostic.notes.insert("training step \(k + 1)\(training!.totalSteps.map { " of \($0)" } ?? ""): θ after step \(k) was the last finite one", at: 0)
@@ -209,8 +215,8 @@ extension RunSession {
         guard !θ̂.isEmpty else {
             throw RuntimeError(.invalidInput, "`\(p.target.name)` returned \(trained.value.kindName), not parameters", at: p.target.syntax.title.span)
         }
-        let after = try run(p, dims: evalDims, reals: reals, inputs: inputs, parameters: Dictionary(θ̂, uniquingKeysWith: { a, _ in a }),
-                            mask: nil, options: evalOptions, fallback: fallback)
+        let after = try Pipeline.run(p, RunSetup(dims: evalDims, reals: reals, inputs: inputs, parameters: Dictionary(θ̂, uniquingKeysWith: { a, _ in a }),
+                                                 options: evalOptions, fallback: fallback))
         return TrainingResult(parameters: θ̂, initial: initial.keys.sorted().map { ($0, initial[$0]!) },
                               lossBefore: lossBefore, lossAfter: mean(after.evaluator.losses),
                               stepLosses: trained.evaluator.losses, dims: trained.dims, evaluator: trained.evaluator, stoppedAtStep: nil)

@@ -4,17 +4,23 @@ import AlgoSyntax
 import AlgoTensor
 import Foundation
 
-/// A `.algo` file checked together with the library files it calls, ready to run.
+/// A `.algo` file checked together with the library files it calls, ready to run (`Pipeline.load`).
 public struct LoadedProgram {
     public let program: EvalProgram
     public let target: LoadedAlgorithm
     public let source: SourceFile
+    /// The target's source and its library's, to render a diagnostic in a callee with its snippet.
+    public var sources: [SourceFile] = []
     /// Diagnostics of the check (warnings; errors make `load` fail).
     public let diagnostics: [Diagnostic]
 }
 
-/// Diagnostics that stop a run before it starts.
-public struct RunFailure: Error { public var diagnostics: [Diagnostic]; public init(_ d: [Diagnostic]) { diagnostics = d } }
+/// Diagnostics that stop a run before it starts, with the sources they point into (a callee's too).
+public struct RunFailure: Error {
+    public var diagnostics: [Diagnostic]
+    public var sources: [SourceFile]
+    public init(_ d: [Diagnostic], sources: [SourceFile] = []) { diagnostics = d; self.sources = sources }
+}
 
 /// Loading, defaults, parameters and inputs of `algo run` (the command line is a thin layer on this).
 public enum RunSession {
@@ -28,68 +34,14 @@ public enum RunSession {
     /// The default token sequence of `x` / `z` (and `v = 5`, `ℓ = 3`).
     public static let defaultTokens = [12, 7, 33, 2, 51, 20, 9, 40]
 
-    /// Parses `path`, checks it with every `.algo` file of its directory as library, and re-checks
-    /// with the files it calls so that the program holds every algorithm the run needs.
+    /// `Pipeline.load(path:values:)`: read, parse, check with the directory as library, lower.
     public static func load(path: String, values: [String: Int] = [:]) -> Result<LoadedProgram, RunFailure> {
-        switch SourceFile.load(path: path) {
-        case .success(let s): return load(source: s, values: values)
-        case .failure(let d): return .failure(RunFailure([d]))
-        }
+        Pipeline.load(path: path, values: values)
     }
 
-    /// `load(path:)` of a text held in memory under `source.path` (its library: the other `.algo`
-    /// files of that directory; a file of that directory with the same path is replaced by it).
+    /// `Pipeline.load` of a text held in memory under `source.path`.
     public static func load(source: SourceFile, values: [String: Int] = [:]) -> Result<LoadedProgram, RunFailure> {
-        let path = source.path
-        var bag = DiagnosticBag()
-        let tree = Parser.parse(source, &bag)
-        if bag.hasErrors { return .failure(RunFailure(bag.all)) }
-        let target = ParsedFile(source: source, tree: tree)
-        let library = libraryFiles(around: path, directories: target.libraryDirectories)
-        var files = [target]
-        for _ in 0..<8 {
-            var b = DiagnosticBag()
-            let outcome = ShapeChecker.check(files, library: library.filter { l in !files.contains { $0.source.path == l.source.path } },
-                                             options: CheckOptions(values: values), &b)
-            guard let program = outcome.program else { return .failure(RunFailure(b.all)) }
-            let have = Set(files.map(\.source.path))
-            var need: [String] = []
-            for a in program.algorithms { for c in a.calls.values where !c.isBuiltin && !have.contains(c.file) && !need.contains(c.file) { need.append(c.file) } }
-            if need.isEmpty {
-                let ep = EvalProgram(program)
-                guard let t = ep.algorithms.first(where: { $0.file == path }) else {
-                    return .failure(RunFailure([Diagnostic(.missingValue, "`\(path)` holds no algorithm", at: tree.span)]))
-                }
-                return .success(LoadedProgram(program: ep, target: t, source: source, diagnostics: b.all))
-            }
-            files += library.filter { need.contains($0.source.path) }
-        }
-        return .failure(RunFailure([Diagnostic(.notExecutable, "calls nested too deeply between files", at: tree.span)]))
-    }
-
-    static func libraryFiles(around path: String, directories: [String]? = nil) -> [ParsedFile] {
-        (directories ?? [directory(of: path)]).flatMap { dir in
-            algoSources(in: dir, excluding: path).map { f in
-                var ignored = DiagnosticBag()
-                return ParsedFile(source: f, tree: Parser.parse(f, &ignored))
-            }
-        }
-    }
-
-    /// The directory of `path` ("." for a bare file name).
-    public static func directory(of path: String) -> String {
-        let d = (path as NSString).deletingLastPathComponent
-        return d.isEmpty ? "." : d
-    }
-
-    /// The readable `.algo` files of `dir` in name order, `path` left out.
-    static func algoSources(in dir: String, excluding path: String) -> [SourceFile] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted().compactMap { e in
-            guard e.hasSuffix(".algo") else { return nil }
-            let p = dir == "." ? e : dir + "/" + e
-            guard p != path, case .success(let f) = SourceFile.load(path: p) else { return nil }
-            return f
-        }
+        Pipeline.load(source, values: values)
     }
 
     /// What one input of the target is: a token sequence, a token, a position, a vector/matrix, a collection.
@@ -138,14 +90,16 @@ public enum RunSession {
             switch kind {
             case .collection: continue
             case .tokens:
-                let n = dims["N_V"] ?? 65
-                out[name] = .tokens(defaultTokens.map { ($0 - 1) % max(n - 3, 1) + 1 })
+                let n = max(dims["N_V"] ?? 65, 4)   // N_V from a file may be anything; E0518 follows for N_V < 1
+                out[name] = .tokens(defaultTokens.map { ($0 - 1) % (n - 3) + 1 })
             case .token: out[name] = .nat(5)
             case .position: out[name] = .nat(3)
             case .array(let dimExprs):
                 var shape = try dimExprs.map { try ParameterLayout.dimValue($0, dims, span) }
                 var key = name
                 if let (fname, count) = familyInput(name, a) { key = fname; shape.append(try ParameterLayout.dimValue(count, dims, span)) }
+                try SizeBudget.require(SizeBudget.product(Shape.checkedCount(shape), dtype.byteSize),
+                                       "the default input `\(key)` of shape \(shape.map(String.init).joined(separator: "×")) needs", at: span)
                 out[key] = .tensor(Variable(Tensor(shape: shape, values: (0..<Shape.count(shape)).map { _ in rng.normal() }, dtype: dtype)))
             }
         }
@@ -233,17 +187,42 @@ extension RunSession {
     }
 
     /// Inputs stored in a checkpoint as `input.NAME` (token ids stored as F64 exact integers).
-    public static func inputs(from c: Checkpoint, _ a: LoadedAlgorithm, dtype: DType) -> [String: Value] {
+    /// A token sequence is a vector of whole numbers ≥ 1, a token or position one such number:
+    /// anything else (NaN, 1e30, 1.5, a 2×2 matrix) is refused naming `path` and the tensor (E0507).
+    public static func inputs(from c: Checkpoint, _ a: LoadedAlgorithm, dtype: DType, path: String = "the checkpoint") throws -> [String: Value] {
         var out: [String: Value] = [:]
         for (name, t) in c.tensors where name.hasPrefix("input.") {
             let n = String(name.dropFirst("input.".count))
             switch kind(of: n, a) {
-            case .tokens?: out[n] = .tokens(t.doubles.map { Int($0) })
-            case .token?, .position?: out[n] = .nat(Int(t.doubles.first ?? 0))
+            case .tokens?: out[n] = .tokens(try tokenIDs(t, name: name, path: path, single: false, at: a.syntax.title.span))
+            case .token?, .position?: out[n] = .nat(try tokenIDs(t, name: name, path: path, single: true, at: a.syntax.title.span)[0])
             default: out[n] = .tensor(Variable(t.converted(to: dtype)))
             }
         }
         return out
+    }
+
+    /// The whole numbers ≥ 1 a checkpoint tensor holds as token ids (exactly one when `single`).
+    static func tokenIDs(_ t: Tensor, name: String, path: String, single: Bool, at span: Span) throws -> [Int] {
+        func refuse(_ why: String) -> RuntimeError {
+            RuntimeError(.invalidInput, "`\(path)`: the tensor `\(name)` \(why)", at: span,
+                         notes: ["token ids are stored as whole numbers ≥ 1 (F64), a sequence as a vector"])
+        }
+        guard single ? t.count == 1 : t.rank <= 1 else {
+            throw refuse("has shape \(t.shape.map(String.init).joined(separator: "×")), not \(single ? "one number" : "a vector of token ids")")
+        }
+        let values = t.doubles
+        guard !values.isEmpty else { throw refuse("holds no token") }
+        var ids: [Int] = []
+        ids.reserveCapacity(values.count)
+        for (i, v) in values.enumerated() {
+            // 2⁵³: every whole number up to it is exact in F64, and Int(v) cannot trap.
+            guard v.isFinite, v == v.rounded(), v >= 1, v <= 9_007_199_254_740_992 else {
+                throw refuse("holds \(v) at position \(i + 1), which is no token id")
+            }
+            ids.append(Int(v))
+        }
+        return ids
     }
 
     /// Parameters of a checkpoint: every tensor not named `input.*`, `output.*`, `hyperparameter.*`.
@@ -276,29 +255,12 @@ extension RunSession {
         return (dims, reals)
     }
 
-    /// Runs the target with parameters given as tensors (verified against the layout) or initialised.
+    /// `Pipeline.run` with the given inputs only (no defaults): the target with parameters given as
+    /// tensors (verified against the layout) or initialised.
     public static func run(_ p: LoadedProgram, dims: [String: Int], reals: [String: Double], inputs: [String: Value],
                            parameters: [String: Tensor]?, mask: MaskValue?, options: RunOptions,
                            fallback: [String: Int] = [:]) throws -> (value: Value, evaluator: Evaluator, parameters: [String: Variable], dims: [String: Int]) {
-        try p.target.requireExecutable()
-        var dims = dims
-        var inputShapes: [String: [Int]] = [:]
-        for (k, v) in inputs { if case .tensor(let t) = v { inputShapes[k] = t.shape } }
-        ParameterLayout.inferDimensions(p.target, program: p.program, parameters: (parameters ?? [:]).mapValues(\.shape), inputs: inputShapes, into: &dims)
-        // Dimensions neither given nor fixed by the tensors (ℓ_gen with a checkpoint) take the defaults.
-        for (k, v) in fallback where dims[k] == nil { dims[k] = v }
-        try checkInputs(p.target, inputs, dims)
-        try checkReals(p.target, reals)
-        let specs = try ParameterLayout.parameters(of: p.target, program: p.program, dims: dims)
-        var θ: [String: Variable] = [:]
-        if let given = parameters {
-            try verify(given, specs, at: p.target.syntax.title.span)
-            for s in specs { θ[s.name] = Variable(given[s.name]!.converted(to: options.dtype)) }
-        } else {
-            θ = ParameterLayout.initialise(specs, seed: options.seed, dtype: options.dtype)
-        }
-        let e = Evaluator(program: p.program, options: options)
-        let v = try e.run(p.target, dims: dims, reals: reals, inputs: inputs, parameters: θ, mask: mask)
-        return (v, e, θ, dims)
+        let r = try Pipeline.run(p, RunSetup(dims: dims, reals: reals, inputs: inputs, parameters: parameters, mask: mask, options: options, fallback: fallback))
+        return (r.value, r.evaluator, r.parameters, r.dims)
     }
 }

@@ -156,6 +156,16 @@ public enum TrainingCheckpoint {
             default: throw malformed("`\(key)` = `\(text)`")
             }
         }
+        // Optimiser state that mirrors θ (Adam's m and v) has θ's shapes, member by member.
+        let shapes = Dictionary(parameters.map { ($0.0, $0.1.shape) }, uniquingKeysWith: { a, _ in a })
+        for (name, value) in state {
+            guard case .collection(let members) = value else { continue }
+            for (member, t) in members {
+                guard let want = shapes[member], want != t.shape else { continue }
+                throw RuntimeError(.resumeMismatch, "`\(path)`: the state tensor `train.state.\(name).\(member)` has shape \(t.shape.map(String.init).joined(separator: "×")), but the parameter `\(member)` has \(want.map(String.init).joined(separator: "×"))", at: span,
+                                   notes: ["the checkpoint was altered or written by another program; resume from a checkpoint `algo run … --checkpoint` wrote"])
+            }
+        }
         let losses = try tensor("train.losses").doubles
         guard losses.count == step else { throw malformed("`train.losses` holds \(losses.count) values for \(step) steps") }
         return TrainingSnapshot(step: step, parameters: parameters, state: state, rng: rng, losses: losses,

@@ -197,7 +197,7 @@ extension Evaluator {
         t.stepsPassed += 1
         let step = t.stepsPassed
         if let v = f.vars[p], let bad = Self.firstNonFinite(v) {
-            throw RuntimeError(.nonFinite, "step \(step): line \(s.lineNumber ?? "?") of `\(f.algorithm.name)` made `\(bad.name)` hold \(bad.value); the run stops before this θ is saved", at: s.span,
+            throw RuntimeError(.nonFinite, "step \(step): \(lineLabel(s, f)) of `\(f.algorithm.name)` made `\(bad.name)` hold \(bad.value); the run stops before this θ is saved", at: s.span,
                                notes: ["the last checkpoint written (if any) holds the parameters of an earlier step", "a smaller learning rate η (`--set η=…`) may keep training stable"])
         }
         guard let monitor = t.monitor else { return }

@@ -111,11 +111,16 @@ public final class Frame {
     var dims: [String: Int] = [:]
     /// `return P = softmax(Z)` returns log-softmax(Z) instead: the frame of `log P(θ)[…]`'s callee.
     var logReturn = false
+    /// H while the body of a head-batched call runs (`Evaluator+Heads`): rank-3 values carry the
+    /// heads in their last dimension.
+    var heads: Int? = nil
+    /// The iteration counts of the interpreted loops running in this frame, innermost last.
+    var loopCounts: [Int] = []
     init(_ algorithm: LoadedAlgorithm) { self.algorithm = algorithm }
 
     func copy() -> Frame {
         let f = Frame(algorithm)
-        f.vars = vars; f.families = families; f.dims = dims
+        f.vars = vars; f.families = families; f.dims = dims; f.loopCounts = loopCounts
         return f
     }
 }

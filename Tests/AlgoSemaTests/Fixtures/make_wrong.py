@@ -13,6 +13,8 @@ CASES = [
  ("att-claim-score-swapped", "Attention", "[[Score ∈ ℝ^{ℓ_z×ℓ_x}]]", "[[Score ∈ ℝ^{ℓ_x×ℓ_z}]]", "E0404", None, "a claim with swapped dimensions"),
  ("att-wq-shape", "Attention", "W_q ∈ ℝ^{d_attn×d_x}", "W_q ∈ ℝ^{d_attn×d_z}", "E0401", "1 Q ←", "a wrong parameter shape"),
  ("att-bias-no-ones", "Attention", "1 Q ← W_q X + b_q 𝟏ᵀ", "1 Q ← W_q X + b_q", "E0402", None, "a bias vector added to a matrix without 𝟏ᵀ"),
+ ("att-bias-number-transposed", "Attention", "1 Q ← W_q X + b_q 𝟏ᵀ", "1 Q ← W_q X + b_q 1^T", "E0410", None, "the number 1 transposed (`1^T`) for the all-ones row 𝟏ᵀ"),
+ ("dt-unused-after-tying", "DTransformer", "return P = softmax(W_u X)", "return P = softmax(W_eᵀ X)", "E0308", "  W_u ∈ ℝ^{N_V×d_e}", "the unembedding tied to W_eᵀ, so the declared W_u is never used (a warning)"),
  ("att-mask-swapped-index", "Attention", "¬Mask[t_z, t_x]", "¬Mask[t_x, t_z]", "E0408", None, "a swapped mask index"),
  ("att-mask-wrong-shape", "Attention", "Mask∈{0,1}^{ℓ_z×ℓ_x}", "Mask∈{0,1}^{ℓ_x×ℓ_z}", "E0408", "5 ∀t_z", "a mask of the wrong shape"),
  ("att-return-no-values", "Attention", "return Ṽ = V · softmax(S/√d_attn)", "return Ṽ = softmax(S/√d_attn)", "E0411", None, "the values are not applied"),

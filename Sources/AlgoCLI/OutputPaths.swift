@@ -1,0 +1,22 @@
+import AlgoEval
+
+/// The files a command will write, checked before it starts any work (a training run must not
+/// fail at its end because `--output` names a missing directory): each must be a regular file
+/// (followed through a symbolic link) or a new name in an existing, writable directory. Device
+/// nodes, FIFOs, sockets and directories are refused (exit 4), never replaced.
+enum OutputPaths {
+    /// The flags of `algo run` that name an output file.
+    static let runFlags = ["output", "save-params", "checkpoint", "loss-svg"]
+
+    /// Checks every given output flag; on the first failure prints why and returns false.
+    static func preflight(_ args: Arguments, flags: [String], command: String, _ output: inout Output) -> Bool {
+        for flag in flags {
+            guard let path = args.value(flag) else { continue }
+            if case .failure(let e) = AtomicFile.checkWritable(path) {
+                output.err("algo \(command): error: `--\(flag)`: \(e.message)")
+                return false
+            }
+        }
+        return true
+    }
+}
