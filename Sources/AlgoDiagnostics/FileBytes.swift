@@ -23,9 +23,11 @@ public enum FileBytes {
         }
     }
 
-    /// The bytes of the regular file at `path`.
-    public static func read(_ path: String) -> Result<[UInt8], Failure> {
-        open(path).flatMap { $0.readAll() }
+    /// The bytes of the regular file at `path`, refused (without reading them) when there are more
+    /// than `limit`: a 10 GB file given as a source or a tokenizer is not read whole into memory
+    /// first. `why` says where the limit comes from (`an .algo file holds at most 16 MB`).
+    public static func read(_ path: String, limit: Int = .max, why: @autoclosure () -> String = "") -> Result<[UInt8], Failure> {
+        open(path).flatMap { $0.readAll(limit: limit, why: why()) }
     }
 
     /// The regular file at `path`, open for reading in parts (`Checkpoint.read` reads a safetensors
@@ -75,8 +77,11 @@ public enum FileBytes {
             return .success(out)
         }
 
-        /// Every byte from the start to the end of the file (which may differ from `size`).
-        func readAll() -> Result<[UInt8], Failure> {
+        /// Every byte from the start to the end of the file (which may differ from `size`), refused
+        /// beyond `limit` bytes (`FileBytes.read`).
+        func readAll(limit: Int, why: @autoclosure () -> String) -> Result<[UInt8], Failure> {
+            func tooLarge(_ size: Int) -> Failure { .unreadable("it holds \(ByteCount.describe(size)); \(why())") }
+            if size > limit { return .failure(tooLarge(size)) }
             var out: [UInt8] = []
             out.reserveCapacity(size)
             var chunk = [UInt8](repeating: 0, count: 1 << 16)
@@ -87,6 +92,8 @@ public enum FileBytes {
                     return .failure(.unreadable(reason(errno)))
                 }
                 if n == 0 { break }
+                // A file that grows while it is read (or reports no size, as /proc does) is bounded too.
+                if out.count + n > limit { return .failure(tooLarge(out.count + n)) }
                 out.append(contentsOf: chunk[0..<n])
             }
             return .success(out)

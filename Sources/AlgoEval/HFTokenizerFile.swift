@@ -4,13 +4,13 @@
 // `TokenizerError.malformedFile` naming what is wrong; nothing traps and no allocation exceeds a
 // small multiple of the file's size: ids must be 0…N−1 without gaps (a huge id is refused before
 // any table of that size exists), merged tokens must be in the vocabulary (so their length is
-// bounded by the file), and files over `maxFileBytes` are refused unread.
+// bounded by the file), and files past the memory budget are refused unread (`TokenizerFile.read`).
 
 import Foundation
 
 /// Parsing of HuggingFace's tokenizer files.
 public enum HFTokenizerFile {
-    /// Files larger than this are refused (GPT-2's tokenizer.json is 1.4 MB; the largest common ones ~ 20 MB).
+    /// The largest id accepted (GPT-2's tokenizer.json is 1.4 MB and has 50257; no real file has ids near this).
     public static let maxFileBytes = 512 << 20
 
     /// The longest token string accepted, in UTF-8 bytes (GPT-2's longest is 128 bytes).

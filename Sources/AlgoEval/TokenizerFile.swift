@@ -47,19 +47,12 @@ public enum TokenizerFile {
         return read(directory ? json : path, given: path).flatMap(parse)
     }
 
-    /// The bytes of one tokenizer file, refused unread beyond `HFTokenizerFile.maxFileBytes`. `.io`
+    /// The bytes of one tokenizer file, refused unread beyond the memory budget (`SizeBudget`). `.io`
     /// holds the system's reason, after the file's path when it is not the one given (`--tokenizer
     /// DIR` reads `DIR/vocab.json`).
     static func read(_ file: String, given: String) -> Result<[UInt8], TokenizerError> {
         let at = file == given ? "" : "`\(file)`: "
-        switch FileBytes.open(file) {
-        case .failure(let e): return .failure(.io(at + e.description))
-        case .success(let f):
-            guard f.size <= HFTokenizerFile.maxFileBytes else {
-                return .failure(.malformedFile("`\(file)` has \(f.size) bytes, more than a tokenizer file may (\(HFTokenizerFile.maxFileBytes))"))
-            }
-            return f.read(at: 0, count: f.size).mapError { .io(at + $0.description) }
-        }
+        return FileBytes.read(file, limit: SizeBudget.available.bytes, why: SizeBudget.available.phrase).mapError { .io(at + $0.description) }
     }
 
     /// Parses the bytes of a vocabulary file; every malformation is a `.malformedFile` value.
