@@ -65,33 +65,32 @@ struct ConvertCommand: Command {
         }
         let directory = isDirectory.boolValue ? input : LibraryPaths.directory(of: input)
         let weights = isDirectory.boolValue ? directory + "/model.safetensors" : input
-        guard FileManager.default.isReadableFile(atPath: weights) else {
-            reporter.emit([Diagnostic(.fileNotFound, "cannot read `\(weights)`", at: Span(file: weights, start: 0, end: 0))], &output)
-            return .input
-        }
 
         if let to {
             // Back out of algo's names.
             let c: Checkpoint
             switch Checkpoint.read(weights) {
             case .success(let x): c = x
-            case .failure(let e): return fail(ConversionError("not an algo checkpoint: \(e)"), at: weights)
+            case .failure(let e): return FileProblem.checkpoint(weights, flag: "", e).report(reporter, &output)
             }
             switch ModelConversion.fromAlgo(to, c) {
             case .failure(let e): return fail(e, at: weights)
             case .success(let (tensors, config)):
                 do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
-                    output.err("algo convert: error: cannot create the directory `\(out)`: \(error.localizedDescription)"); return .output
+                    return FileProblem.unwritable(out, flag: "output", "the directory cannot be made: \(error.localizedDescription)").report(reporter, &output)
                 }
                 let encoded = Safetensors.encode(tensors.map { Checkpoint.entry(name: $0.name, tensor: $0.tensor) }, metadata: ["format": "pt"])
-                guard case .success(let b) = encoded, case .success = AtomicFile.write(b, to: out + "/model.safetensors") else {
-                    output.err("algo convert: error: cannot write `\(out)/model.safetensors`"); return .output
+                var files: [(String, [UInt8])] = []
+                switch encoded {
+                case .success(let b): files.append(("model.safetensors", b))
+                case .failure(let e): return fail(ConversionError("the converted tensors cannot be stored: \(e)"), at: weights)
                 }
-                if let config, case .failure(let e) = AtomicFile.write(config, to: out + "/config.json") {
-                    output.err("algo convert: error: cannot write `\(out)/config.json`: \(e.message)"); return .output
-                }
-                if let t = c.metadata[ModelConversion.tokenizerKey], case .failure(let e) = AtomicFile.write(Array(t.utf8), to: out + "/tokenizer.json") {
-                    output.err("algo convert: error: cannot write `\(out)/tokenizer.json`: \(e.message)"); return .output
+                if let config { files.append(("config.json", config)) }
+                if let t = c.metadata[ModelConversion.tokenizerKey] { files.append(("tokenizer.json", Array(t.utf8))) }
+                for (name, bytes) in files {
+                    if case .failure(let e) = AtomicFile.write(bytes, to: out + "/" + name) {
+                        return FileProblem.unwritable(out + "/" + name, flag: "output", e.reason).report(reporter, &output)
+                    }
                 }
                 output.out("wrote \(tensors.count) tensors (\(tensors.reduce(0) { $0 + $1.tensor.count }) numbers) as \(to.rawValue) to \(out)/model.safetensors"
                            + (config == nil ? "" : " and config.json"))
@@ -101,7 +100,12 @@ struct ConvertCommand: Command {
 
         // Into algo's names.
         let configPath = directory + "/config.json"
-        let config = FileManager.default.contents(atPath: configPath).map { [UInt8]($0) }
+        var config: [UInt8]? = nil
+        switch FileBytes.read(configPath, limit: SourceFile.maxBytes, why: "a config.json holds at most \(ByteCount.describe(SourceFile.maxBytes))") {
+        case .success(let b): config = b
+        case .failure(.notFound): break   // nanoGPT state dicts come without one (`--from nanogpt`)
+        case .failure(let e): return FileProblem.unreadable(configPath, flag: "", e.description).report(reporter, &output)
+        }
         var source = from
         if source == nil, let config, let v = ModelConversion.modelType(config: config) {
             source = v == "gpt2" ? .hfGPT2 : (v == "bert" ? .hfBERT : nil)
@@ -112,9 +116,13 @@ struct ConvertCommand: Command {
         }
         // The file's bytes are dropped once its tensors exist; the tensors once converted.
         var stored: [String: Tensor]
-        switch Self.storedTensors(weights) {
-        case .success(let s): stored = s
-        case .failure(let e): return fail(e, at: weights)
+        switch FileBytes.read(weights, limit: SizeBudget.available.bytes, why: SizeBudget.available.phrase) {
+        case .failure(let e): return FileProblem.unreadable(weights, flag: "", e.description).report(reporter, &output)
+        case .success(let bytes):
+            switch ModelConversion.storedTensors(bytes) {
+            case .success(let s): stored = s
+            case .failure(let e): return fail(e, at: weights)
+            }
         }
         let tokenizer = tokenizerBeside(directory)
         let converted = ModelConversion.toAlgo(source, stored: stored, config: source == .nanoGPT ? nil : config, heads: heads, tokenizer: tokenizer)
@@ -129,7 +137,7 @@ struct ConvertCommand: Command {
                 reporter.emit([d], &output)
             }
             if case .failure(let e) = Checkpoint.write(tensors: m.tensors, metadata: m.metadata, to: out) {
-                output.err("algo convert: error: cannot write `\(out)`: \(e)"); return .output
+                return FileProblem.unwritable(out, flag: "output", e.description).report(reporter, &output)
             }
             let algorithm = m.metadata["algo.algorithm"] ?? "?"
             let dir = algorithm == "BERT" ? "BERT" : "GPT2"
@@ -137,12 +145,6 @@ struct ConvertCommand: Command {
                        + (tokenizer == nil ? "" : ", with its tokenizer") + "\nrun it: algo run Algorithms/\(dir)/\(algorithm).algo --params \(out)")
             return .ok
         }
-    }
-
-    /// The tensors of the safetensors file at `path` (the file's bytes are released on return).
-    static func storedTensors(_ path: String) -> Result<[String: Tensor], ConversionError> {
-        guard let data = FileManager.default.contents(atPath: path) else { return .failure(ConversionError("cannot read `\(path)`")) }
-        return ModelConversion.storedTensors(data)
     }
 
     /// The tokenizer beside a checkpoint, as `tokenizer.json` bytes: tokenizer.json itself, or the

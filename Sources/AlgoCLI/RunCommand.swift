@@ -91,17 +91,14 @@ struct RunCommand: Command {
         guard let path = singleFile(args, &output) else { return .usage }
         do {
             let options = try Self.options(args)
-            guard OutputPaths.preflight(args, flags: OutputPaths.runFlags, command: "run", &output) else { return .output }
+            if let p = OutputPaths.preflight(args, flags: OutputPaths.runFlags) { return p.report(Reporter(format: format), &output) }
             let set = try DimensionOverrides.parse(args.value("set"), accepts: .numbersAndMask).mapError { UsageError($0.message) }.get()
             var reporter = Reporter(format: format)
             let (files, failures) = reporter.load([path])                         // read, once
             if !failures.isEmpty { reporter.emit(failures, &output); return .input }
             let source = files[0]
             let checkpoint: Checkpoint?, tokenizer: (any Tokenizer)?
-            do { (checkpoint, tokenizer) = try Self.sideFiles(args) } catch let e as SideFileError {
-                if let d = e.diagnostic { reporter.emit([d], &output); return .diagnostics }
-                output.err("algo run: error: \(e.message)"); return .input
-            }
+            do { (checkpoint, tokenizer) = try Self.sideFiles(args) } catch let e as FileProblem { return e.report(reporter, &output) }
             let loaded: LoadedProgram
             switch Pipeline.load(source, values: set.dims) {                       // parse → check → lower
             case .success(let l): loaded = l
@@ -154,7 +151,7 @@ struct RunCommand: Command {
                 report.samples = samples
                 reporter.emit((unused.map { [$0] } ?? []) + result.evaluator.warnings, &output)
                 output.out(report.text)
-                return Self.writeOutputs(args, report, &output)
+                return Self.writeOutputs(args, report, reporter, &output)
             } catch let e as UsageError {
                 throw e
             } catch {
@@ -200,13 +197,6 @@ struct RunCommand: Command {
         return options
     }
 
-    /// A checkpoint or tokenizer file that cannot be read (exit 3), or that is no tokenizer `algo`
-    /// reads (`diagnostic`: E0550, exit 1).
-    struct SideFileError: Error {
-        let message: String
-        var diagnostic: Diagnostic? = nil
-    }
-
     /// The checkpoint of `--params` and the tokenizer of `--tokenizer`, each read once; without
     /// `--tokenizer`, the tokenizer the checkpoint carries (experiments, training runs, `algo convert`).
     static func sideFiles(_ args: Arguments) throws -> (Checkpoint?, (any Tokenizer)?) {
@@ -214,24 +204,24 @@ struct RunCommand: Command {
         if let p = args.value("params") {
             switch Checkpoint.read(p) {
             case .success(let c): checkpoint = c
-            case .failure(let e): throw SideFileError(message: "cannot read `\(p)`: \(e)")
+            case .failure(let e): throw FileProblem.checkpoint(p, flag: "params", e)
             }
         }
         if let t = args.value("tokenizer") {
             switch TokenizerFile.load(from: t) {
             case .success(let tk): tokenizer = tk
-            case .failure(.io(let why)): throw SideFileError(message: "cannot read the tokenizer `\(t)`: \(why)")
+            case .failure(.io(let why)): throw FileProblem.unreadable(t, flag: "tokenizer", why)
             case .failure(let e):
                 var d = Diagnostic(.tokenizerFile, "`\(t)` is not a tokenizer `algo` reads: \(e)", at: Span(file: t, start: 0, end: 0))
                 d.notes.append("`--tokenizer` reads `algo`'s vocabulary files, a HuggingFace tokenizer.json (byte-level BPE or WordPiece), GPT-2's vocab.json with merges.txt beside it, or a directory holding either")
-                throw SideFileError(message: d.message, diagnostic: d)
+                throw FileProblem(diagnostic: d, exit: .diagnostics)
             }
         } else if let p = args.value("params"), let t = checkpoint?.metadata[CheckpointMetadata.tokenizerKey] {
             switch TokenizerFile.parse(Array(t.utf8)) {
             case .success(let tk): tokenizer = tk
             case .failure(let e):
                 let d = Diagnostic(.tokenizerFile, "the tokenizer in `\(p)` (`\(CheckpointMetadata.tokenizerKey)`) is not readable: \(e)", at: Span(file: p, start: 0, end: 0))
-                throw SideFileError(message: d.message, diagnostic: d)
+                throw FileProblem(diagnostic: d, exit: .diagnostics)
             }
         }
         if args.value("text") != nil && tokenizer == nil { throw UsageError("`--text` needs `--tokenizer FILE` (or a `--params` checkpoint that carries its tokenizer)") }
@@ -307,7 +297,7 @@ struct RunCommand: Command {
     }
 
     /// `--output` (what the algorithm returned, as `output.NAME`) and `--save-params` (θ as used).
-    static func writeOutputs(_ args: Arguments, _ report: RunReport, _ output: inout Output) -> ExitCode {
+    static func writeOutputs(_ args: Arguments, _ report: RunReport, _ reporter: Reporter, _ output: inout Output) -> ExitCode {
         let a = report.target, result = report.result
         let metadata = Self.metadata(report.loaded.source, dims: result.dims, reals: report.reals, usedDims: report.usedDims, a, tokenizer: report.tokenizer)
         if let out = args.value("output") {
@@ -316,17 +306,17 @@ struct RunCommand: Command {
             case .tensor(let t): tensors = [("output." + a.outputName, t.value)]
             case .tokens(let ids): tensors = [("output." + a.outputName, Tensor(shape: [ids.count], values: ids.map(Double.init), dtype: .f64))]
             case .nat(let n): tensors = [("output." + a.outputName, Tensor(scalar: Double(n), dtype: .f64))]
-            default: output.err("algo run: error: the result (\(result.value)) cannot be saved"); return .output
+            default: return FileProblem.unwritable(out, flag: "output", "the result is \(result.value.kindName), which a checkpoint does not hold").report(reporter, &output)
             }
             if case .failure(let e) = Checkpoint.write(tensors: tensors, metadata: metadata, to: out) {
-                output.err("algo run: error: cannot write `\(out)`: \(e)"); return .output
+                return FileProblem.unwritable(out, flag: "output", e.description).report(reporter, &output)
             }
             output.out("wrote output.\(a.outputName) to \(out)")
         }
         if let out = args.value("save-params") {
             let tensors = result.parameters.keys.sorted().map { (name: $0, tensor: result.parameters[$0]!.value) }
             if case .failure(let e) = Checkpoint.write(tensors: tensors, metadata: metadata, to: out) {
-                output.err("algo run: error: cannot write `\(out)`: \(e)"); return .output
+                return FileProblem.unwritable(out, flag: "save-params", e.description).report(reporter, &output)
             }
             output.out("wrote \(tensors.count) parameters to \(out)")
         }

@@ -8,6 +8,8 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
     case invalidUTF8 = "E0003"
     case emptyData = "E0004"
     case dataTooShort = "E0005"
+    case malformedCheckpoint = "E0006"
+    case outputUnwritable = "E0007"
 
     // MARK: lexical (the lexer never fails; the parser reports these where code is expected)
     case unknownCharacter = "E0101"
@@ -94,7 +96,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
     /// The severity a diagnostic with this code has unless the phase says otherwise.
     public var defaultSeverity: Diagnostic.Severity {
         switch self {
-        case .fileNotFound, .fileUnreadable, .invalidUTF8, .emptyData, .dataTooShort: .error
+        case .fileNotFound, .fileUnreadable, .invalidUTF8, .emptyData, .dataTooShort, .malformedCheckpoint, .outputUnwritable: .error
         case .unknownCharacter, .unknownCommand, .unterminatedComment: .error
         case .expectedExpression, .expectedToken, .unclosedDelimiter, .unexpectedToken, .missingEnd,
              .unexpectedEnd, .expectedStatement, .invalidTitle, .expectedDeclaration, .expectedType,
@@ -124,6 +126,8 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .invalidUTF8: "the file is not valid UTF-8 text"
         case .emptyData: "an experiment's data file is empty (holds no token)"
         case .dataTooShort: "an experiment's data is too short for what the experiment asks (a chunk, a held-out part)"
+        case .malformedCheckpoint: "a checkpoint is not a safetensors file of F32 or F64 tensors that `algo` reads"
+        case .outputUnwritable: "an output file cannot be written (the previous file, if any, is left as it was)"
         case .unknownCharacter: "a character that is no part of the notation appears where code is expected"
         case .unknownCommand: "a backslash command that is no ASCII spelling of a symbol or letter"
         case .unterminatedComment: "a `/*` comment is not closed by `*/` on its line"
