@@ -11,7 +11,7 @@ import Foundation
 /// `--eval-every N` (the held-out loss of the line's later `evaluate(…, θ̂)`, every N steps and at the
 /// last), and `--loss-svg F` (one file per training line: F, or F-2.svg … when there are several).
 final class ExperimentTraining: @unchecked Sendable {
-    enum Failure: Error { case usage(String), unreadable(String) }
+    enum Failure: Error { case usage(String), file(FileProblem) }
 
     let progress: ProgressOptions
     let sink: ProgressSink
@@ -47,7 +47,7 @@ final class ExperimentTraining: @unchecked Sendable {
         if let rp = args.value("resume") {
             switch Checkpoint.read(rp) {
             case .success(let c): resume = c
-            case .failure(let e): return .failure(.unreadable("cannot read `\(rp)`: \(e)"))
+            case .failure(let e): return .failure(.file(FileProblem.checkpoint(rp, flag: "resume", e)))
             }
         }
         return .success(ExperimentTraining(progress: progress, live: live, checkpointPath: args.value("checkpoint"), every: every, evalEvery: evalEvery,
@@ -83,7 +83,7 @@ final class ExperimentTraining: @unchecked Sendable {
                 var metadata = call.metadata
                 metadata[Self.heldOutKey] = curves[index].heldOut.map { "\($0.step):\($0.loss)" }.joined(separator: ",")
                 if case .failure(let e) = TrainingCheckpoint.write(boundary.snapshot(), identity: call.identity, metadata: metadata, to: path) {
-                    throw CheckpointWriteFailure(message: "cannot write the checkpoint `\(path)` at step \(step.step) of line \(call.line): \(e)")
+                    throw FileProblem.unwritable(path, flag: "checkpoint", "at step \(step.step) of line \(call.line): \(e.description)")
                 }
                 lock.lock(); saved = (call.line, step.step); lock.unlock()
             }
@@ -150,15 +150,16 @@ final class ExperimentTraining: @unchecked Sendable {
         return stem + "-\(k)" + (ext.isEmpty ? "" : "." + ext)
     }
 
-    /// `--loss-svg`: every training line's curve (losses, held-out points).
-    func writeLossCurves() -> Result<Void, AtomicFileError> {
-        guard let path = lossSVG else { return .success(()) }
+    /// `--loss-svg`: every training line's curve (losses, held-out points); the first that cannot be written (E0007).
+    func writeLossCurves() -> FileProblem? {
+        guard let path = lossSVG else { return nil }
         for (k, c) in curves.enumerated() {
             let title = "\(c.algorithm) (line \(c.line)): loss per step" + (c.heldOut.isEmpty ? "" : " and held-out loss")
-            if case .failure(let e) = LossPlotSVG.write(losses: c.losses, title: title, heldOut: c.heldOut, to: Self.curvePath(path, k + 1, of: curves.count)) {
-                return .failure(e)
+            let file = Self.curvePath(path, k + 1, of: curves.count)
+            if case .failure(let e) = LossPlotSVG.write(losses: c.losses, title: title, heldOut: c.heldOut, to: file) {
+                return FileProblem.unwritable(file, flag: "loss-svg", e.reason)
             }
         }
-        return .success(())
+        return nil
     }
 }

@@ -22,7 +22,7 @@ extension RunCommand {
         switch ExperimentTraining.make(args, progress: progress, live: output.live) {
         case .success(let t): training = t
         case .failure(.usage(let m)): output.err("algo run: error: \(m)"); return .usage
-        case .failure(.unreadable(let m)): output.err("algo run: error: \(m)"); return .input
+        case .failure(.file(let problem)): return problem.report(reporter, &output)
         }
         // Lines go to stdout when the run ends; on a terminal they are also shown on stderr as they come.
         final class Lines: @unchecked Sendable { var all: [String] = []; var line = " " }
@@ -63,7 +63,7 @@ extension RunCommand {
             code = report(error, training, &reporter, &output)
         }
         // The loss curves are optional: written last, their failure never loses θ̂ (already written).
-        if case .failure(let e) = training.writeLossCurves() { output.err("algo run: error: \(e.message)"); if code == .ok { code = .output } }
+        if let problem = training.writeLossCurves() { let c = problem.report(reporter, &output); if code == .ok { code = c } }
         return code
     }
 
@@ -79,9 +79,8 @@ extension RunCommand {
         case let e as ExperimentOutputError:
             output.err("algo run: error: \(e.message)")
             return .output
-        case let e as CheckpointWriteFailure:
-            output.err("algo run: error: \(e.message)")
-            return .output
+        case let e as FileProblem:
+            return e.report(reporter, &output)
         default:
             output.err("algo run: error: \(error)")
             return .diagnostics

@@ -19,12 +19,16 @@ enum RunKind {
             return [("checkpoint", training), ("checkpoint-every", training), ("resume", training), ("loss-svg", training),
                     ("log-every", training), ("eval-every", heldOut), ("data", "applies to experiment files")]
         case .training:
+            let sampling = "applies to algorithms that sample (DInference, GPT2Inference, …): a training run draws no tokens"
             return [("text", "does not give a dataset: give it with `--input 'x_1=…;x_2=…'`"),
                     ("eval-every", heldOut),
-                    ("data", "applies to experiment files")]
+                    ("data", "applies to experiment files"), ("samples", sampling), ("top-k", sampling),
+                    ("strict", "applies to forward runs with `--params` (a training run does not check for unread tensors yet)")]
         case .experiment:
             let header = "is not read by experiment files: an experiment's header names its data, values and output"
-            return [("input", header), ("text", header), ("tokenizer", header), ("save-params", header)]
+            return [("input", header), ("text", header), ("tokenizer", header), ("save-params", header),
+                    ("strict", "applies to forward runs with `--params` (an experiment's `initialise` checks the layout, not unread tensors, yet)"),
+                    ("samples", "applies to one sampling algorithm run alone: an experiment's lines say how many samples it draws")]
         }
     }
 

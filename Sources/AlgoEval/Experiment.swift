@@ -181,7 +181,11 @@ public struct ExperimentRunner {
         var h: [String: String] = [:]
         for (k, x) in s.dims { h[k] = String(x) }
         for (k, x) in s.reals { h[k] = String(x) }
-        return CheckpointMetadata.make(source: loaded.source.text, hyperparameters: h, extra: extra.merging(["algo.algorithm": a.name]) { x, _ in x })
+        var extra = extra
+        extra["algo.algorithm"] = a.name
+        // The tokenizer the experiment learned, so `algo run --params F --text …` needs no `--tokenizer`.
+        if let t = s.tokenizer { extra[CheckpointMetadata.tokenizerKey] = String(decoding: t.vocabularyFile(), as: UTF8.self) }
+        return CheckpointMetadata.make(source: loaded.source.text, hyperparameters: h, extra: extra)
     }
 
     func outputPath(_ s: State, returning value: Expr) -> String? {
@@ -286,9 +290,14 @@ public struct ExperimentRunner {
                     throw RuntimeError(.unknownToken, "`\(path)`: \(err)", at: e.span, notes: ["the experiment's first `tokenize` learned the vocabulary; later texts must use it"])
                 }
             }
-            let trained: Swift.Result<any Tokenizer, TokenizerError> = kind.spelling == "words"
-                ? WordTokenizer.train(on: [text]).map { $0 }
-                : CharacterTokenizer.train(on: [text]).map { $0 }
+            let trained: Swift.Result<any Tokenizer, TokenizerError>
+            switch kind.spelling {
+            case "words": trained = WordTokenizer.train(on: [text]).map { $0 }
+            case "bpe":
+                guard let merges = s.dims["N_merges"] else { throw RuntimeError(.missingValue, "`tokenize(… | bpe)` needs N_merges", at: e.span) }
+                trained = BPETokenizer.train(on: [text], merges: merges).map { $0 }
+            default: trained = CharacterTokenizer.train(on: [text]).map { $0 }
+            }
             guard case .success(let t) = trained, case .success(let ids) = t.encode(text, wrap: false), !ids.isEmpty else {
                 throw RuntimeError(.emptyData, "the data file `\(path)` holds no token", at: e.span)
             }
