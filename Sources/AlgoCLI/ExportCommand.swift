@@ -53,7 +53,8 @@ struct ExportCommand: Command {
         case .failure(let f): return RunCommand.report(f, &reporter, &output)
         case .success(let p): loaded = p
         }
-        let result = JAXExport.module(target: loaded.target.checked, program: loaded.program.algorithms.map(\.checked), sources: loaded.sources, displayPath: path)
+        let result = JAXExport.module(targets: loaded.program.algorithms.filter { $0.file == loaded.source.path }.map(\.checked),
+                                      program: loaded.program.algorithms.map(\.checked), sources: loaded.sources, displayPath: path)
         reporter.add(loaded.sources)
         guard let text = result.text else {
             reporter.emit(result.diagnostics, &output)

@@ -80,7 +80,10 @@ extension FunctionWriter {
         case .value(let spelling):
             let py = names.name(spelling)
             if !known.contains(py) {
-                if requireKeywords { addKeyword(spelling, isDimension: false) }
+                if requireKeywords, outerHyperparameters.contains(spelling) { addKeyword(spelling, isDimension: false) }
+                else if requireKeywords, functions[spelling] == nil {
+                    refuse(.exportGradient, "the training step reads `\(spelling)`, which the loop carries or defines outside the step", at: span)
+                }
                 else if let f = functions[spelling] { return .atom(f) }
             }
             return .atom(py)
@@ -91,7 +94,8 @@ extension FunctionWriter {
         case .groupCollection(let collection, let group):
             return groupCollection(collection, group, span)
         case .familyElement(let fam, let index):
-            if let el = element, el.family == fam, index < n.scripts.count, case .name(let iv) = n.scripts[index].value.kind, iv.spelling == el.variable {
+            if index < n.scripts.count, case .name(let iv) = n.scripts[index].value.kind,
+               let el = elements.first(where: { $0.family == fam && $0.variable == iv.spelling }) {
                 return .atom(el.py)
             }
             let py = familyName(fam)

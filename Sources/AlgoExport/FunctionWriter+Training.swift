@@ -49,61 +49,64 @@ extension FunctionWriter {
                 return
             }
         }
-        // The dataset element of this iteration (`x_n`).
-        var element: (spelling: String, argument: String)? = nil
+        // The dataset elements of this iteration (`x_n`; EDTraining's `z_n` and `x_n`), in order of first use.
+        var elements: [(family: String, spelling: String, argument: String)] = []
         var bad: Span? = nil
         for st in l.body {
             _ = st.firstExpression { x -> Bool? in
-                guard case .name(let n) = x.kind, case .familyElement(_, let index)? = algorithm.bindings[x.span] else { return nil }
+                guard case .name(let n) = x.kind, case .familyElement(let fam, let index)? = algorithm.bindings[x.span] else { return nil }
                 if case .name(let iv) = n.scripts[index].value.kind, iv.spelling == l.variable.spelling {
-                    if element == nil {
+                    if !elements.contains(where: { $0.family == fam }) {
                         scopeNats[l.variable.spelling] = v
-                        element = (n.spelling, name(n, x.span).text)
+                        elements.append((fam, n.spelling, name(n, x.span).text))
                         scopeNats[l.variable.spelling] = nil
                     }
-                } else if arrayFamilies.isEmpty { bad = x.span }
+                } else if arrayFamilies[fam] == nil { bad = x.span }
                 return nil
             }
         }
-        if let bad { refuse(.exportGradient, "the step reads a dataset element other than this iteration's", at: bad); return }
-        guard let element else { refuse(.exportGradient, "the loop takes ∇ without reading a dataset element (`x_n`)", at: s.span); return }
+        if let bad { refuse(.exportGradient, "the step reads a dataset element other than this iteration's (a sum over a minibatch is not exported yet)", at: bad); return }
+        guard !elements.isEmpty else { refuse(.exportGradient, "the loop takes ∇ without reading a dataset element (`x_n`)", at: s.span); return }
 
         let base = signature.name
         let stateSpellings = Array(state)
+        let hyperparameters = Set(keywords.map(\.spelling))
+        let described = elements.map(\.spelling).joined(separator: ", ")
         // NAME_loss
-        let loss = subWriter()
-        let elementKey: String? = { if case .familyElement(let fam, _)? = firstElementBinding(l.body, l.variable.spelling) { return fam } else { return nil } }()
+        let loss = subWriter(hyperparameters)
         let thetaSpelling = lossArgument(l.body[lossIndex]) ?? "θ"
-        let thetaPy = loss.names.name(thetaSpelling), xPy = loss.names.name(element.spelling)
-        loss.known.formUnion([thetaPy, xPy])
-        loss.element = elementKey.map { ($0, l.variable.spelling, xPy) }
+        let thetaPy = loss.names.name(thetaSpelling)
+        let lossInputs = elements.map { loss.names.name($0.spelling) }
+        loss.known.formUnion([thetaPy] + lossInputs)
+        loss.elements = zip(elements, lossInputs).map { ($0.0.family, l.variable.spelling, $0.1) }
         loss.write(prefix)
         loss.lineTag = l.body[lossIndex].lineNumber ?? ""
         loss.emit("return \(loss.names.name(lossName))(\(thetaPy))")
-        loss.finish(name: base + "_loss", doc: "\(paperName), lines \(lineRange(prefix)): loss(θ) for one sequence \(element.spelling).", inputs: [thetaPy, xPy], params: [])
+        loss.finish(name: base + "_loss", doc: "\(paperName), lines \(lineRange(prefix)): loss(θ) for one example \(described).", inputs: [thetaPy] + lossInputs, params: [])
         let lossKeywords = loss.keywords.map { "\($0.py)=\($0.py)" }.joined(separator: ", ")
+        let kwTail = lossKeywords.isEmpty ? "" : ", " + lossKeywords
 
-        // NAME_step and NAME_batch_step: the update lines, with the loss of one sequence or of a batch.
+        // NAME_step and NAME_batch_step: the update lines, with the loss of one example or of a batch.
         func stepFunction(batch: Bool) -> FunctionWriter {
-            let w = subWriter()
+            let w = subWriter(hyperparameters)
             let statePy = stateSpellings.map { w.names.name($0) }
-            let xs = w.names.name(batch ? "xs" : element.spelling)
-            w.known.formUnion(statePy + [xs])
-            if !batch { w.element = elementKey.map { ($0, l.variable.spelling, xs) } }
+            let inputs = elements.map { w.names.name(batch ? PythonNames.ascii($0.spelling) + "s" : $0.spelling) }
+            w.known.formUnion(statePy + inputs)
             for k in loss.keywords { w.addKeyword(k.spelling, isDimension: k.isDimension) }
             w.lineTag = lineRange(prefix)
             let lossPy = w.names.name(lossName)
-            let call = batch ? "jnp.mean(jax.vmap(lambda x_n: \(base)_loss(theta, x_n\(lossKeywords.isEmpty ? "" : ", " + lossKeywords)))(\(xs)))"
-                             : "\(base)_loss(theta, \(xs)\(lossKeywords.isEmpty ? "" : ", " + lossKeywords))"
+            let one = elements.map { PythonNames.ascii($0.spelling) }
+            let call = batch ? "jnp.mean(jax.vmap(lambda \(one.joined(separator: ", ")): \(base)_loss(theta, \(one.joined(separator: ", "))\(kwTail)))(\(inputs.joined(separator: ", "))))"
+                             : "\(base)_loss(theta, \(inputs.joined(separator: ", "))\(kwTail))"
             w.emit("\(lossPy) = lambda theta: \(call)")
             w.functions[lossName] = lossPy
             w.known.insert(lossPy)
             w.write(rest)
             w.lineTag = ""
-            w.emit("return " + (statePy.count == 1 ? statePy[0] : statePy.joined(separator: ", ")))
-            let doc = batch ? "\(paperName), lines \(lineRange(l.body)) for a batch xs of equal-length sequences (B × ℓ): the update as written, ∇ of the loss averaged over the batch."
-                            : "\(paperName), lines \(lineRange(l.body)): one update on the sequence \(element.spelling); returns \(stateSpellings.joined(separator: ", "))."
-            w.finish(name: base + (batch ? "_batch_step" : "_step"), doc: doc, inputs: statePy + [xs], params: [])
+            w.emit("return " + statePy.joined(separator: ", "))
+            let doc = batch ? "\(paperName), lines \(lineRange(l.body)) for a batch (\(inputs.joined(separator: ", ")): B equal-length sequences each, stacked): the update as written, ∇ of the loss averaged over the batch."
+                            : "\(paperName), lines \(lineRange(l.body)): one update on \(described); returns \(stateSpellings.joined(separator: ", "))."
+            w.finish(name: base + (batch ? "_batch_step" : "_step"), doc: doc, inputs: statePy + inputs, params: [])
             return w
         }
         let step = stepFunction(batch: false)
@@ -128,14 +131,16 @@ extension FunctionWriter {
         indent += 1
         lineTag = lineRange(l.body)
         pendingQuote = "\(lineRange(l.body)): \(base)_step"
-        emit("\(statePy.joined(separator: ", ")) = \(base)_step_jit(\(statePy.joined(separator: ", ")), \(element.argument)\(kwargs.isEmpty ? "" : ", " + kwargs.joined(separator: ", ")))")
+        let arguments = statePy + elements.map(\.argument) + kwargs
+        emit("\(statePy.joined(separator: ", ")) = \(base)_step_jit(\(arguments.joined(separator: ", ")))")
         indent -= 1
         scopeNats[l.variable.spelling] = nil
     }
 
     /// A writer for a function extracted from this algorithm (same checker tables and names).
-    func subWriter() -> FunctionWriter {
+    func subWriter(_ hyperparameters: Set<String>) -> FunctionWriter {
         let w = FunctionWriter(algorithm, context: context)
+        w.outerHyperparameters = hyperparameters
         w.masks = masks
         w.requireKeywords = true
         w.lines = []

@@ -50,7 +50,9 @@ final class FunctionWriter {
     var pendingQuote: String? = nil
     var usesKey = false
     /// In a training step: the dataset element of the iteration (family key, loop variable, Python parameter).
-    var element: (family: String, variable: String, py: String)? = nil
+    var elements: [(family: String, variable: String, py: String)] = []
+    /// In a training step: the enclosing algorithm's hyperparameters, which it may take as keywords.
+    var outerHyperparameters: Set<String> = []
 
     init(_ a: CheckedAlgorithm, context: ModuleContext) {
         algorithm = a
@@ -237,6 +239,19 @@ final class FunctionWriter {
                 indent += 1; emit("\(i.py) = \(v.text)"); indent -= 1
             }
         }
+        // Families given as inputs (`x_{1:N_data}`): a dict keyed 1…N; N is their size.
+        for p in algorithm.syntax.title.signature?.inputs ?? [] {
+            guard case .name(let n) = p.name.kind, let k = n.scripts.firstIndex(where: { $0.raw.contains(":") }),
+                  let py = familyNames[NameBinding.familyKey(n.base, n.scripts, index: k)] else { continue }
+            lineTag = "Input"
+            emit("\(py) = _family(\(py))")
+            if case .slice(_, let hi?) = n.scripts[k].value.kind, case .name(let dn) = hi.kind, dimExprs[dn.spelling] == nil {
+                let dpy = names.name(dn.spelling)
+                emit("\(dpy) = len(\(py))")
+                known.insert(dpy)
+                dimExprs[dn.spelling] = dpy
+            }
+        }
         var checks: [(value: String, dims: [Expr], label: String)] = []
         var groupChecks: [(group: CollectionGroup, collection: String, decl: Declaration, name: Name, label: String)] = []
         for case .line(let l) in algorithm.syntax.header where l.kind == .input || l.kind == .parameters {
@@ -244,14 +259,7 @@ final class FunctionWriter {
             func visit(_ d: Declaration, collection: String?) {
                 for ne in d.names {
                     guard let (spelling, family) = declarator(ne) else { continue }
-                    if let family, let py = familyNames[family] {
-                        lineTag = label
-                        emit("\(py) = _family(\(py))")
-                        if case .scripted(_, let ss) = ne.kind, let up = ss.first(where: { $0.position == .sup }), case .name(let dn) = up.value.kind, dimExprs[dn.spelling] == nil {
-                            let dpy = names.name(dn.spelling); emit("\(dpy) = len(\(py))"); known.insert(dpy); dimExprs[dn.spelling] = dpy
-                        }
-                        continue
-                    }
+                    if family != nil { continue }
                     guard let t = d.type else { continue }
                     let value: String
                     if let c = collection, case .name(let n) = ne.kind { value = "\(names.name(c))[\(keyLiteral(n))]" } else { value = names.name(spelling) }

@@ -16,15 +16,19 @@ public enum JAXExport {
         public var functions: [String]
     }
 
-    /// The module for `target` (an algorithm of `program`, the checked algorithms) and its callees. `sources` gives the text
-    /// of every file (for the paper lines quoted in comments); `displayPath` names the file in the header.
-    public static func module(target: CheckedAlgorithm, program: [CheckedAlgorithm], sources: [SourceFile], displayPath: String) -> Output {
-        if target.syntax.title.keyword == .experiment {
+    /// The module for `targets` (the algorithms of one file, among `program`, the checked
+    /// algorithms) and their callees. `sources` gives the text of every file (for the paper lines
+    /// quoted in comments); `displayPath` names the file in the header.
+    public static func module(targets: [CheckedAlgorithm], program: [CheckedAlgorithm], sources: [SourceFile], displayPath: String) -> Output {
+        if let e = targets.first(where: { $0.syntax.title.keyword == .experiment }) {
             let d = Diagnostic(.exportExperiment, "an experiment file is not exported; export the algorithm it trains (`algo export --jax` of its .algo file)",
-                               at: target.syntax.title.span)
+                               at: e.syntax.title.span)
             return Output(text: nil, diagnostics: [d], functions: [])
         }
-        let order = reached(from: target, in: program)
+        var order: [CheckedAlgorithm] = []
+        for t in targets {
+            for a in reached(from: t, in: program) where !order.contains(where: { ModuleContext.key($0) == ModuleContext.key(a) }) { order.append(a) }
+        }
         var context = ModuleContext(sources: Dictionary(sources.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a }))
         var chunks: [String] = []
         var diagnostics: [Diagnostic] = []
@@ -38,7 +42,8 @@ public enum JAXExport {
             functions += w.functionNames
         }
         guard diagnostics.isEmpty else { return Output(text: nil, diagnostics: diagnostics, functions: functions) }
-        var text = PythonRuntime.header(source: displayPath, target: target.syntax.title.signature?.name.spelling ?? "?")
+        let names = targets.compactMap { $0.syntax.title.signature?.name.spelling }.joined(separator: ", ")
+        var text = PythonRuntime.header(source: displayPath, target: names)
         for c in chunks { text += "\n\n" + c }
         text += PythonRuntime.checkpoints
         text += keywordTable(context.signatures.values.flatMap(\.keywords))

@@ -119,6 +119,16 @@ def main():
         got = getattr(module, name)([X], theta, **kw)
         report(f"{name}: θ after one step ({lines} exported lines)", max_theta_difference(got, expected), 1e-10)
 
+    # EDTraining: one step on one (z, x) pair, from EDTransformer's checkpoint.
+    algo("run", os.path.join(ALGS, "EDTraining.algo"), "--params", path("EDTransformer.θ.safetensors"), "--input", f"z_1={seq(Z)};x_1={seq(X)}",
+         "--set", "N_epochs=1,η=0.1", "--precision", "f64", "--output", path("EDTraining.out.safetensors"))
+    module, lines = export("EDTraining")
+    theta, hyper = module.load_params(path("EDTransformer.θ.safetensors"))
+    expected, _ = module.load_params(path("EDTraining.out.safetensors"))
+    hyper.update({"η": 0.1, "N_epochs": 1})
+    got = module.EDTraining([Z], [X], theta, **module.hyperparameters(module.EDTraining, hyper))
+    report(f"EDTraining: θ after one step ({lines} exported lines)", max_theta_difference(got, expected), 1e-10)
+
     # The batch step: against algo's DTrainingMinibatch (B = 4, one batch), and on 4 devices.
     module, _ = export("DTraining")
     theta, hyper = module.load_params(θ0)
@@ -163,6 +173,20 @@ def main():
              "--precision", "f64", "--threads", "1")
     line = next((l for l in r.stdout.splitlines() if l.startswith("time:")), "time: ?")
     print(f"time of one DTraining step (f64, ℓ = {len(X)}, d_e = 16, L = 2): JAX jit {jax_ms:.2f} ms; algo {n} steps, {line} (1 thread)")
+
+    # Every other file of Algorithms/ that exports is importable Python (no syntax or name error at
+    # import); those the export refuses say so with a diagnostic and write nothing.
+    for f in sorted(os.listdir(ALGS)):
+        if not f.endswith(".algo"):
+            continue
+        out = os.path.join(WORK, "corpus_" + f[:-5] + ".py")
+        r = subprocess.run([ALGO, "export", "--jax", os.path.join(ALGS, f), "-o", out], capture_output=True, text=True)
+        if r.returncode == 0:
+            spec = importlib.util.spec_from_file_location("corpus_" + f[:-5], out)
+            spec.loader.exec_module(importlib.util.module_from_spec(spec))
+        elif r.returncode != 1 or "error[E056" not in r.stderr or os.path.exists(out):
+            report(f"export of {f}: exit {r.returncode} without an E056x diagnostic, or a file written", float("inf"), 0)
+    print("every exported module of Algorithms/ imports; the refused ones have E056x diagnostics and no file")
 
     if FAILED:
         sys.exit(f"{len(FAILED)} comparison(s) failed: {', '.join(FAILED)}")
