@@ -102,7 +102,7 @@ extension FunctionWriter {
             w.functions[lossName] = lossPy
             w.known.insert(lossPy)
             w.write(rest)
-            w.lineTag = ""
+            w.lineTag = lineRange(l.body)
             w.emit("return " + statePy.joined(separator: ", "))
             let doc = batch ? "\(paperName), lines \(lineRange(l.body)) for a batch (\(inputs.joined(separator: ", ")): B equal-length sequences each, stacked): the update as written, ∇ of the loss averaged over the batch."
                             : "\(paperName), lines \(lineRange(l.body)): one update on \(described); returns \(stateSpellings.joined(separator: ", "))."

@@ -111,6 +111,8 @@ final class FunctionWriter {
         writeHeader()
         headerEnd = lines.count
         writeBlock(algorithm.syntax.body)
+        // Callers pass what the body needed too (DTraining's L, H, … for DTransformer; a key to sample).
+        signature.keywords = keywords + (usesKey ? [.init(spelling: "key", py: "key", isDimension: false)] : [])
         finish(name: signature.name, doc: docLine())
     }
 

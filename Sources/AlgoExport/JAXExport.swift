@@ -33,11 +33,13 @@ public enum JAXExport {
         var chunks: [String] = []
         var diagnostics: [Diagnostic] = []
         var functions: [String] = []
+        var keywords: [PySignature.Keyword] = []
         for a in order {
             let w = FunctionWriter(a, context: context)
             w.write()
             diagnostics += w.diagnostics
             context.signatures[ModuleContext.key(a)] = w.signature
+            keywords += w.keywords
             chunks.append(contentsOf: w.chunks)
             functions += w.functionNames
         }
@@ -46,7 +48,7 @@ public enum JAXExport {
         var text = PythonRuntime.header(source: displayPath, target: names)
         for c in chunks { text += "\n\n" + c }
         text += PythonRuntime.checkpoints
-        text += keywordTable(context.signatures.values.flatMap(\.keywords))
+        text += keywordTable(keywords)
         return Output(text: text, diagnostics: [], functions: functions)
     }
 

@@ -71,7 +71,7 @@ def Bigram(x, *, theta, d_e):
     return P  # 4
 
 def TrainBigram_loss(theta, x_n, *, d_e):
-    """TrainBigram, lines 3–4: loss(θ) for one sequence x_n."""
+    """TrainBigram, lines 3–4: loss(θ) for one example x_n."""
     def P(theta):  # 3: P(θ) ← Bigram(x_n | θ)
         return Bigram(x_n, theta=theta, d_e=d_e)  # 3
     def loss(theta):  # 4: loss(θ) = −Σ_{t=1}^{length(x_n)−1} log P(θ)[x_n[t+1], t]
@@ -79,16 +79,16 @@ def TrainBigram_loss(theta, x_n, *, d_e):
     return loss(theta)  # 4
 
 def TrainBigram_step(theta, x_n, *, d_e, eta):
-    """TrainBigram, lines 3–5: one update on the sequence x_n; returns θ."""
+    """TrainBigram, lines 3–5: one update on x_n; returns θ."""
     loss = lambda theta: TrainBigram_loss(theta, x_n, d_e=d_e)  # 3–4
     theta = jax.tree_util.tree_map(lambda theta, g: theta - eta * g, theta, jax.grad(loss)(theta))  # 5: θ ← θ − η · ∇loss(θ)
-    return theta
+    return theta  # 3–5
 
-def TrainBigram_batch_step(theta, xs, *, d_e, eta):
-    """TrainBigram, lines 3–5 for a batch xs of equal-length sequences (B × ℓ): the update as written, ∇ of the loss averaged over the batch."""
-    loss = lambda theta: jnp.mean(jax.vmap(lambda x_n: TrainBigram_loss(theta, x_n, d_e=d_e))(xs))  # 3–4
+def TrainBigram_batch_step(theta, x_ns, *, d_e, eta):
+    """TrainBigram, lines 3–5 for a batch (x_ns: B equal-length sequences each, stacked): the update as written, ∇ of the loss averaged over the batch."""
+    loss = lambda theta: jnp.mean(jax.vmap(lambda x_n: TrainBigram_loss(theta, x_n, d_e=d_e))(x_ns))  # 3–4
     theta = jax.tree_util.tree_map(lambda theta, g: theta - eta * g, theta, jax.grad(loss)(theta))  # 5: θ ← θ − η · ∇loss(θ)
-    return theta
+    return theta  # 3–5
 
 TrainBigram_step_jit = jax.jit(TrainBigram_step, static_argnames=("d_e",))
 TrainBigram_batch_step_jit = jax.jit(TrainBigram_batch_step, static_argnames=("d_e",))
@@ -136,9 +136,9 @@ def save_params(path, theta, hyper=None):
 
 # Keyword arguments and the paper's names of the hyperparameters they carry.
 KEYWORDS = {
+    "d_e": "d_e",
     "N_epochs": "N_epochs",
     "eta": "η",
-    "d_e": "d_e",
 }
 
 
