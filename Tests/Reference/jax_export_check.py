@@ -158,6 +158,16 @@ def main():
         assert all(v.sharding.is_fully_replicated for v in four.values()), "θ after the step is not replicated"
         report("DTraining_batch_step on 4 devices (batch sharded, θ replicated) vs 1 device", max_theta_difference(four, one), 1e-12)
 
+    # Sampling (DInference) runs with jax.random: its stream is not algo's, so only the form is checked.
+    inference, _ = export("DInference")
+    kw = inference.hyperparameters(inference.DInference, {**hyper, "τ": 1.0, "ℓ_gen": 4})
+    y = np.asarray(inference.DInference(X[:3], theta, key=jax.random.PRNGKey(0), **kw))
+    ok = y.shape == (4,) and bool(np.all((y >= 1) & (y <= 12)))
+    if not ok:
+        report(f"DInference: 4 sampled ids in 1…N_V, got {y.tolist()}", float("inf"), 0)
+    else:
+        print(f"ok   DInference: ℓ_gen = 4 ids sampled with jax.random, all in 1…N_V: {y.tolist()}")
+
     # Timing: one jitted DTraining step, after compilation, next to algo's (same model, same precision).
     step = module.DTraining_step_jit
     skw = module.hyperparameters(module.DTraining_step, hyper)
