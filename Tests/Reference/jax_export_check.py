@@ -181,8 +181,13 @@ def main():
     jax_ms = (time.perf_counter() - t0) / n * 1e3
     r = algo("run", os.path.join(ALGS, "DTraining.algo"), "--params", θ0, "--input", f"x_1={seq(X)}", "--set", f"N_epochs={n},η=0.1",
              "--precision", "f64", "--threads", "1")
-    line = next((l for l in r.stdout.splitlines() if l.startswith("time:")), "time: ?")
-    print(f"time of one DTraining step (f64, ℓ = {len(X)}, d_e = 16, L = 2): JAX jit {jax_ms:.2f} ms; algo {n} steps, {line} (1 thread)")
+    line = next((l for l in r.stdout.splitlines() if l.startswith("time:")), "time: ? ms")
+    try:
+        algo_ms = f"{float(line.split()[1]) / n:.2f} ms"
+    except ValueError:
+        algo_ms = "?"
+    print(f"time of one DTraining step (f64, ℓ = {len(X)}, d_e = 16, L = 2, H = 2): JAX jit {jax_ms:.2f} ms (mean of {n}, after compiling); "
+          f"algo {algo_ms} ({line.strip()} for {n} steps, 1 thread; {os.path.basename(ALGO)} build at {ALGO})")
 
     # Every other file of Algorithms/ that exports is importable Python (no syntax or name error at
     # import); those the export refuses say so with a diagnostic and write nothing.
