@@ -23,8 +23,10 @@ public enum FileBytes {
         }
     }
 
-    /// The bytes of the regular file at `path`.
-    public static func read(_ path: String) -> Result<[UInt8], Failure> {
+    /// The bytes of the regular file at `path`, refused (without reading them) when there are more
+    /// than `limit`: a 10 GB file given as a source or a tokenizer is not read whole into memory
+    /// first. `why` says where the limit comes from (`an .algo file holds at most 16 MB`).
+    public static func read(_ path: String, limit: Int = .max, why: @autoclosure () -> String = "") -> Result<[UInt8], Failure> {
         guard !path.isEmpty else { return .failure(.unreadable("an empty path names no file")) }
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { return .failure(errno == ENOENT ? .notFound : .unreadable(reason(errno))) }
@@ -39,6 +41,8 @@ public enum FileBytes {
         case S_IFSOCK: return .failure(.unreadable("it is a socket, not a regular file"))
         default: return .failure(.unreadable("it is not a regular file"))
         }
+        func tooLarge(_ size: Int) -> Failure { .unreadable("it holds \(ByteCount.describe(size)); \(why())") }
+        if Int(st.st_size) > limit { return .failure(tooLarge(Int(st.st_size))) }
         var out: [UInt8] = []
         out.reserveCapacity(max(0, Int(st.st_size)))
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
@@ -49,6 +53,8 @@ public enum FileBytes {
                 return .failure(.unreadable(reason(errno)))
             }
             if n == 0 { break }
+            // A file that grows while it is read (or reports no size, as /proc does) is bounded too.
+            if out.count + n > limit { return .failure(tooLarge(out.count + n)) }
             out.append(contentsOf: chunk[0..<n])
         }
         return .success(out)

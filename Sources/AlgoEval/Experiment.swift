@@ -387,7 +387,8 @@ public struct ExperimentRunner {
 
     func readText(_ path: String, _ span: Span) throws -> String {
         let data: [UInt8]
-        switch FileBytes.read(path) {
+        // Its tokens take 8 bytes per byte of text, beside the text itself.
+        switch FileBytes.read(path, limit: SizeBudget.available.bytes / 9, why: "its tokens would need 9× that; \(SizeBudget.available.phrase)") {
         case .success(let b): data = b
         case .failure(.notFound):
             throw RuntimeError(.fileNotFound, "the data file `\(path)` does not exist", at: span, notes: ["give another with `--data PATH`"])

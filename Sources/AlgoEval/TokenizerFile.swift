@@ -26,7 +26,7 @@ public enum TokenizerFile {
 
     /// Reads a vocabulary file written by `Tokenizer.save(to:)`.
     public static func load(from path: String) -> Result<any Tokenizer, TokenizerError> {
-        FileBytes.read(path).mapError { .io($0.description) }.flatMap(parse)
+        FileBytes.read(path, limit: SizeBudget.available.bytes, why: SizeBudget.available.phrase).mapError { .io($0.description) }.flatMap(parse)
     }
 
     /// Parses the bytes of a vocabulary file; every malformation is a `.malformedFile` value.

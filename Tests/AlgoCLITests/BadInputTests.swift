@@ -24,11 +24,11 @@ struct BadInputTests {
 
     /// Runs `algo ARGS` in-process under the test budget.
     static func run(_ args: [String]) -> (code: ExitCode, out: String, err: String) {
-        SizeBudget.$limitOverride.withValue(budget) {
+        BufferPool.$current.withValue(BufferPool()) { SizeBudget.$limitOverride.withValue(budget) {
             var o = Output(color: false)
             let code = CLI.run(args, &o)
             return (code, o.stdout, o.stderr)
-        }
+        } }
     }
 
     // MARK: - Sizes from the command line (E0517, E0518, E0515)
@@ -246,6 +246,25 @@ struct BadInputTests {
         let dir = try Self.scratch()
         let r = Self.run(["run", Self.algorithms + "Experiments/CharGPT.algo", "--data", dir])
         #expect(r.code == .input && r.err.contains("error[E0002]") && r.err.contains("it is a directory"), "\(r.err)")
+    }
+
+    @Test("an input file larger than what it could be is refused from its size, before it is read: a 17 MB .algo file, a data file or tokenizer past the budget")
+    func hugeInputFiles() throws {
+        let dir = try Self.scratch()
+        // Sparse files: their size is set without writing (or reading back) their bytes.
+        func sparse(_ name: String, _ bytes: Int) -> String {
+            let path = dir + "/" + name
+            #expect(FileManager.default.createFile(atPath: path, contents: nil) && truncate(path, off_t(bytes)) == 0)
+            return path
+        }
+        let started = Date()
+        let source = Self.run(["check", sparse("huge.algo", 17_000_000)])
+        #expect(source.code == .input && source.err.contains("error[E0002]") && source.err.contains("it holds 17 MB; an .algo file holds at most 16 MB"), "\(source.err)")
+        let data = Self.run(["run", Self.algorithms + "Experiments/CharGPT.algo", "--data", sparse("data.txt", Self.budget / 8)])
+        #expect(data.code == .input && data.err.contains("error[E0002]") && data.err.contains("its tokens would need 9× that"), "\(data.err)")
+        let tokenizer = Self.run(["run", Self.algorithms + "DTransformer.algo", "--tokenizer", sparse("tokenizer.json", Self.budget + 1)])
+        #expect(tokenizer.code == .input && tokenizer.err.contains("it holds 2.0 GB; the memory budget is 2.0 GB"), "\(tokenizer.err)")
+        #expect(Date().timeIntervalSince(started) < 10, "reading took \(Date().timeIntervalSince(started)) s: the files were read")
     }
 
     // MARK: - Streams and signals (the built binary)

@@ -75,6 +75,7 @@ extension Evaluator {
         case .assign(let target, _, let value):
             if case .call(let c) = target.kind { try defineFunction(c, value, f); return .normal }
             let v = try eval(value, f)
+            try SizeBudget.checkHeld(at: s.span)
             try assign(target, v, f, s)
             if options.training != nil { try afterAssignment(s, f) }   // a step of a training run (TrainingMonitor.swift)
             return .normal
