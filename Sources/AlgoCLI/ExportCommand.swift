@@ -36,12 +36,12 @@ struct ExportCommand: Command {
     func run(_ args: Arguments, _ output: inout Output) -> ExitCode {
         guard let format = DiagnosticFormat.from(args, &output) else { return .usage }
         guard args.has("jax") else {
-            output.err("algo export: error: give the target, `--jax`\n\n" + usage)
+            output.err("algo export: error: give the target, `--jax`\n" + CLI.shortUsage(for: self))
             return .usage
         }
         guard let path = singleFile(args, &output) else { return .usage }
         if let out = args.value("output"), out.isEmpty {
-            output.err("algo export: error: `-o` needs a file name")
+            output.err("algo export: error: `-o` needs a file name\n" + CLI.shortUsage(for: self))
             return .usage
         }
         guard OutputPaths.preflight(args, flags: ["output"], command: "export", &output) else { return .output }
