@@ -39,7 +39,7 @@ FAILED = []
 
 # A small model: two layers, two heads, N_V = 12 (training defaults of `algo run`).
 COMMON = "N_V=12,ℓ_max=16,H=2,d_e=16,d_mlp=32,d_attn=8,d_mid=8"
-DIMS = {"DTransformer": COMMON + ",L=2", "ETransformer": COMMON + ",L=2,d_f=16", "EDTransformer": COMMON + ",L_enc=2,L_dec=2"}
+DIMS = {"DTransformer": COMMON + ",L=2", "DTransformerGopher": COMMON + ",L=2", "ETransformer": COMMON + ",L=2,d_f=16", "EDTransformer": COMMON + ",L_enc=2,L_dec=2"}
 X = [3, 1, 4, 1, 5, 9, 2, 6]
 Z = [2, 7, 1, 8, 2, 8]
 BATCH = [[3, 1, 4, 1, 5, 9], [2, 7, 1, 8, 2, 8], [1, 4, 1, 4, 2, 1], [1, 7, 3, 2, 5, 8]]
@@ -98,6 +98,7 @@ def forward(name, inputs, call):
 def main():
     print(f"jax {jax.__version__}, devices: {jax.devices()}")
     forward("DTransformer", {"x": X}, lambda m, θ, kw: m.DTransformer(X, theta=θ, **kw))
+    forward("DTransformerGopher", {"x": X}, lambda m, θ, kw: m.DTransformerGopher(X, theta=θ, **kw))
     forward("ETransformer", {"x": X}, lambda m, θ, kw: m.ETransformer(X, theta=θ, **kw))
     forward("EDTransformer", {"z": Z, "x": X}, lambda m, θ, kw: m.EDTransformer(Z, X, theta=θ, **kw))
     θ0 = path("DTransformer.θ.safetensors")
