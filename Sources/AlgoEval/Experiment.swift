@@ -160,7 +160,9 @@ public struct ExperimentRunner {
             var h: [String: String] = [:]
             for (k, x) in s.dims { h[k] = String(x) }
             for (k, x) in s.reals { h[k] = String(x) }
-            let meta = CheckpointMetadata.make(source: loaded.source.text, hyperparameters: h, extra: ["algo.algorithm": a.name])
+            var extra = ["algo.algorithm": a.name]
+            if let t = s.tokenizer { extra[CheckpointMetadata.tokenizerKey] = String(decoding: t.vocabularyFile(), as: UTF8.self) }
+            let meta = CheckpointMetadata.make(source: loaded.source.text, hyperparameters: h, extra: extra)
             if case .failure(let e) = Checkpoint.write(tensors: s.result.parameters, metadata: meta, to: out) {
                 throw ExperimentOutputError(message: "cannot write the checkpoint `\(out)`: \(e)")
             }
@@ -297,9 +299,14 @@ public struct ExperimentRunner {
                     throw RuntimeError(.unknownToken, "`\(path)`: \(err)", at: e.span, notes: ["the experiment's first `tokenize` learned the vocabulary; later texts must use it"])
                 }
             }
-            let trained: Swift.Result<any Tokenizer, TokenizerError> = kind.spelling == "words"
-                ? WordTokenizer.train(on: [text]).map { $0 }
-                : CharacterTokenizer.train(on: [text]).map { $0 }
+            let trained: Swift.Result<any Tokenizer, TokenizerError>
+            switch kind.spelling {
+            case "words": trained = WordTokenizer.train(on: [text]).map { $0 }
+            case "bpe":
+                guard let merges = s.dims["N_merges"] else { throw RuntimeError(.missingValue, "`tokenize(… | bpe)` needs N_merges", at: e.span) }
+                trained = BPETokenizer.train(on: [text], merges: merges).map { $0 }
+            default: trained = CharacterTokenizer.train(on: [text]).map { $0 }
+            }
             guard case .success(let t) = trained, case .success(let ids) = t.encode(text, wrap: false), !ids.isEmpty else {
                 throw RuntimeError(.emptyData, "the data file `\(path)` holds no token", at: e.span)
             }

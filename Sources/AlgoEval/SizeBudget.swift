@@ -194,9 +194,13 @@ public enum SizeBudget {
     }
 
     /// Every token sequence `callee` will see (an input, or an input grown by ℓ_gen generated
-    /// tokens) is at most ℓ_max long (E0515): checked before the generation loop starts.
+    /// tokens) is at most ℓ_max long (E0515): checked before the generation loop starts. A
+    /// generating algorithm that declares ℓ_max itself keeps what it passes within it
+    /// (`DInferenceWindow` slides a window over its prompt): it is not checked here, and a position
+    /// beyond ℓ_max would still be E0502 where it is read.
     public static func checkSequenceLengths(_ callee: LoadedAlgorithm, inputs: [String: Value], dims: [String: Int], at span: Span) throws {
         guard let ℓmax = dims["ℓ_max"] else { return }
+        if callee.hyperparameterNames.contains("ℓ_gen") && callee.hyperparameterNames.contains("ℓ_max") { return }
         let generated = callee.hyperparameterNames.contains("ℓ_gen") ? max(0, (dims["ℓ_gen"] ?? 0) - 1) : 0
         var longest = 0
         for v in inputs.values {
