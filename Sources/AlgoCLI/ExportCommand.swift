@@ -22,7 +22,7 @@ struct ExportCommand: Command {
         runs data-parallel with jax.sharding, Sources/AlgoExport/README.md). Without `-o` the module
         goes to stdout; `-o` replaces the file atomically. A line that cannot be exported is reported
         (E0560–E0562) and nothing is written.
-        Exit 0 written, 1 diagnostics, 2 usage, 3 unreadable input, 4 unwritable output.
+        Exit 0 written, 1 diagnostics, 2 usage, 3 unreadable input, 4 unwritable output (E0007).
         """
     }
     var flags: [Arguments.Spec] {
@@ -44,8 +44,8 @@ struct ExportCommand: Command {
             output.err("algo export: error: `-o` needs a file name\n" + CLI.shortUsage(for: self))
             return .usage
         }
-        guard OutputPaths.preflight(args, flags: ["output"], command: "export", &output) else { return .output }
         var reporter = Reporter(format: format)
+        if let p = OutputPaths.preflight(args, flags: ["output"]) { return p.report(reporter, &output) }
         let (files, failures) = reporter.load([path])
         if !failures.isEmpty { reporter.emit(failures, &output); return .input }
         let loaded: LoadedProgram
@@ -62,8 +62,7 @@ struct ExportCommand: Command {
         }
         guard let out = args.value("output") else { output.out(text); return .ok }
         if case .failure(let e) = AtomicFile.write(Array(text.utf8), to: out) {
-            output.err("algo export: error: \(e.message)")
-            return .output
+            return FileProblem.unwritable(out, flag: "output", e.reason).report(reporter, &output)
         }
         output.err("algo export: wrote \(out) (\(result.functions.joined(separator: ", ")); \(text.split(separator: "\n", omittingEmptySubsequences: false).count) lines)")
         return .ok

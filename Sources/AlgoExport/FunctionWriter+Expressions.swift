@@ -112,6 +112,10 @@ extension FunctionWriter {
             case .bos: return Py(text: "\(nv) - 1", precedence: 4)
             case .eos: return .atom(nv)
             }
+        case .constant(let c):
+            switch c {
+            case .pi: return .atom("jnp.pi")
+            }
         case .power(let base, let exponent):
             let b = value(of: base, Name(base: n.base, scripts: Array(n.scripts.dropLast()), span: n.span), span)
             return Py(text: b.at(8) + " ** " + expr(exponent).at(7), precedence: 7)
@@ -263,6 +267,8 @@ extension FunctionWriter {
             switch b {
             case .exp: return .atom("jnp.exp(\(x))")
             case .log: return .atom("jnp.log(\(x))")
+            case .tanh: return .atom("jnp.tanh(\(x))")
+            case .sigma: return .atom("jax.nn.sigmoid(\(x))")
             case .softmax: return .atom("jax.nn.softmax(\(x), axis=0)")
             case .GELU: return .atom("jax.nn.gelu(\(x), approximate=False)")
             case .ReLU: return .atom("jax.nn.relu(\(x))")

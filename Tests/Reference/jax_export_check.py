@@ -39,7 +39,7 @@ FAILED = []
 
 # A small model: two layers, two heads, N_V = 12 (training defaults of `algo run`).
 COMMON = "N_V=12,ℓ_max=16,H=2,d_e=16,d_mlp=32,d_attn=8,d_mid=8"
-DIMS = {"DTransformer": COMMON + ",L=2", "DTransformerGopher": COMMON + ",L=2", "ETransformer": COMMON + ",L=2,d_f=16", "EDTransformer": COMMON + ",L_enc=2,L_dec=2"}
+DIMS = {"DTransformer": COMMON + ",L=2", "DTransformerGopher": COMMON + ",L=2", "GPT2": COMMON + ",L=2", "ETransformer": COMMON + ",L=2,d_f=16", "EDTransformer": COMMON + ",L_enc=2,L_dec=2"}
 X = [3, 1, 4, 1, 5, 9, 2, 6]
 Z = [2, 7, 1, 8, 2, 8]
 BATCH = [[3, 1, 4, 1, 5, 9], [2, 7, 1, 8, 2, 8], [1, 4, 1, 4, 2, 1], [1, 7, 3, 2, 5, 8]]
@@ -52,9 +52,9 @@ def algo(*args):
     return r
 
 
-def export(name):
+def export(name, file=None):
     path = os.path.join(WORK, name + ".py")
-    algo("export", "--jax", os.path.join(ALGS, name + ".algo"), "-o", path)
+    algo("export", "--jax", os.path.join(ALGS, (file or name) + ".algo"), "-o", path)
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -83,10 +83,10 @@ def seq(s):
     return ",".join(map(str, s))
 
 
-def forward(name, inputs, call):
-    algo("run", os.path.join(ALGS, name + ".algo"), "--set", DIMS[name], "--input", ";".join(f"{k}={seq(v)}" for k, v in inputs.items()),
+def forward(name, inputs, call, file=None):
+    algo("run", os.path.join(ALGS, (file or name) + ".algo"), "--set", DIMS[name], "--input", ";".join(f"{k}={seq(v)}" for k, v in inputs.items()),
          "--precision", "f64", "--seed", "3", "--save-params", path(name + ".θ.safetensors"), "--output", path(name + ".out.safetensors"))
-    module, lines = export(name)
+    module, lines = export(name, file)
     theta, hyper = module.load_params(path(name + ".θ.safetensors"))
     expected = load_file(path(name + ".out.safetensors"))["output.P"]
     got = call(module, theta, module.hyperparameters(getattr(module, name), hyper))
@@ -99,6 +99,7 @@ def main():
     print(f"jax {jax.__version__}, devices: {jax.devices()}")
     forward("DTransformer", {"x": X}, lambda m, θ, kw: m.DTransformer(X, theta=θ, **kw))
     forward("DTransformerGopher", {"x": X}, lambda m, θ, kw: m.DTransformerGopher(X, theta=θ, **kw))
+    forward("GPT2", {"x": X}, lambda m, θ, kw: m.GPT2(X, theta=θ, **kw), file="GPT2/GPT2")
     forward("ETransformer", {"x": X}, lambda m, θ, kw: m.ETransformer(X, theta=θ, **kw))
     forward("EDTransformer", {"z": Z, "x": X}, lambda m, θ, kw: m.EDTransformer(Z, X, theta=θ, **kw))
     θ0 = path("DTransformer.θ.safetensors")
