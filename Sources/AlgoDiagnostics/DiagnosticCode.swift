@@ -94,6 +94,11 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
     case degenerateLoss = "E0531"
     case gradientSteps = "E0532"
 
+    // MARK: export (algo export --jax)
+    case notExportable = "E0560"
+    case exportGradient = "E0561"
+    case exportExperiment = "E0562"
+
     // MARK: rendering (algo render)
     case noLaTeXSpelling = "E0570"
 
@@ -119,6 +124,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .noHeldOutSet, .resumeLineMismatch: .error
         case .stepLimit: .warning
         case .noLoss, .degenerateLoss, .gradientSteps: .error
+        case .notExportable, .exportGradient, .exportExperiment: .error
         case .noLaTeXSpelling: .warning
         }
     }
@@ -191,6 +197,9 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .degenerateLoss: "`algo gradcheck`: loss(θ) does not depend on θ at the fixed dataset element (ETraining's draw masked no position)"
         case .gradientSteps: "`algo gradcheck`: one epoch over one dataset element did not take exactly one `∇loss(θ)`"
         case .sequenceTooLong: "a run or an experiment would pass a sequence longer than ℓ_max to a transformer (its input grown by ℓ_gen generated tokens)"
+        case .notExportable: "`algo export --jax`: a construct the JAX export does not translate yet (a `while`, an `if` outside `∀`, a set builder, a random choice)"
+        case .exportGradient: "`algo export --jax`: a `∇` outside the form the export splits into loss and step (`∇loss(θ)` of a loss defined in the same training loop)"
+        case .exportExperiment: "`algo export --jax` of an experiment file: only algorithms are exported"
         case .noLaTeXSpelling: "`algo render --latex`: a character of a box (in prose or a name) has no LaTeX spelling; it is written `?`"
         case .memoryBudget: "a size from the command line, a checkpoint or a file needs more memory than the machine has (or overflows a 64-bit integer)"
         case .degenerateDimension: "a dimension that shapes tensors is 0 or negative (`--set d_e=0`), or a step count is negative"
