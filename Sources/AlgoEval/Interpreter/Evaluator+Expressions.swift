@@ -320,8 +320,16 @@ extension Evaluator {
         } else {
             ops += 1; m = a.gather(axis: 1, indices: cols)
         }
+        var picked = m.pick(rows: rows)
+        if form.logOfEntries { ops += 1; picked = picked.log() }
+        if let d = form.divisor {
+            let q = try tensor(try eval(d, f), d.span)
+            guard q.value.count == 1 else { return nil }
+            ops += 1
+            picked = picked / q
+        }
         ops += 2
-        return .tensor(m.pick(rows: rows).sum(axis: 0))
+        return .tensor(picked.sum(axis: 0))
     }
 
     /// Whether every occurrence of `v` is a whole single index `A[v]` of a name (so a Σ over `v`
