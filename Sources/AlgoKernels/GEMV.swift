@@ -1,8 +1,8 @@
 /// One column: `c[m] ← alpha · op(A) · b + beta · c`, the n = 1 case of `GEMM.sgemm` (a
 /// matrix-vector product: each new token of decoding that reuses the prefix multiplies every weight
 /// matrix by one column). A packed GEMM would copy the whole of A into panels to use each element
-/// once; here A is read once in place. Not transposed, rows in blocks of 64 accumulate
-/// `A[i…i+63, p]·b[p]` over p (A's columns are contiguous); transposed, each output is a dot
+/// once; here A is read once in place. Not transposed, `y += A[:, p]·b[p]` runs over p in order,
+/// four contiguous columns of A streamed at a time (y stays in L1); transposed, each output is a dot
 /// product of a contiguous column of the stored A with b. Each output is one sum over k, in an
 /// order that differs from the packed kernel's (the two agree to rounding). Bound by reading A:
 /// from `parallelWork` multiply-adds the rows are split, in blocks of 64, over `Parallel.threads`
@@ -34,29 +34,51 @@ enum GEMV {
         @inline(__always) func store(_ i: Int, _ acc: Float) { c[i] = beta == 0 ? alpha * acc : alpha * acc + beta * c[i] }
         @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
         if !transA {
-            var i = range.lowerBound
-            while i + 64 <= m {
-                var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
-                var s4 = SIMD8<Float>(), s5 = SIMD8<Float>(), s6 = SIMD8<Float>(), s7 = SIMD8<Float>()
-                for p in 0..<k {
-                    let x = SIMD8<Float>(repeating: b[p * incb]), col = a + i + p * lda
-                    s0 += load(col) * x; s1 += load(col + 8) * x; s2 += load(col + 16) * x; s3 += load(col + 24) * x
-                    s4 += load(col + 32) * x; s5 += load(col + 40) * x; s6 += load(col + 48) * x; s7 += load(col + 56) * x
+            // y[lo..<m] += A[lo..<m, p]·b[p] for p in order, four columns of A streamed at a time;
+            // each row's sum runs over p in order (the same in a SIMD lane and in the scalar tail).
+            let lo = range.lowerBound, count = m - lo, vectors = count / 8 * 8
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: max(count, 1)) { y in
+                let y = y.baseAddress!
+                y.update(repeating: 0, count: count)
+                var p = 0
+                while p < k {
+                    let w = min(4, k - p)
+                    let x0 = b[p * incb], x1 = w > 1 ? b[(p + 1) * incb] : 0, x2 = w > 2 ? b[(p + 2) * incb] : 0, x3 = w > 3 ? b[(p + 3) * incb] : 0
+                    let c0 = a + lo + p * lda
+                    if w == 4 {
+                        let v0 = SIMD8(repeating: x0), v1 = SIMD8(repeating: x1), v2 = SIMD8(repeating: x2), v3 = SIMD8(repeating: x3)
+                        var i = 0
+                        while i < vectors {
+                            var acc = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
+                            acc += load(c0 + i) * v0
+                            acc += load(c0 + lda + i) * v1
+                            acc += load(c0 + 2 * lda + i) * v2
+                            acc += load(c0 + 3 * lda + i) * v3
+                            UnsafeMutableRawPointer(y + i).storeBytes(of: acc, as: SIMD8<Float>.self)
+                            i += 8
+                        }
+                        while i < count {
+                            var t = y[i]
+                            t += c0[i] * x0; t += c0[lda + i] * x1; t += c0[2 * lda + i] * x2; t += c0[3 * lda + i] * x3
+                            y[i] = t
+                            i += 1
+                        }
+                    } else {
+                        let xs = [x0, x1, x2, x3]
+                        for q in 0..<w {
+                            let col = c0 + q * lda, v = SIMD8(repeating: xs[q])
+                            var i = 0
+                            while i < vectors {
+                                let acc = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self) + load(col + i) * v
+                                UnsafeMutableRawPointer(y + i).storeBytes(of: acc, as: SIMD8<Float>.self)
+                                i += 8
+                            }
+                            while i < count { y[i] += col[i] * xs[q]; i += 1 }
+                        }
+                    }
+                    p += w
                 }
-                for (j, s) in [s0, s1, s2, s3, s4, s5, s6, s7].enumerated() { for l in 0..<8 { store(i + 8 * j + l, s[l]) } }
-                i += 64
-            }
-            while i + 8 <= m {
-                var s = SIMD8<Float>()
-                for p in 0..<k { s += load(a + i + p * lda) * SIMD8<Float>(repeating: b[p * incb]) }
-                for l in 0..<8 { store(i + l, s[l]) }
-                i += 8
-            }
-            while i < m {
-                var s: Float = 0
-                for p in 0..<k { s += a[i + p * lda] * b[p * incb] }
-                store(i, s)
-                i += 1
+                for i in 0..<count { store(lo + i, y[i]) }
             }
             return
         }

@@ -38,7 +38,7 @@ final class AttentionCache {
     var next = 0
     /// Per-head parameters stacked for head batching (`Evaluator+Heads`), by the fingerprint of the
     /// per-head collections, which are kept so that no buffer they name is freed and reused.
-    var stacked: [String: (kept: [Collection], stacked: Collection)] = [:]
+    var stacked: [[Int]: (kept: [Collection], stacked: Collection)] = [:]
 }
 
 /// What a call site that reuses its prefix keeps between calls.
@@ -47,12 +47,12 @@ final class PrefixCache {
     /// so that no buffer of theirs is freed and its address reused while the fingerprint names it), its result.
     let frame: Frame
     var tokens: [Int]
-    let fingerprint: [String], kept: [Value]
+    let fingerprint: [Int], kept: [Value]
     var output: Variable
     let attention: AttentionCache
     /// How many calls in a row computed only their new columns (0 after a whole run).
     let extensions: Int
-    init(frame: Frame, tokens: [Int], fingerprint: [String], kept: [Value], output: Variable, attention: AttentionCache, extensions: Int) {
+    init(frame: Frame, tokens: [Int], fingerprint: [Int], kept: [Value], output: Variable, attention: AttentionCache, extensions: Int) {
         self.frame = frame; self.tokens = tokens; self.fingerprint = fingerprint; self.kept = kept; self.output = output
         self.attention = attention; self.extensions = extensions
     }
@@ -114,13 +114,16 @@ extension Evaluator {
               let resolved = f.algorithm.checked.calls[e.span], let callee = program.find(resolved.callee, file: resolved.file),
               case .tokens(let x) = try eval(c.arguments[form.argument], f), !x.isEmpty else { return nil }
         // What else the callee reads: the other arguments, the parameters, the real hyperparameters.
-        var fingerprint: [String] = [], kept: [Value] = []
+        var fingerprint: [Int] = [], kept: [Value] = []
         for x in c.arguments.enumerated().filter({ $0.offset != form.argument }).map(\.element) + c.parameters.map(\.value) {
             let v = try eval(x, f)
-            guard let p = Self.fingerprint(v) else { return nil }
-            fingerprint.append(p); kept.append(v)
+            guard Self.fingerprint(v, into: &fingerprint) else { return nil }
+            kept.append(v)
         }
-        for h in callee.realHyperparameterNames { fingerprint.append(f.vars[h].flatMap(Self.fingerprint) ?? "-") }
+        for h in callee.realHyperparameterNames {
+            guard let v = f.vars[h] else { fingerprint.append(0); continue }
+            guard Self.fingerprint(v, into: &fingerprint) else { return nil }
+        }
         let key = SpanKey(e.span)
         var reuse: PrefixCache? = nil
         if let old = prefixCaches[key], old.frame === f, old.fingerprint == fingerprint, old.tokens.count < x.count,
@@ -150,29 +153,29 @@ extension Evaluator {
         return .tensor(full)
     }
 
-    /// A value's identity for the prefix cache: tensors by their storage (the same buffer, view and
-    /// shape), numbers and tokens by value, collections member by member, a mask rule by its syntax;
-    /// nil for anything else (no reuse).
-    static func fingerprint(_ v: Value) -> String? {
+    /// A value's identity for the prefix cache, appended to `key`: tensors by their storage (the
+    /// same buffer, view and shape), numbers and tokens by value, collections member by member (with
+    /// their names' hashes), a mask rule by its syntax; false for anything else (no reuse).
+    static func fingerprint(_ v: Value, into key: inout [Int]) -> Bool {
         switch v {
         case .tensor(let t):
             let x = t.value
-            return "T\(ObjectIdentifier(x.storage)):\(x.offset):\(x.shape):\(x.strides)"
-        case .nat(let n): return "n\(n)"
-        case .real(let r): return "r\(r.bitPattern)"
-        case .tokens(let ids): return "x\(ids)"
+            key += [1, Int(bitPattern: UInt(bitPattern: ObjectIdentifier(x.storage))), x.offset, x.rank] + x.shape + x.strides
+        case .nat(let n): key += [2, n]
+        case .real(let r): key += [3, Int(bitPattern: UInt(r.bitPattern))]
+        case .tokens(let ids): key += [4, ids.count] + ids
         case .collection(let c):
-            var out = "{"
+            key += [5, c.members.count]
             for m in c.members {
-                guard let p = fingerprint(m.value) else { return nil }
-                out += m.name + "=" + p + ";"
+                key.append(m.name.hashValue)
+                guard fingerprint(m.value, into: &key) else { return false }
             }
-            return out + "}"
-        case .mask(.rule(let vars, let body, _)): return "M\(vars)\(body.span.file):\(body.span.start)"
-        case .mask(.causal): return "Mcausal"
-        case .mask(.constant(let c)): return "M\(c.bitPattern)"
-        default: return nil
+        case .mask(.rule(let vars, let body, _)): key += [6, body.span.start, body.span.end, body.span.file.hashValue] + vars.map(\.hashValue)
+        case .mask(.causal): key.append(7)
+        case .mask(.constant(let c)): key += [8, Int(bitPattern: UInt(c.bitPattern))]
+        default: return false
         }
+        return true
     }
 
     // MARK: Inside the callee
@@ -181,10 +184,9 @@ extension Evaluator {
     /// stacked again for every token otherwise).
     func stackedParameters(_ perHead: [Collection], _ f: Frame) -> Collection? {
         guard let cache = f.sequences?.cache else { return Self.stack(perHead) }
-        var key = ""
+        var key: [Int] = []
         for c in perHead {
-            guard let p = Self.fingerprint(.collection(c)) else { return Self.stack(perHead) }
-            key += p
+            guard Self.fingerprint(.collection(c), into: &key) else { return Self.stack(perHead) }
         }
         if let hit = cache.stacked[key] { return hit.stacked }
         guard let s = Self.stack(perHead) else { return nil }
