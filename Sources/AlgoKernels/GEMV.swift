@@ -9,8 +9,9 @@
 /// threads; every row is computed the same way in any block, so the result does not depend on the
 /// thread count.
 enum GEMV {
-    /// m·k from which the rows are split over the threads (a 512×512 matrix, 1 MB).
-    static let parallelWork = 1 << 18
+    /// m·k from which the rows are split over the threads (a 256×256 matrix, 256 KB: ~25 µs of
+    /// reading on one core, several times a hand-off to a spinning worker).
+    static let parallelWork = 1 << 16
 
     /// `b[p]` is `b[p · incb]`.
     static func sgemv(transA: Bool, m: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
