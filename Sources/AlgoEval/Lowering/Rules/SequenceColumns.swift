@@ -18,7 +18,7 @@ import AlgoSyntax
 /// as a position (`W_p[:, t]`, recorded in `positional`); other loops over shared ranges (layers,
 /// heads); products whose left factor is shared (`W X`); element-wise operations with shared
 /// operands that are scalars, vectors or `b 𝟏ᵀ`; column-wise builtins (softmax, GELU, ReLU, exp,
-/// log); Σ over shared bounds (`Σ_{i=1}^{d_e} e[i]`, a sum over rows); row reads `e[i]`; the lists
+/// log, tanh, σ); Σ over shared bounds (`Σ_{i=1}^{d_e} e[i]`, a sum over rows); row reads `e[i]`; the lists
 /// `[e_1, …, e_ℓ]` and `[Y^1; …; Y^H]`; calls whose parameters are shared, proven the same way;
 /// and Algorithm 4's lines 4–6 as `CausalAttentionRule` matches them, with K, Q and V from the
 /// sequence (its run-time guard checks the mask is causal). The column dimensions of the sequence
@@ -202,7 +202,7 @@ struct SequenceColumnsProof {
         case .call(let c):
             if let r = s.a.calls[e.span], r.isBuiltin {
                 switch r.builtin {
-                case .softmax?, .GELU?, .ReLU?, .exp?, .log?:
+                case .softmax?, .GELU?, .ReLU?, .exp?, .log?, .tanh?, .sigma?:
                     return c.parameters.isEmpty && c.arguments.allSatisfy { expression($0, &s) }
                 case .length?, nil: return false
                 }
