@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import AlgoTensor
+import AlgoDiagnostics
 @testable import AlgoEval
 
 /// The two rules over sequences (`Rules/SequenceBatching.swift`, `Rules/PrefixReuse.swift`):
@@ -65,6 +66,56 @@ struct SequenceRulesTests {
     func needsCausalAttention(_ rule: RuleID) throws {
         let (_, calls) = try minibatch([[3, 1, 4], [1, 5, 9, 2]], B: 2, dtype: .f32, disabled: [rule])
         #expect(calls == 4)
+    }
+
+    /// A minibatch loss over ETransformer (Algorithm 9): the proof accepts it (its attention has
+    /// Algorithm 4's form), but its mask is `Mask ≡ 1`, not causal, so the batched call's guard
+    /// fails inside the callee and the Σ runs sequence by sequence, giving what the rule off gives.
+    static let bidirectional = """
+    Algorithm 93: θ̂ ← BidirectionalMinibatch(x_{1:N_data}, θ)
+    Input:  {x_n}_{n=1}^{N_data}, a dataset of sequences.
+    Input:  θ, initial encoder-only transformer parameters.
+    Output: θ̂, the trained parameters.
+    Hyperparameters: N_epochs ∈ ℕ, η ∈ (0, ∞)
+    1 for i = 1, 2, . . . , N_epochs do
+    2     loss(θ) = −Σ_{n=1}^{N_data} Σ_{t=1}^{length(x_n)} log ETransformer(x_n | θ)[x_n[t], t]
+    3     θ ← θ − η · ∇loss(θ)
+    4 end
+    5 return θ̂ = θ
+
+    """
+
+    @Test("a minibatch over ETransformer (Mask ≡ 1, not causal) runs sequence by sequence, as written")
+    func nonCausalMaskRunsAsWritten() throws {
+        let source = SourceFile(path: InterpreterFixtures.repository + "/Algorithms/BidirectionalMinibatch.algo", text: Self.bidirectional)
+        let p: LoadedProgram
+        switch RunSession.load(source: source) {
+        case .success(let l): p = l
+        case .failure(let f): throw f
+        }
+        #expect(p.target.plan.fired.contains { $0.rule == .sequenceBatching })
+        let text = try String(contentsOfFile: InterpreterFixtures.repository + "/Algorithms/ETransformer.algo", encoding: .utf8)
+        let line = try #require(text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("ℓ ← length(x)") }) + 1
+        func run(_ disabled: Set<RuleID>) throws -> ([Double], Int) {
+            var o = RunOptions()
+            o.dtype = .f64
+            o.seed = 5
+            o.recordGradients = true
+            o.profile = true
+            o.disabledRules = disabled
+            let name = try #require(RunSession.datasetInputs(p.target).first).name
+            let (inputs, n) = try RunSession.dataset([name: [1: [3, 1, 4, 1], 2: [5, 9, 2], 3: [6, 5, 3, 5, 8]]], p.target)
+            var given = Self.dims
+            given["N_epochs"] = 1; given["d_f"] = 8
+            let dims = try RunSession.datasetDimensions(p.target, count: n, given: given)
+            let r = try RunSession.run(p, dims: dims, reals: RunSession.trainingReals(for: p.target), inputs: inputs, parameters: nil, mask: nil, options: o)
+            let calls = r.evaluator.profile.filter { $0.key.file.hasSuffix("/ETransformer.algo") && $0.key.line == line }.map(\.value.calls).reduce(0, +)
+            return ((r.evaluator.gradients + [r.value]).flatMap { RunSession.flatten($0).flatMap { $0.tensor.contiguous().doubles } }, calls)
+        }
+        let (on, callsOn) = try run([]), (off, callsOff) = try run([.sequenceBatching])
+        #expect(callsOff == 3)
+        #expect(callsOn == 3 + 1, "\(callsOn): the batched call began once, then each sequence ran as written")
+        #expect(on == off)
     }
 
     /// DInference with the small dims; the cached P of the call site and the tokens.
