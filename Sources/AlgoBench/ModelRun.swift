@@ -13,11 +13,14 @@ import Foundation
 ///   exactly one iteration of its loop: DTransformer, the loss, ∇loss(θ), θ ← θ − η·∇ (η = 0.01).
 /// - `train`, batch B > 1: Algorithm 19, `DTrainingMinibatch`, with N_epochs = 1, B sequences,
 ///   N_batches = 1: one update from the loss averaged over B sequences.
+/// - `generate`: Algorithm 14, `DInference`, from a prompt of one token (the first of sequence 0)
+///   with ℓ_gen = ℓ and τ = 1: ℓ new tokens sampled, the last call of DTransformer on ℓ tokens
+///   (the `prefix-reuse` rule computes one new column per call).
 /// Each call of `run()` also binds the inputs and parameters (what `Evaluator.run` does before the
 /// body; microseconds). One `Evaluator` serves every repetition, as it serves every step of a
 /// training run.
 public final class ModelRun {
-    public enum Phase: String, Sendable, CaseIterable { case forward, train }
+    public enum Phase: String, Sendable, CaseIterable { case forward, train, generate }
 
     public let config: ModelConfig
     public let phase: Phase
@@ -36,6 +39,7 @@ public final class ModelRun {
         switch phase {
         case .forward: return "DTransformer.algo"
         case .train: return batch == 1 ? "DTraining.algo" : "DTrainingMinibatch.algo"
+        case .generate: return "DInference.algo"
         }
     }
 
@@ -44,7 +48,7 @@ public final class ModelRun {
     public init(_ config: ModelConfig, phase: Phase, batch: Int, algorithms directory: String, seed: UInt64 = 0, dtype: DType = .f32) throws {
         self.config = config
         self.phase = phase
-        self.batch = phase == .forward ? 1 : batch
+        self.batch = phase == .train ? batch : 1
         let path = (directory as NSString).appendingPathComponent(Self.file(phase, batch: self.batch))
         var dims = config.dimensions
         switch Pipeline.load(path: path, values: dims) {
@@ -56,6 +60,10 @@ public final class ModelRun {
         switch phase {
         case .forward:
             inputs = ["x": .tokens(sequences[0])]
+        case .generate:
+            inputs = ["x": .tokens([sequences[0][0]])]
+            dims["ℓ_gen"] = config.ℓ
+            reals["τ"] = 1
         case .train:
             var elements: [Int: [Int]] = [:]
             for (i, s) in sequences.enumerated() { elements[i + 1] = s }
@@ -77,7 +85,8 @@ public final class ModelRun {
         evaluator = Evaluator(program: loaded.program, options: options)
     }
 
-    /// One evaluation through the interpreter: P ∈ ℝ^{N_V×ℓ} for `forward`, the collection θ̂ for `train`.
+    /// One evaluation through the interpreter: P ∈ ℝ^{N_V×ℓ} for `forward`, the collection θ̂ for
+    /// `train`, the ℓ sampled tokens for `generate`.
     @discardableResult
     public func run() throws -> Value {
         try evaluator.run(loaded.target, dims: dims, reals: reals, inputs: inputs, parameters: parameters)
@@ -174,6 +183,9 @@ public struct ModelJob: Codable, Sendable, Equatable {
     /// The bytes the measurement needs at least (`ModelConfig`): parameters, gradients and kept
     /// activations for `train`, the parameters for `forward`.
     public var neededBytes: Int { phase == "train" ? config.trainingBytes(batch: batch) : config.parameterBytes }
+    /// The FLOPs of one run: a training step, or one forward pass on ℓ tokens (`generate` computes
+    /// each of its ℓ positions' columns once, as a forward pass on the final sequence does).
+    public var flops: Double { phase == "train" ? config.trainFLOPs(batch: batch) : config.forwardFLOPs }
 
     public init(kind: Kind, config: ModelConfig, phase: String, batch: Int, threads: Int, warmups: Int, minimum: Int, maximum: Int,
                 budget: Double, algorithms: String) {

@@ -10,7 +10,7 @@ struct BenchCommand: Command {
     var usage: String {
         """
         usage: algo bench gemm|peak [--threads 1,2] [--quick] [--large] [--json]
-               algo bench model [--config tiny,small,gpt2] [--phase forward,train] [--batch 1,8]
+               algo bench model [--config tiny,small,gpt2] [--phase forward,train,generate] [--batch 1,8]
                                 [--threads 1,2] [--quick] [--json] [--algorithms DIR] [--in-process]
                algo bench scale [--threads 2] [--quick] [--json] [--svg FILE] [--algorithms DIR]
 
@@ -47,7 +47,9 @@ struct BenchCommand: Command {
               one training step (phase `train`: DTraining.algo with N_epochs = N_data = 1, i.e.
               one iteration of its loop: forward, loss, ∇, θ ← θ − η·∇; with batch B > 1
               DTrainingMinibatch.algo with B sequences and N_batches = 1: one update from B
-              sequences) through the interpreter, Float32, parameters initialised as `algo run`
+              sequences), and with `--phase generate` DInference.algo generating ℓ tokens from a
+              one-token prompt (τ = 1; each call after the first computes only its new column,
+              the `prefix-reuse` rule) through the interpreter, Float32, parameters initialised as `algo run`
               does (seed 0), random tokens. Configurations (d_attn = d_mid = d_e/H, ℓ = ℓ_max):
                 tiny   N_V = 65,    ℓ = 64,   L = 2,  H = 4,  d_e = 64,  d_mlp = 256
                 small  N_V = 65,    ℓ = 256,  L = 6,  H = 6,  d_e = 384, d_mlp = 1536
@@ -91,7 +93,7 @@ struct BenchCommand: Command {
             .init("large", help: "gemm: also 50257×768·768×1024 (GPT-2's unembedding; about 0.4 GB of memory)"),
             .init("json", help: "one JSON object per line instead of a table"),
             .init("config", value: true, help: "model: configurations, from tiny,small,gpt2 (default all; --quick: tiny,small)"),
-            .init("phase", value: true, help: "model: forward,train (default both)"),
+            .init("phase", value: true, help: "model: forward,train,generate (default forward,train)"),
             .init("batch", value: true, help: "model: sequences per training step, 1 = DTraining, B > 1 = DTrainingMinibatch (default 1,8)"),
             .init("algorithms", value: true, help: "model, scale: the directory of the .algo files (default Algorithms)"),
             .init("in-process", help: "model, scale: measure in this process instead of one child process per measurement"),
@@ -135,7 +137,7 @@ struct BenchCommand: Command {
             var phases: [ModelRun.Phase] = []
             for n in (args.value("phase") ?? "forward,train").split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
                 guard let p = ModelRun.Phase(rawValue: n) else {
-                    output.err("algo bench: error: `--phase` takes forward, train (got `\(n)`)\n\n" + CLI.help(for: self))
+                    output.err("algo bench: error: `--phase` takes forward, train, generate (got `\(n)`)\n\n" + CLI.help(for: self))
                     return .usage
                 }
                 phases.append(p)

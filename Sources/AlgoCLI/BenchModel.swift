@@ -41,7 +41,7 @@ struct BenchModel {
         var out: [ModelJob] = []
         for c in configs {
             for p in phases {
-                for b in (p == .forward || Self.isLarge(c) ? [1] : batches) {
+                for b in (p != .train || Self.isLarge(c) ? [1] : batches) {
                     for t in threads { out.append(job(.model, c, p, batch: b, threads: t)) }
                 }
             }
@@ -234,7 +234,7 @@ struct BenchModel {
             (1000 * BenchTiming.median(sample.seconds), 1000 * sample.seconds.min()!, 1000 * sample.seconds.max()!)
         }
         var tokens: Int { job.config.ℓ * job.batch }
-        var flops: Double { job.phase == "train" ? job.config.trainFLOPs(batch: job.batch) : job.config.forwardFLOPs }
+        var flops: Double { job.flops }
         var gflops: Double { flops / (ms.median / 1000) / 1e9 }
         var tokensPerSecond: Double { Double(tokens) / (ms.median / 1000) }
         var needed: Int { job.neededBytes }

@@ -73,6 +73,10 @@ public enum GEMM {
         if m == 0 || n == 0 { return }
         if k == 0 { scale(m: m, n: n, beta: beta, c: c, ldc: ldc); return }
         let work = m * n * k
+        if n == 1 && work >= smallThreshold {   // one column: read A once, unpacked (GEMV.swift)
+            GEMV.sgemv(transA: transA, m: m, k: k, alpha: alpha, a: a, lda: lda, b: b, incb: transB ? ldb : 1, beta: beta, c: c)
+            return
+        }
         if work < smallThreshold {
             GEMMReference.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                                 a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)

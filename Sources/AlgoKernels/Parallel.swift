@@ -31,8 +31,13 @@ public enum Parallel {
 
 extension Parallel {
     /// Work (elements × cost per element) below which `forRanges` stays on the calling thread: about
-    /// 10–30 µs of memory-bound element-wise work, several times a hand-off to a spinning worker.
-    public static let minimumSplitWork = 32_768
+    /// 100–200 µs of memory-bound element-wise work. It was 32,768 (10–30 µs, several times a
+    /// hand-off); with minibatches run as one call, the tiny model's B = 8 step is made of ~100
+    /// element-wise operations of 32–131 K elements, and on 2 threads it took 12.6 ms against 9.8 on
+    /// one (2026-12-07, Zen 4, load 12 in an autogroup of its own); from 2¹⁸ it takes 8.3 ms on 2
+    /// threads, and the small model's steps are unchanged (155 and 1,067 ms against 163 and 1,108 in
+    /// the run before).
+    public static let minimumSplitWork = 262_144
 
     /// Runs `body` over contiguous pieces of `0..<count` that together cover it exactly once: on
     /// the calling thread as one piece when `threads` is 1 or `count · cost < minimumSplitWork`,

@@ -52,6 +52,17 @@ import Testing
         _ = try three.run()
     }
 
+    /// `--phase generate`: DInference from the first token of sequence 0, ℓ new tokens, twice on one
+    /// evaluator (the second run starts a new prefix cache: its prompt is no extension of the last x).
+    @Test func generationRuns() throws {
+        let run = try ModelRun(Self.toy, phase: .generate, batch: 4, algorithms: ModelConfigTests.algorithms)
+        #expect(run.batch == 1 && run.dims["ℓ_gen"] == Self.toy.ℓ)
+        for _ in 0..<2 {
+            guard case .tokens(let y) = try run.run() else { Issue.record("DInference gave no tokens"); return }
+            #expect(y.count == Self.toy.ℓ && y.allSatisfy { (1...Self.toy.N_V).contains($0) })
+        }
+    }
+
     @Test func logLogSlopes() {
         let square = [2.0, 4, 8, 16].map { (x: $0, y: 3 * $0 * $0) }
         #expect(abs(LogLog.slope(square)! - 2) < 1e-12)

@@ -198,19 +198,22 @@ struct TrainingGradientTests {
 
     /// DTrainingMinibatch's loss names `DTransformer(x_n | θ)` inside `Σ_t`: the call must run once per
     /// sequence of the batch (`Evaluator+CallMemo`), not once per position, and still once per sequence
-    /// when the sequences differ in length (a memo keyed wrongly would reuse the first one's P).
-    @Test("DTrainingMinibatch: one step runs DTransformer once per sequence of the batch, whatever ℓ")
-    func minibatchCallsTransformerOncePerSequence() throws {
+    /// when the sequences differ in length (a memo keyed wrongly would reuse the first one's P); with
+    /// the `sequence-batching` rule on, once for the whole batch (`SequenceRulesTests` checks its values).
+    @Test("DTrainingMinibatch: one step runs DTransformer once per sequence of the batch (once per batch when batched), whatever ℓ",
+          arguments: [false, true])
+    func minibatchCallsTransformerOncePerSequence(batched: Bool) throws {
         let mb = try InterpreterFixtures.program("DTrainingMinibatch")
         for seqs in [[[1, 4, 2, 5, 3], [2, 5, 1, 3]], [[1, 4, 2, 5, 3, 6], [2, 5, 1]]] {
             let (inputs, n) = try dataset(mb, ["x": seqs])
             let dims = try RunSession.datasetDimensions(mb.target, count: n, given: Self.tiny)
             var o = RunOptions()
             o.profile = true
+            o.disabledRules = batched ? [] : [.sequenceBatching]
             let run = try RunSession.run(mb, dims: dims, reals: ["η": 0.1], inputs: inputs, parameters: nil, mask: nil, options: o)
             // The lines of DTransformer outside its layer loop run once per call.
             let calls = run.evaluator.profile.filter { $0.key.file.hasSuffix("/DTransformer.algo") }.values.map(\.calls).min()
-            #expect(calls == seqs.count, "DTransformer ran \(calls ?? 0) times for \(seqs.count) sequences")
+            #expect(calls == (batched ? 1 : seqs.count), "DTransformer ran \(calls ?? 0) times for \(seqs.count) sequences")
         }
     }
 

@@ -18,6 +18,7 @@ Tests/Reference/README.md):
 
     python Tests/Reference/bench_vs_torch.py .build/release/algo --config tiny,small --threads 2 --rounds 3
     python Tests/Reference/bench_vs_torch.py .build/release/algo --config gpt2 --phase forward --rounds 1
+    python Tests/Reference/bench_vs_torch.py .build/release/algo --config small --phase generate --mode kvcache
     python Tests/Reference/bench_vs_torch.py .build/release/algo --quick --json > run.jsonl
 """
 import argparse
@@ -129,7 +130,7 @@ def rows_of(args):
     rows = []
     for config in args.config.split(","):
         for phase in args.phase.split(","):
-            batches = [1] if phase == "forward" or config in LARGE else [int(b) for b in args.batch.split(",")]
+            batches = [1] if phase != "train" or config in LARGE else [int(b) for b in args.batch.split(",")]
             for batch in batches:
                 for threads in [int(t) for t in args.threads.split(",")]:
                     rows.append((config, phase, batch, threads))
@@ -188,7 +189,8 @@ def table(summary, modes, header):
     lines.append("| " + " | ".join(cols) + " |")
     lines.append("|" + "---|" * len(cols))
     for s in summary:
-        name = "%s %s" % (s["config"], "forward" if s["phase"] == "forward" else "train step, B = %d" % s["batch"])
+        what = {"forward": "forward", "generate": "generate ℓ tokens"}.get(s["phase"], "train step, B = %d" % s["batch"])
+        name = "%s %s" % (s["config"], what)
         torch_rss = max(s[m + "_peak_rss_bytes"] for m in modes)
         cells = [name, str(s["threads"]), fmt_ms(s["algo_ms"])] + [fmt_ms(s[m + "_ms"]) for m in modes] \
             + [fmt_ratio(s["ratio_" + m]) for m in modes] + [fmt_ratio(s["ratio_best"]),
@@ -208,7 +210,8 @@ def main(argv=None):
     p.add_argument("--phase", default="forward,train")
     p.add_argument("--batch", default="1,8")
     p.add_argument("--threads", default="2")
-    p.add_argument("--mode", default="eager,sdpa,compile", help="PyTorch modes (torch_baseline.py)")
+    p.add_argument("--mode", default="eager,sdpa,compile",
+                   help="PyTorch modes (torch_baseline.py); `--phase generate` takes `--mode kvcache` (alone)")
     p.add_argument("--rounds", type=int, default=3, help="k: rounds of alternating runs")
     p.add_argument("--quick", action="store_true", help="1 s per measurement on each side instead of 3")
     p.add_argument("--skip-check", action="store_true", help="do not run torch_baseline.py check first")

@@ -267,6 +267,57 @@ def loss(m, x, attention):
     return F.cross_entropy(z[:, :-1].reshape(-1, z.shape[-1]), x[:, 1:].reshape(-1), reduction="sum") / B
 
 
+def generate(m, first, count, generator, record=None):
+    """DInference (Algorithm 14) from the one-token prompt `first` (0-based), `count` new tokens,
+    τ = 1, with a KV cache: each layer keeps K and V of the positions computed so far and each step
+    computes only the new position's column (what `generate(use_cache=True)` does; `torch.cat`
+    grows the cache, as HuggingFace's DynamicCache does). The new query attends to every kept
+    position, which the causal mask keeps, so no mask is needed. Returns the sampled ids (0-based);
+    `record` (a list) receives each step's P column (N_V,) for `check_generate`."""
+    c = m.c
+    h, da, dm, d = c["H"], c["d_attn"], c["d_mid"], c["d_e"]
+    cache = [(None, None)] * len(m.layers)
+    x, out = first, []
+    with torch.no_grad():
+        for pos in range(count):
+            X = (m.emb[x] + m.pos[pos]).view(1, 1, d)                             # line 2 of Alg. 10, one column
+            for l, layer in enumerate(m.layers):
+                Xt = F.layer_norm(X, (d,), layer["g1"], layer["b1"], eps=0.0)
+                q, k, v = F.linear(Xt, layer["W_qkv"], layer["b_qkv"]).split([h * da, h * da, h * dm], dim=-1)
+                q = q.view(1, 1, h, da).transpose(1, 2)
+                k = k.view(1, 1, h, da).transpose(1, 2)
+                v = v.view(1, 1, h, dm).transpose(1, 2)
+                K, V = cache[l]
+                K = k if K is None else torch.cat([K, k], dim=2)
+                V = v if V is None else torch.cat([V, v], dim=2)
+                cache[l] = (K, V)
+                Y = F.scaled_dot_product_attention(q, K, V).transpose(1, 2).reshape(1, 1, h * dm)
+                X = X + F.linear(Y, layer["W_o"], layer["b_o"])
+                Xt = F.layer_norm(X, (d,), layer["g2"], layer["b2"], eps=0.0)
+                X = X + F.linear(F.gelu(F.linear(Xt, layer["W_mlp1"], layer["b_mlp1"])), layer["W_mlp2"], layer["b_mlp2"])
+            p = torch.softmax(F.linear(F.layer_norm(X, (d,), m.gamma, m.beta, eps=0.0), m.W_u).view(-1), dim=0)
+            if record is not None:
+                record.append(p)
+            x = int(torch.multinomial(p, 1, generator=generator))                  # q ∝ p^{1/τ}, τ = 1
+            out.append(x)
+    return out
+
+
+def check_generate(report):
+    """The KV-cache loop against recomputation here (float64, the small fixture's model): each
+    step's P column equals column t of P on the whole prefix."""
+    c = dict(dims("tiny"), ell=24)
+    m = Model(c, dtype=torch.float64, seed=3)
+    steps = []
+    ids = generate(m, 5, c["ell"], torch.Generator().manual_seed(1), record=steps)
+    x = torch.tensor([[5] + ids[:-1]])
+    with torch.no_grad():
+        P = probabilities(m, x, attention_eager)[0]
+    diff = max(float((P[t] - steps[t]).abs().max()) for t in range(c["ell"]))
+    report.append(dict(check="kv_cache_generate", config="tiny, ℓ = 24", dtype="float64", max_abs_diff=diff, tolerance=TOL_F64,
+                       ok=diff <= TOL_F64))
+
+
 def sgd_update(m, eta):
     """θ ← θ − η·∇loss(θ), then the gradients are dropped (as `zero_grad(set_to_none=True)`)."""
     params = m.tensors()
@@ -416,6 +467,7 @@ def check_algo_train(algo, config, batch, report, workdir):
 def check(args):
     report = []
     check_fixture(report)
+    check_generate(report)
     if args.algo:
         try:
             with tempfile.TemporaryDirectory(prefix="torch-baseline-") as workdir:
@@ -443,6 +495,8 @@ def check(args):
 # Timing
 
 MODES = ["eager", "sdpa", "compile"]
+# `generate` (DInference, ℓ new tokens from a one-token prompt) has one mode: the KV-cache loop.
+GENERATE_MODES = ["kvcache"]
 
 
 def peak_rss_bytes():
@@ -471,14 +525,19 @@ def measure(job):
     torch.set_num_threads(job["threads"])
     c = dims(job["config"])
     phase, mode = job["phase"], job["mode"]
-    batch = 1 if phase == "forward" else job["batch"]
+    batch = job["batch"] if phase == "train" else 1
     large = forward_flops(c) > 5e10        # gpt2: `BenchModel.isLarge`
     baseline = peak_rss_bytes()
     m = Model(c)
     x = torch.tensor([[i - 1 for i in tokens(c["ell"], c["N_V"], s)] for s in range(batch)])
     attention = attention_eager if mode == "eager" else attention_sdpa
     compile_seconds = None
-    if phase == "forward":
+    if phase == "generate":
+        generator = torch.Generator().manual_seed(0)
+
+        def body():
+            generate(m, int(x[0, 0]), c["ell"], generator)
+    elif phase == "forward":
         fn = (lambda xs: probabilities(m, xs, attention))
         if mode == "compile":
             fn = torch.compile(fn, dynamic=False)
@@ -504,7 +563,7 @@ def measure(job):
         times = repeated(body, 0 if phase == "train" else 1, 0, minimum=1 if phase == "train" else 3, maximum=1 if phase == "train" else 3)
     else:
         times = repeated(body, warmups, job["budget"])
-    flops = forward_flops(c) if phase == "forward" else train_flops(c, batch)
+    flops = train_flops(c, batch) if phase == "train" else forward_flops(c)   # generate: each position's column once
     med = float(np.median(times))
     out = dict(kind="torch", config=job["config"], phase=phase, batch=batch, threads=job["threads"], mode=mode,
                ms_median=1000 * med, ms_min=1000 * min(times), ms_max=1000 * max(times), repeats=len(times),
@@ -522,14 +581,15 @@ def jobs_of(args):
         if config not in CONFIGS:
             raise SystemExit("torch_baseline: --config takes tiny, small, gpt2 (got `%s`)" % config)
         for phase in args.phase.split(","):
-            if phase not in ("forward", "train"):
-                raise SystemExit("torch_baseline: --phase takes forward, train (got `%s`)" % phase)
+            if phase not in ("forward", "train", "generate"):
+                raise SystemExit("torch_baseline: --phase takes forward, train, generate (got `%s`)" % phase)
             large = forward_flops(dims(config)) > 5e10
-            for batch in ([1] if phase == "forward" or large else [int(b) for b in args.batch.split(",")]):
+            valid = GENERATE_MODES if phase == "generate" else MODES
+            for batch in ([1] if phase != "train" or large else [int(b) for b in args.batch.split(",")]):
                 for threads in [int(t) for t in args.threads.split(",")]:
                     for mode in args.mode.split(","):
-                        if mode not in MODES:
-                            raise SystemExit("torch_baseline: --mode takes %s (got `%s`)" % (", ".join(MODES), mode))
+                        if mode not in valid:
+                            raise SystemExit("torch_baseline: --mode of phase %s takes %s (got `%s`)" % (phase, ", ".join(valid), mode))
                         jobs.append(dict(config=config, phase=phase, batch=batch, threads=threads, mode=mode, budget=args.budget))
     return jobs
 
@@ -581,10 +641,10 @@ def main(argv=None):
     c.add_argument("--json", action="store_true")
     b = sub.add_parser("bench", help="time forward and training steps")
     b.add_argument("--config", default="tiny,small")
-    b.add_argument("--phase", default="forward,train")
+    b.add_argument("--phase", default="forward,train", help="forward, train, generate (DInference, ℓ tokens with a KV cache)")
     b.add_argument("--batch", default="1,8", help="sequences per training step (forward is one sequence)")
     b.add_argument("--threads", default="2", help="torch.set_num_threads for each measurement")
-    b.add_argument("--mode", default="eager,sdpa,compile")
+    b.add_argument("--mode", default="eager,sdpa,compile", help="forward, train: eager, sdpa, compile; generate: kvcache")
     b.add_argument("--budget", type=float, default=3.0, help="seconds of timed runs per measurement (as algo: 3; --quick 1)")
     b.add_argument("--json", action="store_true", help="one JSON object per measurement")
     b.add_argument("--in-process", action="store_true", help="no child process per measurement (peak RSS is then cumulative)")

@@ -9,6 +9,7 @@ extension Evaluator {
     /// What the `return` of the three lines gives, or nil when the guard fails (nothing has been
     /// assigned then, and the lines run as written).
     func causalAttention(_ form: CausalAttentionForm, _ f: Frame) throws -> Value? {
+        if let sc = f.sequences { return try sequenceAttention(form, sc, f) }   // within each sequence (Evaluator+Sequences)
         guard !f.logReturn,
               case .tensor(let k)? = f.vars[form.keys], case .tensor(let q)? = f.vars[form.queries],
               case .tensor(let v)? = f.vars[form.values],

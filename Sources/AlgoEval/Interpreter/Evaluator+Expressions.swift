@@ -109,7 +109,7 @@ extension Evaluator {
                 if enabled(.affineBias), let v = try matmulAddingColumn(w, x, bias, f) { return v }
             case .transposedProduct(let k, let q):
                 if enabled(.transposedProduct), let v = try transposedProduct(k, q, f) { return v }
-            case .pickedSum: break
+            case .pickedSum, .sequences: break
             }
         }
         let x = try eval(a, f), y = try eval(b, f)
@@ -265,6 +265,7 @@ extension Evaluator {
         default:
             throw RuntimeError(.notExecutable, "this Σ is not executable yet (training)", at: lower.span)
         }
+        try batchSequences(e, Array(start..<(start + count)), f)   // a minibatch as one call (Evaluator+Sequences)
         let saved = f.vars[variable]
         defer { f.vars[variable] = saved }
         // Batched: the variable is only ever a whole index `e[i]`: one sum over the rows.
@@ -319,8 +320,16 @@ extension Evaluator {
         } else {
             ops += 1; m = a.gather(axis: 1, indices: cols)
         }
+        var picked = m.pick(rows: rows)
+        if form.logOfEntries { ops += 1; picked = picked.log() }
+        if let d = form.divisor {
+            let q = try tensor(try eval(d, f), d.span)
+            guard q.value.count == 1 else { return nil }
+            ops += 1
+            picked = picked / q
+        }
         ops += 2
-        return .tensor(m.pick(rows: rows).sum(axis: 0))
+        return .tensor(picked.sum(axis: 0))
     }
 
     /// Whether every occurrence of `v` is a whole single index `A[v]` of a name (so a Σ over `v`
@@ -350,6 +359,7 @@ extension Evaluator {
             }
             return try builtin(b, c, e, f)
         }
+        if !logReturn, let v = try reusePrefix(c, e, f) { return v }   // decoding that reuses the prefix (Evaluator+Sequences)
         if let key = callMemoKey(c, e, f, callee: resolved.callee, file: resolved.file, log: logReturn) {
             if let v = functionMemo?[key] { return v }
             let v = try callAlgorithm(c, e, f, logReturn: logReturn)
@@ -439,7 +449,7 @@ extension Evaluator {
                 return try eval(body, g)
             }
         }
-        let values = try idx.map { i -> Value in
+        var values = try idx.map { i -> Value in
             if case .all = i.kind { return .grid(count: -1, axis: -1) }
             if case .slice(let lo, let hi) = i.kind {
                 guard let lo, let hi, case .nat(let a) = try eval(lo, f), case .nat(let z) = try eval(hi, f) else {
@@ -449,6 +459,7 @@ extension Evaluator {
             }
             return try eval(i, f)
         }
+        if f.sequences != nil { values = try positionalIndices(values, e, f) }   // `W_p[:, t]` in a sequence run (Evaluator+Sequences)
         switch b {
         case .tokens(let seq):
             guard values.count == 1 else { throw RuntimeError(.invalidInput, "a sequence has one index", at: e.span) }

@@ -28,7 +28,7 @@ extension Evaluator {
                 guard case .collection(let col) = try eval(p, f) else { return nil }
                 perHead.append(col)
             }
-            guard let s = Self.stack(perHead) else { return nil }
+            guard let s = stackedParameters(perHead, f) else { return nil }
             stacked[p.span] = .collection(s)
         }
         f.vars[v] = saved

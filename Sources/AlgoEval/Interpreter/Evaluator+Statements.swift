@@ -356,6 +356,7 @@ extension Evaluator {
     }
 
     func forAll(_ variables: [Name], _ body: Statement, _ s: Statement, _ f: Frame) throws {
+        if f.sequences != nil { throw SequenceFallback() }   // a sequence run proves only the fused causal attention
         let names = variables.map(\.spelling)
         // Batched: `∀t_z, t_x, if cond then S[t_z, t_x] ← c` is one masked select.
         var condition: Expr? = nil

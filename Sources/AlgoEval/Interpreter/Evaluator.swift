@@ -32,6 +32,8 @@ public final class Evaluator {
     var memoFrame: Frame? = nil
     /// Whether an algorithm draws no random numbers (`Evaluator+CallMemo`), by file and name.
     var deterministicCache: [String: Bool] = [:]
+    /// The caches of calls that reuse their prefix (`Evaluator+Sequences`), by call site.
+    var prefixCaches: [SpanKey: PrefixCache] = [:]
     /// The value of every `loss(θ)` differentiated by `∇loss(θ)`, in order (one per SGD step).
     public internal(set) var losses: [Double] = []
     /// Each loss of `losses` in nats per predicted token, and the tokens it predicted (`Evaluator+LossUnit`).
@@ -163,8 +165,10 @@ public final class Evaluator {
     /// expression in the call, used instead of evaluating it, and `heads`: the callee runs
     /// head-batched (both from `Evaluator+Heads`); `logReturn`: its `return P = softmax(Z)` gives
     /// log-softmax(Z).
+    /// `given` also holds argument values (by the span of the argument), and `sequences` the column
+    /// layout of a sequence run (`Evaluator+Sequences`; by default the caller's).
     func callAlgorithm(_ call: Call, _ expr: Expr, _ caller: Frame, given: [Span: Value] = [:], heads: Int? = nil,
-                       logReturn: Bool = false) throws -> Value {
+                       logReturn: Bool = false, sequences: SequenceColumns? = nil) throws -> Value {
         guard let resolved = caller.algorithm.checked.calls[expr.span], let callee = program.find(resolved.callee, file: resolved.file) else {
             throw RuntimeError(.notExecutable, "the call to `\(call.callee.spelling)` was not resolved by the checker", at: expr.span)
         }
@@ -172,6 +176,7 @@ public final class Evaluator {
         let f = Frame(callee)
         f.logReturn = logReturn
         f.heads = heads
+        f.sequences = sequences ?? caller.sequences
         for (k, d) in resolved.dimensions {
             if let v = d.evaluate({ if case .named(let n) = $0 { return caller.dims[n] } else { return nil } }) { f.dims[k] = v }
         }
@@ -184,7 +189,7 @@ public final class Evaluator {
         for (k, sp) in callee.inputs.enumerated() {
             guard case .name(let n) = sp.name.kind else { continue }
             if k < call.arguments.count {
-                try bindInput(n, try eval(call.arguments[k], caller), in: f)
+                try bindInput(n, try given[call.arguments[k].span] ?? eval(call.arguments[k], caller), in: f)
             }
         }
         for sp in callee.inputs {

@@ -114,6 +114,9 @@ public final class Frame {
     /// H while the body of a head-batched call runs (`Evaluator+Heads`): rank-3 values carry the
     /// heads in their last dimension.
     var heads: Int? = nil
+    /// The columns of several sequences side by side, or the new columns of a growing one, while a
+    /// call proven column-wise in its sequence runs (`Evaluator+Sequences`); passed on to callees.
+    var sequences: SequenceColumns? = nil
     /// The iteration counts of the interpreted loops running in this frame, innermost last.
     var loopCounts: [Int] = []
     init(_ algorithm: LoadedAlgorithm) { self.algorithm = algorithm }

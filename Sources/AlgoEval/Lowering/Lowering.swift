@@ -12,9 +12,11 @@ enum Lowering {
 
     /// `program`: where the callees of calls are found (rules that look at a callee's body: head batching).
     static func lower(_ a: CheckedAlgorithm, in program: CheckedProgram) -> AlgorithmPlan {
-        let statementRules = Self.statementRules + [HeadBatchingRule(callee: { r in
+        let callee: @Sendable (ResolvedCall) -> CheckedAlgorithm? = { r in
             program.algorithms.first { $0.file == r.file && $0.syntax.title.signature?.name.spelling == r.callee }
-        })]
+        }
+        let statementRules = Self.statementRules + [HeadBatchingRule(callee: callee)]
+        let expressionRules = Self.expressionRules + [SequenceBatchingRule(callee: callee), PrefixReuseRule(callee: callee)]
         var plan = AlgorithmPlan()
         for r in algorithmRules {
             if let node = r.match(a) { plan.algorithm = node; plan.fired.append((r.id, a.syntax.span)); break }

@@ -34,6 +34,8 @@ enum FusedExpression: Sendable {
     case transposedProduct(k: Expr, q: Expr)
     /// `Σ_t A[i(t), j(t)]`, `Σ_t log P(θ)[i(t), j(t)]` (`Rules/PickedSum.swift`).
     case pickedSum(PickedSumForm)
+    /// A Σ over sequences run as one call, or a call reusing its prefix (`Rules/SequenceBatching.swift`, `Rules/PrefixReuse.swift`).
+    case sequences(SequenceForm)
 }
 
 /// A fused run of statements.

@@ -17,6 +17,10 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable, Comparable {
     case pickedSum = "picked-sum"
     /// Algorithm 5's loop over the heads as one call on stacked parameters.
     case headBatching = "head-batching"
+    /// A Σ over sequences calling a transformer on each (a minibatch) as one call on their columns side by side.
+    case sequenceBatching = "sequence-batching"
+    /// Decoding that reuses the prefix: each new call on a longer x computes only the new columns (a KV cache).
+    case prefixReuse = "prefix-reuse"
 
     public static func < (a: RuleID, b: RuleID) -> Bool { a.rawValue < b.rawValue }
 

@@ -1,0 +1,294 @@
+import AlgoDiagnostics
+import AlgoSyntax
+import AlgoTensor
+
+/// How the columns of the sequence values map to positions while a callee proven column-wise in
+/// its sequence (`Rules/SequenceColumns.swift`) runs on several sequences side by side
+/// (`Rules/SequenceBatching.swift`) or on the new tokens of a growing one (`Rules/PrefixReuse.swift`).
+/// Segment s holds `columns` consecutive columns, the positions `first + 1 … first + columns` of
+/// its sequence.
+final class SequenceColumns {
+    struct Segment { let columns: Int, first: Int }
+    let segments: [Segment]
+    /// The number of columns of all segments.
+    let total: Int
+    /// The position reads of shared values (`W_p[:, t]`) of the callee and its callees.
+    let positional: Set<Span>
+    /// The K and V of every attention for the positions already computed (prefix reuse), else nil.
+    let cache: AttentionCache?
+    /// The 1-based position of each column, in column order.
+    let positions: [Int]
+    /// Square sizes whose mask was checked causal, by the span of the mask's condition.
+    var checkedSquares: Set<[Int]> = []
+
+    init(segments: [Segment], positional: Set<Span>, cache: AttentionCache?) {
+        self.segments = segments
+        self.positional = positional
+        self.cache = cache
+        total = segments.reduce(0) { $0 + $1.columns }
+        positions = segments.flatMap { s in (0..<s.columns).map { s.first + 1 + $0 } }
+    }
+}
+
+/// The K and V columns (`[d, p]` or head-batched `[d, p, H]`) of every causal attention of one
+/// call, in the order the attentions run (the callee's control flow does not depend on the
+/// sequence: its loops run over shared ranges); `next` counts the attentions of the current call.
+final class AttentionCache {
+    var keys: [Variable] = [], values: [Variable] = []
+    var next = 0
+    /// Per-head parameters stacked for head batching (`Evaluator+Heads`), by the fingerprint of the
+    /// per-head collections, which are kept so that no buffer they name is freed and reused.
+    var stacked: [[Int]: (kept: [Collection], stacked: Collection)] = [:]
+}
+
+/// What a call site that reuses its prefix keeps between calls.
+final class PrefixCache {
+    /// The frame the call ran in, the tokens it ran on, the shared values it read (`kept` holds them,
+    /// so that no buffer of theirs is freed and its address reused while the fingerprint names it), its result.
+    let frame: Frame
+    var tokens: [Int]
+    let fingerprint: [Int], kept: [Value]
+    var output: Variable
+    let attention: AttentionCache
+    /// How many calls in a row computed only their new columns (0 after a whole run).
+    let extensions: Int
+    init(frame: Frame, tokens: [Int], fingerprint: [Int], kept: [Value], output: Variable, attention: AttentionCache, extensions: Int) {
+        self.frame = frame; self.tokens = tokens; self.fingerprint = fingerprint; self.kept = kept; self.output = output
+        self.attention = attention; self.extensions = extensions
+    }
+}
+
+/// A sequence run met something its proof does not cover at run time (a mask that is not causal, a
+/// disabled rule, shapes that do not fit): the caller runs the lines as written instead.
+struct SequenceFallback: Error {}
+
+extension Evaluator {
+    // MARK: Batched sequences
+
+    /// The executor of `SequenceBatchingRule` at the Σ `e` over `values`: runs the call once on the
+    /// sequences side by side and puts each sequence's columns in the call memo; the Σ then runs as
+    /// written. Does nothing when the rule did not match here, is off, or the guard fails.
+    func batchSequences(_ e: Expr, _ values: [Int], _ f: Frame) throws {
+        guard values.count >= 2, enabled(.sequenceBatching), enabled(.causalAttention), f.sequences == nil,
+              case .sequences(.batch(let form))? = f.algorithm.plan.expressions[SpanKey(e.span)],
+              functionMemo != nil, f === memoFrame,
+              let resolved = f.algorithm.checked.calls[form.callExpr.span] else { return }
+        var keys: [String] = [], segments: [SequenceColumns.Segment] = [], tokens: [Int] = []
+        let saved = f.vars[form.variable]
+        do {
+            defer { f.vars[form.variable] = saved }
+            for n in values {
+                f.vars[form.variable] = .nat(n)
+                guard let key = callMemoKey(form.call, form.callExpr, f, callee: resolved.callee, file: resolved.file, log: false),
+                      functionMemo?[key] == nil,
+                      case .tokens(let x) = try eval(form.call.arguments[form.argument], f), !x.isEmpty else { return }
+                keys.append(key)
+                segments.append(.init(columns: x.count, first: 0))
+                tokens += x
+            }
+        }
+        let layout = SequenceColumns(segments: segments, positional: form.positional, cache: nil)
+        let result: Value
+        do {
+            result = try callAlgorithm(form.call, form.callExpr, f, given: [form.call.arguments[form.argument].span: .tokens(tokens)], sequences: layout)
+        } catch {
+            return   // as written: a real error is reported there, by the line that makes it
+        }
+        guard case .tensor(let p) = result, p.rank == 2, p.shape[1] == tokens.count else { return }
+        var start = 0
+        for (key, s) in zip(keys, segments) {
+            ops += 1
+            functionMemo?[key] = .tensor(p.slice(lower: [0, start], upper: [p.shape[0], start + s.columns]))
+            start += s.columns
+        }
+    }
+
+    // MARK: Prefix reuse
+
+    /// The executor of `PrefixReuseRule` at the call `e`: the callee's result on x, computing only
+    /// the columns of the tokens added since the previous call at this site; nil when the rule did
+    /// not match here, is off, or the guard fails (then the call runs as written).
+    func reusePrefix(_ c: Call, _ e: Expr, _ f: Frame) throws -> Value? {
+        guard enabled(.prefixReuse), enabled(.causalAttention), f.sequences == nil, functionMemo == nil,
+              case .sequences(.prefix(let form))? = f.algorithm.plan.expressions[SpanKey(e.span)],
+              let resolved = f.algorithm.checked.calls[e.span], let callee = program.find(resolved.callee, file: resolved.file),
+              case .tokens(let x) = try eval(c.arguments[form.argument], f), !x.isEmpty else { return nil }
+        // What else the callee reads: the other arguments, the parameters, the real hyperparameters.
+        var fingerprint: [Int] = [], kept: [Value] = []
+        for x in c.arguments.enumerated().filter({ $0.offset != form.argument }).map(\.element) + c.parameters.map(\.value) {
+            let v = try eval(x, f)
+            guard Self.fingerprint(v, into: &fingerprint) else { return nil }
+            kept.append(v)
+        }
+        for h in callee.realHyperparameterNames {
+            guard let v = f.vars[h] else { fingerprint.append(0); continue }
+            guard Self.fingerprint(v, into: &fingerprint) else { return nil }
+        }
+        let key = SpanKey(e.span)
+        var reuse: PrefixCache? = nil
+        if let old = prefixCaches[key], old.frame === f, old.fingerprint == fingerprint, old.tokens.count < x.count,
+           Array(x.prefix(old.tokens.count)) == old.tokens {
+            reuse = old
+        }
+        prefixCaches[key] = nil
+        let attention = reuse?.attention ?? AttentionCache()
+        attention.next = 0
+        let first = reuse?.tokens.count ?? 0
+        let layout = SequenceColumns(segments: [.init(columns: x.count - first, first: first)], positional: form.positional, cache: attention)
+        let result: Value
+        do {
+            result = try callAlgorithm(c, e, f, given: [c.arguments[form.argument].span: .tokens(Array(x[first...]))], sequences: layout)
+        } catch {
+            return nil   // as written: a real error is reported there
+        }
+        guard case .tensor(let p) = result, p.rank == 2, p.shape[1] == x.count - first, attention.next == attention.keys.count else { return nil }
+        var full = p
+        if let reuse {
+            guard reuse.output.shape[0] == p.shape[0] else { return nil }
+            ops += 1
+            full = Variable.concat([reuse.output, p], axis: 1)
+        }
+        prefixCaches[key] = PrefixCache(frame: f, tokens: x, fingerprint: fingerprint, kept: kept, output: full, attention: attention,
+                                          extensions: reuse.map { $0.extensions + 1 } ?? 0)
+        return .tensor(full)
+    }
+
+    /// A value's identity for the prefix cache, appended to `key`: tensors by their storage (the
+    /// same buffer, view and shape), numbers and tokens by value, collections member by member (with
+    /// their names' hashes), a mask rule by its syntax; false for anything else (no reuse).
+    static func fingerprint(_ v: Value, into key: inout [Int]) -> Bool {
+        switch v {
+        case .tensor(let t):
+            let x = t.value
+            key += [1, Int(bitPattern: UInt(bitPattern: ObjectIdentifier(x.storage))), x.offset, x.rank] + x.shape + x.strides
+        case .nat(let n): key += [2, n]
+        case .real(let r): key += [3, Int(bitPattern: UInt(r.bitPattern))]
+        case .tokens(let ids): key += [4, ids.count] + ids
+        case .collection(let c):
+            key += [5, c.members.count]
+            for m in c.members {
+                key.append(m.name.hashValue)
+                guard fingerprint(m.value, into: &key) else { return false }
+            }
+        case .mask(.rule(let vars, let body, _)): key += [6, body.span.start, body.span.end, body.span.file.hashValue] + vars.map(\.hashValue)
+        case .mask(.causal): key.append(7)
+        case .mask(.constant(let c)): key += [8, Int(bitPattern: UInt(c.bitPattern))]
+        default: return false
+        }
+        return true
+    }
+
+    // MARK: Inside the callee
+
+    /// `Evaluator.stack(perHead)`, kept across the calls of one decoding (the same parameters are
+    /// stacked again for every token otherwise).
+    func stackedParameters(_ perHead: [Collection], _ f: Frame) -> Collection? {
+        guard let cache = f.sequences?.cache else { return Self.stack(perHead) }
+        var key: [Int] = []
+        for c in perHead {
+            guard Self.fingerprint(.collection(c), into: &key) else { return Self.stack(perHead) }
+        }
+        if let hit = cache.stacked[key] { return hit.stacked }
+        guard let s = Self.stack(perHead) else { return nil }
+        cache.stacked[key] = (perHead, s)
+        return s
+    }
+
+    /// `W_p[:, t]` inside a sequence run: the column variable's columns read as positions within
+    /// their sequence (a gather), or `values` unchanged when `e` is no position read.
+    func positionalIndices(_ values: [Value], _ e: Expr, _ f: Frame) throws -> [Value] {
+        guard let sc = f.sequences, sc.positional.contains(e.span) else { return values }
+        return try values.map { v in
+            switch v {
+            case .grid(let n, _) where n >= 0:
+                guard n == sc.total else { throw SequenceFallback() }
+                return .tokens(sc.positions)
+            case .nat(let t):
+                guard t >= 1, t <= sc.total else { throw SequenceFallback() }
+                return .nat(sc.positions[t - 1])
+            default: return v
+            }
+        }
+    }
+
+    /// Algorithm 4's lines 4–6 inside a sequence run: causal attention within each segment; a
+    /// segment of new columns after a cached prefix attends to the cached K and V too. Throws
+    /// `SequenceFallback` when the values or the mask do not fit.
+    func sequenceAttention(_ form: CausalAttentionForm, _ sc: SequenceColumns, _ f: Frame) throws -> Value {
+        guard !f.logReturn,
+              case .tensor(let k)? = f.vars[form.keys], case .tensor(let q)? = f.vars[form.queries], case .tensor(let v)? = f.vars[form.values],
+              k.rank == q.rank, q.rank == v.rank, k.rank == 2 || (k.rank == 3 && f.heads == k.shape[2]),
+              k.shape[0] == q.shape[0], k.shape[1] == sc.total, q.shape[1] == sc.total, v.shape[1] == sc.total,
+              k.rank == 2 || (k.shape[2] == q.shape[2] && q.shape[2] == v.shape[2]), k.dtype == dtype
+        else { throw SequenceFallback() }
+        var divisor = 1.0
+        if let d = form.divisor {
+            guard let x = number(try eval(d, f)), x.isFinite, x > 0 else { throw SequenceFallback() }
+            divisor = x
+        }
+        func columns(_ x: Variable, _ a: Int, _ b: Int) -> Variable {
+            if a == 0 && b == x.shape[1] { return x }
+            return x.rank == 2 ? x.slice(lower: [0, a], upper: [x.shape[0], b]) : x.slice(lower: [0, a, 0], upper: [x.shape[0], b, x.shape[2]])
+        }
+        let ordinal = sc.cache?.next ?? 0
+        sc.cache?.next += 1
+        var outs: [Variable] = []
+        var start = 0
+        for s in sc.segments {
+            let ks = columns(k, start, start + s.columns), qs = columns(q, start, start + s.columns), vs = columns(v, start, start + s.columns)
+            start += s.columns
+            if s.first == 0 {
+                try checkCausalSquare(form, s.columns, sc, f)
+                if let cache = sc.cache {
+                    guard sc.segments.count == 1, ordinal == cache.keys.count else { throw SequenceFallback() }
+                    cache.keys.append(ks); cache.values.append(vs)
+                }
+                ops += 2
+                outs.append(vs.causalProduct(.causalWeights(keys: ks, queries: qs, divisor: divisor)))
+            } else {
+                // One new column at position p after p − 1 cached ones: it attends to all p.
+                guard let cache = sc.cache, sc.segments.count == 1, s.columns == 1, ordinal < cache.keys.count,
+                      cache.keys[ordinal].shape[1] == s.first else { throw SequenceFallback() }
+                let p = s.first + 1
+                try checkCausalExtension(form, p, f)
+                let kf = Variable.concat([cache.keys[ordinal], ks], axis: 1), vf = Variable.concat([cache.values[ordinal], vs], axis: 1)
+                cache.keys[ordinal] = kf; cache.values[ordinal] = vf
+                ops += 5
+                let weights = (kf.matmul(qs, transposeSelf: true) / divisor).softmaxColumns()
+                outs.append(vf.matmul(weights))
+            }
+        }
+        let result = Value.tensor(outs.count == 1 ? outs[0] : Variable.concat(outs, axis: 1))
+        try checkFinite(result, form.returnLine, f)
+        return result
+    }
+
+    /// The mask's condition (`¬Mask[t_z, t_x]`) with t_z and t_x bound to `tz` and `tx`.
+    func maskCondition(_ form: CausalAttentionForm, _ tz: Value, _ tx: Value, _ f: Frame) throws -> Value {
+        let saved = form.variables.map { f.vars[$0] }
+        defer { for (a, name) in form.variables.enumerated() { f.vars[name] = saved[a] } }
+        f.vars[form.variables[0]] = tz
+        f.vars[form.variables[1]] = tx
+        return try eval(form.condition, f)
+    }
+
+    /// The condition over the n×n grid removes exactly the entries below the diagonal.
+    func checkCausalSquare(_ form: CausalAttentionForm, _ n: Int, _ sc: SequenceColumns, _ f: Frame) throws {
+        let key = [form.condition.span.start, n]
+        if sc.checkedSquares.contains(key) { return }
+        guard case .tensor(let c) = try maskCondition(form, .grid(count: n, axis: 0), .grid(count: n, axis: 1), f),
+              c.value.isStrictlyLowerIndicator(n) else { throw SequenceFallback() }
+        sc.checkedSquares.insert(key)
+    }
+
+    /// Extending a causal (p − 1)×(p − 1) square to p×p: the new column keeps every t_z ≤ p, and
+    /// the new row removes every t_x < p.
+    func checkCausalExtension(_ form: CausalAttentionForm, _ p: Int, _ f: Frame) throws {
+        guard case .tensor(let column) = try maskCondition(form, .grid(count: p, axis: 0), .nat(p), f),
+              case .tensor(let row) = try maskCondition(form, .nat(p), .grid(count: p, axis: 1), f),
+              column.value.count == p, row.value.count == p else { throw SequenceFallback() }
+        let r = row.value.contiguous().doubles
+        guard column.value.contiguous().doubles.allSatisfy({ $0 == 0 }),
+              r.enumerated().allSatisfy({ $0.element == ($0.offset < p - 1 ? 1 : 0) }) else { throw SequenceFallback() }
+    }
+}

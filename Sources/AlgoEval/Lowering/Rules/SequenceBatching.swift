@@ -1,0 +1,71 @@
+import AlgoDiagnostics
+import AlgoSema
+import AlgoSyntax
+
+/// Batched sequences: `Σ_{n=a}^{b} … C(x_n | θ) …` (DTrainingMinibatch's loss, line 3) runs the
+/// callee C once on the B sequences side by side, instead of once per n: the columns of x_a, …,
+/// x_b concatenated, a position read `W_p[:, t]` taking the position within each sequence, the
+/// causal attention kept within each sequence (`Evaluator+Sequences`). Column j of the result
+/// belongs to one sequence; its slice for sequence n is what the call gives for n, and is put in
+/// the call memo (`Evaluator+CallMemo`) under the key the call has for that n, so that the Σ then
+/// runs as written and every call in it is a memo hit. Each entry is the same dot products as in
+/// the per-n calls (the products are wider, the order of each sum is the same: values equal up to
+/// the GEMM's blocking, well within the rule A/B test's bound).
+///
+/// Precondition (proven here): the Σ has a variable n (`n = a` … `b`), its body holds exactly one
+/// algorithm call that mentions n, exactly one argument of it mentions n, its parameters do not,
+/// it mentions no variable of a Σ inside the body, and the callee is column-wise in that argument
+/// except for causal attention (`SequenceColumnsProof`). Run-time guard (`Evaluator.batchSequences`):
+/// the Σ is inside an application of a function of θ whose calls are memoised (`loss(θ)`), the
+/// causal-attention rule is on, at least two sequences, every argument a token sequence of
+/// length ≥ 1, no key already memoised, each attention's mask causal on each sequence, and the
+/// batched call ran without error and gave one column per token; otherwise the Σ runs as written.
+/// Sequences of unequal lengths are segments of unequal widths.
+struct SequenceBatchingRule: ExpressionRule {
+    let id = RuleID.sequenceBatching
+    /// The checked algorithm a call resolves to (`Lowering.lower`'s program).
+    let callee: @Sendable (ResolvedCall) -> CheckedAlgorithm?
+
+    func match(_ e: Expr, in a: CheckedAlgorithm) -> FusedExpression? {
+        guard case .sum(let s) = e.kind, let lower = s.lower, case .binary(.equal, let v, _) = lower.value.kind,
+              let n = Matching.name(v), s.upper != nil else { return nil }
+        var calls: [Expr] = []
+        var inner: Set<String> = []
+        _ = s.body.first { x -> Bool? in
+            if case .call = x.kind, let r = a.calls[x.span], !r.isBuiltin, x.mentions(n) { calls.append(x) }
+            if case .sum(let t) = x.kind, let l = t.lower {
+                switch l.value.kind {
+                case .binary(.equal, let w, _), .membership(let w, _): if let name = Matching.name(w) { inner.insert(name) }
+                case .name(let w): inner.insert(w.spelling)
+                default: break
+                }
+            }
+            return nil
+        }
+        guard calls.count == 1, case .call(let c) = calls[0].kind, !inner.contains(where: { calls[0].mentions($0) }),
+              !c.parameters.contains(where: { p in p.value.mentions(n) || (p.target?.mentions(n) ?? false) }) else { return nil }
+        let varying = c.arguments.indices.filter { c.arguments[$0].mentions(n) }
+        guard varying.count == 1 else { return nil }
+        var proof = SequenceColumnsProof(callee: callee)
+        guard proof.call(calls[0], in: a, varying: Set(varying)) else { return nil }
+        return .sequences(.batch(SequenceBatchForm(variable: n, call: c, callExpr: calls[0], argument: varying[0], positional: proof.positional)))
+    }
+}
+
+/// What the two sequence rules matched (`SequenceBatchingRule`, `PrefixReuseRule`).
+enum SequenceForm: Sendable {
+    case batch(SequenceBatchForm)
+    case prefix(PrefixReuseForm)
+}
+
+/// The parts of a matched batched Σ over sequences.
+struct SequenceBatchForm: Sendable {
+    /// The Σ's variable (`n`).
+    let variable: String
+    /// The call (`DTransformer(x_n | θ)`) and its expression.
+    let call: Call, callExpr: Expr
+    /// Which argument carries the sequence.
+    let argument: Int
+    /// Position reads of shared values in the callee (`W_p[:, t]`).
+    let positional: Set<Span>
+}

@@ -1,0 +1,167 @@
+import Foundation
+import Testing
+import AlgoTensor
+import AlgoDiagnostics
+@testable import AlgoEval
+
+/// The two rules over sequences (`Rules/SequenceBatching.swift`, `Rules/PrefixReuse.swift`):
+/// DTrainingMinibatch's Σ over the sequences of a batch runs the transformer once on their columns
+/// side by side, and DInference's calls on a growing x compute only the new columns (a KV cache).
+/// Both are checked against the lines as written (the rule off) and, for decoding, against one
+/// whole forward pass on the final sequence.
+@Suite("sequence rules: a minibatch as one call, decoding that reuses the prefix")
+struct SequenceRulesTests {
+    static let dims: [String: Int] = ["N_V": 11, "ℓ_max": 10, "L": 2, "H": 2, "d_e": 8, "d_mlp": 12, "d_attn": 4, "d_mid": 4]
+
+    /// The profile's number of executions of DTransformer's line 1 (`ℓ ← length(x)`): one per call.
+    func transformerCalls(_ ev: Evaluator) throws -> Int {
+        let text = try String(contentsOfFile: InterpreterFixtures.repository + "/Algorithms/DTransformer.algo", encoding: .utf8)
+        let line = try #require(text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("ℓ ← length(x)") }) + 1
+        return ev.profile.filter { $0.key.file.hasSuffix("/DTransformer.algo") && $0.key.line == line }.map(\.value.calls).reduce(0, +)
+    }
+
+    /// Every ∇loss(θ) and θ̂ of DTrainingMinibatch, and the transformer calls it made.
+    func minibatch(_ sequences: [[Int]], B: Int, dtype: DType, disabled: Set<RuleID>) throws -> ([Double], Int) {
+        let p = try InterpreterFixtures.program("DTrainingMinibatch")
+        var o = RunOptions()
+        o.dtype = dtype
+        o.seed = 5
+        o.recordGradients = true
+        o.profile = true
+        o.disabledRules = disabled
+        var elements: [Int: [Int]] = [:]
+        for (k, x) in sequences.enumerated() { elements[k + 1] = x }
+        let name = try #require(RunSession.datasetInputs(p.target).first).name
+        let (inputs, n) = try RunSession.dataset([name: elements], p.target)
+        var given = Self.dims
+        given["B"] = B; given["N_epochs"] = 2
+        let dims = try RunSession.datasetDimensions(p.target, count: n, given: given)
+        let r = try RunSession.run(p, dims: dims, reals: RunSession.trainingReals(for: p.target), inputs: inputs, parameters: nil, mask: nil, options: o)
+        let values = (r.evaluator.gradients + [r.value]).flatMap { RunSession.flatten($0).flatMap { $0.tensor.contiguous().doubles } }
+        return (values, try transformerCalls(r.evaluator))
+    }
+
+    /// Float64: both sides compute every entry by the same reference loops, the batched products
+    /// only wider, so they agree to rounding of the summation order (≤ 1e-12 of the largest entry;
+    /// a sequence read at another's positions, or attention across sequences, is off by 1e-2 and more).
+    @Test("DTrainingMinibatch: every ∇loss(θ) and θ̂ with the batch as one call equal the per-sequence calls (Float64, unequal lengths, Σ lengths > ℓ_max)")
+    func minibatchEqualsPerSequence() throws {
+        // Lengths 7, 10, 3, 10 (ℓ_max = 10): together 30 columns, so W_p[:, t] must read positions, not columns.
+        let sequences = [[3, 1, 4, 1, 5, 9, 2], [6, 5, 3, 5, 8, 9, 7, 9, 3, 2], [3, 8, 4], [6, 2, 6, 4, 3, 3, 8, 3, 2, 7],
+                         [9, 5, 2, 8], [8, 4, 1, 9, 7, 1], [6, 9, 3, 9, 9], [3, 7, 5, 1, 1, 5, 8, 2]]
+        let (on, callsOn) = try minibatch(sequences, B: 4, dtype: .f64, disabled: [])
+        let (off, callsOff) = try minibatch(sequences, B: 4, dtype: .f64, disabled: [.sequenceBatching])
+        #expect(on.count == off.count && !on.isEmpty)
+        let scale = max(1, off.map(abs).max() ?? 0)
+        let worst = zip(on, off).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(worst <= 1e-12 * scale, "max difference \(worst) (scale \(scale))")
+        // 2 epochs × 2 batches: one call per batch, against one per sequence.
+        #expect(callsOn == 4, "\(callsOn) transformer calls with the rule on")
+        #expect(callsOff == 16, "\(callsOff) transformer calls with the rule off")
+    }
+
+    /// The rule off or causal attention off (whose kernel keeps the attention within each
+    /// sequence): the Σ runs as written, one call per sequence.
+    @Test("with causal-attention off the minibatch runs sequence by sequence", arguments: [RuleID.causalAttention, .sequenceBatching])
+    func needsCausalAttention(_ rule: RuleID) throws {
+        let (_, calls) = try minibatch([[3, 1, 4], [1, 5, 9, 2]], B: 2, dtype: .f32, disabled: [rule])
+        #expect(calls == 4)
+    }
+
+    /// A minibatch loss over ETransformer (Algorithm 9): the proof accepts it (its attention has
+    /// Algorithm 4's form), but its mask is `Mask ≡ 1`, not causal, so the batched call's guard
+    /// fails inside the callee and the Σ runs sequence by sequence, giving what the rule off gives.
+    static let bidirectional = """
+    Algorithm 93: θ̂ ← BidirectionalMinibatch(x_{1:N_data}, θ)
+    Input:  {x_n}_{n=1}^{N_data}, a dataset of sequences.
+    Input:  θ, initial encoder-only transformer parameters.
+    Output: θ̂, the trained parameters.
+    Hyperparameters: N_epochs ∈ ℕ, η ∈ (0, ∞)
+    1 for i = 1, 2, . . . , N_epochs do
+    2     loss(θ) = −Σ_{n=1}^{N_data} Σ_{t=1}^{length(x_n)} log ETransformer(x_n | θ)[x_n[t], t]
+    3     θ ← θ − η · ∇loss(θ)
+    4 end
+    5 return θ̂ = θ
+
+    """
+
+    @Test("a minibatch over ETransformer (Mask ≡ 1, not causal) runs sequence by sequence, as written")
+    func nonCausalMaskRunsAsWritten() throws {
+        let source = SourceFile(path: InterpreterFixtures.repository + "/Algorithms/BidirectionalMinibatch.algo", text: Self.bidirectional)
+        let p: LoadedProgram
+        switch RunSession.load(source: source) {
+        case .success(let l): p = l
+        case .failure(let f): throw f
+        }
+        #expect(p.target.plan.fired.contains { $0.rule == .sequenceBatching })
+        let text = try String(contentsOfFile: InterpreterFixtures.repository + "/Algorithms/ETransformer.algo", encoding: .utf8)
+        let line = try #require(text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("ℓ ← length(x)") }) + 1
+        func run(_ disabled: Set<RuleID>) throws -> ([Double], Int) {
+            var o = RunOptions()
+            o.dtype = .f64
+            o.seed = 5
+            o.recordGradients = true
+            o.profile = true
+            o.disabledRules = disabled
+            let name = try #require(RunSession.datasetInputs(p.target).first).name
+            let (inputs, n) = try RunSession.dataset([name: [1: [3, 1, 4, 1], 2: [5, 9, 2], 3: [6, 5, 3, 5, 8]]], p.target)
+            var given = Self.dims
+            given["N_epochs"] = 1; given["d_f"] = 8
+            let dims = try RunSession.datasetDimensions(p.target, count: n, given: given)
+            let r = try RunSession.run(p, dims: dims, reals: RunSession.trainingReals(for: p.target), inputs: inputs, parameters: nil, mask: nil, options: o)
+            let calls = r.evaluator.profile.filter { $0.key.file.hasSuffix("/ETransformer.algo") && $0.key.line == line }.map(\.value.calls).reduce(0, +)
+            return ((r.evaluator.gradients + [r.value]).flatMap { RunSession.flatten($0).flatMap { $0.tensor.contiguous().doubles } }, calls)
+        }
+        let (on, callsOn) = try run([]), (off, callsOff) = try run([.sequenceBatching])
+        #expect(callsOff == 3)
+        #expect(callsOn == 3 + 1, "\(callsOn): the batched call began once, then each sequence ran as written")
+        #expect(on == off)
+    }
+
+    /// DInference with the small dims; the cached P of the call site and the tokens.
+    func decode(_ dtype: DType, disabled: Set<RuleID>, ℓgen: Int) throws -> (tokens: [Int], prompt: [Int], cache: PrefixCache?, θ: [String: Variable]) {
+        let p = try InterpreterFixtures.program("DInference")
+        var o = RunOptions()
+        o.dtype = dtype
+        o.seed = 9
+        o.disabledRules = disabled
+        var dims = Self.dims
+        dims["ℓ_gen"] = ℓgen
+        dims["ℓ_max"] = 16
+        let prompt = [3, 1, 4, 1, 5]
+        let r = try RunSession.run(p, dims: dims, reals: ["τ": 1], inputs: ["x": .tokens(prompt)], parameters: nil, mask: nil, options: o)
+        guard case .tokens(let y) = r.value else { Issue.record("DInference gave \(r.value.kindName)"); return ([], prompt, nil, [:]) }
+        return (y, prompt, r.evaluator.prefixCaches.values.first, r.parameters)
+    }
+
+    /// The P the cache built column by column against one DTransformer pass on the same tokens and θ.
+    /// Float64: the new column's scores are one product K_fullᵀq where the whole pass takes the
+    /// same entries from the causal kernel, so each entry is the same sum in another order:
+    /// ≤ 1e-12 relative. Float32: the same, ≈ 1e-7 relative per operation through 2 layers,
+    /// softmax and layer norm (≈ 30 operations): ≤ 2e-5 of the largest entry (0.1–0.3 here).
+    @Test("DInference with the prefix reused: P equals one whole forward pass on the same tokens", arguments: [DType.f64, .f32])
+    func decodingEqualsRecomputation(_ dtype: DType) throws {
+        let ℓgen = 11   // the prompt (5) + 11 = 16 = ℓ_max positions
+        let (y, prompt, cache, θ) = try decode(dtype, disabled: [], ℓgen: ℓgen)
+        let cached = try #require(cache)
+        #expect(cached.extensions == ℓgen - 1, "\(cached.extensions) calls reused their prefix")
+        let x = prompt + y.dropLast()
+        #expect(cached.tokens == x)
+        var o = RunOptions()
+        o.dtype = dtype
+        var dims = Self.dims
+        dims["ℓ_max"] = 16
+        let t = try InterpreterFixtures.program("DTransformer")
+        let whole = try RunSession.run(t, dims: dims, reals: [:], inputs: ["x": .tokens(x)], parameters: θ.mapValues(\.value), mask: nil, options: o)
+        guard case .tensor(let P) = whole.value else { Issue.record("DTransformer gave \(whole.value.kindName)"); return }
+        #expect(P.shape == cached.output.shape)
+        let a = cached.output.value.contiguous().doubles, b = P.value.contiguous().doubles
+        let worst = zip(a, b).map { abs($0 - $1) }.max() ?? .infinity
+        let bound = (dtype == .f64 ? 1e-12 : 2e-5) * (b.map(abs).max() ?? 1)
+        #expect(worst <= bound, "max |ΔP| = \(worst), bound \(bound)")
+        // The same tokens with the rule off (each call on the whole prefix).
+        let (yOff, _, cacheOff, _) = try decode(dtype, disabled: [.prefixReuse], ℓgen: ℓgen)
+        #expect(yOff == y)
+        #expect(cacheOff == nil)
+    }
+}
