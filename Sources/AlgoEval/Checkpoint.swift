@@ -60,6 +60,12 @@ public struct Checkpoint: Sendable {
         case .success(let h): (spans, metadata) = h
         case .failure(let e): return .failure(e)
         }
+        // The tensors and the bytes of the largest (read before it becomes a tensor) must fit the
+        // memory budget: a valid header over a 30 GB file is refused here, not by the allocator.
+        let tensorBytes = spans.reduce(0) { $0 + ($1.end - $1.begin) }, largest = spans.map { $0.end - $0.begin }.max() ?? 0
+        if tensorBytes + largest > SizeBudget.available.bytes {
+            return .failure(.exceedsMemory("its tensors hold \(ByteCount.describe(tensorBytes)); \(SizeBudget.available.phrase)"))
+        }
         var tensors: [(name: String, tensor: Tensor)] = []
         for s in spans.sorted(by: { $0.end - $0.begin > $1.end - $1.begin }) {
             switch bytes(at: dataStart + s.begin, count: s.end - s.begin).flatMap({ tensor(SafetensorsEntry(name: s.name, dtype: s.dtype, shape: s.shape, data: $0)) }) {
@@ -197,6 +203,8 @@ public enum CheckpointMetadata {
 public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The file could not be read or written.
     case io(String)
+    /// The tensors would not fit the memory budget (`SizeBudget`).
+    case exceedsMemory(String)
     /// The file is shorter than the 8-byte header length.
     case truncated(size: Int)
     /// The header length N exceeds the bytes after it (or the 100 MB limit).
@@ -228,6 +236,7 @@ public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible
     public var description: String {
         switch self {
         case let .io(m): return m
+        case let .exceedsMemory(m): return m
         case let .truncated(size): return "not a safetensors file: \(size) bytes, fewer than the 8-byte header length"
         case let .headerLengthOutOfRange(n, available): return "header length \(n) exceeds the \(available) bytes that follow it (or the 100 MB limit)"
         case .headerNotUTF8: return "the header is not valid UTF-8"

@@ -40,4 +40,12 @@ struct HeldMemoryTests {
         let r = Self.run(Self.step, budget: 4_000_000)
         #expect(r.code == .ok, "\(r.err)")
     }
+
+    @Test("a checkpoint whose tensors would not fit the budget is refused from its header (E0006, exit 3), before a tensor is read")
+    func checkpointPastTheBudget() throws {
+        let path = try BadInputTests.scratch() + "/big.safetensors"
+        _ = try Checkpoint.write(tensors: [("W_e", Tensor(shape: [64, 65], values: [Double](repeating: 0.5, count: 64 * 65)))], metadata: [:], to: path).get()
+        let r = Self.run(["run", BadInputTests.algorithms + "DTransformer.algo", "--params", path], budget: 30_000)
+        #expect(r.code == .input && r.err.contains("error[E0006]") && r.err.contains("its tensors hold 17 kB; the memory budget is 30 kB"), "\(r.err)")
+    }
 }
