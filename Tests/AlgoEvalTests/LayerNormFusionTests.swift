@@ -61,7 +61,8 @@ struct LayerNormFusionTests {
         let ln = try #require(p.program.find("layer_norm"))
         guard case .layerNorm(let form)? = ln.plan.algorithm else { Issue.record("not recognised"); return }
         #expect(form == LayerNormForm(input: "e", dimension: "d_e", gamma: "γ", beta: "β"))
-        #expect(ln.plan.fired.map(\.rule) == [.layerNorm])
+        // The whole algorithm first; its two sums are row sums, the fallback's fast path.
+        #expect(ln.plan.fired.map(\.rule) == [.layerNorm, .rowSum, .rowSum])
     }
 
     /// The worst-case first-order bound on |y_fused − y_lines| for one entry (Float32, u = 2⁻²⁴):

@@ -16,7 +16,8 @@ extension Evaluator {
     /// Runs the loop head-batched; nil when the run-time guard fails (then the loop runs as written).
     func headBatchedLoop(_ form: HeadBatchingForm, _ values: [Int], _ f: Frame) throws -> Flow? {
         let v = form.variable, c = form.call
-        guard f.heads == nil, values.count >= 2, values == Array(1...values.count), f.vars[c.callee.spelling] == nil else { return nil }
+        // The callee's `∀` is a masked select on `[·, ·, H]` values: it has no per-entry meaning there.
+        guard f.heads == nil, values.count >= 2, enabled(.maskedSelect), values == Array(1...values.count), f.vars[c.callee.spelling] == nil else { return nil }
         let heads = values.count
         var stacked: [Span: Value] = [:]
         let saved = f.vars[v]

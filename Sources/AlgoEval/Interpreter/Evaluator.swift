@@ -4,16 +4,15 @@ import AlgoSyntax
 import AlgoTensor
 import Foundation
 
-/// The evaluator of checked programs (`algo run`): walks the checked syntax tree of an algorithm,
+/// The evaluator of checked programs (`algo run`): runs an algorithm's plan (`LoadedAlgorithm.plan`),
 /// with every matrix operation going through AlgoTensor's `Variable` (no tape for inference; a
-/// training run will pass recorded parameters through the same code).
+/// training run records the parameters on a tape and runs the same code).
 ///
-/// Batched loops: an inline `for t ∈ [ℓ] : A[:, t] ← …` marked independent by the checker, and
-/// `for t ∈ [ℓ] : e_t ← …` whose body does not read the family e, are evaluated once with t bound
-/// to all of 1…ℓ (`Value.grid`): `X[:, t]` is X, `x[t]` the token list, `W_p[:, t]` the first ℓ
-/// columns, and a callee (layer_norm) receives `[d, ℓ]` as its vector. `∀t_z, t_x, if … then
-/// S[t_z, t_x] ← −∞` is one masked select. `Σ_{i=1}^{n} … e[i] …` is one sum over the rows.
-/// Other loops (BasicAttention's `∀t`, `Σ_u`, layers, heads) are interpreted.
+/// It matches no syntax: names are read through the checker's bindings, and where the lowering
+/// fused lines (`Lowering/Rules/`) it looks the node up by span and runs its executor (the
+/// `Evaluator+…` file the rule names), whose run-time guard returns nil when the values do not
+/// fit; the lines then run as written. A batched loop binds its variable to all of 1…ℓ at once
+/// (`Value.grid`): `X[:, t]` is X, `x[t]` the token list, `e[i]` all rows.
 public final class Evaluator {
     public let program: EvalProgram
     public var options: RunOptions
@@ -30,8 +29,6 @@ public final class Evaluator {
     /// The frame of the outermost application of a function of θ: the only frame whose algorithm calls
     /// are memoised (`Evaluator+CallMemo`); inside a callee, statements assign.
     var memoFrame: Frame? = nil
-    /// Whether an algorithm draws no random numbers (`Evaluator+CallMemo`), by file and name.
-    var deterministicCache: [String: Bool] = [:]
     /// The value of every `loss(θ)` differentiated by `∇loss(θ)`, in order (one per SGD step).
     public internal(set) var losses: [Double] = []
     /// The value of every `∇loss(θ)`, with θ's structure, when `options.recordGradients` is set.
@@ -149,9 +146,7 @@ public final class Evaluator {
         let f = Frame(callee)
         f.logReturn = logReturn
         f.heads = heads
-        for (k, d) in resolved.dimensions {
-            if let v = d.evaluate({ if case .named(let n) = $0 { return caller.dims[n] } else { return nil } }) { f.dims[k] = v }
-        }
+        f.dims = resolved.dimensionValues { caller.dims[$0] }
         // Real hyperparameters of the caller with the same name (τ).
         for h in callee.realHyperparameterNames {
             if let v = caller.vars[h] { f.vars[h] = v }

@@ -21,16 +21,12 @@ public struct LoadedAlgorithm {
     /// Whether the body defines a function of θ (`P(θ) ← …`, `loss(θ) = …`).
     let definesFunctions: Bool
 
-    /// The first statement `algo run` cannot execute (`Evaluator.firstUnsupported`), or nil.
-    let unsupported: (message: String, span: Span)?
-
     /// What the lowering made of the algorithm: the fused nodes the rewrite rules matched (`Lowering`).
     public let plan: AlgorithmPlan
 
     init(checked: CheckedAlgorithm, in program: CheckedProgram) {
         self.checked = checked
         plan = Lowering.lower(checked, in: program)
-        unsupported = Evaluator.firstUnsupported(checked.syntax.body)
         definesFunctions = checked.syntax.body.contains { s in
             s.contains(statement: { if case .assign(let t, _, _) = $0.kind, case .call = t.kind { true } else { false } },
                        expression: { _ in false })
@@ -78,9 +74,9 @@ public struct LoadedAlgorithm {
         realHyperparameterNames = hyperparameterNames.filter { isRealHyperparameter($0) }
     }
 
-    /// Throws E0501 at the first statement `algo run` cannot execute.
+    /// Throws E0501 at the first statement `algo run` cannot execute (`AlgorithmPlan.unsupported`).
     func requireExecutable() throws {
-        if let bad = unsupported {
+        if let bad = plan.unsupported {
             throw RuntimeError(.notExecutable, bad.message, at: bad.span,
                                notes: ["`algo run` executes the forward algorithms (1–10), training (11–13) and inference (14, 15) as written in the paper"])
         }

@@ -65,6 +65,8 @@ public struct FunctionValue {
     public let parameters: [String]
     public let body: Expr
     let frame: Frame
+    /// What the log of its value is (`Rules/LogSoftmax.swift`: `P(θ) ← softmax(Z)`, `P(θ) ← A(…)`), when the lowering found one.
+    let logForm: LogForm?
 }
 
 /// A family `e_t`, `Y^h`: elements by index (1-based), or the columns of one matrix (batched).
@@ -109,7 +111,8 @@ public final class Frame {
     var vars: [String: Value] = [:]
     var families: [String: Family] = [:]
     var dims: [String: Int] = [:]
-    /// `return P = softmax(Z)` returns log-softmax(Z) instead: the frame of `log P(θ)[…]`'s callee.
+    /// The caller asked for the log of what this activation returns (`log P(θ)[…]`'s callee):
+    /// `return` gives its log (log-softmax for `return softmax(Z)`, `Rules/LogSoftmax.swift`).
     var logReturn = false
     /// H while the body of a head-batched call runs (`Evaluator+Heads`): rank-3 values carry the
     /// heads in their last dimension.
