@@ -116,7 +116,7 @@ struct TrainingGradientTests {
     func step(_ p: LoadedProgram, _ dims: [String: Int], _ reals: [String: Double], _ inputs: [String: Value], _ θ: [String: Tensor]) throws -> [String: Tensor] {
         var o = RunOptions()
         o.dtype = .f64
-        let run = try RunSession.run(p, dims: dims, reals: reals, inputs: inputs, parameters: θ, mask: nil, options: o)
+        let run = try Pipeline.run(p, RunSetup(dims: dims, reals: reals, inputs: inputs, parameters: θ, mask: nil, options: o))
         return Dictionary(RunSession.flatten(run.value), uniquingKeysWith: { a, _ in a })
     }
 
@@ -207,7 +207,7 @@ struct TrainingGradientTests {
             let dims = try RunSession.datasetDimensions(mb.target, count: n, given: Self.tiny)
             var o = RunOptions()
             o.profile = true
-            let run = try RunSession.run(mb, dims: dims, reals: ["η": 0.1], inputs: inputs, parameters: nil, mask: nil, options: o)
+            let run = try Pipeline.run(mb, RunSetup(dims: dims, reals: ["η": 0.1], inputs: inputs, parameters: nil, mask: nil, options: o))
             // The lines of DTransformer outside its layer loop run once per call.
             let calls = run.evaluator.profile.filter { $0.key.file.hasSuffix("/DTransformer.algo") }.values.map(\.calls).min()
             #expect(calls == seqs.count, "DTransformer ran \(calls ?? 0) times for \(seqs.count) sequences")
