@@ -89,7 +89,7 @@ extension Evaluator {
         }
     }
 
-    func type(_ e: Expr, _ f: Frame) -> SemType? { f.algorithm.checked.types[e.span] }
+    func type(_ e: Expr, _ f: Frame) -> SemType? { f.algorithm.types[SpanKey(e.span)] }
 
     /// Whether the checker typed `e` as a matrix or row vector (a left factor of a matrix product).
     func isMatrixType(_ e: Expr, _ f: Frame, _ v: Variable) -> Bool {
@@ -330,7 +330,7 @@ extension Evaluator {
     /// `logReturn`: the callee's `return P = softmax(Z)` returns log-softmax(Z) (`log P(θ)`, `apply`).
     func call(_ c: Call, _ e: Expr, _ f: Frame, logReturn: Bool = false) throws -> Value {
         if case .function(let fn)? = f.vars[c.callee.spelling] { return try applyFunction(fn, c, e, f) }
-        guard let resolved = f.algorithm.checked.calls[e.span] else {
+        guard let resolved = f.algorithm.calls[SpanKey(e.span)] else {
             throw RuntimeError(.notExecutable, "the call to `\(c.callee.spelling)` was not resolved by the checker", at: e.span)
         }
         if resolved.isBuiltin {

@@ -12,7 +12,7 @@ extension Evaluator {
         try a.requireExecutable()
         // Functions of θ hold their frame: drop them so the frame is freed (only an algorithm that
         // defines one, `P(θ) ← …`, can hold one).
-        defer { if a.definesFunctions { for (k, v) in f.vars { if case .function = v { f.vars[k] = nil } } } }
+        defer { if a.definesFunctions { for (k, v) in f.vars.all { if case .function = v { f.vars[k] = nil } } } }
         if case .returned(let v) = try block(a.syntax.body, f) { return v }
         throw RuntimeError(.notExecutable, "`\(a.name)` ended without `return`", at: a.syntax.span)
     }
@@ -162,7 +162,7 @@ extension Evaluator {
                 return try eval(i, f)
             }
             if indices.count == 1, case .nat(let t) = idx[0], case .nat(let token) = v {
-                if case .familyElement(let key, let i)? = f.algorithm.checked.bindings[base.span] {
+                if case .familyElement(let key, let i)? = f.algorithm.names[SpanKey(base.span)]?.binding {
                     // `x̃_n[t] ← token`: a position of element n of the family x̃.
                     guard case .nat(let k) = try eval(n.scripts[i].value, f) else {
                         throw RuntimeError(.notExecutable, "this assignment target is not executable yet", at: target.span)
@@ -364,7 +364,7 @@ extension Evaluator {
     /// written as a power (no underflow for small τ; the same distribution), then categorical.
     func sample(_ sm: Sample, _ f: Frame, _ span: Span) throws -> Int {
         var logw: [Double]
-        if case .name(let n) = sm.weights.kind, case .power(let baseBinding, let exponent)? = f.algorithm.checked.bindings[sm.weights.span] {
+        if case .name(let n) = sm.weights.kind, case .power(let baseBinding, let exponent)? = f.algorithm.names[SpanKey(sm.weights.span)]?.binding {
             let baseName = Name(base: n.base, scripts: Array(n.scripts.dropLast()), span: n.span)
             let base = try tensor(try value(of: baseBinding, baseName, span, f), span)
             guard let k = number(try eval(exponent, f)) else { throw RuntimeError(.invalidInput, "the exponent is not a number", at: exponent.span) }

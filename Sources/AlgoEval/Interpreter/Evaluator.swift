@@ -139,9 +139,10 @@ public final class Evaluator {
     /// log-softmax(Z).
     func callAlgorithm(_ call: Call, _ expr: Expr, _ caller: Frame, given: [Span: Value] = [:], heads: Int? = nil,
                        logReturn: Bool = false) throws -> Value {
-        guard let resolved = caller.algorithm.checked.calls[expr.span], let callee = program.find(resolved.callee, file: resolved.file) else {
+        guard let resolved = caller.algorithm.calls[SpanKey(expr.span)], let calleeIndex = caller.algorithm.callees[SpanKey(expr.span)] else {
             throw RuntimeError(.notExecutable, "the call to `\(call.callee.spelling)` was not resolved by the checker", at: expr.span)
         }
+        let callee = program.algorithms[calleeIndex]
         guard depth < 64 else { throw RuntimeError(.notExecutable, "calls nested deeper than 64", at: expr.span) }
         let f = Frame(callee)
         f.logReturn = logReturn
@@ -252,10 +253,18 @@ public final class Evaluator {
 
     /// The value of the name expression at `span`, as the checker resolved it (`CheckedAlgorithm.bindings`).
     func lookup(_ name: Name, _ span: Span, _ f: Frame) throws -> Value {
-        guard let binding = f.algorithm.checked.bindings[span] else {
+        guard let b = f.algorithm.names[SpanKey(span)] else {
             throw RuntimeError(.notExecutable, "the name `\(name.spelling)` was not resolved by the checker", at: span)
         }
-        return try value(of: binding, name, span, f)
+        if let slot = b.slot {
+            if let v = f.vars[slot: slot] { return v }
+            throw missing(name.spelling, span, f)
+        }
+        if let key = b.memberKey, case .member(let collection, _) = b.binding {
+            guard case .collection(let c)? = f.vars[collection], let v = c[key] else { throw missing(key, span, f) }
+            return v
+        }
+        return try value(of: b.binding, name, span, f)
     }
 
     func value(of binding: NameBinding, _ name: Name, _ span: Span, _ f: Frame) throws -> Value {

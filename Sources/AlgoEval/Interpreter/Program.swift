@@ -24,9 +24,28 @@ public struct LoadedAlgorithm {
     /// What the lowering made of the algorithm: the fused nodes the rewrite rules matched (`Lowering`).
     public let plan: AlgorithmPlan
 
+    /// The numbered slots of the algorithm's frames (`Frame.vars`), and each name expression's
+    /// binding with its slot: what the evaluator reads instead of hashing a spelling.
+    let slots: SlotTable
+    let names: [SpanKey: SlottedBinding]
+    /// The checker's types and calls by `SpanKey` (a `Span` also hashes its file's path).
+    let types: [SpanKey: SemType]
+    let calls: [SpanKey: ResolvedCall]
+    /// The callee of every call of an algorithm, as an index into `EvalProgram.algorithms` (set by `EvalProgram`).
+    fileprivate(set) var callees: [SpanKey: Int] = [:]
+    /// The algorithm's name (`DTransformer`; `Algorithm 7` without a signature).
+    public let name: String
+
     init(checked: CheckedAlgorithm, in program: CheckedProgram) {
         self.checked = checked
         plan = Lowering.lower(checked, in: program)
+        name = checked.syntax.title.signature?.name.spelling ?? "Algorithm \(checked.syntax.title.number)"
+        slots = SlotTable(checked)
+        var names: [SpanKey: SlottedBinding] = [:]
+        for (span, b) in checked.bindings { names[SpanKey(span)] = SlottedBinding(b, slots) }
+        self.names = names
+        types = Dictionary(checked.types.map { (SpanKey($0.key), $0.value) }, uniquingKeysWith: { a, _ in a })
+        calls = Dictionary(checked.calls.map { (SpanKey($0.key), $0.value) }, uniquingKeysWith: { a, _ in a })
         definesFunctions = checked.syntax.body.contains { s in
             s.contains(statement: { if case .assign(let t, _, _) = $0.kind, case .call = t.kind { true } else { false } },
                        expression: { _ in false })
@@ -82,7 +101,6 @@ public struct LoadedAlgorithm {
         }
     }
     public var syntax: Algorithm { checked.syntax }
-    public var name: String { checked.syntax.title.signature?.name.spelling ?? "Algorithm \(checked.syntax.title.number)" }
     public var number: String { checked.syntax.title.number }
     public var file: String { checked.file }
     /// Signature inputs (spellings as written: `X`, `e_{1:T}`) with defaults.
@@ -124,8 +142,20 @@ public struct LoadedAlgorithm {
 /// The algorithms of a checked program, found by name and file.
 public struct EvalProgram {
     public let algorithms: [LoadedAlgorithm]
-    /// Loads and lowers every algorithm of `program`.
-    public init(_ program: CheckedProgram) { algorithms = program.algorithms.map { LoadedAlgorithm(checked: $0, in: program) } }
+    /// Loads and lowers every algorithm of `program`, and resolves each call to its callee's index.
+    public init(_ program: CheckedProgram) {
+        var loaded = program.algorithms.map { LoadedAlgorithm(checked: $0, in: program) }
+        for k in loaded.indices {
+            var callees: [SpanKey: Int] = [:]
+            for (span, r) in loaded[k].calls where !r.isBuiltin {
+                if let i = loaded.firstIndex(where: { $0.name == r.callee && $0.file == r.file }) ?? loaded.firstIndex(where: { $0.name == r.callee }) {
+                    callees[span] = i
+                }
+            }
+            loaded[k].callees = callees
+        }
+        algorithms = loaded
+    }
 
     public func find(_ name: String, file: String? = nil) -> LoadedAlgorithm? {
         algorithms.first { $0.name == name && (file == nil || $0.file == file) } ?? algorithms.first { $0.name == name }

@@ -108,7 +108,8 @@ public struct RuntimeError: Error {
 /// One activation of an algorithm: its variables, families and dimension values.
 public final class Frame {
     let algorithm: LoadedAlgorithm
-    var vars: [String: Value] = [:]
+    /// Values by spelling, held in the algorithm's numbered slots (`SlotTable`).
+    var vars: FrameVars
     var families: [String: Family] = [:]
     var dims: [String: Int] = [:]
     /// The caller asked for the log of what this activation returns (`log P(θ)[…]`'s callee):
@@ -119,7 +120,7 @@ public final class Frame {
     var heads: Int? = nil
     /// The iteration counts of the interpreted loops running in this frame, innermost last.
     var loopCounts: [Int] = []
-    init(_ algorithm: LoadedAlgorithm) { self.algorithm = algorithm }
+    init(_ algorithm: LoadedAlgorithm) { self.algorithm = algorithm; vars = FrameVars(algorithm.slots) }
 
     func copy() -> Frame {
         let f = Frame(algorithm)
