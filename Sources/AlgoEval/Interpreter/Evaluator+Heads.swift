@@ -29,7 +29,7 @@ extension Evaluator {
                 guard case .collection(let col) = try eval(p, f) else { return nil }
                 perHead.append(col)
             }
-            guard let s = Self.stack(perHead) else { return nil }
+            guard let s = self.stacked(perHead, at: SpanKey(p.span)) else { return nil }
             stacked[p.span] = .collection(s)
         }
         f.vars[v] = saved
@@ -46,6 +46,27 @@ extension Evaluator {
         }
         f.families[key] = fam
         return .normal
+    }
+
+    /// `stack(cols)`, reused from the last call at the same site when every tensor is the one it
+    /// was stacked from (same storage and layout) and none is on a tape: θ unchanged between
+    /// forward passes (inference, `algo bench model`) is stacked once. The cache holds those
+    /// tensors, so no in-place update (`Variable.binary(_:consuming:_:)` needs a unique reference)
+    /// can change them under it; a training step's new θ, or a recorded θ, is stacked afresh.
+    func stacked(_ cols: [Collection], at site: SpanKey) -> Collection? {
+        var parts: [Variable] = []
+        for c in cols { for m in c.members { if case .tensor(let t) = m.value { parts.append(t) } } }
+        if let (old, s) = stackCache[site], old.count == parts.count,
+           zip(old, parts).allSatisfy({ Self.same($0, $1) }) { return s }
+        guard let s = Self.stack(cols) else { return nil }
+        if !parts.contains(where: \.isRecorded) { stackCache[site] = (parts, s) } else { stackCache[site] = nil }
+        return s
+    }
+
+    /// Whether two constants hold the same tensor (storage, offset, shape, strides, dtype).
+    static func same(_ a: Variable, _ b: Variable) -> Bool {
+        !a.isRecorded && !b.isRecorded && a.value.storage === b.value.storage && a.value.offset == b.value.offset
+            && a.shape == b.shape && a.value.strides == b.value.strides && a.dtype == b.dtype
     }
 
     /// Members of H collections stacked per head (same names and shapes in every head), or nil.

@@ -29,6 +29,11 @@ public final class Evaluator {
     /// The frame of the outermost application of a function of θ: the only frame whose algorithm calls
     /// are memoised (`Evaluator+CallMemo`); inside a callee, statements assign.
     var memoFrame: Frame? = nil
+    /// The parameter names of the last `run`, sorted (a run with the same names reuses the order).
+    var sortedParameterNames: [String] = []
+    /// The stacked per-head parameters of the last head-batched call at each call site, with the
+    /// tensors they were stacked from (`Evaluator+Heads`).
+    var stackCache: [SpanKey: (parts: [Variable], stacked: Collection)] = [:]
     /// The value of every `loss(θ)` differentiated by `∇loss(θ)`, in order (one per SGD step).
     public internal(set) var losses: [Double] = []
     /// The value of every `∇loss(θ)`, with θ's structure, when `options.recordGradients` is set.
@@ -59,7 +64,10 @@ public final class Evaluator {
         var whole = Collection()
         var prefixed: [String: Collection] = [:]
         var prefixOrder: [String] = []
-        for name in parameters.keys.sorted() {
+        if sortedParameterNames.count != parameters.count || !sortedParameterNames.allSatisfy({ parameters[$0] != nil }) {
+            sortedParameterNames = parameters.keys.sorted()
+        }
+        for name in sortedParameterNames {
             let v = Value.tensor(parameters[name]!)
             if let dot = name.firstIndex(of: ".") {
                 let p = String(name[..<dot]), m = String(name[name.index(after: dot)...])
@@ -264,10 +272,11 @@ public final class Evaluator {
             guard case .collection(let c)? = f.vars[collection], let v = c[key] else { throw missing(key, span, f) }
             return v
         }
-        return try value(of: b.binding, name, span, f)
+        return try value(of: b.binding, name, span, f, groupIndex: b.group)
     }
 
-    func value(of binding: NameBinding, _ name: Name, _ span: Span, _ f: Frame) throws -> Value {
+    /// `groupIndex`: a `.groupCollection`'s index in `LoadedAlgorithm.collectionGroups`, when the load found it.
+    func value(of binding: NameBinding, _ name: Name, _ span: Span, _ f: Frame, groupIndex: Int? = nil) throws -> Value {
         switch binding {
         case .value(let spelling):
             if let v = f.vars[spelling] { return v }
@@ -278,8 +287,9 @@ public final class Evaluator {
             return v
         case .groupCollection(let collection, let group):
             // `𝓦^h_qkv`: the members of `𝓦` of head h, keyed without h (`W_q` for `W^h_q`).
+            let groups = f.algorithm.collectionGroups
             guard case .collection(let parent)? = f.vars[collection],
-                  let g = f.algorithm.collectionGroups.first(where: { $0.collection.spelling == Name.spell(group.base, group.scripts) }),
+                  let g = (groupIndex.map { groups[$0] } ?? groups.first(where: { $0.collection.spelling == Name.spell(group.base, group.scripts) })),
                   case .nat(let i)? = f.vars[g.variable] else { throw missing(concreteSpelling(group, f), span, f) }
             var sub = Collection()
             for (member, key) in g.members {

@@ -41,9 +41,6 @@ public struct LoadedAlgorithm {
         plan = Lowering.lower(checked, in: program)
         name = checked.syntax.title.signature?.name.spelling ?? "Algorithm \(checked.syntax.title.number)"
         slots = SlotTable(checked)
-        var names: [SpanKey: SlottedBinding] = [:]
-        for (span, b) in checked.bindings { names[SpanKey(span)] = SlottedBinding(b, slots) }
-        self.names = names
         types = Dictionary(checked.types.map { (SpanKey($0.key), $0.value) }, uniquingKeysWith: { a, _ in a })
         calls = Dictionary(checked.calls.map { (SpanKey($0.key), $0.value) }, uniquingKeysWith: { a, _ in a })
         definesFunctions = checked.syntax.body.contains { s in
@@ -69,6 +66,10 @@ public struct LoadedAlgorithm {
             }
         }
         collectionGroups = groups
+        var names: [SpanKey: SlottedBinding] = [:]
+        let groupSpellings = groups.map(\.collection.spelling)
+        for (span, b) in checked.bindings { names[SpanKey(span)] = SlottedBinding(b, slots, groups: groupSpellings) }
+        self.names = names
         var shapes: [(name: String, collection: String?, dims: [String?])] = []
         for kind in [HeaderKind.input, .parameters] {
             for l in checked.syntax.header.compactMap({ h -> HeaderLine? in if case .line(let l) = h, l.kind == kind { return l } else { return nil } }) {

@@ -41,9 +41,13 @@ struct SlottedBinding: Sendable {
     let binding: NameBinding
     let slot: Int?
     let memberKey: String?
+    /// A `.groupCollection`'s index among the algorithm's groups (`LoadedAlgorithm.collectionGroups`).
+    var group: Int? = nil
 
-    init(_ binding: NameBinding, _ slots: SlotTable) {
+    /// `groups`: the spellings of the algorithm's group collections (`𝓦^h_qkv`), in order.
+    init(_ binding: NameBinding, _ slots: SlotTable, groups: [String]) {
         self.binding = binding
+        if case .groupCollection(_, let name) = binding { group = groups.firstIndex(of: Name.spell(name.base, name.scripts)) }
         switch binding {
         case .value(let spelling):
             slot = slots.index[spelling]; memberKey = nil
