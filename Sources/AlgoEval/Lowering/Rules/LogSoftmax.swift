@@ -64,8 +64,9 @@ struct LogSoftmaxRule: ExpressionRule, StatementRule {
     }
 }
 
-/// What the log of an expression is, when a log meets a softmax (`Rules/LogSoftmax.swift`).
-enum LogForm: Sendable {
+/// What the log of an expression is, when a log meets a softmax (`Rules/LogSoftmax.swift`). Indirect:
+/// a function of θ holds one (`FunctionValue.logForm`), and a `Value` is as large as its largest case.
+indirect enum LogForm: Sendable {
     /// `softmax(Z)`: log-softmax of Z's columns.
     case softmax(argument: Expr)
     /// `P(θ)` of a function of θ: P applied in its log form (its definition's `logSoftmaxReturn`).
