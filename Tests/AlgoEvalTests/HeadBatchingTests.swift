@@ -50,4 +50,38 @@ struct HeadBatchingTests {
         #expect(batched.shape == [dOut, lx] && perHead.shape == [dOut, lx])
         for i in want.indices { #expect(abs(got[i] - want[i]) <= 1e-12 * max(1, abs(want[i])), "entry \(i)") }
     }
+
+    @Test("the stacked heads are reused while θ is the same tensors, and stacked again for another θ")
+    func stackReuse() throws {
+        let mha = try InterpreterFixtures.program("MHAttention")
+        let (H, d, dAttn, dMid, dOut, l) = (2, 4, 2, 3, 5, 6)
+        var rng = RandomGenerator(seed: 5)
+        func θ() -> [String: Variable] {
+            var p: [String: Variable] = ["W_o": Variable(Tensor.normal([dOut, H * dMid], dtype: .f64, using: &rng)),
+                                         "b_o": Variable(Tensor.normal([dOut], dtype: .f64, using: &rng))]
+            for h in 1...H {
+                for (w, rows) in [("q", dAttn), ("k", dAttn), ("v", dMid)] {
+                    p["W^\(h)_\(w)"] = Variable(Tensor.normal([rows, d], dtype: .f64, using: &rng))
+                    p["b^\(h)_\(w)"] = Variable(Tensor.normal([rows], dtype: .f64, using: &rng))
+                }
+            }
+            return p
+        }
+        let X = Value.tensor(Variable(Tensor.normal([d, l], dtype: .f64, using: &rng)))
+        let dims = ["H": H, "d_x": d, "d_z": d, "d_attn": dAttn, "d_mid": dMid, "d_out": dOut, "ℓ_x": l, "ℓ_z": l]
+        let (θ1, θ2) = (θ(), θ())
+        func run(_ e: Evaluator, _ p: [String: Variable]) throws -> [Double] {
+            guard case .tensor(let y) = try e.run(mha.target, dims: dims, inputs: ["X": X, "Z": X], parameters: p, mask: .constant(1)) else { return [] }
+            return y.value.doubles
+        }
+        let e = Evaluator(program: mha.program, options: options())
+        let first = try run(e, θ1)
+        #expect(e.stackCache.count == 1)
+        #expect(try run(e, θ1) == first)          // reused: the same bits
+        #expect(e.stackCache.count == 1)
+        let other = try run(e, θ2)                 // another θ: stacked again, not the cached θ1
+        #expect(e.stackCache.count == 2)
+        #expect(other == (try run(Evaluator(program: mha.program, options: options()), θ2)))
+        #expect(other != first)
+    }
 }

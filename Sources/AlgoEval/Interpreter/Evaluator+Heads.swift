@@ -48,18 +48,21 @@ extension Evaluator {
         return .normal
     }
 
-    /// `stack(cols)`, reused from the last call at the same site when every tensor is the one it
+    /// `stack(cols)`, reused from an earlier call at the same site when every tensor is the one it
     /// was stacked from (same storage and layout) and none is on a tape: θ unchanged between
-    /// forward passes (inference, `algo bench model`) is stacked once. The cache holds those
-    /// tensors, so no in-place update (`Variable.binary(_:consuming:_:)` needs a unique reference)
-    /// can change them under it; a training step's new θ, or a recorded θ, is stacked afresh.
+    /// forward passes (inference, `algo bench model`) is stacked once per layer. The cache holds
+    /// those tensors, so no in-place update (`Variable.binary(_:consuming:_:)` needs a unique
+    /// reference) can change them under it; a recorded θ is stacked afresh, and the cache is
+    /// emptied when it holds 64 entries (evaluation passes of a training run: a new θ per step).
     func stacked(_ cols: [Collection], at site: SpanKey) -> Collection? {
         var parts: [Variable] = []
         for c in cols { for m in c.members { if case .tensor(let t) = m.value { parts.append(t) } } }
-        if let (old, s) = stackCache[site], old.count == parts.count,
-           zip(old, parts).allSatisfy({ Self.same($0, $1) }) { return s }
+        guard let first = parts.first, !parts.contains(where: \.isRecorded) else { return Self.stack(cols) }
+        let key = StackKey(site: site, storage: ObjectIdentifier(first.value.storage))
+        if let (old, s) = stackCache[key], old.count == parts.count, zip(old, parts).allSatisfy({ Self.same($0, $1) }) { return s }
         guard let s = Self.stack(cols) else { return nil }
-        if !parts.contains(where: \.isRecorded) { stackCache[site] = (parts, s) } else { stackCache[site] = nil }
+        if stackCache.count >= 64 { stackCache.removeAll() }
+        stackCache[key] = (parts, s)
         return s
     }
 
@@ -68,6 +71,9 @@ extension Evaluator {
         !a.isRecorded && !b.isRecorded && a.value.storage === b.value.storage && a.value.offset == b.value.offset
             && a.shape == b.shape && a.value.strides == b.value.strides && a.dtype == b.dtype
     }
+
+    /// A head-batched call site and the storage of the first per-head tensor.
+    struct StackKey: Hashable { let site: SpanKey; let storage: ObjectIdentifier }
 
     /// Members of H collections stacked per head (same names and shapes in every head), or nil.
     static func stack(_ cols: [Collection]) -> Collection? {

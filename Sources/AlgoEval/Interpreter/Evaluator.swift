@@ -31,9 +31,9 @@ public final class Evaluator {
     var memoFrame: Frame? = nil
     /// The parameter names of the last `run`, sorted (a run with the same names reuses the order).
     var sortedParameterNames: [String] = []
-    /// The stacked per-head parameters of the last head-batched call at each call site, with the
-    /// tensors they were stacked from (`Evaluator+Heads`).
-    var stackCache: [SpanKey: (parts: [Variable], stacked: Collection)] = [:]
+    /// Stacked per-head parameters by call site and the storage of their first tensor (one entry
+    /// per layer), with the tensors they were stacked from (`Evaluator+Heads`).
+    var stackCache: [StackKey: (parts: [Variable], stacked: Collection)] = [:]
     /// The value of every `loss(θ)` differentiated by `∇loss(θ)`, in order (one per SGD step).
     public internal(set) var losses: [Double] = []
     /// The value of every `∇loss(θ)`, with θ's structure, when `options.recordGradients` is set.

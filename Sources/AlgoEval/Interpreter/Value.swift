@@ -19,16 +19,17 @@ public enum Value {
     case tokens([Int])
     /// A parameter collection: member names (with bound indices substituted) → values.
     case collection(Collection)
-    /// The Mask hyperparameter of Algorithms 4 and 5.
-    case mask(MaskValue)
+    /// The Mask hyperparameter of Algorithms 4 and 5 (boxed, as `family` and `function`: a value is as
+    /// large as its largest case, and these are rare next to tensors and numbers).
+    indirect case mask(MaskValue)
     /// A loop or Σ index bound to all of 1…count at once (batched evaluation), along `axis`.
     case grid(count: Int, axis: Int)
     /// `𝟏` and `𝟏ᵀ`.
     case ones, onesT
     /// A family (`e_{1:T}` passed as an input, or a dataset `x_{1:N_data}` of token sequences).
-    case family(Family)
+    indirect case family(Family)
     /// A function of θ defined by `P(θ) ← …` or `loss(θ) = …` (evaluated when applied).
-    case function(FunctionValue)
+    indirect case function(FunctionValue)
     /// A finite set of positions (`T̃ ← {t ∈ [ℓ] : …}`), ascending, 1-based.
     case indexSet([Int])
 
