@@ -52,8 +52,11 @@ extension Evaluator {
     /// was stacked from (same storage and layout) and none is on a tape: θ unchanged between
     /// forward passes (inference, `algo bench model`) is stacked once per layer. The cache holds
     /// those tensors, so no in-place update (`Variable.binary(_:consuming:_:)` needs a unique
-    /// reference) can change them under it; a recorded θ is stacked afresh, and the cache is
-    /// emptied when it holds 64 entries (evaluation passes of a training run: a new θ per step).
+    /// reference) can change them under it; a recorded θ is stacked afresh. The copies are kept
+    /// only while they total at most `stackCacheBytes` (the per-operation overhead this saves
+    /// matters for small models; a large model's products dwarf the copy, and its memory would
+    /// grow by a quarter of θ), and the cache is emptied when a new entry does not fit
+    /// (evaluation passes of a training run: a new θ per step).
     func stacked(_ cols: [Collection], at site: SpanKey) -> Collection? {
         var parts: [Variable] = []
         for c in cols { for m in c.members { if case .tensor(let t) = m.value { parts.append(t) } } }
@@ -61,10 +64,16 @@ extension Evaluator {
         let key = StackKey(site: site, storage: ObjectIdentifier(first.value.storage))
         if let (old, s) = stackCache[key], old.count == parts.count, zip(old, parts).allSatisfy({ Self.same($0, $1) }) { return s }
         guard let s = Self.stack(cols) else { return nil }
-        if stackCache.count >= 64 { stackCache.removeAll() }
+        let bytes = parts.reduce(0) { $0 + $1.value.count * $1.dtype.byteSize }
+        guard bytes <= Self.stackCacheBytes else { return s }
+        if stackCachedBytes + bytes > Self.stackCacheBytes { stackCache.removeAll(); stackCachedBytes = 0 }
         stackCache[key] = (parts, s)
+        stackCachedBytes += bytes
         return s
     }
+
+    /// The most bytes of stacked copies `stacked` keeps (4 MiB: the tiny model's heads take 100 KiB).
+    static let stackCacheBytes = 4 << 20
 
     /// Whether two constants hold the same tensor (storage, offset, shape, strides, dtype).
     static func same(_ a: Variable, _ b: Variable) -> Bool {

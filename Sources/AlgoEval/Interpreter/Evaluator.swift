@@ -34,6 +34,7 @@ public final class Evaluator {
     /// Stacked per-head parameters by call site and the storage of their first tensor (one entry
     /// per layer), with the tensors they were stacked from (`Evaluator+Heads`).
     var stackCache: [StackKey: (parts: [Variable], stacked: Collection)] = [:]
+    var stackCachedBytes = 0
     /// The value of every `loss(θ)` differentiated by `∇loss(θ)`, in order (one per SGD step).
     public internal(set) var losses: [Double] = []
     /// The value of every `∇loss(θ)`, with θ's structure, when `options.recordGradients` is set.
