@@ -14,15 +14,7 @@ struct RowSumRule: ExpressionRule {
     let id = RuleID.rowSum
 
     func match(_ e: Expr, in a: CheckedAlgorithm) -> FusedExpression? {
-        guard case .sum(let s) = e.kind, let lower = s.lower else { return nil }
-        let variable: String
-        switch lower.value.kind {
-        case .binary(.equal, let v, _):
-            guard let n = Matching.name(v) else { return nil }
-            variable = n
-        case .name(let n): variable = n.spelling
-        default: return nil
-        }
+        guard case .sum(let s) = e.kind, let variable = Matching.summationVariable(s, overSets: false) else { return nil }
         guard s.body.mentions(variable), Self.onlyIndexes(s.body, variable) else { return nil }
         return .rowSum(variable: variable)
     }
