@@ -11,6 +11,7 @@ public enum CLI {
         RunCommand(),
         CheckCommand(),
         ParamsCommand(),
+        ConvertCommand(),
         BenchCommand(),
         GradcheckCommand(),
         LspCommand(),

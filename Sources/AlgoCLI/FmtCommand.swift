@@ -54,7 +54,7 @@ struct FmtCommand: Command {
                 if text != file.text {
                     // AtomicFile keeps the file's mode and writes through a symbolic link.
                     if case .failure(let e) = AtomicFile.write(Array(text.utf8), to: file.path) {
-                        output.err("algo fmt: error: \(e.message)")
+                        diagnostics.append(FileProblem.unwritable(file.path, flag: "", e.reason).diagnostic)
                         writeFailed = true
                     }
                 }

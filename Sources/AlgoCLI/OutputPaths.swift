@@ -8,15 +8,12 @@ enum OutputPaths {
     /// The flags of `algo run` that name an output file.
     static let runFlags = ["output", "save-params", "checkpoint", "loss-svg"]
 
-    /// Checks every given output flag; on the first failure prints why and returns false.
-    static func preflight(_ args: Arguments, flags: [String], command: String, _ output: inout Output) -> Bool {
+    /// Checks every given output flag: the first that cannot be written (E0007, exit 4), or nil.
+    static func preflight(_ args: Arguments, flags: [String]) -> FileProblem? {
         for flag in flags {
             guard let path = args.value(flag) else { continue }
-            if case .failure(let e) = AtomicFile.checkWritable(path) {
-                output.err("algo \(command): error: `--\(flag)`: \(e.message)")
-                return false
-            }
+            if case .failure(let e) = AtomicFile.checkWritable(path) { return FileProblem.unwritable(path, flag: flag, e.reason) }
         }
-        return true
+        return nil
     }
 }

@@ -84,14 +84,14 @@ struct RenderCommand: Command {
             var writer = LaTeXBoxWriter(comments: comments)
             let text = writer.render(Self.paperOrder(set), standalone: args.has("standalone"))
             diagnostics += writer.unknown.map { u in Self.unspellable(u, sources) }
-            written = emit(text, to: args.value("output"), &output)
+            written = emit(text, to: args.value("output"), reporter, &output)
         case .markdown:
             var writer = MarkdownWriter(comments: comments)
             let text = writer.render(Self.paperOrder(set))
-            written = emit(text, to: args.value("output"), &output)
+            written = emit(text, to: args.value("output"), reporter, &output)
         case .html:
             let site = HTMLSite(set: set, comments: comments)
-            written = writeSite(site.files(), to: args.value("output") ?? ".", &output)
+            written = writeSite(site.files(), to: args.value("output") ?? ".", reporter, &output)
         }
         reporter.emit(diagnostics, &output)
         if !failures.isEmpty { return .input }
@@ -140,27 +140,27 @@ struct RenderCommand: Command {
     }
 
     /// Writes `text` to stdout, or atomically to `path`.
-    func emit(_ text: String, to path: String?, _ output: inout Output) -> Bool {
+    func emit(_ text: String, to path: String?, _ reporter: Reporter, _ output: inout Output) -> Bool {
         guard let path else { output.stdout += text; return true }
         if case .failure(let e) = AtomicFile.write(Array(text.utf8), to: path) {
-            output.err("algo render: error: \(e.message)")
+            _ = FileProblem.unwritable(path, flag: "output", e.reason).report(reporter, &output)
             return false
         }
         return true
     }
 
     /// Writes the site's pages into `directory` (created if needed), each atomically.
-    func writeSite(_ pages: [(name: String, text: String)], to directory: String, _ output: inout Output) -> Bool {
+    func writeSite(_ pages: [(name: String, text: String)], to directory: String, _ reporter: Reporter, _ output: inout Output) -> Bool {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            output.err("algo render: error: cannot create `\(directory)`: \(error.localizedDescription)")
+            _ = FileProblem.unwritable(directory, flag: "output", "the directory cannot be made: \(error.localizedDescription)").report(reporter, &output)
             return false
         }
         for p in pages {
             let path = (directory.hasSuffix("/") ? directory : directory + "/") + p.name
             if case .failure(let e) = AtomicFile.write(Array(p.text.utf8), to: path) {
-                output.err("algo render: error: \(e.message)")
+                _ = FileProblem.unwritable(path, flag: "", e.reason).report(reporter, &output)
                 return false
             }
         }

@@ -9,7 +9,7 @@ import Foundation
 /// built-in one), SGD as the algorithm is written, the loss before and after, θ̂ as a checkpoint.
 extension RunCommand {
     func runTraining(_ args: Arguments, _ output: inout Output, _ reporter: inout Reporter, loaded: LoadedProgram, source: SourceFile,
-                     path: String, checkpoint: Checkpoint?, dims given: [String: Int], reals givenReals: [String: Double],
+                     path: String, checkpoint: Checkpoint?, tokenizer: (any Tokenizer)? = nil, dims given: [String: Int], reals givenReals: [String: Double],
                      setGiven: Bool, options: RunOptions) -> ExitCode {
         let a = loaded.target
         var dims = given, reals = givenReals
@@ -57,12 +57,13 @@ extension RunCommand {
             var modelReals = reals
             for k in RunSession.trainingRealNames { modelReals[k] = nil }
             let checkpointMeta = Self.metadata(source, dims: merged, reals: modelReals,
-                                               usedDims: RunReport.dimensionsUsed(a, loaded.program).union(RunReport.modelDimensions(loaded)).filter { merged[$0] != nil && !trainingOnly.contains($0) }.sorted(), a)
+                                               usedDims: RunReport.dimensionsUsed(a, loaded.program).union(RunReport.modelDimensions(loaded)).filter { merged[$0] != nil && !trainingOnly.contains($0) }.sorted(), a,
+                                               tokenizer: tokenizer)
             var resume: TrainingSnapshot? = nil
             if let rp = args.value("resume") {
                 switch Checkpoint.read(rp) {
                 case .success(let c): resume = try TrainingCheckpoint.snapshot(from: c, path: rp, expecting: identity, at: a.syntax.title.span)
-                case .failure(let e): output.err("algo run: error: cannot read `\(rp)`: \(e)"); return .input
+                case .failure(let e): return FileProblem.checkpoint(rp, flag: "resume", e).report(reporter, &output)
                 }
             }
             let perEpoch = RunSession.tokensPerStep(a, inputs: inputs, dims: merged)
@@ -78,7 +79,7 @@ extension RunCommand {
                 if let text = display.update(step, now: ProcessInfo.processInfo.systemUptime) { sink.write(text) }
                 guard let path = checkpointPath, step.step % every == 0 || step.stopping || step.step == step.totalSteps else { return }
                 if case .failure(let e) = TrainingCheckpoint.write(boundary.snapshot(), identity: identity, metadata: checkpointMeta, to: path) {
-                    throw CheckpointWriteFailure(message: "cannot write the checkpoint `\(path)` at step \(step.step): \(e)")
+                    throw FileProblem.unwritable(path, flag: "checkpoint", "at step \(step.step): \(e.description)")
                 }
                 savedStep = step.step
             }
@@ -96,11 +97,10 @@ extension RunCommand {
                                          training: TrainingRun(monitor: monitor, resume: resume))
                 sink.write(display.finish())
                 if !sink.live { output.err(sink.buffered) }
-            } catch let e as CheckpointWriteFailure {
+            } catch let e as FileProblem {
                 sink.write(display.finish())
                 if !sink.live { output.err(sink.buffered) }
-                output.err("algo run: error: \(e.message)")
-                return .output
+                return e.report(reporter, &output)
             } catch {
                 sink.write(display.finish())
                 if !sink.live { output.err(sink.buffered) }
@@ -138,7 +138,7 @@ extension RunCommand {
             func writeLossSVG(_ output: inout Output) -> Bool {
                 guard let svg = args.value("loss-svg") else { return true }
                 if case .failure(let e) = LossPlotSVG.write(losses: r.stepLosses, title: "\(a.name): loss(θ) per step", to: svg) {
-                    output.err("algo run: error: \(e.message)"); return false
+                    _ = FileProblem.unwritable(svg, flag: "loss-svg", e.reason).report(reporter, &output); return false
                 }
                 return true
             }
@@ -166,8 +166,8 @@ extension RunCommand {
             let modelDims = usedDims.filter { !["N_data", "N_epochs", "B", "N_batches"].contains($0) }
             for flag in ["output", "save-params"] {
                 guard let out = args.value(flag) else { continue }
-                if case .failure(let e) = Checkpoint.write(tensors: r.parameters, metadata: Self.metadata(source, dims: metaDims, reals: modelReals, usedDims: modelDims, a), to: out) {
-                    output.err("algo run: error: cannot write `\(out)`: \(e)"); return .output
+                if case .failure(let e) = Checkpoint.write(tensors: r.parameters, metadata: Self.metadata(source, dims: metaDims, reals: modelReals, usedDims: modelDims, a, tokenizer: tokenizer), to: out) {
+                    return FileProblem.unwritable(out, flag: flag, e.description).report(reporter, &output)
                 }
                 output.out("wrote θ̂ (\(r.parameters.count) parameters, named as `algo params` lists them) to \(out)")
             }
@@ -177,6 +177,3 @@ extension RunCommand {
         }
     }
 }
-
-/// A checkpoint that could not be written during training (exit 4).
-struct CheckpointWriteFailure: Error { var message: String }

@@ -15,6 +15,7 @@ struct RunCommand: Command {
     var usage: String {
         """
         usage: algo run FILE.algo [--set NAME=VALUE,…] [--params IN.safetensors] [--input NAME=VALUE;…]
+                                  [--tokenizer FILE_OR_DIR] [--text TEXT] [--samples N] [--top-k K] [--strict]
                                   [--output OUT.safetensors] [--precision f32|f64] [--seed N] [--profile]
                                   [--rules all|none|-NAME,…] [--dump plan]
 
@@ -26,6 +27,12 @@ struct RunCommand: Command {
         (1-based); several inputs are separated by `;`. `--set Mask=causal` or `Mask=1` for Alg. 4, 5.
         `--output` writes what the algorithm returns as `output.NAME` (safetensors, atomically, with
         the hyperparameters and the SHA-256 of the .algo source in its metadata).
+        A `--params` tensor the algorithm does not read is warning E0552 (an error with `--strict`).
+        Text: `--tokenizer` reads `algo`'s vocabulary files, a HuggingFace tokenizer.json, GPT-2's
+        vocab.json + merges.txt, or their directory (a checkpoint of an experiment, a training run or
+        `algo convert` carries its own); `--text "The model"` encodes the one token-sequence input
+        (`--text x=…;z=…` names them). Sampling: `--top-k K` draws among the K most likely tokens,
+        `--samples N` prints N samples (seeds seed … seed+N−1).
         Training (Algorithms 11–13): the dataset is `--input 'x_1=3,1,4;x_2=2,7'` (EDTraining also
         `z_1=…`), else a built-in one; a bare run trains a tiny model (N_V = 12, d_e = 16, L = 1,
         N_epochs = 40, η = 0.05) and prints the loss before and after; `--output`/`--save-params`
@@ -52,14 +59,17 @@ struct RunCommand: Command {
             Arguments.Spec("set", value: true, help: "hyperparameter values, `d_e=64,H=4,τ=0.8`"),
             Arguments.Spec("params", value: true, help: "parameters (and inputs) from a safetensors checkpoint"),
             Arguments.Spec("input", value: true, help: "inputs, `x=3,1,4;z=2,7` (token ids are 1-based)"),
-            Arguments.Spec("text", value: true, help: "text inputs through `--tokenizer`, `x=Once upon` (no bos/eos added)"),
-            Arguments.Spec("tokenizer", value: true, help: "a tokenizer file (`algo` JSON vocabulary): encodes `--text`, decodes token outputs, sets N_V"),
+            Arguments.Spec("text", value: true, help: "text inputs through `--tokenizer`, `x=Once upon` or just `Once upon` for one token-sequence input (no bos/eos added)"),
+            Arguments.Spec("tokenizer", value: true, help: "a tokenizer: `algo`'s JSON vocabulary, a HuggingFace tokenizer.json, GPT-2's vocab.json (+ merges.txt) or their directory; encodes `--text`, decodes token outputs, sets N_V"),
             Arguments.Spec("output", value: true, help: "write the result to a safetensors file"),
             Arguments.Spec("data", value: true, help: "an experiment's data file, instead of the one its header names"),
             Arguments.Spec("save-params", value: true, help: "write the parameters used (e.g. initialised) to a safetensors file"),
             Arguments.Spec("precision", value: true, help: "`f32` (default) or `f64`"),
             Arguments.Spec("seed", value: true, help: "seed of parameter initialisation and sampling (default 0)"),
             Arguments.Spec("max-steps", value: true, help: "step limit of `while` loops (default 256)"),
+            Arguments.Spec("top-k", value: true, help: "`sample` draws among the k most likely tokens only (beside τ)"),
+            Arguments.Spec("samples", value: true, help: "run a sampling algorithm N times (seeds seed … seed+N−1, the same parameters) and print every sample"),
+            Arguments.Spec("strict", help: "a `--params` tensor the algorithm does not use is an error (E0552), not a warning"),
             Arguments.Spec("check-finite", help: "also report infinities produced by a line (NaN is always reported)"),
             Arguments.Spec("profile", help: "print time and operations per source line"),
             Arguments.Spec("rules", value: true, help: "rewrite rules (fast paths): `all` (default), `none`, or `-NAME,…` to turn some off"),
@@ -81,14 +91,14 @@ struct RunCommand: Command {
         guard let path = singleFile(args, &output) else { return .usage }
         do {
             let options = try Self.options(args)
-            guard OutputPaths.preflight(args, flags: OutputPaths.runFlags, command: "run", &output) else { return .output }
+            if let p = OutputPaths.preflight(args, flags: OutputPaths.runFlags) { return p.report(Reporter(format: format), &output) }
             let set = try DimensionOverrides.parse(args.value("set"), accepts: .numbersAndMask).mapError { UsageError($0.message) }.get()
             var reporter = Reporter(format: format)
             let (files, failures) = reporter.load([path])                         // read, once
             if !failures.isEmpty { reporter.emit(failures, &output); return .input }
             let source = files[0]
             let checkpoint: Checkpoint?, tokenizer: (any Tokenizer)?
-            do { (checkpoint, tokenizer) = try Self.sideFiles(args) } catch let e as SideFileError { output.err("algo run: error: \(e.message)"); return .input }
+            do { (checkpoint, tokenizer) = try Self.sideFiles(args) } catch let e as FileProblem { return e.report(reporter, &output) }
             let loaded: LoadedProgram
             switch Pipeline.load(source, values: set.dims) {                       // parse → check → lower
             case .success(let l): loaded = l
@@ -109,20 +119,39 @@ struct RunCommand: Command {
             }
             let (dims, reals, mask) = Self.hyperparameters(loaded, set, checkpoint: checkpoint, tokenizer: tokenizer)
             if RunSession.isTraining(loaded.target) {
-                return runTraining(args, &output, &reporter, loaded: loaded, source: source, path: path, checkpoint: checkpoint,
+                return runTraining(args, &output, &reporter, loaded: loaded, source: source, path: path, checkpoint: checkpoint, tokenizer: tokenizer,
                                    dims: dims, reals: reals, setGiven: !set.dims.isEmpty || !set.reals.isEmpty, options: options)
             }
             do {
                 let inputs = try Self.inputs(args, loaded.target, checkpoint: checkpoint, tokenizer: tokenizer, dtype: options.dtype)
+                var setup = RunSetup(dims: dims, reals: reals, inputs: inputs, parameters: checkpoint.map(RunSession.parameters(from:)),
+                                     mask: mask, options: options, fallback: RunSession.defaultDimensions, defaultInputs: true)
+                var unused: Diagnostic? = nil
+                let strict = args.has("strict"), params = args.value("params") ?? ""
+                setup.unusedParameters = { names in
+                    let d = Self.unusedParameters(names, loaded.target, path: params, strict: strict)
+                    if strict { throw RunFailure([d]) }
+                    unused = d
+                }
                 let start = Date()
-                let result = try Pipeline.run(loaded, RunSetup(dims: dims, reals: reals, inputs: inputs, parameters: checkpoint.map(RunSession.parameters(from:)),
-                                                               mask: mask, options: options, fallback: RunSession.defaultDimensions, defaultInputs: true))
-                let report = RunReport(loaded: loaded, result: result, reals: reals, checkpoint: checkpoint == nil ? nil : args.value("params"),
+                let result = try Pipeline.run(loaded, setup)
+                var samples: [(seed: UInt64, value: Value)] = []
+                if let n = try Self.samples(args), n > 1, case .tokens = result.value {
+                    // More samples: the same parameters and inputs, the next seeds.
+                    setup.parameters = result.parameters.mapValues(\.value)
+                    setup.inputs = result.inputs
+                    for k in 1..<n {
+                        setup.options.seed = options.seed &+ UInt64(k)
+                        samples.append((setup.options.seed, try Pipeline.run(loaded, setup).value))
+                    }
+                }
+                var report = RunReport(loaded: loaded, result: result, reals: reals, checkpoint: checkpoint == nil ? nil : args.value("params"),
                                        setGiven: !set.dims.isEmpty || !set.reals.isEmpty, options: options, tokenizer: tokenizer,
                                        seconds: Date().timeIntervalSince(start))
-                reporter.emit(result.evaluator.warnings, &output)
+                report.samples = samples
+                reporter.emit((unused.map { [$0] } ?? []) + result.evaluator.warnings, &output)
                 output.out(report.text)
-                return Self.writeOutputs(args, report, &output)
+                return Self.writeOutputs(args, report, reporter, &output)
             } catch let e as UsageError {
                 throw e
             } catch {
@@ -137,7 +166,14 @@ struct RunCommand: Command {
         }
     }
 
-    /// `--precision`, `--seed`, `--max-steps`, `--check-finite`, `--profile`.
+    /// `--samples N` (1 to 10000), or nil when not given.
+    static func samples(_ args: Arguments) throws -> Int? {
+        guard let s = args.value("samples") else { return nil }
+        guard let v = Int(s), v >= 1, v <= 10_000 else { throw UsageError("`--samples` takes a number from 1 to 10000") }
+        return v
+    }
+
+    /// `--precision`, `--seed`, `--max-steps`, `--top-k`, `--check-finite`, `--profile` (and `--samples` checked).
     static func options(_ args: Arguments) throws -> RunOptions {
         var options = RunOptions()
         switch args.value("precision") ?? "f32" {
@@ -147,6 +183,8 @@ struct RunCommand: Command {
         }
         if let s = args.value("seed") { guard let v = UInt64(s) else { throw UsageError("`--seed` takes a natural number") }; options.seed = v }
         if let s = args.value("max-steps") { guard let v = Int(s), v >= 0 else { throw UsageError("`--max-steps` takes a natural number") }; options.maxSteps = v }
+        if let s = args.value("top-k") { guard let v = Int(s), v >= 1 else { throw UsageError("`--top-k` takes a number ≥ 1") }; options.topK = v }
+        _ = try samples(args)
         options.checkFinite = args.has("check-finite")
         options.profile = args.has("profile")
         if let r = args.value("rules") {
@@ -159,26 +197,45 @@ struct RunCommand: Command {
         return options
     }
 
-    /// A checkpoint or tokenizer file that cannot be read (exit 3).
-    struct SideFileError: Error { let message: String }
-
-    /// The checkpoint of `--params` and the tokenizer of `--tokenizer`, each read once.
+    /// The checkpoint of `--params` and the tokenizer of `--tokenizer`, each read once; without
+    /// `--tokenizer`, the tokenizer the checkpoint carries (experiments, training runs, `algo convert`).
     static func sideFiles(_ args: Arguments) throws -> (Checkpoint?, (any Tokenizer)?) {
         var checkpoint: Checkpoint? = nil, tokenizer: (any Tokenizer)? = nil
         if let p = args.value("params") {
             switch Checkpoint.read(p) {
             case .success(let c): checkpoint = c
-            case .failure(let e): throw SideFileError(message: "cannot read `\(p)`: \(e)")
+            case .failure(let e): throw FileProblem.checkpoint(p, flag: "params", e)
             }
         }
         if let t = args.value("tokenizer") {
             switch TokenizerFile.load(from: t) {
             case .success(let tk): tokenizer = tk
-            case .failure(let e): throw SideFileError(message: "cannot read the tokenizer `\(t)`: \(e)")
+            case .failure(.io(let why)): throw FileProblem.unreadable(t, flag: "tokenizer", why)
+            case .failure(let e):
+                var d = Diagnostic(.tokenizerFile, "`\(t)` is not a tokenizer `algo` reads: \(e)", at: Span(file: t, start: 0, end: 0))
+                d.notes.append("`--tokenizer` reads `algo`'s vocabulary files, a HuggingFace tokenizer.json (byte-level BPE or WordPiece), GPT-2's vocab.json with merges.txt beside it, or a directory holding either")
+                throw FileProblem(diagnostic: d, exit: .diagnostics)
+            }
+        } else if let p = args.value("params"), let t = checkpoint?.metadata[CheckpointMetadata.tokenizerKey] {
+            switch TokenizerFile.parse(Array(t.utf8)) {
+            case .success(let tk): tokenizer = tk
+            case .failure(let e):
+                let d = Diagnostic(.tokenizerFile, "the tokenizer in `\(p)` (`\(CheckpointMetadata.tokenizerKey)`) is not readable: \(e)", at: Span(file: p, start: 0, end: 0))
+                throw FileProblem(diagnostic: d, exit: .diagnostics)
             }
         }
-        if args.value("text") != nil && tokenizer == nil { throw UsageError("`--text` needs `--tokenizer FILE`") }
+        if args.value("text") != nil && tokenizer == nil { throw UsageError("`--text` needs `--tokenizer FILE` (or a `--params` checkpoint that carries its tokenizer)") }
         return (checkpoint, tokenizer)
+    }
+
+    /// Warning (error with `--strict`) E0552 naming the tensors of `--params` that the algorithm does
+    /// not read (`names`, from `Pipeline.run`): a conversion mistake otherwise goes unnoticed.
+    static func unusedParameters(_ names: [String], _ a: LoadedAlgorithm, path: String, strict: Bool) -> Diagnostic {
+        let shown = names.prefix(8).map { "`\($0)`" }.joined(separator: ", ") + (names.count > 8 ? ", …" : "")
+        var d = Diagnostic(.unusedTensors, "\(names.count) tensor\(names.count == 1 ? "" : "s") of `\(path)` \(names.count == 1 ? "is" : "are") no parameter of `\(a.name)`: \(shown)",
+                           at: Span(file: path, start: 0, end: 0), severity: strict ? .error : .warning)
+        d.notes.append("`algo params \(a.file)` lists the names it reads; a checkpoint of another algorithm (or a conversion mistake) leaves tensors unread")
+        return d
     }
 
     /// Dimensions, reals and the mask: the checkpoint's (with a checkpoint, dimensions come from it
@@ -196,6 +253,8 @@ struct RunCommand: Command {
         if let tk = tokenizer { dims["N_V"] = tk.vocabularySize }
         for (k, v) in set.dims { dims[k] = v }
         for (k, v) in set.reals { reals[k] = v }
+        // Header defaults of real hyperparameters (`ε = 10⁻⁵`), where nothing else gave a value.
+        for (k, v) in loaded.target.realDefaults where reals[k] == nil { reals[k] = v }
         for (k, v) in set.dims where loaded.target.isRealHyperparameter(k) || loaded.program.algorithms.contains(where: { $0.isRealHyperparameter(k) }) {
             dims[k] = nil; reals[k] = Double(v)
         }
@@ -204,7 +263,8 @@ struct RunCommand: Command {
     }
 
     /// Inputs: the checkpoint's `input.*`, then `--input`, then `--text` through the tokenizer (the
-    /// run fills the rest with defaults).
+    /// run fills the rest with defaults). `--text` without `NAME=` is the algorithm's one
+    /// token-sequence input.
     static func inputs(_ args: Arguments, _ a: LoadedAlgorithm, checkpoint: Checkpoint?, tokenizer: (any Tokenizer)?, dtype: DType) throws -> [String: Value] {
         var inputs: [String: Value] = try checkpoint.map { try RunSession.inputs(from: $0, a, dtype: dtype, path: args.value("params") ?? "the checkpoint") } ?? [:]
         for part in (args.value("input") ?? "").split(separator: ";") {
@@ -216,7 +276,13 @@ struct RunCommand: Command {
             inputs[kv[0]] = try RunSession.parseInput(kv[1], kind: kind, name: kv[0], dtype: dtype, at: a.syntax.title.span)
         }
         if let text = args.value("text"), let tk = tokenizer {
-            for part in text.split(separator: ";") {
+            // `NAME=TEXT;…`, or the whole text for an algorithm with one token-sequence input.
+            let tokenInputs = RunSession.inputKinds(a).filter { $0.kind == .tokens }.map(\.name)
+            let named = text.split(separator: "=", maxSplits: 1).first.map { tokenInputs.contains($0.trimmingCharacters(in: .whitespaces).precomposedStringWithCanonicalMapping) } ?? false
+            if !named && tokenInputs.count != 1 {
+                throw UsageError("`--text` takes `NAME=TEXT;…` (`\(a.name)` has \(tokenInputs.count) token-sequence inputs)")
+            }
+            for part in named ? text.split(separator: ";").map(String.init) : [tokenInputs[0] + "=" + text] {
                 let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
                 guard kv.count == 2 else { throw UsageError("`--text` takes `NAME=TEXT;…`") }
                 let name = kv[0].trimmingCharacters(in: .whitespaces).precomposedStringWithCanonicalMapping
@@ -231,37 +297,42 @@ struct RunCommand: Command {
     }
 
     /// `--output` (what the algorithm returned, as `output.NAME`) and `--save-params` (θ as used).
-    static func writeOutputs(_ args: Arguments, _ report: RunReport, _ output: inout Output) -> ExitCode {
+    static func writeOutputs(_ args: Arguments, _ report: RunReport, _ reporter: Reporter, _ output: inout Output) -> ExitCode {
         let a = report.target, result = report.result
-        let metadata = Self.metadata(report.loaded.source, dims: result.dims, reals: report.reals, usedDims: report.usedDims, a)
+        let metadata = Self.metadata(report.loaded.source, dims: result.dims, reals: report.reals, usedDims: report.usedDims, a, tokenizer: report.tokenizer)
         if let out = args.value("output") {
             var tensors: [(name: String, tensor: Tensor)] = []
             switch result.value {
             case .tensor(let t): tensors = [("output." + a.outputName, t.value)]
             case .tokens(let ids): tensors = [("output." + a.outputName, Tensor(shape: [ids.count], values: ids.map(Double.init), dtype: .f64))]
             case .nat(let n): tensors = [("output." + a.outputName, Tensor(scalar: Double(n), dtype: .f64))]
-            default: output.err("algo run: error: the result (\(result.value)) cannot be saved"); return .output
+            default: return FileProblem.unwritable(out, flag: "output", "the result is \(result.value.kindName), which a checkpoint does not hold").report(reporter, &output)
             }
             if case .failure(let e) = Checkpoint.write(tensors: tensors, metadata: metadata, to: out) {
-                output.err("algo run: error: cannot write `\(out)`: \(e)"); return .output
+                return FileProblem.unwritable(out, flag: "output", e.description).report(reporter, &output)
             }
             output.out("wrote output.\(a.outputName) to \(out)")
         }
         if let out = args.value("save-params") {
             let tensors = result.parameters.keys.sorted().map { (name: $0, tensor: result.parameters[$0]!.value) }
             if case .failure(let e) = Checkpoint.write(tensors: tensors, metadata: metadata, to: out) {
-                output.err("algo run: error: cannot write `\(out)`: \(e)"); return .output
+                return FileProblem.unwritable(out, flag: "save-params", e.description).report(reporter, &output)
             }
             output.out("wrote \(tensors.count) parameters to \(out)")
         }
         return .ok
     }
 
-    static func metadata(_ source: SourceFile, dims: [String: Int], reals: [String: Double], usedDims: [String], _ a: LoadedAlgorithm) -> [String: String] {
+    /// A checkpoint's metadata: the hyperparameters, the source's SHA-256, the algorithm, and the
+    /// tokenizer of the run, so that reading it back needs no `--tokenizer`.
+    static func metadata(_ source: SourceFile, dims: [String: Int], reals: [String: Double], usedDims: [String], _ a: LoadedAlgorithm,
+                         tokenizer: (any Tokenizer)? = nil) -> [String: String] {
         var h: [String: String] = [:]
         for d in usedDims { h[d] = String(dims[d]!) }
         for n in a.hyperparameterNames { if let r = reals[n] { h[n] = String(r) } }
-        return CheckpointMetadata.make(source: source.text, hyperparameters: h, extra: ["algo.algorithm": a.name])
+        var extra = ["algo.algorithm": a.name]
+        if let tokenizer { extra[CheckpointMetadata.tokenizerKey] = String(decoding: tokenizer.vocabularyFile(), as: UTF8.self) }
+        return CheckpointMetadata.make(source: source.text, hyperparameters: h, extra: extra)
     }
 
     /// Prints what stopped a run: a runtime diagnostic (its span may point into a callee's file,

@@ -18,14 +18,17 @@ enum RunKind {
             return [("checkpoint", training), ("checkpoint-every", training), ("resume", training), ("loss-svg", training),
                     ("log-every", training), ("data", "applies to experiment files")]
         case .training:
+            let sampling = "applies to algorithms that sample (DInference, GPT2Inference, …): a training run draws no tokens"
             return [("text", "does not give a dataset: give it with `--input 'x_1=…;x_2=…'`"),
                     ("profile", "does not profile training runs yet (it profiles forward runs)"),
-                    ("data", "applies to experiment files")]
+                    ("data", "applies to experiment files"), ("samples", sampling), ("top-k", sampling),
+                    ("strict", "applies to forward runs with `--params` (a training run does not check for unread tensors yet)")]
         case .experiment:
             let header = "is not read by experiment files yet: an experiment's header names its data, values and output"
             return [("params", header), ("input", header), ("text", header), ("tokenizer", header), ("save-params", header),
                     ("checkpoint", header), ("checkpoint-every", header), ("resume", header), ("loss-svg", header),
-                    ("profile", header)]
+                    ("profile", header), ("strict", header),
+                    ("samples", "applies to one sampling algorithm run alone: an experiment's lines say how many samples it draws")]
         }
     }
 

@@ -19,6 +19,8 @@ struct RunReport {
     let options: RunOptions
     let tokenizer: (any Tokenizer)?
     let seconds: Double
+    /// `--samples N`: the samples after the first, with their seeds (the same parameters and inputs).
+    var samples: [(seed: UInt64, value: Value)] = []
 
     var target: LoadedAlgorithm { loaded.target }
 
@@ -45,6 +47,11 @@ struct RunReport {
         s += Self.describe(result.value, a, options.dtype)
         if let tk = tokenizer, case .tokens(let ids) = result.value, case .success(let text) = tk.decode(ids, specialTokens: .show) {
             s += "  as text: \"\(text)\"\n"
+        }
+        for (k, sample) in samples.enumerated() {
+            s += "sample \(k + 2) (seed \(sample.seed)): \(Self.brief(sample.value))"
+            if let tk = tokenizer, case .tokens(let ids) = sample.value, case .success(let text) = tk.decode(ids, specialTokens: .show) { s += "  \"\(text)\"" }
+            s += "\n"
         }
         if checkpoint == nil, !result.parameters.isEmpty {
             s += "note: the parameters are random (untrained), so the output means nothing yet"

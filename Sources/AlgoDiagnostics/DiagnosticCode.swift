@@ -8,6 +8,8 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
     case invalidUTF8 = "E0003"
     case emptyData = "E0004"
     case dataTooShort = "E0005"
+    case malformedCheckpoint = "E0006"
+    case outputUnwritable = "E0007"
 
     // MARK: lexical (the lexer never fails; the parser reports these where code is expected)
     case unknownCharacter = "E0101"
@@ -78,6 +80,11 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
     case degenerateDimension = "E0518"
     case integerOverflow = "E0519"
 
+    // MARK: real models (tokenizer files, algo convert, --params)
+    case tokenizerFile = "E0550"
+    case conversionMismatch = "E0551"
+    case unusedTensors = "E0552"
+
     // MARK: gradient check (algo gradcheck)
     case noLoss = "E0530"
     case degenerateLoss = "E0531"
@@ -89,7 +96,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
     /// The severity a diagnostic with this code has unless the phase says otherwise.
     public var defaultSeverity: Diagnostic.Severity {
         switch self {
-        case .fileNotFound, .fileUnreadable, .invalidUTF8, .emptyData, .dataTooShort: .error
+        case .fileNotFound, .fileUnreadable, .invalidUTF8, .emptyData, .dataTooShort, .malformedCheckpoint, .outputUnwritable: .error
         case .unknownCharacter, .unknownCommand, .unterminatedComment: .error
         case .expectedExpression, .expectedToken, .unclosedDelimiter, .unexpectedToken, .missingEnd,
              .unexpectedEnd, .expectedStatement, .invalidTitle, .expectedDeclaration, .expectedType,
@@ -103,6 +110,8 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .notExecutable, .runtimeIndexOutOfRange, .nonFinite, .missingValue, .parameterMismatch, .invalidInput,
              .notTrainingCheckpoint, .resumeSourceMismatch, .resumeHyperparameterMismatch, .resumeDatasetMismatch, .resumeMismatch,
              .sequenceTooLong, .unknownToken, .memoryBudget, .degenerateDimension, .integerOverflow: .error
+        case .tokenizerFile, .conversionMismatch: .error
+        case .unusedTensors: .warning
         case .stepLimit: .warning
         case .noLoss, .degenerateLoss, .gradientSteps: .error
         case .noLaTeXSpelling: .warning
@@ -117,6 +126,8 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .invalidUTF8: "the file is not valid UTF-8 text"
         case .emptyData: "an experiment's data file is empty (holds no token)"
         case .dataTooShort: "an experiment's data is too short for what the experiment asks (a chunk, a held-out part)"
+        case .malformedCheckpoint: "a checkpoint is not a safetensors file of F32 or F64 tensors that `algo` reads"
+        case .outputUnwritable: "an output file cannot be written (the previous file, if any, is left as it was)"
         case .unknownCharacter: "a character that is no part of the notation appears where code is expected"
         case .unknownCommand: "a backslash command that is no ASCII spelling of a symbol or letter"
         case .unterminatedComment: "a `/*` comment is not closed by `*/` on its line"
@@ -179,6 +190,9 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .memoryBudget: "a size from the command line, a checkpoint or a file needs more memory than the machine has (or overflows a 64-bit integer)"
         case .degenerateDimension: "a dimension that shapes tensors is 0 or negative (`--set d_e=0`), or a step count is negative"
         case .integerOverflow: "natural-number arithmetic at run time overflows 64 bits (a step counter of 2⁶³−1 from a resume checkpoint)"
+        case .conversionMismatch: "`algo convert`: the checkpoint does not fit the format or the shipped algorithm (a tensor missing or mis-shaped, a config value the algorithm does not compute, untied weights)"
+        case .unusedTensors: "a checkpoint holds tensors the algorithm does not use (`--params`; an error with `--strict`), or that `algo convert` cannot place"
+        case .tokenizerFile: "a tokenizer file (`algo`'s JSON, a HuggingFace tokenizer.json, GPT-2's vocab.json + merges.txt) that is malformed or uses a feature `algo` does not read"
         case .unknownToken: "a text holds a character or word outside the vocabulary the experiment's first `tokenize` learned"
         }
     }

@@ -24,11 +24,15 @@ public struct SourceFile: Sendable {
         self.lineStarts = starts
     }
 
+    /// The largest source file read (16 MB; the paper's longest algorithm is 2 kB): a larger file
+    /// given by mistake (a checkpoint, a disk image) is refused before it is read whole.
+    public static let maxBytes = 16_000_000
+
     /// Reads a file. Missing, unreadable and non-UTF-8 files come back as a diagnostic
     /// (`E0001`, `E0002`, `E0003`) whose span points at the first invalid byte where there is one.
     public static func load(path: String) -> Result<SourceFile, Diagnostic> {
         let bytes: [UInt8]
-        switch FileBytes.read(path) {
+        switch FileBytes.read(path, limit: maxBytes, why: "an .algo file holds at most \(ByteCount.describe(maxBytes))") {
         case .success(let b): bytes = b
         case .failure(.notFound):
             return .failure(Diagnostic(.fileNotFound, "no such file `\(path)`", at: Span(file: path, start: 0, end: 0)))

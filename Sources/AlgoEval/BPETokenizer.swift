@@ -1,3 +1,5 @@
+import AlgoDiagnostics
+
 /// Byte-level byte-pair encoding (the paper's Section 4 subword tokenization, [Gag94, SHB16], as in
 /// GPT-2 [RWC+19]).
 ///
@@ -141,7 +143,7 @@ public struct BPETokenizer: Tokenizer, Equatable {
             let n = SizeBudget.sum(lengths[m.left], lengths[m.right])
             total = SizeBudget.sum(total, n)
             guard let n, let t = total, t <= SizeBudget.available.bytes else {
-                return .failure(.malformedFile("merge \(r + 1) makes the vocabulary's elements \(total.map(SizeBudget.describe(bytes:)) ?? "more than 9.2 EB") long; \(SizeBudget.available.phrase)"))
+                return .failure(.malformedFile("merge \(r + 1) makes the vocabulary's elements \(total.map(ByteCount.describe) ?? "more than 9.2 EB") long; \(SizeBudget.available.phrase)"))
             }
             lengths.append(n)
         }

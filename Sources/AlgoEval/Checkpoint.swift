@@ -30,9 +30,45 @@ public struct Checkpoint: Sendable {
     }
 
     /// Reads the checkpoint at `path`; every problem with the file is a `CheckpointError` value.
+    ///
+    /// The file is read tensor by tensor, largest first, each straight into its tensor: the peak
+    /// memory is the tensors plus the bytes of the largest one (GPT-2's embedding), not the file
+    /// twice over.
     public static func read(_ path: String) -> Result<Checkpoint, CheckpointError> {
         // `.io` holds the system's reason; callers say "cannot read `PATH`: reason".
-        FileBytes.read(path).mapError { .io($0.description) }.flatMap(decode)
+        let file: FileBytes.RegularFile
+        switch FileBytes.open(path) {
+        case .success(let f): file = f
+        case .failure(let e): return .failure(.io(e.description))
+        }
+        func bytes(at offset: Int, count: Int) -> Result<[UInt8], CheckpointError> {
+            file.read(at: offset, count: count).mapError { .io($0.description) }
+        }
+        let size = file.size
+        guard size >= 8 else { return .failure(.truncated(size: size)) }
+        let lengthBytes: [UInt8]
+        switch bytes(at: 0, count: 8) {
+        case .success(let b): lengthBytes = b
+        case .failure(let e): return .failure(e)
+        }
+        var n: UInt64 = 0
+        for k in 0..<8 { n |= UInt64(lengthBytes[k]) << UInt64(8 * k) }
+        guard n <= UInt64(Safetensors.maxHeaderLength), n <= UInt64(size - 8) else { return .failure(.headerLengthOutOfRange(length: n, available: size - 8)) }
+        let dataStart = 8 + Int(n)
+        let spans: [Safetensors.Span], metadata: [String: String]
+        switch bytes(at: 8, count: Int(n)).flatMap({ Safetensors.header($0, dataLength: size - dataStart) }) {
+        case .success(let h): (spans, metadata) = h
+        case .failure(let e): return .failure(e)
+        }
+        var tensors: [(name: String, tensor: Tensor)] = []
+        for s in spans.sorted(by: { $0.end - $0.begin > $1.end - $1.begin }) {
+            switch bytes(at: dataStart + s.begin, count: s.end - s.begin).flatMap({ tensor(SafetensorsEntry(name: s.name, dtype: s.dtype, shape: s.shape, data: $0)) }) {
+            case .success(let t): tensors.append((s.name, t))
+            case .failure(let e): return .failure(e)
+            }
+        }
+        tensors.sort { bytesLess(Array($0.name.utf8), Array($1.name.utf8)) }
+        return .success(Checkpoint(tensors: tensors, metadata: metadata))
     }
 
     // MARK: - Bytes
@@ -44,16 +80,23 @@ public struct Checkpoint: Sendable {
 
     /// The checkpoint held in safetensors `bytes`. Tensors must be F32 or F64 of rank ≤ 4.
     public static func decode(_ bytes: [UInt8]) -> Result<Checkpoint, CheckpointError> {
-        Safetensors.decode(bytes).flatMap { file in
-            var tensors: [(name: String, tensor: Tensor)] = []
-            for e in file.entries {
-                switch tensor(e) {
-                case .success(let t): tensors.append((e.name, t))
-                case .failure(let error): return .failure(error)
-                }
+        Safetensors.decode(bytes).flatMap(tensors(of:))
+    }
+
+    /// The tensors of decoded entries; each entry's bytes are released as soon as its tensor exists.
+    static func tensors(of file: consuming SafetensorsFile) -> Result<Checkpoint, CheckpointError> {
+        var entries = file.entries
+        let metadata = file.metadata
+        _ = consume file
+        entries.reverse()
+        var tensors: [(name: String, tensor: Tensor)] = []
+        while let e = entries.popLast() {
+            switch tensor(e) {
+            case .success(let t): tensors.append((e.name, t))
+            case .failure(let error): return .failure(error)
             }
-            return .success(Checkpoint(tensors: tensors, metadata: file.metadata))
         }
+        return .success(Checkpoint(tensors: tensors, metadata: metadata))
     }
 
     /// A tensor as a safetensors entry: same shape, elements in row-major order, little-endian.
@@ -74,20 +117,47 @@ public struct Checkpoint: Sendable {
               count.multipliedReportingOverflow(by: e.dtype.byteSize) == (e.data.count, false) else {
             return .failure(.byteCountMismatch(tensor: e.name, expected: (Safetensors.elementCount(e.shape) ?? 0) &* e.dtype.byteSize, actual: e.data.count))
         }
-        let reversedShape = Array(e.shape.reversed())
-        let perm = Array((0..<e.shape.count).reversed())
-        let view: Tensor
+        // Element k of the row-major data goes to its column-major place, computed with a running
+        // multi-index (no intermediate array besides the result's).
+        let shape = e.shape
+        let rank = shape.count
+        var columnStride = [Int](repeating: 1, count: rank)
+        for d in stride(from: 1, to: rank, by: 1) { columnStride[d] = columnStride[d - 1] * shape[d - 1] }
+        func place(_ body: (_ k: Int, _ to: Int) -> Void) {
+            var index = [Int](repeating: 0, count: rank), to = 0
+            for k in 0..<count {
+                body(k, to)
+                var d = rank - 1
+                while d >= 0 {
+                    index[d] += 1
+                    to += columnStride[d]
+                    if index[d] < shape[d] { break }
+                    to -= columnStride[d] * shape[d]
+                    index[d] = 0
+                    d -= 1
+                }
+            }
+        }
         switch e.dtype {
         case .f32:
-            let bits: [UInt32] = fromLittleEndian(e.data, count: count)
-            view = Tensor(shape: reversedShape, floats: bits.map(Float.init(bitPattern:)))
+            var values = [Float](repeating: 0, count: count)
+            e.data.withUnsafeBytes { raw in
+                values.withUnsafeMutableBufferPointer { out in
+                    place { k, to in out[to] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self))) }
+                }
+            }
+            return .success(Tensor(shape: shape, floats: values))
         case .f64:
-            let bits: [UInt64] = fromLittleEndian(e.data, count: count)
-            view = Tensor(shape: reversedShape, values: bits.map(Double.init(bitPattern:)), dtype: .f64)
+            var values = [Double](repeating: 0, count: count)
+            e.data.withUnsafeBytes { raw in
+                values.withUnsafeMutableBufferPointer { out in
+                    place { k, to in out[to] = Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self))) }
+                }
+            }
+            return .success(Tensor(shape: shape, values: values, dtype: .f64))
         case .bool, .u8, .i8, .f8e5m2, .f8e4m3, .i16, .u16, .f16, .bf16, .i32, .u32, .i64, .u64:
             return .failure(.unsupportedDType(tensor: e.name, dtype: e.dtype.rawValue))
         }
-        return .success(view.permuted(perm).copy())
     }
 }
 
@@ -96,17 +166,13 @@ private func littleEndianBytes<W: FixedWidthInteger>(_ words: [W]) -> [UInt8] {
     words.map(\.littleEndian).withUnsafeBytes { Array($0) }
 }
 
-/// `count` words read little-endian from `bytes` (which holds exactly `count · W.bitWidth/8` bytes).
-private func fromLittleEndian<W: FixedWidthInteger>(_ bytes: [UInt8], count: Int) -> [W] {
-    bytes.withUnsafeBytes { raw in
-        (0..<count).map { W(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * MemoryLayout<W>.size, as: W.self)) }
-    }
-}
-
 /// Metadata conventions of `algo` checkpoints.
 public enum CheckpointMetadata {
     /// Key of the SHA-256 (hex) of the `.algo` source.
     public static let sourceHashKey = "algo.source_sha256"
+    /// Key of the tokenizer a checkpoint carries: its vocabulary file (`algo`'s JSON or a HuggingFace
+    /// tokenizer.json) as text, so that `algo run --params F --text …` needs no `--tokenizer`.
+    public static let tokenizerKey = "algo.tokenizer"
     /// Prefix of hyperparameter keys: `algo.hyperparameter.d_e` = `"16"`.
     public static let hyperparameterPrefix = "algo.hyperparameter."
 

@@ -160,7 +160,9 @@ public struct ExperimentRunner {
             var h: [String: String] = [:]
             for (k, x) in s.dims { h[k] = String(x) }
             for (k, x) in s.reals { h[k] = String(x) }
-            let meta = CheckpointMetadata.make(source: loaded.source.text, hyperparameters: h, extra: ["algo.algorithm": a.name])
+            var extra = ["algo.algorithm": a.name]
+            if let t = s.tokenizer { extra[CheckpointMetadata.tokenizerKey] = String(decoding: t.vocabularyFile(), as: UTF8.self) }
+            let meta = CheckpointMetadata.make(source: loaded.source.text, hyperparameters: h, extra: extra)
             if case .failure(let e) = Checkpoint.write(tensors: s.result.parameters, metadata: meta, to: out) {
                 throw ExperimentOutputError(message: "cannot write the checkpoint `\(out)`: \(e)")
             }
@@ -297,9 +299,14 @@ public struct ExperimentRunner {
                     throw RuntimeError(.unknownToken, "`\(path)`: \(err)", at: e.span, notes: ["the experiment's first `tokenize` learned the vocabulary; later texts must use it"])
                 }
             }
-            let trained: Swift.Result<any Tokenizer, TokenizerError> = kind.spelling == "words"
-                ? WordTokenizer.train(on: [text]).map { $0 }
-                : CharacterTokenizer.train(on: [text]).map { $0 }
+            let trained: Swift.Result<any Tokenizer, TokenizerError>
+            switch kind.spelling {
+            case "words": trained = WordTokenizer.train(on: [text]).map { $0 }
+            case "bpe":
+                guard let merges = s.dims["N_merges"] else { throw RuntimeError(.missingValue, "`tokenize(… | bpe)` needs N_merges", at: e.span) }
+                trained = BPETokenizer.train(on: [text], merges: merges).map { $0 }
+            default: trained = CharacterTokenizer.train(on: [text]).map { $0 }
+            }
             guard case .success(let t) = trained, case .success(let ids) = t.encode(text, wrap: false), !ids.isEmpty else {
                 throw RuntimeError(.emptyData, "the data file `\(path)` holds no token", at: e.span)
             }
@@ -387,7 +394,8 @@ public struct ExperimentRunner {
 
     func readText(_ path: String, _ span: Span) throws -> String {
         let data: [UInt8]
-        switch FileBytes.read(path) {
+        // Its tokens take 8 bytes per byte of text, beside the text itself.
+        switch FileBytes.read(path, limit: SizeBudget.available.bytes / 9, why: "its tokens would need 9× that; \(SizeBudget.available.phrase)") {
         case .success(let b): data = b
         case .failure(.notFound):
             throw RuntimeError(.fileNotFound, "the data file `\(path)` does not exist", at: span, notes: ["give another with `--data PATH`"])

@@ -157,7 +157,11 @@ public enum Safetensors {
     /// not a JSON object, a malformed entry or metadata, an unknown dtype, a shape whose byte
     /// count does not match its offsets, and offsets that are out of range, overlap, leave gaps
     /// or do not cover the data exactly.
-    public static func decode(_ bytes: [UInt8]) -> Result<SafetensorsFile, CheckpointError> {
+    /// `bytes` is any byte collection indexed from 0 (an array, or the `Data` of a file read whole,
+    /// which then needs no copy: a checkpoint as large as GPT-2's is not held twice).
+    public static func decode<Bytes: RandomAccessCollection>(_ bytes: Bytes) -> Result<SafetensorsFile, CheckpointError>
+    where Bytes.Element == UInt8, Bytes.Index == Int {
+        guard bytes.startIndex == 0 else { return decode(Array(bytes)) }
         guard bytes.count >= 8 else { return .failure(.truncated(size: bytes.count)) }
         var n: UInt64 = 0
         for k in 0..<8 { n |= UInt64(bytes[k]) << UInt64(8 * k) }
@@ -165,6 +169,28 @@ public enum Safetensors {
             return .failure(.headerLengthOutOfRange(length: n, available: bytes.count - 8))
         }
         let headerBytes = Array(bytes[8..<(8 + Int(n))])
+        let dataStart = 8 + Int(n)
+        return header(headerBytes, dataLength: bytes.count - dataStart).map { spans, metadata in
+            var entries = spans.map { s in
+                SafetensorsEntry(name: s.name, dtype: s.dtype, shape: s.shape, data: Array(bytes[(dataStart + s.begin)..<(dataStart + s.end)]))
+            }
+            entries.sort { bytesLess(Array($0.name.utf8), Array($1.name.utf8)) }
+            return SafetensorsFile(entries: entries, metadata: metadata)
+        }
+    }
+
+    /// One tensor's place in the data section, as the header gives it.
+    public struct Span: Sendable {
+        public var name: String
+        public var dtype: SafetensorsDType
+        public var shape: [Int]
+        /// Byte offsets [begin, end) relative to the start of the data.
+        public var begin: Int, end: Int
+    }
+
+    /// The tensors' places and the metadata of a header (the JSON after the 8-byte length) whose
+    /// data section has `dataLength` bytes; the offsets are checked to tile it exactly.
+    public static func header(_ headerBytes: [UInt8], dataLength: Int) -> Result<([Span], [String: String]), CheckpointError> {
         guard String(validating: headerBytes, as: UTF8.self) != nil else { return .failure(.headerNotUTF8) }
         guard headerBytes.first == UInt8(ascii: "{") else { return .failure(.malformedHeader("the header does not start with `{`")) }
         let json: JSONValue
@@ -173,10 +199,8 @@ public enum Safetensors {
         case .failure(let e): return .failure(.malformedHeader("\(e.message) at header byte \(e.offset)"))
         }
         guard case .object(let members) = json else { return .failure(.malformedHeader("the header is not a JSON object")) }
-        let dataStart = 8 + Int(n)
-        let dataLength = bytes.count - dataStart
         var metadata: [String: String] = [:]
-        var spans: [(name: String, dtype: SafetensorsDType, shape: [Int], begin: Int, end: Int)] = []
+        var spans: [Span] = []
         for (key, value) in members {
             if key == "__metadata__" {
                 switch parseMetadata(value) {
@@ -186,7 +210,7 @@ public enum Safetensors {
                 continue
             }
             switch parseInfo(key, value) {
-            case .success(let info): spans.append((key, info.0, info.1, info.2, info.3))
+            case .success(let info): spans.append(Span(name: key, dtype: info.0, shape: info.1, begin: info.2, end: info.3))
             case .failure(let e): return .failure(e)
             }
         }
@@ -207,11 +231,7 @@ public enum Safetensors {
         guard position == dataLength else {
             return .failure(.badOffsets(tensor: spans.last?.name ?? "", "the tensors cover \(position) of the \(dataLength) data bytes"))
         }
-        var entries = spans.map { s in
-            SafetensorsEntry(name: s.name, dtype: s.dtype, shape: s.shape, data: Array(bytes[(dataStart + s.begin)..<(dataStart + s.end)]))
-        }
-        entries.sort { bytesLess(Array($0.name.utf8), Array($1.name.utf8)) }
-        return .success(SafetensorsFile(entries: entries, metadata: metadata))
+        return .success((spans, metadata))
     }
 
     /// `Π shape`, or nil for a negative dimension or an overflow.

@@ -27,7 +27,7 @@ public enum SizeBudget {
 
     /// The budget in force (`limitOverride`, else the machine's).
     public static var available: Memory {
-        if let b = limitOverride { return Memory(bytes: b, phrase: "the memory budget is \(describe(bytes: b))") }
+        if let b = limitOverride { return Memory(bytes: b, phrase: "the memory budget is \(ByteCount.describe(b))") }
         return machine
     }
 
@@ -39,31 +39,21 @@ public enum SizeBudget {
            let kb = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) {
             total = kb.multipliedReportingOverflow(by: 1024).overflow ? Int.max : kb * 1024
         }
-        var m = Memory(bytes: total, phrase: "this machine has \(describe(bytes: total))")
+        var m = Memory(bytes: total, phrase: "this machine has \(ByteCount.describe(total))")
         for file in ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"] {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8),
                   let limit = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), limit > 0, limit < m.bytes else { continue }
-            m = Memory(bytes: limit, phrase: "the cgroup limit (\(file)) allows \(describe(bytes: limit))")
+            m = Memory(bytes: limit, phrase: "the cgroup limit (\(file)) allows \(ByteCount.describe(limit))")
         }
         return m
     }()
-
-    /// `52 GB`, `3.1 MB`, `640 bytes` (decimal units, as `df -H`).
-    public static func describe(bytes: Int) -> String {
-        let units: [(Double, String)] = [(1e18, "EB"), (1e15, "PB"), (1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")]
-        for (scale, unit) in units where Double(bytes) >= scale {
-            let v = Double(bytes) / scale
-            return v >= 10 ? String(format: "%.0f %@", v, unit) : String(format: "%.1f %@", v, unit)
-        }
-        return "\(bytes) bytes"
-    }
 
     /// Refuses with E0517 when `bytes` (nil: beyond what an Int holds) exceeds the budget.
     /// `what` says what needs it: `d_e = 100000000 needs` is followed by the bytes.
     public static func require(_ bytes: Int?, _ what: @autoclosure () -> String, at span: Span, notes: [String] = []) throws {
         let memory = available
         if let bytes, bytes <= memory.bytes { return }
-        let amount = bytes.map(describe(bytes:)) ?? "more than 9.2 EB (the product overflows a 64-bit integer)"
+        let amount = bytes.map(ByteCount.describe) ?? "more than 9.2 EB (the product overflows a 64-bit integer)"
         throw RuntimeError(.memoryBudget, "\(what()) \(amount); \(memory.phrase)", at: span, notes: notes)
     }
 
@@ -172,6 +162,24 @@ public enum SizeBudget {
         }
     }
 
+    // MARK: - While running
+
+    /// The tensors alive now, with the pool's free buffers, fit the budget (E0517 at `span`, the
+    /// line just run). The static checks above see each variable once; this one sees what a run
+    /// keeps: a training step holds every line's values for ∇ until the step ends (L layers × H
+    /// heads × ℓ×ℓ scores), which no single variable shows. Checked after every assignment, so a
+    /// run stops within one line of crossing the budget, naming that line.
+    public static func checkHeld(at span: Span) throws {
+        let pool = BufferPool.current
+        let memory = available
+        guard pool.heldBytes > memory.bytes else { return }
+        pool.drain()   // free buffers are memory the run can give back first
+        let live = pool.liveBytes
+        guard live > memory.bytes else { return }
+        throw RuntimeError(.memoryBudget, "the run's tensors need \(ByteCount.describe(live)) after this line; \(memory.phrase)", at: span,
+                           notes: ["a training step keeps every line's values for ∇ until the step ends: shorter sequences, fewer layers or heads, or a smaller minibatch need less"])
+    }
+
     // MARK: - Loops
 
     /// A training run of `epochs` × `stepsPerEpoch` steps: the product is checked and the loss
@@ -186,9 +194,13 @@ public enum SizeBudget {
     }
 
     /// Every token sequence `callee` will see (an input, or an input grown by ℓ_gen generated
-    /// tokens) is at most ℓ_max long (E0515): checked before the generation loop starts.
+    /// tokens) is at most ℓ_max long (E0515): checked before the generation loop starts. A
+    /// generating algorithm that declares ℓ_max itself keeps what it passes within it
+    /// (`DInferenceWindow` slides a window over its prompt): it is not checked here, and a position
+    /// beyond ℓ_max would still be E0502 where it is read.
     public static func checkSequenceLengths(_ callee: LoadedAlgorithm, inputs: [String: Value], dims: [String: Int], at span: Span) throws {
         guard let ℓmax = dims["ℓ_max"] else { return }
+        if callee.hyperparameterNames.contains("ℓ_gen") && callee.hyperparameterNames.contains("ℓ_max") { return }
         let generated = callee.hyperparameterNames.contains("ℓ_gen") ? max(0, (dims["ℓ_gen"] ?? 0) - 1) : 0
         var longest = 0
         for v in inputs.values {

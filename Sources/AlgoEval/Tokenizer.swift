@@ -19,6 +19,25 @@ public protocol Tokenizer: Sendable {
 
     /// The vocabulary file (JSON) of this tokenizer, readable by `TokenizerFile.load`.
     func vocabularyFile() -> [UInt8]
+
+    /// `mask_token` (1-based). `algo`'s own tokenizers: N_V − 2; a HuggingFace tokenizer: its mask
+    /// token (`[MASK]`), or nil when it has none (GPT-2).
+    var maskTokenIfAny: Int? { get }
+    /// `bos_token` (1-based): N_V − 1 for `algo`'s tokenizers; `[CLS]` or `<|endoftext|>` for HuggingFace's.
+    var bosToken: Int { get }
+    /// `eos_token` (1-based): N_V for `algo`'s tokenizers; `[SEP]` or `<|endoftext|>` for HuggingFace's.
+    var eosToken: Int { get }
+}
+
+/// The one place where token ids change base. The notation's ids are 1-based (`W_e[:, x[t]]`,
+/// `P[x[t+1], t]`); HuggingFace's (`vocab.json`, `tokenizer.json`, `input_ids`) and every array
+/// index in Swift are 0-based. HuggingFace id `i` is notation id `i + 1`; row `i` of HuggingFace's
+/// `wte` is column `i + 1` of `W_e`, so a converted checkpoint needs no renumbering.
+public enum TokenIds {
+    /// The notation's (1-based) id of HuggingFace's (0-based) id `zeroBased`.
+    @inline(__always) public static func notation(_ zeroBased: Int) -> Int { zeroBased + 1 }
+    /// HuggingFace's (0-based) id of the notation's (1-based) id `oneBased`.
+    @inline(__always) public static func zeroBased(_ oneBased: Int) -> Int { oneBased - 1 }
 }
 
 /// What `decode` does with the special tokens.
@@ -31,7 +50,9 @@ public enum SpecialTokenRendering: Sendable, Hashable {
 
 extension Tokenizer {
     /// `mask_token` := N_V − 2 (masked language modelling, Alg. 12).
-    public var maskToken: Int { vocabularySize - 2 }
+    public var maskTokenIfAny: Int? { vocabularySize - 2 }
+    /// `mask_token`, or N_V − 2 for a tokenizer without one.
+    public var maskToken: Int { maskTokenIfAny ?? vocabularySize - 2 }
     /// `bos_token` := N_V − 1, the beginning of a sequence.
     public var bosToken: Int { vocabularySize - 1 }
     /// `eos_token` := N_V, the end of a sequence.

@@ -24,9 +24,35 @@ public enum TokenizerFile {
         case bpe
     }
 
-    /// Reads a vocabulary file written by `Tokenizer.save(to:)`.
+    /// Reads a tokenizer: a vocabulary file written by `Tokenizer.save(to:)`, a HuggingFace
+    /// `tokenizer.json`, GPT-2's `vocab.json` (with `merges.txt` beside it) or `merges.txt` (with
+    /// `vocab.json` beside it), or a directory holding `tokenizer.json` or that pair.
     public static func load(from path: String) -> Result<any Tokenizer, TokenizerError> {
-        FileBytes.read(path).mapError { .io($0.description) }.flatMap(parse)
+        // Anything but a directory is read as a file (`FileBytes` gives the system's reason).
+        var isDirectory: ObjCBool = false
+        let directory = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+        let dir = directory ? path : (path as NSString).deletingLastPathComponent
+        let name = directory ? "" : (path as NSString).lastPathComponent
+        func beside(_ file: String) -> String { dir.isEmpty ? file : (dir as NSString).appendingPathComponent(file) }
+        let vocab = beside("vocab.json"), merges = beside("merges.txt"), json = beside("tokenizer.json")
+        let exists = { FileManager.default.fileExists(atPath: $0) }
+        if directory && !exists(json) && !(exists(vocab) && exists(merges)) {
+            return .failure(.io("the directory holds neither tokenizer.json nor vocab.json with merges.txt"))
+        }
+        if name == "vocab.json" || name == "merges.txt" || (directory && !exists(json)) {
+            return read(vocab, given: path).flatMap { v in
+                read(merges, given: path).flatMap { m in HFTokenizerFile.gpt2(vocabJSON: v, merges: m).map { $0 as any Tokenizer } }
+            }
+        }
+        return read(directory ? json : path, given: path).flatMap(parse)
+    }
+
+    /// The bytes of one tokenizer file, refused unread beyond the memory budget (`SizeBudget`). `.io`
+    /// holds the system's reason, after the file's path when it is not the one given (`--tokenizer
+    /// DIR` reads `DIR/vocab.json`).
+    static func read(_ file: String, given: String) -> Result<[UInt8], TokenizerError> {
+        let at = file == given ? "" : "`\(file)`: "
+        return FileBytes.read(file, limit: SizeBudget.available.bytes, why: SizeBudget.available.phrase).mapError { .io(at + $0.description) }
     }
 
     /// Parses the bytes of a vocabulary file; every malformation is a `.malformedFile` value.
@@ -37,8 +63,11 @@ public enum TokenizerFile {
         case .failure(let e): return .failure(.malformedFile("\(e.message) at byte \(e.offset)"))
         }
         guard case .object(let members) = json else { return .failure(.malformedFile("expected a JSON object")) }
+        if HFTokenizerFile.isTokenizerJSON(json) { return HFTokenizerFile.tokenizer(json, bytes: bytes).map { $0 as any Tokenizer } }
         func field(_ name: String) -> JSONValue? { members.first { $0.key == name }?.value }
-        guard field("format") == .string("algo-tokenizer") else { return .failure(.malformedFile("`format` is not \"algo-tokenizer\"")) }
+        guard field("format") == .string("algo-tokenizer") else {
+            return .failure(.malformedFile("neither an `algo` vocabulary file (`format` is not \"algo-tokenizer\") nor a HuggingFace tokenizer.json (no `model`)"))
+        }
         guard field("version") == .number("1") else { return .failure(.malformedFile("unsupported `version` (expected 1)")) }
         guard case .string(let kindName)? = field("kind"), let kind = Kind(rawValue: kindName) else {
             return .failure(.malformedFile("`kind` must be \"character\", \"word\" or \"bpe\""))

@@ -77,13 +77,13 @@ final class Workspace {
 
     /// The directories a file's calls resolve to, by `algo check`'s rule (`LibraryPaths`, as
     /// `Library` in AlgoEval applies it, here to the open documents' texts): its own, and the one
-    /// above when its directory holds an experiment.
+    /// above when its directory holds an experiment or the one above holds algorithms.
     func libraryDirectories(of e: ParsedEntry) -> [String] {
         let dir = LibraryPaths.directory(of: e.parsed.source.path)
         let experiments = e.parsed.holdsExperiment || algoFiles(in: dir).contains { p in
             p != e.parsed.source.path && entry(p)?.parsed.holdsExperiment == true
         }
-        guard experiments else { return [dir] }
+        guard LibraryPaths.searchesParent(of: dir, holdsExperiment: experiments, algoFiles: algoFiles(in:)) else { return [dir] }
         return [dir, LibraryPaths.parent(of: dir)]
     }
 

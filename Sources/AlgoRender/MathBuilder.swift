@@ -18,10 +18,11 @@ public struct MathBuilder {
 
     /// Functions the paper sets in typewriter besides the algorithms (section "conventions" of
     /// ../shared/paper/formal-algorithms.md).
-    static let typewriterFunctions: Set<String> = ["GELU", "ReLU", "layer_norm"]
-    /// Functions the paper sets upright as mathematics; every other callee (an algorithm, `GELU`, an
-    /// experiment's built-in) is set in typewriter.
-    static let mathematicalFunctions: Set<String> = ["softmax", "exp", "log", "length"]
+    static let typewriterFunctions: Set<String> = [Builtin.GELU.rawValue, Builtin.ReLU.rawValue, "layer_norm"]
+    /// Functions the paper sets upright as mathematics: the other builtins of more than one letter
+    /// (`softmax`, `exp`, `log`, `tanh`, `length`); the logistic `σ` is a letter, set italic. Every
+    /// other callee (an algorithm, `GELU`, an experiment's built-in) is set in typewriter.
+    static let mathematicalFunctions: Set<String> = Set(Builtin.allCases.map(\.rawValue).filter { $0.count > 1 && !typewriterFunctions.contains($0) })
 
     public init(source: SourceFile) { self.source = source }
 
@@ -46,7 +47,7 @@ public struct MathBuilder {
     /// The callee of a call: one word in the paper's function style, linked when it is an algorithm.
     func callee(_ n: Name) -> Math {
         let word = n.spelling
-        let style: IdentifierStyle = Self.mathematicalFunctions.contains(word) ? .upright : .typewriter
+        let style: IdentifierStyle = Self.mathematicalFunctions.contains(word) ? .upright : Builtin(rawValue: word) == .sigma ? .italic : .typewriter
         let m = Math.identifier(word, style)
         return algorithms.contains(word) ? .link(m, target: word) : m
     }

@@ -7,7 +7,7 @@ extension AlgoChecker {
     func call(_ c: Call, _ e: Expr) -> SemType {
         let callee = c.callee.spelling
         if let t = experimentBuiltin(c, e) { return t }
-        if let b = Builtin(rawValue: callee) { return builtin(b, c, e) }
+        if let b = Builtin(rawValue: callee), !(b.yieldsToDeclarations && lookup(callee) != nil) { return builtin(b, c, e) }
         if let b = lookup(callee), b.kind == .function, case .function(let arg, let result) = program.resolve(b.type) {
             guard c.arguments.count == 1 else {
                 report(Diagnostic(.argumentCount, "`\(callee)` takes 1 argument, the call passes \(c.arguments.count)", at: e.span))
@@ -60,7 +60,7 @@ extension AlgoChecker {
             // Normalises each column (eq. 2).
             guard case .array(let r, let col, _) = t else { return invalid("`softmax` takes a vector or matrix, not \(show(t))", c.arguments[0]) }
             return .array(rows: r, cols: col, element: .probability)
-        case .exp, .log, .GELU, .ReLU:
+        case .exp, .log, .tanh, .sigma, .GELU, .ReLU:
             if case .array = t { return elementwiseResult(t) }
             if t.isScalar { return .real }
             return invalid("`\(callee)` applies element-wise to numbers, vectors and matrices, not \(show(t))", c.arguments[0])

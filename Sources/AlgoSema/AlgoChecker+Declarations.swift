@@ -307,6 +307,11 @@ extension AlgoChecker {
             unknownName(n.spelling, at: n.span)
             return nil
         case .power(let base, let dims, _):
+            // `[N_S]^{length(x)}`: a sequence over [N_S] as long as x (BERT's segments beside its tokens).
+            if case .range = base.kind, dims.count == 1 {
+                guard case .index(let n)? = convertType(base, allowFree: allowFree), let len = dimOf(dims[0], allowFree: allowFree) else { return nil }
+                return .sequence(element: .index(n), length: len)
+            }
             let element: ElementKind
             switch base.kind {
             case .reals: element = .real

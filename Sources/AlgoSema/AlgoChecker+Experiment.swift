@@ -22,7 +22,7 @@ extension AlgoChecker {
     ]
 
     /// The tokenizers `tokenize(c | …)` accepts (paper, section 4).
-    static let tokenizerKinds: Set<String> = ["characters", "words"]
+    static let tokenizerKinds: Set<String> = ["characters", "words", "bpe"]
 
     /// A declaration with a value (`ℓ_max = 64`): only experiments bind values in their header.
     /// Hyperparameters take numbers (a whole number is a dimension, a decimal a real), inputs and
@@ -30,9 +30,16 @@ extension AlgoChecker {
     /// Returns the declared type, or nil when the declaration is not valued.
     func declareValued(_ d: Declaration, kind: HeaderKind) -> Bool {
         guard let value = d.value else { return false }
+        // An algorithm's real hyperparameter may have a default: a constant real (`ε = 10⁻⁵`).
+        if !isExperiment, kind == .hyperparameters, d.names.count == 1, case .name(let n) = d.names[0].kind,
+           !ConstantExpression.isWholeNumber(value), ConstantExpression.value(value) != nil {
+            dimNames.remove(n.spelling)
+            define(n.spelling, Binding(type: .real, origin: n.span, kind: .hyperparameter, loopDepth: 0))
+            return true
+        }
         guard isExperiment else {
             var d = Diagnostic(.headerValue, "an algorithm's header declares names, it does not bind values", at: value.span, label: "a value")
-            d.notes.append("values are bound by experiment files (`Experiment N: …`) or `algo run --set`")
+            d.notes.append("values are bound by experiment files (`Experiment N: …`) or `algo run --set`; an algorithm's header gives a default only to a real hyperparameter, as a constant such as `ε = 10⁻⁵` or `τ = 1.0`")
             report(d)
             return false
         }
@@ -131,7 +138,13 @@ extension AlgoChecker {
             guard case .text = t else { return kindError("a text (an input `name = \"file\"`)", c.arguments[0], t) }
             let p = c.parameters[0].value
             guard case .name(let kind) = p.kind, Self.tokenizerKinds.contains(kind.spelling) else {
-                report(Diagnostic(.argumentMismatch, "`tokenize` takes a tokenizer after `|`: `characters` or `words`, not `\(text(p))`", at: p.span))
+                report(Diagnostic(.argumentMismatch, "`tokenize` takes a tokenizer after `|`: `characters`, `words` or `bpe`, not `\(text(p))`", at: p.span))
+                return .error
+            }
+            if kind.spelling == "bpe", !(hyperparameters.contains("N_merges") && lookup("N_merges")?.kind == .hyperparameter) {
+                var d = Diagnostic(.unboundHyperparameter, "`tokenize(… | bpe)` learns N_merges merges, which this experiment does not declare", at: e.span)
+                d.help = "declare it with a value: `Hyperparameters: N_merges = 256`"
+                report(d)
                 return .error
             }
             guard hyperparameters.contains("N_V"), lookup("N_V")?.kind == .hyperparameter else {

@@ -154,6 +154,7 @@ extension AlgoChecker {
         }
         if dimNames.contains(spelling) { return (.nat(.named(spelling)), .dimension(spelling)) }
         if let token = SpecialToken(rawValue: spelling) { return (.index(.named("N_V")), .specialToken(token)) }
+        if let c = Constant(rawValue: spelling) { return (.real, .constant(c)) }
         // A name whose script is an unbound variable and whose base has no family: report the name.
         if !quiet { unknownName(spelling, at: span) }
         return (.error, nil)
@@ -312,6 +313,8 @@ extension AlgoChecker {
                 if isCollectionLike(x) { return x }
             }
             if case .array = x, case .array = y { return elementwise(op, x, y, a, b, e) }
+            // Element-wise reciprocal: a number divided by each entry, `1/(1 + exp(−X))`.
+            if x.isScalar, case .array = y { return elementwiseResult(y) }
             // Section 8 (Adam): member-wise division of two collections of the same structure, `m̂/(√v̂ + ε)`.
             if isCollectionLike(x), isCollectionLike(y) { return elementwise(op, x, y, a, b, e) }
             return invalid("cannot divide \(show(x)) by \(show(y))", e)

@@ -21,12 +21,25 @@ public indirect enum NameBinding: Sendable, Equatable {
     case dimension(String)
     /// `mask_token`, `bos_token`, `eos_token`.
     case specialToken(SpecialToken)
+    /// A number the notation names (`π`).
+    case constant(Constant)
     /// `p^{1/τ}`: the base's binding and the exponent (the last script).
     case power(base: NameBinding, exponent: Expr)
 
     /// The key of a family: the name with the index script replaced by `•` (`e_•` for `e_t`, `γ^1_•`).
     public static func familyKey(_ base: String, _ scripts: [Script], index: Int) -> String {
         base + scripts.enumerated().map { k, s in k == index ? s.position.rawValue + "•" : ExprPrinter.print(s) }.joined()
+    }
+}
+
+/// The numbers the notation names: `π` (GPT-2's tanh GELU, `√(2/π)`).
+public enum Constant: String, Sendable, Equatable, CaseIterable {
+    case pi = "π"
+
+    public var value: Double {
+        switch self {
+        case .pi: Double.pi
+        }
     }
 }
 

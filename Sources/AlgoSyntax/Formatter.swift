@@ -39,7 +39,7 @@ public enum Formatter {
         case .superscriptDigits:
             switch style {
             case .unicode: return t.text.nfc
-            case .ascii: return "^" + t.value
+            case .ascii: return t.value.hasPrefix("-") ? "^{-" + t.value.dropFirst() + "}" : "^" + t.value
             }
         case .subscriptDigits:
             switch style {
@@ -156,6 +156,16 @@ public enum Formatter {
                let digits = superscript(tokens[next].value) {
                 s = digits
                 skipUntil = tokens[next].end
+            }
+            // `10^{-5}` (ASCII) is `10⁻⁵` in Unicode: a negative whole power of a number.
+            let afterNumber = previous.first?.isASCIIDigit == true && previous.allSatisfy { $0.isASCIIDigit || $0 == "." }
+            if style == .unicode, t.is(.caret), !t.hasLeadingSpace, afterNumber, tokens.index(next, offsetBy: 3) < tokens.endIndex {
+                let open = tokens[next], minus = tokens[next + 1], power = tokens[next + 2], close = tokens[next + 3]
+                if open.is(.leftBrace), spelling(minus, .unicode) == "−", power.kind == .number, close.is(.rightBrace),
+                   ![open, minus, power, close].contains(where: \.hasLeadingSpace), let digits = superscript(power.value) {
+                    s = "⁻" + digits
+                    skipUntil = close.end
+                }
             }
             // `\in` then `{}` would lex as `\in{}`, a command with an empty argument, eating the empty
             // set (`Mask∈{},1}` in ASCII): a pair check cannot see the `}`, so it is looked at here.

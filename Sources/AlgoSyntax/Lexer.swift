@@ -159,6 +159,14 @@ public struct Lexer {
             emit(.number, from: start, value: text(start, pos))
             return
         }
+        if c == "⁻", let n = peek(1), Spellings.superscriptDigits[n] != nil {
+            // `10⁻⁵`: a superscript minus before superscript digits reads as `^{−5}`.
+            var v = "-"
+            pos += 1
+            while let n = peek(), let e = Spellings.superscriptDigits[n] { v.append(e); pos += 1 }
+            emit(.superscriptDigits, from: start, value: v)
+            return
+        }
         if let d = Spellings.superscriptDigits[c] {
             var v = String(d)
             pos += 1

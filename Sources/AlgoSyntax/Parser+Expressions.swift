@@ -5,7 +5,7 @@ import AlgoDiagnostics
 // < prefix (− √ ¬ ∇, Σ, exp x) < postfix (index, call, ᵀ, scripts) < primary.
 extension Parser {
     /// Functions that may be applied without parentheses: `exp A[t_z, t_x]`, `log P(θ)[i, t]`.
-    static let knownFunctions: Set<String> = Set(Builtin.allCases.map(\.rawValue))
+    static let knownFunctions: Set<String> = Set(Builtin.allCases.filter(\.appliesWithoutParentheses).map(\.rawValue))
 
     /// expression = comparison ;
     mutating func parseExpression() -> Expr {
@@ -263,6 +263,11 @@ extension Parser {
         if t.kind == .superscriptDigits || t.kind == .subscriptDigits {
             advance()
             let span = t.span(source.path)
+            if t.value.hasPrefix("-") {   // `⁻⁵`: the superscript −5
+                let magnitude = String(t.value.dropFirst())
+                return Script(position: .sup, braced: true, raw: "−" + magnitude,
+                              value: Expr(.unary(.negate, Expr(.number(magnitude), span)), span), span: span)
+            }
             return Script(position: t.kind == .superscriptDigits ? .sup : .sub, braced: false, raw: t.value,
                           value: Expr(.number(t.value), span), span: span)
         }

@@ -89,6 +89,8 @@ public final class BufferPool: Sendable {
 
     /// Bytes (by size class) of buffers taken and not yet given back: the live tensors' memory.
     public var liveBytes: Int { state.withLock { $0.liveBytes } }
+    /// `liveBytes + pooledBytes` in one look: all the memory the pool has from the system now.
+    public var heldBytes: Int { state.withLock { $0.liveBytes + $0.pooledBytes } }
     /// Highest `liveBytes` since the pool was created (or `resetCounters`).
     public var peakLiveBytes: Int { state.withLock { $0.peakLiveBytes } }
     /// Highest live + pooled bytes since the pool was created (or `resetCounters`): all the memory

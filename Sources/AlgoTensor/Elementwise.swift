@@ -12,6 +12,10 @@ public enum UnaryOp: Sendable, Hashable, CaseIterable {
     case sqrt
     /// erf x = 2/√π ∫₀ˣ e^{−t²} dt (for the exact GELU of eq. 5)
     case erf
+    /// tanh x (GPT-2's GELU approximation)
+    case tanh
+    /// the logistic σ(x) = 1/(1 + e⁻ˣ), computed without overflow for large |x|
+    case sigmoid
 }
 
 /// Element-wise binary operations with broadcasting (shapes aligned at the first dimension).
@@ -127,6 +131,15 @@ enum ExpFunction: ElementFunction1 { @inline(__always) static func apply<T: Tens
 enum LogFunction: ElementFunction1 { @inline(__always) static func apply<T: TensorScalar>(_ a: T) -> T { T.log_(a) } }
 enum SqrtFunction: ElementFunction1 { @inline(__always) static func apply<T: TensorScalar>(_ a: T) -> T { T.sqrt_(a) } }
 enum ErfFunction: ElementFunction1 { @inline(__always) static func apply<T: TensorScalar>(_ a: T) -> T { T.erf_(a) } }
+enum TanhFunction: ElementFunction1 { @inline(__always) static func apply<T: TensorScalar>(_ a: T) -> T { T.tanh_(a) } }
+/// σ(x) = 1/(1 + e⁻ˣ) for x ≥ 0, eˣ/(1 + eˣ) below (no e⁻ˣ overflow for very negative x).
+enum SigmoidFunction: ElementFunction1 {
+    @inline(__always) static func apply<T: TensorScalar>(_ a: T) -> T {
+        if a >= 0 { return 1 / (1 + T.exp_(-a)) }
+        let e = T.exp_(a)
+        return e / (1 + e)
+    }
+}
 
 extension Tensor {
     /// `F` applied element-wise into a fresh dense tensor of `a.shape` (operands already broadcast
@@ -221,6 +234,8 @@ extension Tensor {
         case .log: return map1(a, t, LogFunction.self)
         case .sqrt: return map1(a, t, SqrtFunction.self)
         case .erf: return map1(a, t, ErfFunction.self)
+        case .tanh: return map1(a, t, TanhFunction.self)
+        case .sigmoid: return map1(a, t, SigmoidFunction.self)
         }
     }
 

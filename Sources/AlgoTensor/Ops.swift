@@ -26,6 +26,10 @@ extension Variable {
     public func sqrt() -> Variable { unary(.sqrt) }
     /// erf x
     public func erf() -> Variable { unary(.erf) }
+    /// tanh x
+    public func tanh() -> Variable { unary(.tanh) }
+    /// σ(x) = 1/(1 + e⁻ˣ), the logistic function
+    public func sigmoid() -> Variable { unary(.sigmoid) }
     /// max(self, other) element-wise.
     public func maximum(_ other: Variable) -> Variable { binary(.max, other) }
 

@@ -111,7 +111,7 @@ struct UnaryRule: PrimitiveRule {
     let op: UnaryOp
     func shape(_ s: [[Int]]) -> [Int] { s[0] }
     func forward(_ x: [Tensor]) -> Tensor { x[0].unary(op) }
-    var vjpReadsOutput: Bool { op == .exp || op == .sqrt }
+    var vjpReadsOutput: Bool { op == .exp || op == .sqrt || op == .tanh || op == .sigmoid }
     func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { op == .log || op == .erf }
     func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] {
         switch op {
@@ -121,6 +121,10 @@ struct UnaryRule: PrimitiveRule {
         case .sqrt: return [g / (y * 2)]
         case .erf:  // d erf/dx = 2/√π · e^{−x²}
             return [g * (-(x[0] * x[0])).unary(.exp) * 1.1283791670955126]
+        case .tanh:  // d tanh/dx = 1 − tanh²x
+            return [g * (y.scalarLike(1) - y * y)]
+        case .sigmoid:  // dσ/dx = σ(1 − σ)
+            return [g * (y * (y.scalarLike(1) - y))]
         }
     }
 }

@@ -7,6 +7,7 @@ protocol TensorScalar: BinaryFloatingPoint {
     static func log_(_ x: Self) -> Self
     static func sqrt_(_ x: Self) -> Self
     static func erf_(_ x: Self) -> Self
+    static func tanh_(_ x: Self) -> Self
     static func pointer(_ s: Storage) -> UnsafeMutablePointer<Self>
 }
 
@@ -15,6 +16,7 @@ extension Float: TensorScalar {
     @inline(__always) static func log_(_ x: Float) -> Float { Foundation.log(x) }
     @inline(__always) static func sqrt_(_ x: Float) -> Float { x.squareRoot() }
     @inline(__always) static func erf_(_ x: Float) -> Float { Foundation.erf(x) }
+    @inline(__always) static func tanh_(_ x: Float) -> Float { Foundation.tanh(x) }
     @inline(__always) static func pointer(_ s: Storage) -> UnsafeMutablePointer<Float> { s.floats }
 }
 
@@ -23,5 +25,6 @@ extension Double: TensorScalar {
     @inline(__always) static func log_(_ x: Double) -> Double { Foundation.log(x) }
     @inline(__always) static func sqrt_(_ x: Double) -> Double { x.squareRoot() }
     @inline(__always) static func erf_(_ x: Double) -> Double { Foundation.erf(x) }
+    @inline(__always) static func tanh_(_ x: Double) -> Double { Foundation.tanh(x) }
     @inline(__always) static func pointer(_ s: Storage) -> UnsafeMutablePointer<Double> { s.doubles }
 }

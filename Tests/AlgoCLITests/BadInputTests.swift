@@ -24,11 +24,11 @@ struct BadInputTests {
 
     /// Runs `algo ARGS` in-process under the test budget.
     static func run(_ args: [String]) -> (code: ExitCode, out: String, err: String) {
-        SizeBudget.$limitOverride.withValue(budget) {
+        BufferPool.$current.withValue(BufferPool()) { SizeBudget.$limitOverride.withValue(budget) {
             var o = Output(color: false)
             let code = CLI.run(args, &o)
             return (code, o.stdout, o.stderr)
-        }
+        } }
     }
 
     // MARK: - Sizes from the command line (E0517, E0518, E0515)
@@ -137,7 +137,7 @@ struct BadInputTests {
         _ = ck
     }
 
-    @Test("a BPE tokenizer whose merges double the previous token (2⁴¹ bytes from a 547-byte file) is refused (exit 3)")
+    @Test("a BPE tokenizer whose merges double the previous token (2⁴¹ bytes from a 547-byte file) is refused (E0550, exit 1)")
     func bpeTokenizerBomb() throws {
         let dir = try Self.scratch()
         var merges = ["[98,98]"]
@@ -145,7 +145,7 @@ struct BadInputTests {
         let path = dir + "/bomb.json"
         try "{\"format\":\"algo-tokenizer\",\"version\":1,\"kind\":\"bpe\",\"merges\":[\(merges.joined(separator: ","))]}".write(toFile: path, atomically: true, encoding: .utf8)
         let r = Self.run(["run", Self.algorithms + "DTransformer.algo", "--tokenizer", path, "--text", "x=b"])
-        #expect(r.code == .input && r.err.contains("cannot read the tokenizer") && r.err.contains("merge "), "\(r.err)")
+        #expect(r.code == .diagnostics && r.err.contains("error[E0550]") && r.err.contains("merge "), "\(r.err)")
     }
 
     // MARK: - Output paths (exit 4, nothing destroyed)
@@ -175,9 +175,9 @@ struct BadInputTests {
     func missingDirectory() throws {
         let dir = try Self.scratch()
         let r = Self.run(["run", Self.algorithms + "DTraining.algo", "--output", dir + "/none/θ.safetensors"])
-        #expect(r.code == .output && r.err.contains("No such file or directory") && !r.out.contains("training:"), "\(r.err)")
+        #expect(r.code == .output && r.err.contains("error[E0007]") && r.err.contains("No such file or directory") && !r.out.contains("training:"), "\(r.err)")
         let e = Self.run(["run", Self.algorithms + "Experiments/CharGPT.algo", "--output", dir + "/none/θ.safetensors"])
-        #expect(e.code == .output && e.err.contains("cannot write `\(dir)/none/θ.safetensors`"), "\(e.err)")
+        #expect(e.code == .output && e.err.contains("error[E0007]: cannot write `--output \(dir)/none/θ.safetensors`"), "\(e.err)")
     }
 
     @Test("a replaced file keeps its mode (0600 stays 0600, --output and fmt --write); a symbolic link is written through and stays a link")
@@ -221,10 +221,40 @@ struct BadInputTests {
             for args in [["run", Self.algorithms + "DTransformer.algo", "--params", path],
                          ["run", Self.algorithms + "DTraining.algo", "--resume", path],
                          ["run", Self.algorithms + "DTransformer.algo", "--tokenizer", path]] {
+                // A directory is a tokenizer when it holds tokenizer.json or vocab.json + merges.txt.
+                let reason = args.contains("--tokenizer") && path == dir ? "holds neither tokenizer.json nor vocab.json" : why
                 let r = Self.run(args)
-                #expect(r.code == .input && r.err.contains(why) && r.err.components(separatedBy: "cannot read").count == 2, "\(args): \(r.err)")
+                #expect(r.code == .input && r.err.contains(reason) && r.err.components(separatedBy: "cannot read").count == 2, "\(args): \(r.err)")
+                #expect(r.err.contains(why == "no such file" ? "error[E0001]" : "error[E0002]"), "\(args): \(r.err)")
             }
         }
+    }
+
+    @Test("side files get coded diagnostics in text and JSON: a checkpoint that is not safetensors (E0006, exit 3), an output that cannot be written (E0007, exit 4)")
+    func sideFileCodes() throws {
+        let dir = try Self.scratch()
+        let garbage = dir + "/garbage.safetensors"
+        try Data("not a checkpoint".utf8).write(to: URL(fileURLWithPath: garbage))
+        for flag in ["--params", "--resume"] {
+            let r = Self.run(["run", Self.algorithms + "DTraining.algo", flag, garbage])
+            #expect(r.code == .input && r.err.contains("error[E0006]: `\(flag) \(garbage)` is not a checkpoint `algo` reads"), "\(flag): \(r.err)")
+        }
+        let j = Self.run(["run", Self.algorithms + "DTransformer.algo", "--params", garbage, "--format", "json"])
+        let parsed = try JSONSerialization.jsonObject(with: Data(j.out.utf8)) as? [[String: Any]]
+        #expect(j.code == .input && parsed?.first?["code"] as? String == "E0006" && parsed?.first?["file"] as? String == garbage, "\(j.out)")
+        // An output in a read-only directory: refused before the run, in JSON too; nothing is left behind.
+        let locked = dir + "/locked"
+        try FileManager.default.createDirectory(atPath: locked, withIntermediateDirectories: false)
+        #expect(chmod(locked, 0o500) == 0)
+        defer { chmod(locked, 0o700) }
+        if geteuid() != 0 {   // root writes anywhere
+            let w = Self.run(["run", Self.algorithms + "DTransformer.algo", "--save-params", locked + "/θ.safetensors", "--format", "json"])
+            let wj = try JSONSerialization.jsonObject(with: Data(w.out.utf8)) as? [[String: Any]]
+            #expect(w.code == .output && wj?.first?["code"] as? String == "E0007", "\(w.out) \(w.err)")
+        }
+        let s = Self.run(["run", Self.algorithms + "DTransformer.algo", "--save-params", dir + "/missing/θ.safetensors"])
+        #expect(s.code == .output && s.err.contains("error[E0007]: cannot write `--save-params \(dir)/missing/θ.safetensors`"), "\(s.err)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: locked).isEmpty)
     }
 
     @Test("a checkpoint missing a parameter (E0506) names the file given with --params")
@@ -246,6 +276,25 @@ struct BadInputTests {
         let dir = try Self.scratch()
         let r = Self.run(["run", Self.algorithms + "Experiments/CharGPT.algo", "--data", dir])
         #expect(r.code == .input && r.err.contains("error[E0002]") && r.err.contains("it is a directory"), "\(r.err)")
+    }
+
+    @Test("an input file larger than what it could be is refused from its size, before it is read: a 17 MB .algo file, a data file or tokenizer past the budget")
+    func hugeInputFiles() throws {
+        let dir = try Self.scratch()
+        // Sparse files: their size is set without writing (or reading back) their bytes.
+        func sparse(_ name: String, _ bytes: Int) -> String {
+            let path = dir + "/" + name
+            #expect(FileManager.default.createFile(atPath: path, contents: nil) && truncate(path, off_t(bytes)) == 0)
+            return path
+        }
+        let started = Date()
+        let source = Self.run(["check", sparse("huge.algo", 17_000_000)])
+        #expect(source.code == .input && source.err.contains("error[E0002]") && source.err.contains("it holds 17 MB; an .algo file holds at most 16 MB"), "\(source.err)")
+        let data = Self.run(["run", Self.algorithms + "Experiments/CharGPT.algo", "--data", sparse("data.txt", Self.budget / 8)])
+        #expect(data.code == .input && data.err.contains("error[E0002]") && data.err.contains("its tokens would need 9× that"), "\(data.err)")
+        let tokenizer = Self.run(["run", Self.algorithms + "DTransformer.algo", "--tokenizer", sparse("tokenizer.json", Self.budget + 1)])
+        #expect(tokenizer.code == .input && tokenizer.err.contains("it holds 2.0 GB; the memory budget is 2.0 GB"), "\(tokenizer.err)")
+        #expect(Date().timeIntervalSince(started) < 10, "reading took \(Date().timeIntervalSince(started)) s: the files were read")
     }
 
     // MARK: - Streams and signals (the built binary)

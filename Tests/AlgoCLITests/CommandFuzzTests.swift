@@ -228,7 +228,9 @@ import Testing
         // A trap ends the process before the test can name the input: ALGO_FUZZ_TRACE=1 prints each first.
         if ProcessInfo.processInfo.environment["ALGO_FUZZ_TRACE"] != nil { print("fuzz input \(index): algo \(args.joined(separator: " "))") }
         var o = Output(color: false)
-        let code = SizeBudget.$limitOverride.withValue(budget) { CLI.run(args, &o) }
+        // A pool of its own: the budget also bounds the tensors a run holds (`SizeBudget.checkHeld`),
+        // and tests running beside this one must not count.
+        let code = BufferPool.$current.withValue(BufferPool()) { SizeBudget.$limitOverride.withValue(budget) { CLI.run(args, &o) } }
         let outcome: Outcome
         switch code {
         case .ok: outcome = .ok

@@ -56,6 +56,12 @@ struct ExperimentTests {
         let c = try Checkpoint.read(dir + "/θ.safetensors").get()
         #expect(c["W_e"]?.shape == [16, 38])
         #expect(c.metadata["algo.hyperparameter.N_V"] == "38")
+        // The checkpoint carries its vocabulary: a prompt as text needs no tokenizer file.
+        #expect(c.metadata[CheckpointMetadata.tokenizerKey]?.contains(#""kind":"character""#) == true)
+        var g = Output(color: false)
+        let rg = CLI.run(["run", RunCommandTests.repository + "/Algorithms/DInference.algo", "--params", dir + "/θ.safetensors",
+                          "--text", "The model", "--set", "ℓ_gen=4"], &g)
+        #expect(rg == .ok && g.stdout.contains("input x = [") && g.stdout.contains("(9 tokens)") && g.stdout.contains("as text: \""), "\(g.stdout)\(g.stderr)")
     }
 
     @Test("a fixed seed reproduces an experiment line for line")
@@ -144,5 +150,36 @@ struct ExperimentTests {
         """.write(toFile: dir + "/Encode.algo", atomically: true, encoding: .utf8)
         (rc, err) = Self.failing(["run", dir + "/Encode.algo"])
         #expect(rc == .diagnostics && err.contains("error[E0516]") && err.contains("Encode.algo:6:"), "\(err)")
+    }
+
+    @Test("tokenize(c | bpe): byte-level BPE with the experiment's N_merges; a second text with unseen characters still encodes")
+    func bpeTokenize() throws {
+        let dir = try Self.scratch()
+        try Self.shortText(2000).write(toFile: dir + "/a.txt", atomically: true, encoding: .utf8)
+        try "The model reads 🤗 zzz".write(toFile: dir + "/b.txt", atomically: true, encoding: .utf8)
+        let program = """
+        Experiment 1: y ← Encode(a, b)
+        Input: a = "a.txt", b = "b.txt"
+        Output: y ∈ V*
+        Hyperparameters: N_V ∈ ℕ
+        Hyperparameters: N_merges = 40
+        1 x ← tokenize(a | bpe)
+        2 y ← tokenize(b | bpe)
+        3 return y
+
+        """
+        try program.write(toFile: dir + "/Encode.algo", atomically: true, encoding: .utf8)
+        var o = Output(color: false)
+        let rc = CLI.run(["run", dir + "/Encode.algo"], &o)
+        #expect(rc == .ok, "\(o.stderr)")
+        #expect(o.stdout.contains("N_V = \(256 + 40 + 3)"), "\(o.stdout)")
+        // The training text and the expected encoding of the second text, from BPETokenizer itself.
+        let t = try BPETokenizer(trainedOn: [try Self.shortText(2000)], merges: 40)
+        let ids = try t.encode("The model reads 🤗 zzz", wrap: false).get()
+        #expect(o.stdout.contains("y = \(ids.count) tokens"), "\(o.stdout)")
+        // Without N_merges the checker says what to declare.
+        try program.replacingOccurrences(of: "Hyperparameters: N_merges = 40\n", with: "").write(toFile: dir + "/Encode.algo", atomically: true, encoding: .utf8)
+        let (rc2, err) = Self.failing(["run", dir + "/Encode.algo"])
+        #expect(rc2 == .diagnostics && err.contains("N_merges"), "\(err)")
     }
 }

@@ -64,9 +64,10 @@ struct BindingTests {
         guard case .power(.value("p"), _)? = b["p^{1/τ}"] else { Issue.record("p^{1/τ}: \(String(describing: b["p^{1/τ}"]))"); return }
     }
 
-    @Test("every builtin's spelling is one the parser applies without parentheses and the checker resolves")
+    @Test("every builtin's spelling is one the checker resolves; all but σ apply without parentheses")
     func builtins() throws {
-        #expect(Builtin.allCases.map(\.rawValue).sorted() == ["GELU", "ReLU", "exp", "length", "log", "softmax"])
+        #expect(Builtin.allCases.map(\.rawValue).sorted() == ["GELU", "ReLU", "exp", "length", "log", "softmax", "tanh", "σ"])
+        #expect(Builtin.allCases.filter { !$0.appliesWithoutParentheses } == [.sigma])
         let (outcome, _) = Support.check(Support.algorithms, library: [])
         let dt = try #require(outcome.program?.algorithms.first { $0.syntax.title.signature?.name.spelling == "DTransformer" })
         #expect(Set(dt.calls.values.compactMap(\.builtin)) == [.length, .GELU, .softmax])

@@ -348,7 +348,8 @@ extension Evaluator {
         return try callAlgorithm(c, e, f, logReturn: logReturn)
     }
 
-    /// The mathematics the paper takes as given (`Builtin`): softmax, GELU, ReLU, exp, log, length.
+    /// The mathematics the paper takes as given (`Builtin`): softmax, GELU, ReLU, exp, log, length;
+    /// and tanh and the logistic σ(x) = 1/(1 + e⁻ˣ) (GPT-2's GELU, gates).
     func builtin(_ b: Builtin, _ c: Call, _ e: Expr, _ f: Frame) throws -> Value {
         let name = c.callee.spelling
         guard c.arguments.count == 1 else { throw RuntimeError(.notExecutable, "`\(name)` with \(c.arguments.count) arguments", at: e.span) }
@@ -368,6 +369,8 @@ extension Evaluator {
             switch b {
             case .exp: return .real(Foundation.exp(x))
             case .log: return .real(Foundation.log(x))
+            case .tanh: return .real(Foundation.tanh(x))
+            case .sigma: return .real(x >= 0 ? 1 / (1 + Foundation.exp(-x)) : Foundation.exp(x) / (1 + Foundation.exp(x)))
             case .softmax, .GELU, .ReLU, .length: break
             }
         }
@@ -382,6 +385,8 @@ extension Evaluator {
         case .ReLU: return .tensor(x.relu())
         case .exp: return .tensor(x.exp())
         case .log: return .tensor(x.log())
+        case .tanh: return .tensor(x.tanh())
+        case .sigma: return .tensor(x.sigmoid())
         case .length: throw RuntimeError(.invalidInput, "`length` of this value", at: e.span)
         }
     }

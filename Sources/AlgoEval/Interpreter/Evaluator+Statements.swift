@@ -48,6 +48,7 @@ extension Evaluator {
         case .assign(let target, _, let value):
             if case .call(let c) = target.kind { try defineFunction(c, value, s, f); return .normal }
             let v = try eval(value, f)
+            try SizeBudget.checkHeld(at: s.span)
             try assign(target, v, f, s)
             if options.training != nil { try afterAssignment(s, f) }   // a step of a training run (TrainingMonitor.swift)
             return .normal
@@ -373,6 +374,11 @@ extension Evaluator {
             logw = try tensor(try eval(sm.weights, f), span).value.doubles.map { Foundation.log($0) }
         }
         if logw.contains(where: { $0.isNaN }) { throw RuntimeError(.nonFinite, "the distribution to sample from holds NaN", at: span) }
+        // Top-k: every token but the k heaviest (ties broken by the smaller id) gets weight 0.
+        if let k = options.topK, k < logw.count {
+            let order = logw.indices.sorted { logw[$0] > logw[$1] || (logw[$0] == logw[$1] && $0 < $1) }
+            for i in order[k...] { logw[i] = -.infinity }
+        }
         let m = logw.max() ?? 0
         guard m.isFinite else { throw RuntimeError(.nonFinite, "the distribution to sample from has no positive finite weight", at: span) }
         let w = logw.map { Foundation.exp($0 - m) }

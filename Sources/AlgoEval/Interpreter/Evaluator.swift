@@ -60,6 +60,7 @@ public final class Evaluator {
         let f = Frame(algorithm)
         f.dims = dims
         for (k, v) in reals { f.vars[k] = .real(v) }
+        for (k, v) in algorithm.realDefaults where f.vars[k] == nil { f.vars[k] = .real(v) }
         if let mask { f.vars["Mask"] = .mask(mask) }
         // Parameters: flat names, and collections for dotted prefixes (`𝓦_2.W^3_q` → `𝓦_2`).
         var whole = Collection()
@@ -161,6 +162,7 @@ public final class Evaluator {
         for h in callee.realHyperparameterNames {
             if let v = caller.vars[h] { f.vars[h] = v }
         }
+        for (h, v) in callee.realDefaults where f.vars[h] == nil { f.vars[h] = .real(v) }
         // Inputs.
         for (k, sp) in callee.inputs.enumerated() {
             guard case .name(let n) = sp.name.kind else { continue }
@@ -319,6 +321,8 @@ public final class Evaluator {
         case .specialToken(let token):
             guard let nv = f.dims["N_V"] else { throw missing("N_V", span, f) }
             return .nat(token.value(vocabulary: nv))
+        case .constant(let c):
+            return .real(c.value)
         case .power(let base, let exponent):
             let b = try value(of: base, Name(base: name.base, scripts: Array(name.scripts.dropLast()), span: name.span), span, f)
             return try power(b, try eval(exponent, f), span)

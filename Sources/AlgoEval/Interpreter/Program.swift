@@ -127,6 +127,19 @@ public struct LoadedAlgorithm {
         }
         return names
     }
+    /// The defaults of real hyperparameters given in the header (`ε = 10⁻⁵`).
+    public var realDefaults: [String: Double] {
+        var out: [String: Double] = [:]
+        for l in header(.hyperparameters) {
+            guard case .declarations(let d) = l.content else { continue }
+            for decl in d.declarations {
+                guard decl.names.count == 1, case .name(let n) = decl.names[0].kind, let v = decl.value,
+                      !ConstantExpression.isWholeNumber(v), let x = ConstantExpression.value(v) else { continue }
+                out[n.spelling] = x
+            }
+        }
+        return out
+    }
     /// Whether a hyperparameter is declared as a real (`τ ∈ (0, ∞)`) rather than a natural number.
     public func isRealHyperparameter(_ name: String) -> Bool {
         for l in header(.hyperparameters) {
@@ -134,6 +147,7 @@ public struct LoadedAlgorithm {
             for decl in d.declarations where decl.names.contains(where: { if case .name(let n) = $0.kind { return n.spelling == name } else { return false } }) {
                 if case .interval? = decl.type?.kind { return true }
                 if case .reals? = decl.type?.kind { return true }
+                if decl.value != nil { return true }
             }
         }
         return false
@@ -173,6 +187,8 @@ public struct RunOptions {
     public var maxSteps = 256
     /// Seed of `sample` statements.
     public var seed: UInt64 = 0
+    /// `sample … from q ∝ …` draws among the k most likely tokens only (top-k sampling); nil: all.
+    public var topK: Int? = nil
     /// Record per-line time and operation counts.
     public var profile = false
     /// Training: `∇loss(θ)` records the forward on a tape and returns the gradient. When false (an

@@ -48,6 +48,7 @@ public enum RunSession {
                     switch decl.type?.kind {
                     case nil: kind = .collection
                     case .sequences?: kind = .tokens
+                    case .power(let base, _, _)? where { if case .range = base.kind { return true }; return false }(): kind = .tokens
                     case .power(_, let dims, _)?: kind = .array(dims)
                     case .range?: kind = .position
                     default: kind = .token

@@ -8,8 +8,9 @@ import Foundation
 /// `algo gradcheck` and the experiments; the checker itself does no file I/O.
 ///
 /// A directory of experiments (one of its `.algo` files, or a named file, holds an `Experiment N:`
-/// block) also lends the directory above: `Algorithms/Experiments/CharGPT.algo` calls the paper's
-/// algorithms in `Algorithms/`.
+/// block) also lends the directory above, and so does a directory above that holds algorithms
+/// (`LibraryPaths.searchesParent`): `Algorithms/Experiments/CharGPT.algo` and
+/// `Algorithms/GPT2/GPT2.algo` call the paper's algorithms in `Algorithms/`.
 public struct Library {
     /// Every `.algo` file of the library's directories, parsed, in directory then name order (the
     /// named files too: `excluding` leaves them out). Syntax errors are not reported: only the
@@ -38,7 +39,10 @@ public struct Library {
                 return ParsedFile(source: f, tree: Parser.parse(f, &ignored))
             }
             files += own
-            if named, experiments.contains(dir) || own.contains(where: \.holdsExperiment) { add(LibraryPaths.parent(of: dir), named: false) }
+            if named, LibraryPaths.searchesParent(of: dir, holdsExperiment: experiments.contains(dir) || own.contains(where: \.holdsExperiment),
+                                                  algoFiles: algoNames(in:)) {
+                add(LibraryPaths.parent(of: dir), named: false)
+            }
         }
         for p in paths { add(LibraryPaths.directory(of: p), named: true) }
         return Library(files: files)
@@ -56,6 +60,11 @@ public struct Library {
         let base = dir.hasSuffix("/") ? String(dir.dropLast()) : dir
         let found = FileManager.default.enumerator(atPath: dir)?.compactMap { $0 as? String } ?? []
         return found.filter { $0.hasSuffix(".algo") }.sorted().map { base + "/" + $0 }
+    }
+
+    /// The names of the `.algo` files of `dir` (not read).
+    static func algoNames(in dir: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".algo") }
     }
 
     /// The readable `.algo` files of `dir`, in name order.

@@ -83,6 +83,9 @@ public enum Pipeline {
         try RunSession.checkReals(p.target, setup.reals)
         var θ: [String: Variable] = [:]
         if let given = setup.parameters {
+            let read = Set(specs.map(\.name))
+            let unused = given.keys.filter { !read.contains($0) && !$0.hasPrefix("train.") }.sorted()
+            if !unused.isEmpty, let report = setup.unusedParameters { try report(unused) }
             try RunSession.verify(given, specs, at: p.target.syntax.title.span)
             for s in specs { θ[s.name] = Variable(given[s.name]!.converted(to: setup.options.dtype)) }
         } else {
@@ -108,6 +111,9 @@ public struct RunSetup {
     public var fallback: [String: Int]
     /// Fill inputs that are not given with the defaults of a bare run (`RunSession.defaultInputs`).
     public var defaultInputs: Bool
+    /// Called before the run with the given parameters that the algorithm does not read (sorted;
+    /// training state `train.*` left out): `algo run` warns (E0552), or refuses with `--strict` by throwing.
+    public var unusedParameters: (([String]) throws -> Void)? = nil
 
     public init(dims: [String: Int] = [:], reals: [String: Double] = [:], inputs: [String: Value] = [:], parameters: [String: Tensor]? = nil,
                 mask: MaskValue? = nil, options: RunOptions = RunOptions(), fallback: [String: Int] = [:], defaultInputs: Bool = false) {
