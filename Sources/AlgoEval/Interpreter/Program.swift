@@ -92,6 +92,7 @@ public struct LoadedAlgorithm {
         }
         shapeDeclarations = shapes
         realHyperparameterNames = hyperparameterNames.filter { isRealHyperparameter($0) }
+        realDefaults = Self.realDefaults(header(.hyperparameters))
     }
 
     /// Throws E0501 at the first statement `algo run` cannot execute (`AlgorithmPlan.unsupported`).
@@ -127,10 +128,12 @@ public struct LoadedAlgorithm {
         }
         return names
     }
-    /// The defaults of real hyperparameters given in the header (`ε = 10⁻⁵`).
-    public var realDefaults: [String: Double] {
+    /// The defaults of real hyperparameters given in the header (`ε = 10⁻⁵`), found once at load
+    /// (every call of the algorithm binds them).
+    public private(set) var realDefaults: [String: Double] = [:]
+    static func realDefaults(_ header: [HeaderLine]) -> [String: Double] {
         var out: [String: Double] = [:]
-        for l in header(.hyperparameters) {
+        for l in header {
             guard case .declarations(let d) = l.content else { continue }
             for decl in d.declarations {
                 guard decl.names.count == 1, case .name(let n) = decl.names[0].kind, let v = decl.value,

@@ -54,7 +54,7 @@ struct SlottedBinding: Sendable {
         case .member(_, let member):
             slot = nil
             memberKey = member.scripts.contains { slots.index[$0.raw] != nil } ? nil : Evaluator.spelling(member) { _ in nil }
-        case .groupCollection, .familyElement, .dimension, .specialToken, .power:
+        case .groupCollection, .familyElement, .dimension, .specialToken, .constant, .power:
             slot = nil; memberKey = nil
         }
     }
