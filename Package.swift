@@ -46,8 +46,10 @@ let package = Package(
         .target(name: "AlgoLSP", dependencies: ["AlgoDiagnostics", "AlgoSyntax", "AlgoSema"], exclude: ["README.md"]),
         // `algo render`: the checked boxes as LaTeX, a static HTML site (MathML) and Markdown.
         .target(name: "AlgoRender", dependencies: ["AlgoDiagnostics", "AlgoSyntax", "AlgoSema"], exclude: ["README.md"]),
+        // `algo export --jax`: a checked algorithm and its callees as a readable JAX module (text only).
+        .target(name: "AlgoExport", dependencies: ["AlgoDiagnostics", "AlgoSyntax", "AlgoSema"], exclude: ["README.md"]),
         // The commands, as a library so that tests run them in-process.
-        .target(name: "AlgoCLI", dependencies: ["AlgoDiagnostics", "AlgoSyntax", "AlgoSema", "AlgoEval", "AlgoTensor", "AlgoKernels", "AlgoBench", "AlgoLSP", "AlgoRender"]),
+        .target(name: "AlgoCLI", dependencies: ["AlgoDiagnostics", "AlgoSyntax", "AlgoSema", "AlgoEval", "AlgoTensor", "AlgoKernels", "AlgoBench", "AlgoLSP", "AlgoRender", "AlgoExport"]),
         // The executable: `main.swift` hands the arguments to AlgoCLI and exits with its code.
         .executableTarget(name: "algo", dependencies: ["AlgoCLI"]),
 
@@ -60,6 +62,7 @@ let package = Package(
         .testTarget(name: "AlgoBenchTests", dependencies: ["AlgoBench", "AlgoEval", "AlgoTensor"]),
         .testTarget(name: "AlgoCLITests", dependencies: ["AlgoCLI"]),
         .testTarget(name: "AlgoLSPTests", dependencies: ["AlgoLSP", "AlgoSyntax", "AlgoDiagnostics"]),
+        .testTarget(name: "AlgoExportTests", dependencies: ["AlgoExport", "AlgoCLI", "AlgoEval", "AlgoSema", "AlgoSyntax", "AlgoDiagnostics"], exclude: ["Fixtures"]),
         .testTarget(name: "AlgoRenderTests", dependencies: ["AlgoRender", "AlgoCLI", "AlgoSema", "AlgoSyntax", "AlgoDiagnostics"], exclude: ["Fixtures"]),
     ]
 )

@@ -78,8 +78,7 @@ extension BenchModel {
             let caption = "algo bench scale: small model (N_V = 65, L = 6) forward, one sequence, \(t) thread\(t == 1 ? "" : "s"); dashed: least-squares fit.\n"
                 + "ℓ sweep at d_e = 384, H = 6, d_mlp = 1536; d_e sweep at ℓ = 256, H = d_e/64, d_mlp = 4·d_e. Memory: peak RSS above the process's baseline."
             if case .failure(let e) = AtomicFile.write(Array(LogLog.svg(panels, caption: caption).utf8), to: path) {
-                output.err("algo bench: error: \(e.message)")
-                return .output
+                return FileProblem.unwritable(path, flag: "svg", e.reason).report(Reporter(format: .text), &output)
             }
             if !json { output.out("wrote \(path)") }
         }

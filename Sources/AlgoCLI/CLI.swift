@@ -16,6 +16,7 @@ public enum CLI {
         GradcheckCommand(),
         LspCommand(),
         RenderCommand(),
+        ExportCommand(),
     ]
 
     static let version = "algo 0.1.0"

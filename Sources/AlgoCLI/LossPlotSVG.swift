@@ -5,13 +5,15 @@ import Foundation
 /// 10ᵏ) and labels, the loss of every step as one polyline (`id="loss"`, one point per step, step k
 /// at x(k)), and an exponential moving average (`id="smoothed"`, weight 0.9, bias-corrected as in
 /// Adam: s_k = (0.9 s_{k−1} + 0.1 loss_k)/(1 − 0.9^k)) to see the trend through the per-sequence noise.
+/// With `--eval-every N`, the held-out loss measured every N steps is a second line (`id="held-out"`,
+/// one point per measurement at its step, with a legend). The unit is nats per predicted token.
 enum LossPlotSVG {
     static let width = 640.0, height = 400.0
     static let left = 72.0, right = 20.0, top = 36.0, bottom = 52.0
 
     /// The SVG document for `losses` (loss of step k at index k − 1).
-    static func document(losses: [Double], title: String) -> String {
-        let values = losses.filter(\.isFinite)
+    static func document(losses: [Double], title: String, heldOut: [(step: Int, loss: Double)] = []) -> String {
+        let values = (losses + heldOut.map(\.loss)).filter(\.isFinite)
         let n = losses.count
         var lo = values.min() ?? 0, hi = values.max() ?? 1
         if hi - lo < 1e-12 { lo -= 0.5; hi += 0.5 }
@@ -40,12 +42,27 @@ enum LossPlotSVG {
         for t in yTicks { s += "<text x=\"\(f(left - 8))\" y=\"\(f(y(t) + 4))\" text-anchor=\"end\">\(label(t))</text>\n" }
         s += "</g>\n"
         s += "<text x=\"\(f(left + plotW / 2))\" y=\"\(f(height - 12))\" text-anchor=\"middle\">step</text>\n"
-        s += "<text x=\"16\" y=\"\(f(top + plotH / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(f(top + plotH / 2)))\">loss(θ)</text>\n"
+        s += "<text x=\"16\" y=\"\(f(top + plotH / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(f(top + plotH / 2)))\">loss (nats per predicted token)</text>\n"
         // Curves.
         let points = losses.enumerated().map { "\(f(x(Double($0.offset + 1)))),\(f(y($0.element.isFinite ? $0.element : hi)))" }
         s += "<polyline id=\"loss\" fill=\"none\" stroke=\"#9bbbd9\" stroke-width=\"1\" points=\"\(points.joined(separator: " "))\"/>\n"
         let smooth = smoothed(losses).enumerated().map { "\(f(x(Double($0.offset + 1)))),\(f(y($0.element)))" }
         s += "<polyline id=\"smoothed\" fill=\"none\" stroke=\"#1f4e8c\" stroke-width=\"2\" points=\"\(smooth.joined(separator: " "))\"/>\n"
+        let held = heldOut.filter { $0.loss.isFinite && $0.step >= 1 }
+        if !held.isEmpty {
+            let pts = held.map { "\(f(x(Double($0.step)))),\(f(y($0.loss)))" }
+            s += "<polyline id=\"held-out\" fill=\"none\" stroke=\"#d95f02\" stroke-width=\"2\" points=\"\(pts.joined(separator: " "))\"/>\n"
+            s += "<g id=\"held-out-points\" fill=\"#d95f02\">\n"
+            for p in held { s += "<circle cx=\"\(f(x(Double(p.step))))\" cy=\"\(f(y(p.loss)))\" r=\"3\"/>\n" }
+            s += "</g>\n"
+            s += "<g id=\"legend\" font-size=\"11\">\n"
+            for (k, (colour, name)) in [("#1f4e8c", "training (smoothed)"), ("#d95f02", "held-out")].enumerated() {
+                let ly = top + 10 + 16 * Double(k)
+                s += "<line x1=\"\(f(left + plotW - 150))\" y1=\"\(f(ly))\" x2=\"\(f(left + plotW - 130))\" y2=\"\(f(ly))\" stroke=\"\(colour)\" stroke-width=\"2\"/>\n"
+                s += "<text x=\"\(f(left + plotW - 125))\" y=\"\(f(ly + 4))\">\(name)</text>\n"
+            }
+            s += "</g>\n"
+        }
         s += "</svg>\n"
         return s
     }
@@ -84,7 +101,7 @@ enum LossPlotSVG {
     }
 
     /// Writes the plot to `path` atomically.
-    static func write(losses: [Double], title: String, to path: String) -> Result<Void, AtomicFileError> {
-        AtomicFile.write(Array(document(losses: losses, title: title).utf8), to: path)
+    static func write(losses: [Double], title: String, heldOut: [(step: Int, loss: Double)] = [], to path: String) -> Result<Void, AtomicFileError> {
+        AtomicFile.write(Array(document(losses: losses, title: title, heldOut: heldOut).utf8), to: path)
     }
 }

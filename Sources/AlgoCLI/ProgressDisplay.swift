@@ -21,16 +21,21 @@ struct ProgressDisplay {
     /// The default log interval: a tenth of the run (at least 1).
     static func defaultEvery(total: Int?) -> Int { max(1, ((total ?? 10) + 9) / 10) }
 
-    /// The text to write for `s` at time `now` (seconds), or nil (not a logged step; redraw throttled to 10 per second).
-    mutating func update(_ s: TrainingStep, now: Double) -> String? {
+    /// The held-out loss last measured (`--eval-every`), shown on every line after it.
+    private var heldOut: (step: Int, loss: Double)? = nil
+
+    /// The text to write for `s` at time `now` (seconds), or nil (not a logged step; redraw throttled
+    /// to 10 per second). `heldOut`: the held-out loss measured at this step (a log line is written).
+    mutating func update(_ s: TrainingStep, now: Double, heldOut measured: Double? = nil) -> String? {
+        if let measured { heldOut = (s.step, measured) }
         if first != nil { tokens += s.tokens } else { first = (now, s.step) }
         let last = s.step == total || s.stopping
         switch mode {
         case .log(let every):
-            guard s.step % every == 0 || last else { return nil }
-            return Self.logLine(s, total: total, rate: rate(now), eta: eta(s.step, now)) + "\n"
+            guard s.step % every == 0 || last || measured != nil else { return nil }
+            return Self.logLine(s, total: total, rate: rate(now), eta: eta(s.step, now), heldOut: heldOut) + "\n"
         case .bar(let color):
-            guard now - lastDraw >= 0.1 || last else { return nil }
+            guard now - lastDraw >= 0.1 || last || measured != nil else { return nil }
             lastDraw = now
             let (text, width) = barLine(s, color: color, now: now)
             defer { drawnWidth = width; drewBar = true }
@@ -53,10 +58,11 @@ struct ProgressDisplay {
         return (now - f.time) / Double(step - f.step) * Double(total - step)
     }
 
-    static func logLine(_ s: TrainingStep, total: Int?, rate: Double?, eta: Double?) -> String {
+    static func logLine(_ s: TrainingStep, total: Int?, rate: Double?, eta: Double?, heldOut: (step: Int, loss: Double)? = nil) -> String {
         var line = "step \(s.step)" + (total.map { "/\($0)" } ?? "")
         if let e = s.epoch { line += " (epoch \(e))" }
-        line += String(format: ": loss %.4f", s.loss)
+        line += ": " + lossText(s)
+        if let h = heldOut { line += String(format: ", held-out %.4f (step %d)", h.loss, h.step) }
         if let rate { line += String(format: ", %.0f tokens/s", rate) }
         if let eta { line += ", ETA " + duration(eta) }
         return line
@@ -72,12 +78,19 @@ struct ProgressDisplay {
             text += color && filled > 0 ? "\u{1B}[32m" + bar + "\u{1B}[0m" + rest : bar + rest
             visible += width
         }
-        var tail = String(format: " loss %.4f", s.loss)
+        var tail = " " + Self.lossText(s)
+        if let h = heldOut { tail += String(format: ", held-out %.4f", h.loss) }
         if let r = rate(now) { tail += String(format: "  %.0f tok/s", r) }
         if let e = eta(s.step, now) { tail += "  ETA " + Self.duration(e) }
         text += tail
         visible += tail.count
         return (text, visible)
+    }
+
+    /// The step's loss in the one unit of `algo run`, nats per predicted token (`Evaluator+LossUnit`);
+    /// loss(θ) as the algorithm defines it, labelled so, when its form gives no token count.
+    static func lossText(_ s: TrainingStep) -> String {
+        s.lossPerToken.isNaN ? String(format: "loss(θ) %.4f", s.loss) : String(format: "loss %.4f nats/token", s.lossPerToken)
     }
 
     /// `m:ss` or `h:mm:ss`.

@@ -137,7 +137,7 @@ extension RunCommand {
             // The loss curve is optional: written after θ̂, and its failure never loses θ̂.
             func writeLossSVG(_ output: inout Output) -> Bool {
                 guard let svg = args.value("loss-svg") else { return true }
-                if case .failure(let e) = LossPlotSVG.write(losses: r.stepLosses, title: "\(a.name): loss(θ) per step", to: svg) {
+                if case .failure(let e) = LossPlotSVG.write(losses: r.stepLossesPerToken, title: "\(a.name): loss per step", to: svg) {
                     _ = FileProblem.unwritable(svg, flag: "loss-svg", e.reason).report(reporter, &output); return false
                 }
                 return true
@@ -145,7 +145,8 @@ extension RunCommand {
             if let k = r.stoppedAtStep {
                 _ = writeLossSVG(&output)
                 s += "stopped at step \(k)\(total.map { " of \($0)" } ?? "") (Ctrl-C)\n"
-                s += String(format: "loss before: %.4f\n", r.lossBefore)
+                s += String(format: "loss before: %.4f nats per predicted token\n", r.lossBeforePerToken)
+                if options.profile { s += ProfileTable.text(r.evaluator.profile, title: "training pass, until the stop") }
                 output.out(s)
                 if let path = checkpointPath {
                     output.err("algo run: stopped at step \(k); the checkpoint \(path) holds it: run the same command with `--resume \(path)` to continue")
@@ -154,11 +155,12 @@ extension RunCommand {
                 }
                 return .interrupted
             }
-            s += String(format: "loss before: %.4f\n", r.lossBefore)
-            s += String(format: "loss after:  %.4f\n", r.lossAfter)
-            s += "  (loss(θ) of the algorithm, summed over the predicted positions, averaged over the dataset"
+            s += String(format: "loss before: %.4f nats per predicted token\n", r.lossBeforePerToken)
+            s += String(format: "loss after:  %.4f nats per predicted token\n", r.lossAfterPerToken)
+            s += "  (the mean of −log P over every token the algorithm's loss(θ) predicts in the dataset"
             s += a.hyperparameterNames.contains("p_mask") ? "; the same masks (seed \(options.seed)) before and after)\n" : ")\n"
             s += String(format: "time: %.1f ms (%@)\n", seconds * 1000, options.dtype == .f64 ? "float64" : "float32")
+            if options.profile { s += ProfileTable.text(r.evaluator.profile, title: "the training pass") }
             output.out(s)
 
             var metaDims = r.dims

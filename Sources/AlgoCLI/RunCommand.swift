@@ -49,7 +49,9 @@ struct RunCommand: Command {
         loss of every step and its moving average.
         Experiments (`Experiment N:` files, Algorithms/Experiments/): run line by line, printing each
         value; `--data PATH` replaces the data file, `--set` the header's values, `--output` the
-        checkpoint's path.
+        checkpoint's path, `--params` the θ of `initialise(…)`; each training line takes the training
+        flags above, and `--eval-every N` adds the held-out loss of its later `evaluate(…, θ̂)` line.
+        Losses are in nats per predicted token. Sources/AlgoCLI/README.md: which flag applies to what.
         Fast paths are rewrite rules matched at load time (Sources/AlgoEval/Lowering/README.md):
         `--dump plan` lists where each matched, `--rules none` or `--rules -layer-norm,…` turns them off.
         """
@@ -79,6 +81,7 @@ struct RunCommand: Command {
             Arguments.Spec("resume", value: true, help: "training: continue the run that wrote this --checkpoint file (same command line)"),
             Arguments.Spec("loss-svg", value: true, help: "training: write the loss curve (every step and a moving average) as SVG"),
             Arguments.Spec("log-every", value: true, help: "training: steps between log lines when stderr is not a terminal (default a tenth of the run)"),
+            Arguments.Spec("eval-every", value: true, help: "experiments: the held-out loss (the set a later `evaluate(…, θ̂)` line names) every N steps, on the progress and the --loss-svg plot"),
             KernelOptions.threadsFlag,
             DiagnosticFormat.flag,
         ]
@@ -115,7 +118,7 @@ struct RunCommand: Command {
             if let e = kind.refusal(args, loaded.target.name) { throw e }
             if !experiment, let e = set.validate(against: loaded.program.settableNames, for: "`\(loaded.target.name)` or what it calls") { throw UsageError(e.message) }
             if experiment {
-                return runExperiment(loaded, args, options, setDims: set.dims, setReals: set.reals, &reporter, &output)
+                return runExperiment(loaded, args, options, setDims: set.dims, setReals: set.reals, checkpoint: checkpoint, &reporter, &output)
             }
             let (dims, reals, mask) = Self.hyperparameters(loaded, set, checkpoint: checkpoint, tokenizer: tokenizer)
             if RunSession.isTraining(loaded.target) {

@@ -143,11 +143,5 @@ struct RunReport {
         }
     }
 
-    static func profileTable(_ e: Evaluator) -> String {
-        var s = "profile (per source line: time, tensor operations, executions):\n"
-        for (k, v) in e.profile.sorted(by: { ($0.key.file, $0.key.line) < ($1.key.file, $1.key.line) }) {
-            s += String(format: "  %@:%d  %8.3f ms  %6d ops  %5d×\n", (k.file as NSString).lastPathComponent, k.line, v.seconds * 1000, v.operations, v.calls)
-        }
-        return s
-    }
+    static func profileTable(_ e: Evaluator) -> String { ProfileTable.text(e.profile, title: "the run") }
 }

@@ -18,6 +18,7 @@ final class TerminationSignals: @unchecked Sendable {
     private let lock = NSLock()
     private var sources: [DispatchSourceSignal] = []
     private var interrupt: (@Sendable () -> Void)?
+    private var note: (@Sendable () -> String)?
 
     func install() {
         lock.lock(); defer { lock.unlock() }
@@ -39,9 +40,13 @@ final class TerminationSignals: @unchecked Sendable {
     /// Routes Ctrl-C to `handler` (nil: back to ending the process).
     func setInterrupt(_ handler: (@Sendable () -> Void)?) { lock.lock(); interrupt = handler; lock.unlock() }
 
+    /// What SIGTERM or SIGHUP says before ending the process (an experiment: what is on disk).
+    func setNote(_ text: (@Sendable () -> String)?) { lock.lock(); note = text; lock.unlock() }
+
     private func received(_ sig: Int32) {
-        lock.lock(); let handler = interrupt; lock.unlock()
+        lock.lock(); let handler = interrupt, note = note; lock.unlock()
         if sig == SIGINT, let handler { handler(); return }
+        if sig != SIGINT, let note { OutputStreams.progress("\nalgo: terminated by \(sig == SIGTERM ? "SIGTERM" : "SIGHUP"); \(note())\n") }
         Self.exit(by: sig)
     }
 

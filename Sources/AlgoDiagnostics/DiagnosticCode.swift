@@ -85,10 +85,19 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
     case conversionMismatch = "E0551"
     case unusedTensors = "E0552"
 
+    // MARK: experiments (algo run of an `Experiment N:` file)
+    case noHeldOutSet = "E0580"
+    case resumeLineMismatch = "E0581"
+
     // MARK: gradient check (algo gradcheck)
     case noLoss = "E0530"
     case degenerateLoss = "E0531"
     case gradientSteps = "E0532"
+
+    // MARK: export (algo export --jax)
+    case notExportable = "E0560"
+    case exportGradient = "E0561"
+    case exportExperiment = "E0562"
 
     // MARK: rendering (algo render)
     case noLaTeXSpelling = "E0570"
@@ -112,8 +121,10 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
              .sequenceTooLong, .unknownToken, .memoryBudget, .degenerateDimension, .integerOverflow: .error
         case .tokenizerFile, .conversionMismatch: .error
         case .unusedTensors: .warning
+        case .noHeldOutSet, .resumeLineMismatch: .error
         case .stepLimit: .warning
         case .noLoss, .degenerateLoss, .gradientSteps: .error
+        case .notExportable, .exportGradient, .exportExperiment: .error
         case .noLaTeXSpelling: .warning
         }
     }
@@ -186,6 +197,9 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .degenerateLoss: "`algo gradcheck`: loss(θ) does not depend on θ at the fixed dataset element (ETraining's draw masked no position)"
         case .gradientSteps: "`algo gradcheck`: one epoch over one dataset element did not take exactly one `∇loss(θ)`"
         case .sequenceTooLong: "a run or an experiment would pass a sequence longer than ℓ_max to a transformer (its input grown by ℓ_gen generated tokens)"
+        case .notExportable: "`algo export --jax`: a construct the JAX export does not translate yet (a `while`, an `if` outside `∀`, a set builder, a random choice)"
+        case .exportGradient: "`algo export --jax`: a `∇` outside the form the export splits into loss and step (`∇loss(θ)` of a loss defined in the same training loop)"
+        case .exportExperiment: "`algo export --jax` of an experiment file: only algorithms are exported"
         case .noLaTeXSpelling: "`algo render --latex`: a character of a box (in prose or a name) has no LaTeX spelling; it is written `?`"
         case .memoryBudget: "a size from the command line, a checkpoint or a file needs more memory than the machine has (or overflows a 64-bit integer)"
         case .degenerateDimension: "a dimension that shapes tensors is 0 or negative (`--set d_e=0`), or a step count is negative"
@@ -193,6 +207,8 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
         case .conversionMismatch: "`algo convert`: the checkpoint does not fit the format or the shipped algorithm (a tensor missing or mis-shaped, a config value the algorithm does not compute, untied weights)"
         case .unusedTensors: "a checkpoint holds tensors the algorithm does not use (`--params`; an error with `--strict`), or that `algo convert` cannot place"
         case .tokenizerFile: "a tokenizer file (`algo`'s JSON, a HuggingFace tokenizer.json, GPT-2's vocab.json + merges.txt) that is malformed or uses a feature `algo` does not read"
+        case .noHeldOutSet: "`--eval-every` for a training line of an experiment that no later line `evaluate(…, θ̂)` gives a held-out set"
+        case .resumeLineMismatch: "an experiment's `--resume` checkpoint names a line that is no training line of this run"
         case .unknownToken: "a text holds a character or word outside the vocabulary the experiment's first `tokenize` learned"
         }
     }

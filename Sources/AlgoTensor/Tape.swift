@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Records the forward pass for reverse-mode differentiation.
 ///
 /// Usage (one training step):
@@ -33,8 +35,17 @@ public final class Tape {
         var value: Tensor
         /// What the forward computed for the VJP besides inputs and output (`PrimitiveRule.forward(_:residuals:)`).
         var residuals: [Tensor] = []
+        /// `Tape.tag` when the node was recorded (the source line that issued it, for a profile).
+        var tag: Int = -1
     }
     var nodes: [Node] = []
+
+    /// A caller's label for the nodes recorded from now on (`algo run --profile`: the source line
+    /// running); −1 for none. With `timesBackward`, `gradients` adds each node's VJP time to its
+    /// tag's entry of `backwardNanos`.
+    public var tag = -1
+    public var timesBackward = false
+    public private(set) var backwardNanos: [Int: UInt64] = [:]
 
     nonisolated(unsafe) static let zeroF32 = Tensor(scalar: 0, dtype: .f32)
     nonisolated(unsafe) static let zeroF64 = Tensor(scalar: 0, dtype: .f64)
@@ -77,7 +88,7 @@ public final class Tape {
         }
         nodes.append(Node(primitive: p, inputs: inputs.map { $0.tape === self ? $0.id : -1 }, inputValues: saved,
                           value: rule.vjpReadsOutput(recorded: recorded) ? value : Tape.placeholder(like: value),
-                          residuals: residuals))
+                          residuals: residuals, tag: tag))
         return Variable(value: value, tape: self, id: nodes.count - 1)
     }
 
@@ -112,6 +123,8 @@ public final class Tape {
             for i in stride(from: output.id, through: 0, by: -1) {
                 guard let g = grads[i], let p = nodes[i].primitive else { continue }
                 let node = nodes[i]
+                let started = timesBackward ? DispatchTime.now().uptimeNanoseconds : 0
+                defer { if timesBackward { backwardNanos[node.tag, default: 0] += DispatchTime.now().uptimeNanoseconds - started } }
                 if releasing { nodes[i].inputValues = []; nodes[i].value = Tape.placeholder(like: node.value); nodes[i].residuals = [] }
                 let cts = p.rule.vjp(node.inputValues, output: node.value, residuals: node.residuals, cotangent: g,
                                      needed: node.inputs.map { $0 >= 0 })

@@ -119,7 +119,8 @@ struct BadInputTests {
         var meta = c.metadata
         meta["algo.train.step"] = "2"
         meta["algo.train.state.s"] = "nat:\(Self.huge)"
-        var tensors = c.tensors.map { $0.name == "train.losses" ? ($0.name, Tensor(shape: [2], values: Array($0.tensor.doubles.prefix(2)), dtype: .f64)) : $0 }
+        let histories: Set<String> = ["train.losses", "train.token_losses", "train.predicted_tokens"]
+        var tensors = c.tensors.map { histories.contains($0.name) ? ($0.name, Tensor(shape: [2], values: Array($0.tensor.doubles.prefix(2)), dtype: .f64)) : $0 }
         let counter = dir + "/counter.safetensors"
         _ = try Checkpoint.write(tensors: tensors, metadata: meta, to: counter).get()
         let r = Self.run(args + ["--resume", counter])
@@ -345,7 +346,7 @@ struct BadInputTests {
         }
     }
 
-    @Test("Ctrl-C during an experiment exits 130 with a message (θ saved when a training line was running); SIGTERM ends the process by SIGTERM; neither leaves a temporary file")
+    @Test("Ctrl-C during an experiment exits 130 saying what is on disk (nothing without --checkpoint; the output file is not written); SIGTERM ends the process by SIGTERM; neither leaves a temporary file")
     func signals() throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the `algo` binary first (`swift build`)")
         let dir = try Self.scratch()
@@ -366,15 +367,52 @@ struct BadInputTests {
             p.waitUntilExit()
             if sig == SIGINT {
                 #expect(p.terminationReason == .exit && p.terminationStatus == 130, "\(text)")
-                // Outside a training line the run ends at once; inside one it stops at the next step and saves θ.
+                // Outside a training line the run ends at once, saying what is on disk; inside one it stops at
+                // the next step. Without --checkpoint nothing is saved, and the output file is not written.
                 let stopped = text.contains("stopped at training step")
-                #expect(text.contains("interrupted (Ctrl-C)") || (stopped && FileManager.default.fileExists(atPath: ck)), "\(text)")
+                #expect((text.contains("interrupted (Ctrl-C)") && text.contains("interrupted during line") && text.contains("nothing was saved"))
+                        || (stopped && text.contains("no checkpoint was saved")), "\(text)")
+                #expect(!FileManager.default.fileExists(atPath: ck))
             } else {
                 #expect(p.terminationReason == .uncaughtSignal && p.terminationStatus == SIGTERM, "\(p.terminationReason) \(p.terminationStatus): \(text)")
+                #expect(text.contains("terminated by SIGTERM") && text.contains("nothing was saved"), "\(text)")
             }
             let left = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".tmp-") }
             #expect(left.isEmpty, "\(left)")
         }
+    }
+
+    @Test("Ctrl-C during an experiment's training line: exit 130, the checkpoint holds the step reached with a resume hint, the previous output file is untouched")
+    func experimentInterruptedInTraining() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the `algo` binary first (`swift build`)")
+        let dir = try Self.scratch()
+        try ExperimentTests.shortText(2400).write(toFile: dir + "/t.txt", atomically: true, encoding: .utf8)
+        let out = dir + "/θ.safetensors", ck = dir + "/ck.safetensors"
+        try Data("previous".utf8).write(to: URL(fileURLWithPath: out))
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.binary)
+        // 50 epochs of 63 steps: minutes, so the interrupt lands inside the training line.
+        p.arguments = ["run", Self.algorithms + "Experiments/CharGPT.algo", "--data", dir + "/t.txt", "--set", ExperimentTests.tiny + ",N_epochs=50",
+                       "--output", out, "--checkpoint", ck, "--log-every", "1"]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        // Wait for the first progress line of the training line (at most 60 s).
+        var seen = ""
+        let deadline = Date().addingTimeInterval(60)
+        while !seen.contains("step 2/"), Date() < deadline, p.isRunning {
+            seen += String(decoding: err.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        p.interrupt()
+        seen += String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationReason == .exit && p.terminationStatus == 130, "\(seen)")
+        #expect(seen.contains("stopped at training step") && seen.contains("of line 8") && seen.contains("--resume \(ck)"), "\(seen)")
+        let c = try Checkpoint.read(ck).get()
+        #expect(c.metadata["algo.experiment.line"] == "8" && (TrainingCheckpoint.step(c) ?? 0) >= 2, "\(c.metadata)")
+        #expect(FileManager.default.contents(atPath: out) == Data("previous".utf8))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".tmp-") }.isEmpty)
     }
 
     @Test("TemporaryFiles.removeAll unlinks the temporary file of a write in progress")

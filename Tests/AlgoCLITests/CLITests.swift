@@ -147,8 +147,8 @@ func runCLI(_ args: [String]) -> (ExitCode, Output) {
 }
 
 /// A flag that means nothing for what `algo run` runs is refused (exit 2), not silently ignored
-/// (issue 15): training flags on a forward run, `--text` and `--profile` on training, and the
-/// flags an experiment does not read yet.
+/// (issue 15): training flags on a forward run, `--text` and `--eval-every` on training, and the
+/// flags an experiment does not read (`Sources/AlgoCLI/README.md` has the whole table).
 @Suite struct InapplicableFlagTests {
     static let algorithms = RunCommandTests.repository + "/Algorithms/"
 
@@ -156,11 +156,11 @@ func runCLI(_ args: [String]) -> (ExitCode, Output) {
         ("DTransformer.algo", ["--resume", "r.safetensors"], "`--resume` applies to training algorithms"),
         ("DTransformer.algo", ["--loss-svg", "l.svg"], "`--loss-svg` applies to training algorithms"),
         ("DTransformer.algo", ["--data", "d.txt"], "`--data` applies to experiment files"),
-        ("DTraining.algo", ["--profile"], "`--profile` does not profile training runs yet"),
+        ("DTransformer.algo", ["--eval-every", "5"], "`--eval-every` needs a held-out set"),
+        ("DTraining.algo", ["--eval-every", "5"], "`--eval-every` needs a held-out set"),
         ("DTraining.algo", ["--data", "d.txt"], "`--data` applies to experiment files"),
-        ("Experiments/CharGPT.algo", ["--loss-svg", "l.svg"], "`--loss-svg` is not read by experiment files yet"),
-        ("Experiments/CharGPT.algo", ["--resume", "r.safetensors"], "`--resume` is not read by experiment files yet"),
-        ("Experiments/CharGPT.algo", ["--profile"], "`--profile` is not read by experiment files yet"),
+        ("Experiments/CharGPT.algo", ["--input", "x=1,2"], "`--input` is not read by experiment files"),
+        ("Experiments/CharGPT.algo", ["--save-params", "p.safetensors"], "`--save-params` is not read by experiment files"),
     ])
     func refused(_ file: String, _ flags: [String], _ message: String) {
         let (code, out) = runCLI(["run", Self.algorithms + file] + flags)

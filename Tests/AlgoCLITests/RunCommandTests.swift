@@ -67,9 +67,9 @@ struct RunCommandTests {
         var output = Output(color: false)
         let code = CLI.run(["run", Self.repository + "/Algorithms/DTransformer.algo", "--profile"], &output)
         #expect(code == .ok)
-        // Line 18 (`for t ∈ [ℓ] : e_t ← …`) runs once: batched, not ℓ = 8 iterations.
-        let line = output.stdout.split(separator: "\n").first { $0.contains("DTransformer.algo:18 ") }
-        #expect(line?.hasSuffix(" 1×") == true, "\(String(describing: line))")
+        // Line 2 (`for t ∈ [ℓ] : e_t ← …`) runs once: batched, not ℓ = 8 iterations.
+        let line = output.stdout.split(separator: "\n").first { $0.contains(" DTransformer line 2 ") }
+        #expect(line?.contains(" 1×  DTransformer line 2 ") == true && line?.hasSuffix("for t ∈ [ℓ] : e_t ← W_e[:, x[t]] + W_p[:, t]") == true, "\(String(describing: line))")
     }
 }
 

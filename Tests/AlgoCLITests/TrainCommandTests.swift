@@ -11,7 +11,8 @@ struct TrainCommandTests {
 
     static func losses(_ stdout: String) -> (before: Double, after: Double)? {
         func value(_ prefix: String) -> Double? {
-            stdout.split(separator: "\n").first { $0.hasPrefix(prefix) }.flatMap { Double($0.dropFirst(prefix.count).trimmingCharacters(in: .whitespaces)) }
+            // `loss before: 2.4849 nats per predicted token`: the number.
+            stdout.split(separator: "\n").first { $0.hasPrefix(prefix) }.flatMap { Double($0.dropFirst(prefix.count).split(separator: " ").first ?? "") }
         }
         guard let b = value("loss before:"), let a = value("loss after:") else { return nil }
         return (b, a)

@@ -38,13 +38,17 @@ struct TrainingRunCLITests {
 
     @Test("the progress line: redrawn with \\r, green bar only with colour (none under NO_COLOR), ETA from the pace")
     func progressLine() {
-        func step(_ k: Int) -> TrainingStep { TrainingStep(step: k, totalSteps: 10, loss: 2.5, tokens: 8, epoch: nil, stopping: false) }
+        func step(_ k: Int) -> TrainingStep {
+            var s = TrainingStep(step: k, totalSteps: 10, loss: 2.5, tokens: 8, epoch: nil, stopping: false)
+            s.lossPerToken = 0.5   // 2.5 nats over 5 predicted tokens
+            return s
+        }
         var plain = ProgressDisplay(mode: .bar(color: false), total: 10)
         _ = plain.update(step(1), now: 0)
         for k in 2...4 { _ = plain.update(step(k), now: Double(k - 1) * 0.5) }
         let line = plain.update(step(5), now: 2)!
         #expect(line.hasPrefix("\rstep 5/10 ") && !line.contains("\u{1B}"))
-        #expect(line.contains("loss 2.5000") && line.contains("16 tok/s") && line.contains("ETA 0:03"), "\(line)")   // 32 tokens in 2 s after step 1; 2 s for 4 steps, 5 left: 2.5 s
+        #expect(line.contains("loss 0.5000 nats/token") && line.contains("16 tok/s") && line.contains("ETA 0:03"), "\(line)")   // 32 tokens in 2 s after step 1; 2 s for 4 steps, 5 left: 2.5 s
         #expect(plain.finish() == "\n")
         var colour = ProgressDisplay(mode: .bar(color: true), total: 10)
         #expect(colour.update(step(10), now: 0)!.contains("\u{1B}[32m"))
@@ -83,7 +87,7 @@ struct TrainingRunCLITests {
         #expect(loss.count == 20)
         #expect(reader.points["smoothed"]?.count == 20)
         #expect(zip(loss, loss.dropFirst()).allSatisfy { $0.0 < $1.0 })
-        #expect(reader.texts.contains("step") && reader.texts.contains("loss(θ)"))
+        #expect(reader.texts.contains("step") && reader.texts.contains("loss (nats per predicted token)"))
         // Higher loss is drawn higher (smaller y): the first step's loss is above the last step's here.
         let steps = try #require(TrainCommandTests.losses(o.stdout))
         #expect(steps.before > steps.after)

@@ -35,6 +35,10 @@ extension Evaluator {
             divisor = x
         }
         ops += 2
+        // Its backward time goes to the line the profile shows it at (line 4).
+        let savedTag = profileTape?.tag
+        if let t = profileTape { t.tag = profileTag(form.first, f) }
+        defer { if let savedTag { profileTape?.tag = savedTag } }
         let result = Value.tensor(v.causalProduct(.causalWeights(keys: k, queries: q, divisor: divisor)))
         try checkFinite(result, form.returnLine, f)
         if options.profile { record(form.first, f, since: start, opsBefore: opsBefore) }

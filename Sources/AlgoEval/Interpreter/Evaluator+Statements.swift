@@ -39,10 +39,14 @@ extension Evaluator {
     func statement(_ s: Statement, _ f: Frame) throws -> Flow {
         if options.training != nil, try skipForResume(s, f) { return .normal }   // resuming a training run (TrainingMonitor.swift)
         let start = options.profile ? DispatchTime.now().uptimeNanoseconds : 0
-        let opsBefore = ops
-        // Only statements that do work count (a loop's time is its body's), so a batched column
-        // loop shows 1 execution and an interpreted one ℓ.
-        defer { if options.profile, isLeaf(s) { record(s, f, since: start, opsBefore: opsBefore) } }
+        let opsBefore = ops, monitorBefore = monitorNanos
+        // Inside `∇`: the tape's nodes recorded by this line carry its tag (backward time per line).
+        let savedTag = profileTape?.tag
+        if let t = profileTape, !isInlineLoop(s) { t.tag = profileTag(s, f) }
+        defer { if let savedTag { profileTape?.tag = savedTag } }
+        // Every statement counts with what it runs: a loop's line includes its body (marked as a
+        // loop), a call's line its callee's lines; a batched column loop's body shows 1 execution.
+        defer { if options.profile, !isInlineLoop(s) { record(s, f, since: start + (monitorNanos - monitorBefore), opsBefore: opsBefore) } }
         switch s.kind {
         case .comment, .error: return .normal
         case .assign(let target, _, let value):
@@ -87,9 +91,11 @@ extension Evaluator {
 
     /// Adds the time since `start` and the operations since `opsBefore` to the profile of `s`'s line.
     func record(_ s: Statement, _ f: Frame, since start: UInt64, opsBefore: Int) {
-        guard let line = lineOf(s, f) else { return }
+        let cached = lineCache[s.span]
+        guard let line = cached ?? lineOf(s, f) else { return }
+        if cached == nil { lineCache[s.span] = line }
         let key = ProfileKey(file: f.algorithm.file, line: line)
-        var e = profile[key] ?? ProfileEntry()
+        var e = profile[key] ?? profileEntry(s, f, line: line)
         e.seconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
         e.operations += ops - opsBefore
         e.calls += 1
@@ -272,8 +278,17 @@ extension Evaluator {
             if case .returned(let r) = try statement(loop.body[0], f) { return .returned(r) }
             return .normal
         }
-        if case .headBatching(let form)? = node, enabled(.headBatching),
-           let flow = try headBatchedLoop(form, values, f) { return flow }
+        if case .headBatching(let form)? = node, enabled(.headBatching) {
+            let start = options.profile ? DispatchTime.now().uptimeNanoseconds : 0, opsBefore = ops
+            let savedTag = profileTape?.tag
+            if let t = profileTape, let body = loop.body.first { t.tag = profileTag(body, f) }
+            defer { if let savedTag { profileTape?.tag = savedTag } }
+            if let flow = try headBatchedLoop(form, values, f) {
+                // The body's line ran once for all heads (MHAttention line 2): it keeps its row.
+                if options.profile, let body = loop.body.first { record(body, f, since: start, opsBefore: opsBefore) }
+                return flow
+            }
+        }
         f.loopCounts.append(values.count)
         defer { f.loopCounts.removeLast() }
         for i in values {

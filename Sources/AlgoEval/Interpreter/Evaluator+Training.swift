@@ -63,6 +63,9 @@ extension Evaluator {
         }
         let θ = try eval(c.arguments[0], f)
         let tape = options.applyGradients ? Tape() : nil
+        let outerTape = profileTape
+        if options.profile, let tape { tape.timesBackward = true; profileTape = tape }
+        defer { profileTape = outerTape }
         var leaves: [Variable] = []
         let argument = try tape.map { try record(θ, $0, &leaves, c.arguments[0].span) } ?? θ
         let v = try apply(fn, [argument], log: false, e.span)
@@ -76,8 +79,10 @@ extension Evaluator {
                                notes: ["a smaller learning rate η (`--set η=…`) may keep training stable"])
         }
         losses.append(l)
+        recordLossUnit(fn, l)
         guard let tape else { return zeros(like: θ) }
         let grads = tape.gradients(of: loss, wrt: leaves, releasing: true)  // activations freed as the gradients accumulate
+        if options.profile { addBackward(tape) }
         var k = 0
         let g = rebuild(θ, grads, &k)
         if options.recordGradients { gradients.append(g) }

@@ -37,11 +37,33 @@ public final class Evaluator {
     var stackCachedBytes = 0
     /// The value of every `loss(θ)` differentiated by `∇loss(θ)`, in order (one per SGD step).
     public internal(set) var losses: [Double] = []
+    /// Each loss of `losses` in nats per predicted token, and the tokens it predicted (`Evaluator+LossUnit`).
+    public internal(set) var tokenLosses: [Double] = []
+    public internal(set) var predictedTokens: [Int] = []
     /// The value of every `∇loss(θ)`, with θ's structure, when `options.recordGradients` is set.
     public internal(set) var gradients: [Value] = []
 
     public struct ProfileKey: Hashable, Sendable { public let file: String; public let line: Int }
-    public struct ProfileEntry: Sendable { public var seconds: Double = 0; public var operations: Int = 0; public var calls: Int = 0 }
+    /// One line's profile: time including what it calls (a loop's includes its body), operations,
+    /// executions, and how the paper names it (`Evaluator+Profile`).
+    public struct ProfileEntry: Sendable {
+        public var seconds: Double = 0; public var operations: Int = 0; public var calls: Int = 0
+        /// The algorithm, the paper's line number (nil for a line without one) and the line's source text.
+        public var algorithm = "", paperLine: String? = nil, text = ""
+        /// A loop or conditional: its time includes its body's lines.
+        public var isLoop = false
+        /// Time of the backward pass (`∇`) spent in the VJPs of the operations this line issued itself.
+        public var backwardSeconds: Double = 0
+    }
+    /// File line of each statement profiled (the profile's key), computed once.
+    var lineCache: [Span: Int] = [:]
+    /// Time spent in a training monitor (checkpoints, held-out loss): not the lines' (`--profile`).
+    var monitorNanos: UInt64 = 0
+    /// `--profile` inside `∇loss(θ)`: the tape whose nodes are tagged with the line issuing them
+    /// (`profileTags` numbers the lines), so the backward time goes to the lines (`Evaluator+Profile`).
+    var profileTape: Tape? = nil
+    var profileTags: [ProfileKey] = []
+    var profileTagOf: [ProfileKey: Int] = [:]
 
     public init(program: EvalProgram, options: RunOptions = RunOptions()) {
         self.program = program

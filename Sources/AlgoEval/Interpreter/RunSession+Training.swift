@@ -137,6 +137,10 @@ extension RunSession {
         public var lossAfter: Double
         /// loss(θ) of every SGD step, in order.
         public var stepLosses: [Double]
+        /// The same three in nats per predicted token (`Evaluator+LossUnit`): what `algo run` prints.
+        public var lossBeforePerToken: Double = .nan
+        public var lossAfterPerToken: Double = .nan
+        public var stepLossesPerToken: [Double] = []
         public var dims: [String: Int]
         public var evaluator: Evaluator
         /// The step a requested stop ended the run at (θ̂ is θ after it; `lossAfter` is NaN).
@@ -176,21 +180,24 @@ extension RunSession {
         evalDims["N_epochs"] = 1
         func mean(_ xs: [Double]) -> Double { xs.isEmpty ? 0 : xs.reduce(0, +) / Double(xs.count) }
         var initial: [String: Tensor] = [:]
-        var lossBefore: Double
+        var lossBefore: Double, lossBeforePerToken: Double
         var start = parameters
         if let resume = training?.resume {
             lossBefore = resume.lossBefore ?? .nan
+            lossBeforePerToken = resume.lossBeforePerToken ?? .nan
             start = Dictionary(resume.parameters, uniquingKeysWith: { a, _ in a })
         } else {
             let before = try Pipeline.run(p, RunSetup(dims: evalDims, reals: reals, inputs: inputs, parameters: parameters, options: evalOptions, fallback: fallback))
             initial = before.parameters.mapValues(\.value)
             lossBefore = mean(before.evaluator.losses)
+            lossBeforePerToken = before.evaluator.meanLossPerToken
             start = initial
         }
         var trainOptions = options
         if let training {
             trainOptions.training = training
             training.lossBefore = lossBefore
+            training.lossBeforePerToken = lossBeforePerToken
             let merged = dims.merging(fallback) { a, _ in a }
             let perEpoch = Self.tokensPerStep(p.target, inputs: inputs, dims: merged)
             training.tokensPerStep = perEpoch
@@ -204,9 +211,12 @@ extension RunSession {
             e.diagnostic.notes.insert("training step \(k + 1)\(training!.totalSteps.map { " of \($0)" } ?? ""): θ after step \(k) was the last finite one", at: 0)
             throw e
         } catch let stop as TrainingStopped {
-            return TrainingResult(parameters: stop.snapshot.parameters, initial: initial.keys.sorted().map { ($0, initial[$0]!) },
-                                  lossBefore: lossBefore, lossAfter: .nan, stepLosses: stop.snapshot.losses, dims: dims.merging(fallback) { a, _ in a },
-                                  evaluator: stop.evaluator, stoppedAtStep: stop.snapshot.step)
+            var r = TrainingResult(parameters: stop.snapshot.parameters, initial: initial.keys.sorted().map { ($0, initial[$0]!) },
+                                   lossBefore: lossBefore, lossAfter: .nan, stepLosses: stop.snapshot.losses, dims: dims.merging(fallback) { a, _ in a },
+                                   evaluator: stop.evaluator, stoppedAtStep: stop.snapshot.step)
+            r.lossBeforePerToken = lossBeforePerToken
+            r.stepLossesPerToken = stop.snapshot.tokenLosses
+            return r
         }
         if let training, training.resumePending {
             throw RuntimeError(.resumeMismatch, "the checkpoint is at step \(training.resume?.step ?? 0), but this run has only \(training.stepsPassed) steps", at: p.target.syntax.title.span)
@@ -217,9 +227,13 @@ extension RunSession {
         }
         let after = try Pipeline.run(p, RunSetup(dims: evalDims, reals: reals, inputs: inputs, parameters: Dictionary(θ̂, uniquingKeysWith: { a, _ in a }),
                                                  options: evalOptions, fallback: fallback))
-        return TrainingResult(parameters: θ̂, initial: initial.keys.sorted().map { ($0, initial[$0]!) },
-                              lossBefore: lossBefore, lossAfter: mean(after.evaluator.losses),
-                              stepLosses: trained.evaluator.losses, dims: trained.dims, evaluator: trained.evaluator, stoppedAtStep: nil)
+        var r = TrainingResult(parameters: θ̂, initial: initial.keys.sorted().map { ($0, initial[$0]!) },
+                               lossBefore: lossBefore, lossAfter: mean(after.evaluator.losses),
+                               stepLosses: trained.evaluator.losses, dims: trained.dims, evaluator: trained.evaluator, stoppedAtStep: nil)
+        r.lossBeforePerToken = lossBeforePerToken
+        r.lossAfterPerToken = after.evaluator.meanLossPerToken
+        r.stepLossesPerToken = trained.evaluator.tokenLosses
+        return r
     }
 
     /// Tokens each step of an epoch trains on: length(x_n) (+ length(z_n) for pairs) per sequence,

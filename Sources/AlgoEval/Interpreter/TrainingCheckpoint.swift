@@ -51,6 +51,7 @@ public enum TrainingCheckpoint {
     static let rngKey = prefix + "rng"
     static let parametersKey = prefix + "parameters"
     static let lossBeforeKey = prefix + "loss_before"
+    static let lossBeforePerTokenKey = prefix + "loss_before_per_token"
     static let statePrefix = prefix + "state."
     static let identityKeys = (algorithm: prefix + "algorithm", precision: prefix + "precision", source: prefix + "source_sha256",
                                hyperparameters: prefix + "hyperparameters", dataset: prefix + "dataset_sha256")
@@ -63,6 +64,7 @@ public enum TrainingCheckpoint {
         m[rngKey] = s.rng.map { String($0, radix: 16) }.joined(separator: ",")
         m[parametersKey] = s.parameters.map(\.name).joined(separator: "\n")
         if let b = s.lossBefore { m[lossBeforeKey] = "\(b)" }
+        if let b = s.lossBeforePerToken { m[lossBeforePerTokenKey] = "\(b)" }
         m[identityKeys.algorithm] = identity.algorithm
         m[identityKeys.precision] = identity.precision
         m[identityKeys.source] = identity.sourceHash
@@ -83,6 +85,8 @@ public enum TrainingCheckpoint {
             }
         }
         tensors.append(("train.losses", Tensor(shape: [s.losses.count], values: s.losses, dtype: .f64)))
+        tensors.append(("train.token_losses", Tensor(shape: [s.tokenLosses.count], values: s.tokenLosses, dtype: .f64)))
+        tensors.append(("train.predicted_tokens", Tensor(shape: [s.predictedTokens.count], values: s.predictedTokens.map(Double.init), dtype: .f64)))
         return (tensors, m)
     }
 
@@ -168,7 +172,14 @@ public enum TrainingCheckpoint {
         }
         let losses = try tensor("train.losses").doubles
         guard losses.count == step else { throw malformed("`train.losses` holds \(losses.count) values for \(step) steps") }
+        // The per-token history (checkpoints before it existed lack it: NaN, not plotted).
+        let tokenLosses = c["train.token_losses"]?.doubles ?? Array(repeating: .nan, count: step)
+        let predicted = (c["train.predicted_tokens"]?.doubles ?? Array(repeating: 0, count: step)).map { $0.isFinite && $0 >= 0 && $0 < 9e15 ? Int($0) : 0 }
+        guard tokenLosses.count == step, predicted.count == step else {
+            throw malformed("`train.token_losses` or `train.predicted_tokens` holds another number of values than \(step) steps")
+        }
         return TrainingSnapshot(step: step, parameters: parameters, state: state, rng: rng, losses: losses,
-                                lossBefore: m[lossBeforeKey].flatMap { Double($0) })
+                                lossBefore: m[lossBeforeKey].flatMap { Double($0) }, tokenLosses: tokenLosses, predictedTokens: predicted,
+                                lossBeforePerToken: m[lossBeforePerTokenKey].flatMap { Double($0) })
     }
 }

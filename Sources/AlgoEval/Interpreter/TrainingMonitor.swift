@@ -11,8 +11,13 @@ public struct TrainingStep: Sendable {
     public var step: Int
     /// N_epochs × N_data (or × N_batches), when the run knows it.
     public var totalSteps: Int?
-    /// loss(θ) computed for this step's `∇loss(θ)` (the forward of the gradient, not a second one).
+    /// loss(θ) computed for this step's `∇loss(θ)` (the forward of the gradient, not a second one),
+    /// as the algorithm defines it (per sequence, or averaged over a batch).
     public var loss: Double
+    /// The same loss in nats per predicted token (`Evaluator+LossUnit`; NaN when not a Σ of terms).
+    public var lossPerToken: Double = .nan
+    /// The tokens this step predicted (the terms of the loss's Σ).
+    public var predictedTokens: Int = 0
     /// Tokens of the sequences this step trained on (Σ length(x_n), and z_n for pairs).
     public var tokens: Int
     /// The epoch (1-based) this step belongs to, when the run knows it.
@@ -58,6 +63,11 @@ public struct TrainingSnapshot {
     public var losses: [Double]
     /// The mean loss at the initial θ (the evaluation pass before training), when known.
     public var lossBefore: Double?
+    /// Every loss of `losses` in nats per predicted token, and the tokens it predicted.
+    public var tokenLosses: [Double] = []
+    public var predictedTokens: [Int] = []
+    /// `lossBefore` in nats per predicted token.
+    public var lossBeforePerToken: Double?
 }
 
 /// Receives every step of a training run and may ask it to stop at the next step boundary.
@@ -87,8 +97,9 @@ public final class TrainingRun {
     public var totalSteps: Int?
     /// Tokens of step k: `tokensPerStep[(k − 1) mod count]` (one entry per step of an epoch).
     public var tokensPerStep: [Int] = []
-    /// Recorded into snapshots (the evaluation pass before training).
+    /// Recorded into snapshots (the evaluation pass before training), per sequence and per token.
     public var lossBefore: Double?
+    public var lossBeforePerToken: Double?
     /// Updates executed (or passed while resuming).
     public internal(set) var stepsPassed = 0
     var skipping: Bool
@@ -202,7 +213,11 @@ extension Evaluator {
         }
         guard let monitor = t.monitor else { return }
         let stopping = monitor.stopRequested
-        let report = TrainingStep(step: step, totalSteps: t.totalSteps, loss: losses.last ?? .nan, tokens: t.tokens(step), epoch: t.epoch(step), stopping: stopping)
+        var report = TrainingStep(step: step, totalSteps: t.totalSteps, loss: losses.last ?? .nan, tokens: t.tokens(step), epoch: t.epoch(step), stopping: stopping)
+        report.lossPerToken = tokenLosses.last ?? .nan
+        report.predictedTokens = predictedTokens.last ?? 0
+        let handlerStart = options.profile ? DispatchTime.now().uptimeNanoseconds : 0
+        defer { if options.profile { monitorNanos += DispatchTime.now().uptimeNanoseconds - handlerStart } }
         try monitor.handler(report, TrainingBoundary { self.snapshot(f, t) })
         if stopping { throw TrainingStopped(snapshot: snapshot(f, t), evaluator: self) }
     }
@@ -226,7 +241,8 @@ extension Evaluator {
             state.append((name, saved))
         }
         return TrainingSnapshot(step: t.stepsPassed, parameters: p.flatMap { f.vars[$0] }.map { RunSession.flatten($0) } ?? [],
-                                state: state, rng: rng.state, losses: losses, lossBefore: t.lossBefore)
+                                state: state, rng: rng.state, losses: losses, lossBefore: t.lossBefore,
+                                tokenLosses: tokenLosses, predictedTokens: predictedTokens, lossBeforePerToken: t.lossBeforePerToken)
     }
 
     static func saved(_ v: Value) -> SavedValue? {
@@ -264,6 +280,8 @@ extension Evaluator {
         }
         rng.state = snap.rng
         losses = snap.losses
+        tokenLosses = snap.tokenLosses
+        predictedTokens = snap.predictedTokens
     }
 
     /// A collection from checkpoint names in member order (`𝓦_1.W^2_q` → member `𝓦_1`, then `W^2_q`).
