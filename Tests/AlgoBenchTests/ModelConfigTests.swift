@@ -40,7 +40,7 @@ import Testing
     /// `.algo` text (an independent count: the checker's reading of Algorithm 10 and eq. (4)).
     @Test func parameterCountMatchesTheInterpretersLayout() throws {
         for c in [ModelConfig.tiny, ModelConfig.small, ModelConfig(name: "odd", N_V: 12, ℓ: 10, L: 3, H: 2, d_e: 8, d_mlp: 24)] {
-            let loaded = try RunSession.load(path: Self.algorithms + "/DTransformer.algo", values: c.dimensions).get()
+            let loaded = try Pipeline.load(path: Self.algorithms + "/DTransformer.algo", values: c.dimensions).get()
             let specs = try ParameterLayout.parameters(of: loaded.target, program: loaded.program, dims: c.dimensions)
             #expect(specs.reduce(0) { $0 + $1.shape.reduce(1, *) } == c.parameterCount, "\(c.name)")
         }

@@ -49,7 +49,7 @@ struct CausalSkippingTests {
         let p = try InterpreterFixtures.program("DTransformer")
         let x = (0..<c.length).map { ($0 * 7) % 11 + 1 }
         func run(_ skip: Bool) throws -> (Tensor, Evaluator) {
-            let r = try RunSession.run(p, dims: c.dims, reals: [:], inputs: ["x": .tokens(x)], parameters: nil, mask: nil, options: options(c.dtype, skip: skip))
+            let r = try Pipeline.run(p, RunSetup(dims: c.dims, reals: [:], inputs: ["x": .tokens(x)], parameters: nil, mask: nil, options: options(c.dtype, skip: skip)))
             guard case .tensor(let t) = r.value else { throw RuntimeError(.notExecutable, "P is \(r.value.kindName)", at: p.target.syntax.span) }
             return (t.value, r.evaluator)
         }
@@ -68,8 +68,8 @@ struct CausalSkippingTests {
         func run(_ skip: Bool) throws -> (Double, [String: Tensor], Evaluator) {
             var o = options(c.dtype, skip: skip)
             o.recordGradients = true
-            let r = try RunSession.run(problem.program, dims: problem.dims, reals: problem.reals, inputs: problem.inputs,
-                                       parameters: problem.θ, mask: nil, options: o)
+            let r = try Pipeline.run(problem.program, RunSetup(dims: problem.dims, reals: problem.reals, inputs: problem.inputs,
+                                       parameters: problem.θ, mask: nil, options: o))
             let g = Dictionary(RunSession.flatten(r.evaluator.gradients[0]).map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
             return (r.evaluator.losses[0], g, r.evaluator)
         }
@@ -102,8 +102,8 @@ struct CausalSkippingTests {
         let keep = Tensor(shape: [n, n], values: (0..<(n * n)).map { i in i % n <= i / n ? 1 : 0 })
         var oneOff = keep; oneOff[0, 5] = 0
         func run(_ mask: MaskValue, skip: Bool = true) throws -> (Tensor, Bool) {
-            let r = try RunSession.run(mha, dims: dims, reals: [:], inputs: ["X": .tensor(Variable(X)), "Z": .tensor(Variable(X))],
-                                       parameters: θ, mask: mask, options: options(.f64, skip: skip))
+            let r = try Pipeline.run(mha, RunSetup(dims: dims, reals: [:], inputs: ["X": .tensor(Variable(X)), "Z": .tensor(Variable(X))],
+                                       parameters: θ, mask: mask, options: options(.f64, skip: skip)))
             guard case .tensor(let t) = r.value else { throw RuntimeError(.notExecutable, "Ṽ is \(r.value.kindName)", at: mha.target.syntax.span) }
             return (t.value, maskLineRan(r.evaluator))
         }
@@ -120,8 +120,8 @@ struct CausalSkippingTests {
         // Encoders (Mask ≡ 1 in the text) run line 5 as written.
         let e = try InterpreterFixtures.program("ETransformer")
         let edims = ["N_V": 11, "ℓ_max": 9, "L": 1, "H": 2, "d_e": 8, "d_mlp": 8, "d_attn": 4, "d_mid": 4, "d_f": 8]
-        let r = try RunSession.run(e, dims: edims, reals: [:], inputs: ["x": .tokens([1, 2, 3, 4, 5, 6, 7, 8, 9])], parameters: nil, mask: nil,
-                                   options: options(.f32, skip: true))
+        let r = try Pipeline.run(e, RunSetup(dims: edims, reals: [:], inputs: ["x": .tokens([1, 2, 3, 4, 5, 6, 7, 8, 9])], parameters: nil, mask: nil,
+                                   options: options(.f32, skip: true)))
         #expect(maskLineRan(r.evaluator))
     }
 }

@@ -69,7 +69,7 @@ struct GradientCheckTests {
         // θ is Gopher's: RMSnorm scales, no β.
         let names = gopher.parameters.map(\.name)
         #expect(names.contains("γ^1_1") && !names.contains { $0.hasPrefix("β") })
-        let gopherModel = try RunSession.load(path: path("DTransformerGopher")).get()
+        let gopherModel = try Pipeline.load(path: path("DTransformerGopher")).get()
         let specs = try ParameterLayout.parameters(of: gopherModel.target, program: gopherModel.program, dims: gopher.dims)
         #expect(Set(specs.map(\.name)) == Set(names))
 

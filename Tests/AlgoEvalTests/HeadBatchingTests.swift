@@ -4,21 +4,23 @@ import AlgoTensor
 @testable import AlgoEval
 
 /// MHAttention's `For h ∈ [H]: Y^h ← Attention(…)` runs as one head-batched call (Evaluator+Heads).
-/// Checked against Attention.algo run once per head (the loop as written) and W_o [Y^1; …; Y^H] + b_o
-/// assembled here, in Float64 where both sides compute every entry by the same reference loops
-/// (so they agree to rounding of the order of operations, ≤ 1e-12 relative).
+/// Checked against the same file with the rule off (`RunOptions.disabledRules`: the loop as
+/// written, Attention run once per head, then `W_o [Y^1; …; Y^H] + b_o 𝟏ᵀ`), in Float64 where both
+/// sides compute every entry by the same reference loops (so they agree to rounding of the order
+/// of operations, ≤ 1e-12 relative).
 @Suite("head batching: MHAttention equals its per-head loop")
 struct HeadBatchingTests {
-    func options(_ profile: Bool = false) -> RunOptions {
+    func options(disabled: Set<RuleID> = []) -> RunOptions {
         var o = RunOptions()
         o.dtype = .f64
-        o.profile = profile
+        o.profile = true
+        o.disabledRules = disabled
         return o
     }
 
-    @Test("MHAttention (batched) = W_o [Attention_1; …; Attention_H] + b_o, causal and full masks, self- and cross-attention", arguments: [false, true])
+    @Test("MHAttention (batched) = its loop over the heads as written, causal and full masks, self- and cross-attention", arguments: [false, true])
     func equalsPerHead(causal: Bool) throws {
-        let mha = try InterpreterFixtures.program("MHAttention"), attention = try InterpreterFixtures.program("Attention")
+        let mha = try InterpreterFixtures.program("MHAttention")
         let (H, dx, dz, dAttn, dMid, dOut, lx, lz) = (3, 5, 4, 2, 3, 6, 7, causal ? 7 : 5)
         var rng = RandomGenerator(seed: 11)
         func normal(_ s: [Int]) -> Tensor { Tensor.normal(s, dtype: .f64, using: &rng) }
@@ -32,24 +34,54 @@ struct HeadBatchingTests {
         let mask: MaskValue = causal ? .causal : .constant(1)
         let dims = ["H": H, "d_x": dx, "d_z": causal ? dx : dz, "d_attn": dAttn, "d_mid": dMid, "d_out": dOut, "ℓ_x": lx, "ℓ_z": lz]
         if causal { for h in 1...H { θ["W^\(h)_k"] = normal([dAttn, dx]); θ["W^\(h)_v"] = normal([dMid, dx]) } }
-        let r = try RunSession.run(mha, dims: dims, reals: [:], inputs: ["X": .tensor(Variable(X)), "Z": .tensor(Variable(Z))],
-                                   parameters: θ, mask: mask, options: options(true))
-        guard case .tensor(let batched) = r.value else { Issue.record("MHAttention gave \(r.value.kindName)"); return }
-        // Batched: Attention's lines ran once, not H times.
-        let attentionCalls = r.evaluator.profile.filter { $0.key.file.hasSuffix("Attention.algo") && !$0.key.file.hasSuffix("MHAttention.algo") }.map(\.value.calls)
-        #expect(!attentionCalls.isEmpty && attentionCalls.allSatisfy { $0 == 1 }, "\(attentionCalls)")
-        var heads: [Tensor] = []
-        for h in 1...H {
-            let ph: [String: Tensor] = ["W_q": θ["W^\(h)_q"]!, "b_q": θ["b^\(h)_q"]!, "W_k": θ["W^\(h)_k"]!, "b_k": θ["b^\(h)_k"]!,
-                                        "W_v": θ["W^\(h)_v"]!, "b_v": θ["b^\(h)_v"]!]
-            let y = try RunSession.run(attention, dims: ["d_x": dx, "d_z": causal ? dx : dz, "d_attn": dAttn, "d_out": dMid, "ℓ_x": lx, "ℓ_z": lz],
-                                       reals: [:], inputs: ["X": .tensor(Variable(X)), "Z": .tensor(Variable(Z))], parameters: ph, mask: mask, options: options())
-            guard case .tensor(let t) = y.value else { Issue.record("Attention gave \(y.value.kindName)"); return }
-            heads.append(t.value)
+        func run(_ disabled: Set<RuleID>) throws -> (Variable, [Int]) {
+            let r = try Pipeline.run(mha, RunSetup(dims: dims, inputs: ["X": .tensor(Variable(X)), "Z": .tensor(Variable(Z))],
+                                                   parameters: θ, mask: mask, options: options(disabled: disabled)))
+            guard case .tensor(let y) = r.value else { throw RuntimeError(.invalidInput, "MHAttention gave \(r.value.kindName)", at: mha.target.syntax.span) }
+            let calls = r.evaluator.profile.filter { $0.key.file.hasSuffix("/Attention.algo") }.map(\.value.calls)
+            return (y, calls)
         }
-        let expected = Tensor.matmul(θ["W_o"]!, Tensor.concat(heads, axis: 0)) + θ["b_o"]!.reshaped([dOut, 1])
-        let got = batched.value.doubles, want = expected.doubles
-        #expect(batched.shape == [dOut, lx])
+        let (batched, batchedCalls) = try run([])
+        let (perHead, perHeadCalls) = try run([.headBatching])
+        // Batched: Attention's lines ran once, not H times; with the rule off, H times.
+        #expect(!batchedCalls.isEmpty && batchedCalls.allSatisfy { $0 == 1 }, "\(batchedCalls)")
+        #expect(!perHeadCalls.isEmpty && perHeadCalls.allSatisfy { $0 == H }, "\(perHeadCalls)")
+        let got = batched.value.doubles, want = perHead.value.doubles
+        #expect(batched.shape == [dOut, lx] && perHead.shape == [dOut, lx])
         for i in want.indices { #expect(abs(got[i] - want[i]) <= 1e-12 * max(1, abs(want[i])), "entry \(i)") }
+    }
+
+    @Test("the stacked heads are reused while θ is the same tensors, and stacked again for another θ")
+    func stackReuse() throws {
+        let mha = try InterpreterFixtures.program("MHAttention")
+        let (H, d, dAttn, dMid, dOut, l) = (2, 4, 2, 3, 5, 6)
+        var rng = RandomGenerator(seed: 5)
+        func θ() -> [String: Variable] {
+            var p: [String: Variable] = ["W_o": Variable(Tensor.normal([dOut, H * dMid], dtype: .f64, using: &rng)),
+                                         "b_o": Variable(Tensor.normal([dOut], dtype: .f64, using: &rng))]
+            for h in 1...H {
+                for (w, rows) in [("q", dAttn), ("k", dAttn), ("v", dMid)] {
+                    p["W^\(h)_\(w)"] = Variable(Tensor.normal([rows, d], dtype: .f64, using: &rng))
+                    p["b^\(h)_\(w)"] = Variable(Tensor.normal([rows], dtype: .f64, using: &rng))
+                }
+            }
+            return p
+        }
+        let X = Value.tensor(Variable(Tensor.normal([d, l], dtype: .f64, using: &rng)))
+        let dims = ["H": H, "d_x": d, "d_z": d, "d_attn": dAttn, "d_mid": dMid, "d_out": dOut, "ℓ_x": l, "ℓ_z": l]
+        let (θ1, θ2) = (θ(), θ())
+        func run(_ e: Evaluator, _ p: [String: Variable]) throws -> [Double] {
+            guard case .tensor(let y) = try e.run(mha.target, dims: dims, inputs: ["X": X, "Z": X], parameters: p, mask: .constant(1)) else { return [] }
+            return y.value.doubles
+        }
+        let e = Evaluator(program: mha.program, options: options())
+        let first = try run(e, θ1)
+        #expect(e.stackCache.count == 1)
+        #expect(try run(e, θ1) == first)          // reused: the same bits
+        #expect(e.stackCache.count == 1)
+        let other = try run(e, θ2)                 // another θ: stacked again, not the cached θ1
+        #expect(e.stackCache.count == 2)
+        #expect(other == (try run(Evaluator(program: mha.program, options: options()), θ2)))
+        #expect(other != first)
     }
 }

@@ -12,7 +12,7 @@ struct InterpreterIdentityTests {
         var o = RunOptions()
         o.dtype = dtype
         o.maxSteps = maxSteps
-        let r = try RunSession.run(p, dims: dims, reals: reals, inputs: inputs, parameters: parameters, mask: mask, options: o)
+        let r = try Pipeline.run(p, RunSetup(dims: dims, reals: reals, inputs: inputs, parameters: parameters, mask: mask, options: o))
         return (r.value, r.evaluator)
     }
 

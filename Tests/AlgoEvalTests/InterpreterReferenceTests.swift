@@ -16,7 +16,7 @@ enum InterpreterFixtures {
 
     /// The loaded `Algorithms/NAME.algo` for a file name (`Attention`) or a case name (`DTransformer-small`).
     static func program(_ caseName: String) throws -> LoadedProgram {
-        switch RunSession.load(path: algoPath(caseName)) {
+        switch Pipeline.load(path: algoPath(caseName)) {
         case .success(let p): return p
         case .failure(let f): throw f
         }
@@ -31,8 +31,8 @@ enum InterpreterFixtures {
         options.dtype = dtype
         var inputs = try RunSession.inputs(from: c, p.target, dtype: dtype)
         for (k, v) in override { inputs[k] = v }
-        return try RunSession.run(p, dims: dims, reals: reals, inputs: inputs, parameters: RunSession.parameters(from: c),
-                                  mask: RunSession.mask(from: c), options: options).value
+        return try Pipeline.run(p, RunSetup(dims: dims, reals: reals, inputs: inputs, parameters: RunSession.parameters(from: c),
+                                  mask: RunSession.mask(from: c), options: options)).value
     }
 }
 

@@ -27,7 +27,7 @@ struct LayerNormFusionTests {
             2 return Y = X
 
             """.write(toFile: dir + "/ColumnNorm.algo", atomically: true, encoding: .utf8)
-        switch RunSession.load(path: dir + "/ColumnNorm.algo") {
+        switch Pipeline.load(path: dir + "/ColumnNorm.algo") {
         case .success(let p): return (p, dir)
         case .failure(let f): throw f
         }
@@ -38,8 +38,8 @@ struct LayerNormFusionTests {
         var o = RunOptions()
         if !fuse { o.disabledRules = [.layerNorm] }
         o.profile = true
-        let r = try RunSession.run(p, dims: ["d_e": X.shape[0], "ℓ": X.shape[1]], reals: [:], inputs: ["X": .tensor(Variable(X))],
-                                   parameters: ["γ": γ, "β": β], mask: nil, options: o)
+        let r = try Pipeline.run(p, RunSetup(dims: ["d_e": X.shape[0], "ℓ": X.shape[1]], reals: [:], inputs: ["X": .tensor(Variable(X))],
+                                   parameters: ["γ": γ, "β": β], mask: nil, options: o))
         guard case .tensor(let y) = r.value else { throw RuntimeError(.invalidInput, "no tensor", at: p.target.syntax.span) }
         return (y.value, r.evaluator)
     }
@@ -61,7 +61,8 @@ struct LayerNormFusionTests {
         let ln = try #require(p.program.find("layer_norm"))
         guard case .layerNorm(let form)? = ln.plan.algorithm else { Issue.record("not recognised"); return }
         #expect(form == LayerNormForm(input: "e", dimension: "d_e", gamma: "γ", beta: "β"))
-        #expect(ln.plan.fired.map(\.rule) == [.layerNorm])
+        // The whole algorithm first; its two sums are row sums, the fallback's fast path.
+        #expect(ln.plan.fired.map(\.rule) == [.layerNorm, .rowSum, .rowSum])
     }
 
     /// The worst-case first-order bound on |y_fused − y_lines| for one entry (Float32, u = 2⁻²⁴):
@@ -145,7 +146,7 @@ struct LayerNormFusionTests {
     @Test("a DTraining step's ∇loss(θ) is the same with layer norm fused and as written (Float32)")
     func trainingGradientsAgree() throws {
         let p: LoadedProgram
-        switch RunSession.load(path: Self.algorithms + "DTraining.algo") {
+        switch Pipeline.load(path: Self.algorithms + "DTraining.algo") {
         case .success(let l): p = l
         case .failure(let f): throw f
         }
@@ -158,7 +159,7 @@ struct LayerNormFusionTests {
             if !fuse { o.disabledRules = [.layerNorm] }
             o.recordGradients = true
             o.profile = true
-            let r = try RunSession.run(p, dims: dims, reals: ["η": 0.01], inputs: inputs, parameters: nil, mask: nil, options: o)
+            let r = try Pipeline.run(p, RunSetup(dims: dims, reals: ["η": 0.01], inputs: inputs, parameters: nil, mask: nil, options: o))
             #expect(ranLayerNormLines(r.evaluator) == !fuse)
             let g = try #require(r.evaluator.gradients.first)
             return Dictionary(RunSession.flatten(g), uniquingKeysWith: { a, _ in a })

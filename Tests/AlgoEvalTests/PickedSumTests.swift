@@ -30,7 +30,7 @@ struct PickedSumTests {
 
     func program() throws -> LoadedProgram {
         let source = SourceFile(path: InterpreterFixtures.repository + "/Algorithms/PickSum.algo", text: Self.text)
-        switch RunSession.load(source: source) {
+        switch Pipeline.load(source) {
         case .success(let p): return p
         case .failure(let f): throw f
         }
@@ -39,9 +39,9 @@ struct PickedSumTests {
     func run(_ p: LoadedProgram, _ x: [Int], _ A: Tensor, _ B: Tensor) throws -> (Double, Evaluator) {
         var o = RunOptions()
         o.dtype = .f64
-        let r = try RunSession.run(p, dims: ["N_V": 5, "ℓ_max": 6], reals: [:],
+        let r = try Pipeline.run(p, RunSetup(dims: ["N_V": 5, "ℓ_max": 6], reals: [:],
                                    inputs: ["x": .tokens(x), "A": .tensor(Variable(A)), "B": .tensor(Variable(B))],
-                                   parameters: [:], mask: nil, options: o)
+                                   parameters: [:], mask: nil, options: o))
         guard case .tensor(let s) = r.value, s.value.count == 1 else { throw RuntimeError(.invalidInput, "not a number", at: p.target.syntax.span) }
         return (s.value.doubles[0], r.evaluator)
     }
@@ -82,22 +82,22 @@ struct PickedSumTests {
     func trainingLoss() throws {
         let path = InterpreterFixtures.repository + "/Algorithms/"
         let model: LoadedProgram
-        switch RunSession.load(path: path + "DTransformer.algo") {
+        switch Pipeline.load(path: path + "DTransformer.algo") {
         case .success(let m): model = m
         case .failure(let f): throw f
         }
         var ops: [Int] = []
         for ℓ in [4, 7] {
             let problem = try GradientCheckProblem.prepare(path: path + "DTraining.algo", dims: ["ℓ": ℓ, "ℓ_max": 8], seed: 3)
-            let r = try RunSession.run(problem.program, dims: problem.dims, reals: problem.reals, inputs: problem.inputs,
-                                       parameters: problem.θ, mask: nil, options: problem.options(gradient: false))
+            let r = try Pipeline.run(problem.program, RunSetup(dims: problem.dims, reals: problem.reals, inputs: problem.inputs,
+                                       parameters: problem.θ, mask: nil, options: problem.options(gradient: false)))
             let loss = try problem.one(r.evaluator.losses)
             ops.append(r.evaluator.ops)
             let x = problem.sequences[0].tokens
             var o = RunOptions()
             o.dtype = .f64
-            let forward = try RunSession.run(model, dims: problem.dims, reals: [:], inputs: ["x": .tokens(x)],
-                                             parameters: problem.θ, mask: nil, options: o)
+            let forward = try Pipeline.run(model, RunSetup(dims: problem.dims, reals: [:], inputs: ["x": .tokens(x)],
+                                             parameters: problem.θ, mask: nil, options: o))
             guard case .tensor(let P) = forward.value else { Issue.record("DTransformer gave \(forward.value.kindName)"); return }
             var want = 0.0
             for t in 1..<x.count { want -= Foundation.log(P.value[x[t] - 1, t - 1]) }

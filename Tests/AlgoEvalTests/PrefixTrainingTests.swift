@@ -43,7 +43,7 @@ struct PrefixTrainingTests {
 
     func train(_ path: String, epochs: Int) throws -> RunSession.TrainingResult {
         let p: LoadedProgram
-        switch RunSession.load(path: path) {
+        switch Pipeline.load(path: path) {
         case .success(let l): p = l
         case .failure(let f): throw f
         }

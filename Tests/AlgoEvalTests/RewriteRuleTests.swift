@@ -38,7 +38,7 @@ struct RewriteRuleTests {
             o.recordGradients = true
             let (inputs, n) = try RunSession.dataset(RunSession.defaultDatasetElements(a), a)
             let dims = try RunSession.datasetDimensions(a, count: n, given: Self.small)
-            let r = try RunSession.run(p, dims: dims, reals: RunSession.trainingReals(for: a), inputs: inputs, parameters: nil, mask: nil, options: o)
+            let r = try Pipeline.run(p, RunSetup(dims: dims, reals: RunSession.trainingReals(for: a), inputs: inputs, parameters: nil, mask: nil, options: o))
             #expect(!r.evaluator.gradients.isEmpty, "\(file) took no gradient")
             return (r.evaluator.gradients + [r.value]).flatMap { RunSession.flatten($0).flatMap { $0.tensor.contiguous().doubles } }
         }
@@ -54,8 +54,8 @@ struct RewriteRuleTests {
         for spec in try ParameterLayout.parameters(of: a, program: p.program, dims: Self.small) {
             θ[spec.name] = Tensor.normal(spec.shape, std: 0.5, using: &rng)
         }
-        let r = try RunSession.run(p, dims: Self.small, reals: RunSession.defaultReals, inputs: inputs, parameters: θ,
-                                   mask: causal ? .causal : nil, options: o, fallback: Self.small)
+        let r = try Pipeline.run(p, RunSetup(dims: Self.small, reals: RunSession.defaultReals, inputs: inputs, parameters: θ,
+                                   mask: causal ? .causal : nil, options: o, fallback: Self.small))
         switch r.value {
         case .tensor(let t): return t.value.contiguous().doubles
         case .tokens(let ids): return ids.map(Double.init)

@@ -116,7 +116,7 @@ struct TrainingGradientTests {
     func step(_ p: LoadedProgram, _ dims: [String: Int], _ reals: [String: Double], _ inputs: [String: Value], _ θ: [String: Tensor]) throws -> [String: Tensor] {
         var o = RunOptions()
         o.dtype = .f64
-        let run = try RunSession.run(p, dims: dims, reals: reals, inputs: inputs, parameters: θ, mask: nil, options: o)
+        let run = try Pipeline.run(p, RunSetup(dims: dims, reals: reals, inputs: inputs, parameters: θ, mask: nil, options: o))
         return Dictionary(RunSession.flatten(run.value), uniquingKeysWith: { a, _ in a })
     }
 
@@ -210,7 +210,7 @@ struct TrainingGradientTests {
             var o = RunOptions()
             o.profile = true
             o.disabledRules = batched ? [] : [.sequenceBatching]
-            let run = try RunSession.run(mb, dims: dims, reals: ["η": 0.1], inputs: inputs, parameters: nil, mask: nil, options: o)
+            let run = try Pipeline.run(mb, RunSetup(dims: dims, reals: ["η": 0.1], inputs: inputs, parameters: nil, mask: nil, options: o))
             // The lines of DTransformer outside its layer loop run once per call.
             let calls = run.evaluator.profile.filter { $0.key.file.hasSuffix("/DTransformer.algo") }.values.map(\.calls).min()
             #expect(calls == (batched ? 1 : seqs.count), "DTransformer ran \(calls ?? 0) times for \(seqs.count) sequences")

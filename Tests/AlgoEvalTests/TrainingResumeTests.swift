@@ -67,10 +67,10 @@ struct TrainingResumeTests {
         // initial θ on the first sequence alone.
         var o = s.options
         o.applyGradients = false
-        let first = try RunSession.run(s.program, dims: s.dims.merging(["N_data": 1, "N_epochs": 1]) { _, b in b }, reals: s.reals,
+        let first = try Pipeline.run(s.program, RunSetup(dims: s.dims.merging(["N_data": 1, "N_epochs": 1]) { _, b in b }, reals: s.reals,
                                        inputs: try RunSession.dataset([RunSession.datasetInputs(s.program.target)[0].name: [1: [1, 2, 3, 4, 5]]], s.program.target).inputs,
                                        parameters: Dictionary(r.initial, uniquingKeysWith: { a, _ in a }), mask: nil, options: o,
-                                       fallback: RunSession.trainingDimensions)
+                                       fallback: RunSession.trainingDimensions))
         // Same θ, same sequence, same code: identical in Float64.
         #expect(first.evaluator.losses == [seen[0].loss])
     }

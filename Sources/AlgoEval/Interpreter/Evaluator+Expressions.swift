@@ -89,7 +89,7 @@ extension Evaluator {
         }
     }
 
-    func type(_ e: Expr, _ f: Frame) -> SemType? { f.algorithm.checked.types[e.span] }
+    func type(_ e: Expr, _ f: Frame) -> SemType? { f.algorithm.types[SpanKey(e.span)] }
 
     /// Whether the checker typed `e` as a matrix or row vector (a left factor of a matrix product).
     func isMatrixType(_ e: Expr, _ f: Frame, _ v: Variable) -> Bool {
@@ -109,7 +109,7 @@ extension Evaluator {
                 if enabled(.affineBias), let v = try matmulAddingColumn(w, x, bias, f) { return v }
             case .transposedProduct(let k, let q):
                 if enabled(.transposedProduct), let v = try transposedProduct(k, q, f) { return v }
-            case .pickedSum, .sequences: break
+            case .pickedSum, .logSoftmax, .rowSum, .callMemo, .sequences: break   // not a binary expression
             }
         }
         let x = try eval(a, f), y = try eval(b, f)
@@ -268,8 +268,8 @@ extension Evaluator {
         try batchSequences(e, Array(start..<(start + count)), f)   // a minibatch as one call (Evaluator+Sequences)
         let saved = f.vars[variable]
         defer { f.vars[variable] = saved }
-        // Batched: the variable is only ever a whole index `e[i]`: one sum over the rows.
-        if start == 1, count >= 1, Self.onlyIndexes(s.body, variable), s.body.mentions(variable) {
+        // A row sum (`Rules/RowSum.swift`): the variable is only ever a whole index `e[i]`.
+        if start == 1, count >= 1, enabled(.rowSum), case .rowSum? = f.algorithm.plan.expressions[SpanKey(e.span)] {
             f.vars[variable] = .grid(count: count, axis: 0)
             let v = try tensor(try eval(s.body, f), s.body.span)
             if v.rank >= 1, v.shape[0] == count {
@@ -296,13 +296,15 @@ extension Evaluator {
         let count = values.count
         guard count >= 2, enabled(.pickedSum), case .pickedSum(let form)? = f.algorithm.plan.expressions[SpanKey(e.span)] else { return nil }
         let variable = form.variable, base = form.base, idx = [form.rows, form.columns]
-        var logFunction: (FunctionValue, Call, Expr)? = nil
+        let b: Value
         if let pc = form.logOf {
             guard case .function(let fn)? = f.vars[pc.callee.spelling], functionMemo != nil else { return nil }
-            logFunction = (fn, pc, base)
+            // log P(θ): its log form (log-softmax) when that rule is on, else the log of P(θ) as written.
+            b = enabled(.logSoftmax) ? try applyFunction(fn, pc, base, f, log: true)
+                                     : try logOfValue(try applyFunction(fn, pc, base, f), base.span)
+        } else {
+            b = try eval(base, f)
         }
-        let b: Value
-        if let (fn, pc, baseExpr) = logFunction { b = try applyFunction(fn, pc, baseExpr, f, log: true) } else { b = try eval(base, f) }
         guard case .tensor(let a) = b, a.rank == 2 else { return nil }
         var rows: [Int] = [], cols: [Int] = []
         rows.reserveCapacity(count); cols.reserveCapacity(count)
@@ -332,25 +334,12 @@ extension Evaluator {
         return .tensor(picked.sum(axis: 0))
     }
 
-    /// Whether every occurrence of `v` is a whole single index `A[v]` of a name (so a Σ over `v`
-    /// can run once over all rows). A transpose, call, Σ or list must not mention `v` at all.
-    static func onlyIndexes(_ e: Expr, _ v: String) -> Bool {
-        switch e.kind {
-        case .index(let a, let i) where i.count == 1:
-            if case .name(let n) = i[0].kind, n.spelling == v, case .name = a.kind { return !a.mentions(v) }
-        case .transpose, .call, .sum, .list, .tuple: return !e.mentions(v)
-        case .name(let n) where n.spelling == v: return false
-        default: break
-        }
-        return e.children.allSatisfy { onlyIndexes($0, v) }
-    }
-
     // MARK: Calls
 
     /// `logReturn`: the callee's `return P = softmax(Z)` returns log-softmax(Z) (`log P(θ)`, `apply`).
     func call(_ c: Call, _ e: Expr, _ f: Frame, logReturn: Bool = false) throws -> Value {
         if case .function(let fn)? = f.vars[c.callee.spelling] { return try applyFunction(fn, c, e, f) }
-        guard let resolved = f.algorithm.checked.calls[e.span] else {
+        guard let resolved = f.algorithm.calls[SpanKey(e.span)] else {
             throw RuntimeError(.notExecutable, "the call to `\(c.callee.spelling)` was not resolved by the checker", at: e.span)
         }
         if resolved.isBuiltin {
@@ -360,7 +349,7 @@ extension Evaluator {
             return try builtin(b, c, e, f)
         }
         if !logReturn, let v = try reusePrefix(c, e, f) { return v }   // decoding that reuses the prefix (Evaluator+Sequences)
-        if let key = callMemoKey(c, e, f, callee: resolved.callee, file: resolved.file, log: logReturn) {
+        if let key = callMemoKey(e, f, log: logReturn) {
             if let v = functionMemo?[key] { return v }
             let v = try callAlgorithm(c, e, f, logReturn: logReturn)
             functionMemo?[key] = v
@@ -382,19 +371,9 @@ extension Evaluator {
             default: throw RuntimeError(.invalidInput, "`length` of this value", at: e.span)
             }
         }
-        // log P(θ)[i, t] and log P(θ), P(θ) a function whose value is a softmax: log-softmax.
-        if b == .log, case .index(let base, let idx) = arg.kind, case .call(let pc) = base.kind, case .function(let fn)? = f.vars[pc.callee.spelling] {
-            return try index(base, idx, arg, f, baseValue: try applyFunction(fn, pc, base, f, log: true))
-        }
-        if b == .log, case .call(let pc) = arg.kind, case .function(let fn)? = f.vars[pc.callee.spelling] {
-            return try applyFunction(fn, pc, arg, f, log: true)
-        }
-        // log of a softmax is computed as log-softmax (stable; the same value).
-        if b == .log, case .call(let inner) = arg.kind, f.algorithm.checked.calls[arg.span]?.builtin == .softmax, inner.arguments.count == 1 {
-            let x = try tensor(try eval(inner.arguments[0], f), arg.span)
-            ops += 1
-            return .tensor(columns(x) { $0.logSoftmaxColumns() })
-        }
+        // `log softmax(Z)`, `log P(θ)`, `log P(θ)[…]` the lowering fused (`Rules/LogSoftmax.swift`).
+        if b == .log, enabled(.logSoftmax), case .logSoftmax(let form)? = f.algorithm.plan.expressions[SpanKey(e.span)],
+           let v = try logOf(form, f) { return v }
         let v = try eval(arg, f)
         if let x = scalarNumber(v) {
             switch b {

@@ -16,7 +16,8 @@ extension Evaluator {
     /// Runs the loop head-batched; nil when the run-time guard fails (then the loop runs as written).
     func headBatchedLoop(_ form: HeadBatchingForm, _ values: [Int], _ f: Frame) throws -> Flow? {
         let v = form.variable, c = form.call
-        guard f.heads == nil, values.count >= 2, values == Array(1...values.count), f.vars[c.callee.spelling] == nil else { return nil }
+        // The callee's `∀` is a masked select on `[·, ·, H]` values: it has no per-entry meaning there.
+        guard f.heads == nil, values.count >= 2, enabled(.maskedSelect), values == Array(1...values.count), f.vars[c.callee.spelling] == nil else { return nil }
         let heads = values.count
         var stacked: [Span: Value] = [:]
         let saved = f.vars[v]
@@ -28,7 +29,9 @@ extension Evaluator {
                 guard case .collection(let col) = try eval(p, f) else { return nil }
                 perHead.append(col)
             }
-            guard let s = stackedParameters(perHead, f) else { return nil }
+            // A decoding run keeps its stacked heads with its prefix (`PrefixCache`, every layer);
+            // elsewhere the per-site cache of `stacked(_:at:)` (θ unchanged, not on a tape).
+            guard let s = f.sequences?.cache != nil ? stackedParameters(perHead, f) : self.stacked(perHead, at: SpanKey(p.span)) else { return nil }
             stacked[p.span] = .collection(s)
         }
         f.vars[v] = saved
@@ -46,6 +49,42 @@ extension Evaluator {
         f.families[key] = fam
         return .normal
     }
+
+    /// `stack(cols)`, reused from an earlier call at the same site when every tensor is the one it
+    /// was stacked from (same storage and layout) and none is on a tape: θ unchanged between
+    /// forward passes (inference, `algo bench model`) is stacked once per layer. The cache holds
+    /// those tensors, so no in-place update (`Variable.binary(_:consuming:_:)` needs a unique
+    /// reference) can change them under it; a recorded θ is stacked afresh. The copies are kept
+    /// only while they total at most `stackCacheBytes` (the per-operation overhead this saves
+    /// matters for small models; a large model's products dwarf the copy, and its memory would
+    /// grow by a quarter of θ), and the cache is emptied when a new entry does not fit
+    /// (evaluation passes of a training run: a new θ per step).
+    func stacked(_ cols: [Collection], at site: SpanKey) -> Collection? {
+        var parts: [Variable] = []
+        for c in cols { for m in c.members { if case .tensor(let t) = m.value { parts.append(t) } } }
+        guard let first = parts.first, !parts.contains(where: \.isRecorded) else { return Self.stack(cols) }
+        let key = StackKey(site: site, storage: ObjectIdentifier(first.value.storage))
+        if let (old, s) = stackCache[key], old.count == parts.count, zip(old, parts).allSatisfy({ Self.same($0, $1) }) { return s }
+        guard let s = Self.stack(cols) else { return nil }
+        let bytes = parts.reduce(0) { $0 + $1.value.count * $1.dtype.byteSize }
+        guard bytes <= Self.stackCacheBytes else { return s }
+        if stackCachedBytes + bytes > Self.stackCacheBytes { stackCache.removeAll(); stackCachedBytes = 0 }
+        stackCache[key] = (parts, s)
+        stackCachedBytes += bytes
+        return s
+    }
+
+    /// The most bytes of stacked copies `stacked` keeps (4 MiB: the tiny model's heads take 100 KiB).
+    static let stackCacheBytes = 4 << 20
+
+    /// Whether two constants hold the same tensor (storage, offset, shape, strides, dtype).
+    static func same(_ a: Variable, _ b: Variable) -> Bool {
+        !a.isRecorded && !b.isRecorded && a.value.storage === b.value.storage && a.value.offset == b.value.offset
+            && a.shape == b.shape && a.value.strides == b.value.strides && a.dtype == b.dtype
+    }
+
+    /// A head-batched call site and the storage of the first per-head tensor.
+    struct StackKey: Hashable { let site: SpanKey; let storage: ObjectIdentifier }
 
     /// Members of H collections stacked per head (same names and shapes in every head), or nil.
     static func stack(_ cols: [Collection]) -> Collection? {

@@ -21,5 +21,5 @@ extension Evaluator {
     }
 
     /// Whether a rewrite rule is on in this run (`RunOptions.disabledRules`).
-    func enabled(_ rule: RuleID) -> Bool { !options.disabledRules.contains(rule) }
+    func enabled(_ rule: RuleID) -> Bool { options.disabledRules.isEmpty || !options.disabledRules.contains(rule) }
 }

@@ -71,15 +71,14 @@ extension Evaluator {
     func batchSequences(_ e: Expr, _ values: [Int], _ f: Frame) throws {
         guard values.count >= 2, enabled(.sequenceBatching), enabled(.causalAttention), f.sequences == nil,
               case .sequences(.batch(let form))? = f.algorithm.plan.expressions[SpanKey(e.span)],
-              functionMemo != nil, f === memoFrame,
-              let resolved = f.algorithm.checked.calls[form.callExpr.span] else { return }
+              functionMemo != nil, f === memoFrame else { return }
         var keys: [String] = [], segments: [SequenceColumns.Segment] = [], tokens: [Int] = []
         let saved = f.vars[form.variable]
         do {
             defer { f.vars[form.variable] = saved }
             for n in values {
                 f.vars[form.variable] = .nat(n)
-                guard let key = callMemoKey(form.call, form.callExpr, f, callee: resolved.callee, file: resolved.file, log: false),
+                guard let key = callMemoKey(form.callExpr, f, log: false),
                       functionMemo?[key] == nil,
                       case .tokens(let x) = try eval(form.call.arguments[form.argument], f), !x.isEmpty else { return }
                 keys.append(key)

@@ -12,38 +12,9 @@ extension Evaluator {
         try a.requireExecutable()
         // Functions of θ hold their frame: drop them so the frame is freed (only an algorithm that
         // defines one, `P(θ) ← …`, can hold one).
-        defer { if a.definesFunctions { for (k, v) in f.vars { if case .function = v { f.vars[k] = nil } } } }
+        defer { if a.definesFunctions { for (k, v) in f.vars.all { if case .function = v { f.vars[k] = nil } } } }
         if case .returned(let v) = try block(a.syntax.body, f) { return v }
         throw RuntimeError(.notExecutable, "`\(a.name)` ended without `return`", at: a.syntax.span)
-    }
-
-    /// The first construct the evaluator does not execute yet (checked before running).
-    static func firstUnsupported(_ body: [Statement]) -> (message: String, span: Span)? {
-        for s in body {
-            switch s.kind {
-            case .assign(let target, _, let value):
-                if case .call(let c) = target.kind, !c.arguments.allSatisfy({ if case .name = $0.kind { return true } else { return false } }) {
-                    return ("a function whose parameter is not a name is not executable yet", s.span)
-                }
-                if let r = unsupported(value) { return r }
-            case .returnValue(_, let v): if let r = unsupported(v) { return r }
-            case .forLoop(let l): if let r = firstUnsupported(l.body) { return r }
-            case .forAll(_, let b): if let r = firstUnsupported([b]) { return r }
-            case .ifThen(let i): if let r = firstUnsupported(i.body) { return r }
-            case .whileLoop(let w): if let r = firstUnsupported(w.body) { return r }
-            case .sample, .comment, .error: break
-            }
-        }
-        return nil
-    }
-
-    /// A `∇` of anything but a function of θ applied to one argument (`∇loss(θ)`).
-    static func unsupported(_ e: Expr) -> (message: String, span: Span)? {
-        e.first { x in
-            guard case .unary(.gradient, let a) = x.kind else { return nil }
-            if case .call(let c) = a.kind, c.arguments.count == 1 { return nil }
-            return ("`∇` of anything but a function of θ (`∇loss(θ)`) is not executable yet", x.span)
-        }
     }
 
     func block(_ body: [Statement], _ f: Frame) throws -> Flow {
@@ -55,7 +26,9 @@ extension Evaluator {
                 switch node {
                 case .causalAttention(let form):
                     if enabled(.causalAttention), let v = try causalAttention(form, f) { return .returned(v) }
-                case .headBatching: break   // needs the loop's values: `forLoop`
+                case .headBatching, .columnLoop: break   // need the loop's values: `forLoop`
+                case .maskedSelect: break                 // `forAll`
+                case .logSoftmaxReturn: break             // a `return` under a log: `statement`; a definition: `defineFunction`
                 }
             }
             if case .returned(let v) = try statement(s, f) { return .returned(v) }
@@ -77,27 +50,15 @@ extension Evaluator {
         switch s.kind {
         case .comment, .error: return .normal
         case .assign(let target, _, let value):
-            if case .call(let c) = target.kind { try defineFunction(c, value, f); return .normal }
+            if case .call(let c) = target.kind { try defineFunction(c, value, s, f); return .normal }
             let v = try eval(value, f)
             try SizeBudget.checkHeld(at: s.span)
             try assign(target, v, f, s)
             if options.training != nil { try afterAssignment(s, f) }   // a step of a training run (TrainingMonitor.swift)
             return .normal
         case .returnValue(_, let value):
-            var v: Value
-            if f.logReturn {
-                // `log P(θ)` of a caller: `return P = softmax(Z)` gives log-softmax(Z) (stable, the same value).
-                if case .call(let c) = value.kind, f.algorithm.checked.calls[value.span]?.builtin == .softmax, c.arguments.count == 1 {
-                    let x = try tensor(try eval(c.arguments[0], f), c.arguments[0].span)
-                    ops += 1
-                    v = .tensor(columns(x) { $0.logSoftmaxColumns() })
-                } else {
-                    ops += 1
-                    v = .tensor(try tensor(try eval(value, f), value.span).log())
-                }
-            } else {
-                v = try eval(value, f)
-            }
+            // `log P(θ)` of a caller: the log of what is returned (`Rules/LogSoftmax.swift`).
+            let v = f.logReturn ? try logOfReturn(value, s, f) : try eval(value, f)
             try checkFinite(v, s, f)
             return .returned(v)
         case .forLoop(let loop):
@@ -208,7 +169,7 @@ extension Evaluator {
                 return try eval(i, f)
             }
             if indices.count == 1, case .nat(let t) = idx[0], case .nat(let token) = v {
-                if case .familyElement(let key, let i)? = f.algorithm.checked.bindings[base.span] {
+                if case .familyElement(let key, let i)? = f.algorithm.names[SpanKey(base.span)]?.binding {
                     // `x̃_n[t] ← token`: a position of element n of the family x̃.
                     guard case .nat(let k) = try eval(n.scripts[i].value, f) else {
                         throw RuntimeError(.notExecutable, "this assignment target is not executable yet", at: target.span)
@@ -308,17 +269,16 @@ extension Evaluator {
             if items.count >= 3, case .nat(let a2) = try eval(items[1], f) { step = max(1, a2 - a) }
             values = b >= a ? Array(stride(from: a, through: b, by: step)) : []
         }
-        if loop.form == .inline, loop.body.count == 1, canBatch(loop, s, f) {
+        let node = f.algorithm.plan.statements[SpanKey(s.span)]
+        // A column loop (`Rules/ColumnLoop.swift`): once, t bound to all of 1…n.
+        if case .columnLoop? = node, enabled(.columnLoop), values.first == 1, values == Array(1...values.count) {
             let saved = f.vars[v]
             f.vars[v] = .grid(count: values.count, axis: 1)
             defer { f.vars[v] = saved }
-            if values.first == 1, values.count >= 1, values == Array(1...values.count) {
-                if case .returned(let r) = try statement(loop.body[0], f) { return .returned(r) }
-                return .normal
-            }
-            f.vars[v] = saved
+            if case .returned(let r) = try statement(loop.body[0], f) { return .returned(r) }
+            return .normal
         }
-        if case .headBatching(let form)? = f.algorithm.plan.statements[SpanKey(s.span)], enabled(.headBatching) {
+        if case .headBatching(let form)? = node, enabled(.headBatching) {
             let start = options.profile ? DispatchTime.now().uptimeNanoseconds : 0, opsBefore = ops
             let savedTag = profileTape?.tag
             if let t = profileTape, let body = loop.body.first { t.tag = profileTag(body, f) }
@@ -338,58 +298,38 @@ extension Evaluator {
         return .normal
     }
 
-    /// An inline loop `for t ∈ [ℓ] : A[:, t] ← …` the checker marked independent, or
-    /// `for t ∈ [ℓ] : e_t ← …` whose body does not read the family e.
-    func canBatch(_ loop: ForLoop, _ s: Statement, _ f: Frame) -> Bool {
-        guard case .assign(let target, _, let value) = loop.body[0].kind else { return false }
-        let v = loop.variable.spelling
-        switch target.kind {
-        case .index(_, let idx):
-            guard idx.count == 2, case .all = idx[0].kind, case .name(let n) = idx[1].kind, n.spelling == v else { return false }
-            let marked = f.algorithm.checked.columnLoops
-            return marked.contains(s.span) || marked.contains(loop.body[0].span)
-        case .name(let n):
-            guard n.scripts.last?.raw == v else { return false }
-            return !value.mentions(base: n.base)
-        default: return false
-        }
-    }
-
     func forAll(_ variables: [Name], _ body: Statement, _ s: Statement, _ f: Frame) throws {
         if f.sequences != nil { throw SequenceFallback() }   // a sequence run proves only the fused causal attention
-        let names = variables.map(\.spelling)
-        // Batched: `∀t_z, t_x, if cond then S[t_z, t_x] ← c` is one masked select.
-        var condition: Expr? = nil
-        var assignment = body
-        if case .ifThen(let i) = body.kind, i.body.count == 1 { condition = i.condition; assignment = i.body[0] }
-        if case .assign(let target, _, let value) = assignment.kind, case .index(let base, let idx) = target.kind,
-           case .name(let bn) = base.kind, idx.count == names.count,
-           zip(idx, names).allSatisfy({ if case .name(let n) = $0.kind { return n.spelling == $1 } else { return false } }),
-           case .tensor(let S)? = f.vars[bn.spelling], S.rank == names.count || (f.heads != nil && S.rank == names.count + 1) {
-            let saved = names.map { f.vars[$0] }
-            for (k, n) in names.enumerated() { f.vars[n] = .grid(count: S.shape[k], axis: k) }
-            defer { for (k, n) in names.enumerated() { f.vars[n] = saved[k] } }
-            let c = try condition.map { try tensor(try eval($0, f), $0.span) } ?? scalar(1)
-            guard let constant = number(try eval(value, f)) else {
-                throw RuntimeError(.notExecutable, "a batched `∀` assigning a non-constant value is not executable yet", at: value.span)
-            }
-            // S + bias with bias = constant where the condition holds, 0 elsewhere (differentiable in S);
-            // the bias is over the indexed dimensions and broadcasts over the heads of a batched S.
-            let mask = c.value.broadcast(to: Array(S.shape.prefix(names.count))).contiguous()
-            if constant.isInfinite {
-                let bias = Tensor.select(mask, Tensor(repeating: constant, shape: [], dtype: dtype), Tensor.zeros([], dtype: dtype))
-                ops += 2
-                f.vars[bn.spelling] = .tensor(S + Variable(bias))
-            } else {
-                let keep = Tensor.select(mask, Tensor.zeros([], dtype: dtype), Tensor.ones([], dtype: dtype))
-                let add = Tensor.select(mask, Tensor(repeating: constant, shape: [], dtype: dtype), Tensor.zeros([], dtype: dtype))
-                ops += 3
-                f.vars[bn.spelling] = .tensor(S * Variable(keep) + Variable(add))
-            }
-            return
+        if case .maskedSelect(let form)? = f.algorithm.plan.statements[SpanKey(s.span)], enabled(.maskedSelect),
+           try maskedSelect(form, f) { return }
+        try forAllInterpreted(variables.map(\.spelling), 0, body, s, f)
+    }
+
+    /// The executor of a masked select (`Rules/MaskedSelect.swift`): false when the guard fails
+    /// (S is not a tensor with one axis per variable, the value is not a number; nothing is
+    /// assigned then and the `∀` runs entry by entry).
+    func maskedSelect(_ form: MaskedSelectForm, _ f: Frame) throws -> Bool {
+        let names = form.variables
+        guard case .tensor(let S)? = f.vars[form.target], S.rank == names.count || (f.heads != nil && S.rank == names.count + 1) else { return false }
+        let saved = names.map { f.vars[$0] }
+        for (k, n) in names.enumerated() { f.vars[n] = .grid(count: S.shape[k], axis: k) }
+        defer { for (k, n) in names.enumerated() { f.vars[n] = saved[k] } }
+        guard let constant = number(try eval(form.value, f)) else { return false }
+        let c = try form.condition.map { try tensor(try eval($0, f), $0.span) } ?? scalar(1)
+        // S + bias with bias = constant where the condition holds, 0 elsewhere (differentiable in S);
+        // the bias is over the indexed dimensions and broadcasts over the heads of a batched S.
+        let mask = c.value.broadcast(to: Array(S.shape.prefix(names.count))).contiguous()
+        if constant.isInfinite {
+            let bias = Tensor.select(mask, Tensor(repeating: constant, shape: [], dtype: dtype), Tensor.zeros([], dtype: dtype))
+            ops += 2
+            f.vars[form.target] = .tensor(S + Variable(bias))
+        } else {
+            let keep = Tensor.select(mask, Tensor.zeros([], dtype: dtype), Tensor.ones([], dtype: dtype))
+            let add = Tensor.select(mask, Tensor(repeating: constant, shape: [], dtype: dtype), Tensor.zeros([], dtype: dtype))
+            ops += 3
+            f.vars[form.target] = .tensor(S * Variable(keep) + Variable(add))
         }
-        // Interpreted: each variable's range from what it indexes in the body.
-        try forAllInterpreted(names, 0, body, s, f)
+        return true
     }
 
     func forAllInterpreted(_ names: [String], _ k: Int, _ body: Statement, _ s: Statement, _ f: Frame) throws {
@@ -441,7 +381,7 @@ extension Evaluator {
     /// written as a power (no underflow for small τ; the same distribution), then categorical.
     func sample(_ sm: Sample, _ f: Frame, _ span: Span) throws -> Int {
         var logw: [Double]
-        if case .name(let n) = sm.weights.kind, case .power(let baseBinding, let exponent)? = f.algorithm.checked.bindings[sm.weights.span] {
+        if case .name(let n) = sm.weights.kind, case .power(let baseBinding, let exponent)? = f.algorithm.names[SpanKey(sm.weights.span)]?.binding {
             let baseName = Name(base: n.base, scripts: Array(n.scripts.dropLast()), span: n.span)
             let base = try tensor(try value(of: baseBinding, baseName, span, f), span)
             guard let k = number(try eval(exponent, f)) else { throw RuntimeError(.invalidInput, "the exponent is not a number", at: exponent.span) }

@@ -11,7 +11,8 @@ import Foundation
 ///   one evaluates its body in a copy of the defining frame with θ bound to the argument. Inside one
 ///   application, `P(θ)` is evaluated once (memoised by spelling), so `Σ_t log P(θ)[…, t]` runs the
 ///   transformer once, not ℓ − 1 times.
-/// * `log P(θ)[i, t]`, with `P(θ)` a call whose callee returns `softmax(Z)`, is log-softmax(Z)[i, t].
+/// * `log P(θ)[i, t]`, with `P(θ)` a call whose callee returns `softmax(Z)`, is log-softmax(Z)[i, t]
+///   (`Rules/LogSoftmax.swift`).
 /// * `∇loss(θ)` records the forward on a fresh `Tape` with every tensor of θ as a parameter, takes
 ///   the gradients, and returns them with θ's structure (member names); the tape is dropped before
 ///   `θ ← θ − η · ∇loss(θ)` (member-wise) builds the new parameters.
@@ -19,7 +20,7 @@ import Foundation
 ///   per evaluation, in execution order; `a` when u < p.
 extension Evaluator {
     /// `P(θ) ← …`, `loss(θ) = …`.
-    func defineFunction(_ c: Call, _ value: Expr, _ f: Frame) throws {
+    func defineFunction(_ c: Call, _ value: Expr, _ s: Statement, _ f: Frame) throws {
         var params: [String] = []
         for a in c.arguments {
             guard case .name(let n) = a.kind else {
@@ -27,7 +28,9 @@ extension Evaluator {
             }
             params.append(n.spelling)
         }
-        f.vars[c.callee.spelling] = .function(FunctionValue(name: c.callee.spelling, parameters: params, body: value, frame: f))
+        var logForm: LogForm? = nil
+        if case .logSoftmaxReturn(let form)? = f.algorithm.plan.statements[SpanKey(s.span)] { logForm = form }
+        f.vars[c.callee.spelling] = .function(FunctionValue(name: c.callee.spelling, parameters: params, body: value, frame: f, logForm: logForm))
     }
 
     /// `P(θ)` (or, with `log`, log P(θ)) at a call site, memoised inside an enclosing application.
@@ -50,21 +53,7 @@ extension Evaluator {
         let outer = functionMemo == nil
         if outer { functionMemo = [:]; memoFrame = g }
         defer { if outer { functionMemo = nil; memoFrame = nil } }
-        guard log else { return try eval(fn.body, g) }
-        if case .call(let c) = fn.body.kind {
-            if g.algorithm.checked.calls[fn.body.span]?.builtin == .softmax, c.arguments.count == 1 {
-                let x = try tensor(try eval(c.arguments[0], g), c.arguments[0].span)
-                ops += 1
-                return .tensor(columns(x) { $0.logSoftmaxColumns() })
-            }
-            if let r = g.algorithm.checked.calls[fn.body.span], !r.isBuiltin {
-                // The callee's `return P = softmax(Z)` returns log-softmax(Z).
-                return try call(c, fn.body, g, logReturn: true)
-            }
-        }
-        let v = try tensor(try eval(fn.body, g), span)
-        ops += 1
-        return .tensor(v.log())
+        return log ? try logOfApplication(fn, g, span) : try eval(fn.body, g)
     }
 
     /// `∇loss(θ)`: the gradient of a scalar function of θ, with θ's structure.

@@ -4,16 +4,15 @@ import AlgoSyntax
 import AlgoTensor
 import Foundation
 
-/// The evaluator of checked programs (`algo run`): walks the checked syntax tree of an algorithm,
+/// The evaluator of checked programs (`algo run`): runs an algorithm's plan (`LoadedAlgorithm.plan`),
 /// with every matrix operation going through AlgoTensor's `Variable` (no tape for inference; a
-/// training run will pass recorded parameters through the same code).
+/// training run records the parameters on a tape and runs the same code).
 ///
-/// Batched loops: an inline `for t ∈ [ℓ] : A[:, t] ← …` marked independent by the checker, and
-/// `for t ∈ [ℓ] : e_t ← …` whose body does not read the family e, are evaluated once with t bound
-/// to all of 1…ℓ (`Value.grid`): `X[:, t]` is X, `x[t]` the token list, `W_p[:, t]` the first ℓ
-/// columns, and a callee (layer_norm) receives `[d, ℓ]` as its vector. `∀t_z, t_x, if … then
-/// S[t_z, t_x] ← −∞` is one masked select. `Σ_{i=1}^{n} … e[i] …` is one sum over the rows.
-/// Other loops (BasicAttention's `∀t`, `Σ_u`, layers, heads) are interpreted.
+/// It matches no syntax: names are read through the checker's bindings, and where the lowering
+/// fused lines (`Lowering/Rules/`) it looks the node up by span and runs its executor (the
+/// `Evaluator+…` file the rule names), whose run-time guard returns nil when the values do not
+/// fit; the lines then run as written. A batched loop binds its variable to all of 1…ℓ at once
+/// (`Value.grid`): `X[:, t]` is X, `x[t]` the token list, `e[i]` all rows.
 public final class Evaluator {
     public let program: EvalProgram
     public var options: RunOptions
@@ -30,10 +29,14 @@ public final class Evaluator {
     /// The frame of the outermost application of a function of θ: the only frame whose algorithm calls
     /// are memoised (`Evaluator+CallMemo`); inside a callee, statements assign.
     var memoFrame: Frame? = nil
-    /// Whether an algorithm draws no random numbers (`Evaluator+CallMemo`), by file and name.
-    var deterministicCache: [String: Bool] = [:]
     /// The caches of calls that reuse their prefix (`Evaluator+Sequences`), by call site.
     var prefixCaches: [SpanKey: PrefixCache] = [:]
+    /// The parameter names of the last `run`, sorted (a run with the same names reuses the order).
+    var sortedParameterNames: [String] = []
+    /// Stacked per-head parameters by call site and the storage of their first tensor (one entry
+    /// per layer), with the tensors they were stacked from (`Evaluator+Heads`).
+    var stackCache: [StackKey: (parts: [Variable], stacked: Collection)] = [:]
+    var stackCachedBytes = 0
     /// The value of every `loss(θ)` differentiated by `∇loss(θ)`, in order (one per SGD step).
     public internal(set) var losses: [Double] = []
     /// Each loss of `losses` in nats per predicted token, and the tokens it predicted (`Evaluator+LossUnit`).
@@ -87,7 +90,10 @@ public final class Evaluator {
         var whole = Collection()
         var prefixed: [String: Collection] = [:]
         var prefixOrder: [String] = []
-        for name in parameters.keys.sorted() {
+        if sortedParameterNames.count != parameters.count || !sortedParameterNames.allSatisfy({ parameters[$0] != nil }) {
+            sortedParameterNames = parameters.keys.sorted()
+        }
+        for name in sortedParameterNames {
             let v = Value.tensor(parameters[name]!)
             if let dot = name.firstIndex(of: ".") {
                 let p = String(name[..<dot]), m = String(name[name.index(after: dot)...])
@@ -169,17 +175,16 @@ public final class Evaluator {
     /// layout of a sequence run (`Evaluator+Sequences`; by default the caller's).
     func callAlgorithm(_ call: Call, _ expr: Expr, _ caller: Frame, given: [Span: Value] = [:], heads: Int? = nil,
                        logReturn: Bool = false, sequences: SequenceColumns? = nil) throws -> Value {
-        guard let resolved = caller.algorithm.checked.calls[expr.span], let callee = program.find(resolved.callee, file: resolved.file) else {
+        guard let resolved = caller.algorithm.calls[SpanKey(expr.span)], let calleeIndex = caller.algorithm.callees[SpanKey(expr.span)] else {
             throw RuntimeError(.notExecutable, "the call to `\(call.callee.spelling)` was not resolved by the checker", at: expr.span)
         }
+        let callee = program.algorithms[calleeIndex]
         guard depth < 64 else { throw RuntimeError(.notExecutable, "calls nested deeper than 64", at: expr.span) }
         let f = Frame(callee)
         f.logReturn = logReturn
         f.heads = heads
         f.sequences = sequences ?? caller.sequences
-        for (k, d) in resolved.dimensions {
-            if let v = d.evaluate({ if case .named(let n) = $0 { return caller.dims[n] } else { return nil } }) { f.dims[k] = v }
-        }
+        f.dims = resolved.dimensionValues { caller.dims[$0] }
         // Real hyperparameters of the caller with the same name (τ).
         for h in callee.realHyperparameterNames {
             if let v = caller.vars[h] { f.vars[h] = v }
@@ -286,13 +291,22 @@ public final class Evaluator {
 
     /// The value of the name expression at `span`, as the checker resolved it (`CheckedAlgorithm.bindings`).
     func lookup(_ name: Name, _ span: Span, _ f: Frame) throws -> Value {
-        guard let binding = f.algorithm.checked.bindings[span] else {
+        guard let b = f.algorithm.names[SpanKey(span)] else {
             throw RuntimeError(.notExecutable, "the name `\(name.spelling)` was not resolved by the checker", at: span)
         }
-        return try value(of: binding, name, span, f)
+        if let slot = b.slot {
+            if let v = f.vars[slot: slot] { return v }
+            throw missing(name.spelling, span, f)
+        }
+        if let key = b.memberKey, case .member(let collection, _) = b.binding {
+            guard case .collection(let c)? = f.vars[collection], let v = c[key] else { throw missing(key, span, f) }
+            return v
+        }
+        return try value(of: b.binding, name, span, f, groupIndex: b.group)
     }
 
-    func value(of binding: NameBinding, _ name: Name, _ span: Span, _ f: Frame) throws -> Value {
+    /// `groupIndex`: a `.groupCollection`'s index in `LoadedAlgorithm.collectionGroups`, when the load found it.
+    func value(of binding: NameBinding, _ name: Name, _ span: Span, _ f: Frame, groupIndex: Int? = nil) throws -> Value {
         switch binding {
         case .value(let spelling):
             if let v = f.vars[spelling] { return v }
@@ -303,8 +317,9 @@ public final class Evaluator {
             return v
         case .groupCollection(let collection, let group):
             // `𝓦^h_qkv`: the members of `𝓦` of head h, keyed without h (`W_q` for `W^h_q`).
+            let groups = f.algorithm.collectionGroups
             guard case .collection(let parent)? = f.vars[collection],
-                  let g = f.algorithm.collectionGroups.first(where: { $0.collection.spelling == Name.spell(group.base, group.scripts) }),
+                  let g = (groupIndex.map { groups[$0] } ?? groups.first(where: { $0.collection.spelling == Name.spell(group.base, group.scripts) })),
                   case .nat(let i)? = f.vars[g.variable] else { throw missing(concreteSpelling(group, f), span, f) }
             var sub = Collection()
             for (member, key) in g.members {

@@ -21,16 +21,28 @@ public struct LoadedAlgorithm {
     /// Whether the body defines a function of θ (`P(θ) ← …`, `loss(θ) = …`).
     let definesFunctions: Bool
 
-    /// The first statement `algo run` cannot execute (`Evaluator.firstUnsupported`), or nil.
-    let unsupported: (message: String, span: Span)?
-
     /// What the lowering made of the algorithm: the fused nodes the rewrite rules matched (`Lowering`).
     public let plan: AlgorithmPlan
+
+    /// The numbered slots of the algorithm's frames (`Frame.vars`), and each name expression's
+    /// binding with its slot: what the evaluator reads instead of hashing a spelling.
+    let slots: SlotTable
+    let names: [SpanKey: SlottedBinding]
+    /// The checker's types and calls by `SpanKey` (a `Span` also hashes its file's path).
+    let types: [SpanKey: SemType]
+    let calls: [SpanKey: ResolvedCall]
+    /// The callee of every call of an algorithm, as an index into `EvalProgram.algorithms` (set by `EvalProgram`).
+    fileprivate(set) var callees: [SpanKey: Int] = [:]
+    /// The algorithm's name (`DTransformer`; `Algorithm 7` without a signature).
+    public let name: String
 
     init(checked: CheckedAlgorithm, in program: CheckedProgram) {
         self.checked = checked
         plan = Lowering.lower(checked, in: program)
-        unsupported = Evaluator.firstUnsupported(checked.syntax.body)
+        name = checked.syntax.title.signature?.name.spelling ?? "Algorithm \(checked.syntax.title.number)"
+        slots = SlotTable(checked)
+        types = Dictionary(checked.types.map { (SpanKey($0.key), $0.value) }, uniquingKeysWith: { a, _ in a })
+        calls = Dictionary(checked.calls.map { (SpanKey($0.key), $0.value) }, uniquingKeysWith: { a, _ in a })
         definesFunctions = checked.syntax.body.contains { s in
             s.contains(statement: { if case .assign(let t, _, _) = $0.kind, case .call = t.kind { true } else { false } },
                        expression: { _ in false })
@@ -54,6 +66,10 @@ public struct LoadedAlgorithm {
             }
         }
         collectionGroups = groups
+        var names: [SpanKey: SlottedBinding] = [:]
+        let groupSpellings = groups.map(\.collection.spelling)
+        for (span, b) in checked.bindings { names[SpanKey(span)] = SlottedBinding(b, slots, groups: groupSpellings) }
+        self.names = names
         var shapes: [(name: String, collection: String?, dims: [String?])] = []
         for kind in [HeaderKind.input, .parameters] {
             for l in checked.syntax.header.compactMap({ h -> HeaderLine? in if case .line(let l) = h, l.kind == kind { return l } else { return nil } }) {
@@ -76,17 +92,17 @@ public struct LoadedAlgorithm {
         }
         shapeDeclarations = shapes
         realHyperparameterNames = hyperparameterNames.filter { isRealHyperparameter($0) }
+        realDefaults = Self.realDefaults(header(.hyperparameters))
     }
 
-    /// Throws E0501 at the first statement `algo run` cannot execute.
+    /// Throws E0501 at the first statement `algo run` cannot execute (`AlgorithmPlan.unsupported`).
     func requireExecutable() throws {
-        if let bad = unsupported {
+        if let bad = plan.unsupported {
             throw RuntimeError(.notExecutable, bad.message, at: bad.span,
                                notes: ["`algo run` executes the forward algorithms (1–10), training (11–13) and inference (14, 15) as written in the paper"])
         }
     }
     public var syntax: Algorithm { checked.syntax }
-    public var name: String { checked.syntax.title.signature?.name.spelling ?? "Algorithm \(checked.syntax.title.number)" }
     public var number: String { checked.syntax.title.number }
     public var file: String { checked.file }
     /// Signature inputs (spellings as written: `X`, `e_{1:T}`) with defaults.
@@ -112,10 +128,12 @@ public struct LoadedAlgorithm {
         }
         return names
     }
-    /// The defaults of real hyperparameters given in the header (`ε = 10⁻⁵`).
-    public var realDefaults: [String: Double] {
+    /// The defaults of real hyperparameters given in the header (`ε = 10⁻⁵`), found once at load
+    /// (every call of the algorithm binds them).
+    public private(set) var realDefaults: [String: Double] = [:]
+    static func realDefaults(_ header: [HeaderLine]) -> [String: Double] {
         var out: [String: Double] = [:]
-        for l in header(.hyperparameters) {
+        for l in header {
             guard case .declarations(let d) = l.content else { continue }
             for decl in d.declarations {
                 guard decl.names.count == 1, case .name(let n) = decl.names[0].kind, let v = decl.value,
@@ -142,8 +160,20 @@ public struct LoadedAlgorithm {
 /// The algorithms of a checked program, found by name and file.
 public struct EvalProgram {
     public let algorithms: [LoadedAlgorithm]
-    /// Loads and lowers every algorithm of `program`.
-    public init(_ program: CheckedProgram) { algorithms = program.algorithms.map { LoadedAlgorithm(checked: $0, in: program) } }
+    /// Loads and lowers every algorithm of `program`, and resolves each call to its callee's index.
+    public init(_ program: CheckedProgram) {
+        var loaded = program.algorithms.map { LoadedAlgorithm(checked: $0, in: program) }
+        for k in loaded.indices {
+            var callees: [SpanKey: Int] = [:]
+            for (span, r) in loaded[k].calls where !r.isBuiltin {
+                if let i = loaded.firstIndex(where: { $0.name == r.callee && $0.file == r.file }) ?? loaded.firstIndex(where: { $0.name == r.callee }) {
+                    callees[span] = i
+                }
+            }
+            loaded[k].callees = callees
+        }
+        algorithms = loaded
+    }
 
     public func find(_ name: String, file: String? = nil) -> LoadedAlgorithm? {
         algorithms.first { $0.name == name && (file == nil || $0.file == file) } ?? algorithms.first { $0.name == name }

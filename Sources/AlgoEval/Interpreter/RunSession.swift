@@ -34,16 +34,6 @@ public enum RunSession {
     /// The default token sequence of `x` / `z` (and `v = 5`, `ℓ = 3`).
     public static let defaultTokens = [12, 7, 33, 2, 51, 20, 9, 40]
 
-    /// `Pipeline.load(path:values:)`: read, parse, check with the directory as library, lower.
-    public static func load(path: String, values: [String: Int] = [:]) -> Result<LoadedProgram, RunFailure> {
-        Pipeline.load(path: path, values: values)
-    }
-
-    /// `Pipeline.load` of a text held in memory under `source.path`.
-    public static func load(source: SourceFile, values: [String: Int] = [:]) -> Result<LoadedProgram, RunFailure> {
-        Pipeline.load(source, values: values)
-    }
-
     /// What one input of the target is: a token sequence, a token, a position, a vector/matrix, a collection.
     public enum InputKind: Equatable { case tokens, token, position, array([Expr]), collection }
 
@@ -253,14 +243,5 @@ extension RunSession {
             if let i = Int(v) { dims[k] = i } else if let d = Double(v) { reals[k] = d }
         }
         return (dims, reals)
-    }
-
-    /// `Pipeline.run` with the given inputs only (no defaults): the target with parameters given as
-    /// tensors (verified against the layout) or initialised.
-    public static func run(_ p: LoadedProgram, dims: [String: Int], reals: [String: Double], inputs: [String: Value],
-                           parameters: [String: Tensor]?, mask: MaskValue?, options: RunOptions,
-                           fallback: [String: Int] = [:]) throws -> (value: Value, evaluator: Evaluator, parameters: [String: Variable], dims: [String: Int]) {
-        let r = try Pipeline.run(p, RunSetup(dims: dims, reals: reals, inputs: inputs, parameters: parameters, mask: mask, options: options, fallback: fallback))
-        return (r.value, r.evaluator, r.parameters, r.dims)
     }
 }

@@ -19,16 +19,17 @@ public enum Value {
     case tokens([Int])
     /// A parameter collection: member names (with bound indices substituted) → values.
     case collection(Collection)
-    /// The Mask hyperparameter of Algorithms 4 and 5.
-    case mask(MaskValue)
+    /// The Mask hyperparameter of Algorithms 4 and 5 (boxed, as `family` and `function`: a value is as
+    /// large as its largest case, and these are rare next to tensors and numbers).
+    indirect case mask(MaskValue)
     /// A loop or Σ index bound to all of 1…count at once (batched evaluation), along `axis`.
     case grid(count: Int, axis: Int)
     /// `𝟏` and `𝟏ᵀ`.
     case ones, onesT
     /// A family (`e_{1:T}` passed as an input, or a dataset `x_{1:N_data}` of token sequences).
-    case family(Family)
+    indirect case family(Family)
     /// A function of θ defined by `P(θ) ← …` or `loss(θ) = …` (evaluated when applied).
-    case function(FunctionValue)
+    indirect case function(FunctionValue)
     /// A finite set of positions (`T̃ ← {t ∈ [ℓ] : …}`), ascending, 1-based.
     case indexSet([Int])
 
@@ -65,6 +66,8 @@ public struct FunctionValue {
     public let parameters: [String]
     public let body: Expr
     let frame: Frame
+    /// What the log of its value is (`Rules/LogSoftmax.swift`: `P(θ) ← softmax(Z)`, `P(θ) ← A(…)`), when the lowering found one.
+    let logForm: LogForm?
 }
 
 /// A family `e_t`, `Y^h`: elements by index (1-based), or the columns of one matrix (batched).
@@ -106,10 +109,12 @@ public struct RuntimeError: Error {
 /// One activation of an algorithm: its variables, families and dimension values.
 public final class Frame {
     let algorithm: LoadedAlgorithm
-    var vars: [String: Value] = [:]
+    /// Values by spelling, held in the algorithm's numbered slots (`SlotTable`).
+    var vars: FrameVars
     var families: [String: Family] = [:]
     var dims: [String: Int] = [:]
-    /// `return P = softmax(Z)` returns log-softmax(Z) instead: the frame of `log P(θ)[…]`'s callee.
+    /// The caller asked for the log of what this activation returns (`log P(θ)[…]`'s callee):
+    /// `return` gives its log (log-softmax for `return softmax(Z)`, `Rules/LogSoftmax.swift`).
     var logReturn = false
     /// H while the body of a head-batched call runs (`Evaluator+Heads`): rank-3 values carry the
     /// heads in their last dimension.
@@ -119,7 +124,7 @@ public final class Frame {
     var sequences: SequenceColumns? = nil
     /// The iteration counts of the interpreted loops running in this frame, innermost last.
     var loopCounts: [Int] = []
-    init(_ algorithm: LoadedAlgorithm) { self.algorithm = algorithm }
+    init(_ algorithm: LoadedAlgorithm) { self.algorithm = algorithm; vars = FrameVars(algorithm.slots) }
 
     func copy() -> Frame {
         let f = Frame(algorithm)

@@ -17,6 +17,9 @@ public struct AlgorithmPlan: Sendable {
     var algorithm: FusedAlgorithm? = nil
     /// Which rule matched where, in source order (`algo run --dump plan`).
     public internal(set) var fired: [(rule: RuleID, span: Span)] = []
+    /// The first statement `algo run` cannot execute (`Lowering.firstUnsupported`), or nil: a
+    /// load-time fact, reported (E0501) before anything runs.
+    var unsupported: (message: String, span: Span)? = nil
 }
 
 /// A span's offsets, the key of plan nodes within one algorithm (one file): cheaper to hash than a
@@ -36,6 +39,13 @@ enum FusedExpression: Sendable {
     case pickedSum(PickedSumForm)
     /// A Σ over sequences run as one call, or a call reusing its prefix (`Rules/SequenceBatching.swift`, `Rules/PrefixReuse.swift`).
     case sequences(SequenceForm)
+    /// `log softmax(Z)`, `log P(θ)`, `log P(θ)[…]` at the `log` call (`Rules/LogSoftmax.swift`).
+    case logSoftmax(LogForm)
+    /// `Σ_{i=1}^{n} … e[i] …` as one sum over the rows (`Rules/RowSum.swift`): the summation variable.
+    case rowSum(variable: String)
+    /// A call of an algorithm memoised inside one application of a function of θ
+    /// (`Rules/CallMemo.swift`): the names whose values key it.
+    case callMemo(reads: [String])
 }
 
 /// A fused run of statements.
@@ -44,6 +54,13 @@ enum FusedStatement: Sendable {
     case causalAttention(CausalAttentionForm)
     /// Algorithm 5's loop over the heads (`Rules/HeadBatching.swift`), at the loop.
     case headBatching(HeadBatchingForm)
+    /// `return softmax(Z)`, `P(θ) ← softmax(Z)`, `P(θ) ← A(…)`: what the statement's value gives
+    /// when its log is asked for (`Rules/LogSoftmax.swift`).
+    case logSoftmaxReturn(LogForm)
+    /// An inline `for t ∈ [ℓ] : …` run once with t bound to all of 1…ℓ (`Rules/ColumnLoop.swift`).
+    case columnLoop
+    /// `∀t_z, t_x, if C then S[t_z, t_x] ← c` as one masked select (`Rules/MaskedSelect.swift`).
+    case maskedSelect(MaskedSelectForm)
 }
 
 /// A whole algorithm as one fused operation.

@@ -21,6 +21,16 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable, Comparable {
     case sequenceBatching = "sequence-batching"
     /// Decoding that reuses the prefix: each new call on a longer x computes only the new columns (a KV cache).
     case prefixReuse = "prefix-reuse"
+    /// `log softmax(Z)`, `log P(θ)[…]` and a callee's `return softmax(Z)` under a log as log-softmax.
+    case logSoftmax = "log-softmax"
+    /// An inline loop over the columns run once on all of them.
+    case columnLoop = "column-loop"
+    /// `∀t_z, t_x, if C then S[t_z, t_x] ← c` as one masked select over the index grid.
+    case maskedSelect = "masked-select"
+    /// `Σ_{i=1}^{n} … e[i] …` as one sum over the rows.
+    case rowSum = "row-sum"
+    /// A call of an algorithm inside a function of θ evaluated once per distinct key.
+    case callMemo = "call-memo"
 
     public static func < (a: RuleID, b: RuleID) -> Bool { a.rawValue < b.rawValue }
 

@@ -15,6 +15,16 @@ enum Matching {
         if case .tuple(let items) = x.kind, items.count == 1 { return unparenthesised(items[0]) }
         return x
     }
+    /// The variable of `Σ_{t=a}^{b}` and `Σ_t` (and, `overSets`, of `Σ_{t∈T̃}`), or nil.
+    static func summationVariable(_ s: Sum, overSets: Bool) -> String? {
+        guard let lower = s.lower else { return nil }
+        switch lower.value.kind {
+        case .binary(.equal, let v, _): return name(v)
+        case .membership(let v, _): return overSets ? name(v) : nil
+        case .name(let n): return n.spelling
+        default: return nil
+        }
+    }
     /// Whether the checker typed `e` as a scalar.
     static func isScalar(_ e: Expr, _ a: CheckedAlgorithm) -> Bool { a.types[e.span]?.isScalar ?? false }
     /// Whether the name expression `e` is a value held under its own spelling (a local, an input).

@@ -20,15 +20,7 @@ struct PickedSumRule: ExpressionRule {
     let id = RuleID.pickedSum
 
     func match(_ e: Expr, in a: CheckedAlgorithm) -> FusedExpression? {
-        guard case .sum(let s) = e.kind, let lower = s.lower else { return nil }
-        let variable: String
-        switch lower.value.kind {
-        case .binary(.equal, let v, _), .membership(let v, _):
-            guard let n = Matching.name(v) else { return nil }
-            variable = n
-        case .name(let n): variable = n.spelling
-        default: return nil
-        }
+        guard case .sum(let s) = e.kind, let variable = Matching.summationVariable(s, overSets: true) else { return nil }
         var target = s.body
         var divisor: Expr? = nil
         if case .binary(.divide, let term, let d) = s.body.kind, !d.mentions(variable) { target = term; divisor = d }   // `…/B`
