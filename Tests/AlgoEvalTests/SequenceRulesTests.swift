@@ -36,7 +36,7 @@ struct SequenceRulesTests {
         var given = Self.dims
         given["B"] = B; given["N_epochs"] = 2
         let dims = try RunSession.datasetDimensions(p.target, count: n, given: given)
-        let r = try RunSession.run(p, dims: dims, reals: RunSession.trainingReals(for: p.target), inputs: inputs, parameters: nil, mask: nil, options: o)
+        let r = try Pipeline.run(p, RunSetup(dims: dims, reals: RunSession.trainingReals(for: p.target), inputs: inputs, parameters: nil, mask: nil, options: o))
         let values = (r.evaluator.gradients + [r.value]).flatMap { RunSession.flatten($0).flatMap { $0.tensor.contiguous().doubles } }
         return (values, try transformerCalls(r.evaluator))
     }
@@ -89,7 +89,7 @@ struct SequenceRulesTests {
     func nonCausalMaskRunsAsWritten() throws {
         let source = SourceFile(path: InterpreterFixtures.repository + "/Algorithms/BidirectionalMinibatch.algo", text: Self.bidirectional)
         let p: LoadedProgram
-        switch RunSession.load(source: source) {
+        switch Pipeline.load(source) {
         case .success(let l): p = l
         case .failure(let f): throw f
         }
@@ -108,7 +108,7 @@ struct SequenceRulesTests {
             var given = Self.dims
             given["N_epochs"] = 1; given["d_f"] = 8
             let dims = try RunSession.datasetDimensions(p.target, count: n, given: given)
-            let r = try RunSession.run(p, dims: dims, reals: RunSession.trainingReals(for: p.target), inputs: inputs, parameters: nil, mask: nil, options: o)
+            let r = try Pipeline.run(p, RunSetup(dims: dims, reals: RunSession.trainingReals(for: p.target), inputs: inputs, parameters: nil, mask: nil, options: o))
             let calls = r.evaluator.profile.filter { $0.key.file.hasSuffix("/ETransformer.algo") && $0.key.line == line }.map(\.value.calls).reduce(0, +)
             return ((r.evaluator.gradients + [r.value]).flatMap { RunSession.flatten($0).flatMap { $0.tensor.contiguous().doubles } }, calls)
         }
@@ -129,7 +129,7 @@ struct SequenceRulesTests {
         dims["ℓ_gen"] = ℓgen
         dims["ℓ_max"] = 16
         let prompt = [3, 1, 4, 1, 5]
-        let r = try RunSession.run(p, dims: dims, reals: ["τ": 1], inputs: ["x": .tokens(prompt)], parameters: nil, mask: nil, options: o)
+        let r = try Pipeline.run(p, RunSetup(dims: dims, reals: ["τ": 1], inputs: ["x": .tokens(prompt)], parameters: nil, mask: nil, options: o))
         guard case .tokens(let y) = r.value else { Issue.record("DInference gave \(r.value.kindName)"); return ([], prompt, nil, [:]) }
         return (y, prompt, r.evaluator.prefixCaches.values.first, r.parameters)
     }
@@ -152,7 +152,7 @@ struct SequenceRulesTests {
         var dims = Self.dims
         dims["ℓ_max"] = 16
         let t = try InterpreterFixtures.program("DTransformer")
-        let whole = try RunSession.run(t, dims: dims, reals: [:], inputs: ["x": .tokens(x)], parameters: θ.mapValues(\.value), mask: nil, options: o)
+        let whole = try Pipeline.run(t, RunSetup(dims: dims, reals: [:], inputs: ["x": .tokens(x)], parameters: θ.mapValues(\.value), mask: nil, options: o))
         guard case .tensor(let P) = whole.value else { Issue.record("DTransformer gave \(whole.value.kindName)"); return }
         #expect(P.shape == cached.output.shape)
         let a = cached.output.value.contiguous().doubles, b = P.value.contiguous().doubles
