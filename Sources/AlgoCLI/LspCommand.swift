@@ -1,3 +1,4 @@
+import AlgoDiagnostics
 import AlgoLSP
 import Foundation
 #if canImport(Glibc)
@@ -41,10 +42,7 @@ struct LspCommand: Command {
                 output.err("algo lsp: error: `--edits` takes a positive number, not `\(raw)`")
                 return .usage
             }
-            guard FileManager.default.isReadableFile(atPath: file) else {
-                output.err("algo lsp: error: cannot read `\(file)`")
-                return .input
-            }
+            if case .failure(let d) = SourceFile.load(path: file) { Reporter(format: .text).emit([d], &output); return .input }
             guard let r = LSPBenchmark.run(path: file, edits: edits) else {
                 output.err("algo lsp: error: the server stopped answering during the benchmark")
                 return .diagnostics
