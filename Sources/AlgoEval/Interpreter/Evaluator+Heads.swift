@@ -29,9 +29,7 @@ extension Evaluator {
                 guard case .collection(let col) = try eval(p, f) else { return nil }
                 perHead.append(col)
             }
-            // A decoding run keeps its stacked heads with its prefix (`PrefixCache`, every layer);
-            // elsewhere the per-site cache of `stacked(_:at:)` (θ unchanged, not on a tape).
-            guard let s = f.sequences?.cache != nil ? stackedParameters(perHead, f) : self.stacked(perHead, at: SpanKey(p.span)) else { return nil }
+            guard let s = self.stacked(perHead, at: SpanKey(p.span), keptBy: f.sequences?.cache) else { return nil }
             stacked[p.span] = .collection(s)
         }
         f.vars[v] = saved
@@ -59,13 +57,18 @@ extension Evaluator {
     /// matters for small models; a large model's products dwarf the copy, and its memory would
     /// grow by a quarter of θ), and the cache is emptied when a new entry does not fit
     /// (evaluation passes of a training run: a new θ per step).
-    func stacked(_ cols: [Collection], at site: SpanKey) -> Collection? {
+    ///
+    /// A decoding that reuses its prefix (`decoding`, `Evaluator+Sequences`) keeps its copies in its
+    /// own cache instead, every layer whatever the size, for as long as the decoding lasts.
+    func stacked(_ cols: [Collection], at site: SpanKey, keptBy decoding: AttentionCache? = nil) -> Collection? {
         var parts: [Variable] = []
         for c in cols { for m in c.members { if case .tensor(let t) = m.value { parts.append(t) } } }
         guard let first = parts.first, !parts.contains(where: \.isRecorded) else { return Self.stack(cols) }
         let key = StackKey(site: site, storage: ObjectIdentifier(first.value.storage))
-        if let (old, s) = stackCache[key], old.count == parts.count, zip(old, parts).allSatisfy({ Self.same($0, $1) }) { return s }
+        if let (old, s) = decoding?.stacked[key] ?? stackCache[key], old.count == parts.count,
+           zip(old, parts).allSatisfy({ Self.same($0, $1) }) { return s }
         guard let s = Self.stack(cols) else { return nil }
+        if let decoding { decoding.stacked[key] = (parts, s); return s }
         let bytes = parts.reduce(0) { $0 + $1.value.count * $1.dtype.byteSize }
         guard bytes <= Self.stackCacheBytes else { return s }
         if stackCachedBytes + bytes > Self.stackCacheBytes { stackCache.removeAll(); stackCachedBytes = 0 }

@@ -36,9 +36,9 @@ final class SequenceColumns {
 final class AttentionCache {
     var keys: [Variable] = [], values: [Variable] = []
     var next = 0
-    /// Per-head parameters stacked for head batching (`Evaluator+Heads`), by the fingerprint of the
-    /// per-head collections, which are kept so that no buffer they name is freed and reused.
-    var stacked: [[Int]: (kept: [Collection], stacked: Collection)] = [:]
+    /// Per-head parameters stacked for head batching (`Evaluator.stacked(_:at:keptBy:)`), kept for
+    /// the whole decoding whatever their size, with the tensors they were stacked from.
+    var stacked: [Evaluator.StackKey: (parts: [Variable], stacked: Collection)] = [:]
 }
 
 /// What a call site that reuses its prefix keeps between calls.
@@ -178,20 +178,6 @@ extension Evaluator {
     }
 
     // MARK: Inside the callee
-
-    /// `Evaluator.stack(perHead)`, kept across the calls of one decoding (the same parameters are
-    /// stacked again for every token otherwise).
-    func stackedParameters(_ perHead: [Collection], _ f: Frame) -> Collection? {
-        guard let cache = f.sequences?.cache else { return Self.stack(perHead) }
-        var key: [Int] = []
-        for c in perHead {
-            guard Self.fingerprint(.collection(c), into: &key) else { return Self.stack(perHead) }
-        }
-        if let hit = cache.stacked[key] { return hit.stacked }
-        guard let s = Self.stack(perHead) else { return nil }
-        cache.stacked[key] = (perHead, s)
-        return s
-    }
 
     /// `W_p[:, t]` inside a sequence run: the column variable's columns read as positions within
     /// their sequence (a gather), or `values` unchanged when `e` is no position read.
