@@ -79,21 +79,56 @@ extension Tensor {
         var oshape = shape
         oshape[axis] = indices.count
         let out = Tensor(uninitializedShape: oshape, dtype: dtype)
-        for (j, i) in indices.enumerated() {
+        for i in indices {
             precondition(i >= 0 && i < shape[axis], "gather: index \(i) outside 0..<\(shape[axis]) of \(Shape.describe(shape))")
-            Tensor.transfer(sliceAt(axis: axis, i, i + 1), into: out.sliceAt(axis: axis, j, j + 1), accumulate: false)
+        }
+        // Dense blocks: each index copies `inner` consecutive elements per outer slice.
+        let src = contiguous(), (inner, outer) = blocks(around: axis)
+        func run<T: TensorScalar>(_ t: T.Type) {
+            let ps = T.pointer(src.storage) + src.offset, pd = T.pointer(out.storage)
+            let n = shape[axis], m = indices.count
+            for o in 0..<outer {
+                for (j, i) in indices.enumerated() {
+                    (pd + (o * m + j) * inner).update(from: ps + (o * n + i) * inner, count: inner)
+                }
+            }
+        }
+        switch dtype {
+        case .f32: run(Float.self)
+        case .f64: run(Double.self)
         }
         return out
     }
 
+    /// The number of elements before `axis` (one block, contiguous in a dense tensor) and after it.
+    func blocks(around axis: Int) -> (inner: Int, outer: Int) {
+        (shape[..<axis].reduce(1, *), shape[(axis + 1)...].reduce(1, *))
+    }
+
     /// Zeros of `shape` with the slices of `self` along `axis` added at `indices` (adjoint of `gather`;
-    /// repeated indices accumulate).
+    /// repeated indices accumulate, in the order of `indices`).
     public func scatterAdd(into shape: [Int], axis: Int, indices: [Int]) -> Tensor {
         precondition(rank == shape.count && axis >= 0 && axis < rank && self.shape[axis] == indices.count,
                      "scatterAdd(axis: \(axis)): \(Shape.describe(self.shape)) with \(indices.count) indices into \(Shape.describe(shape))")
+        var rest = shape, mine = self.shape
+        rest[axis] = 0; mine[axis] = 0
+        precondition(rest == mine && indices.allSatisfy { $0 >= 0 && $0 < shape[axis] },
+                     "scatterAdd(axis: \(axis)): \(Shape.describe(self.shape)) into \(Shape.describe(shape)) at \(indices)")
         let out = Tensor.zeros(shape, dtype: dtype)
-        for (j, i) in indices.enumerated() {
-            Tensor.transfer(sliceAt(axis: axis, j, j + 1), into: out.sliceAt(axis: axis, i, i + 1), accumulate: true)
+        let src = contiguous(), (inner, outer) = blocks(around: axis)
+        func run<T: TensorScalar>(_ t: T.Type) {
+            let ps = T.pointer(src.storage) + src.offset, pd = T.pointer(out.storage)
+            let n = shape[axis], m = indices.count
+            for o in 0..<outer {
+                for (j, i) in indices.enumerated() {
+                    let qd = pd + (o * n + i) * inner, qs = ps + (o * m + j) * inner
+                    for k in 0..<inner { qd[k] += qs[k] }
+                }
+            }
+        }
+        switch dtype {
+        case .f32: run(Float.self)
+        case .f64: run(Double.self)
         }
         return out
     }
