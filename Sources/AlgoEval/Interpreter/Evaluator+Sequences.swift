@@ -217,23 +217,6 @@ extension Evaluator {
         }
         let ordinal = sc.cache?.next ?? 0
         sc.cache?.next += 1
-        // S whole sequences of c columns each (a minibatch): column n·c + t of a `[d, S·c(, H)]`
-        // value is position t of sequence n, so the same storage read as `[d, c, S(·H)]` (the
-        // sequence index, then the head, as the batch axis: entry (n, h) at n + S·h) holds each
-        // sequence (and head) as one batch entry of the causal primitives. One reshape, one
-        // attention and one reshape back, instead of S slices, S attentions and a concatenation
-        // whose cotangents are S zero-padded copies of every input.
-        if sc.cache == nil, sc.segments.count > 1, let c = sc.segments.first?.columns,
-           sc.segments.allSatisfy({ $0.first == 0 && $0.columns == c }) {
-            try checkCausalSquare(form, c, sc, f)
-            let batch = sc.segments.count * (k.rank == 3 ? k.shape[2] : 1)
-            func split(_ x: Variable) -> Variable { x.reshaped([x.shape[0], c, batch]) }
-            ops += 4
-            let a = split(v).causalProduct(.causalWeights(keys: split(k), queries: split(q), divisor: divisor))
-            let result = Value.tensor(a.reshaped(k.rank == 3 ? [v.shape[0], sc.total, k.shape[2]] : [v.shape[0], sc.total]))
-            try checkFinite(result, form.returnLine, f)
-            return result
-        }
         var outs: [Variable] = []
         var start = 0
         for s in sc.segments {
