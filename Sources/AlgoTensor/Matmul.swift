@@ -31,10 +31,18 @@ extension Tensor {
                          "matmul + b𝟏ᵀ: bias \(bias.dtype)\(Shape.describe(bias.shape)) for a product \(a.dtype)\(Shape.describe(oshape))")
         }
         if let stacked = stackedRowsProduct(a, b, transposeA: transposeA, transposeB: transposeB, oshape, addingColumn: bias) { return stacked }
-        var out = Tensor(uninitializedShape: oshape, dtype: a.dtype)
-        if let bias { out.assign(from: bias.reshaped(columnShape(oshape)).broadcast(to: oshape)) }
         let m = oshape[0], n = oshape[1], k = transposeA ? a.shape[0] : a.shape[1]
         let batch = a.rank == 3 ? a.shape[2] : 1
+        if a.rank == 3 && b.rank == 2 && !transposeA && a.dtype == .f32 {
+            // B shared by every batch entry: one product of the entries' rows stacked, `[m·H, k]·op(B)`,
+            // returned as the view `[m, n, H]` of its row blocks.
+            let c = Tensor(uninitializedShape: [m * batch, n], dtype: .f32), out = stackedView(c, rows: m)
+            if let bias { transfer(bias.reshaped(columnShape(oshape)).broadcast(to: oshape), into: out, accumulate: false) }
+            gemm32(stackedRows(a), b, false, transposeB, m * batch, n, k, c.storage.floats, accumulate: bias != nil)
+            return out
+        }
+        var out = Tensor(uninitializedShape: oshape, dtype: a.dtype)
+        if let bias { out.assign(from: bias.reshaped(columnShape(oshape)).broadcast(to: oshape)) }
         for bi in 0..<batch {
             let am = a.rank == 3 ? a.sliceAt(axis: 2, bi, bi + 1) : a
             let bm = b.rank == 3 ? b.sliceAt(axis: 2, bi, bi + 1) : b
@@ -61,6 +69,25 @@ extension Tensor {
         return s
     }
 
+    /// The entries of a batch `[m, n, H]` as the rows `[T_1; T_2; …; T_H]` of one `[m·H, n]` matrix:
+    /// a view when `t` is laid out so (strides `[1, m·H, m]`, as `stackedRowsProduct` makes it),
+    /// else a copy.
+    static func stackedRows(_ t: Tensor) -> Tensor {
+        let m = t.shape[0], n = t.shape[1], h = t.shape[2]
+        if t.strides[0] == 1 || m == 1, t.strides[2] == m || h == 1, t.strides[1] == m * h || n == 1 {
+            return Tensor(storage: t.storage, shape: [m * h, n], strides: [1, m * h], offset: t.offset)
+        }
+        let out = Tensor(uninitializedShape: [m * h, n], dtype: t.dtype)
+        transfer(t, into: stackedView(out, rows: m), accumulate: false)
+        return out
+    }
+
+    /// A dense `[m·H, n]` matrix `c` read as the batch `[m, n, H]` of its row blocks (strides `[1, m·H, m]`).
+    static func stackedView(_ c: Tensor, rows m: Int) -> Tensor {
+        let h = c.shape[0] / m
+        return Tensor(storage: c.storage, shape: [m, c.shape[1], h], strides: [1, m * h, m], offset: c.offset)
+    }
+
     /// `A_h·op(B)` for every h as one product when A `[m, k, H]` is laid out as the rows
     /// `[A_1; A_2; …; A_H]` (strides `[1, m·H, m]`, as the interpreter stacks attention heads) and B is
     /// the same matrix for every h (stride 0 along the batch): `[m·H, k]·op(B) → [m·H, n]`, returned
@@ -68,7 +95,7 @@ extension Tensor {
     /// same dot product as in the per-h loop.
     static func stackedRowsProduct(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, _ oshape: [Int],
                                    addingColumn bias: Tensor? = nil) -> Tensor? {
-        guard a.rank == 3, !transposeA, a.dtype == .f32, b.strides[2] == 0 else { return nil }
+        guard a.rank == 3, b.rank == 3, !transposeA, a.dtype == .f32, b.strides[2] == 0 else { return nil }
         let m = a.shape[0], k = a.shape[1], h = a.shape[2], n = oshape[1]
         guard m > 0, k > 0, n > 0, h > 1, a.strides[0] == 1, a.strides[2] == m, a.strides[1] == m * h else { return nil }
         let all = Tensor(storage: a.storage, shape: [m * h, k], strides: [1, m * h], offset: a.offset)
@@ -82,9 +109,10 @@ extension Tensor {
     }
 
     /// Result shape of `matmul`, or nil when the inner dimensions or ranks disagree.
+    /// A rank-3 A with a rank-2 B is a batch whose entries share B: `[m,k,b]·[k,n] → [m,n,b]`.
     public static func matmulShape(_ a: [Int], _ b: [Int], transposeA: Bool, transposeB: Bool) -> [Int]? {
-        guard a.count == b.count, a.count == 2 || a.count == 3 else { return nil }
-        if a.count == 3 && a[2] != b[2] { return nil }
+        guard a.count == b.count || (a.count == 3 && b.count == 2), a.count == 2 || a.count == 3 else { return nil }
+        if a.count == 3 && b.count == 3 && a[2] != b[2] { return nil }
         let m = transposeA ? a[1] : a[0], ka = transposeA ? a[0] : a[1]
         let kb = transposeB ? b[1] : b[0], n = transposeB ? b[0] : b[1]
         guard ka == kb else { return nil }

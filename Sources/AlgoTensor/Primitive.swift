@@ -330,6 +330,7 @@ struct MatmulRule: PrimitiveRule {
     func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { recorded[1 - k] }
     func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] {
         let a = x[0], b = x[1]
+        if a.rank == 3 && b.rank == 2 { return sharedVJP(a, b, y, g) }
         switch (transposeA, transposeB) {
         case (false, false):
             return [Tensor.matmul(g, b, transposeB: true), Tensor.matmul(a, g, transposeA: true)]
@@ -340,6 +341,27 @@ struct MatmulRule: PrimitiveRule {
         case (true, true):
             return [Tensor.matmul(b, g, transposeA: true, transposeB: true), Tensor.matmul(g, a, transposeA: true, transposeB: true)]
         }
+    }
+}
+
+extension MatmulRule {
+    /// The VJP of a batch `[m, k, H]` whose entries share B (`op(B)` `[k, n]`): dA_h = g_h·op(B)ᵀ
+    /// and dB = Σ_h (the cotangent of B in entry h). Without a transposed A (f32), each as one
+    /// product of the entries' rows stacked (`Tensor.stackedRows`): `dA = G·op(B)ᵀ` with
+    /// G = [g_1; …; g_H], and `dB = AᵀG` (`GᵀA` for a transposed B), whose sum over the stacked
+    /// rows is the sum over h; every entry a dot product over the rows of all heads in order.
+    /// Otherwise B is broadcast over the batch and its cotangents summed.
+    func sharedVJP(_ a: Tensor, _ b: Tensor, _ y: Tensor, _ g: Tensor) -> [Tensor] {
+        let m = a.shape[0]
+        guard !transposeA, a.dtype == .f32 else {
+            let shape3 = [b.shape[0], b.shape[1], 1]
+            let r = vjp([a, b.reshaped(shape3).broadcast(to: [b.shape[0], b.shape[1], a.shape[2]])], output: y, cotangent: g)
+            return [r[0], r[1].sumToShape(shape3).reshaped(b.shape)]
+        }
+        let gAll = Tensor.stackedRows(g), aAll = Tensor.stackedRows(a)
+        let dA = Tensor.stackedView(Tensor.matmul(gAll, b, transposeB: !transposeB), rows: m)
+        let dB = transposeB ? Tensor.matmul(gAll, aAll, transposeA: true) : Tensor.matmul(aAll, gAll, transposeA: true)
+        return [dA, dB]
     }
 }
 

@@ -183,8 +183,8 @@ extension Evaluator {
               isMatrixType(wE, f, w)
         else { return nil }
         let l: Variable, r: Variable
-        if w.rank == 2, x.rank == 2, w.shape[1] == x.shape[0] {
-            (l, r) = (w, x)
+        if (w.rank == 2 || (w.rank == 3 && w.shape[2] == f.heads)), x.rank == 2, w.shape[1] == x.shape[0] {
+            (l, r) = (w, x)   // a head-batched W_q with X shared by every head: one product of the stacked rows
         } else if let (lb, rb) = headBatched(w, x, f), lb.shape[1] == rb.shape[0] {
             (l, r) = (lb, rb)
         } else {
