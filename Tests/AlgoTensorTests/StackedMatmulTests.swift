@@ -67,4 +67,69 @@ import Testing
             return a.matmul(b)
         }
     }
+
+    /// |t| entry by entry, f64 (the scale of a dot product's error bound).
+    static func absolute(_ t: Tensor) -> Tensor { Tensor(shape: t.shape, values: t.doubles.map(abs), dtype: .f64) }
+
+    /// B given once as a matrix (`[m, k, H]·[k, n]`, as `W^h_q X` runs): the same products as B
+    /// broadcast over the heads, forward and backward. Forward: one GEMM of the stacked rows, so each
+    /// entry is the same kind of Float32 dot product as the broadcast path's (bound as above).
+    /// Backward: dA = G·op(B)ᵀ and dB = Σ_h (A_hᵀ g_h) as one GEMM over the m·H stacked rows, so dB
+    /// sums over heads in the GEMM's order instead of the per-head products then a sum: both checked
+    /// against the Float64 VJP of the broadcast form within the bound of a Float32 dot product over
+    /// its whole length (k' = m·H terms for dB, n for dA): |error| ≤ (k'+2)·2⁻²⁴·Σ|terms|.
+    @Test(arguments: [false, true])
+    func sharedOperandMatchesBroadcast(transposeB: Bool) {
+        var rng = RandomGenerator(seed: 11)
+        for (m, k, n, h) in [(5, 3, 4, 2), (16, 64, 70, 4), (17, 33, 9, 3)] {
+            let heads = (0..<h).map { _ in Tensor.normal([m, k], dtype: .f32, using: &rng) }
+            for dense in [false, true] {
+                // The interpreter's stacked layout, and a contiguous one (copied to stacked rows).
+                let a = dense ? Self.stacked(heads).contiguous() : Self.stacked(heads)
+                let b2 = Tensor.normal(transposeB ? [n, k] : [k, n], dtype: .f32, using: &rng)
+                let b3 = b2.reshaped(b2.shape + [1]).broadcast(to: b2.shape + [h])
+                let bias = Tensor.normal([m, 1, h], dtype: .f32, using: &rng)
+                let c = Tensor.matmul(a, b2, transposeB: transposeB, addingColumn: bias)
+                let reference = Tensor.matmul(a, b3, transposeB: transposeB, addingColumn: bias)
+                #expect(c.shape == [m, n, h])
+                let exact = Tensor.matmul(a.converted(to: .f64), b3.converted(to: .f64), transposeB: transposeB,
+                                          addingColumn: bias.converted(to: .f64)).doubles
+                let scale = Tensor.matmul(Self.absolute(a.converted(to: .f64)), Self.absolute(b3.converted(to: .f64)), transposeB: transposeB,
+                                          addingColumn: Self.absolute(bias.converted(to: .f64))).doubles
+                let got = c.doubles, ref = reference.doubles
+                for j in got.indices {
+                    let bound = Double(k + 3) * 0x1p-24 * scale[j]
+                    #expect(abs(got[j] - exact[j]) <= bound && abs(ref[j] - exact[j]) <= bound, "forward \(m)×\(k)×\(n)×\(h), entry \(j)")
+                }
+                // Backward through the rule, against the broadcast form's VJP in Float64.
+                let g = Tensor.normal([m, n, h], dtype: .f32, using: &rng)
+                let rule = MatmulRule(transposeA: false, transposeB: transposeB)
+                let fast = rule.vjp([a, b2], output: c, cotangent: g)
+                let slow = rule.vjp([a.converted(to: .f64), b3.converted(to: .f64)], output: c.converted(to: .f64), cotangent: g.converted(to: .f64))
+                let slowAbs = rule.vjp([Self.absolute(a.converted(to: .f64)), Self.absolute(b3.converted(to: .f64))], output: c.converted(to: .f64),
+                                       cotangent: Self.absolute(g.converted(to: .f64)))
+                #expect(fast[0].shape == a.shape && fast[1].shape == b2.shape)
+                let dA = fast[0].doubles, dAExact = slow[0].doubles, dAScale = slowAbs[0].doubles
+                for j in dA.indices {
+                    #expect(abs(dA[j] - dAExact[j]) <= Double(n + 2) * 0x1p-24 * dAScale[j], "dA \(m)×\(k)×\(n)×\(h), entry \(j)")
+                }
+                let dB = fast[1].doubles, dBExact = slow[1].sumToShape(b2.shape + [1]).doubles, dBScale = slowAbs[1].sumToShape(b2.shape + [1]).doubles
+                for j in dB.indices {
+                    #expect(abs(dB[j] - dBExact[j]) <= Double(m * h + 2) * 0x1p-24 * dBScale[j], "dB \(m)×\(k)×\(n)×\(h), entry \(j)")
+                }
+            }
+        }
+    }
+
+    /// The shared-operand product differentiates like the per-head products (f64 finite differences;
+    /// f64 takes the broadcast path, which the test above ties to the f32 one).
+    @Test func sharedOperandGradient() {
+        var rng = RandomGenerator(seed: 12)
+        let w = (0..<3).map { _ in GradCheck.normal([2, 4], &rng) }
+        let x = GradCheck.normal([4, 5], &rng), b = GradCheck.normal([2, 1, 3], &rng)
+        GradCheck.check(w + [x, b]) { v in
+            let a = Variable.concat(Array(v[0..<3]), axis: 0).reshaped([2, 3, 4]).permuted([0, 2, 1])
+            return a.matmul(v[3], addingColumn: v[4])
+        }
+    }
 }
