@@ -322,18 +322,6 @@ extension Tensor {
 
     /// A rank-0 tensor of this dtype.
     func scalarLike(_ v: Double) -> Tensor { Tensor(scalar: v, dtype: dtype) }
-
-    /// `self += other` in place (same shape), reusing the storage when uniquely held: the gradient
-    /// accumulator of the tape.
-    mutating func addInPlace(_ other: Tensor) {
-        precondition(shape == other.shape && dtype == other.dtype,
-                     "accumulate: \(Shape.describe(shape)) += \(Shape.describe(other.shape))")
-        makeUniqueContiguous()
-        switch dtype {   // self + other written over self: each element read before it is written
-        case .f32: _ = Tensor.binaryKernel(self, other, .add, Float.self, into: self)
-        case .f64: _ = Tensor.binaryKernel(self, other, .add, Double.self, into: self)
-        }
-    }
 }
 
 extension Tensor {

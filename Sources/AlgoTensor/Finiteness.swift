@@ -18,7 +18,9 @@ final class FoundKinds: Sendable {
 extension Tensor {
     /// Which non-finite values occur among the elements (any layout).
     public var finiteness: Finiteness {
-        let c = contiguous()
+        // The elements of a dense block in any order (a permuted or head-stacked view) are scanned
+        // where they lie; other layouts are copied first.
+        let c = isDenseBlock ? Tensor(storage: storage, shape: [count], strides: [1], offset: offset) : contiguous()
         let n = c.count
         switch dtype {
         case .f32:
@@ -39,6 +41,20 @@ extension Tensor {
                 Tensor.scan64(p + c.offset, n)
             }
         }
+    }
+
+    /// Whether the elements fill `count` consecutive storage slots from `offset`, in some order:
+    /// the strides of the dimensions longer than 1, sorted, are those of a dense tensor.
+    var isDenseBlock: Bool {
+        var dims = zip(shape, strides).filter { $0.0 != 1 }
+        if dims.contains(where: { $0.0 == 0 }) { return true }
+        dims.sort { $0.1 < $1.1 }
+        var s = 1
+        for (n, stride) in dims {
+            if stride != s { return false }
+            s *= n
+        }
+        return true
     }
 
     /// f32 bit test: exponent all ones means ∞ (mantissa 0) or NaN (mantissa ≠ 0). The first pass

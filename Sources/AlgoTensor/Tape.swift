@@ -126,11 +126,14 @@ public final class Tape {
                 let started = timesBackward ? DispatchTime.now().uptimeNanoseconds : 0
                 defer { if timesBackward { backwardNanos[node.tag, default: 0] += DispatchTime.now().uptimeNanoseconds - started } }
                 if releasing { nodes[i].inputValues = []; nodes[i].value = Tape.placeholder(like: node.value); nodes[i].residuals = [] }
-                let cts = p.rule.vjp(node.inputValues, output: node.value, residuals: node.residuals, cotangent: g,
+                var cts = p.rule.vjp(node.inputValues, output: node.value, residuals: node.residuals, cotangent: g,
                                      needed: node.inputs.map { $0 >= 0 })
                 for (k, j) in node.inputs.enumerated() where j >= 0 {
-                    let ct = cts[k].sumToShape(node.inputValues[k].shape)  // un-broadcast: the one place
-                    if grads[j] == nil { grads[j] = ct } else { grads[j]!.addInPlace(ct) }  // accumulate
+                    var ct = cts[k].sumToShape(node.inputValues[k].shape)  // un-broadcast: the one place
+                    cts[k] = Tape.placeholder(like: ct)
+                    // Accumulate: into the buffer of the sum so far or of ct when nothing else holds it,
+                    // else into a fresh one (one pass; never a copy and then an addition).
+                    if var sum = grads[j] { grads[j] = nil; grads[j] = Tensor.binary(.add, reusing: &sum, &ct) } else { grads[j] = ct }
                 }
                 if !keep.contains(i) { grads[i] = nil }
             }

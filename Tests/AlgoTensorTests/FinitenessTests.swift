@@ -40,4 +40,26 @@ import Testing
         #expect(away.finiteness == Finiteness(hasNaN: false, hasInfinity: false))
         #expect(away.finiteness == Self.reference(away))
     }
+
+    /// A permuted dense block (the head-stacked `[m, n, H]` view with strides `[1, m·H, m]`, a
+    /// transpose) is scanned in place: every position found, for both dtypes; an offset block (one
+    /// head's rows of a stacked matrix) is not dense and is copied, and sees only its own elements.
+    @Test(arguments: [DType.f32, .f64])
+    func denseBlocksInPlace(_ dtype: DType) {
+        let (m, n, h) = (3, 5, 4)
+        for i in 0..<(m * n * h) {
+            var v = [Double](repeating: 1, count: m * n * h)
+            v[i] = .nan
+            let all = Tensor(shape: [m * h, n], values: v, dtype: dtype)
+            let stacked = Tensor(storage: all.storage, shape: [m, n, h], strides: [1, m * h, m], offset: 0)
+            #expect(stacked.isDenseBlock && !stacked.isContiguous)
+            #expect(stacked.finiteness == Finiteness(hasNaN: true, hasInfinity: false), "position \(i)")
+            #expect(all.transposed.isDenseBlock && all.transposed.finiteness == Self.reference(all))
+            let head = all.slice(lower: [m, 0], upper: [2 * m, n])   // rows of head 2
+            #expect(!head.isDenseBlock)
+            #expect(head.finiteness == Self.reference(head), "position \(i)")
+        }
+        let broadcast = Tensor(shape: [2], values: [1, .infinity], dtype: dtype).reshaped([2, 1]).broadcast(to: [2, 3])
+        #expect(!broadcast.isDenseBlock && broadcast.finiteness == Finiteness(hasNaN: false, hasInfinity: true))
+    }
 }

@@ -98,13 +98,15 @@ import AlgoKernels
         for i in stride(from: 0, to: 384, by: 11) { for j in stride(from: 0, to: 256, by: 3) { #expect(t[i, j] == y[j, i]) } }
         Self.expectSameOnAllThreadCounts({ y.transposed.copy() }, "copy of a transposed view")
         Self.expectSameOnAllThreadCounts({ x.copy() }, "dense copy")
+        // The tape's accumulation: into the sum's own buffer when unique, else a fresh one.
+        func accumulate(_ sum: inout Tensor, _ other: Tensor) { var o = other; sum = Tensor.binary(.add, reusing: &sum, &o) }
         var acc = x.copy()
-        acc.addInPlace(y.transposed)
-        acc.addInPlace(x)
+        accumulate(&acc, y.transposed)
+        accumulate(&acc, x)
         for i in stride(from: 0, to: 384, by: 11) {
             for j in stride(from: 0, to: 256, by: 3) { #expect(Float(acc[i, j]) == (Float(x[i, j]) + Float(y[j, i])) + Float(x[i, j])) }
         }
-        Self.expectSameOnAllThreadCounts({ var a = x.copy(); a.addInPlace(y.transposed); a.addInPlace(x); return a }, "accumulation")
+        Self.expectSameOnAllThreadCounts({ var a = x.copy(); accumulate(&a, y.transposed); accumulate(&a, x); return a }, "accumulation")
         let mask = x.compare(.less, Tensor(scalar: 0))
         let chosen = Tensor.select(mask, x, Tensor(scalar: -.infinity))
         for i in stride(from: 0, to: x.count, by: 31) {

@@ -44,6 +44,7 @@ extension Evaluator {
             ops += 1
             fam.elements[h] = .tensor(y.slice(lower: [0, 0, h - 1], upper: [y.shape[0], y.shape[1], h]).reshaped([y.shape[0], y.shape[1]]))
         }
+        fam.heads = y   // `[Y^1; …; Y^H]` as one reshape (`Evaluator.list`)
         f.families[key] = fam
         return .normal
     }

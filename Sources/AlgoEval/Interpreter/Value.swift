@@ -72,9 +72,14 @@ public struct FunctionValue {
 
 /// A family `e_t`, `Y^h`: elements by index (1-based), or the columns of one matrix (batched).
 public struct Family {
-    public var elements: [Int: Value] = [:]
+    /// Writing an element forgets `heads` (the elements no longer all come from it).
+    public var elements: [Int: Value] = [:] { didSet { heads = nil } }
     /// When set, element t is column t of this matrix.
     public var columns: Variable?
+    /// When set (head batching, `Evaluator+Heads`), element h is head h, `[:, :, h]`, of this
+    /// `[d, n, H]` tensor, which `elements` also hold one by one: `[Y^1; …; Y^H]` is then its heads'
+    /// rows stacked in one reshape (`Evaluator.list`) instead of H slices and a concatenation.
+    public var heads: Variable?
     public var count: Int { columns.map { $0.shape.count >= 2 ? $0.shape[1] : 1 } ?? (elements.keys.max() ?? 0) }
     public init(columns: Variable? = nil) { self.columns = columns }
 
