@@ -56,8 +56,8 @@ public enum FusedGELU {
 
     /// The work of one block of 8 elements, in units of an element-wise addition (`Parallel.forRanges`'s
     /// `cost`): Φ is an exponential and a polynomial of degree 6 or 10 per lane, about 8 additions' time
-    /// per element. So `[d_mlp, B·ℓ]` of a minibatch (2¹⁷ elements) is split over the threads
-    /// (forward 53 → 30 µs, backward 133 → 70 µs on 2 Zen 4 cores) and one sequence's (2¹⁴) is not.
+    /// per element. So the tiny config's `[d_mlp, B·ℓ]` of a minibatch of 8 (2¹⁷ elements, 50 µs forward
+    /// and 130 µs backward on one Zen 4 core) is split over the threads, and one sequence's (2¹⁴) is not.
     static let blockCost = 64
 
     /// `y[i] = GELU(x[i])` for `i < count`. `x` and `y` may alias.
