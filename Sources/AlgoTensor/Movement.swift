@@ -82,27 +82,30 @@ extension Tensor {
         for i in indices {
             precondition(i >= 0 && i < shape[axis], "gather: index \(i) outside 0..<\(shape[axis]) of \(Shape.describe(shape))")
         }
-        // Dense blocks: each index copies `inner` consecutive elements per outer slice.
-        let src = contiguous(), (inner, outer) = blocks(around: axis)
-        func run<T: TensorScalar>(_ t: T.Type) {
-            let ps = T.pointer(src.storage) + src.offset, pd = T.pointer(out.storage)
-            let n = shape[axis], m = indices.count
-            for o in 0..<outer {
-                for (j, i) in indices.enumerated() {
-                    (pd + (o * m + j) * inner).update(from: ps + (o * n + i) * inner, count: inner)
-                }
-            }
-        }
-        switch dtype {
-        case .f32: run(Float.self)
-        case .f64: run(Double.self)
-        }
+        Tensor.blocks(wide: contiguous(), narrow: out, axis: axis, indices: indices, scatter: false)
         return out
     }
 
-    /// The number of elements before `axis` (one block, contiguous in a dense tensor) and after it.
-    func blocks(around axis: Int) -> (inner: Int, outer: Int) {
-        (shape[..<axis].reduce(1, *), shape[(axis + 1)...].reduce(1, *))
+    /// Between dense tensors equal but along `axis`, where `narrow` has one entry per index: for each
+    /// outer slice (the dimensions after `axis`) and each j, the block of elements before `axis`
+    /// (consecutive) at `indices[j]` of `wide` is copied to entry j of `narrow` (a gather), or entry
+    /// j of `narrow` is added to it (a scatter-add, in the order of `indices`).
+    static func blocks(wide: Tensor, narrow: Tensor, axis: Int, indices: [Int], scatter: Bool) {
+        let inner = wide.shape[..<axis].reduce(1, *), outer = wide.shape[(axis + 1)...].reduce(1, *)
+        let n = wide.shape[axis], m = indices.count
+        func run<T: TensorScalar>(_ t: T.Type) {
+            let pw = T.pointer(wide.storage) + wide.offset, pn = T.pointer(narrow.storage) + narrow.offset
+            for o in 0..<outer {
+                for (j, i) in indices.enumerated() {
+                    let qw = pw + (o * n + i) * inner, qn = pn + (o * m + j) * inner
+                    if scatter { for k in 0..<inner { qw[k] += qn[k] } } else { qn.update(from: qw, count: inner) }
+                }
+            }
+        }
+        switch wide.dtype {
+        case .f32: run(Float.self)
+        case .f64: run(Double.self)
+        }
     }
 
     /// Zeros of `shape` with the slices of `self` along `axis` added at `indices` (adjoint of `gather`;
@@ -115,21 +118,7 @@ extension Tensor {
         precondition(rest == mine && indices.allSatisfy { $0 >= 0 && $0 < shape[axis] },
                      "scatterAdd(axis: \(axis)): \(Shape.describe(self.shape)) into \(Shape.describe(shape)) at \(indices)")
         let out = Tensor.zeros(shape, dtype: dtype)
-        let src = contiguous(), (inner, outer) = blocks(around: axis)
-        func run<T: TensorScalar>(_ t: T.Type) {
-            let ps = T.pointer(src.storage) + src.offset, pd = T.pointer(out.storage)
-            let n = shape[axis], m = indices.count
-            for o in 0..<outer {
-                for (j, i) in indices.enumerated() {
-                    let qd = pd + (o * n + i) * inner, qs = ps + (o * m + j) * inner
-                    for k in 0..<inner { qd[k] += qs[k] }
-                }
-            }
-        }
-        switch dtype {
-        case .f32: run(Float.self)
-        case .f64: run(Double.self)
-        }
+        Tensor.blocks(wide: out, narrow: contiguous(), axis: axis, indices: indices, scatter: true)
         return out
     }
 

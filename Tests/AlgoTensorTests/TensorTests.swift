@@ -76,6 +76,31 @@ import Testing
         #expect(Tensor(shape: [2, 1], floats: [1, 1]).scatterAdd(into: [2, 3], axis: 1, indices: [2]).floats == [0, 0, 0, 0, 1, 1])
     }
 
+    /// Gather and scatter-add (copies of dense blocks) against the element-by-element definition on
+    /// a rank-3 tensor along every axis, from a dense and a permuted source, with repeated indices
+    /// (whose scatter-added entries sum in the order of the indices: here exactly, small integers).
+    @Test(arguments: [DType.f32, .f64])
+    func gatherAndScatterAlongEveryAxis(_ dtype: DType) {
+        let shape = [3, 4, 5]
+        let dense = Tensor(shape: shape, values: (0..<60).map { Double($0) }, dtype: dtype)
+        let permuted = Tensor(shape: [4, 3, 5], values: (0..<60).map { Double($0 * 7 % 61) }, dtype: dtype).permuted([1, 0, 2])
+        for source in [dense, permuted] {
+            for axis in 0..<3 {
+                let indices = [shape[axis] - 1, 0, shape[axis] - 1, 1]
+                let g = source.gather(axis: axis, indices: indices)
+                var scattered = [Double](repeating: 0, count: 60)
+                for a in 0..<g.shape[0] { for b in 0..<g.shape[1] { for c in 0..<g.shape[2] {
+                    var at = [a, b, c]
+                    at[axis] = indices[at[axis]]
+                    #expect(g[a, b, c] == source[at])
+                    scattered[at[0] + 3 * at[1] + 12 * at[2]] += g[a, b, c]
+                } } }
+                #expect(g.scatterAdd(into: shape, axis: axis, indices: indices).doubles == scattered)
+                #expect(g.permuted([2, 1, 0]).contiguous().permuted([2, 1, 0]).scatterAdd(into: shape, axis: axis, indices: indices).doubles == scattered)
+            }
+        }
+    }
+
     @Test func dtypeConversion() {
         let d = Self.m23.converted(to: .f64)
         #expect(d.dtype == .f64 && d.doubles == [1, 4, 2, 5, 3, 6])
