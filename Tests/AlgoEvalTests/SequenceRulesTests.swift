@@ -164,4 +164,55 @@ struct SequenceRulesTests {
         #expect(yOff == y)
         #expect(cacheOff == nil)
     }
+
+    /// An evaluation pass of a training algorithm (`evaluate(…)`, the loss before and after of a
+    /// training run, `--eval-every`): every loss(θ), and the transformer calls it made.
+    func evaluationPass(_ name: String, _ sequences: [[Int]], dtype: DType, disabled: Set<RuleID>, apply: Bool = false) throws -> ([Double], Int) {
+        let p = try InterpreterFixtures.program(name)
+        var o = RunOptions()
+        o.dtype = dtype
+        o.seed = 5
+        o.profile = true
+        o.applyGradients = apply
+        o.disabledRules = disabled
+        var elements: [Int: [Int]] = [:]
+        for (k, x) in sequences.enumerated() { elements[k + 1] = x }
+        let input = try #require(RunSession.datasetInputs(p.target).first).name
+        let (inputs, n) = try RunSession.dataset([input: elements], p.target)
+        var given = Self.dims
+        given["N_epochs"] = 1
+        let dims = try RunSession.datasetDimensions(p.target, count: n, given: given)
+        let r = try Pipeline.run(p, RunSetup(dims: dims, reals: RunSession.trainingReals(for: p.target), inputs: inputs, parameters: nil, mask: nil, options: o))
+        return (r.evaluator.losses + r.evaluator.tokenLosses, try transformerCalls(r.evaluator))
+    }
+
+    /// Float64, as for the minibatch: each column is the same dot products in a wider product, so
+    /// the losses agree to rounding (≤ 1e-12 relative); a sequence read at another's positions or
+    /// attending across sequences is off by 1e-2 and more.
+    @Test("an evaluation pass of DTraining and DTrainingAdam: the loop's sequences run as one call, every loss as sequence by sequence",
+          arguments: ["DTraining", "DTrainingAdam"])
+    func evaluationLoopEqualsPerSequence(_ name: String) throws {
+        let sequences = [[3, 1, 4, 1, 5, 9, 2], [6, 5, 3, 5, 8, 9, 7, 9, 3, 2], [3, 8, 4], [6, 2, 6, 4, 3, 3, 8, 3, 2, 7], [9, 5]]
+        let (on, callsOn) = try evaluationPass(name, sequences, dtype: .f64, disabled: [])
+        let (off, callsOff) = try evaluationPass(name, sequences, dtype: .f64, disabled: [.sequenceBatching])
+        #expect(on.count == 2 * sequences.count && off.count == on.count)
+        let worst = zip(on, off).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? .infinity
+        #expect(worst <= 1e-12, "max relative difference \(worst)")
+        #expect(callsOn == 1, "\(callsOn) transformer calls with the rule on (one chunk of 5 sequences)")
+        #expect(callsOff == sequences.count)
+        // Float32: the same to float rounding (≈ 1e-7 per operation through 2 layers: ≤ 1e-5 relative).
+        let (on32, _) = try evaluationPass(name, sequences, dtype: .f32, disabled: [])
+        let (off32, _) = try evaluationPass(name, sequences, dtype: .f32, disabled: [.sequenceBatching])
+        let worst32 = zip(on32, off32).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? .infinity
+        #expect(worst32 <= 1e-5, "Float32: max relative difference \(worst32)")
+    }
+
+    /// A training pass updates θ every iteration: the loop is not batched (one call per sequence),
+    /// and an evaluation pass with causal attention off runs as written.
+    @Test("a training pass, or causal-attention off, runs the loop sequence by sequence")
+    func trainingLoopRunsAsWritten() throws {
+        let sequences = [[3, 1, 4], [1, 5, 9, 2], [6, 5, 3]]
+        #expect(try evaluationPass("DTraining", sequences, dtype: .f32, disabled: [], apply: true).1 == 3)
+        #expect(try evaluationPass("DTraining", sequences, dtype: .f32, disabled: [.causalAttention]).1 == 3)
+    }
 }

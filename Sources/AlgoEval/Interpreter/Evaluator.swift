@@ -31,6 +31,8 @@ public final class Evaluator {
     var memoFrame: Frame? = nil
     /// The caches of calls that reuse their prefix (`Evaluator+Sequences`), by call site.
     var prefixCaches: [SpanKey: PrefixCache] = [:]
+    /// The loops over sequences running now whose call runs on chunks of them (`Evaluator+SequenceLoop`), by call site.
+    var sequenceLoops: [SpanKey: SequenceLoopBatch] = [:]
     /// The parameter names of the last `run`, sorted (a run with the same names reuses the order).
     var sortedParameterNames: [String] = []
     /// Stacked per-head parameters by call site and the storage of their first tensor (one entry
