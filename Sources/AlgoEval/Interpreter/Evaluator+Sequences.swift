@@ -36,6 +36,18 @@ final class SequenceColumns {
 final class AttentionCache {
     var keys: [Variable] = [], values: [Variable] = []
     var next = 0
+    /// From an attention's first extension on, its K and V in buffers that grow without copying the prefix.
+    var growing: [Int: (keys: GrowingColumns, values: GrowingColumns)] = [:]
+
+    /// Appends the new columns of attention `ordinal` to its K and V; returns all of them (views, no copy of the prefix).
+    func extend(_ ordinal: Int, keys k: Variable, values v: Variable) -> (Variable, Variable) {
+        var g = growing[ordinal] ?? (GrowingColumns(keys[ordinal].value, capacity: 2 * (keys[ordinal].shape[1] + k.shape[1])),
+                                     GrowingColumns(values[ordinal].value, capacity: 2 * (values[ordinal].shape[1] + v.shape[1])))
+        growing[ordinal] = nil   // uniquely held while it grows
+        keys[ordinal] = Variable(g.keys.append(k.value)); values[ordinal] = Variable(g.values.append(v.value))
+        growing[ordinal] = g
+        return (keys[ordinal], values[ordinal])
+    }
     /// Per-head parameters stacked for head batching (`Evaluator.stacked(_:at:keptBy:)`), kept for
     /// the whole decoding whatever their size, with the tensors they were stacked from.
     var stacked: [Evaluator.StackKey: (parts: [Variable], stacked: Collection)] = [:]
@@ -49,6 +61,8 @@ final class PrefixCache {
     var tokens: [Int]
     let fingerprint: [Int], kept: [Value]
     var output: Variable
+    /// The columns of `output` in a buffer that grows without copying them (from the first reuse on).
+    var outputColumns: GrowingColumns? = nil
     let attention: AttentionCache
     /// How many calls in a row computed only their new columns (0 after a whole run).
     let extensions: Int
@@ -142,13 +156,18 @@ extension Evaluator {
         }
         guard case .tensor(let p) = result, p.rank == 2, p.shape[1] == x.count - first, attention.next == attention.keys.count else { return nil }
         var full = p
+        var columns: GrowingColumns? = nil
         if let reuse {
             guard reuse.output.shape[0] == p.shape[0] else { return nil }
             ops += 1
-            full = Variable.concat([reuse.output, p], axis: 1)
+            columns = reuse.outputColumns ?? GrowingColumns(reuse.output.value, capacity: 2 * x.count)
+            reuse.outputColumns = nil   // uniquely held while it grows
+            full = Variable(columns!.append(p.value))
         }
-        prefixCaches[key] = PrefixCache(frame: f, tokens: x, fingerprint: fingerprint, kept: kept, output: full, attention: attention,
-                                          extensions: reuse.map { $0.extensions + 1 } ?? 0)
+        let cache = PrefixCache(frame: f, tokens: x, fingerprint: fingerprint, kept: kept, output: full, attention: attention,
+                                extensions: reuse.map { $0.extensions + 1 } ?? 0)
+        cache.outputColumns = columns
+        prefixCaches[key] = cache
         return .tensor(full)
     }
 
@@ -236,8 +255,7 @@ extension Evaluator {
                       cache.keys[ordinal].shape[1] == s.first else { throw SequenceFallback() }
                 let p = s.first + 1
                 try checkCausalExtension(form, p, f)
-                let kf = Variable.concat([cache.keys[ordinal], ks], axis: 1), vf = Variable.concat([cache.values[ordinal], vs], axis: 1)
-                cache.keys[ordinal] = kf; cache.values[ordinal] = vf
+                let (kf, vf) = cache.extend(ordinal, keys: ks, values: vs)
                 ops += 5
                 let weights = (kf.matmul(qs, transposeSelf: true) / divisor).softmaxColumns()
                 outs.append(vf.matmul(weights))
