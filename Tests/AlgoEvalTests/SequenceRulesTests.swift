@@ -215,4 +215,59 @@ struct SequenceRulesTests {
         #expect(try evaluationPass("DTraining", sequences, dtype: .f32, disabled: [], apply: true).1 == 3)
         #expect(try evaluationPass("DTraining", sequences, dtype: .f32, disabled: [.causalAttention]).1 == 3)
     }
+
+    static let edDims: [String: Int] = ["N_V": 11, "ℓ_max": 16, "L_enc": 2, "L_dec": 2, "H": 2, "d_e": 8, "d_mlp": 12, "d_attn": 4, "d_mid": 4]
+
+    /// EDInference on z with the small dims: its tokens, the cache of its call site, θ, and the
+    /// operations Attention's line 2 (`K ← W_k Z + b_k 𝟏ᵀ`) issued (the same number each time it is
+    /// computed, once per MHAttention call with the heads batched; none when its value is taken from the cache).
+    func edDecode(_ dtype: DType, disabled: Set<RuleID>, z: [Int]) throws -> (tokens: [Int], cache: PrefixCache?, θ: [String: Variable], keyLines: Int) {
+        let p = try InterpreterFixtures.program("EDInference")
+        var o = RunOptions()
+        o.dtype = dtype
+        o.seed = 5   // 9 steps at most; this seed draws eos_token late enough for several calls
+        o.maxSteps = 9
+        o.profile = true
+        o.disabledRules = disabled
+        let r = try Pipeline.run(p, RunSetup(dims: Self.edDims, reals: ["τ": 1], inputs: ["z": .tokens(z)], parameters: nil, mask: nil, options: o))
+        guard case .tokens(let x) = r.value else { Issue.record("EDInference gave \(r.value.kindName)"); return ([], nil, [:], 0) }
+        let text = try String(contentsOfFile: InterpreterFixtures.repository + "/Algorithms/Attention.algo", encoding: .utf8)
+        let line = try #require(text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.hasPrefix("2 K ←") }) + 1
+        let keyLines = r.evaluator.profile.filter { $0.key.file.hasSuffix("/Attention.algo") && $0.key.line == line }.map(\.value.operations).reduce(0, +)
+        return (x, r.evaluator.prefixCaches.values.first, r.parameters, keyLines)
+    }
+
+    /// The encoder-decoder's decoding: the encoder's Z and the cross-attention's K and V are computed
+    /// by the first call only, each decoder self-attention keeps its K and V; the P the cache built
+    /// column by column equals one EDTransformer pass on the same z, x̂ and θ. Bounds as for
+    /// DInference (each entry the same sums in another order): Float64 ≤ 1e-12, Float32 ≤ 2e-5 of
+    /// the largest entry (2 + 2 layers, softmax and layer norm).
+    @Test("EDInference with the prefix reused: the encoder once, P equals one whole EDTransformer pass", arguments: [DType.f64, .f32])
+    func edDecodingEqualsRecomputation(_ dtype: DType) throws {
+        let z = [3, 1, 4, 1, 5, 9]
+        let (x, cache, θ, keyLines) = try edDecode(dtype, disabled: [], z: z)
+        let cached = try #require(cache)
+        let calls = x.count - 1   // x̂ starts with bos_token; each call adds one token
+        #expect(calls >= 3, "\(calls) calls")
+        #expect(cached.extensions == calls - 1, "\(cached.extensions) of \(calls) calls reused their prefix")
+        #expect(cached.tokens == Array(x.dropLast()))
+        var o = RunOptions()
+        o.dtype = dtype
+        let t = try InterpreterFixtures.program("EDTransformer")
+        let whole = try Pipeline.run(t, RunSetup(dims: Self.edDims, reals: [:], inputs: ["z": .tokens(z), "x": .tokens(cached.tokens)],
+                                                  parameters: θ.mapValues(\.value), mask: nil, options: o))
+        guard case .tensor(let P) = whole.value else { Issue.record("EDTransformer gave \(whole.value.kindName)"); return }
+        #expect(P.shape == cached.output.shape)
+        let a = cached.output.value.contiguous().doubles, b = P.value.contiguous().doubles
+        let worst = zip(a, b).map { abs($0 - $1) }.max() ?? .infinity
+        let bound = (dtype == .f64 ? 1e-12 : 2e-5) * (b.map(abs).max() ?? 1)
+        #expect(worst <= bound, "max |ΔP| = \(worst), bound \(bound)")
+        // The rule off: the same tokens, every call on the whole prefix, the encoder every time.
+        let (xOff, cacheOff, _, keyLinesOff) = try edDecode(dtype, disabled: [.prefixReuse], z: z)
+        #expect(xOff == x)
+        #expect(cacheOff == nil)
+        // L_enc + 2 L_dec = 6 attentions compute K on every call as written; with the cache, 6 on the
+        // first call, then only the L_dec = 2 self-attentions (the encoder and the cross-attention's K over Z are kept).
+        #expect(keyLinesOff > 0 && keyLines * 6 * calls == keyLinesOff * (6 + 2 * (calls - 1)), "K line operations \(keyLines) against \(keyLinesOff) in \(calls) calls")
+    }
 }

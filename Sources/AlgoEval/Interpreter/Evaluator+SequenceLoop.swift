@@ -77,7 +77,7 @@ extension Evaluator {
             }
         }
         guard ns.count >= 2, tokens[0] == x else { return nil }
-        let layout = SequenceColumns(segments: tokens.map { .init(columns: $0.count, first: 0) }, positional: batch.form.positional, cache: nil)
+        let layout = SequenceColumns(segments: tokens.map { .init(columns: $0.count, first: 0) }, proof: batch.form.proof, cache: nil)
         let result: Value
         do {
             result = try callAlgorithm(c, e, f, given: [argument.span: .tokens(tokens.flatMap { $0 })], logReturn: logReturn, sequences: layout)

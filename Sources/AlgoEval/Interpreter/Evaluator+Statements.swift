@@ -51,7 +51,7 @@ extension Evaluator {
         case .comment, .error: return .normal
         case .assign(let target, _, let value):
             if case .call(let c) = target.kind { try defineFunction(c, value, s, f); return .normal }
-            let v = try eval(value, f)
+            let v = try f.sequences?.cache == nil ? eval(value, f) : sharedValue(value, s, f)   // decoding: computed once (Evaluator+SequenceContext)
             try SizeBudget.checkHeld(at: s.span)
             try assign(target, v, f, s)
             if options.training != nil { try afterAssignment(s, f) }   // a step of a training run (TrainingMonitor.swift)

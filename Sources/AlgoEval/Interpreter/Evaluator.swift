@@ -186,6 +186,7 @@ public final class Evaluator {
         f.logReturn = logReturn
         f.heads = heads
         f.sequences = sequences ?? caller.sequences
+        if let sc = f.sequences { enterSequenceContext(f, sc, caller: sequences == nil ? caller.sequenceContext : 0, expr) }   // Evaluator+SequenceContext
         f.dims = resolved.dimensionValues { caller.dims[$0] }
         // Real hyperparameters of the caller with the same name (τ).
         for h in callee.realHyperparameterNames {

@@ -37,7 +37,7 @@ struct PrefixReuseRule: ExpressionRule {
               !c.parameters.contains(where: { $0.value.mentions(x) }) else { return nil }
         var proof = SequenceColumnsProof(callee: callee)
         guard proof.call(e, in: a, varying: [candidates[0]]) else { return nil }
-        return .sequences(.prefix(PrefixReuseForm(argument: candidates[0], positional: proof.positional)))
+        return .sequences(.prefix(PrefixReuseForm(argument: candidates[0], proof: proof.facts)))
     }
 
     /// Names the body extends by `x ← [x, …]`.
@@ -56,6 +56,6 @@ struct PrefixReuseRule: ExpressionRule {
 struct PrefixReuseForm: Sendable {
     /// Which argument is the growing sequence.
     let argument: Int
-    /// Position reads of shared values in the callee (`W_p[:, t]`).
-    let positional: Set<Span>
+    /// What the proof found in the callee (position reads, contexts, shared statements).
+    let proof: SequenceProofFacts
 }

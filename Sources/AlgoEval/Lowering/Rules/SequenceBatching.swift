@@ -48,7 +48,7 @@ struct SequenceBatchingRule: ExpressionRule {
         guard varying.count == 1 else { return nil }
         var proof = SequenceColumnsProof(callee: callee)
         guard proof.call(calls[0], in: a, varying: Set(varying)) else { return nil }
-        return .sequences(.batch(SequenceBatchForm(variable: n, call: c, callExpr: calls[0], argument: varying[0], positional: proof.positional)))
+        return .sequences(.batch(SequenceBatchForm(variable: n, call: c, callExpr: calls[0], argument: varying[0], proof: proof.facts)))
     }
 }
 
@@ -66,8 +66,8 @@ struct SequenceBatchForm: Sendable {
     let call: Call, callExpr: Expr
     /// Which argument carries the sequence.
     let argument: Int
-    /// Position reads of shared values in the callee (`W_p[:, t]`).
-    let positional: Set<Span>
+    /// What the proof found in the callee (position reads, contexts, shared statements).
+    let proof: SequenceProofFacts
 }
 
 /// Batched sequences in a loop: `for n = a, …, b do … F(θ) ← C(x_n | θ) … end` (DTraining,
@@ -128,6 +128,6 @@ struct SequenceLoopBatchingRule: StatementRule {
               CallMemoRule(callee: callee).isDeterministic(r, seen: []) else { return nil }
         var proof = SequenceColumnsProof(callee: callee)
         guard proof.call(calls[0], in: a, varying: Set(varying)) else { return nil }
-        return .sequenceLoop(SequenceBatchForm(variable: n, call: c, callExpr: calls[0], argument: varying[0], positional: proof.positional))
+        return .sequenceLoop(SequenceBatchForm(variable: n, call: c, callExpr: calls[0], argument: varying[0], proof: proof.facts))
     }
 }
