@@ -21,8 +21,20 @@ import AlgoSyntax
 /// log, tanh, σ); Σ over shared bounds (`Σ_{i=1}^{d_e} e[i]`, a sum over rows); row reads `e[i]`; the lists
 /// `[e_1, …, e_ℓ]` and `[Y^1; …; Y^H]`; calls whose parameters are shared, proven the same way;
 /// and Algorithm 4's lines 4–6 as `CausalAttentionRule` matches them, with K, Q and V from the
-/// sequence (its run-time guard checks the mask is causal). The column dimensions of the sequence
-/// inputs' declared types (`ℓ_x` of `X ∈ ℝ^{d_x×ℓ_x}`) must not be read in the body.
+/// sequence (its run-time guard checks the mask is causal), or with Q from the sequence and K, V
+/// shared (cross-attention on a context Z: column t of the result reads column t of Q only; its
+/// run-time guard checks that the mask removes nothing, `Mask ≡ 1`, so no column's weights depend
+/// on its position). Statements that read nothing of the sequence are shared (EDTransformer's
+/// encoder, `Z[:, t] ← …` over z's columns included); an argument the call gives is not its
+/// default (`MHAttention(X, Z | …)` with Z given is not `Z = X`). The column dimensions of the
+/// sequence inputs' declared types (`ℓ_x` of `X ∈ ℝ^{d_x×ℓ_x}`) must not be read in the body.
+///
+/// Besides the verdict, the proof records the facts the executors need (`SequenceProofFacts`):
+/// the position reads, the **context** of each call it walked (one algorithm called at one site
+/// with different sequence arguments, as MHAttention calls Attention for self- and for
+/// cross-attention, is two contexts; a call it did not walk reads nothing of the sequence and
+/// runs outside the sequence run), the attentions with shared keys, and the **shared
+/// assignments** by context (shared in every pass over their loop), which decoding computes once.
 struct SequenceColumnsProof {
     /// The checked algorithm a call resolves to.
     let callee: (ResolvedCall) -> CheckedAlgorithm?
