@@ -1,6 +1,7 @@
 import AlgoDiagnostics
 import AlgoSyntax
 import AlgoTensor
+import Foundation
 
 /// What a loop over the sequences of a dataset (`Rules/SequenceBatching.swift`,
 /// `SequenceLoopBatchingRule`) has computed ahead while it runs: per n, the slice of a batched call
@@ -102,7 +103,12 @@ extension Evaluator {
     static func sameValue(_ a: Value, _ b: Value) -> Bool {
         switch (a, b) {
         case (.tensor(let x), .tensor(let y)):
-            return x.shape == y.shape && x.dtype == y.dtype && x.value.contiguous().doubles == y.value.contiguous().doubles
+            let a = x.value, b = y.value
+            guard a.shape == b.shape, a.dtype == b.dtype else { return false }
+            guard a.isContiguous, b.isContiguous else { return a.contiguous().doubles == b.contiguous().doubles }
+            // Bit for bit, as the memory holds them (one pass, no copy: θ is compared every iteration).
+            let size = a.dtype.byteSize
+            return memcmp(a.storage.raw + a.offset * size, b.storage.raw + b.offset * size, a.count * size) == 0
         case (.collection(let x), .collection(let y)):
             return x.members.count == y.members.count
                 && zip(x.members, y.members).allSatisfy { $0.name == $1.name && sameValue($0.value, $1.value) }
