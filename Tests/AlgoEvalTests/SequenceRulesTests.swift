@@ -20,23 +20,26 @@ struct SequenceRulesTests {
         return ev.profile.filter { $0.key.file.hasSuffix("/DTransformer.algo") && $0.key.line == line }.map(\.value.calls).reduce(0, +)
     }
 
-    /// Every ∇loss(θ) and θ̂ of DTrainingMinibatch, and the transformer calls it made.
-    func minibatch(_ sequences: [[Int]], B: Int, dtype: DType, disabled: Set<RuleID>) throws -> ([Double], Int) {
-        let p = try InterpreterFixtures.program("DTrainingMinibatch")
+    /// A training algorithm `name` run on `sequences` with the small dims and `extra`, seed 5, profiled.
+    func runOnDataset(_ name: String, _ sequences: [[Int]], extra: [String: Int], options: (inout RunOptions) -> Void) throws -> RunResult {
+        let p = try InterpreterFixtures.program(name)
         var o = RunOptions()
-        o.dtype = dtype
         o.seed = 5
-        o.recordGradients = true
         o.profile = true
-        o.disabledRules = disabled
+        options(&o)
         var elements: [Int: [Int]] = [:]
         for (k, x) in sequences.enumerated() { elements[k + 1] = x }
-        let name = try #require(RunSession.datasetInputs(p.target).first).name
-        let (inputs, n) = try RunSession.dataset([name: elements], p.target)
-        var given = Self.dims
-        given["B"] = B; given["N_epochs"] = 2
-        let dims = try RunSession.datasetDimensions(p.target, count: n, given: given)
-        let r = try Pipeline.run(p, RunSetup(dims: dims, reals: RunSession.trainingReals(for: p.target), inputs: inputs, parameters: nil, mask: nil, options: o))
+        let input = try #require(RunSession.datasetInputs(p.target).first).name
+        let (inputs, n) = try RunSession.dataset([input: elements], p.target)
+        let dims = try RunSession.datasetDimensions(p.target, count: n, given: Self.dims.merging(extra) { _, b in b })
+        return try Pipeline.run(p, RunSetup(dims: dims, reals: RunSession.trainingReals(for: p.target), inputs: inputs, parameters: nil, mask: nil, options: o))
+    }
+
+    /// Every ∇loss(θ) and θ̂ of DTrainingMinibatch, and the transformer calls it made.
+    func minibatch(_ sequences: [[Int]], B: Int, dtype: DType, disabled: Set<RuleID>) throws -> ([Double], Int) {
+        let r = try runOnDataset("DTrainingMinibatch", sequences, extra: ["B": B, "N_epochs": 2]) { o in
+            o.dtype = dtype; o.recordGradients = true; o.disabledRules = disabled
+        }
         let values = (r.evaluator.gradients + [r.value]).flatMap { RunSession.flatten($0).flatMap { $0.tensor.contiguous().doubles } }
         return (values, try transformerCalls(r.evaluator))
     }
@@ -134,6 +137,22 @@ struct SequenceRulesTests {
         return (y, prompt, r.evaluator.prefixCaches.values.first, r.parameters)
     }
 
+    /// The P a decoding cache built column by column against one pass of `transformer` on the same
+    /// inputs and θ: Float64 ≤ 1e-12, Float32 ≤ 2e-5 of the largest entry (the reasons beside each test).
+    func expectWholePass(_ cached: PrefixCache, _ transformer: String, dims: [String: Int], inputs: [String: Value],
+                         θ: [String: Variable], _ dtype: DType) throws {
+        var o = RunOptions()
+        o.dtype = dtype
+        let t = try InterpreterFixtures.program(transformer)
+        let whole = try Pipeline.run(t, RunSetup(dims: dims, reals: [:], inputs: inputs, parameters: θ.mapValues(\.value), mask: nil, options: o))
+        guard case .tensor(let P) = whole.value else { Issue.record("\(transformer) gave \(whole.value.kindName)"); return }
+        #expect(P.shape == cached.output.shape)
+        let a = cached.output.value.contiguous().doubles, b = P.value.contiguous().doubles
+        let worst = zip(a, b).map { abs($0 - $1) }.max() ?? .infinity
+        let bound = (dtype == .f64 ? 1e-12 : 2e-5) * (b.map(abs).max() ?? 1)
+        #expect(worst <= bound, "max |ΔP| = \(worst), bound \(bound)")
+    }
+
     /// The P the cache built column by column against one DTransformer pass on the same tokens and θ.
     /// Float64: the new column's scores are one product K_fullᵀq where the whole pass takes the
     /// same entries from the causal kernel, so each entry is the same sum in another order:
@@ -147,18 +166,9 @@ struct SequenceRulesTests {
         #expect(cached.extensions == ℓgen - 1, "\(cached.extensions) calls reused their prefix")
         let x = prompt + y.dropLast()
         #expect(cached.tokens == x)
-        var o = RunOptions()
-        o.dtype = dtype
         var dims = Self.dims
         dims["ℓ_max"] = 16
-        let t = try InterpreterFixtures.program("DTransformer")
-        let whole = try Pipeline.run(t, RunSetup(dims: dims, reals: [:], inputs: ["x": .tokens(x)], parameters: θ.mapValues(\.value), mask: nil, options: o))
-        guard case .tensor(let P) = whole.value else { Issue.record("DTransformer gave \(whole.value.kindName)"); return }
-        #expect(P.shape == cached.output.shape)
-        let a = cached.output.value.contiguous().doubles, b = P.value.contiguous().doubles
-        let worst = zip(a, b).map { abs($0 - $1) }.max() ?? .infinity
-        let bound = (dtype == .f64 ? 1e-12 : 2e-5) * (b.map(abs).max() ?? 1)
-        #expect(worst <= bound, "max |ΔP| = \(worst), bound \(bound)")
+        try expectWholePass(cached, "DTransformer", dims: dims, inputs: ["x": .tokens(x)], θ: θ, dtype)
         // The same tokens with the rule off (each call on the whole prefix).
         let (yOff, _, cacheOff, _) = try decode(dtype, disabled: [.prefixReuse], ℓgen: ℓgen)
         #expect(yOff == y)
@@ -168,21 +178,9 @@ struct SequenceRulesTests {
     /// An evaluation pass of a training algorithm (`evaluate(…)`, the loss before and after of a
     /// training run, `--eval-every`): every loss(θ), and the transformer calls it made.
     func evaluationPass(_ name: String, _ sequences: [[Int]], dtype: DType, disabled: Set<RuleID>, apply: Bool = false) throws -> ([Double], Int) {
-        let p = try InterpreterFixtures.program(name)
-        var o = RunOptions()
-        o.dtype = dtype
-        o.seed = 5
-        o.profile = true
-        o.applyGradients = apply
-        o.disabledRules = disabled
-        var elements: [Int: [Int]] = [:]
-        for (k, x) in sequences.enumerated() { elements[k + 1] = x }
-        let input = try #require(RunSession.datasetInputs(p.target).first).name
-        let (inputs, n) = try RunSession.dataset([input: elements], p.target)
-        var given = Self.dims
-        given["N_epochs"] = 1
-        let dims = try RunSession.datasetDimensions(p.target, count: n, given: given)
-        let r = try Pipeline.run(p, RunSetup(dims: dims, reals: RunSession.trainingReals(for: p.target), inputs: inputs, parameters: nil, mask: nil, options: o))
+        let r = try runOnDataset(name, sequences, extra: ["N_epochs": 1]) { o in
+            o.dtype = dtype; o.applyGradients = apply; o.disabledRules = disabled
+        }
         return (r.evaluator.losses + r.evaluator.tokenLosses, try transformerCalls(r.evaluator))
     }
 
@@ -251,17 +249,7 @@ struct SequenceRulesTests {
         #expect(calls >= 3, "\(calls) calls")
         #expect(cached.extensions == calls - 1, "\(cached.extensions) of \(calls) calls reused their prefix")
         #expect(cached.tokens == Array(x.dropLast()))
-        var o = RunOptions()
-        o.dtype = dtype
-        let t = try InterpreterFixtures.program("EDTransformer")
-        let whole = try Pipeline.run(t, RunSetup(dims: Self.edDims, reals: [:], inputs: ["z": .tokens(z), "x": .tokens(cached.tokens)],
-                                                  parameters: θ.mapValues(\.value), mask: nil, options: o))
-        guard case .tensor(let P) = whole.value else { Issue.record("EDTransformer gave \(whole.value.kindName)"); return }
-        #expect(P.shape == cached.output.shape)
-        let a = cached.output.value.contiguous().doubles, b = P.value.contiguous().doubles
-        let worst = zip(a, b).map { abs($0 - $1) }.max() ?? .infinity
-        let bound = (dtype == .f64 ? 1e-12 : 2e-5) * (b.map(abs).max() ?? 1)
-        #expect(worst <= bound, "max |ΔP| = \(worst), bound \(bound)")
+        try expectWholePass(cached, "EDTransformer", dims: Self.edDims, inputs: ["z": .tokens(z), "x": .tokens(cached.tokens)], θ: θ, dtype)
         // The rule off: the same tokens, every call on the whole prefix, the encoder every time.
         let (xOff, cacheOff, _, keyLinesOff) = try edDecode(dtype, disabled: [.prefixReuse], z: z)
         #expect(xOff == x)
