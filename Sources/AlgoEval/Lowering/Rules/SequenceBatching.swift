@@ -79,8 +79,8 @@ struct SequenceBatchForm: Sendable {
 ///
 /// Precondition (proven here): a counting loop whose body holds exactly one algorithm call that
 /// mentions n; exactly one argument of it mentions n, and that argument mentions no name the body
-/// assigns (so x_n of a later n is known before its iteration runs: ETraining's x̃_n, drawn in the
-/// loop, is not); the parameters do not mention n; the callee draws no random numbers
+/// assigns nor the variable of a Σ in the body (so x_n of a later n is known before its iteration
+/// runs: ETraining's x̃_n, drawn in the loop, is not); the parameters do not mention n; the callee draws no random numbers
 /// (`CallMemoRule.isDeterministic`: batching reorders the calls) and is column-wise in that
 /// argument except for causal attention (`SequenceColumnsProof`). Run-time guard
 /// (`Evaluator.loopBatchResult`): an evaluation pass (`RunOptions.applyGradients` off: `∇loss(θ)`
@@ -97,23 +97,27 @@ struct SequenceLoopBatchingRule: StatementRule {
         guard case .forLoop(let loop) = body[i].kind, case .counting = loop.range else { return nil }
         let n = loop.variable.spelling
         var calls: [Expr] = []
-        var assigned: [Name] = []
+        var assigned: [String] = []   // bases of the names the body assigns
         func walk(_ sts: [Statement]) {
             for st in sts {
                 switch st.kind {
                 case .assign(let t, _, _):
                     switch t.kind {
-                    case .name(let name): assigned.append(name)
-                    case .index(let b, _): if case .name(let name) = b.kind { assigned.append(name) }
+                    case .name(let name): assigned.append(name.base)
+                    case .index(let b, _): if case .name(let name) = b.kind { assigned.append(name.base) }
                     default: break
                     }
-                case .sample(let sm): if case .name(let name) = sm.target.kind { assigned.append(name) }
-                case .forLoop(let l): assigned.append(l.variable)
+                case .sample(let sm): if case .name(let name) = sm.target.kind { assigned.append(name.base) }
+                case .forLoop(let l): assigned.append(l.variable.base)
                 default: break
                 }
                 for e in st.expressions {
                     _ = e.first { x -> Bool? in
                         if case .call = x.kind, let r = a.calls[x.span], !r.isBuiltin, x.mentions(n) { calls.append(x) }
+                        // A Σ's variable changes within an iteration: a call reading it is not one per n.
+                        if case .sum(let t) = x.kind, let l = t.lower, case .binary(.equal, let w, _) = l.value.kind, let v = Matching.name(w) {
+                            assigned.append(v)
+                        }
                         return nil
                     }
                 }
@@ -124,7 +128,7 @@ struct SequenceLoopBatchingRule: StatementRule {
         guard calls.count == 1, case .call(let c) = calls[0].kind, let r = a.calls[calls[0].span],
               !c.parameters.contains(where: { p in p.value.mentions(n) || (p.target?.mentions(n) ?? false) }) else { return nil }
         let varying = c.arguments.indices.filter { c.arguments[$0].mentions(n) }
-        guard varying.count == 1, !assigned.contains(where: { c.arguments[varying[0]].mentions(base: $0.base) }),
+        guard varying.count == 1, !assigned.contains(where: { c.arguments[varying[0]].mentions(base: $0) || c.arguments[varying[0]].mentions($0) }),
               CallMemoRule(callee: callee).isDeterministic(r, seen: []) else { return nil }
         var proof = SequenceColumnsProof(callee: callee)
         guard proof.call(calls[0], in: a, varying: Set(varying)) else { return nil }
