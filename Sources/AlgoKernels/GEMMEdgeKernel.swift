@@ -50,208 +50,286 @@ extension GEMM {
 
     // MARK: Dot kernels (op(B) columns contiguous along k)
 
+    /// Column `q` of a dot tile's B (`b + q·ldb`), or its last column `cols − 1` past it (read, not stored).
+    @inline(__always)
+    static func edgeColumn(_ b: UnsafePointer<Float>, _ ldb: Int, _ cols: Int, _ q: Int) -> UnsafePointer<Float> {
+        b + min(q, cols - 1) * ldb
+    }
+
+    /// 8 floats at `p`.
+    @inline(__always)
+    static func edgeLoad(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    /// The first `count` (< 8) floats at `p`, zero after them (nothing past them is read).
+    @inline(__always)
+    static func edgeTail(_ p: UnsafePointer<Float>, _ count: Int) -> SIMD8<Float> {
+        var t = SIMD8<Float>()
+        for l in 0..<count { t[l] = p[l] }
+        return t
+    }
+
     /// `C[0..<4, 0..<cols] ← alpha · A·B + beta · C` over `depth` k-steps: row r of A at
     /// `a + r·aStride` (zero-padded to a multiple of 8 k-steps), column q of op(B) at `b + q·ldb`
     /// (contiguous along k, `depth` of them readable), `cols ≤ 3`. Loop: 4 + 3 loads, 12 `vfmadd231ps`
-    /// per 8 k-steps. Never inlined, so that the codegen test finds it.
+    /// per 8 k-steps; the columns' vectors stay in registers while each row's is loaded. Each entry
+    /// is 8 chains (k-steps ≡ 0…7 mod 8) summed by `chainSum`; the last `depth mod 8` k-steps are one
+    /// more vector step whose lanes past `depth` are 0 in A (packed) and in B (`edgeTail`): they add
+    /// +0, which leaves every chain unchanged (a chain starts at +0 and so is never −0). Never
+    /// inlined, so that the codegen test finds it. (Written out per tile: generic helpers were not
+    /// always inlined, and then the accumulators left the registers.)
     @inline(never)
     static func edgeDot4x3(depth: Int, a: UnsafePointer<Float>, aStride: Int, b: UnsafePointer<Float>, ldb: Int,
                            cols: Int, c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
-        edgeDotLoop(4, 3, depth: depth, a: a, aStride: aStride, b: b, ldb: ldb, cols: cols, c: c, ldc: ldc, alpha: alpha, beta: beta)
+        let a0 = a, a1 = a + aStride, a2 = a + 2 * aStride, a3 = a + 3 * aStride
+        let b0 = edgeColumn(b, ldb, cols, 0), b1 = edgeColumn(b, ldb, cols, 1), b2 = edgeColumn(b, ldb, cols, 2)
+        var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>(), s4 = SIMD8<Float>(), s5 = SIMD8<Float>()
+        var s6 = SIMD8<Float>(), s7 = SIMD8<Float>(), s8 = SIMD8<Float>(), s9 = SIMD8<Float>(), s10 = SIMD8<Float>(), s11 = SIMD8<Float>()
+        var off = 0
+        for _ in 0..<(depth / 8) {
+            let y0 = edgeLoad(b0 + off), y1 = edgeLoad(b1 + off), y2 = edgeLoad(b2 + off)
+            var x = edgeLoad(a0 + off)
+            s0 = s0.addingProduct(x, y0); s1 = s1.addingProduct(x, y1); s2 = s2.addingProduct(x, y2)
+            x = edgeLoad(a1 + off)
+            s3 = s3.addingProduct(x, y0); s4 = s4.addingProduct(x, y1); s5 = s5.addingProduct(x, y2)
+            x = edgeLoad(a2 + off)
+            s6 = s6.addingProduct(x, y0); s7 = s7.addingProduct(x, y1); s8 = s8.addingProduct(x, y2)
+            x = edgeLoad(a3 + off)
+            s9 = s9.addingProduct(x, y0); s10 = s10.addingProduct(x, y1); s11 = s11.addingProduct(x, y2)
+            off += 8
+        }
+        let rest = depth - off
+        if rest > 0 {
+            let y0 = edgeTail(b0 + off, rest), y1 = edgeTail(b1 + off, rest), y2 = edgeTail(b2 + off, rest)
+            var x = edgeLoad(a0 + off)
+            s0 = s0.addingProduct(x, y0); s1 = s1.addingProduct(x, y1); s2 = s2.addingProduct(x, y2)
+            x = edgeLoad(a1 + off)
+            s3 = s3.addingProduct(x, y0); s4 = s4.addingProduct(x, y1); s5 = s5.addingProduct(x, y2)
+            x = edgeLoad(a2 + off)
+            s6 = s6.addingProduct(x, y0); s7 = s7.addingProduct(x, y1); s8 = s8.addingProduct(x, y2)
+            x = edgeLoad(a3 + off)
+            s9 = s9.addingProduct(x, y0); s10 = s10.addingProduct(x, y1); s11 = s11.addingProduct(x, y2)
+        }
+        storeEntry(chainSum(s0), c, alpha, beta)
+        if 1 < cols { storeEntry(chainSum(s1), c + 1 * ldc, alpha, beta) }
+        if 2 < cols { storeEntry(chainSum(s2), c + 2 * ldc, alpha, beta) }
+        storeEntry(chainSum(s3), c + 1, alpha, beta)
+        if 1 < cols { storeEntry(chainSum(s4), c + 1 + 1 * ldc, alpha, beta) }
+        if 2 < cols { storeEntry(chainSum(s5), c + 1 + 2 * ldc, alpha, beta) }
+        storeEntry(chainSum(s6), c + 2, alpha, beta)
+        if 1 < cols { storeEntry(chainSum(s7), c + 2 + 1 * ldc, alpha, beta) }
+        if 2 < cols { storeEntry(chainSum(s8), c + 2 + 2 * ldc, alpha, beta) }
+        storeEntry(chainSum(s9), c + 3, alpha, beta)
+        if 1 < cols { storeEntry(chainSum(s10), c + 3 + 1 * ldc, alpha, beta) }
+        if 2 < cols { storeEntry(chainSum(s11), c + 3 + 2 * ldc, alpha, beta) }
     }
 
-    /// `edgeDot4x3` for 2 rows and `cols ≤ 6`.
+    /// `edgeDot4x3` for 2 rows and `cols ≤ 6`: the rows' vectors stay in registers, 2 + 6 loads and
+    /// 12 FMAs per 8 k-steps.
     @inline(never)
     static func edgeDot2x6(depth: Int, a: UnsafePointer<Float>, aStride: Int, b: UnsafePointer<Float>, ldb: Int,
                            cols: Int, c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
-        edgeDotLoop(2, 6, depth: depth, a: a, aStride: aStride, b: b, ldb: ldb, cols: cols, c: c, ldc: ldc, alpha: alpha, beta: beta)
-    }
-
-    /// `edgeDot4x3` for 1 row and `cols ≤ 8` (8 chains of FMAs cover their latency; 12 column
-    /// pointers would not fit the general registers).
-    @inline(never)
-    static func edgeDot1x8(depth: Int, a: UnsafePointer<Float>, aStride: Int, b: UnsafePointer<Float>, ldb: Int,
-                            cols: Int, c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
-        edgeDotLoop(1, 8, depth: depth, a: a, aStride: aStride, b: b, ldb: ldb, cols: cols, c: c, ldc: ldc, alpha: alpha, beta: beta)
-    }
-
-    /// The body of the dot kernels: `R` rows × `C ≤ 8` columns, `R·C ≤ 12` accumulators (constants
-    /// once inlined). Accumulator `q` is row `q / C`, column `q % C`; a column past `cols` reads
-    /// column `cols − 1` and is not stored. The last `depth mod 8` k-steps are one more vector step
-    /// whose lanes past `depth` are 0 in A (packed) and in B (copied): they add +0, which leaves
-    /// every chain unchanged (a chain starts at +0 and so is never −0).
-    @inline(__always)
-    static func edgeDotLoop(_ R: Int, _ C: Int, depth: Int, a: UnsafePointer<Float>, aStride: Int,
-                            b: UnsafePointer<Float>, ldb: Int, cols: Int,
-                            c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
-        typealias V = SIMD8<Float>
-        @inline(__always) func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
-        @inline(__always) func column(_ q: Int) -> UnsafePointer<Float> { b + min(q, cols - 1) * ldb }
-        let a0 = a, a1 = a + min(1, R - 1) * aStride, a2 = a + min(2, R - 1) * aStride, a3 = a + min(3, R - 1) * aStride
-        let b0 = column(0), b1 = column(1), b2 = column(2), b3 = column(3), b4 = column(4), b5 = column(5)
-        let b6 = column(6), b7 = column(7)
-        var acc = EdgeAccumulators()
-        /// One vector step at k-offset `off`, B's 8 k-steps of column q from `y(q)`.
-        @inline(__always) func step(_ off: Int, _ y: (Int) -> V) {
-            if R > C {   // the 4×3 tile
-                acc.rows4x3(y(0), y(1), y(2)) { r in load([a0, a1, a2, a3][r] + off) }
-                return
-            }
-            let x0 = load(a0 + off), x1 = R > 1 ? load(a1 + off) : x0
-            let x2 = R > 2 ? load(a2 + off) : x0, x3 = R > 3 ? load(a3 + off) : x0
-            acc.column(R, C, 0, y(0), x0, x1, x2, x3)
-            if C > 1 { acc.column(R, C, 1, y(1), x0, x1, x2, x3) }
-            if C > 2 { acc.column(R, C, 2, y(2), x0, x1, x2, x3) }
-            if C > 3 { acc.column(R, C, 3, y(3), x0, x1, x2, x3) }
-            if C > 4 { acc.column(R, C, 4, y(4), x0, x1, x2, x3) }
-            if C > 5 { acc.column(R, C, 5, y(5), x0, x1, x2, x3) }
-            if C > 6 { acc.column(R, C, 6, y(6), x0, x1, x2, x3) }
-            if C > 7 { acc.column(R, C, 7, y(7), x0, x1, x2, x3) }
-        }
-        let full = depth / 8
+        let a0 = a, a1 = a + aStride
+        let b0 = edgeColumn(b, ldb, cols, 0), b1 = edgeColumn(b, ldb, cols, 1), b2 = edgeColumn(b, ldb, cols, 2), b3 = edgeColumn(b, ldb, cols, 3)
+        let b4 = edgeColumn(b, ldb, cols, 4), b5 = edgeColumn(b, ldb, cols, 5)
+        var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>(), s4 = SIMD8<Float>(), s5 = SIMD8<Float>()
+        var s6 = SIMD8<Float>(), s7 = SIMD8<Float>(), s8 = SIMD8<Float>(), s9 = SIMD8<Float>(), s10 = SIMD8<Float>(), s11 = SIMD8<Float>()
         var off = 0
-        for _ in 0..<full {
-            step(off) { q in load((q == 0 ? b0 : q == 1 ? b1 : q == 2 ? b2 : q == 3 ? b3 : q == 4 ? b4 : q == 5 ? b5 : q == 6 ? b6 : b7) + off) }
+        for _ in 0..<(depth / 8) {
+            let x0 = edgeLoad(a0 + off), x1 = edgeLoad(a1 + off)
+            var y = edgeLoad(b0 + off); s0 = s0.addingProduct(x0, y); s6 = s6.addingProduct(x1, y)
+            y = edgeLoad(b1 + off); s1 = s1.addingProduct(x0, y); s7 = s7.addingProduct(x1, y)
+            y = edgeLoad(b2 + off); s2 = s2.addingProduct(x0, y); s8 = s8.addingProduct(x1, y)
+            y = edgeLoad(b3 + off); s3 = s3.addingProduct(x0, y); s9 = s9.addingProduct(x1, y)
+            y = edgeLoad(b4 + off); s4 = s4.addingProduct(x0, y); s10 = s10.addingProduct(x1, y)
+            y = edgeLoad(b5 + off); s5 = s5.addingProduct(x0, y); s11 = s11.addingProduct(x1, y)
             off += 8
         }
-        let rest = depth - full * 8
+        let rest = depth - off
         if rest > 0 {
-            step(off) { q in
-                var t = V()
-                let p = (q == 0 ? b0 : q == 1 ? b1 : q == 2 ? b2 : q == 3 ? b3 : q == 4 ? b4 : q == 5 ? b5 : q == 6 ? b6 : b7) + off
-                for l in 0..<rest { t[l] = p[l] }
-                return t
-            }
+            let x0 = edgeLoad(a0 + off), x1 = edgeLoad(a1 + off)
+            var y = edgeTail(b0 + off, rest); s0 = s0.addingProduct(x0, y); s6 = s6.addingProduct(x1, y)
+            y = edgeTail(b1 + off, rest); s1 = s1.addingProduct(x0, y); s7 = s7.addingProduct(x1, y)
+            y = edgeTail(b2 + off, rest); s2 = s2.addingProduct(x0, y); s8 = s8.addingProduct(x1, y)
+            y = edgeTail(b3 + off, rest); s3 = s3.addingProduct(x0, y); s9 = s9.addingProduct(x1, y)
+            y = edgeTail(b4 + off, rest); s4 = s4.addingProduct(x0, y); s10 = s10.addingProduct(x1, y)
+            y = edgeTail(b5 + off, rest); s5 = s5.addingProduct(x0, y); s11 = s11.addingProduct(x1, y)
         }
-        // Constant indices only (a loop over q would keep the accumulators in memory).
-        @inline(__always) func put(_ q: Int, _ s: V) {
-            if q < R * C && q % C < cols { storeEntry(chainSum(s), c + q / C + (q % C) * ldc, alpha, beta) }
+        storeEntry(chainSum(s0), c, alpha, beta)
+        if 1 < cols { storeEntry(chainSum(s1), c + 1 * ldc, alpha, beta) }
+        if 2 < cols { storeEntry(chainSum(s2), c + 2 * ldc, alpha, beta) }
+        if 3 < cols { storeEntry(chainSum(s3), c + 3 * ldc, alpha, beta) }
+        if 4 < cols { storeEntry(chainSum(s4), c + 4 * ldc, alpha, beta) }
+        if 5 < cols { storeEntry(chainSum(s5), c + 5 * ldc, alpha, beta) }
+        storeEntry(chainSum(s6), c + 1, alpha, beta)
+        if 1 < cols { storeEntry(chainSum(s7), c + 1 + 1 * ldc, alpha, beta) }
+        if 2 < cols { storeEntry(chainSum(s8), c + 1 + 2 * ldc, alpha, beta) }
+        if 3 < cols { storeEntry(chainSum(s9), c + 1 + 3 * ldc, alpha, beta) }
+        if 4 < cols { storeEntry(chainSum(s10), c + 1 + 4 * ldc, alpha, beta) }
+        if 5 < cols { storeEntry(chainSum(s11), c + 1 + 5 * ldc, alpha, beta) }
+    }
+
+    /// `edgeDot4x3` for 1 row and `cols ≤ 8`: 1 + 8 loads and 8 FMAs per 8 k-steps (8 chains of FMAs
+    /// cover their latency; 12 column pointers would not fit the general registers).
+    @inline(never)
+    static func edgeDot1x8(depth: Int, a: UnsafePointer<Float>, aStride: Int, b: UnsafePointer<Float>, ldb: Int,
+                           cols: Int, c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
+        let a0 = a
+        let b0 = edgeColumn(b, ldb, cols, 0), b1 = edgeColumn(b, ldb, cols, 1), b2 = edgeColumn(b, ldb, cols, 2), b3 = edgeColumn(b, ldb, cols, 3)
+        let b4 = edgeColumn(b, ldb, cols, 4), b5 = edgeColumn(b, ldb, cols, 5), b6 = edgeColumn(b, ldb, cols, 6), b7 = edgeColumn(b, ldb, cols, 7)
+        var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>(), s4 = SIMD8<Float>(), s5 = SIMD8<Float>()
+        var s6 = SIMD8<Float>(), s7 = SIMD8<Float>()
+        var off = 0
+        for _ in 0..<(depth / 8) {
+            let x0 = edgeLoad(a0 + off)
+            var y = edgeLoad(b0 + off); s0 = s0.addingProduct(x0, y)
+            y = edgeLoad(b1 + off); s1 = s1.addingProduct(x0, y)
+            y = edgeLoad(b2 + off); s2 = s2.addingProduct(x0, y)
+            y = edgeLoad(b3 + off); s3 = s3.addingProduct(x0, y)
+            y = edgeLoad(b4 + off); s4 = s4.addingProduct(x0, y)
+            y = edgeLoad(b5 + off); s5 = s5.addingProduct(x0, y)
+            y = edgeLoad(b6 + off); s6 = s6.addingProduct(x0, y)
+            y = edgeLoad(b7 + off); s7 = s7.addingProduct(x0, y)
+            off += 8
         }
-        put(0, acc.s0); put(1, acc.s1); put(2, acc.s2); put(3, acc.s3); put(4, acc.s4); put(5, acc.s5)
-        put(6, acc.s6); put(7, acc.s7); put(8, acc.s8); put(9, acc.s9); put(10, acc.s10); put(11, acc.s11)
+        let rest = depth - off
+        if rest > 0 {
+            let x0 = edgeLoad(a0 + off)
+            var y = edgeTail(b0 + off, rest); s0 = s0.addingProduct(x0, y)
+            y = edgeTail(b1 + off, rest); s1 = s1.addingProduct(x0, y)
+            y = edgeTail(b2 + off, rest); s2 = s2.addingProduct(x0, y)
+            y = edgeTail(b3 + off, rest); s3 = s3.addingProduct(x0, y)
+            y = edgeTail(b4 + off, rest); s4 = s4.addingProduct(x0, y)
+            y = edgeTail(b5 + off, rest); s5 = s5.addingProduct(x0, y)
+            y = edgeTail(b6 + off, rest); s6 = s6.addingProduct(x0, y)
+            y = edgeTail(b7 + off, rest); s7 = s7.addingProduct(x0, y)
+        }
+        storeEntry(chainSum(s0), c, alpha, beta)
+        if 1 < cols { storeEntry(chainSum(s1), c + 1 * ldc, alpha, beta) }
+        if 2 < cols { storeEntry(chainSum(s2), c + 2 * ldc, alpha, beta) }
+        if 3 < cols { storeEntry(chainSum(s3), c + 3 * ldc, alpha, beta) }
+        if 4 < cols { storeEntry(chainSum(s4), c + 4 * ldc, alpha, beta) }
+        if 5 < cols { storeEntry(chainSum(s5), c + 5 * ldc, alpha, beta) }
+        if 6 < cols { storeEntry(chainSum(s6), c + 6 * ldc, alpha, beta) }
+        if 7 < cols { storeEntry(chainSum(s7), c + 7 * ldc, alpha, beta) }
     }
 
     // MARK: Row kernels (op(B) rows contiguous along n)
 
+    /// Lanes `l` of `v` with `from ≤ column + l < to` into row `row` of the window at `c`.
+    @inline(__always)
+    static func storeRowLanes(_ v: SIMD8<Float>, row: Int, column: Int, from: Int, to: Int,
+                              c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
+        let lo = max(0, from - column), hi = min(8, to - column)
+        if lo >= hi { return }
+        for l in lo..<hi { storeEntry(v[l], c + row + (column + l) * ldc, alpha, beta) }
+    }
+
     /// `C[0..<rows, from..<to] ← alpha · A·B + beta · C` over `depth` k-steps, computing columns
     /// 0..<24 of the window (3 vectors of 8): row r of A at `a + r·aStride` (rows past `rows` read
     /// row 0 and are not stored), op(B)[p, j] at `b[p·ldb + j]` for j < 24 (all readable); `c` is
-    /// the window's C[0, 0]. Loop: 3 loads, 4 broadcasts, 12 `vfmadd231ps` per k-step.
+    /// the window's C[0, 0]. Each entry is one chain over k in order. Loop: 3 loads, 4 broadcasts,
+    /// 12 `vfmadd231ps` per k-step.
     @inline(never)
     static func edgeRow4x3(depth: Int, a: UnsafePointer<Float>, aStride: Int, rows: Int, b: UnsafePointer<Float>, ldb: Int,
                            from: Int, to: Int, c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
-        edgeRowLoop(4, 3, depth: depth, a: a, aStride: aStride, rows: rows, b: b, ldb: ldb, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta)
-    }
-
-    /// `edgeRow4x3` for 2 rows × 48 columns (6 vectors).
-    @inline(never)
-    static func edgeRow2x6(depth: Int, a: UnsafePointer<Float>, aStride: Int, rows: Int, b: UnsafePointer<Float>, ldb: Int,
-                           from: Int, to: Int, c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
-        edgeRowLoop(2, 6, depth: depth, a: a, aStride: aStride, rows: rows, b: b, ldb: ldb, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta)
-    }
-
-    /// `edgeRow4x3` for 1 row × 96 columns (12 vectors).
-    @inline(never)
-    static func edgeRow1x12(depth: Int, a: UnsafePointer<Float>, aStride: Int, rows: Int, b: UnsafePointer<Float>, ldb: Int,
-                            from: Int, to: Int, c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
-        edgeRowLoop(1, 12, depth: depth, a: a, aStride: aStride, rows: rows, b: b, ldb: ldb, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta)
-    }
-
-    /// The body of the row kernels: `R` rows × `W` vectors of 8 columns, `R·W = 12` accumulators;
-    /// accumulator `q` is row `q / W`, columns `8·(q % W)…`. Each entry is one chain over k in order.
-    @inline(__always)
-    static func edgeRowLoop(_ R: Int, _ W: Int, depth: Int, a: UnsafePointer<Float>, aStride: Int, rows: Int,
-                            b: UnsafePointer<Float>, ldb: Int, from: Int, to: Int,
-                            c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
-        typealias V = SIMD8<Float>
-        @inline(__always) func row(_ r: Int) -> UnsafePointer<Float> { a + (r < rows ? r : 0) * aStride }
-        let a0 = row(0), a1 = row(1), a2 = row(2), a3 = row(3)
-        var acc = EdgeAccumulators()
+        let a0 = a, a1 = a + (1 < rows ? 1 : 0) * aStride, a2 = a + (2 < rows ? 2 : 0) * aStride, a3 = a + (3 < rows ? 3 : 0) * aStride
+        var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>(), s4 = SIMD8<Float>(), s5 = SIMD8<Float>()
+        var s6 = SIMD8<Float>(); var s7 = SIMD8<Float>(); var s8 = SIMD8<Float>(); var s9 = SIMD8<Float>(); var s10 = SIMD8<Float>(); var s11 = SIMD8<Float>()
         var pb = UnsafeRawPointer(b)
         let rowBytes = ldb * 4
         for p in 0..<depth {
-            @inline(__always) func y(_ v: Int) -> V { pb.loadUnaligned(fromByteOffset: 32 * v, as: V.self) }
-            if R > W {   // the 4×3 tile
-                acc.rows4x3(y(0), y(1), y(2)) { r in V(repeating: [a0, a1, a2, a3][r][p]) }
-                pb += rowBytes
-                continue
-            }
-            let x0 = V(repeating: a0[p]), x1 = R > 1 ? V(repeating: a1[p]) : x0
-            let x2 = R > 2 ? V(repeating: a2[p]) : x0, x3 = R > 3 ? V(repeating: a3[p]) : x0
-            acc.column(R, W, 0, y(0), x0, x1, x2, x3)
-            if W > 1 { acc.column(R, W, 1, y(1), x0, x1, x2, x3) }
-            if W > 2 { acc.column(R, W, 2, y(2), x0, x1, x2, x3) }
-            if W > 3 { acc.column(R, W, 3, y(3), x0, x1, x2, x3) }
-            if W > 4 { acc.column(R, W, 4, y(4), x0, x1, x2, x3) }
-            if W > 5 { acc.column(R, W, 5, y(5), x0, x1, x2, x3) }
-            if W > 6 { acc.column(R, W, 6, y(6), x0, x1, x2, x3) }
-            if W > 7 { acc.column(R, W, 7, y(7), x0, x1, x2, x3) }
-            if W > 8 { acc.column(R, W, 8, y(8), x0, x1, x2, x3) }
-            if W > 9 { acc.column(R, W, 9, y(9), x0, x1, x2, x3) }
-            if W > 10 { acc.column(R, W, 10, y(10), x0, x1, x2, x3) }
-            if W > 11 { acc.column(R, W, 11, y(11), x0, x1, x2, x3) }
+            let y0 = pb.loadUnaligned(as: SIMD8<Float>.self), y1 = pb.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), y2 = pb.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self)
+            var x = SIMD8<Float>(repeating: a0[p]); s0 = s0.addingProduct(x, y0); s1 = s1.addingProduct(x, y1); s2 = s2.addingProduct(x, y2)
+            x = SIMD8<Float>(repeating: a1[p]); s3 = s3.addingProduct(x, y0); s4 = s4.addingProduct(x, y1); s5 = s5.addingProduct(x, y2)
+            x = SIMD8<Float>(repeating: a2[p]); s6 = s6.addingProduct(x, y0); s7 = s7.addingProduct(x, y1); s8 = s8.addingProduct(x, y2)
+            x = SIMD8<Float>(repeating: a3[p]); s9 = s9.addingProduct(x, y0); s10 = s10.addingProduct(x, y1); s11 = s11.addingProduct(x, y2)
             pb += rowBytes
         }
-        // Constant indices only (a loop over q would keep the accumulators in memory).
-        @inline(__always) func put(_ q: Int, _ v: V) {
-            let r = q / W, j0 = 8 * (q % W)
-            let lo = max(0, from - j0), hi = min(8, to - j0)
-            guard q < R * W && r < rows && lo < hi else { return }
-            for l in lo..<hi {
-                storeEntry(v[l], c + r + (j0 + l) * ldc, alpha, beta)
-            }
+        storeRowLanes(s0, row: 0, column: 0, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta)
+        storeRowLanes(s1, row: 0, column: 8, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta)
+        storeRowLanes(s2, row: 0, column: 16, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta)
+        if 1 < rows { storeRowLanes(s3, row: 1, column: 0, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta) }
+        if 1 < rows { storeRowLanes(s4, row: 1, column: 8, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta) }
+        if 1 < rows { storeRowLanes(s5, row: 1, column: 16, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta) }
+        if 2 < rows { storeRowLanes(s6, row: 2, column: 0, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta) }
+        if 2 < rows { storeRowLanes(s7, row: 2, column: 8, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta) }
+        if 2 < rows { storeRowLanes(s8, row: 2, column: 16, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta) }
+        if 3 < rows { storeRowLanes(s9, row: 3, column: 0, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta) }
+        if 3 < rows { storeRowLanes(s10, row: 3, column: 8, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta) }
+        if 3 < rows { storeRowLanes(s11, row: 3, column: 16, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta) }
+    }
+
+    /// `edgeRow4x3` for 2 rows × 48 columns (6 vectors): 6 loads, 2 broadcasts, 12 FMAs per k-step.
+    @inline(never)
+    static func edgeRow2x6(depth: Int, a: UnsafePointer<Float>, aStride: Int, rows: Int, b: UnsafePointer<Float>, ldb: Int,
+                           from: Int, to: Int, c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
+        let a0 = a, a1 = a + (1 < rows ? 1 : 0) * aStride
+        var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>(), s4 = SIMD8<Float>(), s5 = SIMD8<Float>()
+        var s6 = SIMD8<Float>(); var s7 = SIMD8<Float>(); var s8 = SIMD8<Float>(); var s9 = SIMD8<Float>(); var s10 = SIMD8<Float>(); var s11 = SIMD8<Float>()
+        var pb = UnsafeRawPointer(b)
+        let rowBytes = ldb * 4
+        for p in 0..<depth {
+            let x0 = SIMD8<Float>(repeating: a0[p]), x1 = SIMD8<Float>(repeating: a1[p])
+            var y = pb.loadUnaligned(as: SIMD8<Float>.self); s0 = s0.addingProduct(x0, y); s6 = s6.addingProduct(x1, y)
+            y = pb.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self); s1 = s1.addingProduct(x0, y); s7 = s7.addingProduct(x1, y)
+            y = pb.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self); s2 = s2.addingProduct(x0, y); s8 = s8.addingProduct(x1, y)
+            y = pb.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self); s3 = s3.addingProduct(x0, y); s9 = s9.addingProduct(x1, y)
+            y = pb.loadUnaligned(fromByteOffset: 128, as: SIMD8<Float>.self); s4 = s4.addingProduct(x0, y); s10 = s10.addingProduct(x1, y)
+            y = pb.loadUnaligned(fromByteOffset: 160, as: SIMD8<Float>.self); s5 = s5.addingProduct(x0, y); s11 = s11.addingProduct(x1, y)
+            pb += rowBytes
         }
-        put(0, acc.s0); put(1, acc.s1); put(2, acc.s2); put(3, acc.s3); put(4, acc.s4); put(5, acc.s5)
-        put(6, acc.s6); put(7, acc.s7); put(8, acc.s8); put(9, acc.s9); put(10, acc.s10); put(11, acc.s11)
+        storeRowLanes(s0, row: 0, column: 0, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta)
+        storeRowLanes(s1, row: 0, column: 8, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta)
+        storeRowLanes(s2, row: 0, column: 16, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta)
+        storeRowLanes(s3, row: 0, column: 24, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta)
+        storeRowLanes(s4, row: 0, column: 32, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta)
+        storeRowLanes(s5, row: 0, column: 40, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta)
+        if 1 < rows { storeRowLanes(s6, row: 1, column: 0, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta) }
+        if 1 < rows { storeRowLanes(s7, row: 1, column: 8, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta) }
+        if 1 < rows { storeRowLanes(s8, row: 1, column: 16, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta) }
+        if 1 < rows { storeRowLanes(s9, row: 1, column: 24, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta) }
+        if 1 < rows { storeRowLanes(s10, row: 1, column: 32, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta) }
+        if 1 < rows { storeRowLanes(s11, row: 1, column: 40, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta) }
     }
-}
 
-/// The accumulators of an edge kernel with `R` rows × `C` columns (or vectors of columns),
-/// `R·C ≤ 12`: accumulator `q` takes row `q / C` times column `q % C`.
-struct EdgeAccumulators {
-    typealias V = SIMD8<Float>
-    var s0 = V(), s1 = V(), s2 = V(), s3 = V(), s4 = V(), s5 = V()
-    var s6 = V(), s7 = V(), s8 = V(), s9 = V(), s10 = V(), s11 = V()
-
-    /// `s_q += x · y` (`q` a constant once inlined).
-    @inline(__always)
-    mutating func add(_ q: Int, _ x: V, _ y: V) {
-        switch q {
-        case 0: s0 = s0.addingProduct(x, y)
-        case 1: s1 = s1.addingProduct(x, y)
-        case 2: s2 = s2.addingProduct(x, y)
-        case 3: s3 = s3.addingProduct(x, y)
-        case 4: s4 = s4.addingProduct(x, y)
-        case 5: s5 = s5.addingProduct(x, y)
-        case 6: s6 = s6.addingProduct(x, y)
-        case 7: s7 = s7.addingProduct(x, y)
-        case 8: s8 = s8.addingProduct(x, y)
-        case 9: s9 = s9.addingProduct(x, y)
-        case 10: s10 = s10.addingProduct(x, y)
-        default: s11 = s11.addingProduct(x, y)
+    /// `edgeRow4x3` for 1 row × 96 columns (12 vectors): 12 loads, 1 broadcast, 12 FMAs per k-step.
+    @inline(never)
+    static func edgeRow1x12(depth: Int, a: UnsafePointer<Float>, aStride: Int, rows: Int, b: UnsafePointer<Float>, ldb: Int,
+                           from: Int, to: Int, c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
+        let a0 = a
+        var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>(), s4 = SIMD8<Float>(), s5 = SIMD8<Float>()
+        var s6 = SIMD8<Float>(); var s7 = SIMD8<Float>(); var s8 = SIMD8<Float>(); var s9 = SIMD8<Float>(); var s10 = SIMD8<Float>(); var s11 = SIMD8<Float>()
+        var pb = UnsafeRawPointer(b)
+        let rowBytes = ldb * 4
+        for p in 0..<depth {
+            let x0 = SIMD8<Float>(repeating: a0[p])
+            var y = pb.loadUnaligned(as: SIMD8<Float>.self); s0 = s0.addingProduct(x0, y)
+            y = pb.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self); s1 = s1.addingProduct(x0, y)
+            y = pb.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self); s2 = s2.addingProduct(x0, y)
+            y = pb.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self); s3 = s3.addingProduct(x0, y)
+            y = pb.loadUnaligned(fromByteOffset: 128, as: SIMD8<Float>.self); s4 = s4.addingProduct(x0, y)
+            y = pb.loadUnaligned(fromByteOffset: 160, as: SIMD8<Float>.self); s5 = s5.addingProduct(x0, y)
+            y = pb.loadUnaligned(fromByteOffset: 192, as: SIMD8<Float>.self); s6 = s6.addingProduct(x0, y)
+            y = pb.loadUnaligned(fromByteOffset: 224, as: SIMD8<Float>.self); s7 = s7.addingProduct(x0, y)
+            y = pb.loadUnaligned(fromByteOffset: 256, as: SIMD8<Float>.self); s8 = s8.addingProduct(x0, y)
+            y = pb.loadUnaligned(fromByteOffset: 288, as: SIMD8<Float>.self); s9 = s9.addingProduct(x0, y)
+            y = pb.loadUnaligned(fromByteOffset: 320, as: SIMD8<Float>.self); s10 = s10.addingProduct(x0, y)
+            y = pb.loadUnaligned(fromByteOffset: 352, as: SIMD8<Float>.self); s11 = s11.addingProduct(x0, y)
+            pb += rowBytes
         }
-    }
-
-    /// One step of the 4×3 tile: the three columns' vectors stay in registers while each row's is
-    /// loaded once (`x(r)`), 12 accumulators + 3 + 1 registers.
-    @inline(__always)
-    mutating func rows4x3(_ y0: V, _ y1: V, _ y2: V, _ x: (Int) -> V) {
-        var r = x(0)
-        s0 = s0.addingProduct(r, y0); s1 = s1.addingProduct(r, y1); s2 = s2.addingProduct(r, y2)
-        r = x(1)
-        s3 = s3.addingProduct(r, y0); s4 = s4.addingProduct(r, y1); s5 = s5.addingProduct(r, y2)
-        r = x(2)
-        s6 = s6.addingProduct(r, y0); s7 = s7.addingProduct(r, y1); s8 = s8.addingProduct(r, y2)
-        r = x(3)
-        s9 = s9.addingProduct(r, y0); s10 = s10.addingProduct(r, y1); s11 = s11.addingProduct(r, y2)
-    }
-
-    /// Column (or vector) `j` of one step: `s_{r·C + j} += x_r · y` for every row r < R.
-    @inline(__always)
-    mutating func column(_ R: Int, _ C: Int, _ j: Int, _ y: V, _ x0: V, _ x1: V, _ x2: V, _ x3: V) {
-        add(j, x0, y)
-        if R > 1 { add(C + j, x1, y) }
-        if R > 2 { add(2 * C + j, x2, y) }
-        if R > 3 { add(3 * C + j, x3, y) }
+        storeRowLanes(s0, row: 0, column: 0, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta)
+        storeRowLanes(s1, row: 0, column: 8, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta)
+        storeRowLanes(s2, row: 0, column: 16, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta)
+        storeRowLanes(s3, row: 0, column: 24, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta)
+        storeRowLanes(s4, row: 0, column: 32, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta)
+        storeRowLanes(s5, row: 0, column: 40, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta)
+        storeRowLanes(s6, row: 0, column: 48, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta)
+        storeRowLanes(s7, row: 0, column: 56, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta)
+        storeRowLanes(s8, row: 0, column: 64, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta)
+        storeRowLanes(s9, row: 0, column: 72, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta)
+        storeRowLanes(s10, row: 0, column: 80, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta)
+        storeRowLanes(s11, row: 0, column: 88, from: from, to: to, c: c, ldc: ldc, alpha: alpha, beta: beta)
     }
 }
