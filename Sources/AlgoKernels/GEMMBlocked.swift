@@ -174,6 +174,12 @@ extension GEMM {
                             _ bp: UnsafePointer<Float>, _ bNext: Int, _ bRow: Int, _ bCol: Int,
                             _ cPanel: UnsafeMutablePointer<Float>, _ betaNow: Float) {
             #if arch(x86_64)
+            if bNext == 0 {
+                // A lone 6-column panel (the last of an odd count, N mod 12 ≤ 6): the 12-column tile
+                // would compute its columns twice; the 16×6 tile computes them once, with the same bits.
+                panelColumn(mcNow, cols, kcNow, depth, aPack, bp, bRow, bCol, cPanel, betaNow)
+                return
+            }
             let packed = bRow == nr && bCol == 1
             var ir = 0
             while ir < mcNow {
