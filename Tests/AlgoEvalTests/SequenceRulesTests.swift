@@ -20,23 +20,26 @@ struct SequenceRulesTests {
         return ev.profile.filter { $0.key.file.hasSuffix("/DTransformer.algo") && $0.key.line == line }.map(\.value.calls).reduce(0, +)
     }
 
-    /// Every ∇loss(θ) and θ̂ of DTrainingMinibatch, and the transformer calls it made.
-    func minibatch(_ sequences: [[Int]], B: Int, dtype: DType, disabled: Set<RuleID>) throws -> ([Double], Int) {
-        let p = try InterpreterFixtures.program("DTrainingMinibatch")
+    /// A training algorithm `name` run on `sequences` with the small dims and `extra`, seed 5, profiled.
+    func runOnDataset(_ name: String, _ sequences: [[Int]], extra: [String: Int], options: (inout RunOptions) -> Void) throws -> RunResult {
+        let p = try InterpreterFixtures.program(name)
         var o = RunOptions()
-        o.dtype = dtype
         o.seed = 5
-        o.recordGradients = true
         o.profile = true
-        o.disabledRules = disabled
+        options(&o)
         var elements: [Int: [Int]] = [:]
         for (k, x) in sequences.enumerated() { elements[k + 1] = x }
-        let name = try #require(RunSession.datasetInputs(p.target).first).name
-        let (inputs, n) = try RunSession.dataset([name: elements], p.target)
-        var given = Self.dims
-        given["B"] = B; given["N_epochs"] = 2
-        let dims = try RunSession.datasetDimensions(p.target, count: n, given: given)
-        let r = try Pipeline.run(p, RunSetup(dims: dims, reals: RunSession.trainingReals(for: p.target), inputs: inputs, parameters: nil, mask: nil, options: o))
+        let input = try #require(RunSession.datasetInputs(p.target).first).name
+        let (inputs, n) = try RunSession.dataset([input: elements], p.target)
+        let dims = try RunSession.datasetDimensions(p.target, count: n, given: Self.dims.merging(extra) { _, b in b })
+        return try Pipeline.run(p, RunSetup(dims: dims, reals: RunSession.trainingReals(for: p.target), inputs: inputs, parameters: nil, mask: nil, options: o))
+    }
+
+    /// Every ∇loss(θ) and θ̂ of DTrainingMinibatch, and the transformer calls it made.
+    func minibatch(_ sequences: [[Int]], B: Int, dtype: DType, disabled: Set<RuleID>) throws -> ([Double], Int) {
+        let r = try runOnDataset("DTrainingMinibatch", sequences, extra: ["B": B, "N_epochs": 2]) { o in
+            o.dtype = dtype; o.recordGradients = true; o.disabledRules = disabled
+        }
         let values = (r.evaluator.gradients + [r.value]).flatMap { RunSession.flatten($0).flatMap { $0.tensor.contiguous().doubles } }
         return (values, try transformerCalls(r.evaluator))
     }
@@ -134,6 +137,22 @@ struct SequenceRulesTests {
         return (y, prompt, r.evaluator.prefixCaches.values.first, r.parameters)
     }
 
+    /// The P a decoding cache built column by column against one pass of `transformer` on the same
+    /// inputs and θ: Float64 ≤ 1e-12, Float32 ≤ 2e-5 of the largest entry (the reasons beside each test).
+    func expectWholePass(_ cached: PrefixCache, _ transformer: String, dims: [String: Int], inputs: [String: Value],
+                         θ: [String: Variable], _ dtype: DType) throws {
+        var o = RunOptions()
+        o.dtype = dtype
+        let t = try InterpreterFixtures.program(transformer)
+        let whole = try Pipeline.run(t, RunSetup(dims: dims, reals: [:], inputs: inputs, parameters: θ.mapValues(\.value), mask: nil, options: o))
+        guard case .tensor(let P) = whole.value else { Issue.record("\(transformer) gave \(whole.value.kindName)"); return }
+        #expect(P.shape == cached.output.shape)
+        let a = cached.output.value.contiguous().doubles, b = P.value.contiguous().doubles
+        let worst = zip(a, b).map { abs($0 - $1) }.max() ?? .infinity
+        let bound = (dtype == .f64 ? 1e-12 : 2e-5) * (b.map(abs).max() ?? 1)
+        #expect(worst <= bound, "max |ΔP| = \(worst), bound \(bound)")
+    }
+
     /// The P the cache built column by column against one DTransformer pass on the same tokens and θ.
     /// Float64: the new column's scores are one product K_fullᵀq where the whole pass takes the
     /// same entries from the causal kernel, so each entry is the same sum in another order:
@@ -147,21 +166,96 @@ struct SequenceRulesTests {
         #expect(cached.extensions == ℓgen - 1, "\(cached.extensions) calls reused their prefix")
         let x = prompt + y.dropLast()
         #expect(cached.tokens == x)
-        var o = RunOptions()
-        o.dtype = dtype
         var dims = Self.dims
         dims["ℓ_max"] = 16
-        let t = try InterpreterFixtures.program("DTransformer")
-        let whole = try Pipeline.run(t, RunSetup(dims: dims, reals: [:], inputs: ["x": .tokens(x)], parameters: θ.mapValues(\.value), mask: nil, options: o))
-        guard case .tensor(let P) = whole.value else { Issue.record("DTransformer gave \(whole.value.kindName)"); return }
-        #expect(P.shape == cached.output.shape)
-        let a = cached.output.value.contiguous().doubles, b = P.value.contiguous().doubles
-        let worst = zip(a, b).map { abs($0 - $1) }.max() ?? .infinity
-        let bound = (dtype == .f64 ? 1e-12 : 2e-5) * (b.map(abs).max() ?? 1)
-        #expect(worst <= bound, "max |ΔP| = \(worst), bound \(bound)")
+        try expectWholePass(cached, "DTransformer", dims: dims, inputs: ["x": .tokens(x)], θ: θ, dtype)
         // The same tokens with the rule off (each call on the whole prefix).
         let (yOff, _, cacheOff, _) = try decode(dtype, disabled: [.prefixReuse], ℓgen: ℓgen)
         #expect(yOff == y)
         #expect(cacheOff == nil)
+    }
+
+    /// An evaluation pass of a training algorithm (`evaluate(…)`, the loss before and after of a
+    /// training run, `--eval-every`): every loss(θ), and the transformer calls it made.
+    func evaluationPass(_ name: String, _ sequences: [[Int]], dtype: DType, disabled: Set<RuleID>, apply: Bool = false) throws -> ([Double], Int) {
+        let r = try runOnDataset(name, sequences, extra: ["N_epochs": 1]) { o in
+            o.dtype = dtype; o.applyGradients = apply; o.disabledRules = disabled
+        }
+        return (r.evaluator.losses + r.evaluator.tokenLosses, try transformerCalls(r.evaluator))
+    }
+
+    /// Float64, as for the minibatch: each column is the same dot products in a wider product, so
+    /// the losses agree to rounding (≤ 1e-12 relative); a sequence read at another's positions or
+    /// attending across sequences is off by 1e-2 and more.
+    @Test("an evaluation pass of DTraining and DTrainingAdam: the loop's sequences run as one call, every loss as sequence by sequence",
+          arguments: ["DTraining", "DTrainingAdam"])
+    func evaluationLoopEqualsPerSequence(_ name: String) throws {
+        let sequences = [[3, 1, 4, 1, 5, 9, 2], [6, 5, 3, 5, 8, 9, 7, 9, 3, 2], [3, 8, 4], [6, 2, 6, 4, 3, 3, 8, 3, 2, 7], [9, 5]]
+        let (on, callsOn) = try evaluationPass(name, sequences, dtype: .f64, disabled: [])
+        let (off, callsOff) = try evaluationPass(name, sequences, dtype: .f64, disabled: [.sequenceBatching])
+        #expect(on.count == 2 * sequences.count && off.count == on.count)
+        let worst = zip(on, off).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? .infinity
+        #expect(worst <= 1e-12, "max relative difference \(worst)")
+        #expect(callsOn == 1, "\(callsOn) transformer calls with the rule on (one chunk of 5 sequences)")
+        #expect(callsOff == sequences.count)
+        // Float32: the same to float rounding (≈ 1e-7 per operation through 2 layers: ≤ 1e-5 relative).
+        let (on32, _) = try evaluationPass(name, sequences, dtype: .f32, disabled: [])
+        let (off32, _) = try evaluationPass(name, sequences, dtype: .f32, disabled: [.sequenceBatching])
+        let worst32 = zip(on32, off32).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? .infinity
+        #expect(worst32 <= 1e-5, "Float32: max relative difference \(worst32)")
+    }
+
+    /// A training pass updates θ every iteration: the loop is not batched (one call per sequence),
+    /// and an evaluation pass with causal attention off runs as written.
+    @Test("a training pass, or causal-attention off, runs the loop sequence by sequence")
+    func trainingLoopRunsAsWritten() throws {
+        let sequences = [[3, 1, 4], [1, 5, 9, 2], [6, 5, 3]]
+        #expect(try evaluationPass("DTraining", sequences, dtype: .f32, disabled: [], apply: true).1 == 3)
+        #expect(try evaluationPass("DTraining", sequences, dtype: .f32, disabled: [.causalAttention]).1 == 3)
+    }
+
+    static let edDims: [String: Int] = ["N_V": 11, "ℓ_max": 16, "L_enc": 2, "L_dec": 2, "H": 2, "d_e": 8, "d_mlp": 12, "d_attn": 4, "d_mid": 4]
+
+    /// EDInference on z with the small dims: its tokens, the cache of its call site, θ, and the
+    /// operations Attention's line 2 (`K ← W_k Z + b_k 𝟏ᵀ`) issued (the same number each time it is
+    /// computed, once per MHAttention call with the heads batched; none when its value is taken from the cache).
+    func edDecode(_ dtype: DType, disabled: Set<RuleID>, z: [Int]) throws -> (tokens: [Int], cache: PrefixCache?, θ: [String: Variable], keyLines: Int) {
+        let p = try InterpreterFixtures.program("EDInference")
+        var o = RunOptions()
+        o.dtype = dtype
+        o.seed = 5   // 9 steps at most; this seed draws eos_token late enough for several calls
+        o.maxSteps = 9
+        o.profile = true
+        o.disabledRules = disabled
+        let r = try Pipeline.run(p, RunSetup(dims: Self.edDims, reals: ["τ": 1], inputs: ["z": .tokens(z)], parameters: nil, mask: nil, options: o))
+        guard case .tokens(let x) = r.value else { Issue.record("EDInference gave \(r.value.kindName)"); return ([], nil, [:], 0) }
+        let text = try String(contentsOfFile: InterpreterFixtures.repository + "/Algorithms/Attention.algo", encoding: .utf8)
+        let line = try #require(text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.hasPrefix("2 K ←") }) + 1
+        let keyLines = r.evaluator.profile.filter { $0.key.file.hasSuffix("/Attention.algo") && $0.key.line == line }.map(\.value.operations).reduce(0, +)
+        return (x, r.evaluator.prefixCaches.values.first, r.parameters, keyLines)
+    }
+
+    /// The encoder-decoder's decoding: the encoder's Z and the cross-attention's K and V are computed
+    /// by the first call only, each decoder self-attention keeps its K and V; the P the cache built
+    /// column by column equals one EDTransformer pass on the same z, x̂ and θ. Bounds as for
+    /// DInference (each entry the same sums in another order): Float64 ≤ 1e-12, Float32 ≤ 2e-5 of
+    /// the largest entry (2 + 2 layers, softmax and layer norm).
+    @Test("EDInference with the prefix reused: the encoder once, P equals one whole EDTransformer pass", arguments: [DType.f64, .f32])
+    func edDecodingEqualsRecomputation(_ dtype: DType) throws {
+        let z = [3, 1, 4, 1, 5, 9]
+        let (x, cache, θ, keyLines) = try edDecode(dtype, disabled: [], z: z)
+        let cached = try #require(cache)
+        let calls = x.count - 1   // x̂ starts with bos_token; each call adds one token
+        #expect(calls >= 3, "\(calls) calls")
+        #expect(cached.extensions == calls - 1, "\(cached.extensions) of \(calls) calls reused their prefix")
+        #expect(cached.tokens == Array(x.dropLast()))
+        try expectWholePass(cached, "EDTransformer", dims: Self.edDims, inputs: ["z": .tokens(z), "x": .tokens(cached.tokens)], θ: θ, dtype)
+        // The rule off: the same tokens, every call on the whole prefix, the encoder every time.
+        let (xOff, cacheOff, _, keyLinesOff) = try edDecode(dtype, disabled: [.prefixReuse], z: z)
+        #expect(xOff == x)
+        #expect(cacheOff == nil)
+        // L_enc + 2 L_dec = 6 attentions compute K on every call as written; with the cache, 6 on the
+        // first call, then only the L_dec = 2 self-attentions (the encoder and the cross-attention's K over Z are kept).
+        #expect(keyLinesOff > 0 && keyLines * 6 * calls == keyLinesOff * (6 + 2 * (calls - 1)), "K line operations \(keyLines) against \(keyLinesOff) in \(calls) calls")
     }
 }

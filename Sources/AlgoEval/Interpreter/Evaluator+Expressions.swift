@@ -349,6 +349,7 @@ extension Evaluator {
             return try builtin(b, c, e, f)
         }
         if !logReturn, let v = try reusePrefix(c, e, f) { return v }   // decoding that reuses the prefix (Evaluator+Sequences)
+        if !sequenceLoops.isEmpty, let v = try loopBatchResult(c, e, f, logReturn: logReturn) { return v }   // a loop over sequences (Evaluator+SequenceLoop)
         if let key = callMemoKey(e, f, log: logReturn) {
             if let v = functionMemo?[key] { return v }
             let v = try callAlgorithm(c, e, f, logReturn: logReturn)

@@ -12,8 +12,9 @@ final class SequenceColumns {
     let segments: [Segment]
     /// The number of columns of all segments.
     let total: Int
-    /// The position reads of shared values (`W_p[:, t]`) of the callee and its callees.
-    let positional: Set<Span>
+    /// What the proof found in the callee and its callees: position reads of shared values
+    /// (`W_p[:, t]`), the context of each callee frame, shared statements and attentions with shared keys.
+    let proof: SequenceProofFacts
     /// The K and V of every attention for the positions already computed (prefix reuse), else nil.
     let cache: AttentionCache?
     /// The 1-based position of each column, in column order.
@@ -21,9 +22,9 @@ final class SequenceColumns {
     /// Square sizes whose mask was checked causal, by the span of the mask's condition.
     var checkedSquares: Set<[Int]> = []
 
-    init(segments: [Segment], positional: Set<Span>, cache: AttentionCache?) {
+    init(segments: [Segment], proof: SequenceProofFacts, cache: AttentionCache?) {
         self.segments = segments
-        self.positional = positional
+        self.proof = proof
         self.cache = cache
         total = segments.reduce(0) { $0 + $1.columns }
         positions = segments.flatMap { s in (0..<s.columns).map { s.first + 1 + $0 } }
@@ -36,6 +37,22 @@ final class SequenceColumns {
 final class AttentionCache {
     var keys: [Variable] = [], values: [Variable] = []
     var next = 0
+    /// From an attention's first extension on, its K and V in buffers that grow without copying the prefix.
+    var growing: [Int: (keys: GrowingColumns, values: GrowingColumns)] = [:]
+    /// The values of the shared statements of the first call, in the order they ran, and how many
+    /// this call has taken (`Evaluator.sharedValue`); `replaying` from the second call on.
+    var shared: [(statement: SpanKey, value: Value)] = []
+    var sharedNext = 0, replaying = false
+
+    /// Appends the new columns of attention `ordinal` to its K and V; returns all of them (views, no copy of the prefix).
+    func extend(_ ordinal: Int, keys k: Variable, values v: Variable) -> (Variable, Variable) {
+        var g = growing[ordinal] ?? (GrowingColumns(keys[ordinal].value, capacity: 2 * (keys[ordinal].shape[1] + k.shape[1])),
+                                     GrowingColumns(values[ordinal].value, capacity: 2 * (values[ordinal].shape[1] + v.shape[1])))
+        growing[ordinal] = nil   // uniquely held while it grows
+        keys[ordinal] = Variable(g.keys.append(k.value)); values[ordinal] = Variable(g.values.append(v.value))
+        growing[ordinal] = g
+        return (keys[ordinal], values[ordinal])
+    }
     /// Per-head parameters stacked for head batching (`Evaluator.stacked(_:at:keptBy:)`), kept for
     /// the whole decoding whatever their size, with the tensors they were stacked from.
     var stacked: [Evaluator.StackKey: (parts: [Variable], stacked: Collection)] = [:]
@@ -49,6 +66,8 @@ final class PrefixCache {
     var tokens: [Int]
     let fingerprint: [Int], kept: [Value]
     var output: Variable
+    /// The columns of `output` in a buffer that grows without copying them (from the first reuse on).
+    var outputColumns: GrowingColumns? = nil
     let attention: AttentionCache
     /// How many calls in a row computed only their new columns (0 after a whole run).
     let extensions: Int
@@ -86,7 +105,7 @@ extension Evaluator {
                 tokens += x
             }
         }
-        let layout = SequenceColumns(segments: segments, positional: form.positional, cache: nil)
+        let layout = SequenceColumns(segments: segments, proof: form.proof, cache: nil)
         let result: Value
         do {
             result = try callAlgorithm(form.call, form.callExpr, f, given: [form.call.arguments[form.argument].span: .tokens(tokens)], sequences: layout)
@@ -132,23 +151,31 @@ extension Evaluator {
         prefixCaches[key] = nil
         let attention = reuse?.attention ?? AttentionCache()
         attention.next = 0
+        attention.sharedNext = 0
+        attention.replaying = reuse != nil
         let first = reuse?.tokens.count ?? 0
-        let layout = SequenceColumns(segments: [.init(columns: x.count - first, first: first)], positional: form.positional, cache: attention)
+        let layout = SequenceColumns(segments: [.init(columns: x.count - first, first: first)], proof: form.proof, cache: attention)
         let result: Value
         do {
             result = try callAlgorithm(c, e, f, given: [c.arguments[form.argument].span: .tokens(Array(x[first...]))], sequences: layout)
         } catch {
             return nil   // as written: a real error is reported there
         }
-        guard case .tensor(let p) = result, p.rank == 2, p.shape[1] == x.count - first, attention.next == attention.keys.count else { return nil }
+        guard case .tensor(let p) = result, p.rank == 2, p.shape[1] == x.count - first, attention.next == attention.keys.count,
+              !attention.replaying || attention.sharedNext == attention.shared.count else { return nil }
         var full = p
+        var columns: GrowingColumns? = nil
         if let reuse {
             guard reuse.output.shape[0] == p.shape[0] else { return nil }
             ops += 1
-            full = Variable.concat([reuse.output, p], axis: 1)
+            columns = reuse.outputColumns ?? GrowingColumns(reuse.output.value, capacity: 2 * x.count)
+            reuse.outputColumns = nil   // uniquely held while it grows
+            full = Variable(columns!.append(p.value))
         }
-        prefixCaches[key] = PrefixCache(frame: f, tokens: x, fingerprint: fingerprint, kept: kept, output: full, attention: attention,
-                                          extensions: reuse.map { $0.extensions + 1 } ?? 0)
+        let cache = PrefixCache(frame: f, tokens: x, fingerprint: fingerprint, kept: kept, output: full, attention: attention,
+                                extensions: reuse.map { $0.extensions + 1 } ?? 0)
+        cache.outputColumns = columns
+        prefixCaches[key] = cache
         return .tensor(full)
     }
 
@@ -182,7 +209,7 @@ extension Evaluator {
     /// `W_p[:, t]` inside a sequence run: the column variable's columns read as positions within
     /// their sequence (a gather), or `values` unchanged when `e` is no position read.
     func positionalIndices(_ values: [Value], _ e: Expr, _ f: Frame) throws -> [Value] {
-        guard let sc = f.sequences, sc.positional.contains(e.span) else { return values }
+        guard let sc = f.sequences, sc.proof.positional.contains(e.span) else { return values }
         return try values.map { v in
             switch v {
             case .grid(let n, _) where n >= 0:
@@ -200,6 +227,7 @@ extension Evaluator {
     /// segment of new columns after a cached prefix attends to the cached K and V too. Throws
     /// `SequenceFallback` when the values or the mask do not fit.
     func sequenceAttention(_ form: CausalAttentionForm, _ sc: SequenceColumns, _ f: Frame) throws -> Value {
+        if sc.proof.sharedKeys.contains(.init(context: f.sequenceContext, span: form.first.span)) { return try sharedKeysAttention(form, sc, f) }
         guard !f.logReturn,
               case .tensor(let k)? = f.vars[form.keys], case .tensor(let q)? = f.vars[form.queries], case .tensor(let v)? = f.vars[form.values],
               k.rank == q.rank, q.rank == v.rank, k.rank == 2 || (k.rank == 3 && f.heads == k.shape[2]),
@@ -236,8 +264,7 @@ extension Evaluator {
                       cache.keys[ordinal].shape[1] == s.first else { throw SequenceFallback() }
                 let p = s.first + 1
                 try checkCausalExtension(form, p, f)
-                let kf = Variable.concat([cache.keys[ordinal], ks], axis: 1), vf = Variable.concat([cache.values[ordinal], vs], axis: 1)
-                cache.keys[ordinal] = kf; cache.values[ordinal] = vf
+                let (kf, vf) = cache.extend(ordinal, keys: ks, values: vs)
                 ops += 5
                 let weights = (kf.matmul(qs, transposeSelf: true) / divisor).softmaxColumns()
                 outs.append(vf.matmul(weights))

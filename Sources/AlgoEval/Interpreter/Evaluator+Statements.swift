@@ -26,7 +26,7 @@ extension Evaluator {
                 switch node {
                 case .causalAttention(let form):
                     if enabled(.causalAttention), let v = try causalAttention(form, f) { return .returned(v) }
-                case .headBatching, .columnLoop: break   // need the loop's values: `forLoop`
+                case .headBatching, .columnLoop, .sequenceLoop: break   // need the loop's values: `forLoop`
                 case .maskedSelect: break                 // `forAll`
                 case .logSoftmaxReturn: break             // a `return` under a log: `statement`; a definition: `defineFunction`
                 }
@@ -51,7 +51,7 @@ extension Evaluator {
         case .comment, .error: return .normal
         case .assign(let target, _, let value):
             if case .call(let c) = target.kind { try defineFunction(c, value, s, f); return .normal }
-            let v = try eval(value, f)
+            let v = try f.sequences?.cache == nil ? eval(value, f) : sharedValue(value, s, f)   // decoding: computed once (Evaluator+SequenceContext)
             try SizeBudget.checkHeld(at: s.span)
             try assign(target, v, f, s)
             if options.training != nil { try afterAssignment(s, f) }   // a step of a training run (TrainingMonitor.swift)
@@ -270,6 +270,9 @@ extension Evaluator {
             values = b >= a ? Array(stride(from: a, through: b, by: step)) : []
         }
         let node = f.algorithm.plan.statements[SpanKey(s.span)]
+        // A loop over sequences (`SequenceLoopBatchingRule`): its call runs on chunks of them (Evaluator+SequenceLoop).
+        let batched = beginSequenceLoop(node, values, f)
+        defer { if let batched { sequenceLoops[batched] = nil } }
         // A column loop (`Rules/ColumnLoop.swift`): once, t bound to all of 1…n.
         if case .columnLoop? = node, enabled(.columnLoop), values.first == 1, values == Array(1...values.count) {
             let saved = f.vars[v]

@@ -31,6 +31,8 @@ public final class Evaluator {
     var memoFrame: Frame? = nil
     /// The caches of calls that reuse their prefix (`Evaluator+Sequences`), by call site.
     var prefixCaches: [SpanKey: PrefixCache] = [:]
+    /// The loops over sequences running now whose call runs on chunks of them (`Evaluator+SequenceLoop`), by call site.
+    var sequenceLoops: [SpanKey: SequenceLoopBatch] = [:]
     /// The parameter names of the last `run`, sorted (a run with the same names reuses the order).
     var sortedParameterNames: [String] = []
     /// Stacked per-head parameters by call site and the storage of their first tensor (one entry
@@ -184,6 +186,7 @@ public final class Evaluator {
         f.logReturn = logReturn
         f.heads = heads
         f.sequences = sequences ?? caller.sequences
+        if let sc = f.sequences { enterSequenceContext(f, sc, caller: sequences == nil ? caller.sequenceContext : 0, expr) }   // Evaluator+SequenceContext
         f.dims = resolved.dimensionValues { caller.dims[$0] }
         // Real hyperparameters of the caller with the same name (τ).
         for h in callee.realHyperparameterNames {

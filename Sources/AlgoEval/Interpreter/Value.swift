@@ -127,6 +127,8 @@ public final class Frame {
     /// The columns of several sequences side by side, or the new columns of a growing one, while a
     /// call proven column-wise in its sequence runs (`Evaluator+Sequences`); passed on to callees.
     var sequences: SequenceColumns? = nil
+    /// Which invocation of its algorithm this frame is in that run (`SequenceProofFacts.contexts`).
+    var sequenceContext = 0
     /// The iteration counts of the interpreted loops running in this frame, innermost last.
     var loopCounts: [Int] = []
     init(_ algorithm: LoadedAlgorithm) { self.algorithm = algorithm; vars = FrameVars(algorithm.slots) }

@@ -17,7 +17,7 @@ enum Lowering {
         let callee: @Sendable (ResolvedCall) -> CheckedAlgorithm? = { r in
             program.algorithms.first { $0.file == r.file && $0.syntax.title.signature?.name.spelling == r.callee }
         }
-        let statementRules = Self.statementRules + [HeadBatchingRule(callee: callee)]
+        let statementRules = Self.statementRules + [HeadBatchingRule(callee: callee), SequenceLoopBatchingRule(callee: callee)]
         let expressionRules = Self.expressionRules + [CallMemoRule(callee: callee), SequenceBatchingRule(callee: callee), PrefixReuseRule(callee: callee)]
         var plan = AlgorithmPlan()
         plan.unsupported = firstUnsupported(a.syntax.body)

@@ -61,6 +61,9 @@ enum FusedStatement: Sendable {
     case columnLoop
     /// `∀t_z, t_x, if C then S[t_z, t_x] ← c` as one masked select (`Rules/MaskedSelect.swift`).
     case maskedSelect(MaskedSelectForm)
+    /// A loop over the sequences of a dataset whose call runs on a chunk of them at once
+    /// (`Rules/SequenceBatching.swift`, `SequenceLoopBatchingRule`), at the loop.
+    case sequenceLoop(SequenceBatchForm)
 }
 
 /// A whole algorithm as one fused operation.

@@ -10,7 +10,11 @@ import AlgoSyntax
 /// callee is column-wise in x except for causal attention (`SequenceColumnsProof`), column t of
 /// every layer depends only on x[1:t], so the kept columns are what recomputation would give; the
 /// new column's attention sums over all kept positions, which the causal mask keeps. Values equal
-/// recomputation up to rounding (`PrefixReuseTests` states the bound).
+/// recomputation up to rounding (`SequenceRulesTests` states the bound). EDInference's
+/// `EDTransformer(z, x̂ | θ̂)` the same way: z is a shared argument, so the encoder's statements and
+/// the cross-attention's K and V over Z read nothing of x̂; the first call computes them and every
+/// later call takes their values in the order they ran (`Evaluator.sharedValue`), and each
+/// cross-attention runs on the new columns' queries only (`Evaluator.sharedKeysAttention`).
 ///
 /// Precondition (proven here): an algorithm call with exactly one argument that is a name x the
 /// algorithm extends somewhere by `x ← [x, …]`, the other arguments not mentioning x, and a callee
@@ -37,7 +41,7 @@ struct PrefixReuseRule: ExpressionRule {
               !c.parameters.contains(where: { $0.value.mentions(x) }) else { return nil }
         var proof = SequenceColumnsProof(callee: callee)
         guard proof.call(e, in: a, varying: [candidates[0]]) else { return nil }
-        return .sequences(.prefix(PrefixReuseForm(argument: candidates[0], positional: proof.positional)))
+        return .sequences(.prefix(PrefixReuseForm(argument: candidates[0], proof: proof.facts)))
     }
 
     /// Names the body extends by `x ← [x, …]`.
@@ -56,6 +60,6 @@ struct PrefixReuseRule: ExpressionRule {
 struct PrefixReuseForm: Sendable {
     /// Which argument is the growing sequence.
     let argument: Int
-    /// Position reads of shared values in the callee (`W_p[:, t]`).
-    let positional: Set<Span>
+    /// What the proof found in the callee (position reads, contexts, shared statements).
+    let proof: SequenceProofFacts
 }

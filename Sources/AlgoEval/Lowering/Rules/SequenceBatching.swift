@@ -48,7 +48,7 @@ struct SequenceBatchingRule: ExpressionRule {
         guard varying.count == 1 else { return nil }
         var proof = SequenceColumnsProof(callee: callee)
         guard proof.call(calls[0], in: a, varying: Set(varying)) else { return nil }
-        return .sequences(.batch(SequenceBatchForm(variable: n, call: c, callExpr: calls[0], argument: varying[0], positional: proof.positional)))
+        return .sequences(.batch(SequenceBatchForm(variable: n, call: c, callExpr: calls[0], argument: varying[0], proof: proof.facts)))
     }
 }
 
@@ -66,6 +66,72 @@ struct SequenceBatchForm: Sendable {
     let call: Call, callExpr: Expr
     /// Which argument carries the sequence.
     let argument: Int
-    /// Position reads of shared values in the callee (`W_p[:, t]`).
-    let positional: Set<Span>
+    /// What the proof found in the callee (position reads, contexts, shared statements).
+    let proof: SequenceProofFacts
+}
+
+/// Batched sequences in a loop: `for n = a, …, b do … F(θ) ← C(x_n | θ) … end` (DTraining,
+/// EDTraining's shape, run by `evaluate(…)` and the held-out loss of `--eval-every` as an
+/// evaluation pass) runs the callee C once on a chunk of the loop's sequences side by side instead
+/// of once per n, by the same proof and the same executor inside the callee as the Σ form
+/// (`SequenceBatchingRule`): column j of the batched result belongs to one sequence, and each
+/// iteration's call takes its sequence's slice.
+///
+/// Precondition (proven here): a counting loop whose body holds exactly one algorithm call that
+/// mentions n; exactly one argument of it mentions n, and that argument mentions no name the body
+/// assigns nor the variable of a Σ in the body (so x_n of a later n is known before its iteration
+/// runs: ETraining's x̃_n, drawn in the loop, is not); the parameters do not mention n; the callee draws no random numbers
+/// (`CallMemoRule.isDeterministic`: batching reorders the calls) and is column-wise in that
+/// argument except for causal attention (`SequenceColumnsProof`). Run-time guard
+/// (`Evaluator.loopBatchResult`): an evaluation pass (`RunOptions.applyGradients` off: `∇loss(θ)`
+/// is zero and records no tape), the causal-attention rule on, not inside another sequence run;
+/// an iteration's call takes its slice only when its tokens, its other arguments and its parameters
+/// are, value for value, those the chunk ran on (θ ← θ − η · 0 makes new tensors equal to θ); a
+/// chunk of one sequence, or a batched call that fails, runs the calls as written.
+struct SequenceLoopBatchingRule: StatementRule {
+    let id = RuleID.sequenceBatching
+    /// The checked algorithm a call resolves to (`Lowering.lower`'s program).
+    let callee: @Sendable (ResolvedCall) -> CheckedAlgorithm?
+
+    func match(_ body: [Statement], at i: Int, in a: CheckedAlgorithm) -> FusedStatement? {
+        guard case .forLoop(let loop) = body[i].kind, case .counting = loop.range else { return nil }
+        let n = loop.variable.spelling
+        var calls: [Expr] = []
+        var assigned: [String] = []   // bases of the names the body assigns
+        func walk(_ sts: [Statement]) {
+            for st in sts {
+                switch st.kind {
+                case .assign(let t, _, _):
+                    switch t.kind {
+                    case .name(let name): assigned.append(name.base)
+                    case .index(let b, _): if case .name(let name) = b.kind { assigned.append(name.base) }
+                    default: break
+                    }
+                case .sample(let sm): if case .name(let name) = sm.target.kind { assigned.append(name.base) }
+                case .forLoop(let l): assigned.append(l.variable.base)
+                default: break
+                }
+                for e in st.expressions {
+                    _ = e.first { x -> Bool? in
+                        if case .call = x.kind, let r = a.calls[x.span], !r.isBuiltin, x.mentions(n) { calls.append(x) }
+                        // A Σ's variable changes within an iteration: a call reading it is not one per n.
+                        if case .sum(let t) = x.kind, let l = t.lower, case .binary(.equal, let w, _) = l.value.kind, let v = Matching.name(w) {
+                            assigned.append(v)
+                        }
+                        return nil
+                    }
+                }
+                walk(st.substatements)
+            }
+        }
+        walk(loop.body)
+        guard calls.count == 1, case .call(let c) = calls[0].kind, let r = a.calls[calls[0].span],
+              !c.parameters.contains(where: { p in p.value.mentions(n) || (p.target?.mentions(n) ?? false) }) else { return nil }
+        let varying = c.arguments.indices.filter { c.arguments[$0].mentions(n) }
+        guard varying.count == 1, !assigned.contains(where: { c.arguments[varying[0]].mentions(base: $0) || c.arguments[varying[0]].mentions($0) }),
+              CallMemoRule(callee: callee).isDeterministic(r, seen: []) else { return nil }
+        var proof = SequenceColumnsProof(callee: callee)
+        guard proof.call(calls[0], in: a, varying: Set(varying)) else { return nil }
+        return .sequenceLoop(SequenceBatchForm(variable: n, call: c, callExpr: calls[0], argument: varying[0], proof: proof.facts))
+    }
 }

@@ -21,14 +21,44 @@ import AlgoSyntax
 /// log, tanh, σ); Σ over shared bounds (`Σ_{i=1}^{d_e} e[i]`, a sum over rows); row reads `e[i]`; the lists
 /// `[e_1, …, e_ℓ]` and `[Y^1; …; Y^H]`; calls whose parameters are shared, proven the same way;
 /// and Algorithm 4's lines 4–6 as `CausalAttentionRule` matches them, with K, Q and V from the
-/// sequence (its run-time guard checks the mask is causal). The column dimensions of the sequence
-/// inputs' declared types (`ℓ_x` of `X ∈ ℝ^{d_x×ℓ_x}`) must not be read in the body.
+/// sequence (its run-time guard checks the mask is causal), or with Q from the sequence and K, V
+/// shared (cross-attention on a context Z: column t of the result reads column t of Q only; its
+/// run-time guard checks that the mask removes nothing, `Mask ≡ 1`, so no column's weights depend
+/// on its position). Statements that read nothing of the sequence are shared (EDTransformer's
+/// encoder, `Z[:, t] ← …` over z's columns included); an argument the call gives is not its
+/// default (`MHAttention(X, Z | …)` with Z given is not `Z = X`). The column dimensions of the
+/// sequence inputs' declared types (`ℓ_x` of `X ∈ ℝ^{d_x×ℓ_x}`) must not be read in the body.
+///
+/// Besides the verdict, the proof records the facts the executors need (`SequenceProofFacts`):
+/// the position reads, the **context** of each call it walked (one algorithm called at one site
+/// with different sequence arguments, as MHAttention calls Attention for self- and for
+/// cross-attention, is two contexts; a call it did not walk reads nothing of the sequence and
+/// runs outside the sequence run), the attentions with shared keys, and the **shared
+/// assignments** by context (shared in every pass over their loop), which decoding computes once.
 struct SequenceColumnsProof {
     /// The checked algorithm a call resolves to.
     let callee: (ResolvedCall) -> CheckedAlgorithm?
     /// Reads of a shared value by a column variable (`W_p[:, t]`), in the callee and its callees.
     private(set) var positional: Set<Span> = []
-    private var depth = 0
+    /// Algorithm 4's lines 4–6 with K and V shared and Q from the sequence (cross-attention on a
+    /// context: EDTransformer's `MHAttention(X, Z | 𝓦^e/d_l, Mask ≡ 1)`), by the span of line 4.
+    private(set) var sharedKeys: Set<SequenceContextKey> = []
+    /// Which invocation of an algorithm a callee frame is (its context): by the caller's context and
+    /// the call's span; the callee of the proven call has the context `contexts[.init(0, call)]`.
+    /// One algorithm called at one site with other sequence arguments (MHAttention's self- and
+    /// cross-attention calls of Attention) is two contexts, whose shared statements differ.
+    private(set) var contexts: [SequenceContextKey: Int] = [:]
+    /// Assignments that read nothing of the sequence in their context, in every pass over their
+    /// loop (`sharedStatements` minus `varyingStatements`, see `shared`).
+    private var sharedStatements: Set<SequenceContextKey> = [], varyingStatements: Set<SequenceContextKey> = []
+    private var depth = 0, context = 0
+    /// The assignments of the callee and its callees that read nothing of the sequence, in their
+    /// context: their values are the same on every call with the same shared values (decoding
+    /// computes them once: the encoder's Z, cross-attention's K and V).
+    var shared: Set<SequenceContextKey> { sharedStatements.subtracting(varyingStatements) }
+
+    /// What the executors need of the proof (`SequenceColumns.proof`).
+    var facts: SequenceProofFacts { SequenceProofFacts(positional: positional, sharedKeys: sharedKeys, contexts: contexts, shared: shared) }
 
     init(callee: @escaping (ResolvedCall) -> CheckedAlgorithm?) { self.callee = callee }
 
@@ -36,18 +66,23 @@ struct SequenceColumnsProof {
     mutating func call(_ e: Expr, in a: CheckedAlgorithm, varying: Set<Int>) -> Bool {
         guard case .call(let c) = e.kind, let r = a.calls[e.span], !r.isBuiltin, let g = callee(r), depth < 32,
               !varying.isEmpty, varying.allSatisfy({ $0 < c.arguments.count }) else { return false }
-        depth += 1
-        defer { depth -= 1 }
-        return algorithm(g, varyingInputs: varying)
+        let key = SequenceContextKey(context: context, span: e.span)
+        let id = contexts[key] ?? contexts.count + 1
+        contexts[key] = id
+        let caller = context
+        depth += 1; context = id
+        defer { depth -= 1; context = caller }
+        return algorithm(g, varyingInputs: varying, given: c.arguments.count)
     }
 
-    private mutating func algorithm(_ a: CheckedAlgorithm, varyingInputs: Set<Int>) -> Bool {
+    /// `given`: how many arguments the call gives (an input past them takes its default, `Z = X`).
+    private mutating func algorithm(_ a: CheckedAlgorithm, varyingInputs: Set<Int>, given: Int) -> Bool {
         var s = Scope(a)
         let inputs = a.syntax.title.signature?.inputs ?? []
         var varyingNames: Set<String> = []
         for (k, sp) in inputs.enumerated() {
             guard case .name(let n) = sp.name.kind else { return false }
-            if varyingInputs.contains(k) || (sp.defaultValue.map { d in varyingNames.contains { d.mentions($0) } } ?? false) {
+            if varyingInputs.contains(k) || (k >= given && sp.defaultValue.map { d in varyingNames.contains { d.mentions($0) } } ?? false) {
                 varyingNames.insert(n.spelling)
             }
         }
@@ -85,10 +120,13 @@ struct SequenceColumnsProof {
         var i = 0
         while i < body.count {
             if case .causalAttention(let form)? = CausalAttentionRule().match(body, at: i, in: s.a) {
-                // K, Q and V from the sequence; the mask's condition and the divisor shared.
-                guard [form.keys, form.queries, form.values].allSatisfy(s.varying.contains),
+                // K, Q and V from the sequence, or Q from it and K, V shared (its run-time guard
+                // checks that the mask is the same for every column); the mask's condition and the divisor shared.
+                let keysShared = !s.varying.contains(form.keys) && !s.varying.contains(form.values)
+                guard s.varying.contains(form.queries), keysShared || (s.varying.contains(form.keys) && s.varying.contains(form.values)),
                       !mentionsSequence(form.condition, s), !(form.divisor.map { mentionsSequence($0, s) } ?? false),
                       let end = body.firstIndex(where: { $0.span == form.returnLine.span }) else { return false }
+                if keysShared { sharedKeys.insert(SequenceContextKey(context: context, span: form.first.span)) }
                 i = end + 1
                 continue
             }
@@ -112,6 +150,14 @@ struct SequenceColumnsProof {
             }
             let fromSequence = mentionsSequence(value, s)
             guard expression(value, &s) else { return false }
+            // Nothing of the sequence read or written: a shared statement (`Z[:, t] ← …` over z's columns too).
+            let key = SequenceContextKey(context: context, span: st.span)
+            if !fromSequence && !mentionsSequence(target, s) {
+                sharedStatements.insert(key)
+                if case .index = target.kind { return true }
+            } else {
+                varyingStatements.insert(key)
+            }
             switch target.kind {
             case .name(let n):
                 guard !s.lengths.contains(n.spelling), !s.columns.contains(n.spelling), !s.loops.contains(n.spelling) else { return false }
@@ -261,4 +307,24 @@ struct SequenceColumnsProof {
         case nil: return false
         }
     }
+}
+
+
+/// An assignment or call in one context of a sequence proof (`SequenceColumnsProof.contexts`).
+struct SequenceContextKey: Hashable, Sendable {
+    let context: Int
+    let span: SpanKey
+    init(context: Int, span: Span) { self.context = context; self.span = SpanKey(span) }
+}
+
+/// What a sequence proof found, for the executors (`Evaluator+Sequences`, `Evaluator+SequenceContext`).
+struct SequenceProofFacts: Sendable {
+    /// Reads of a shared value by a column variable (`W_p[:, t]`).
+    let positional: Set<Span>
+    /// Algorithm 4's lines 4–6 with K and V shared, by context and line 4.
+    let sharedKeys: Set<SequenceContextKey>
+    /// The context of each call the proof walked, by the caller's context (0: the proven call's caller) and the call.
+    let contexts: [SequenceContextKey: Int]
+    /// Assignments that read nothing of the sequence, by context.
+    let shared: Set<SequenceContextKey>
 }

@@ -1,0 +1,121 @@
+import AlgoDiagnostics
+import AlgoSyntax
+import AlgoTensor
+import Foundation
+
+/// What a loop over the sequences of a dataset (`Rules/SequenceBatching.swift`,
+/// `SequenceLoopBatchingRule`) has computed ahead while it runs: per n, the slice of a batched call
+/// its iteration's call takes, with the tokens and the shared values (other arguments,
+/// parameters) that call ran on.
+final class SequenceLoopBatch {
+    let form: SequenceBatchForm
+    /// The loop's values of n, in order, and each one's place.
+    let values: [Int]
+    let place: [Int: Int]
+    struct Key: Hashable { let n: Int, log: Bool }
+    /// Per n (and whether the log of the callee's return was asked for): its tokens, its chunk, its columns.
+    var results: [Key: (tokens: [Int], chunk: Int, columns: Variable)] = [:]
+    /// Per chunk: the shared values it ran on, and their fingerprint.
+    var chunks: [(values: [Value], fingerprint: [Int])] = []
+    /// A batched call failed, or an iteration found other shared values: the rest runs as written.
+    var stopped = false
+    init(form: SequenceBatchForm, values: [Int]) {
+        self.form = form
+        self.values = values
+        place = Dictionary(values.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a })
+    }
+}
+
+extension Evaluator {
+    /// Columns of one batched call of a loop over sequences: enough for wide products, few enough
+    /// that the activations of a chunk stay small (d_mlp × 2,048 numbers per MLP layer).
+    static let loopChunkColumns = 2048
+
+    /// Starts the chunks of a loop the lowering fused (`node`), when its guard holds: the rule and
+    /// causal attention on, an evaluation pass, at least two iterations, not inside a sequence run.
+    /// Returns the call site the iterations look up (the caller removes it when the loop ends).
+    func beginSequenceLoop(_ node: FusedStatement?, _ values: [Int], _ f: Frame) -> SpanKey? {
+        guard case .sequenceLoop(let form)? = node, values.count >= 2, !options.applyGradients, f.sequences == nil,
+              enabled(.sequenceBatching), enabled(.causalAttention) else { return nil }
+        let key = SpanKey(form.callExpr.span)
+        guard sequenceLoops[key] == nil else { return nil }
+        sequenceLoops[key] = SequenceLoopBatch(form: form, values: values)
+        return key
+    }
+
+    /// The executor of `SequenceLoopBatchingRule` at the call `e` of one iteration: its sequence's
+    /// slice of a batched call on this and the following iterations' sequences (computed when no
+    /// chunk holds n yet), or nil when the guard fails and the call runs as written.
+    func loopBatchResult(_ c: Call, _ e: Expr, _ f: Frame, logReturn: Bool) throws -> Value? {
+        guard f.sequences == nil, let batch = sequenceLoops[SpanKey(e.span)], !batch.stopped,
+              case .nat(let n)? = f.vars[batch.form.variable], let place = batch.place[n] else { return nil }
+        let argument = c.arguments[batch.form.argument]
+        guard case .tokens(let x) = try eval(argument, f), !x.isEmpty else { return nil }
+        // The other arguments and the parameters, which the chunk must have run on.
+        var shared: [Value] = [], fingerprint: [Int] = []
+        for a in c.arguments.enumerated().filter({ $0.offset != batch.form.argument }).map(\.element) + c.parameters.map(\.value) {
+            let v = try eval(a, f)
+            guard Self.fingerprint(v, into: &fingerprint) else { return nil }
+            shared.append(v)
+        }
+        if let r = batch.results[.init(n: n, log: logReturn)], r.tokens == x {
+            let chunk = batch.chunks[r.chunk]
+            guard chunk.fingerprint == fingerprint || zip(chunk.values, shared).allSatisfy({ Self.sameValue($0, $1) }) else {
+                batch.stopped = true   // θ changed: a training pass after all
+                return nil
+            }
+            return .tensor(r.columns)
+        }
+        // A chunk from n on: the sequences of the next iterations, up to `loopChunkColumns` columns.
+        var ns: [Int] = [], tokens: [[Int]] = [], columns = 0
+        do {
+            let saved = f.vars[batch.form.variable]
+            defer { f.vars[batch.form.variable] = saved }
+            for m in batch.values[place...] where columns < Self.loopChunkColumns {
+                f.vars[batch.form.variable] = .nat(m)
+                guard case .tokens(let y)? = try? eval(argument, f), !y.isEmpty else { break }
+                ns.append(m); tokens.append(y); columns += y.count
+            }
+        }
+        guard ns.count >= 2, tokens[0] == x else { return nil }
+        let layout = SequenceColumns(segments: tokens.map { .init(columns: $0.count, first: 0) }, proof: batch.form.proof, cache: nil)
+        let result: Value
+        do {
+            result = try callAlgorithm(c, e, f, given: [argument.span: .tokens(tokens.flatMap { $0 })], logReturn: logReturn, sequences: layout)
+        } catch {
+            batch.stopped = true
+            return nil   // as written: a real error is reported there, by the line that makes it
+        }
+        guard case .tensor(let p) = result, p.rank == 2, p.shape[1] == columns else { batch.stopped = true; return nil }
+        batch.chunks.append((shared, fingerprint))
+        batch.results.removeAll()   // the earlier chunks' iterations have run
+        var start = 0
+        for (m, y) in zip(ns, tokens) {
+            ops += 1
+            batch.results[.init(n: m, log: logReturn)] = (y, batch.chunks.count - 1, p.slice(lower: [0, start], upper: [p.shape[0], start + y.count]))
+            start += y.count
+        }
+        return .tensor(p.slice(lower: [0, 0], upper: [p.shape[0], tokens[0].count]))
+    }
+
+    /// Whether two values are the same, number for number (tensors by their entries, collections
+    /// member by member): what an iteration's shared values must be to take a chunk's slice.
+    static func sameValue(_ a: Value, _ b: Value) -> Bool {
+        switch (a, b) {
+        case (.tensor(let x), .tensor(let y)):
+            let a = x.value, b = y.value
+            guard a.shape == b.shape, a.dtype == b.dtype else { return false }
+            guard a.isContiguous, b.isContiguous else { return a.contiguous().doubles == b.contiguous().doubles }
+            // Bit for bit, as the memory holds them (one pass, no copy: θ is compared every iteration).
+            let size = a.dtype.byteSize
+            return memcmp(a.storage.raw + a.offset * size, b.storage.raw + b.offset * size, a.count * size) == 0
+        case (.collection(let x), .collection(let y)):
+            return x.members.count == y.members.count
+                && zip(x.members, y.members).allSatisfy { $0.name == $1.name && sameValue($0.value, $1.value) }
+        case (.nat(let x), .nat(let y)): return x == y
+        case (.real(let x), .real(let y)): return x.bitPattern == y.bitPattern
+        case (.tokens(let x), .tokens(let y)): return x == y
+        default: return false
+        }
+    }
+}
