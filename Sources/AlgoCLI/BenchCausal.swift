@@ -37,15 +37,14 @@ extension Bench {
 
         deinit { for p in [k, q, v, a, y, s, yDense] { p.deallocate() } }
 
-        func operands(_ p: UnsafeMutablePointer<Float>) -> [CausalAttention.Operand] {
-            (0..<shape.heads).map { .init(base: UnsafePointer(p + $0 * shape.d * shape.n), ld: shape.d, transposed: false) }
+        func heads(_ p: UnsafeMutablePointer<Float>) -> CausalAttention.Heads {
+            CausalAttention.Heads(base: p, ld: shape.d, headStride: shape.d * shape.n)
         }
 
-        /// The runtime's causal path: weights on the kept half, then V·A over t_z ≤ t_x.
+        /// The runtime's causal path: the kept half of the weights and V·A over t_z ≤ t_x, every head in one call.
         func causal() {
-            CausalAttention.weights(keys: operands(k), queries: operands(q), d: shape.d, length: shape.n,
-                                    divisor: Float(shape.d).squareRoot(), a: a)
-            CausalAttention.product(values: operands(v), dv: shape.d, length: shape.n, weights: a, y: y)
+            CausalAttention.forward(segments: [shape.n], heads: shape.heads, d: shape.d, dv: shape.d, keys: heads(k), queries: heads(q),
+                                    values: heads(v), divisor: Float(shape.d).squareRoot(), weights: a, output: heads(y))
         }
 
         /// The dense path: every score, then the mask, the scale, the softmax and the whole V·A.
