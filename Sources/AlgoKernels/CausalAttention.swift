@@ -2,6 +2,28 @@
 import AlgoKernelsAVX512
 #endif
 
+/// The vectors of CausalBlocks.swift in this module: 256-bit (AVX2 + FMA on x86_64, NEON pairs on arm64).
+typealias CausalLanes = SIMD8<Float>
+
+/// eˣ on every lane (`exp8`).
+@inline(__always)
+func expLanes(_ x: SIMD8<Float>) -> SIMD8<Float> { exp8(x) }
+
+/// Σ of the lanes as a tree of halves (3 dependent additions, not 7).
+@inline(__always)
+func lanesSum(_ v: SIMD8<Float>) -> Float {
+    let a = v.lowHalf + v.highHalf, b = a.lowHalf + a.highHalf
+    return b[0] + b[1]
+}
+
+/// The largest lane, as a tree of halves.
+@inline(__always)
+func lanesMax(_ v: SIMD8<Float>) -> Float {
+    let l = v.lowHalf, h = v.highHalf, a = l.replacing(with: h, where: l .< h)
+    let b = a.lowHalf.replacing(with: a.highHalf, where: a.lowHalf .< a.highHalf)
+    return max(b[0], b[1])
+}
+
 // Causally masked attention on the kept half (Alg. 4 lines 4–6 with Mask[t_z, t_x] = [[t_z ≤ t_x]]),
 // forward and backward, f32, for every head of every sequence of a minibatch in one call.
 
@@ -119,7 +141,7 @@ public enum CausalAttention {
             }
             #endif
             _ = wide
-            causalBlockForward(SIMD8<Float>.self, n: b.n, d: d, dv: dv, k: k, ldk: keys.ld, q: q, ldq: queries.ld, v: v, ldv: values.ld,
+            causalBlockForward(n: b.n, d: d, dv: dv, k: k, ldk: keys.ld, q: q, ldq: queries.ld, v: v, ldv: values.ld,
                                divisor: divisor, a: a + b.weights, y: out, ldy: y.ld, scratch: scratch)
         }
     }
@@ -144,7 +166,7 @@ public enum CausalAttention {
             }
             #endif
             _ = wide
-            causalBlockBackward(SIMD8<Float>.self, n: b.n, d: d, dv: dv, k: k, ldk: keys.ld, q: q, ldq: queries.ld, v: v, ldv: values.ld,
+            causalBlockBackward(n: b.n, d: d, dv: dv, k: k, ldk: keys.ld, q: q, ldq: queries.ld, v: v, ldv: values.ld,
                                 divisor: divisor, a: a + b.weights, g: gb, ldg: g.ld, dk: dk, lddk: dKeys.ld,
                                 dq: dq, lddq: dQueries.ld, dvOut: dvb, lddv: dValues.ld, scratch: scratch)
         }
