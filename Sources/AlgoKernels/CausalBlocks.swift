@@ -82,52 +82,67 @@ func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
 /// (`CausalLayout`), for every x < n. `lt[i·ldt + z]` is L[i, z] (L transposed into rows, readable to
 /// z < n rounded up to 16), `r[i + x·ldr]` is R[i, x]. Each entry is one chain of FMAs over i in
 /// order. Lanes of a column past x up to the next multiple of the width get what the padded L gives.
-/// Columns run inside chunks of 4 vectors of z, so that a chunk of Lᵀ (d × 4 vectors) stays in L1.
+/// Columns run in pairs (each vector of Lᵀ loaded once for both, up to 8 independent chains) inside
+/// chunks of 4 vectors of z, so that a chunk of Lᵀ (d × 4 vectors) stays in L1 while every column
+/// uses it. A pair computes the vectors its second column needs; the first stores only its own.
 @inline(__always)
 func keptDots(n: Int, d: Int, lt: UnsafePointer<Float>, ldt: Int,
-                       r: UnsafePointer<Float>, ldr: Int, t: UnsafeMutablePointer<Float>) {
+              r: UnsafePointer<Float>, ldr: Int, t: UnsafeMutablePointer<Float>) {
     let w = CausalLanes.scalarCount
     var z0 = 0
     while z0 < n {
-        for x in z0..<n {
-            let count = min(4, (x - z0) / w + 1)
-            let col = t + CausalLayout.offset(x) + z0, rx = r + x * ldr
+        var x = z0
+        while x < n {
+            let y = min(x + 1, n - 1)   // the pair's second column (x itself at the end)
+            let cx = min(4, (x - z0) / w + 1), cy = min(4, (y - z0) / w + 1)
+            let colX = t + CausalLayout.offset(x) + z0, colY = t + CausalLayout.offset(y) + z0
+            let rx = r + x * ldr, ry = r + y * ldr
             var lp = lt + z0
-            switch count {
+            var a0 = CausalLanes(), a1 = CausalLanes(), a2 = CausalLanes(), a3 = CausalLanes()
+            var b0 = CausalLanes(), b1 = CausalLanes(), b2 = CausalLanes(), b3 = CausalLanes()
+            switch cy {
             case 4:
-                var a0 = CausalLanes(), a1 = CausalLanes(), a2 = CausalLanes(), a3 = CausalLanes()
                 for i in 0..<d {
-                    let b = CausalLanes(repeating: rx[i])
-                    a0 = a0.addingProduct(causalLoad(lp), b); a1 = a1.addingProduct(causalLoad(lp + w), b)
-                    a2 = a2.addingProduct(causalLoad(lp + 2 * w), b); a3 = a3.addingProduct(causalLoad(lp + 3 * w), b)
+                    let u = CausalLanes(repeating: rx[i]), v = CausalLanes(repeating: ry[i])
+                    let l0 = causalLoad(lp), l1 = causalLoad(lp + w), l2 = causalLoad(lp + 2 * w), l3 = causalLoad(lp + 3 * w)
+                    a0 = a0.addingProduct(l0, u); a1 = a1.addingProduct(l1, u); a2 = a2.addingProduct(l2, u); a3 = a3.addingProduct(l3, u)
+                    b0 = b0.addingProduct(l0, v); b1 = b1.addingProduct(l1, v); b2 = b2.addingProduct(l2, v); b3 = b3.addingProduct(l3, v)
                     lp += ldt
                 }
-                causalStore(a0, col); causalStore(a1, col + w); causalStore(a2, col + 2 * w); causalStore(a3, col + 3 * w)
             case 3:
-                var a0 = CausalLanes(), a1 = CausalLanes(), a2 = CausalLanes()
                 for i in 0..<d {
-                    let b = CausalLanes(repeating: rx[i])
-                    a0 = a0.addingProduct(causalLoad(lp), b); a1 = a1.addingProduct(causalLoad(lp + w), b)
-                    a2 = a2.addingProduct(causalLoad(lp + 2 * w), b)
+                    let u = CausalLanes(repeating: rx[i]), v = CausalLanes(repeating: ry[i])
+                    let l0 = causalLoad(lp), l1 = causalLoad(lp + w), l2 = causalLoad(lp + 2 * w)
+                    a0 = a0.addingProduct(l0, u); a1 = a1.addingProduct(l1, u); a2 = a2.addingProduct(l2, u)
+                    b0 = b0.addingProduct(l0, v); b1 = b1.addingProduct(l1, v); b2 = b2.addingProduct(l2, v)
                     lp += ldt
                 }
-                causalStore(a0, col); causalStore(a1, col + w); causalStore(a2, col + 2 * w)
             case 2:
-                var a0 = CausalLanes(), a1 = CausalLanes()
                 for i in 0..<d {
-                    let b = CausalLanes(repeating: rx[i])
-                    a0 = a0.addingProduct(causalLoad(lp), b); a1 = a1.addingProduct(causalLoad(lp + w), b)
+                    let u = CausalLanes(repeating: rx[i]), v = CausalLanes(repeating: ry[i])
+                    let l0 = causalLoad(lp), l1 = causalLoad(lp + w)
+                    a0 = a0.addingProduct(l0, u); a1 = a1.addingProduct(l1, u)
+                    b0 = b0.addingProduct(l0, v); b1 = b1.addingProduct(l1, v)
                     lp += ldt
                 }
-                causalStore(a0, col); causalStore(a1, col + w)
             default:
-                var a0 = CausalLanes()
                 for i in 0..<d {
-                    a0 = a0.addingProduct(causalLoad(lp), CausalLanes(repeating: rx[i]))
+                    let l0 = causalLoad(lp)
+                    a0 = a0.addingProduct(l0, CausalLanes(repeating: rx[i])); b0 = b0.addingProduct(l0, CausalLanes(repeating: ry[i]))
                     lp += ldt
                 }
-                causalStore(a0, col)
             }
+            causalStore(a0, colX)
+            if cx > 1 { causalStore(a1, colX + w) }
+            if cx > 2 { causalStore(a2, colX + 2 * w) }
+            if cx > 3 { causalStore(a3, colX + 3 * w) }
+            if y > x {
+                causalStore(b0, colY)
+                if cy > 1 { causalStore(b1, colY + w) }
+                if cy > 2 { causalStore(b2, colY + 2 * w) }
+                if cy > 3 { causalStore(b3, colY + 3 * w) }
+            }
+            x += 2
         }
         z0 += 4 * w
     }
@@ -194,6 +209,21 @@ func softmaxKeptBackwardColumn(_ a: UnsafePointer<Float>, _ g: UnsafeMutablePoin
     while z < cap { causalStore(CausalLanes(), g + z); z += w }
 }
 
+/// Stores a register tile of 4 columns (`cj0` rows 0..<w, `cj1` rows w..<2w when `two`) at y
+/// (`ldy`), the first `rows` rows of each column.
+@inline(__always)
+func storeTile(_ c00: CausalLanes, _ c10: CausalLanes, _ c20: CausalLanes, _ c30: CausalLanes,
+               _ c01: CausalLanes, _ c11: CausalLanes, _ c21: CausalLanes, _ c31: CausalLanes,
+               _ y: UnsafeMutablePointer<Float>, _ ldy: Int, _ rows: Int, _ two: Bool) {
+    let w = CausalLanes.scalarCount
+    causalStoreFirst(c00, y, rows); causalStoreFirst(c10, y + ldy, rows)
+    causalStoreFirst(c20, y + 2 * ldy, rows); causalStoreFirst(c30, y + 3 * ldy, rows)
+    if two {
+        causalStoreFirst(c01, y + w, rows - w); causalStoreFirst(c11, y + ldy + w, rows - w)
+        causalStoreFirst(c21, y + 2 * ldy + w, rows - w); causalStoreFirst(c31, y + 3 * ldy + w, rows - w)
+    }
+}
+
 /// `Y[:, x] = Σ_{z≤x} M[:, z]·T[z, x]` for every x < n (T upper triangular in `CausalLayout`): each
 /// entry one FMA chain over z ascending. M is `rows` × n at `m[i + z·ldm]`, readable to `rows`
 /// rounded up to the width; Y's first `rows` rows are written (`y[i + x·ldy]`). Register tiles of
@@ -237,12 +267,7 @@ func upperProduct(n: Int, rows: Int, m: UnsafePointer<Float>, ldm: Int, t: Unsaf
                 let b = CausalLanes(repeating: t3[z]); c30 = c30.addingProduct(u, b); if two { c31 = c31.addingProduct(v, b) }
                 mp += ldm
             }
-            let yp = y + i0 + x0 * ldy
-            causalStoreFirst(c00, yp, left); causalStoreFirst(c10, yp + ldy, left); causalStoreFirst(c20, yp + 2 * ldy, left); causalStoreFirst(c30, yp + 3 * ldy, left)
-            if two {
-                causalStoreFirst(c01, yp + w, left - w); causalStoreFirst(c11, yp + ldy + w, left - w)
-                causalStoreFirst(c21, yp + 2 * ldy + w, left - w); causalStoreFirst(c31, yp + 3 * ldy + w, left - w)
-            }
+            storeTile(c00, c10, c20, c30, c01, c11, c21, c31, y + i0 + x0 * ldy, ldy, left, two)
             x0 += 4
         }
         for x in x0..<n {
@@ -303,12 +328,7 @@ func lowerProduct(n: Int, rows: Int, m: UnsafePointer<Float>, ldm: Int, t: Unsaf
                     mp += ldm
                 }
             }
-            let yp = y + i0 + z0 * ldy
-            causalStoreFirst(c00, yp, left); causalStoreFirst(c10, yp + ldy, left); causalStoreFirst(c20, yp + 2 * ldy, left); causalStoreFirst(c30, yp + 3 * ldy, left)
-            if two {
-                causalStoreFirst(c01, yp + w, left - w); causalStoreFirst(c11, yp + ldy + w, left - w)
-                causalStoreFirst(c21, yp + 2 * ldy + w, left - w); causalStoreFirst(c31, yp + 3 * ldy + w, left - w)
-            }
+            storeTile(c00, c10, c20, c30, c01, c11, c21, c31, y + i0 + z0 * ldy, ldy, left, two)
             z0 += 4
         }
         for z in z0..<n {
