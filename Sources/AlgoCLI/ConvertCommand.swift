@@ -79,12 +79,12 @@ struct ConvertCommand: Command {
                 do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
                     return FileProblem.unwritable(out, flag: "output", "the directory cannot be made: \(error.localizedDescription)").report(reporter, &output)
                 }
-                let encoded = Safetensors.encode(tensors.map { Checkpoint.entry(name: $0.name, tensor: $0.tensor) }, metadata: ["format": "pt"])
-                var files: [(String, [UInt8])] = []
-                switch encoded {
-                case .success(let b): files.append(("model.safetensors", b))
+                switch Checkpoint.write(tensors: tensors, metadata: ["format": "pt"], to: out + "/model.safetensors") {
+                case .success: break
+                case .failure(.io(let why)): return FileProblem.unwritable(out + "/model.safetensors", flag: "output", why).report(reporter, &output)
                 case .failure(let e): return fail(ConversionError("the converted tensors cannot be stored: \(e)"), at: weights)
                 }
+                var files: [(String, [UInt8])] = []
                 if let config { files.append(("config.json", config)) }
                 if let t = c.metadata[ModelConversion.tokenizerKey] { files.append(("tokenizer.json", Array(t.utf8))) }
                 for (name, bytes) in files {
@@ -114,15 +114,11 @@ struct ConvertCommand: Command {
         guard let source else {
             output.err("algo convert: error: no config.json beside `\(weights)` tells the format: give `--from hf-gpt2|hf-bert|nanogpt`"); return .usage
         }
-        // The file's bytes are dropped once its tensors exist; the tensors once converted.
+        // Read tensor by tensor (F16 and BF16 widened to F32); the tensors are dropped once converted.
         var stored: [String: Tensor]
-        switch FileBytes.read(weights, limit: SizeBudget.available.bytes, why: SizeBudget.available.phrase) {
-        case .failure(let e): return FileProblem.unreadable(weights, flag: "", e.description).report(reporter, &output)
-        case .success(let bytes):
-            switch ModelConversion.storedTensors(bytes) {
-            case .success(let s): stored = s
-            case .failure(let e): return fail(e, at: weights)
-            }
+        switch Checkpoint.read(weights, widening: true) {
+        case .success(let c): stored = Dictionary(c.tensors.map { ($0.name, $0.tensor) }) { a, _ in a }
+        case .failure(let e): return FileProblem.checkpoint(weights, flag: "", e).report(reporter, &output)
         }
         let tokenizer = tokenizerBeside(directory)
         let converted = ModelConversion.toAlgo(source, stored: stored, config: source == .nanoGPT ? nil : config, heads: heads, tokenizer: tokenizer)

@@ -22,8 +22,7 @@ enum RunKind {
             let sampling = "applies to algorithms that sample (DInference, GPT2Inference, …): a training run draws no tokens"
             return [("text", "does not give a dataset: give it with `--input 'x_1=…;x_2=…'`"),
                     ("eval-every", heldOut),
-                    ("data", "applies to experiment files"), ("samples", sampling), ("top-k", sampling),
-                    ("strict", "applies to forward runs with `--params` (a training run does not check for unread tensors yet)")]
+                    ("data", "applies to experiment files"), ("samples", sampling), ("top-k", sampling)]
         case .experiment:
             let header = "is not read by experiment files: an experiment's header names its data, values and output"
             return [("input", header), ("text", header), ("tokenizer", header), ("save-params", header),

@@ -20,6 +20,12 @@ public enum AtomicFile {
     /// Replaces the file at `path` by `bytes` atomically. The failure message names the path and
     /// the system error.
     public static func write(_ bytes: [UInt8], to path: String) -> Result<Void, AtomicFileError> {
+        write(chunks: CollectionOfOne(bytes), to: path)
+    }
+
+    /// Replaces the file at `path` by the concatenation of `chunks` atomically, taking each chunk
+    /// only when the previous one is written (a lazy sequence holds one chunk in memory at a time).
+    public static func write(chunks: some Sequence<[UInt8]>, to path: String) -> Result<Void, AtomicFileError> {
         let target: Destination
         switch destination(path) {
         case .success(let d): target = d
@@ -42,7 +48,7 @@ public enum AtomicFile {
             _ = fchmod(fd, mode)
             if let owner = target.owner { _ = fchown(fd, owner.uid, owner.gid) }
         }
-        if FileBytes.write(bytes, to: fd) != nil { let r = failure("write failed"); close(fd); unlink(temporary); return r }
+        for bytes in chunks where FileBytes.write(bytes, to: fd) != nil { let r = failure("write failed"); close(fd); unlink(temporary); return r }
         if fsync(fd) != 0 { let r = failure("fsync failed"); close(fd); unlink(temporary); return r }
         if close(fd) != 0 { let r = failure("close failed"); unlink(temporary); return r }
         if rename(temporary, file) != 0 { let r = failure("rename failed"); unlink(temporary); return r }

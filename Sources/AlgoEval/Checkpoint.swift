@@ -23,18 +23,29 @@ public struct Checkpoint: Sendable {
 
     /// Writes `tensors` and `metadata` to `path` atomically (temporary file in the same directory,
     /// fsync, rename). Byte output is deterministic (see `Safetensors`); duplicate names are refused.
+    ///
+    /// The file is written tensor by tensor: besides the tensors, the peak memory is the bytes of
+    /// the largest one (GPT-2's embedding), not the whole file.
     public static func write(tensors: [(name: String, tensor: Tensor)], metadata: [String: String], to path: String) -> Result<Void, CheckpointError> {
-        encode(tensors: tensors, metadata: metadata).flatMap { bytes in
-            AtomicFile.write(bytes, to: path).mapError { .io($0.reason) }
+        Safetensors.prefix(tensors.map(info), metadata: metadata).flatMap { (prefix, order) in
+            // Made one at a time as the file is written: the header, then each tensor's bytes.
+            let chunks = (0...order.count).lazy.map { k in k == 0 ? prefix : entry(name: tensors[order[k - 1]].name, tensor: tensors[order[k - 1]].tensor).data }
+            return AtomicFile.write(chunks: chunks, to: path).mapError { .io($0.reason) }
         }
+    }
+
+    /// What the header says of a tensor: its name, dtype, shape and byte count.
+    static func info(_ t: (name: String, tensor: Tensor)) -> Safetensors.EntryInfo {
+        let dtype = SafetensorsDType(t.tensor.dtype)
+        return Safetensors.EntryInfo(name: t.name, dtype: dtype, shape: t.tensor.shape, byteCount: t.tensor.count * dtype.byteSize)
     }
 
     /// Reads the checkpoint at `path`; every problem with the file is a `CheckpointError` value.
     ///
     /// The file is read tensor by tensor, largest first, each straight into its tensor: the peak
     /// memory is the tensors plus the bytes of the largest one (GPT-2's embedding), not the file
-    /// twice over.
-    public static func read(_ path: String) -> Result<Checkpoint, CheckpointError> {
+    /// twice over. `widening` reads F16 and BF16 tensors as F32 (`algo convert`'s input).
+    public static func read(_ path: String, widening: Bool = false) -> Result<Checkpoint, CheckpointError> {
         // `.io` holds the system's reason; callers say "cannot read `PATH`: reason".
         let file: FileBytes.RegularFile
         switch FileBytes.open(path) {
@@ -62,13 +73,14 @@ public struct Checkpoint: Sendable {
         }
         // The tensors and the bytes of the largest (read before it becomes a tensor) must fit the
         // memory budget: a valid header over a 30 GB file is refused here, not by the allocator.
-        let tensorBytes = spans.reduce(0) { $0 + ($1.end - $1.begin) }, largest = spans.map { $0.end - $0.begin }.max() ?? 0
+        func held(_ s: Safetensors.Span) -> Int { (s.end - s.begin) * (widening && s.dtype.byteSize == 2 ? 2 : 1) }
+        let tensorBytes = spans.reduce(0) { $0 + held($1) }, largest = spans.map { $0.end - $0.begin }.max() ?? 0
         if tensorBytes + largest > SizeBudget.available.bytes {
             return .failure(.exceedsMemory("its tensors hold \(ByteCount.describe(tensorBytes)); \(SizeBudget.available.phrase)"))
         }
         var tensors: [(name: String, tensor: Tensor)] = []
         for s in spans.sorted(by: { $0.end - $0.begin > $1.end - $1.begin }) {
-            switch bytes(at: dataStart + s.begin, count: s.end - s.begin).flatMap({ tensor(SafetensorsEntry(name: s.name, dtype: s.dtype, shape: s.shape, data: $0)) }) {
+            switch bytes(at: dataStart + s.begin, count: s.end - s.begin).flatMap({ tensor(SafetensorsEntry(name: s.name, dtype: s.dtype, shape: s.shape, data: $0), widening: widening) }) {
             case .success(let t): tensors.append((s.name, t))
             case .failure(let e): return .failure(e)
             }
@@ -110,14 +122,15 @@ public struct Checkpoint: Sendable {
         let reversed = tensor.permuted(Array((0..<tensor.rank).reversed()))
         let data: [UInt8]
         switch tensor.dtype {
-        case .f32: data = littleEndianBytes(reversed.floats.map(\.bitPattern))
-        case .f64: data = littleEndianBytes(reversed.doubles.map(\.bitPattern))
+        case .f32: data = littleEndianBytes(reversed.floats)
+        case .f64: data = littleEndianBytes(reversed.doubles)
         }
         return SafetensorsEntry(name: name, dtype: SafetensorsDType(tensor.dtype), shape: tensor.shape, data: data)
     }
 
-    /// The tensor of a safetensors entry (F32 or F64, rank ≤ 4), dense column-major.
-    public static func tensor(_ e: SafetensorsEntry) -> Result<Tensor, CheckpointError> {
+    /// The tensor of a safetensors entry (F32 or F64, rank ≤ 4), dense column-major; with
+    /// `widening`, F16 and BF16 entries too, as F32 (exact: every half is a float).
+    public static func tensor(_ e: SafetensorsEntry, widening: Bool = false) -> Result<Tensor, CheckpointError> {
         guard e.shape.count <= 4 else { return .failure(.unsupportedRank(tensor: e.name, rank: e.shape.count)) }
         guard let count = Safetensors.elementCount(e.shape),
               count.multipliedReportingOverflow(by: e.dtype.byteSize) == (e.data.count, false) else {
@@ -161,15 +174,44 @@ public struct Checkpoint: Sendable {
                 }
             }
             return .success(Tensor(shape: shape, values: values, dtype: .f64))
+        case .f16 where widening, .bf16 where widening:
+            let brain = e.dtype == .bf16
+            var values = [Float](repeating: 0, count: count)
+            e.data.withUnsafeBytes { raw in
+                values.withUnsafeMutableBufferPointer { out in
+                    place { k, to in
+                        let h = UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))
+                        out[to] = Float(bitPattern: brain ? UInt32(h) << 16 : halfToFloatBits(h))
+                    }
+                }
+            }
+            return .success(Tensor(shape: shape, floats: values))
         case .bool, .u8, .i8, .f8e5m2, .f8e4m3, .i16, .u16, .f16, .bf16, .i32, .u32, .i64, .u64:
             return .failure(.unsupportedDType(tensor: e.name, dtype: e.dtype.rawValue))
         }
     }
 }
 
-/// The little-endian bytes of `words`.
-private func littleEndianBytes<W: FixedWidthInteger>(_ words: [W]) -> [UInt8] {
-    words.map(\.littleEndian).withUnsafeBytes { Array($0) }
+/// IEEE half → single precision bit pattern (exact: every half is a float).
+func halfToFloatBits(_ h: UInt16) -> UInt32 {
+    let sign = UInt32(h & 0x8000) << 16, exponent = Int((h >> 10) & 0x1F), mantissa = UInt32(h & 0x3FF)
+    if exponent == 0x1F { return sign | 0x7F80_0000 | mantissa << 13 }
+    if exponent == 0 {
+        guard mantissa != 0 else { return sign }
+        var e = 1, m = mantissa                       // subnormal: normalise
+        while m & 0x400 == 0 { m <<= 1; e -= 1 }
+        return sign | UInt32(e - 15 + 127) << 23 | (m & 0x3FF) << 13
+    }
+    return sign | UInt32(exponent - 15 + 127) << 23 | mantissa << 13
+}
+
+/// The little-endian bytes of `values`: their memory as it is (every platform `algo` builds for is
+/// little-endian), copied once (a checkpoint's largest tensor is held once more while written).
+private func littleEndianBytes<F: BinaryFloatingPoint>(_ values: [F]) -> [UInt8] {
+    #if _endian(big)
+    #error("checkpoints are written as the memory of little-endian floats")
+    #endif
+    return values.withUnsafeBytes { Array($0) }
 }
 
 /// Metadata conventions of `algo` checkpoints.

@@ -59,6 +59,7 @@ public enum ModelConversion {
     // MARK: - Reading stored tensors
 
     /// The tensors of safetensors `bytes`: F32 and F64 as they are, F16 and BF16 widened to F32.
+    /// (`algo convert` reads its file tensor by tensor with `Checkpoint.read(_:widening:)`.)
     public static func storedTensors<Bytes: RandomAccessCollection>(_ bytes: Bytes) -> Result<[String: Tensor], ConversionError>
     where Bytes.Element == UInt8, Bytes.Index == Int {
         var entries: [SafetensorsEntry]
@@ -68,38 +69,13 @@ public enum ModelConversion {
         }
         var out: [String: Tensor] = [:]
         entries.reverse()
-        while var e = entries.popLast() {    // each entry's bytes go as soon as its tensor exists
-            switch e.dtype {
-            case .f16, .bf16:
-                let n = e.data.count / 2
-                var words = [UInt32](repeating: 0, count: n)
-                for i in 0..<n {
-                    let h = UInt16(e.data[2 * i]) | UInt16(e.data[2 * i + 1]) << 8
-                    words[i] = e.dtype == .bf16 ? UInt32(h) << 16 : halfToFloatBits(h)
-                }
-                e = SafetensorsEntry(name: e.name, dtype: .f32, shape: e.shape, data: words.withUnsafeBytes { Array($0) })
-            case .f32, .f64, .bool, .u8, .i8, .f8e5m2, .f8e4m3, .i16, .u16, .i32, .u32, .i64, .u64:
-                break
-            }
-            switch Checkpoint.tensor(e) {
+        while let e = entries.popLast() {    // each entry's bytes go as soon as its tensor exists
+            switch Checkpoint.tensor(e, widening: true) {
             case .success(let t): out[e.name] = t
             case .failure(let err): return .failure(ConversionError("\(err)"))
             }
         }
         return .success(out)
-    }
-
-    /// IEEE half → single precision bit pattern (exact: every half is a float).
-    static func halfToFloatBits(_ h: UInt16) -> UInt32 {
-        let sign = UInt32(h & 0x8000) << 16, exponent = Int((h >> 10) & 0x1F), mantissa = UInt32(h & 0x3FF)
-        if exponent == 0x1F { return sign | 0x7F80_0000 | mantissa << 13 }
-        if exponent == 0 {
-            guard mantissa != 0 else { return sign }
-            var e = 1, m = mantissa                       // subnormal: normalise
-            while m & 0x400 == 0 { m <<= 1; e -= 1 }
-            return sign | UInt32(e - 15 + 127) << 23 | (m & 0x3FF) << 13
-        }
-        return sign | UInt32(exponent - 15 + 127) << 23 | mantissa << 13
     }
 
     // MARK: - Into algo's names

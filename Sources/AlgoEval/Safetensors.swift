@@ -113,18 +113,39 @@ public enum Safetensors {
     /// Fails on duplicate names, a data length that does not match the shape, a negative dimension,
     /// or a metadata key `__metadata__`-like clash (a tensor named `__metadata__`).
     public static func encode(_ entries: [SafetensorsEntry], metadata: [String: String]) -> Result<[UInt8], CheckpointError> {
+        prefix(entries.map { EntryInfo(name: $0.name, dtype: $0.dtype, shape: $0.shape, byteCount: $0.data.count) }, metadata: metadata).map { prefix, order in
+            var out = prefix
+            out.reserveCapacity(prefix.count + entries.reduce(0) { $0 + $1.data.count })
+            for i in order { out += entries[i].data }
+            return out
+        }
+    }
+
+    /// What the header says of one entry, before its bytes exist.
+    public struct EntryInfo: Sendable {
+        public var name: String, dtype: SafetensorsDType, shape: [Int], byteCount: Int
+        public init(name: String, dtype: SafetensorsDType, shape: [Int], byteCount: Int) {
+            self.name = name; self.dtype = dtype; self.shape = shape; self.byteCount = byteCount
+        }
+    }
+
+    /// The first bytes of a file holding entries described by `infos` (the 8-byte header length
+    /// and the header, padded to 8 bytes), and the order (indices into `infos`) in which their
+    /// bytes follow. Fails as `encode` does.
+    public static func prefix(_ infos: [EntryInfo], metadata: [String: String]) -> Result<(bytes: [UInt8], order: [Int]), CheckpointError> {
         var names = Set<[UInt8]>()
-        for e in entries {
+        for e in infos {
             guard names.insert(Array(e.name.utf8)).inserted else { return .failure(.duplicateName(e.name)) }
             guard e.name != "__metadata__" else { return .failure(.invalidName(e.name)) }
             guard let count = elementCount(e.shape) else { return .failure(.invalidShape(tensor: e.name, "shape \(e.shape) has a negative dimension or overflows")) }
             let (bytes, overflow) = count.multipliedReportingOverflow(by: e.dtype.byteSize)
-            guard !overflow, bytes == e.data.count else {
-                return .failure(.byteCountMismatch(tensor: e.name, expected: count &* e.dtype.byteSize, actual: e.data.count))
+            guard !overflow, bytes == e.byteCount else {
+                return .failure(.byteCountMismatch(tensor: e.name, expected: count &* e.dtype.byteSize, actual: e.byteCount))
             }
         }
-        let ordered = entries.sorted { a, b in
-            a.dtype.order != b.dtype.order ? a.dtype.order > b.dtype.order : bytesLess(Array(a.name.utf8), Array(b.name.utf8))
+        let order = infos.indices.sorted { i, j in
+            let (a, b) = (infos[i], infos[j])
+            return a.dtype.order != b.dtype.order ? a.dtype.order > b.dtype.order : bytesLess(Array(a.name.utf8), Array(b.name.utf8))
         }
         var members: [(key: String, value: JSONValue)] = []
         if !metadata.isEmpty {
@@ -132,24 +153,20 @@ public enum Safetensors {
             members.append(("__metadata__", .object(keys.map { ($0, .string(metadata[$0]!)) })))
         }
         var offset = 0
-        for e in ordered {
+        for e in order.map({ infos[$0] }) {
             let info: JSONValue = .object([
                 ("dtype", .string(e.dtype.rawValue)),
                 ("shape", .array(e.shape.map { .number(String($0)) })),
-                ("data_offsets", .array([.number(String(offset)), .number(String(offset + e.data.count))])),
+                ("data_offsets", .array([.number(String(offset)), .number(String(offset + e.byteCount))])),
             ])
             members.append((e.name, info))
-            offset += e.data.count
+            offset += e.byteCount
         }
         var header = JSONWriter.write(.object(members))
         header += [UInt8](repeating: 0x20, count: (8 - header.count % 8) % 8)
-        var out: [UInt8] = []
-        out.reserveCapacity(8 + header.count + offset)
         let n = UInt64(header.count)
-        for k in 0..<8 { out.append(UInt8(truncatingIfNeeded: n >> UInt64(8 * k))) }
-        out += header
-        for e in ordered { out += e.data }
-        return .success(out)
+        let out = (0..<8).map { UInt8(truncatingIfNeeded: n >> UInt64(8 * $0)) } + header
+        return .success((out, order))
     }
 
     /// The contents of a safetensors file. Every malformation is a `CheckpointError` value:

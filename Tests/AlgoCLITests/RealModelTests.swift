@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import AlgoEval
+import AlgoTensor
 @testable import AlgoCLI
 
 /// Real models on the command line (issue 14): HuggingFace tokenizer files with `--tokenizer`,
@@ -73,7 +74,7 @@ struct RealModelTests {
         #expect(code2 == .diagnostics && o2.stderr.contains("error[E0414]"), "\(o2.stderr)")
     }
 
-    @Test("--params with tensors the algorithm does not read: warning E0552 naming them, an error with --strict")
+    @Test("--params with tensors the algorithm does not read: warning E0552 naming them, an error with --strict; training runs too")
     func unusedParameters() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("algo-unused-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -91,6 +92,20 @@ struct RealModelTests {
         // Its own checkpoint reads without a word.
         let (c3, o3) = run(["run", Self.repository + "/Algorithms/DTransformer.algo", "--params", params, "--input", "x=1,2", "--strict"])
         #expect(c3 == .ok && !o3.stderr.contains("E0552"), "\(o3.stderr)")
+        // Training runs check too: DTraining reads every tensor of DTransformer's checkpoint (no
+        // word); a tensor added to it is named, and with --strict the run stops before any step.
+        let extra = dir.appendingPathComponent("extra.safetensors").path
+        var c = try Checkpoint.read(params).get()
+        c.tensors.append(("W_stray", Tensor(shape: [2], floats: [1, 2])))
+        try Checkpoint.write(tensors: c.tensors, metadata: c.metadata, to: extra).get()
+        let train = ["run", Self.repository + "/Algorithms/DTraining.algo", "--set", "N_epochs=1"]
+        let (c4, o4) = run(train + ["--params", params, "--strict"])
+        #expect(c4 == .ok && !o4.stderr.contains("E0552"), "\(o4.stderr)")
+        let (c5, o5) = run(train + ["--params", extra])
+        #expect(c5 == .ok && o5.stderr.contains("warning[E0552]") && o5.stderr.contains("`W_stray`") && o5.stdout.contains("loss after"), "\(o5.stderr)")
+        let (c6, o6) = run(train + ["--params", extra, "--strict", "--output", dir.appendingPathComponent("never.safetensors").path])
+        #expect(c6 == .diagnostics && o6.stderr.contains("error[E0552]") && !o6.stdout.contains("loss after"), "\(o6.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("never.safetensors").path))
     }
 
     @Test("algo convert keeps the tokenizer beside the model: --text needs no --tokenizer, and --to writes tokenizer.json back")

@@ -50,6 +50,41 @@ struct SafetensorsTests {
         #expect(m.shape == [2, 3] && m[0, 1] == 2 && m[1, 0] == 4 && m[1, 2] == 6)
         let written = try Checkpoint.encode(tensors: expected.tensors, metadata: expected.metadata).get()
         #expect(written == bytes)
+        // The file `Checkpoint.write` streams tensor by tensor holds the same bytes.
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Checkpoint.write(tensors: expected.tensors, metadata: expected.metadata, to: dir + "/r.safetensors").get()
+        #expect(FileManager.default.contents(atPath: dir + "/r.safetensors").map([UInt8].init) == bytes)
+    }
+
+    @Test("F16 and BF16 tensors (HF checkpoints) read as F32 with `widening`, exactly; without it they are refused")
+    func halfPrecisionWidening() throws {
+        // Row-major 2×3 F16: 1, −2.5, 2⁻²⁴ (the smallest subnormal), 65504 (the largest), +∞, −0.
+        let f16: [UInt16] = [0x3C00, 0xC100, 0x0001, 0x7BFF, 0x7C00, 0x8000]
+        // BF16 keeps float's exponent: the high 16 bits of 1, −2.5, 3.140625.
+        let bf16: [UInt16] = [0x3F80, 0xC020, 0x4049]
+        func le(_ w: [UInt16]) -> [UInt8] { w.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] } }
+        let bytes = try Safetensors.encode([
+            SafetensorsEntry(name: "h", dtype: .f16, shape: [2, 3], data: le(f16)),
+            SafetensorsEntry(name: "b", dtype: .bf16, shape: [3], data: le(bf16)),
+        ], metadata: [:]).get()
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/half.safetensors"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let c = try Checkpoint.read(path, widening: true).get()
+        let h = try #require(c["h"]), b = try #require(c["b"])
+        #expect(h.dtype == .f32 && h.shape == [2, 3] && b.dtype == .f32)
+        let expected: [[Float]] = [[1, -2.5, 0x1p-24], [65504, .infinity, -0.0]]
+        for i in 0..<2 { for j in 0..<3 { #expect(Float(h[i, j]).bitPattern == expected[i][j].bitPattern, "h[\(i), \(j)] = \(h[i, j])") } }
+        #expect(b.floats == [1, -2.5, 3.140625])
+        // The in-memory reader of `algo convert`'s tests agrees.
+        let stored = try ModelConversion.storedTensors(bytes).get()
+        let (sh, sb) = (try #require(stored["h"]), try #require(stored["b"]))
+        #expect(bitEqual(sh, h) && bitEqual(sb, b))
+        guard case .failure(.unsupportedDType) = Checkpoint.read(path) else {
+            Issue.record("a half-precision tensor was read without widening"); return
+        }
     }
 
     @Test("the file layout: 8-byte length, header padded with spaces to 8, row-major data")

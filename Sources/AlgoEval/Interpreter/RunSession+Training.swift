@@ -166,9 +166,11 @@ extension RunSession {
     /// is the snapshot's), the training run re-runs the control flow without executing statements
     /// until the snapshot's step, restores θ, the state variables and the generator there, and
     /// continues: the result is bit-identical to a run that was never stopped.
+    /// `unusedParameters` is told the names of `parameters` θ does not read (by the pass before;
+    /// a resumed run takes θ from the snapshot and does not ask).
     public static func train(_ p: LoadedProgram, dims: [String: Int], reals: [String: Double], inputs: [String: Value],
                              parameters: [String: Tensor]?, options: RunOptions, fallback: [String: Int] = [:],
-                             training: TrainingRun? = nil) throws -> TrainingResult {
+                             training: TrainingRun? = nil, unusedParameters: (([String]) throws -> Void)? = nil) throws -> TrainingResult {
         if let epochs = dims.merging(fallback, uniquingKeysWith: { a, _ in a })["N_epochs"] {
             try SizeBudget.checkSteps(epochs: epochs, stepsPerEpoch: tokensPerStep(p.target, inputs: inputs, dims: dims.merging(fallback) { a, _ in a }).count,
                                       at: p.target.syntax.title.span)
@@ -187,7 +189,9 @@ extension RunSession {
             lossBeforePerToken = resume.lossBeforePerToken ?? .nan
             start = Dictionary(resume.parameters, uniquingKeysWith: { a, _ in a })
         } else {
-            let before = try Pipeline.run(p, RunSetup(dims: evalDims, reals: reals, inputs: inputs, parameters: parameters, options: evalOptions, fallback: fallback))
+            var setup = RunSetup(dims: evalDims, reals: reals, inputs: inputs, parameters: parameters, options: evalOptions, fallback: fallback)
+            setup.unusedParameters = unusedParameters
+            let before = try Pipeline.run(p, setup)
             initial = before.parameters.mapValues(\.value)
             lossBefore = mean(before.evaluator.losses)
             lossBeforePerToken = before.evaluator.meanLossPerToken
