@@ -2,9 +2,9 @@ import AlgoKernels
 import Foundation
 
 /// `algo bench gemm`'s causal-attention lines: Algorithm 4 lines 4–6 with the causal mask on H
-/// heads of d×ℓ queries, keys and values, as the runtime runs them (`CausalAttention.weights`, then
-/// `.product`: the kept half), against the dense path with the same kernels (per head the whole
-/// KᵀQ by GEMM, −∞ below the diagonal, S/√d, `FusedSoftmax`, V·A by GEMM). Both are first checked
+/// heads of d×ℓ queries, keys and values, as the runtime runs them (`CausalAttention.forward`: the
+/// kept half, every head in one call), against the dense path (per head the whole KᵀQ by GEMM, −∞
+/// below the diagonal, S/√d, `FusedSoftmax`, V·A by GEMM). Both are first checked
 /// to agree, then timed in alternating rounds on each thread count.
 extension Bench {
     struct CausalShape { let label: String; let n: Int, d: Int, heads: Int }
@@ -84,7 +84,7 @@ extension Bench {
         var ok = true
         if !json {
             output.out("")
-            output.out("causal attention (Alg. 4 lines 4–6, causal mask): the kept half vs the dense path with the same kernels")
+            output.out("causal attention (Alg. 4 lines 4–6, causal mask): the kept half vs the dense path (GEMM + FusedSoftmax)")
             output.out("shape".padding(toLength: 20, withPad: " ", startingAt: 0) + "threads  causal ms   dense ms  dense/causal  GFLOP/s (kept half) %peak")
         }
         for shape in causalShapes {
