@@ -150,35 +150,41 @@ func keptDots(n: Int, d: Int, lt: UnsafePointer<Float>, ldt: Int,
 
 /// Column x of A in place (`CausalLayout`): its kept scores `s[0...x]` divided by `divisor`, then
 /// softmax over them; the rest of the column (to its capacity) 0. Lanes past x are never read as
-/// numbers (they may hold anything). Three passes over the column (it is in L1).
+/// numbers (they may hold anything). Three passes over the column (it is in L1). Σ eˢ is summed as
+/// `FusedSoftmax.column` sums the dense masked column of length n: 8-lane partial sums over the rows
+/// below n rounded down to 8 (vector after vector, the stdlib's `SIMD8.sum()`), then the rows from
+/// there one by one; the masked entries add exact zeros. So the weights are the dense path's bits
+/// wherever the scores are (the rule on and off agree to the scores' rounding only).
 @inline(__always)
-func softmaxKeptColumn(_ col: UnsafeMutablePointer<Float>, x: Int, divisor: Float, lanes: CausalLanes) {
+func softmaxKeptColumn(_ col: UnsafeMutablePointer<Float>, x: Int, n: Int, divisor: Float, lanes: CausalLanes) {
     let w = CausalLanes.scalarCount, kept = x + 1, cap = CausalLayout.capacity(x)
     let c = CausalLanes(repeating: divisor), minusInf = CausalLanes(repeating: -.infinity)
-    /// Vector z0 of the column over `divisor`, −∞ past x.
-    @inline(__always) func scaled(_ z0: Int) -> CausalLanes {
-        var s = causalLoad(col + z0) / c
-        if z0 + w > kept { s.replace(with: minusInf, where: lanes .>= CausalLanes(repeating: Float(kept - z0))) }
-        return s
-    }
     var mv = minusInf
     var z = 0
     while z < kept {
-        let s = scaled(z)
+        var s = causalLoad(col + z) / c
+        if z + w > kept { s.replace(with: minusInf, where: lanes .>= CausalLanes(repeating: Float(kept - z))) }
         causalStore(s, col + z)
         mv = pairMax(mv, s)
         z += w
     }
     let m = CausalLanes(repeating: lanesMax(mv))
-    var sv = CausalLanes()
+    let vectorRows = min(n & ~7, (kept + 7) & ~7)   // past x the dense column adds exact zeros
+    var sv = SIMD8<Float>()
     z = 0
     while z < kept {
         let e = expLanes(causalLoad(col + z) - m)
         causalStore(e, col + z)
-        sv += e
         z += w
     }
-    let inv = CausalLanes(repeating: 1 / lanesSum(sv))
+    z = 0
+    while z < vectorRows {
+        sv += UnsafeRawPointer(col + z).loadUnaligned(as: SIMD8<Float>.self)
+        z += 8
+    }
+    var total = sv.sum()
+    while z < kept { total += col[z]; z += 1 }
+    let inv = CausalLanes(repeating: 1 / total)
     z = 0
     while z < kept { causalStore(causalLoad(col + z) * inv, col + z); z += w }
     while z < cap { causalStore(CausalLanes(), col + z); z += w }
@@ -189,21 +195,30 @@ func softmaxKeptColumn(_ col: UnsafeMutablePointer<Float>, x: Int, divisor: Floa
 func pairMax(_ a: CausalLanes, _ b: CausalLanes) -> CausalLanes { a.replacing(with: b, where: a .< b) }
 
 /// Column x of dS in place over dA (`CausalLayout`): `dS = A ⊙ (dA − Σ_{z≤x} A⊙dA) / divisor` on the
-/// kept entries, 0 to the column's capacity. A is 0 past x; dA's lanes there are not read as numbers.
+/// kept entries, 0 to the column's capacity. A is 0 past x; dA's lanes there are set to 0 first. The
+/// Σ is summed as `FusedSoftmax.backward` sums it over the dense column of length n (8-lane products
+/// and sums, not fused, over the rows below n rounded down to 8, then the rest one by one).
 @inline(__always)
-func softmaxKeptBackwardColumn(_ a: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, x: Int, divisor: Float,
-                                        lanes: CausalLanes) {
+func softmaxKeptBackwardColumn(_ a: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, x: Int, n: Int, divisor: Float,
+                               lanes: CausalLanes) {
     let w = CausalLanes.scalarCount, kept = x + 1, cap = CausalLayout.capacity(x)
-    var acc = CausalLanes()
     var z = 0
-    while z < kept {
+    while z < cap {
         var gv = causalLoad(g + z)
         if z + w > kept { gv.replace(with: 0, where: lanes .>= CausalLanes(repeating: Float(kept - z))) }
-        acc = acc.addingProduct(causalLoad(a + z), gv)
         causalStore(gv, g + z)
         z += w
     }
-    let s = CausalLanes(repeating: lanesSum(acc)), c = CausalLanes(repeating: divisor)
+    let vectorRows = min(n & ~7, (kept + 7) & ~7)   // past x the dense column adds exact zeros
+    var acc = SIMD8<Float>()
+    z = 0
+    while z < vectorRows {
+        acc += UnsafeRawPointer(a + z).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(g + z).loadUnaligned(as: SIMD8<Float>.self)
+        z += 8
+    }
+    var total = acc.sum()
+    while z < kept { total += a[z] * g[z]; z += 1 }
+    let s = CausalLanes(repeating: total), c = CausalLanes(repeating: divisor)
     z = 0
     while z < kept { causalStore((causalLoad(a + z) * (causalLoad(g + z) - s)) / c, g + z); z += w }
     while z < cap { causalStore(CausalLanes(), g + z); z += w }
@@ -390,7 +405,7 @@ func causalBlockForward(n: Int, d: Int, dv: Int,
     let w = CausalLanes.scalarCount, lanes = laneIndices(), ldt = (n + 15) & ~15
     packTransposed(rows: d, n: n, src: k, lds: ldk, dst: scratch, ldd: ldt)
     keptDots(n: n, d: d, lt: scratch, ldt: ldt, r: q, ldr: ldq, t: a)
-    for x in 0..<n { softmaxKeptColumn(a + CausalLayout.offset(x), x: x, divisor: divisor, lanes: lanes) }
+    for x in 0..<n { softmaxKeptColumn(a + CausalLayout.offset(x), x: x, n: n, divisor: divisor, lanes: lanes) }
     let pads = scratch + max(d, dv) * ldt + CausalLayout.offset(n)
     let (vp, ldvp) = paddedRows(rows: dv, n: n, w: w, src: v, lds: ldv, scratch: pads)
     upperProduct(n: n, rows: dv, m: vp, ldm: ldvp, t: a, y: y, ldy: ldy)
@@ -412,7 +427,7 @@ func causalBlockBackward(n: Int, d: Int, dv: Int,
     keptDots(n: n, d: dv, lt: scratch, ldt: ldt, r: g, ldr: ldg, t: ds)
     for x in 0..<n {
         let o = CausalLayout.offset(x)
-        softmaxKeptBackwardColumn(a + o, ds + o, x: x, divisor: divisor, lanes: lanes)
+        softmaxKeptBackwardColumn(a + o, ds + o, x: x, n: n, divisor: divisor, lanes: lanes)
     }
     let rows = (max(d, dv) + 15) & ~15
     let (gp, ldgp) = paddedRows(rows: dv, n: n, w: w, src: g, lds: ldg, scratch: pads)
