@@ -245,7 +245,7 @@ func storeTile(_ c00: CausalLanes, _ c10: CausalLanes, _ c20: CausalLanes, _ c30
 /// 2 vectors of rows × 4 columns.
 @inline(__always)
 func upperProduct(n: Int, rows: Int, m: UnsafePointer<Float>, ldm: Int, t: UnsafePointer<Float>,
-                           y: UnsafeMutablePointer<Float>, ldy: Int) {
+                  y: UnsafeMutablePointer<Float>, ldy: Int) {
     let w = CausalLanes.scalarCount
     var i0 = 0
     while i0 < rows {
@@ -306,7 +306,7 @@ func upperProduct(n: Int, rows: Int, m: UnsafePointer<Float>, ldm: Int, t: Unsaf
 /// entry one FMA chain over x ascending. M, Y and the tiles as in `upperProduct`.
 @inline(__always)
 func lowerProduct(n: Int, rows: Int, m: UnsafePointer<Float>, ldm: Int, t: UnsafePointer<Float>,
-                           y: UnsafeMutablePointer<Float>, ldy: Int) {
+                  y: UnsafeMutablePointer<Float>, ldy: Int) {
     let w = CausalLanes.scalarCount
     var i0 = 0
     while i0 < rows {
@@ -398,10 +398,10 @@ func causalBlockScratch(n: Int, d: Int, dv: Int) -> Int {
 /// `Y = CausalLanes·A` into y. K and Q are d×n, CausalLanes dv×n, Y dv×n (`p[i + j·ld]`).
 @inline(__always)
 func causalBlockForward(n: Int, d: Int, dv: Int,
-                                 k: UnsafePointer<Float>, ldk: Int, q: UnsafePointer<Float>, ldq: Int,
-                                 v: UnsafePointer<Float>, ldv: Int, divisor: Float,
-                                 a: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, ldy: Int,
-                                 scratch: UnsafeMutablePointer<Float>) {
+                        k: UnsafePointer<Float>, ldk: Int, q: UnsafePointer<Float>, ldq: Int,
+                        v: UnsafePointer<Float>, ldv: Int, divisor: Float,
+                        a: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, ldy: Int,
+                        scratch: UnsafeMutablePointer<Float>) {
     let w = CausalLanes.scalarCount, lanes = laneIndices(), ldt = (n + 15) & ~15
     packTransposed(rows: d, n: n, src: k, lds: ldk, dst: scratch, ldd: ldt)
     keptDots(n: n, d: d, lt: scratch, ldt: ldt, r: q, ldr: ldq, t: a)
@@ -415,12 +415,12 @@ func causalBlockForward(n: Int, d: Int, dv: Int,
 /// `dS`, then `dV = G·Aᵀ`, `dQ = K·dS`, `dK = Q·dSᵀ`, each on the kept half.
 @inline(__always)
 func causalBlockBackward(n: Int, d: Int, dv: Int,
-                                  k: UnsafePointer<Float>, ldk: Int, q: UnsafePointer<Float>, ldq: Int,
-                                  v: UnsafePointer<Float>, ldv: Int, divisor: Float, a: UnsafePointer<Float>,
-                                  g: UnsafePointer<Float>, ldg: Int,
-                                  dk: UnsafeMutablePointer<Float>, lddk: Int, dq: UnsafeMutablePointer<Float>, lddq: Int,
-                                  dvOut: UnsafeMutablePointer<Float>, lddv: Int,
-                                  scratch: UnsafeMutablePointer<Float>) {
+                         k: UnsafePointer<Float>, ldk: Int, q: UnsafePointer<Float>, ldq: Int,
+                         v: UnsafePointer<Float>, ldv: Int, divisor: Float, a: UnsafePointer<Float>,
+                         g: UnsafePointer<Float>, ldg: Int,
+                         dk: UnsafeMutablePointer<Float>, lddk: Int, dq: UnsafeMutablePointer<Float>, lddq: Int,
+                         dvOut: UnsafeMutablePointer<Float>, lddv: Int,
+                         scratch: UnsafeMutablePointer<Float>) {
     let w = CausalLanes.scalarCount, lanes = laneIndices(), ldt = (n + 15) & ~15
     let ds = scratch + max(d, dv) * ldt, pads = ds + CausalLayout.offset(n)
     packTransposed(rows: dv, n: n, src: v, lds: ldv, dst: scratch, ldd: ldt)

@@ -13,9 +13,10 @@ import Testing
 /// argument: every kept entry is a chain of a d-term dot product, a softmax over ≤ ℓ terms and an
 /// ℓ-term product (or their VJPs), and two orders of such a sum differ by ≤ 2·terms·ε relative to
 /// the sum of magnitudes. The f32 kernels (CausalBlocks.swift) sum each dot product in the same
-/// order as GEMM's micro-kernels, but the softmax's sums run over other lanes and it multiplies by
-/// 1/Σ where the dense path's divides, so the two differ by a few ulps; a wrong triangle (a skipped
-/// kept entry, a missed diagonal, a column of another sequence) errs by O(max|dense|).
+/// order as GEMM's micro-kernels and the softmax's sums in `FusedSoftmax`'s order, but V·A and the
+/// backward products use 4-column tiles where GEMM's small products use its reference loops, so the
+/// two differ by a few ulps; a wrong triangle (a skipped kept entry, a missed diagonal, a column of
+/// another sequence) errs by O(max|dense|).
 /// Serialized: some tests set `CausalAttention.unit` and `Parallel.threads`.
 @Suite("causal attention on the kept half equals the dense masked lines", .serialized)
 struct CausalAttentionTests {
