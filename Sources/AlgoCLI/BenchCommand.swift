@@ -24,7 +24,8 @@ struct BenchCommand: Command {
         gemm  measures GEMM.sgemm (C = op(A)·op(B), Float32, column-major) on square sizes 256,
               512, 1024, 2048, on the transformer shapes M×K·K×N 1152×384·384×256,
               384×384·384×256, 1536×384·384×256, 384×1536·1536×256, 65×384·384×256,
-              256×64·64×256, 64×256·256×256 with the two products their backward pass needs
+              256×64·64×256, 64×256·256×256, and a minibatch of 8 sequences' 1536×384·384×2048,
+              384×1536·1536×2048, with the two products their backward pass needs
               (dA = dC·Bᵀ, `transB`; dB = Aᵀ·dC, `transA`), and GPT-2's 2304×768·768×1024
               (50257×768·768×1024 too with --large). Each shape is first checked against the
               reference (GEMMReference, entry by entry, when M·N·K ≤ 2^24; otherwise 1000 sampled

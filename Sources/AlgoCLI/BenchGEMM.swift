@@ -22,8 +22,10 @@ struct Bench {
         for size in quick ? [256, 512, 1024] : [256, 512, 1024, 2048] {
             s.append(Shape(label: "square \(size)", m: size, k: size, n: size, transA: false, transB: false))
         }
+        // The small model's products on one sequence (ℓ = 256), then the MLP's on a minibatch of 8
+        // (B·ℓ = 2048 columns; their dA and dB are the weight gradients, summed over 2048).
         let transformer = [(1152, 384, 256), (384, 384, 256), (1536, 384, 256), (384, 1536, 256),
-                           (65, 384, 256), (256, 64, 256), (64, 256, 256)]
+                           (65, 384, 256), (256, 64, 256), (64, 256, 256), (1536, 384, 2048), (384, 1536, 2048)]
         for (m, k, n) in transformer {
             let name = "\(m)×\(k)·\(k)×\(n)"
             s.append(Shape(label: "\(name) C=A·B", m: m, k: k, n: n, transA: false, transB: false))

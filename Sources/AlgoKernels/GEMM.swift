@@ -82,7 +82,7 @@ public enum GEMM {
                                 a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
         }
-        var problem = Problem(transA: transA, transB: transB, k: k, alpha: alpha, a: a, lda: lda,
+        var problem = Problem(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                               b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, blocking: blocking)
         if VectorUnit.available.contains(unit) { problem.unit = unit }
         let threads = work < parallelThreshold ? 1 : Parallel.threads

@@ -6,7 +6,7 @@ import AlgoKernelsAVX512
 extension GEMM {
     /// The operands of one `sgemm` call; `run` computes any block of C from them.
     struct Problem {
-        let transA: Bool, transB: Bool, k: Int, alpha: Float
+        let transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float
         let a: UnsafePointer<Float>, lda: Int
         let b: UnsafePointer<Float>, ldb: Int
         let beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
@@ -21,24 +21,35 @@ extension GEMM {
         var mPad = 0, nPad = 0
         /// The part of C computed (`Triangle`); `.none` for a whole product.
         var triangle: Triangle = .none
+        /// The first row of the edge: rows `edgeFrom..<m`, past the last full 16-row panel, are
+        /// computed by the edge kernels (GEMMEdge.swift), the others by the 16-row micro-kernels.
+        var edgeFrom: Int { m / mr * mr }
 
         /// Computes `C[rows, cols]` completely: for each nc-wide slab of columns and each
         /// kc-deep slice of k (in order, so every element is summed the same way whatever
         /// block it is in), pack B, then for each mc-high slab of rows pack A and run the
-        /// micro-kernel over the 16×6 tiles. The first k-slice applies `beta`, later ones add.
+        /// micro-kernel over the 16×6 tiles; then the edge rows (`edgeFrom..<m`) of the slab.
+        /// The first k-slice applies `beta`, later ones add.
         func run(rows: Range<Int>, cols: Range<Int>) {
             if rows.isEmpty || cols.isEmpty { return }
+            let main = rows.lowerBound..<max(rows.lowerBound, min(rows.upperBound, edgeFrom))
+            let edgeRows = main.upperBound..<rows.upperBound
             let kc = min(blocking.kc, k)
-            let mc = min(blocking.mc, (rows.count + mr - 1) / mr * mr)
+            let mc = min(blocking.mc, main.count)
             let nc = min(blocking.nc, (cols.count + nr - 1) / nr * nr)
             // Few rows: each element of B would be used too few times to repay packing it, so the
             // micro-kernel reads full 6-column panels of B where they are (six columns, each
-            // contiguous along k); only a ragged last panel is packed. Not for a transposed B,
-            // whose k-steps lie a row apart: there packing measured faster.
-            let inPlace = sharedB == nil && !transB && rows.count <= min(blocking.inPlaceRows, mc)
+            // contiguous along k; or, B transposed, six contiguous floats per k-step, a row apart);
+            // only a ragged last panel is packed. A transposed B only up to 64 rows (4 panels):
+            // measured on Zen 4 (2026-12-07), 64×256·256×256 dA = dC·Bᵀ 83 → 90 % of the peak on one
+            // thread and 65×384·384×256's 82 → 86 %; on Zen 3 packing had measured faster with more rows.
+            let inPlace = sharedB == nil && main.count <= min(transB ? 64 : blocking.inPlaceRows, mc)
             let aSize = sharedA == nil ? (mc * kc + 15) / 16 * 16 : 0
-            let aPack = Scratch.floats(aSize + (sharedB != nil ? 0 : inPlace ? nr : nc) * kc)
-            let bPack = aPack + aSize
+            let bSize = main.isEmpty || sharedB != nil ? 0 : (inPlace ? nr : nc) * kc
+            // The edge rows of op(A), packed row by row per k-slice (GEMMEdge.swift).
+            let edgeStride = (kc + 7) / 8 * 8
+            let aPack = Scratch.floats(aSize + bSize + edgeRows.count * edgeStride)
+            let bPack = aPack + aSize, edgePack = bPack + bSize
             // The 512-bit kernels take two 6-column B panels at once (a 32×12 tile); the pair must
             // be of one kind (both packed, or both in place) and, for a triangle, cannot be (its
             // skipping is per 6-column tile).
@@ -51,10 +62,11 @@ extension GEMM {
                 // element is summed as in the whole product) and the rows this slab needs.
                 let (kFrom, kTo) = triangle.depths(columns: jc..<(jc + ncNow), k: k)
                 let rowEnd = triangle.rowEnd(columns: jc..<(jc + ncNow), rows: rows)
-                var pc = kFrom / kc * kc
+                let firstSlice = kFrom / kc * kc
+                var pc = firstSlice
                 while pc < kTo {
                     let kcNow = min(kc, k - pc)
-                    if sharedB != nil {
+                    if sharedB != nil || main.isEmpty {
                         // Packed already.
                     } else if fullCols < ncNow {
                         packB(trans: transB, b: b, ldb: ldb, p0: pc, depth: kcNow, j0: jc + fullCols,
@@ -62,9 +74,9 @@ extension GEMM {
                     } else if !inPlace {
                         packB(trans: transB, b: b, ldb: ldb, p0: pc, depth: kcNow, j0: jc, cols: ncNow, dst: bPack)
                     }
-                    var ic = rows.lowerBound
-                    while ic < rowEnd {
-                        let mcNow = min(mc, rowEnd - ic)
+                    var ic = main.lowerBound
+                    while ic < min(rowEnd, main.upperBound) {
+                        let mcNow = min(mc, min(rowEnd, main.upperBound) - ic)
                         let aBlock: UnsafePointer<Float>
                         if let sharedA {
                             aBlock = sharedA + pc * mPad + ic * kcNow
@@ -81,8 +93,10 @@ extension GEMM {
                                 bp = sharedB + pc * nPad + (jc + jr) * kcNow
                                 (bRow, bCol, bNext) = (nr, 1, nr * kcNow)
                             } else if inPlace && jr < fullCols {
-                                bp = b + pc + (jc + jr) * ldb
-                                (bRow, bCol, bNext) = (1, ldb, jr + nr < fullCols ? nr * ldb : 0)
+                                // op(B)[p, j] at b[p + j·ldb], or b[j + p·ldb] when transposed.
+                                let (row, col) = transB ? (ldb, 1) : (1, ldb)
+                                bp = b + pc * row + (jc + jr) * col
+                                (bRow, bCol, bNext) = (row, col, jr + nr < fullCols ? nr * col : 0)
                             } else {
                                 bp = UnsafePointer(bPack + (inPlace ? 0 : jr * kcNow))
                                 (bRow, bCol, bNext) = (nr, 1, inPlace ? 0 : nr * kcNow)
@@ -106,6 +120,23 @@ extension GEMM {
                         }
                         ic += mcNow
                     }
+                    if rowEnd > edgeRows.lowerBound {
+                        // The edge rows, for the slab's columns whose tiles need them (all but for
+                        // `.upperC`, whose needs grow with the column), over the whole k-slice: as
+                        // the whole product computes them (the steps a triangle skips multiply
+                        // op(B)'s zeros), so a triangle's entries stay bit-identical to it.
+                        var from = jc
+                        while from < jc + ncNow
+                                && triangle.rowEnd(columns: from..<min(from + nr, jc + ncNow), rows: rows) <= edgeRows.lowerBound {
+                            from += nr
+                        }
+                        if from < jc + ncNow {
+                            packEdgeA(trans: transA, a: a, lda: lda, i0: edgeRows.lowerBound, rows: edgeRows.count, p0: pc,
+                                      depth: kcNow, stride: edgeStride, dst: edgePack)
+                            edge(rows: edgeRows, cols: from..<(jc + ncNow), p0: pc, depth: kcNow, aEdge: edgePack,
+                                 stride: edgeStride, betaNow: pc == firstSlice ? beta : 1)
+                        }
+                    }
                     pc += kcNow
                 }
                 jc += ncNow
@@ -113,7 +144,8 @@ extension GEMM {
         }
 
         /// One column of tiles: every 16-row panel of the packed A block times one 6-column B
-        /// panel, which stays in L1 while A's panels stream from L2.
+        /// panel, which stays in L1 while A's panels stream from L2. `mcNow` is a multiple of 16
+        /// (the rows past the last full panel are the edge's).
         /// `depth` (≤ `kcNow`) k-steps from `aPack` and `bp`, which point at the tile's first k-step
         /// (`kcNow` is the slice's depth, the stride between packed A panels).
         @inline(__always)
@@ -123,47 +155,36 @@ extension GEMM {
             var ir = 0
             while ir < mcNow {
                 let rows = min(mr, mcNow - ir), ap = aPack + ir * kcNow, c = cPanel + ir
-                switch (rows > 8, bRow == nr && bCol == 1) {
-                case (true, true):
+                if bRow == nr && bCol == 1 {
                     kernel16x6Packed(kc: depth, ap: ap, bp: bp, c: c, ldc: ldc, rows: rows, cols: cols, alpha: alpha, beta: betaNow)
-                case (true, false):
+                } else {
                     kernel16x6(kc: depth, ap: ap, bp: bp, bRow: bRow, bCol: bCol, c: c, ldc: ldc,
                                rows: rows, cols: cols, alpha: alpha, beta: betaNow)
-                case (false, true):
-                    kernel8x6Packed(kc: depth, ap: ap, bp: bp, c: c, ldc: ldc, rows: rows, cols: cols, alpha: alpha, beta: betaNow)
-                case (false, false):
-                    kernel8x6(kc: depth, ap: ap, bp: bp, bRow: bRow, bCol: bCol, c: c, ldc: ldc,
-                              rows: rows, cols: cols, alpha: alpha, beta: betaNow)
                 }
                 ir += mr
             }
         }
 
         /// `panelColumn` on the 512-bit kernels: pairs of 16-row A panels (a 32-row tile) times one
-        /// or two 6-column B panels (`bNext` 0: one; `cols ≤ 12`), the last odd panel alone, and a
-        /// last panel of at most 8 rows by the 256-bit `kernel8x6`. Every entry is computed by the same
-        /// arithmetic as on the 256-bit path, so the two paths give bit-identical results.
+        /// or two 6-column B panels (`bNext` 0: one; `cols ≤ 12`), and the last odd panel alone. Every
+        /// entry is computed by the same arithmetic as on the 256-bit path (and the edge rows by the
+        /// same edge kernels), so the two paths give bit-identical results.
         @inline(__always)
         func panelColumn512(_ mcNow: Int, _ cols: Int, _ kcNow: Int, _ depth: Int, _ aPack: UnsafePointer<Float>,
                             _ bp: UnsafePointer<Float>, _ bNext: Int, _ bRow: Int, _ bCol: Int,
                             _ cPanel: UnsafeMutablePointer<Float>, _ betaNow: Float) {
             #if arch(x86_64)
+            if bNext == 0 {
+                // A lone 6-column panel (the last of an odd count, N mod 12 ≤ 6): the 12-column tile
+                // would compute its columns twice; the 16×6 tile computes them once, with the same bits.
+                panelColumn(mcNow, cols, kcNow, depth, aPack, bp, bRow, bCol, cPanel, betaNow)
+                return
+            }
             let packed = bRow == nr && bCol == 1
             var ir = 0
             while ir < mcNow {
-                // A pair when the second panel has more than 8 rows (one of at most 8 rows is
-                // the ragged last panel, below).
                 let left = mcNow - ir, ap = aPack + ir * kcNow, c = cPanel + ir
-                let rows = left > mr + 8 ? min(2 * mr, left) : min(mr, left)
-                if rows <= 8 {
-                    // The ragged last panel: the 256-bit parity-split kernel, as on the 256-bit path
-                    // (so both paths give the same bits), once per B panel.
-                    panelColumn(rows, min(cols, nr), kcNow, depth, ap, bp, bRow, bCol, c, betaNow)
-                    if cols > nr {
-                        panelColumn(rows, cols - nr, kcNow, depth, ap, bp + bNext, bRow, bCol, c + nr * ldc, betaNow)
-                    }
-                    break
-                }
+                let rows = min(2 * mr, left)
                 switch (rows > mr, packed) {
                 case (true, true):
                     GEMMKernel512.kernel32x12Packed(kc: depth, ap: ap, aNext: mr * kcNow, bp: bp, bNext: bNext, c: c, ldc: ldc,

@@ -19,7 +19,7 @@ extension GEMM {
         var problem = problem
         let k = problem.k, kc = min(problem.blocking.kc, k)
         let byRows = m >= n
-        if byRows { problem.nPad = (n + nr - 1) / nr * nr } else { problem.mPad = (m + mr - 1) / mr * mr }
+        if byRows { problem.nPad = (n + nr - 1) / nr * nr } else { problem.mPad = problem.edgeFrom }
         let parts = split(m: m, n: n, byRows: byRows, threads: threads, blocking: problem.blocking)
         let nextPart = Progress()
         let final = problem
@@ -33,7 +33,7 @@ extension GEMM {
                     packB(trans: final.transB, b: final.b, ldb: final.ldb, p0: pc, depth: depth, j0: 0, cols: n,
                           dst: packed + pc * final.nPad)
                 } else {
-                    packA(trans: final.transA, a: final.a, lda: final.lda, i0: 0, rows: m, p0: pc, depth: depth,
+                    packA(trans: final.transA, a: final.a, lda: final.lda, i0: 0, rows: final.edgeFrom, p0: pc, depth: depth,
                           dst: packed + pc * final.mPad)
                 }
                 pc += depth

@@ -20,8 +20,7 @@ extension GEMM {
         /// over `p ≤ j` only (per tile: `p` below the tile's last column).
         case upperB
         /// `op(B)[p, j] = 0` for `p < j` (op(B) lower triangular: `dṼ·Aᵀ`, `Q·dSᵀ`): column j sums
-        /// over `p ≥ j` only (per tile: from the tile's first column, rounded down to an even
-        /// step). Requires `n ≤ k`, so that every column has a step.
+        /// over `p ≥ j` only (per tile: from the tile's first column). Requires `n ≤ k`, so that every column has a step.
         case lowerB
 
         /// The k-steps a slab of columns needs: `kFrom..<kTo`.
@@ -62,8 +61,7 @@ extension GEMM {
             case .lowerB:
                 let start = columns.lowerBound
                 if start >= pc + kcNow { return Tile(depth: 0, first: false, rowEnd: rows.upperBound) }
-                // Even, so that the 8-row kernel's even/odd split of the sum is the whole product's.
-                let skip = (max(start, pc) - pc) & ~1
+                let skip = max(start, pc) - pc
                 return Tile(skip: skip, depth: kcNow - skip, first: pc <= start, rowEnd: rows.upperBound)
             }
         }
@@ -91,7 +89,7 @@ extension GEMM {
             scale(m: m, n: columns.count, beta: beta, c: c + columns.lowerBound * ldc, ldc: ldc)
             return
         }
-        var problem = Problem(transA: transA, transB: transB, k: k, alpha: alpha, a: a, lda: lda,
+        var problem = Problem(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                               b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, blocking: blocking)
         problem.triangle = triangle
         problem.run(rows: 0..<m, cols: columns)

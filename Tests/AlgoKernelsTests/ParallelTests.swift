@@ -37,6 +37,24 @@ import Testing
         }
     }
 
+    /// Products large enough to split (≥ `GEMM.parallelThreshold` multiply-adds) with edge rows:
+    /// cut along N (65 rows, the edge in every part, each part's row-kernel windows reaching into
+    /// its neighbours' columns) and along M (the edge in the last part only). Every thread count
+    /// gives the bits of one thread, and the reference's values.
+    @Test(arguments: transposes)
+    func edgeRowsAreBitIdenticalOnEveryThreadCount(transA: Bool, transB: Bool) {
+        for (m, n, k) in [(65, 260, 130), (257, 101, 90)] {
+            #expect(m * n * k >= GEMM.parallelThreshold)
+            let t = GEMMCase(transA: transA, transB: transB, m: m, n: n, k: k, beta: 0.5)
+            let one = with(threads: 1) { t.fast() }
+            for threads in [2, 3] {
+                let other = with(threads: threads) { t.fast() }
+                #expect(one == other, "\(threads) threads: m=\(m) n=\(n) k=\(k)")
+            }
+            #expect(t.mismatch(one) == nil)
+        }
+    }
+
     /// `Parallel.forRanges` hands out contiguous pieces that cover 0..<count exactly once, on
     /// any thread count, split or not (below the work threshold it is one piece).
     @Test func forRangesCoversEveryItemOnce() {
