@@ -105,14 +105,14 @@ public enum Direct {
     }
 
     /// Algorithm 4: Ṽ ← Attention(X, Z | 𝓦_qkv, Mask). A causal mask computes lines 4–6 on the kept
-    /// half only (`Variable.causalWeights`, `causalProduct`), as the interpreter does.
+    /// half only (`Variable.causalAttention`), as the interpreter does.
     public static func attention(_ X: Variable, _ Z: Variable, _ 𝓦_qkv: AttentionParameters, mask: Tensor) -> Variable {
         let d_attn = Double(𝓦_qkv.W_q.shape[0])
         let Q = 𝓦_qkv.W_q.matmul(X, addingColumn: 𝓦_qkv.b_q)                  // 1 (W X + b 𝟏ᵀ as one product, as the interpreter runs it)
         let K = 𝓦_qkv.W_k.matmul(Z, addingColumn: 𝓦_qkv.b_k)                  // 2
         let V = 𝓦_qkv.W_v.matmul(Z, addingColumn: 𝓦_qkv.b_v)                  // 3
         if (Tensor.ones([], dtype: mask.dtype) - mask).isStrictlyLowerIndicator(Q.shape[1]) {
-            return V.causalProduct(.causalWeights(keys: K, queries: Q, divisor: d_attn.squareRoot()))  // 4–6
+            return Variable.causalAttention(keys: K, queries: Q, values: V, divisor: d_attn.squareRoot())  // 4–6
         }
         var S = K.matmul(Q, transposeSelf: true)                                // 4: KᵀQ
         let minusInfinity = Tensor(scalar: -.infinity, dtype: mask.dtype)

@@ -2,9 +2,9 @@ import AlgoKernels
 import Foundation
 
 /// `algo bench gemm`'s causal-attention lines: Algorithm 4 lines 4–6 with the causal mask on H
-/// heads of d×ℓ queries, keys and values, as the runtime runs them (`CausalAttention.weights`, then
-/// `.product`: the kept half), against the dense path with the same kernels (per head the whole
-/// KᵀQ by GEMM, −∞ below the diagonal, S/√d, `FusedSoftmax`, V·A by GEMM). Both are first checked
+/// heads of d×ℓ queries, keys and values, as the runtime runs them (`CausalAttention.forward`: the
+/// kept half, every head in one call), against the dense path (per head the whole KᵀQ by GEMM, −∞
+/// below the diagonal, S/√d, `FusedSoftmax`, V·A by GEMM). Both are first checked
 /// to agree, then timed in alternating rounds on each thread count.
 extension Bench {
     struct CausalShape { let label: String; let n: Int, d: Int, heads: Int }
@@ -37,15 +37,14 @@ extension Bench {
 
         deinit { for p in [k, q, v, a, y, s, yDense] { p.deallocate() } }
 
-        func operands(_ p: UnsafeMutablePointer<Float>) -> [CausalAttention.Operand] {
-            (0..<shape.heads).map { .init(base: UnsafePointer(p + $0 * shape.d * shape.n), ld: shape.d, transposed: false) }
+        func heads(_ p: UnsafeMutablePointer<Float>) -> CausalAttention.Heads {
+            CausalAttention.Heads(base: p, ld: shape.d, headStride: shape.d * shape.n)
         }
 
-        /// The runtime's causal path: weights on the kept half, then V·A over t_z ≤ t_x.
+        /// The runtime's causal path: the kept half of the weights and V·A over t_z ≤ t_x, every head in one call.
         func causal() {
-            CausalAttention.weights(keys: operands(k), queries: operands(q), d: shape.d, length: shape.n,
-                                    divisor: Float(shape.d).squareRoot(), a: a)
-            CausalAttention.product(values: operands(v), dv: shape.d, length: shape.n, weights: a, y: y)
+            CausalAttention.forward(segments: [shape.n], heads: shape.heads, d: shape.d, dv: shape.d, keys: heads(k), queries: heads(q),
+                                    values: heads(v), divisor: Float(shape.d).squareRoot(), weights: a, output: heads(y))
         }
 
         /// The dense path: every score, then the mask, the scale, the softmax and the whole V·A.
@@ -85,7 +84,7 @@ extension Bench {
         var ok = true
         if !json {
             output.out("")
-            output.out("causal attention (Alg. 4 lines 4–6, causal mask): the kept half vs the dense path with the same kernels")
+            output.out("causal attention (Alg. 4 lines 4–6, causal mask): the kept half vs the dense path (GEMM + FusedSoftmax)")
             output.out("shape".padding(toLength: 20, withPad: " ", startingAt: 0) + "threads  causal ms   dense ms  dense/causal  GFLOP/s (kept half) %peak")
         }
         for shape in causalShapes {

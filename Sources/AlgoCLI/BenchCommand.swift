@@ -39,8 +39,8 @@ struct BenchCommand: Command {
               `best_fraction` in JSON), the fastest run against the best peak sample, which is
               what the code reaches when nothing else runs. Then causal attention (Alg. 4 lines
               4–6 with the causal mask, d_attn = 64, ℓ = 256 with H = 6, and ℓ = 1024 with H = 12
-              unless --quick): the runtime's kept-half kernels (CausalAttention.weights, .product)
-              against the dense path with the same kernels (all of KᵀQ, −∞, S/√d, softmax, V·A),
+              unless --quick): the runtime's kept-half kernels (CausalAttention.forward)
+              against the dense path (GEMM and FusedSoftmax: all of KᵀQ, −∞, S/√d, softmax, V·A),
               first checked to agree within 4·(d+ℓ)·2⁻²⁴, then timed alternately; printed are both
               times, their ratio, and GFLOP/s on the kept half's 2·H·d·ℓ(ℓ+1) FLOPs (JSON kind
               `causal_attention`). The default run takes about a minute.

@@ -1,174 +1,174 @@
-// Causally masked attention on the kept half of the scores (Alg. 4 lines 4–6 with
-// Mask[t_z, t_x] = [[t_z ≤ t_x]]), forward and backward, f32, for H heads at once.
+#if arch(x86_64)
+import AlgoKernelsAVX512
+#endif
+
+/// The vectors of CausalBlocks.swift in this module: 256-bit (AVX2 + FMA on x86_64, NEON pairs on arm64).
+typealias CausalLanes = SIMD8<Float>
+
+/// eˣ on every lane (`exp8`).
+@inline(__always)
+func expLanes(_ x: SIMD8<Float>) -> SIMD8<Float> { exp8(x) }
+
+/// Σ of the lanes as a tree of halves (3 dependent additions, not 7).
+@inline(__always)
+func lanesSum(_ v: SIMD8<Float>) -> Float {
+    let a = v.lowHalf + v.highHalf, b = a.lowHalf + a.highHalf
+    return b[0] + b[1]
+}
+
+/// The largest lane, as a tree of halves.
+@inline(__always)
+func lanesMax(_ v: SIMD8<Float>) -> Float {
+    let l = v.lowHalf, h = v.highHalf, a = l.replacing(with: h, where: l .< h)
+    let b = a.lowHalf.replacing(with: a.highHalf, where: a.lowHalf .< a.highHalf)
+    return max(b[0], b[1])
+}
+
+// Causally masked attention on the kept half (Alg. 4 lines 4–6 with Mask[t_z, t_x] = [[t_z ≤ t_x]]),
+// forward and backward, f32, for every head of every sequence of a minibatch in one call.
 
 /// The products and softmax of Algorithm 4, lines 4–6, when the mask is causal:
 /// `S ← KᵀQ`, `S[t_z, t_x] ← −∞` for `t_z > t_x`, `Ṽ = V · softmax(S/c)` (c = √d_attn), with
-/// `A = softmax(S/c)`, which is 0 below the diagonal. Only what the mask keeps is computed: the
-/// tiles of KᵀQ on or above the diagonal (`GEMM.Triangle.upperC`), the softmax of each column over
-/// its first t_x entries, `V·A` summing only the rows `t_z ≤ t_x` of column t_x (`.upperB`), and
-/// the backward products likewise (`dV = dṼ·Aᵀ` and `dK = Q·dSᵀ` from the diagonal on, `.lowerB`;
-/// `dA = Vᵀ dṼ` upper, `dQ = K·dS`). About half of the dense path's work.
+/// `A = softmax(S/c)`, which is 0 below the diagonal; for H heads of B sequences laid side by side
+/// (columns `c_s ..< c_s + ℓ_s` are sequence s; attention stays within a sequence). Each (sequence,
+/// head) is a *block*; only what the mask keeps is computed: the entries `t_z ≤ t_x` of KᵀQ, the
+/// softmax of each column over them, `V·A` summing only those rows, and the backward products
+/// likewise. About half the dense path's work, none of its −∞ bookkeeping.
 ///
-/// Each entry is computed as the dense path computes it (the same micro-kernel, k-slices and order
-/// of every sum, the softmax's 8-lane sums over the same lanes, the division by c as `S/c` does):
-/// the skipped work is exactly what the dense path adds as `+0` or `exp(−∞) = 0`, so the values
-/// equal the dense path's up to products the dense path computes with another kernel (its
-/// smallest products, under `GEMM.smallThreshold`, use the reference loops).
+/// Kernels (CausalBlocks.swift, written once for 256- and 512-bit vectors): the kept scores of
+/// column x as FMA chains over d with the lanes running over t_z (K transposed into rows, a chunk of
+/// 4 vectors of t_z kept in L1 while every column uses it); the softmax of a column in three vector
+/// passes with a vector eˣ; `V·A`, `dV = dṼ·Aᵀ`, `dQ = K·dS`, `dK = Q·dSᵀ` as register tiles of
+/// 2 vectors of rows × 4 columns, each entry one FMA chain in order of t. With d_attn = 16 a
+/// column of K is one 512-bit vector. Each entry is computed by the same code whatever the thread
+/// count or the split into blocks, so results do not depend on either; they equal the dense masked
+/// lines to rounding (other summation orders: `CausalAttentionTests` states the tolerance).
 ///
-/// Layout: a head's d×ℓ operand is an `Operand` (any BLAS layout); the weights `A` and their
-/// cotangents are dense ℓ×ℓ per head, head h at `h·ℓ²`; the outputs `[r, ℓ]` per head at `h·r·ℓ`.
-/// Work is shared between `Parallel.threads` threads by (head, block of columns), each product
-/// computed on one thread, so results do not depend on the thread count.
+/// Layout: an operand of H heads is `Heads` — head h, column j (over all sequences), row i at
+/// `base[i + j·ld + h·headStride]`: the interpreter's head-batched `[r, ℓ, H]` values (strides
+/// `[1, r·H, r]`) and contiguous ones (`[1, r, r·ℓ]`) alike. The weights A, kept for the backward
+/// pass, are `weightsCount(segments:)` floats per head (`CausalLayout`: column x of a block holds its
+/// x + 1 kept entries, padded with zeros to a multiple of 16).
 public enum CausalAttention {
-    /// One head's r×ℓ matrix M: `M[i, j]` at `base[i + j·ld]`, or `base[j + i·ld]` when `transposed`.
-    public struct Operand: @unchecked Sendable {
-        public var base: UnsafePointer<Float>
+    /// H matrices of r rows: row i, column j of head h at `base[i + j·ld + h·headStride]`.
+    public struct Heads: @unchecked Sendable {
+        public var base: UnsafeMutablePointer<Float>
         public var ld: Int
-        public var transposed: Bool
-        public init(base: UnsafePointer<Float>, ld: Int, transposed: Bool) {
-            self.base = base; self.ld = ld; self.transposed = transposed
+        public var headStride: Int
+        public init(base: UnsafeMutablePointer<Float>, ld: Int, headStride: Int) {
+            self.base = base; self.ld = ld; self.headStride = headStride
         }
+        /// Block (sequence from column `column`, head h).
+        @inline(__always)
+        func at(column: Int, head: Int) -> UnsafeMutablePointer<Float> { base + column * ld + head * headStride }
     }
 
-    /// Columns per work item: a multiple of the 6-column tile and of the 16-row panel.
-    public static let blockColumns = 96
+    /// The vector unit the blocks run on (default: the widest the processor has). Set between calls;
+    /// a unit the processor lacks is ignored. Both compute the same entries by the same chains; the
+    /// softmax's sums run over lanes of the unit's width, so results differ by rounding between units.
+    public static var unit: VectorUnit {
+        get { selectedUnit }
+        set { if VectorUnit.available.contains(newValue) { selectedUnit = newValue } }
+    }
+    nonisolated(unsafe) static var selectedUnit: VectorUnit = VectorUnit.widest
 
-    /// Work items (head, first column, end column), the costliest first: `growing` when an
-    /// item's work grows with its columns (upper triangles), else shrinks (from the diagonal on).
-    static func items(heads: Int, length n: Int, growing: Bool) -> [(head: Int, columns: Range<Int>)] {
-        let blocks = (n + blockColumns - 1) / blockColumns
-        var out: [(head: Int, columns: Range<Int>)] = []
-        out.reserveCapacity(heads * blocks)
-        for step in 0..<blocks {
-            let b = growing ? blocks - 1 - step : step
-            for h in 0..<heads { out.append((h, (b * blockColumns)..<min(n, (b + 1) * blockColumns))) }
+    /// Multiply-adds of a whole call below which it stays on the calling thread (about 10 µs of work).
+    public static let parallelThreshold = 1 << 18
+
+    /// Floats of A per head: Σ over the sequences of `CausalLayout.offset(ℓ_s)` (≈ ℓ_s²/2 + 8ℓ_s).
+    public static func weightsCount(segments: [Int]) -> Int {
+        segments.reduce(0) { $0 + CausalLayout.offset($1) }
+    }
+
+    /// `A[z, x]` of block (sequence s, head h) in a `weights` buffer (0 for z > x), for tests.
+    public static func weight(_ a: UnsafePointer<Float>, segments: [Int], sequence s: Int, head h: Int, z: Int, x: Int) -> Float {
+        guard z <= x else { return 0 }
+        let start = h * weightsCount(segments: segments) + weightsCount(segments: Array(segments[..<s]))
+        return a[start + CausalLayout.offset(x) + z]
+    }
+
+    /// The blocks of a call: (first column, length, head, offset of its weights).
+    static func blocks(_ segments: [Int], heads: Int) -> [(column: Int, n: Int, head: Int, weights: Int)] {
+        let perHead = weightsCount(segments: segments)
+        var out: [(column: Int, n: Int, head: Int, weights: Int)] = []
+        out.reserveCapacity(segments.count * heads)
+        for h in 0..<heads {
+            var column = 0, offset = h * perHead
+            for n in segments {
+                out.append((column, n, h, offset))
+                column += n; offset += CausalLayout.offset(n)
+            }
         }
         return out
     }
 
-    /// Runs the work items on the kernel threads, or in order on the calling thread when the whole
-    /// job (`heads·ℓ²·d/2` multiply-adds, the kept half) is below `GEMM.parallelThreshold`, as a GEMM
-    /// of that size would (the tiny model's heads: handing them to the other thread costs more than
-    /// it saves). The items and their results are the same either way.
-    static func forEach(_ count: Int, heads: Int, length n: Int, depth d: Int, _ body: (Int) -> Void) {
-        if heads * n * n * d / 2 < GEMM.parallelThreshold {
-            for i in 0..<count { body(i) }
+    /// Runs `body(block, scratch)` for every block: in order on the calling thread when the call's
+    /// work is below `parallelThreshold` (or one thread), else as `Parallel.threads` contiguous runs
+    /// of blocks, one per thread, each with its own scratch. One scratch allocation per call.
+    static func forBlocks(_ segments: [Int], heads: Int, d: Int, dv: Int,
+                          _ body: ((column: Int, n: Int, head: Int, weights: Int), UnsafeMutablePointer<Float>) -> Void) {
+        let list = blocks(segments, heads: heads)
+        guard !list.isEmpty else { return }
+        let longest = segments.max() ?? 0
+        let perScratch = causalBlockScratch(n: longest, d: d, dv: dv)
+        let work = segments.reduce(0) { $0 + $1 * ($1 + 1) / 2 } * heads * (d + dv)
+        let pieces = work < parallelThreshold ? 1 : min(Parallel.threads, list.count)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, perScratch * pieces))
+        defer { scratch.deallocate() }
+        if pieces <= 1 {
+            for b in list { body(b, scratch) }
         } else {
-            Parallel.forEach(count, body)
-        }
-    }
-
-    /// `A[:, :, h] = softmax` of each column `t_x` over its kept entries `t_z ≤ t_x` of
-    /// `(K_hᵀ Q_h)/divisor`, 0 below the diagonal. K_h and Q_h are d×ℓ; `a` holds ℓ×ℓ per head.
-    public static func weights(keys: [Operand], queries: [Operand], d: Int, length n: Int, divisor: Float,
-                               a: UnsafeMutablePointer<Float>) {
-        let work = items(heads: keys.count, length: n, growing: true)
-        forEach(work.count, heads: keys.count, length: n, depth: d) { i in
-            let (h, cols) = work[i]
-            let ah = a + h * n * n
-            GEMM.sgemm(triangle: .upperC, columns: cols, transA: !keys[h].transposed, transB: queries[h].transposed,
-                       m: n, n: n, k: d, alpha: 1, a: keys[h].base, lda: keys[h].ld, b: queries[h].base, ldb: queries[h].ld,
-                       beta: 0, c: ah, ldc: n)
-            for x in cols { softmaxKept(ah + x * n, kept: x + 1, n: n, divisor: divisor) }
-        }
-    }
-
-    /// `Y_h = V_h · A_h` summing only `t_z ≤ t_x` (A upper triangular, as `weights` leaves it).
-    /// V_h is dv×ℓ; `y` holds dv×ℓ per head.
-    public static func product(values: [Operand], dv: Int, length n: Int, weights a: UnsafePointer<Float>,
-                               y: UnsafeMutablePointer<Float>) {
-        let work = items(heads: values.count, length: n, growing: true)
-        forEach(work.count, heads: values.count, length: n, depth: dv) { i in
-            let (h, cols) = work[i]
-            GEMM.sgemm(triangle: .upperB, columns: cols, transA: values[h].transposed, transB: false,
-                       m: dv, n: n, k: n, alpha: 1, a: values[h].base, lda: values[h].ld, b: a + h * n * n, ldb: n,
-                       beta: 0, c: y + h * dv * n, ldc: dv)
-        }
-    }
-
-    /// The VJP of `product` for the cotangent dY (dv×ℓ per head, dense): `dV_h = dY_h · A_hᵀ`
-    /// (from the diagonal on) and `dA_h` = the upper triangle of `V_hᵀ dY_h`, 0 below.
-    public static func productBackward(values: [Operand], dv: Int, length n: Int, weights a: UnsafePointer<Float>,
-                                       dy: UnsafePointer<Float>, dValues: UnsafeMutablePointer<Float>,
-                                       dWeights: UnsafeMutablePointer<Float>) {
-        let heads = values.count
-        let forV = items(heads: heads, length: n, growing: false), forA = items(heads: heads, length: n, growing: true)
-        forEach(forV.count + forA.count, heads: heads, length: n, depth: 2 * dv) { i in
-            if i < forA.count {
-                let (h, cols) = forA[i]
-                let da = dWeights + h * n * n
-                GEMM.sgemm(triangle: .upperC, columns: cols, transA: !values[h].transposed, transB: false,
-                           m: n, n: n, k: dv, alpha: 1, a: values[h].base, lda: values[h].ld, b: dy + h * dv * n, ldb: dv,
-                           beta: 0, c: da, ldc: n)
-                for x in cols { (da + x * n + x + 1).update(repeating: 0, count: n - x - 1) }
-            } else {
-                let (h, cols) = forV[i - forA.count]
-                GEMM.sgemm(triangle: .lowerB, columns: cols, transA: false, transB: true,
-                           m: dv, n: n, k: n, alpha: 1, a: dy + h * dv * n, lda: dv, b: a + h * n * n, ldb: n,
-                           beta: 0, c: dValues + h * dv * n, ldc: dv)
+            Parallel.forEach(pieces) { p in
+                for i in (list.count * p / pieces)..<(list.count * (p + 1) / pieces) { body(list[i], scratch + p * perScratch) }
             }
         }
     }
 
-    /// The VJP of `weights` for the cotangent dA (upper triangular, ℓ×ℓ per head): the softmax's
-    /// `dS = A ⊙ (dA − Σ_{t_z} A ⊙ dA) / divisor` on the kept entries (0 below, written to
-    /// `dScores`, ℓ×ℓ per head), then `dQ_h = K_h · dS_h` and `dK_h = Q_h · dS_hᵀ` (d×ℓ per head).
-    public static func weightsBackward(keys: [Operand], queries: [Operand], d: Int, length n: Int, divisor: Float,
-                                       weights a: UnsafePointer<Float>, dWeights: UnsafePointer<Float>,
-                                       dScores: UnsafeMutablePointer<Float>,
-                                       dKeys: UnsafeMutablePointer<Float>, dQueries: UnsafeMutablePointer<Float>) {
-        let heads = keys.count
-        let up = items(heads: heads, length: n, growing: true)
-        forEach(up.count, heads: heads, length: n, depth: d) { i in
-            let (h, cols) = up[i]
-            let off = h * n * n
-            for x in cols {
-                softmaxKeptBackward(a + off + x * n, dWeights + off + x * n, dScores + off + x * n, kept: x + 1, n: n, divisor: divisor)
+    /// Forward: for every block, `A = softmax(KᵀQ / divisor)` on the kept half into `weights`
+    /// (`weightsCount(segments:)` floats per head) and `Y = V·A` into `output`. K and Q have d rows,
+    /// V and Y dv rows; `segments` are the sequences' lengths (their sum is the columns).
+    public static func forward(segments: [Int], heads: Int, d: Int, dv: Int, keys: Heads, queries: Heads, values: Heads,
+                               divisor: Float, weights a: UnsafeMutablePointer<Float>, output y: Heads) {
+        let wide = unit == .bits512
+        forBlocks(segments, heads: heads, d: d, dv: dv) { b, scratch in
+            let k = UnsafePointer(keys.at(column: b.column, head: b.head)), q = UnsafePointer(queries.at(column: b.column, head: b.head))
+            let v = UnsafePointer(values.at(column: b.column, head: b.head)), out = y.at(column: b.column, head: b.head)
+            #if arch(x86_64)
+            if wide {
+                CausalAttention512.forward(n: b.n, d: d, dv: dv, k: k, ldk: keys.ld, q: q, ldq: queries.ld, v: v, ldv: values.ld,
+                                           divisor: divisor, a: a + b.weights, y: out, ldy: y.ld, scratch: scratch)
+                return
             }
-            GEMM.sgemm(triangle: .upperB, columns: cols, transA: keys[h].transposed, transB: false,
-                       m: d, n: n, k: n, alpha: 1, a: keys[h].base, lda: keys[h].ld, b: dScores + off, ldb: n,
-                       beta: 0, c: dQueries + h * d * n, ldc: d)
-        }
-        let down = items(heads: heads, length: n, growing: false)
-        forEach(down.count, heads: heads, length: n, depth: d) { i in
-            let (h, cols) = down[i]
-            GEMM.sgemm(triangle: .lowerB, columns: cols, transA: queries[h].transposed, transB: true,
-                       m: d, n: n, k: n, alpha: 1, a: queries[h].base, lda: queries[h].ld, b: dScores + h * n * n, ldb: n,
-                       beta: 0, c: dKeys + h * d * n, ldc: d)
+            #endif
+            _ = wide
+            causalBlockForward(n: b.n, d: d, dv: dv, k: k, ldk: keys.ld, q: q, ldq: queries.ld, v: v, ldv: values.ld,
+                               divisor: divisor, a: a + b.weights, y: out, ldy: y.ld, scratch: scratch)
         }
     }
 
-    /// One column of A in place: its first `kept` scores divided by `divisor`, softmax over them,
-    /// 0 for the other `n − kept`. The softmax runs over the kept entries rounded up to 8 (the rest
-    /// −∞), so that its 8-lane sums are those of `FusedSoftmax` over the whole masked column.
-    @inline(__always)
-    static func softmaxKept(_ col: UnsafeMutablePointer<Float>, kept: Int, n: Int, divisor: Float) {
-        let span = min(n, (kept + 7) / 8 * 8)
-        for i in 0..<kept { col[i] = col[i] / divisor }
-        for i in kept..<span { col[i] = -.infinity }
-        FusedSoftmax.column(col, col, span, log: false)
-        (col + span).update(repeating: 0, count: n - span)
-    }
-
-    /// One column of dS: `y ⊙ (g − Σ y⊙g) / divisor` on the first `kept` entries, 0 below (g is not
-    /// read there). The dot product runs over the kept entries rounded up to 8 with the others as 0,
-    /// so that its 8-lane sums are those of `FusedSoftmax.backward` over the whole column.
-    @inline(__always)
-    static func softmaxKeptBackward(_ y: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ ds: UnsafeMutablePointer<Float>,
-                                    kept: Int, n: Int, divisor: Float) {
-        let span = min(n, (kept + 7) / 8 * 8)
-        let lanes = SIMD8<Float>(0, 1, 2, 3, 4, 5, 6, 7)
-        var acc = SIMD8<Float>.zero
-        var i = 0
-        while i + 8 <= span {
-            var gv = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD8<Float>.self)
-            if i + 8 > kept { gv = gv.replacing(with: 0, where: lanes .>= SIMD8<Float>(repeating: Float(kept - i))) }
-            acc += UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self) * gv
-            i += 8
+    /// Backward for the cotangent G of Y: `dK`, `dQ` (d rows) and `dV` (dv rows) of every block, from
+    /// the same operands and the `weights` the forward pass made.
+    public static func backward(segments: [Int], heads: Int, d: Int, dv: Int, keys: Heads, queries: Heads, values: Heads,
+                                divisor: Float, weights a: UnsafePointer<Float>, cotangent g: Heads,
+                                dKeys: Heads, dQueries: Heads, dValues: Heads) {
+        let wide = unit == .bits512
+        forBlocks(segments, heads: heads, d: d, dv: dv) { b, scratch in
+            let c = b.column, h = b.head
+            let k = UnsafePointer(keys.at(column: c, head: h)), q = UnsafePointer(queries.at(column: c, head: h))
+            let v = UnsafePointer(values.at(column: c, head: h)), gb = UnsafePointer(g.at(column: c, head: h))
+            let dk = dKeys.at(column: c, head: h), dq = dQueries.at(column: c, head: h), dvb = dValues.at(column: c, head: h)
+            #if arch(x86_64)
+            if wide {
+                CausalAttention512.backward(n: b.n, d: d, dv: dv, k: k, ldk: keys.ld, q: q, ldq: queries.ld, v: v, ldv: values.ld,
+                                            divisor: divisor, a: a + b.weights, g: gb, ldg: g.ld, dk: dk, lddk: dKeys.ld,
+                                            dq: dq, lddq: dQueries.ld, dvOut: dvb, lddv: dValues.ld, scratch: scratch)
+                return
+            }
+            #endif
+            _ = wide
+            causalBlockBackward(n: b.n, d: d, dv: dv, k: k, ldk: keys.ld, q: q, ldq: queries.ld, v: v, ldv: values.ld,
+                                divisor: divisor, a: a + b.weights, g: gb, ldg: g.ld, dk: dk, lddk: dKeys.ld,
+                                dq: dq, lddq: dQueries.ld, dvOut: dvb, lddv: dValues.ld, scratch: scratch)
         }
-        var s = acc.sum()
-        while i < kept { s += y[i] * g[i]; i += 1 }
-        for i in 0..<kept { ds[i] = (y[i] * (g[i] - s)) / divisor }
-        (ds + kept).update(repeating: 0, count: n - kept)
     }
 }

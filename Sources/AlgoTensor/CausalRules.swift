@@ -1,209 +1,181 @@
 import AlgoKernels
 import Foundation
 
-// The two primitives of causally masked attention (Alg. 4 lines 4–6 with Mask[t_z, t_x] =
-// [[t_z ≤ t_x]]) that compute only the kept half: f32 through `CausalAttention` (GEMM tiles on one
-// side of the diagonal), f64 through loops over the same entries. Rank 2 (one head) or rank 3
-// with the heads last (as the interpreter batches them, `Evaluator+Heads`).
+// The primitive of causally masked attention (Alg. 4 lines 4–6 with Mask[t_z, t_x] = [[t_z ≤ t_x]])
+// that computes only the kept half, for every head of every sequence of a minibatch at once: f32
+// through `CausalAttention` (AlgoKernels), f64 through loops over the same entries. Rank 2 (one
+// head) or rank 3 with the heads last (as the interpreter batches them, `Evaluator+Heads`).
 
 extension Variable {
-    /// `A = softmax(S/divisor)` per column with `S = KᵀQ` masked causally: column t_x is the
-    /// softmax of its entries `t_z ≤ t_x`, the others are 0 (Alg. 4 lines 4–6 up to the product
-    /// with V; `divisor` is √d_attn). K, Q: `[d, ℓ]` or `[d, ℓ, H]`; A: `[ℓ, ℓ]` or `[ℓ, ℓ, H]`.
-    /// The entries `t_z > t_x` of KᵀQ are never computed. Equal to the dense composite (product,
-    /// −∞ bias, division, `softmaxColumns`) to rounding; differentiable in K and Q.
-    public static func causalWeights(keys: Variable, queries: Variable, divisor: Double) -> Variable {
-        .apply(.causalWeights(divisor: divisor), [keys, queries])
-    }
-
-    /// `V · A` for weights A that are 0 below the diagonal (as `causalWeights` makes them): the
-    /// product of Alg. 4 line 6, summing for column t_x only the rows `t_z ≤ t_x` (A's entries below
-    /// the diagonal must be 0; they are not read as such everywhere, f32 tiles on the diagonal read
-    /// them). The gradient with respect to A is that of its upper triangle (0 below: those entries
-    /// are structurally 0). V: `[d_v, ℓ]` or `[d_v, ℓ, H]`; A: `[ℓ, ℓ(, H)]`; result `[d_v, ℓ(, H)]`.
-    public func causalProduct(_ weights: Variable) -> Variable {
-        .apply(.causalProduct, [self, weights])
+    /// `Ṽ = V · softmax(S/divisor)` with `S = KᵀQ` masked causally within each sequence: column t_x
+    /// of the weights is the softmax of its entries `t_z ≤ t_x` of the same sequence, the others 0
+    /// (Alg. 4 lines 4–6; `divisor` is √d_attn). K, Q: `[d, ℓ]` or `[d, ℓ, H]`; V and Ṽ: `[d_v, ℓ]`
+    /// or `[d_v, ℓ, H]`. `segments` are the lengths of the sequences laid side by side in the ℓ
+    /// columns (nil: one sequence). The entries `t_z > t_x` are never computed. Equal to the dense
+    /// composite (product, −∞ bias, division, `softmaxColumns`, product) per sequence to rounding;
+    /// differentiable in K, Q and V. The tape keeps the kept half of the weights.
+    public static func causalAttention(keys: Variable, queries: Variable, values: Variable, divisor: Double,
+                                       segments: [Int]? = nil) -> Variable {
+        .apply(.causalAttention(divisor: divisor, segments: segments ?? [keys.shape[1]]), [keys, queries, values])
     }
 }
 
-/// Shapes of the causal primitives: `[r, ℓ]` / `[r, ℓ, H]` operands with one ℓ and one H.
-enum CausalShapes {
+/// `[K, Q, V] → V · softmax_causal(KᵀQ / divisor)` per sequence (see `Variable.causalAttention`).
+struct CausalAttentionRule: PrimitiveRule {
+    let divisor: Double
+    let segments: [Int]
+
     static func heads(_ s: [Int]) -> Int { s.count == 3 ? s[2] : 1 }
 
-    static func check(_ what: String, _ a: [Int], _ b: [Int], square: Bool) {
-        let ok = (a.count == 2 || a.count == 3) && a.count == b.count && heads(a) == heads(b)
-            && (square ? b[0] == b[1] && a[1] == b[0] : a[0] == b[0] && a[1] == b[1])
-        precondition(ok, "\(what): shapes \(Shape.describe(a)) and \(Shape.describe(b))")
-    }
-
-    /// The heads of an f32 `[r, ℓ(, H)]` tensor as BLAS operands, and the tensor they point into:
-    /// `t` itself when each head is a BLAS matrix, else a dense copy (`kept` must stay alive while
-    /// the operands are used).
-    static func operands(_ t: Tensor, heads: Int) -> (kept: Tensor, heads: [CausalAttention.Operand]) {
-        let b = Tensor.blasLayout(rows: t.shape[0], cols: t.shape[1], s0: t.strides[0], s1: t.strides[1]) != nil ? t : t.contiguous()
-        let l = Tensor.blasLayout(rows: b.shape[0], cols: b.shape[1], s0: b.strides[0], s1: b.strides[1])!
-        let base = b.storage.floats + b.offset
-        return (b, (0..<heads).map { h in
-            CausalAttention.Operand(base: UnsafePointer(base + (b.rank == 3 ? h * b.strides[2] : 0)), ld: l.ld, transposed: l.transposed)
-        })
-    }
-
-    /// Element (i, j) of head h of an f64 tensor, by strides.
-    @inline(__always)
-    static func at(_ t: Tensor, _ i: Int, _ j: Int, _ h: Int) -> Double {
-        t.storage.doubles[t.offset + i * t.strides[0] + j * t.strides[1] + (t.rank == 3 ? h * t.strides[2] : 0)]
-    }
-}
-
-/// `[K, Q] → A`, the causal attention weights (see `Variable.causalWeights`).
-struct CausalWeightsRule: PrimitiveRule {
-    let divisor: Double
-
     func shape(_ s: [[Int]]) -> [Int] {
-        CausalShapes.check("causalWeights", s[0], s[1], square: false)
-        return s[0].count == 3 ? [s[0][1], s[0][1], s[0][2]] : [s[0][1], s[0][1]]
+        let k = s[0], q = s[1], v = s[2]
+        let ok = (k.count == 2 || k.count == 3) && k == q && v.count == k.count && v[1] == k[1]
+            && Self.heads(v) == Self.heads(k) && segments.allSatisfy({ $0 >= 0 }) && segments.reduce(0, +) == k[1]
+        precondition(ok, "causalAttention: shapes \(Shape.describe(k)), \(Shape.describe(q)), \(Shape.describe(v)), sequences \(segments)")
+        return v
     }
 
-    func forward(_ x: [Tensor]) -> Tensor {
-        let k = x[0], q = x[1], d = k.shape[0], n = k.shape[1], heads = CausalShapes.heads(k.shape)
-        let out = Tensor(uninitializedShape: shape([k.shape, q.shape]), dtype: k.dtype)
+    /// An f32 `[r, ℓ(, H)]` tensor as kernel heads, and the tensor they point into: `t` itself when
+    /// its rows are adjacent (stride 1), else a dense copy (`kept` must stay alive while used).
+    static func heads(_ t: Tensor) -> (kept: Tensor, heads: CausalAttention.Heads) {
+        let b = t.strides[0] == 1 || t.shape[0] == 1 ? t : t.contiguous()
+        let ld = b.shape[1] == 1 ? b.shape[0] : b.strides[1]
+        return (b, CausalAttention.Heads(base: b.storage.floats + b.offset, ld: ld, headStride: b.rank == 3 ? b.strides[2] : 0))
+    }
+
+    func forward(_ x: [Tensor]) -> Tensor { forward(x, residuals: false).value }
+
+    /// The value and, always (the VJP reads it), the kept weights as the residual.
+    func forward(_ x: [Tensor], residuals: Bool) -> (value: Tensor, residuals: [Tensor]) {
+        let k = x[0], q = x[1], v = x[2], h = Self.heads(k.shape)
+        let out = Tensor(uninitializedShape: v.shape, dtype: v.dtype)
         switch k.dtype {
         case .f32:
-            let (kb, keys) = CausalShapes.operands(k, heads: heads), (qb, queries) = CausalShapes.operands(q, heads: heads)
-            withExtendedLifetime((kb, qb)) {
-                CausalAttention.weights(keys: keys, queries: queries,
-                                        d: d, length: n, divisor: Float(divisor), a: out.storage.floats)
+            let a = Tensor(uninitializedShape: [h * CausalAttention.weightsCount(segments: segments)], dtype: .f32)
+            let (kb, kh) = Self.heads(k), (qb, qh) = Self.heads(q), (vb, vh) = Self.heads(v), (_, yh) = Self.heads(out)
+            withExtendedLifetime((kb, qb, vb)) {
+                CausalAttention.forward(segments: segments, heads: h, d: k.shape[0], dv: v.shape[0], keys: kh, queries: qh, values: vh,
+                                        divisor: Float(divisor), weights: a.storage.floats, output: yh)
+            }
+            return (out, residuals ? [a] : [])
+        case .f64:
+            let a = F64.weights(k, q, divisor: divisor, segments: segments)
+            F64.product(v, a, segments: segments, into: out)
+            return (out, residuals ? [a] : [])
+        }
+    }
+
+    var vjpReadsOutput: Bool { false }
+
+    func vjp(_ x: [Tensor], output: Tensor, cotangent g: Tensor) -> [Tensor] {
+        preconditionFailure("causalAttention: the VJP reads its residual (vjp(_:output:residuals:cotangent:needed:))")
+    }
+
+    /// `[dK, dQ, dV]` from K, Q, V and the kept weights.
+    func vjp(_ x: [Tensor], output: Tensor, residuals: [Tensor], cotangent g: Tensor, needed: [Bool]) -> [Tensor] {
+        precondition(residuals.count == 1, "causalAttention: the VJP reads the weights, recorded by forward(_:residuals: true)")
+        let k = x[0], q = x[1], v = x[2], a = residuals[0], h = Self.heads(k.shape)
+        let dk = Tensor(uninitializedShape: k.shape, dtype: k.dtype), dq = Tensor(uninitializedShape: q.shape, dtype: q.dtype)
+        let dv = Tensor(uninitializedShape: v.shape, dtype: v.dtype)
+        switch k.dtype {
+        case .f32:
+            let (kb, kh) = Self.heads(k), (qb, qh) = Self.heads(q), (vb, vh) = Self.heads(v), (gb, gh) = Self.heads(g)
+            withExtendedLifetime((kb, qb, vb, gb, a)) {
+                CausalAttention.backward(segments: segments, heads: h, d: k.shape[0], dv: v.shape[0], keys: kh, queries: qh, values: vh,
+                                         divisor: Float(divisor), weights: a.storage.floats, cotangent: gh,
+                                         dKeys: Self.heads(dk).heads, dQueries: Self.heads(dq).heads, dValues: Self.heads(dv).heads)
             }
         case .f64:
+            F64.backward(k, q, v, a, g, divisor: divisor, segments: segments, dk: dk, dq: dq, dv: dv)
+        }
+        return [dk, dq, dv]
+    }
+
+    /// The f64 path: loops over the kept entries of each (sequence, head) block. The weights are
+    /// dense ℓ_s×ℓ_s per block (0 below the diagonal), heads outermost.
+    enum F64 {
+        /// Element (i, j) of head h, by strides.
+        @inline(__always)
+        static func at(_ t: Tensor, _ i: Int, _ j: Int, _ h: Int) -> Double {
+            t.storage.doubles[t.offset + i * t.strides[0] + j * t.strides[1] + (t.rank == 3 ? h * t.strides[2] : 0)]
+        }
+
+        /// (first column, length, offset of the weights) of every block of head h.
+        static func blocks(_ segments: [Int], head h: Int) -> [(c: Int, n: Int, a: Int)] {
+            var out: [(c: Int, n: Int, a: Int)] = [], c = 0, a = h * segments.reduce(0) { $0 + $1 * $1 }
+            for n in segments { out.append((c, n, a)); c += n; a += n * n }
+            return out
+        }
+
+        static func weights(_ k: Tensor, _ q: Tensor, divisor: Double, segments: [Int]) -> Tensor {
+            let h = CausalAttentionRule.heads(k.shape), d = k.shape[0]
+            let out = Tensor(uninitializedShape: [h * segments.reduce(0) { $0 + $1 * $1 }], dtype: .f64)
             let a = out.storage.doubles
-            for h in 0..<heads {
-                for x in 0..<n {
-                    let col = a + h * n * n + x * n
-                    var m = -Double.infinity
-                    for z in 0...x {
-                        var s = 0.0
-                        for i in 0..<d { s += CausalShapes.at(k, i, z, h) * CausalShapes.at(q, i, x, h) }
-                        col[z] = s / divisor
-                        m = Swift.max(m, col[z])
+            for hd in 0..<h {
+                for b in blocks(segments, head: hd) {
+                    for x in 0..<b.n {
+                        let col = a + b.a + x * b.n
+                        var m = -Double.infinity
+                        for z in 0...x {
+                            var s = 0.0
+                            for i in 0..<d { s += at(k, i, b.c + z, hd) * at(q, i, b.c + x, hd) }
+                            col[z] = s / divisor
+                            m = Swift.max(m, col[z])
+                        }
+                        var sum = 0.0
+                        for z in 0...x { col[z] = Foundation.exp(col[z] - m); sum += col[z] }
+                        for z in 0...x { col[z] /= sum }
+                        for z in (x + 1)..<b.n { col[z] = 0 }
                     }
-                    var sum = 0.0
-                    for z in 0...x { col[z] = Foundation.exp(col[z] - m); sum += col[z] }
-                    for z in 0...x { col[z] /= sum }
-                    for z in (x + 1)..<n { col[z] = 0 }
                 }
             }
+            return out
         }
-        return out
-    }
 
-    /// dK and dQ read Q and K; the softmax's VJP reads A.
-    func vjp(_ x: [Tensor], output a: Tensor, cotangent g: Tensor) -> [Tensor] {
-        let k = x[0], q = x[1], d = k.shape[0], n = k.shape[1], heads = CausalShapes.heads(k.shape)
-        let dk = Tensor(uninitializedShape: k.shape, dtype: k.dtype), dq = Tensor(uninitializedShape: q.shape, dtype: q.dtype)
-        let ac = a.contiguous(), gc = g.contiguous()
-        switch k.dtype {
-        case .f32:
-            let (kb, keys) = CausalShapes.operands(k, heads: heads), (qb, queries) = CausalShapes.operands(q, heads: heads)
-            let ds = Tensor(uninitializedShape: a.shape, dtype: .f32)
-            withExtendedLifetime((kb, qb, ac, gc)) {
-                CausalAttention.weightsBackward(
-                    keys: keys, queries: queries,
-                    d: d, length: n, divisor: Float(divisor),
-                    weights: UnsafePointer(ac.storage.floats + ac.offset), dWeights: UnsafePointer(gc.storage.floats + gc.offset),
-                    dScores: ds.storage.floats, dKeys: dk.storage.floats, dQueries: dq.storage.floats)
-            }
-        case .f64:
-            let pa = ac.storage.doubles + ac.offset, pg = gc.storage.doubles + gc.offset
-            let pk = dk.storage.doubles, pq = dq.storage.doubles
-            pk.update(repeating: 0, count: dk.count)
-            pq.update(repeating: 0, count: dq.count)
-            for h in 0..<heads {
-                for x in 0..<n {
-                    let ya = pa + h * n * n + x * n, yg = pg + h * n * n + x * n
-                    var s = 0.0
-                    for z in 0...x { s += ya[z] * yg[z] }
-                    for z in 0...x {
-                        let dsz = ya[z] * (yg[z] - s) / divisor   // ∂/∂S[z, x]
-                        for i in 0..<d {
-                            pq[h * d * n + x * d + i] += CausalShapes.at(k, i, z, h) * dsz
-                            pk[h * d * n + z * d + i] += CausalShapes.at(q, i, x, h) * dsz
+        static func product(_ v: Tensor, _ a: Tensor, segments: [Int], into y: Tensor) {
+            let h = CausalAttentionRule.heads(v.shape), dv = v.shape[0], pa = a.storage.doubles, py = y.storage.doubles
+            for hd in 0..<h {
+                for b in blocks(segments, head: hd) {
+                    for x in 0..<b.n {
+                        for i in 0..<dv {
+                            var s = 0.0
+                            for z in 0...x { s += at(v, i, b.c + z, hd) * pa[b.a + x * b.n + z] }
+                            py[y.offset + i * y.strides[0] + (b.c + x) * y.strides[1] + (y.rank == 3 ? hd * y.strides[2] : 0)] = s
                         }
                     }
                 }
             }
         }
-        return [dk, dq]
-    }
-}
 
-/// `[V, A] → V · A` for A upper triangular (see `Variable.causalProduct`).
-struct CausalProductRule: PrimitiveRule {
-    func shape(_ s: [[Int]]) -> [Int] {
-        CausalShapes.check("causalProduct", s[0], s[1], square: true)
-        return s[0]
-    }
-
-    func forward(_ x: [Tensor]) -> Tensor {
-        let v = x[0], a = x[1].contiguous(), dv = v.shape[0], n = v.shape[1], heads = CausalShapes.heads(v.shape)
-        let out = Tensor(uninitializedShape: v.shape, dtype: v.dtype)
-        switch v.dtype {
-        case .f32:
-            let (vb, values) = CausalShapes.operands(v, heads: heads)
-            withExtendedLifetime((vb, a)) {
-                CausalAttention.product(values: values, dv: dv, length: n,
-                                        weights: UnsafePointer(a.storage.floats + a.offset), y: out.storage.floats)
+        static func backward(_ k: Tensor, _ q: Tensor, _ v: Tensor, _ a: Tensor, _ g: Tensor, divisor: Double, segments: [Int],
+                             dk: Tensor, dq: Tensor, dv: Tensor) {
+            let h = CausalAttentionRule.heads(k.shape), d = k.shape[0], r = v.shape[0], pa = a.storage.doubles
+            for t in [dk, dq, dv] { t.storage.doubles.update(repeating: 0, count: t.count) }
+            func index(_ t: Tensor, _ i: Int, _ j: Int, _ hd: Int) -> Int {
+                t.offset + i * t.strides[0] + j * t.strides[1] + (t.rank == 3 ? hd * t.strides[2] : 0)
             }
-        case .f64:
-            let pa = a.storage.doubles + a.offset, py = out.storage.doubles
-            for h in 0..<heads {
-                for x in 0..<n {
-                    for i in 0..<dv {
+            let pk = dk.storage.doubles, pq = dq.storage.doubles, pv = dv.storage.doubles
+            for hd in 0..<h {
+                for b in blocks(segments, head: hd) {
+                    for x in 0..<b.n {
+                        let col = pa + b.a + x * b.n
+                        // dA[z, x] = Σ_i V[i, z]·G[i, x] (kept z), then the softmax's VJP.
+                        var da = [Double](repeating: 0, count: x + 1)
+                        for z in 0...x { for i in 0..<r { da[z] += at(v, i, b.c + z, hd) * at(g, i, b.c + x, hd) } }
                         var s = 0.0
-                        for z in 0...x { s += CausalShapes.at(v, i, z, h) * pa[h * n * n + x * n + z] }
-                        py[h * dv * n + x * dv + i] = s
+                        for z in 0...x { s += col[z] * da[z] }
+                        for z in 0...x {
+                            for i in 0..<r { pv[index(dv, i, b.c + z, hd)] += at(g, i, b.c + x, hd) * col[z] }
+                            let ds = col[z] * (da[z] - s) / divisor   // ∂/∂S[z, x]
+                            for i in 0..<d {
+                                pq[index(dq, i, b.c + x, hd)] += at(k, i, b.c + z, hd) * ds
+                                pk[index(dk, i, b.c + z, hd)] += at(q, i, b.c + x, hd) * ds
+                            }
+                        }
                     }
                 }
             }
         }
-        return out
-    }
-
-    var vjpReadsOutput: Bool { false }
-
-    /// `dV = dY · Aᵀ` (from the diagonal on), `dA` = the upper triangle of `Vᵀ dY`, 0 below.
-    func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] {
-        let v = x[0], a = x[1].contiguous(), gc = g.contiguous(), dv = v.shape[0], n = v.shape[1], heads = CausalShapes.heads(v.shape)
-        let dV = Tensor(uninitializedShape: v.shape, dtype: v.dtype), dA = Tensor(uninitializedShape: a.shape, dtype: a.dtype)
-        switch v.dtype {
-        case .f32:
-            let (vb, values) = CausalShapes.operands(v, heads: heads)
-            withExtendedLifetime((vb, a, gc)) {
-                CausalAttention.productBackward(values: values, dv: dv, length: n,
-                                                weights: UnsafePointer(a.storage.floats + a.offset),
-                                                dy: UnsafePointer(gc.storage.floats + gc.offset),
-                                                dValues: dV.storage.floats, dWeights: dA.storage.floats)
-            }
-        case .f64:
-            let pa = a.storage.doubles + a.offset, pg = gc.storage.doubles + gc.offset
-            let pv = dV.storage.doubles, pd = dA.storage.doubles
-            for h in 0..<heads {
-                for z in 0..<n {
-                    for i in 0..<dv {
-                        var s = 0.0
-                        for x in z..<n { s += pg[h * dv * n + x * dv + i] * pa[h * n * n + x * n + z] }
-                        pv[h * dv * n + z * dv + i] = s
-                    }
-                }
-                for x in 0..<n {
-                    for z in 0..<n {
-                        var s = 0.0
-                        if z <= x { for i in 0..<dv { s += CausalShapes.at(v, i, z, h) * pg[h * dv * n + x * dv + i] } }
-                        pd[h * n * n + x * n + z] = s
-                    }
-                }
-            }
-        }
-        return [dV, dA]
     }
 }
 

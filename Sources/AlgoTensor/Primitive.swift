@@ -76,11 +76,10 @@ public enum Primitive: Sendable, Hashable {
     case matmulAddingColumn(transposeA: Bool, transposeB: Bool)
     /// A fused kernel standing for a composite (f32 only).
     case fused(FusedOp)
-    /// Inputs `[K, Q]`: the attention weights of a causal mask, `softmax((KᵀQ)/divisor)` over the
-    /// entries `t_z ≤ t_x` of each column, 0 below the diagonal (Alg. 4 lines 4–6; `CausalRules.swift`).
-    case causalWeights(divisor: Double)
-    /// Inputs `[V, A]`: `V · triu(A)`, summing only the entries of A on or above the diagonal.
-    case causalProduct
+    /// Inputs `[K, Q, V]`: causally masked attention `V · softmax((KᵀQ)/divisor)` computing only the
+    /// entries `t_z ≤ t_x`, within each sequence of lengths `segments` laid side by side (Alg. 4
+    /// lines 4–6; `CausalRules.swift`). Its residual is the kept half of the weights.
+    case causalAttention(divisor: Double, segments: [Int])
 
     /// The rule implementing this primitive. Exhaustive: a new case must be handled here.
     public var rule: any PrimitiveRule {
@@ -98,8 +97,7 @@ public enum Primitive: Sendable, Hashable {
         case .matmul(let ta, let tb): return MatmulRule(transposeA: ta, transposeB: tb)
         case .matmulAddingColumn(let ta, let tb): return MatmulAddingColumnRule(product: MatmulRule(transposeA: ta, transposeB: tb))
         case .fused(let op): return FusedRule(op: op)
-        case .causalWeights(let divisor): return CausalWeightsRule(divisor: divisor)
-        case .causalProduct: return CausalProductRule()
+        case .causalAttention(let divisor, let segments): return CausalAttentionRule(divisor: divisor, segments: segments)
         }
     }
 }
@@ -402,8 +400,7 @@ extension Primitive: CustomStringConvertible {
         case .matmul(let ta, let tb): return "matmul(\(ta ? "Aᵀ" : "A") \(tb ? "Bᵀ" : "B"))"
         case .matmulAddingColumn(let ta, let tb): return "matmul(\(ta ? "Aᵀ" : "A") \(tb ? "Bᵀ" : "B") + b𝟏ᵀ)"
         case .fused(let op): return "fused \(op)"
-        case .causalWeights(let divisor): return "causalWeights(÷\(divisor))"
-        case .causalProduct: return "causalProduct"
+        case .causalAttention(let divisor, let segments): return "causalAttention(÷\(divisor), \(segments.count) sequences)"
         }
     }
 }

@@ -4,7 +4,7 @@ import AlgoTensor
 import Foundation
 
 /// The executor of the fused causal attention (`Rules/CausalAttention.swift` states what it
-/// replaces and when): the run-time guard, then `V · causalWeights(K, Q, c)`.
+/// replaces and when): the run-time guard, then `causalAttention(K, Q, V, c)`.
 extension Evaluator {
     /// What the `return` of the three lines gives, or nil when the guard fails (nothing has been
     /// assigned then, and the lines run as written).
@@ -35,12 +35,12 @@ extension Evaluator {
             guard let x = number(try eval(d, f)), x.isFinite, x > 0 else { return nil }
             divisor = x
         }
-        ops += 2
+        ops += 1
         // Its backward time goes to the line the profile shows it at (line 4).
         let savedTag = profileTape?.tag
         if let t = profileTape { t.tag = profileTag(form.first, f) }
         defer { if let savedTag { profileTape?.tag = savedTag } }
-        let result = Value.tensor(v.causalProduct(.causalWeights(keys: k, queries: q, divisor: divisor)))
+        let result = Value.tensor(Variable.causalAttention(keys: k, queries: q, values: v, divisor: divisor))
         try checkFinite(result, form.returnLine, f)
         if options.profile { record(form.first, f, since: start, opsBefore: opsBefore) }
         return result

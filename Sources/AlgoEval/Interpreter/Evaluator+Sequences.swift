@@ -1,6 +1,7 @@
 import AlgoDiagnostics
 import AlgoSyntax
 import AlgoTensor
+import Foundation
 
 /// How the columns of the sequence values map to positions while a callee proven column-wise in
 /// its sequence (`Rules/SequenceColumns.swift`) runs on several sequences side by side
@@ -245,6 +246,20 @@ extension Evaluator {
         }
         let ordinal = sc.cache?.next ?? 0
         sc.cache?.next += 1
+        if sc.cache == nil, sc.segments.allSatisfy({ $0.first == 0 }) {
+            // Every sequence from its start (a minibatch): all sequences and heads in one call.
+            for s in sc.segments { try checkCausalSquare(form, s.columns, sc, f) }
+            let start = options.profile ? DispatchTime.now().uptimeNanoseconds : 0
+            let opsBefore = ops
+            ops += 1
+            let savedTag = profileTape?.tag   // the backward time goes to line 4, as in `causalAttention`
+            if let t = profileTape { t.tag = profileTag(form.first, f) }
+            defer { if let savedTag { profileTape?.tag = savedTag } }
+            let result = Value.tensor(.causalAttention(keys: k, queries: q, values: v, divisor: divisor, segments: sc.segments.map(\.columns)))
+            try checkFinite(result, form.returnLine, f)
+            if options.profile { record(form.first, f, since: start, opsBefore: opsBefore) }
+            return result
+        }
         var outs: [Variable] = []
         var start = 0
         for s in sc.segments {
@@ -257,7 +272,7 @@ extension Evaluator {
                     cache.keys.append(ks); cache.values.append(vs)
                 }
                 ops += 2
-                outs.append(vs.causalProduct(.causalWeights(keys: ks, queries: qs, divisor: divisor)))
+                outs.append(.causalAttention(keys: ks, queries: qs, values: vs, divisor: divisor))
             } else {
                 // One new column at position p after p − 1 cached ones: it attends to all p.
                 guard let cache = sc.cache, sc.segments.count == 1, s.columns == 1, ordinal < cache.keys.count,

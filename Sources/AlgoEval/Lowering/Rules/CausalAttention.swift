@@ -8,8 +8,8 @@ import AlgoSyntax
 ///     return Ṽ = V · softmax(S/√d_attn)
 ///
 /// run, when the mask removes exactly the entries below the diagonal (`Mask[t, t′] = [[t ≤ t′]]`,
-/// as DTransformer and DInference pass it), as `A = causalWeights(K, Q, √d_attn)` and `Ṽ = V · A`
-/// summing only `t_z ≤ t_x` (`Variable.causalWeights`, `causalProduct`): the scores below the
+/// as DTransformer and DInference pass it), as `Ṽ = causalAttention(K, Q, V, √d_attn)`, `V · A`
+/// summing only `t_z ≤ t_x` (`Variable.causalAttention`): the scores below the
 /// diagonal are never computed, the softmax runs over the kept entries of each column, and the
 /// backward products skip the same half. The values are those of the three lines as written.
 ///

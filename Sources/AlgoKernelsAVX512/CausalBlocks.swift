@@ -1,0 +1,1 @@
+../AlgoKernels/CausalBlocks.swift
