@@ -109,7 +109,9 @@ struct SequenceLoopBatchingRule: StatementRule {
                     }
                 case .sample(let sm): if case .name(let name) = sm.target.kind { assigned.append(name.base) }
                 case .forLoop(let l): assigned.append(l.variable.base)
-                default: break
+                // A ∀'s variables change within an iteration, as a for loop's do.
+                case .forAll(let variables, _): assigned += variables.map(\.base)
+                case .returnValue, .ifThen, .whileLoop, .comment, .error: break
                 }
                 for e in st.expressions {
                     _ = e.first { x -> Bool? in
