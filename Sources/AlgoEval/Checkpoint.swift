@@ -73,7 +73,7 @@ public struct Checkpoint: Sendable {
         }
         // The tensors and the bytes of the largest (read before it becomes a tensor) must fit the
         // memory budget: a valid header over a 30 GB file is refused here, not by the allocator.
-        func held(_ s: Safetensors.Span) -> Int { (s.end - s.begin) * (widening && s.dtype.byteSize == 2 ? 2 : 1) }
+        func held(_ s: Safetensors.Span) -> Int { (s.end - s.begin) * (widening && (s.dtype == .f16 || s.dtype == .bf16) ? 2 : 1) }
         let tensorBytes = spans.reduce(0) { $0 + held($1) }, largest = spans.map { $0.end - $0.begin }.max() ?? 0
         if tensorBytes + largest > SizeBudget.available.bytes {
             return .failure(.exceedsMemory("its tensors hold \(ByteCount.describe(tensorBytes)); \(SizeBudget.available.phrase)"))

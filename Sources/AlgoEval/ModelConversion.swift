@@ -56,28 +56,6 @@ public enum ModelConversion {
         return t
     }
 
-    // MARK: - Reading stored tensors
-
-    /// The tensors of safetensors `bytes`: F32 and F64 as they are, F16 and BF16 widened to F32.
-    /// (`algo convert` reads its file tensor by tensor with `Checkpoint.read(_:widening:)`.)
-    public static func storedTensors<Bytes: RandomAccessCollection>(_ bytes: Bytes) -> Result<[String: Tensor], ConversionError>
-    where Bytes.Element == UInt8, Bytes.Index == Int {
-        var entries: [SafetensorsEntry]
-        switch Safetensors.decode(bytes) {
-        case .success(let f): entries = f.entries
-        case .failure(let e): return .failure(ConversionError("not a safetensors file: \(e)"))
-        }
-        var out: [String: Tensor] = [:]
-        entries.reverse()
-        while let e = entries.popLast() {    // each entry's bytes go as soon as its tensor exists
-            switch Checkpoint.tensor(e, widening: true) {
-            case .success(let t): out[e.name] = t
-            case .failure(let err): return .failure(ConversionError("\(err)"))
-            }
-        }
-        return .success(out)
-    }
-
     // MARK: - Into algo's names
 
     /// Converts stored tensors of `format` (names as saved; a `transformer.` or `_orig_mod.` prefix is

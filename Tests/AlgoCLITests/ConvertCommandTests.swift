@@ -25,6 +25,10 @@ struct ConvertCommandTests {
     }
 
     /// HF's reference: the input ids (0-based) and probabilities [ℓ, N_V].
+    /// The tensors of a safetensors file by name, as `algo convert` reads them (F16/BF16 widened).
+    static func stored(_ path: String) throws -> [String: Tensor] {
+        Dictionary(try Checkpoint.read(path, widening: true).get().tensors.map { ($0.name, $0.tensor) }) { a, _ in a }
+    }
     static func reference(_ model: String) throws -> Checkpoint { try Checkpoint.read(hf + "/\(model)/reference.safetensors").get() }
 
     /// The ids as `--input` text in the notation (1-based).
@@ -90,8 +94,8 @@ struct ConvertCommandTests {
         try #require(c1 == .ok, "\(o1.stderr)")
         let (c2, o2) = run(["convert", dir + "/algo.safetensors", dir + "/back", "--to", model == "gpt2" ? "hf-gpt2" : "hf-bert"])
         try #require(c2 == .ok, "\(o2.stderr)")
-        let original = try ModelConversion.storedTensors(Array(try Data(contentsOf: URL(fileURLWithPath: Self.hf + "/\(model)/model.safetensors")))).get()
-        let back = try ModelConversion.storedTensors(Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/back/model.safetensors")))).get()
+        let original = try Self.stored(Self.hf + "/\(model)/model.safetensors")
+        let back = try Self.stored(dir + "/back/model.safetensors")
         #expect(Set(back.keys) == Set(original.keys))
         for (k, t) in original { #expect(back[k]?.shape == t.shape && back[k]?.floats == t.floats, "\(k)") }
         let config = try String(contentsOfFile: dir + "/back/config.json", encoding: .utf8)
@@ -132,7 +136,7 @@ struct ConvertCommandTests {
         let (c4, o4) = run(["convert", dir + "/d.safetensors", dir + "/out", "--to", "hf-gpt2"])
         #expect(c4 == .diagnostics && o4.stderr.contains("error[E0551]") && o4.stderr.contains("W_u"), "\(o4.stderr)")
         // A tensor no rule reads: converted, with a warning naming it.
-        var stored = try ModelConversion.storedTensors(Array(try Data(contentsOf: URL(fileURLWithPath: Self.hf + "/nanogpt/model.safetensors")))).get()
+        var stored = try Self.stored(Self.hf + "/nanogpt/model.safetensors")
         stored["transformer.extra_head.weight"] = Tensor.zeros([2, 2])
         let bytes = try Safetensors.encode(stored.map { Checkpoint.entry(name: $0.key, tensor: $0.value) }, metadata: [:]).get()
         try Data(bytes).write(to: URL(fileURLWithPath: dir + "/extra.safetensors"))

@@ -78,10 +78,6 @@ struct SafetensorsTests {
         let expected: [[Float]] = [[1, -2.5, 0x1p-24], [65504, .infinity, -0.0]]
         for i in 0..<2 { for j in 0..<3 { #expect(Float(h[i, j]).bitPattern == expected[i][j].bitPattern, "h[\(i), \(j)] = \(h[i, j])") } }
         #expect(b.floats == [1, -2.5, 3.140625])
-        // The in-memory reader of `algo convert`'s tests agrees.
-        let stored = try ModelConversion.storedTensors(bytes).get()
-        let (sh, sb) = (try #require(stored["h"]), try #require(stored["b"]))
-        #expect(bitEqual(sh, h) && bitEqual(sb, b))
         guard case .failure(.unsupportedDType) = Checkpoint.read(path) else {
             Issue.record("a half-precision tensor was read without widening"); return
         }
