@@ -109,6 +109,8 @@ extension Evaluator {
                 if enabled(.affineBias), let v = try matmulAddingColumn(w, x, bias, f) { return v }
             case .transposedProduct(let k, let q):
                 if enabled(.transposedProduct), let v = try transposedProduct(k, q, f) { return v }
+            case .sgdUpdate(let theta, let rate, let gradient):
+                if enabled(.sgdUpdate), let v = try sgdUpdate(theta, rate, gradient, e, f) { return v }
             case .pickedSum, .logSoftmax, .rowSum, .callMemo, .sequences: break   // not a binary expression
             }
         }

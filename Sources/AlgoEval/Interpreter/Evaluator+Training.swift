@@ -135,20 +135,6 @@ extension Evaluator {
     /// (`Variable.binary(_:consuming:_:)`), so `θ − η · ∇loss(θ)` allocates nothing beyond the
     /// gradient, and θ itself, still held by the frame, is read, never overwritten.
     func memberwise(_ op: BinaryOperator, _ x: consuming Value, _ y: consuming Value, _ e: Expr) throws -> Value {
-        // Each member is moved out of its collection (replaced by a placeholder) before use, so
-        // that a temporary's tensors are uniquely referenced when they reach the element-wise op.
-        func takeMembers(_ v: inout Value) -> [(name: String, value: Value)]? {
-            guard case .collection(var c) = v else { return nil }
-            v = .nat(0)
-            var out: [(name: String, value: Value)] = []
-            out.reserveCapacity(c.members.count)
-            for k in c.members.indices {
-                let m = c.members[k]
-                c.members[k].value = .nat(0)
-                out.append(m)
-            }
-            return out
-        }
         let xIsCollection: Bool, yIsCollection: Bool
         if case .collection = x { xIsCollection = true } else { xIsCollection = false }
         if case .collection = y { yIsCollection = true } else { yIsCollection = false }
@@ -157,7 +143,7 @@ extension Evaluator {
             guard op == .add || op == .subtract || op == .hadamard || op == .divide else {
                 throw RuntimeError(.notExecutable, "`\(op.rawValue)` of two parameter collections is not executable", at: e.span)
             }
-            var a = takeMembers(&x)!, b = takeMembers(&y)!
+            var a = Self.takeMembers(&x)!, b = Self.takeMembers(&y)!
             guard a.map(\.name) == b.map(\.name) else {
                 throw RuntimeError(.invalidInput, "the parameter collections have different members", at: e.span)
             }
@@ -176,7 +162,7 @@ extension Evaluator {
                 let what = onLeft ? "a parameter collection combined with \(y.kindName)" : "\(x.kindName) combined with a parameter collection"
                 throw RuntimeError(.invalidInput, what, at: e.span)
             }
-            var a = onLeft ? takeMembers(&x)! : takeMembers(&y)!
+            var a = onLeft ? Self.takeMembers(&x)! : Self.takeMembers(&y)!
             var out = Collection()
             for k in a.indices {
                 let m = a[k].value
@@ -199,6 +185,22 @@ extension Evaluator {
             }
             return .tensor(Variable.binary(kernel, consuming: consume l, consume r))
         }
+    }
+
+    /// The members of a collection value, each moved out (replaced by a placeholder) and `v` left
+    /// `.nat(0)`, so that a temporary's tensors are uniquely referenced when they reach an
+    /// element-wise operation that may write into their buffers; nil for a value that is no collection.
+    static func takeMembers(_ v: inout Value) -> [(name: String, value: Value)]? {
+        guard case .collection(var c) = v else { return nil }
+        v = .nat(0)
+        var out: [(name: String, value: Value)] = []
+        out.reserveCapacity(c.members.count)
+        for k in c.members.indices {
+            let m = c.members[k]
+            c.members[k].value = .nat(0)
+            out.append(m)
+        }
+        return out
     }
 
     /// A real scalar held as a tensor (`[]` or `[1]`).

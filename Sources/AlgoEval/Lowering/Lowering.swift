@@ -7,7 +7,7 @@ import AlgoSyntax
 /// (`Expr.first`, the one walker) the expression rules, and the algorithm rules on the whole body.
 /// What no rule matches runs as written.
 enum Lowering {
-    static let expressionRules: [any ExpressionRule] = [AffineBiasRule(), TransposedProductRule(), PickedSumRule(), LogSoftmaxRule(), RowSumRule()]
+    static let expressionRules: [any ExpressionRule] = [AffineBiasRule(), TransposedProductRule(), PickedSumRule(), LogSoftmaxRule(), RowSumRule(), SGDUpdateRule()]
     static let statementRules: [any StatementRule] = [CausalAttentionRule(), LogSoftmaxRule(), MaskedSelectRule(), ColumnLoopRule()]
     static let algorithmRules: [any AlgorithmRule] = [LayerNormRule()]
 

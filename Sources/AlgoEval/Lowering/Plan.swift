@@ -46,6 +46,8 @@ enum FusedExpression: Sendable {
     /// A call of an algorithm memoised inside one application of a function of θ
     /// (`Rules/CallMemo.swift`): the names whose values key it.
     case callMemo(reads: [String])
+    /// `θ − η · ∇F(θ)` (`Rules/SGDUpdate.swift`): θ and η (names or a number) and the `∇` expression.
+    case sgdUpdate(theta: Expr, rate: Expr, gradient: Expr)
 }
 
 /// A fused run of statements.

@@ -31,6 +31,8 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable, Comparable {
     case rowSum = "row-sum"
     /// A call of an algorithm inside a function of θ evaluated once per distinct key.
     case callMemo = "call-memo"
+    /// `θ − η · ∇loss(θ)` as one pass per member of θ, into the gradient's buffer.
+    case sgdUpdate = "sgd-update"
 
     public static func < (a: RuleID, b: RuleID) -> Bool { a.rawValue < b.rawValue }
 

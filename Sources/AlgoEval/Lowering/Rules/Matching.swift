@@ -5,6 +5,8 @@ import AlgoSyntax
 enum Matching {
     static func isProduct(_ op: BinaryOperator) -> Bool { op == .juxtapose || op == .multiply || op == .times }
     static func isName(_ e: Expr) -> Bool { if case .name = e.kind { return true } else { return false } }
+    /// Whether `e` is a number literal.
+    static func isNumber(_ e: Expr) -> Bool { if case .number = e.kind { return true } else { return false } }
     /// The spelling of a name expression, through parentheses.
     static func name(_ x: Expr) -> String? {
         if case .name(let n) = unparenthesised(x).kind { return n.spelling }
