@@ -63,6 +63,31 @@ struct SequenceRulesTests {
         #expect(callsOff == 16, "\(callsOff) transformer calls with the rule off")
     }
 
+    /// The loss `−Σ_n Σ_t log DTransformer(x_n | θ)[x_n[t+1], t]/B` of a batch run as one call is
+    /// one pick of every sequence's entries (`Evaluator.pickedTermsSum`), not a picked sum per
+    /// sequence: a step issues as many tensor operations for B = 4 as for B = 2, and its values
+    /// equal the per-sequence picked sums (`picked-sum` off: each term as written, over the same
+    /// batched call) to rounding of the summation order (Float64, 1e-12 of the largest entry).
+    @Test("a batch's loss terms are one pick: operations per step do not grow with B, values equal the terms as written")
+    func minibatchLossIsOnePick() throws {
+        let sequences = [[3, 1, 4, 1, 5, 9, 2], [6, 5, 3, 5, 8, 9, 7, 9, 3, 2], [3, 8, 4], [6, 2, 6, 4, 3, 3, 8, 3, 2, 7],
+                         [9, 5, 2, 8], [8, 4, 1, 9, 7, 1], [6, 9, 3, 9, 9], [3, 7, 5, 1, 1, 5, 8, 2]]
+        // Sequences of one length: the causal mask is checked once per distinct length in a batch (a few operations each).
+        let equal = sequences.map { Array(($0 + $0).prefix(6)) }
+        func opsPerStep(_ B: Int) throws -> Int {
+            let r = try runOnDataset("DTrainingMinibatch", equal, extra: ["B": B, "N_epochs": 1]) { _ in }
+            return r.evaluator.ops / r.evaluator.losses.count
+        }
+        let (two, four) = (try opsPerStep(2), try opsPerStep(4))
+        #expect(two == four, "\(two) operations per step for B = 2, \(four) for B = 4")
+        let (on, _) = try minibatch(sequences, B: 4, dtype: .f64, disabled: [])
+        let (off, _) = try minibatch(sequences, B: 4, dtype: .f64, disabled: [.pickedSum])
+        #expect(on.count == off.count && !on.isEmpty)
+        let scale = max(1, off.map(abs).max() ?? 0)
+        let worst = zip(on, off).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(worst <= 1e-12 * scale, "max difference \(worst) (scale \(scale))")
+    }
+
     /// The rule off or causal attention off (whose kernel keeps the attention within each
     /// sequence): the Σ runs as written, one call per sequence.
     @Test("with causal-attention off the minibatch runs sequence by sequence", arguments: [RuleID.causalAttention, .sequenceBatching])

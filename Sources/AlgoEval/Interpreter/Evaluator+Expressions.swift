@@ -267,7 +267,7 @@ extension Evaluator {
         default:
             throw RuntimeError(.notExecutable, "this Σ is not executable yet (training)", at: lower.span)
         }
-        try batchSequences(e, Array(start..<(start + count)), f)   // a minibatch as one call (Evaluator+Sequences)
+        if let v = try batchSequences(e, Array(start..<(start + count)), f) { return v }   // a minibatch as one call (Evaluator+Sequences)
         let saved = f.vars[variable]
         defer { f.vars[variable] = saved }
         // A row sum (`Rules/RowSum.swift`): the variable is only ever a whole index `e[i]`.

@@ -86,12 +86,14 @@ extension Evaluator {
     // MARK: Batched sequences
 
     /// The executor of `SequenceBatchingRule` at the Σ `e` over `values`: runs the call once on the
-    /// sequences side by side and puts each sequence's columns in the call memo; the Σ then runs as
-    /// written. Does nothing when the rule did not match here, is off, or the guard fails.
-    func batchSequences(_ e: Expr, _ values: [Int], _ f: Frame) throws {
+    /// sequences side by side. When the Σ's terms are picked entries of the call (`pickedTerms`),
+    /// returns the whole Σ as one pick of every sequence's entries (`pickedTermsSum`); otherwise
+    /// puts each sequence's columns in the call memo and returns nil, and the Σ runs as written.
+    /// Does nothing (nil) when the rule did not match here, is off, or the guard fails.
+    func batchSequences(_ e: Expr, _ values: [Int], _ f: Frame) throws -> Value? {
         guard values.count >= 2, enabled(.sequenceBatching), enabled(.causalAttention), f.sequences == nil,
               case .sequences(.batch(let form))? = f.algorithm.plan.expressions[SpanKey(e.span)],
-              functionMemo != nil, f === memoFrame else { return }
+              functionMemo != nil, f === memoFrame else { return nil }
         var keys: [String] = [], segments: [SequenceColumns.Segment] = [], tokens: [Int] = []
         let saved = f.vars[form.variable]
         do {
@@ -100,7 +102,7 @@ extension Evaluator {
                 f.vars[form.variable] = .nat(n)
                 guard let key = callMemoKey(form.callExpr, f, log: false),
                       functionMemo?[key] == nil,
-                      case .tokens(let x) = try eval(form.call.arguments[form.argument], f), !x.isEmpty else { return }
+                      case .tokens(let x) = try eval(form.call.arguments[form.argument], f), !x.isEmpty else { return nil }
                 keys.append(key)
                 segments.append(.init(columns: x.count, first: 0))
                 tokens += x
@@ -111,15 +113,59 @@ extension Evaluator {
         do {
             result = try callAlgorithm(form.call, form.callExpr, f, given: [form.call.arguments[form.argument].span: .tokens(tokens)], sequences: layout)
         } catch {
-            return   // as written: a real error is reported there, by the line that makes it
+            return nil   // as written: a real error is reported there, by the line that makes it
         }
-        guard case .tensor(let p) = result, p.rank == 2, p.shape[1] == tokens.count else { return }
+        guard case .tensor(let p) = result, p.rank == 2, p.shape[1] == tokens.count else { return nil }
+        if let terms = form.pickedTerms, enabled(.pickedSum), let v = try pickedTermsSum(terms, form.variable, values, segments, p, f) { return v }
         var start = 0
         for (key, s) in zip(keys, segments) {
             ops += 1
             functionMemo?[key] = .tensor(p.slice(lower: [0, start], upper: [p.shape[0], start + s.columns]))
             start += s.columns
         }
+        return nil
+    }
+
+    /// `Σ_n Σ_{t=a}^{b} log C(x_n | θ)[i(t), j(t)]/B` from the batched result `p` (the sequences'
+    /// columns side by side, `segments` in the order of `values`): the entries (i(t), j(t)) of
+    /// every sequence n, column j(t) of its own segment, taken by one gather of their columns and
+    /// one pick, then log, ÷ B and one sum; the terms of `Evaluator.pickedSum` for every n at once,
+    /// the same numbers added in another order. Nil (the Σ then runs as written on the memoised
+    /// slices) when an index is not a natural inside the sequence's columns, or a bound or the
+    /// divisor is not a number.
+    func pickedTermsSum(_ form: PickedTermsForm, _ n: String, _ values: [Int], _ segments: [SequenceColumns.Segment],
+                        _ p: Variable, _ f: Frame) throws -> Value? {
+        let terms = form.terms
+        guard let lower = form.sum.lower, case .binary(.equal, _, let from) = lower.value.kind, let upper = form.sum.upper else { return nil }
+        var rows: [Int] = [], cols: [Int] = []
+        let savedN = f.vars[n], savedT = f.vars[terms.variable]
+        defer { f.vars[n] = savedN; f.vars[terms.variable] = savedT }
+        var start = 0
+        for (value, segment) in zip(values, segments) {
+            f.vars[n] = .nat(value)
+            guard case .nat(let a) = try eval(from, f), case .nat(let b) = try eval(upper.value, f) else { return nil }
+            if a <= b {
+                for t in a...b {
+                    f.vars[terms.variable] = .nat(t)
+                    guard case .nat(let i) = try eval(terms.rows, f), case .nat(let j) = try eval(terms.columns, f),
+                          i >= 1, i <= p.shape[0], j >= 1, j <= segment.columns else { return nil }
+                    rows.append(i - 1); cols.append(start + j - 1)
+                }
+            }
+            start += segment.columns
+        }
+        guard rows.count >= 2 else { return nil }
+        var divisor: Variable? = nil
+        if let d = terms.divisor {
+            let q = try tensor(try eval(d, f), d.span)
+            guard q.value.count == 1 else { return nil }
+            divisor = q
+        }
+        ops += 3
+        var picked = p.gather(axis: 1, indices: cols).pick(rows: rows).log()
+        if let divisor { ops += 1; picked = picked / divisor }
+        ops += 1
+        return .tensor(picked.sum(axis: 0))
     }
 
     // MARK: Prefix reuse

@@ -48,8 +48,29 @@ struct SequenceBatchingRule: ExpressionRule {
         guard varying.count == 1 else { return nil }
         var proof = SequenceColumnsProof(callee: callee)
         guard proof.call(calls[0], in: a, varying: Set(varying)) else { return nil }
-        return .sequences(.batch(SequenceBatchForm(variable: n, call: c, callExpr: calls[0], argument: varying[0], proof: proof.facts)))
+        var form = SequenceBatchForm(variable: n, call: c, callExpr: calls[0], argument: varying[0], proof: proof.facts)
+        form.pickedTerms = Self.pickedTerms(s.body, call: calls[0], variable: n, in: a)
+        return .sequences(.batch(form))
     }
+
+    /// The body `Σ_{t=a}^{b} log C(x_n | θ)[i(t), j(t)]/B` (DTrainingMinibatch's loss): a Σ over t
+    /// that `PickedSumRule` matches, whose base is the batched call with the log taken of each
+    /// entry, its bounds a lower `t = a` and an upper bound, and its divisor not mentioning n. Then
+    /// the whole Σ over n is one pick of every sequence's entries from the batched result.
+    static func pickedTerms(_ body: Expr, call: Expr, variable n: String, in a: CheckedAlgorithm) -> PickedTermsForm? {
+        guard case .sum(let inner) = body.kind, inner.upper != nil, let lower = inner.lower, case .binary(.equal, _, _) = lower.value.kind,
+              case .pickedSum(let picked)? = PickedSumRule().match(body, in: a), picked.logOfEntries, picked.logOf == nil,
+              picked.base.span == call.span, !(picked.divisor?.mentions(n) ?? false) else { return nil }
+        return PickedTermsForm(sum: inner, terms: picked)
+    }
+}
+
+/// A Σ over sequences whose terms are picked entries of the batched call (`SequenceBatchingRule.pickedTerms`).
+struct PickedTermsForm: Sendable {
+    /// The inner Σ over t (its bounds are evaluated with n bound).
+    let sum: Sum
+    /// Its picked-sum form: the variable t, the row and column index of a term, the divisor.
+    let terms: PickedSumForm
 }
 
 /// What the two sequence rules matched (`SequenceBatchingRule`, `PrefixReuseRule`).
@@ -68,6 +89,9 @@ struct SequenceBatchForm: Sendable {
     let argument: Int
     /// What the proof found in the callee (position reads, contexts, shared statements).
     let proof: SequenceProofFacts
+    /// For the Σ form: its body when it is a picked sum of the call's entries, run as one pick
+    /// over all sequences; nil otherwise (and for the loop form).
+    var pickedTerms: PickedTermsForm? = nil
 }
 
 /// Batched sequences in a loop: `for n = a, …, b do … F(θ) ← C(x_n | θ) … end` (DTraining,
