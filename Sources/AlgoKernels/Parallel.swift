@@ -9,13 +9,22 @@ public enum Parallel {
     /// the start of each `forEach`; set it between kernel calls, not during. Results do not depend on it.
     nonisolated(unsafe) public static var threads: Int = availableCores
 
+    /// Whether a job gets fewer threads than `threads` while other processes keep cores busy
+    /// (`Contention`: only as many threads as free cores) and, for a moment, after the caller waited
+    /// for a helper another process had descheduled (`WorkerPool.backingOff`). Results never depend
+    /// on it (nor on the thread count); tests that check that work is shared turn it off.
+    nonisolated(unsafe) public static var adapts = true
+
     /// Runs `body(i)` exactly once for each i in 0..<count, on up to `threads` threads (the caller
     /// is one of them), and returns when all have finished. Items are handed out dynamically, so
     /// which thread runs which item is unspecified. Iterations must be independent and must not
     /// wait for each other (no barriers inside). A `forEach` called from inside another one (or
-    /// while another thread's `forEach` holds the pool) runs serially on its calling thread.
+    /// while another thread's `forEach` holds the pool) runs serially on its calling thread; with
+    /// `adapts`, a job gets at most as many threads as the cores other processes leave free, and
+    /// none besides the caller while the pool backs off after contention.
     public static func forEach(_ count: Int, _ body: (Int) -> Void) {
-        let helpers = min(threads, count) - 1
+        var helpers = min(threads, count) - 1
+        if helpers > 0 && adapts { helpers = WorkerPool.shared.backingOff() ? 0 : min(helpers, Contention.shared.freeCores() - 1) }
         if helpers <= 0 || !WorkerPool.shared.tryAcquire() {
             for i in 0..<count { body(i) }
             return
@@ -137,11 +146,54 @@ final class WorkerPool: @unchecked Sendable {
         pthread_cond_broadcast(wake)
         pthread_mutex_unlock(mutex)
 
+        let started = Stopwatch.now()
         while let i = claim() { job(i); remaining.subtract(1, ordering: .releasing) }
+        let finished = Stopwatch.now()
         Parallel.wait { remaining.load(ordering: .acquiring) == 0 }
+        noteWait(Stopwatch.now() - finished, busy: finished - started)
         pthread_mutex_lock(mutex)
         body = nil
         pthread_mutex_unlock(mutex)
+    }
+
+    // MARK: Contention
+
+    /// A wait for the helpers at the end of a job longer than this (and than the caller's own work
+    /// in the job) means a helper was not running: another process had its core. A helper that is
+    /// running finishes its last item within about one item's time of the caller, and an item
+    /// takes at most about what the caller's own share took.
+    static let contendedWait = 250e-6
+    /// How long `forEach` runs serially after a contended job: `firstBackoff`, doubled after each
+    /// contended job that follows a backoff, at most `lastBackoff`; back to the first after a job
+    /// without contention. While it runs serially no job is published, so the helpers go to sleep
+    /// and leave their cores to the other processes.
+    static let firstBackoff = 0.005, lastBackoff = 0.2
+
+    /// `Stopwatch.now()` before which `forEach` runs serially (bit pattern of a Double; 0: none).
+    private let serialUntil = Atomic<UInt64>(0)
+    /// The next backoff's length (under `mutex`).
+    private var backoff = WorkerPool.firstBackoff
+
+    /// Whether jobs run serially for now, after contention.
+    func backingOff() -> Bool {
+        let until = serialUntil.load(ordering: .relaxed)
+        return until != 0 && Stopwatch.now() < Double(bitPattern: until)
+    }
+
+    /// Records how long the caller waited for the helpers after its own `busy` seconds of work.
+    /// On a machine where every helper had a core the wait is a fraction of an item; when another
+    /// process held a helper's core, the caller waited a scheduler slice (milliseconds) for work it
+    /// could have done itself, and two threads were slower than one (measured on the tiny model's
+    /// B = 8 training step under load 2–6 from other builds: 20.2 ms on 2 threads, 10.0 on 1).
+    func noteWait(_ wait: Double, busy: Double) {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        if wait > Self.contendedWait && wait > busy {
+            serialUntil.store((Stopwatch.now() + backoff).bitPattern, ordering: .relaxed)
+            backoff = min(Self.lastBackoff, backoff * 2)
+        } else {
+            backoff = Self.firstBackoff
+        }
     }
 
     /// The next unclaimed item of the current job, if any.

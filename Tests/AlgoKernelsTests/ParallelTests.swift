@@ -164,6 +164,9 @@ import Testing
         let owners = UnsafeMutablePointer<pthread_t>.allocate(capacity: 8)
         defer { owners.deallocate() }
         var distinct = 0
+        let adapts = Parallel.adapts
+        Parallel.adapts = false   // share even while other processes (a build) keep the other core busy
+        defer { Parallel.adapts = adapts }
         for _ in 0..<50 where distinct < 2 {
             with(threads: 2) {
                 Parallel.forEach(8) { i in
@@ -183,4 +186,38 @@ final class PieceCounter: @unchecked Sendable {
     private var count = 0
     func add() { lock.lock(); count += 1; lock.unlock() }
     var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+}
+
+/// The pool's adaptation to other processes (`Contention`, `WorkerPool.backingOff`): it changes
+/// only how many threads a job gets, never what it computes.
+@Suite struct ContentionTests {
+    /// `/proc/stat` is read on Linux: the machine's busy seconds since boot are positive and never
+    /// decrease, and the free cores lie between 1 and the machine's CPUs.
+    @Test func machineTimeAndFreeCores() {
+        #if os(Linux)
+        let a = Contention.machineBusySeconds(), b = Contention.machineBusySeconds()
+        #expect(a != nil && b != nil && a! > 0 && b! >= a!)
+        #endif
+        for _ in 0..<3 {
+            let free = Contention.shared.freeCores()
+            #expect(free >= 1 && free <= Contention.cpus)
+            usleep(50_000)
+        }
+    }
+
+    /// A caller that waited for a helper longer than `contendedWait` and than its own work backs
+    /// off (jobs run on the caller alone) for `firstBackoff`, then gives helpers work again; a short
+    /// wait, or one no longer than the caller's own work, does not.
+    @Test func aLongWaitBacksOffForAMoment() {
+        let pool = WorkerPool.shared
+        pool.noteWait(1e-6, busy: 1e-5)
+        #expect(!pool.backingOff())
+        pool.noteWait(0.002, busy: 0.01)   // a long job whose helper finished later: not contention
+        #expect(!pool.backingOff())
+        pool.noteWait(0.003, busy: 1e-5)
+        #expect(pool.backingOff())
+        usleep(UInt32(WorkerPool.firstBackoff * 1e6) + 20_000)
+        #expect(!pool.backingOff())
+        pool.noteWait(1e-6, busy: 1e-5)   // back to the first backoff for the other tests
+    }
 }
