@@ -13,9 +13,11 @@ import Synchronization
 final class Contention: @unchecked Sendable {
     static let shared = Contention()
 
-    /// Seconds between samples: long enough that reading `/proc/stat` (tens of µs) costs nothing,
-    /// short enough that a build starting on the other core is seen within a few training steps.
-    static let interval = 0.1
+    /// Seconds between samples: long enough that reading `/proc/stat` (tens of µs) costs nothing and
+    /// that its clock ticks (10 ms) count the others' cores within about ±0.1 (so an idle machine is
+    /// not taken for a busy one at `busyThreshold`), short enough that a build starting on the
+    /// other core is seen within a few training steps.
+    static let interval = 0.25
     /// Cores of other processes' work at which a job gets one thread fewer (`freeCores`).
     static let busyThreshold = 0.5
 

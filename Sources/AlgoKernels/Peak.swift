@@ -58,10 +58,11 @@ public enum Peak {
     /// as the widest it has.
     public static func samples(threads: Int, unit: VectorUnit = .widest, seconds: Double = 0.2, count: Int = 5) -> [Double] {
         let unit = VectorUnit.available.contains(unit) ? unit : .widest
-        let saved = Parallel.threads
+        let saved = Parallel.threads, adapts = Parallel.adapts
         let threads = max(1, threads)
         Parallel.threads = threads
-        defer { Parallel.threads = saved }
+        Parallel.adapts = false   // the peak of `threads` threads, whatever else runs (a busy machine shows as a lower peak)
+        defer { Parallel.threads = saved; Parallel.adapts = adapts }
         // Calibrate on one thread: rounds for about `burstSeconds` (the fastest of a few tries).
         var rounds = 1 << 12
         while Stopwatch.seconds({ _ = fmaRounds(unit, rounds) }) < 0.0005 { rounds *= 2 }
