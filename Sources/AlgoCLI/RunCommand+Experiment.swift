@@ -18,12 +18,12 @@ extension RunCommand {
         for (k, v) in setDims { runner.overrides[k] = String(v) }
         for (k, v) in setReals { runner.overrides[k] = String(v) }
         guard let progress = ProgressOptions(args, &output) else { return .usage }
-        let training: ExperimentTraining
-        switch ExperimentTraining.make(args, progress: progress, live: output.live) {
-        case .success(let t): training = t
-        case .failure(.usage(let m)): output.err("algo run: error: \(m)"); return .usage
-        case .failure(.file(let problem)): return problem.report(reporter, &output)
+        let flags: TrainingFlags
+        switch TrainingFlags.read(args) {
+        case .success(let f): flags = f
+        case .failure(let f): return f.report(reporter, &output)
         }
+        let training = ExperimentTraining(flags: flags, progress: progress, live: output.live)
         // Lines go to stdout when the run ends; on a terminal they are also shown on stderr as they come.
         final class Lines: @unchecked Sendable { var all: [String] = []; var line = " " }
         let lines = Lines()

@@ -44,11 +44,10 @@ extension RunCommand {
             }
 
             // Training flags: checkpoints, resume, progress, the loss curve.
-            let checkpointPath = args.value("checkpoint")
-            var every = 100
-            if let e = args.value("checkpoint-every") {
-                guard let v = Int(e), v >= 1 else { output.err("algo run: error: `--checkpoint-every` takes a number of steps ≥ 1"); return .usage }
-                every = v
+            let flags: TrainingFlags
+            switch TrainingFlags.read(args) {
+            case .success(let f): flags = f
+            case .failure(let f): return f.report(reporter, &output)
             }
             guard let progress = ProgressOptions(args, &output) else { return .usage }
             let merged = dims.merging(fallback) { a, _ in a }
@@ -59,29 +58,19 @@ extension RunCommand {
             let checkpointMeta = Self.metadata(source, dims: merged, reals: modelReals,
                                                usedDims: RunReport.dimensionsUsed(a, loaded.program).union(RunReport.modelDimensions(loaded)).filter { merged[$0] != nil && !trainingOnly.contains($0) }.sorted(), a,
                                                tokenizer: tokenizer)
-            var resume: TrainingSnapshot? = nil
-            if let rp = args.value("resume") {
-                switch Checkpoint.read(rp) {
-                case .success(let c): resume = try TrainingCheckpoint.snapshot(from: c, path: rp, expecting: identity, at: a.syntax.title.span)
-                case .failure(let e): return FileProblem.checkpoint(rp, flag: "resume", e).report(reporter, &output)
-                }
-            }
+            let resume = try flags.resume.map { try TrainingCheckpoint.snapshot(from: $0.checkpoint, path: $0.path, expecting: identity, at: a.syntax.title.span) }
             let perEpoch = RunSession.tokensPerStep(a, inputs: inputs, dims: merged)
             if let epochs = merged["N_epochs"] { try SizeBudget.checkSteps(epochs: epochs, stepsPerEpoch: perEpoch.count, at: a.syntax.title.span) }
             let total = merged["N_epochs"].map { $0 * perEpoch.count }
             if let k = resume?.step, let total, k > total {
-                throw RuntimeError(.resumeMismatch, "`\(args.value("resume")!)` is at step \(k), but this run has only \(total) steps", at: a.syntax.title.span)
+                throw RuntimeError(.resumeMismatch, "`\(flags.resume?.path ?? "")` is at step \(k), but this run has only \(total) steps", at: a.syntax.title.span)
             }
             var display = progress.display(total: total)
             let sink = ProgressSink(live: output.live)
             var savedStep: Int? = nil
             let monitor = TrainingMonitor { step, boundary in
                 if let text = display.update(step, now: ProcessInfo.processInfo.systemUptime) { sink.write(text) }
-                guard let path = checkpointPath, step.step % every == 0 || step.stopping || step.step == step.totalSteps else { return }
-                if case .failure(let e) = TrainingCheckpoint.write(boundary.snapshot(), identity: identity, metadata: checkpointMeta, to: path) {
-                    throw FileProblem.unwritable(path, flag: "checkpoint", "at step \(step.step): \(e.description)")
-                }
-                savedStep = step.step
+                if try flags.checkpoint(step, boundary, identity: identity, metadata: checkpointMeta) { savedStep = step.step }
             }
             let interrupt = output.live ? InterruptHandler {
                 monitor.requestStop()
@@ -114,7 +103,7 @@ extension RunCommand {
                 sink.write(display.finish())
                 if !sink.live { output.err(sink.buffered) }
                 let code = Self.report(Self.namingCheckpoints(error, args), &reporter, &output)
-                if let path = checkpointPath {
+                if let path = flags.checkpointPath {
                     output.err(savedStep.map { "the last good checkpoint, step \($0), is kept in \(path)" } ?? "no checkpoint was written to \(path) before the run stopped")
                 }
                 return code
@@ -142,10 +131,10 @@ extension RunCommand {
             } else {
                 s += "training: \(r.stepLosses.count) \(method) steps (N_epochs = \(r.dims["N_epochs"] ?? 0) × N_data = \(count), one sequence per step)\n"
             }
-            if let k = resume?.step { s += "resumed at step \(k) from \(args.value("resume")!)\n" }
+            if let k = resume?.step, let path = flags.resume?.path { s += "resumed at step \(k) from \(path)\n" }
             // The loss curve is optional: written after θ̂, and its failure never loses θ̂.
             func writeLossSVG(_ output: inout Output) -> Bool {
-                guard let svg = args.value("loss-svg") else { return true }
+                guard let svg = flags.lossSVG else { return true }
                 if case .failure(let e) = LossPlotSVG.write(losses: r.stepLossesPerToken, title: "\(a.name): loss per step", to: svg) {
                     _ = FileProblem.unwritable(svg, flag: "loss-svg", e.reason).report(reporter, &output); return false
                 }
@@ -157,7 +146,7 @@ extension RunCommand {
                 s += String(format: "loss before: %.4f nats per predicted token\n", r.lossBeforePerToken)
                 if options.profile { s += ProfileTable.text(r.evaluator.profile, title: "training pass, until the stop") }
                 output.out(s)
-                if let path = checkpointPath {
+                if let path = flags.checkpointPath {
                     output.err("algo run: stopped at step \(k); the checkpoint \(path) holds it: run the same command with `--resume \(path)` to continue")
                 } else {
                     output.err("algo run: stopped at step \(k); no checkpoint was saved (run with `--checkpoint FILE` to be able to `--resume FILE`)")
