@@ -81,20 +81,15 @@ extension RunCommand {
             let start = Date()
             let r: RunSession.TrainingResult
             // `--params` tensors θ does not read: warning E0552 after the run, an error with --strict.
-            var unused: Diagnostic? = nil
-            let strict = args.has("strict"), params = args.value("params") ?? ""
+            let unread = UnreadParameters(args)
             do {
                 r = try RunSession.train(loaded, dims: dims, reals: reals, inputs: inputs,
                                          parameters: checkpoint.map(RunSession.parameters(from:)), options: options, fallback: fallback,
                                          training: TrainingRun(monitor: monitor, resume: resume),
-                                         unusedParameters: { names in
-                                             let d = Self.unusedParameters(names, loaded.target, path: params, strict: strict)
-                                             if strict { throw RunFailure([d]) }
-                                             unused = d
-                                         })
+                                         unusedParameters: { try unread.report($0, loaded.target) })
                 sink.write(display.finish())
                 if !sink.live { output.err(sink.buffered) }
-                if let unused { reporter.emit([unused], &output) }
+                reporter.emit(unread.warnings, &output)
             } catch let e as FileProblem {
                 sink.write(display.finish())
                 if !sink.live { output.err(sink.buffered) }

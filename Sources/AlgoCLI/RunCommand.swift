@@ -129,13 +129,8 @@ struct RunCommand: Command {
                 let inputs = try Self.inputs(args, loaded.target, checkpoint: checkpoint, tokenizer: tokenizer, dtype: options.dtype)
                 var setup = RunSetup(dims: dims, reals: reals, inputs: inputs, parameters: checkpoint.map(RunSession.parameters(from:)),
                                      mask: mask, options: options, fallback: RunSession.defaultDimensions, defaultInputs: true)
-                var unused: Diagnostic? = nil
-                let strict = args.has("strict"), params = args.value("params") ?? ""
-                setup.unusedParameters = { names in
-                    let d = Self.unusedParameters(names, loaded.target, path: params, strict: strict)
-                    if strict { throw RunFailure([d]) }
-                    unused = d
-                }
+                let unread = UnreadParameters(args)
+                setup.unusedParameters = { try unread.report($0, loaded.target) }
                 let start = Date()
                 let result = try Pipeline.run(loaded, setup)
                 var samples: [(seed: UInt64, value: Value)] = []
@@ -152,7 +147,7 @@ struct RunCommand: Command {
                                        setGiven: !set.dims.isEmpty || !set.reals.isEmpty, options: options, tokenizer: tokenizer,
                                        seconds: Date().timeIntervalSince(start))
                 report.samples = samples
-                reporter.emit((unused.map { [$0] } ?? []) + result.evaluator.warnings, &output)
+                reporter.emit(unread.warnings + result.evaluator.warnings, &output)
                 output.out(report.text)
                 return Self.writeOutputs(args, report, reporter, &output)
             } catch let e as UsageError {
@@ -229,16 +224,6 @@ struct RunCommand: Command {
         }
         if args.value("text") != nil && tokenizer == nil { throw UsageError("`--text` needs `--tokenizer FILE` (or a `--params` checkpoint that carries its tokenizer)") }
         return (checkpoint, tokenizer)
-    }
-
-    /// Warning (error with `--strict`) E0552 naming the tensors of `--params` that the algorithm does
-    /// not read (`names`, from `Pipeline.run`): a conversion mistake otherwise goes unnoticed.
-    static func unusedParameters(_ names: [String], _ a: LoadedAlgorithm, path: String, strict: Bool) -> Diagnostic {
-        let shown = names.prefix(8).map { "`\($0)`" }.joined(separator: ", ") + (names.count > 8 ? ", …" : "")
-        var d = Diagnostic(.unusedTensors, "\(names.count) tensor\(names.count == 1 ? "" : "s") of `\(path)` \(names.count == 1 ? "is" : "are") no parameter of `\(a.name)`: \(shown)",
-                           at: Span(file: path, start: 0, end: 0), severity: strict ? .error : .warning)
-        d.notes.append("`algo params \(a.file)` lists the names it reads; a checkpoint of another algorithm (or a conversion mistake) leaves tensors unread")
-        return d
     }
 
     /// Dimensions, reals and the mask: the checkpoint's (with a checkpoint, dimensions come from it

@@ -26,7 +26,6 @@ enum RunKind {
         case .experiment:
             let header = "is not read by experiment files: an experiment's header names its data, values and output"
             return [("input", header), ("text", header), ("tokenizer", header), ("save-params", header),
-                    ("strict", "applies to forward runs with `--params` (an experiment's `initialise` checks the layout, not unread tensors, yet)"),
                     ("samples", "applies to one sampling algorithm run alone: an experiment's lines say how many samples it draws")]
         }
     }
