@@ -44,8 +44,7 @@ final class ExperimentTraining: @unchecked Sendable {
         var display = progress.display(total: call.totalSteps)
         let monitor = TrainingMonitor { [self] step, boundary in
             var held: Double? = nil
-            if let n = flags.evalEvery, let h = call.heldOut, step.step % n == 0 || step.step == step.totalSteps || step.stopping {
-                let loss = try h.loss(boundary.snapshot().parameters)
+            if let h = call.heldOut, let loss = try flags.heldOutLoss(step, boundary, h.loss) {
                 held = loss
                 curves[index].heldOut.append((step.step, loss))
             }

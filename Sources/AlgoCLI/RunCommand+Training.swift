@@ -19,28 +19,37 @@ extension RunCommand {
         // With a checkpoint the model's dimensions come from it; N_epochs still has its default.
         if checkpoint != nil, dims["N_epochs"] == nil { dims["N_epochs"] = RunSession.trainingDimensions["N_epochs"] }
         do {
-            var elements: [String: [Int: [Int]]] = [:]
-            if let text = args.value("input") {
-                for part in text.split(separator: ";") {
-                    let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).precomposedStringWithCanonicalMapping }
-                    guard kv.count == 2 else { output.err("algo run: error: `--input` takes `NAME=VALUE;…`, not `\(part)`"); return .usage }
-                    guard let (name, i) = RunSession.datasetElement(kv[0], a) else {
-                        let bases = RunSession.datasetInputs(a).map { "`\($0.base)_1`, `\($0.base)_2`, …" }.joined(separator: " and ")
-                        output.err("algo run: error: `\(a.name)` trains on a dataset: give its sequences as \(bases) (`--input 'x_1=3,1,4;x_2=2,7,1'`), not `\(kv[0])`")
-                        return .usage
-                    }
-                    let v = try RunSession.parseInput(kv[1], kind: .tokens, name: kv[0], dtype: options.dtype, at: a.syntax.title.span)
-                    if case .tokens(let ids) = v { elements[name, default: [:]][i] = ids }
-                }
-            }
+            var elements = try Self.datasetElements(args, "input", a, dtype: options.dtype) ?? [:]
             let builtIn = elements.isEmpty
             if builtIn { elements = RunSession.defaultDatasetElements(a) }
             let (inputs, count) = try RunSession.dataset(elements, a)
             guard count > 0 else { output.err("algo run: error: the dataset is empty"); return .usage }
             dims = try RunSession.datasetDimensions(a, count: count, given: dims)
             let nv = dims["N_V"] ?? (checkpoint == nil ? fallback["N_V"] : nil)
-            if let nv, let bad = elements.values.flatMap({ $0.values.flatMap { $0 } }).first(where: { $0 < 1 || $0 > nv }) {
-                throw RuntimeError(.invalidInput, "token \(bad) of the dataset is outside the vocabulary 1…\(nv) (set N_V with --set)", at: a.syntax.title.span)
+            func checkVocabulary(_ elements: [String: [Int: [Int]]], _ what: String) throws {
+                if let nv, let bad = elements.values.flatMap({ $0.values.flatMap { $0 } }).first(where: { $0 < 1 || $0 > nv }) {
+                    throw RuntimeError(.invalidInput, "token \(bad) of \(what) is outside the vocabulary 1…\(nv) (set N_V with --set)", at: a.syntax.title.span)
+                }
+            }
+            try checkVocabulary(elements, "the dataset")
+            // `--held-out`: a second dataset, never trained on; its loss before and after, and every
+            // `--eval-every N` steps (an evaluation pass at that step's θ, with its own evaluator).
+            var heldOut: (inputs: [String: Value], dims: [String: Int])? = nil, heldCount = 0
+            if let held = try Self.datasetElements(args, "held-out", a, dtype: options.dtype) {
+                try checkVocabulary(held, "the held-out set")
+                let (hInputs, hCount) = try RunSession.dataset(held, a)
+                guard hCount > 0 else { output.err("algo run: error: the held-out set is empty"); return .usage }
+                if let b = dims["B"], RunSession.isMinibatch(a), hCount % b != 0 {
+                    output.err("algo run: error: the held-out set has \(hCount) sequence\(hCount == 1 ? "" : "s"), which the batch size B = \(b) does not divide"); return .usage
+                }
+                var given = dims
+                given["N_data"] = nil; given["N_batches"] = nil
+                heldOut = (hInputs, try RunSession.datasetDimensions(a, count: hCount, given: given))
+                heldCount = hCount
+            }
+            if args.value("eval-every") != nil, heldOut == nil {
+                output.err("algo run: error: `--eval-every` needs a held-out set: give it with `--held-out 'x_1=…;x_2=…'` (the `--input` dataset is all training data)")
+                return .usage
             }
 
             // Training flags: checkpoints, resume, progress, the loss curve.
@@ -68,8 +77,17 @@ extension RunCommand {
             var display = progress.display(total: total)
             let sink = ProgressSink(live: output.live)
             var savedStep: Int? = nil
+            let heldOutLoss = heldOut.map { h in
+                { (θ: [(name: String, tensor: Tensor)]) throws -> Double in
+                    try RunSession.evaluationPass(loaded, dims: h.dims, reals: reals, inputs: h.inputs, parameters: Dictionary(θ, uniquingKeysWith: { a, _ in a }),
+                                                  options: options, fallback: fallback).evaluator.meanLossPerToken
+                }
+            }
+            var heldPoints: [(step: Int, loss: Double)] = []
             let monitor = TrainingMonitor { step, boundary in
-                if let text = display.update(step, now: ProcessInfo.processInfo.systemUptime) { sink.write(text) }
+                var held: Double? = nil
+                if let h = heldOutLoss, let loss = try flags.heldOutLoss(step, boundary, h) { held = loss; heldPoints.append((step.step, loss)) }
+                if let text = display.update(step, now: ProcessInfo.processInfo.systemUptime, heldOut: held) { sink.write(text) }
                 if try flags.checkpoint(step, boundary, identity: identity, metadata: checkpointMeta) { savedStep = step.step }
             }
             let interrupt = output.live ? InterruptHandler {
@@ -130,7 +148,8 @@ extension RunCommand {
             // The loss curve is optional: written after θ̂, and its failure never loses θ̂.
             func writeLossSVG(_ output: inout Output) -> Bool {
                 guard let svg = flags.lossSVG else { return true }
-                if case .failure(let e) = LossPlotSVG.write(losses: r.stepLossesPerToken, title: "\(a.name): loss per step", to: svg) {
+                let title = "\(a.name): loss per step" + (heldPoints.isEmpty ? "" : " and held-out loss")
+                if case .failure(let e) = LossPlotSVG.write(losses: r.stepLossesPerToken, title: title, heldOut: heldPoints, to: svg) {
                     _ = FileProblem.unwritable(svg, flag: "loss-svg", e.reason).report(reporter, &output); return false
                 }
                 return true
@@ -152,6 +171,10 @@ extension RunCommand {
             s += String(format: "loss after:  %.4f nats per predicted token\n", r.lossAfterPerToken)
             s += "  (the mean of −log P over every token the algorithm's loss(θ) predicts in the dataset"
             s += a.hyperparameterNames.contains("p_mask") ? "; the same masks (seed \(options.seed)) before and after)\n" : ")\n"
+            if let h = heldOutLoss {
+                if !r.initial.isEmpty { s += String(format: "held-out loss before: %.4f nats per predicted token\n", try h(r.initial)) }
+                s += String(format: "held-out loss after:  %.4f nats per predicted token (--held-out: %d %@, not trained on)\n", try h(r.parameters), heldCount, heldCount == 1 ? "sequence" : "sequences")
+            }
             s += String(format: "time: %.1f ms (%@)\n", seconds * 1000, options.dtype == .f64 ? "float64" : "float32")
             if options.profile { s += ProfileTable.text(r.evaluator.profile, title: "the training pass") }
             output.out(s)
@@ -167,6 +190,9 @@ extension RunCommand {
                 output.out("wrote θ̂ (\(r.parameters.count) parameters, named as `algo params` lists them) to \(out)")
             }
             return writeLossSVG(&output) ? .ok : .output
+        } catch let e as UsageError {
+            output.err("algo run: error: \(e.message)")
+            return .usage
         } catch {
             return Self.report(Self.namingCheckpoints(error, args), &reporter, &output)
         }

@@ -46,7 +46,8 @@ struct RunCommand: Command {
         of other .algo text, hyperparameters or dataset is refused, E0510–E0514). Ctrl-C stops at the
         next step, saves the checkpoint and exits 130; a second Ctrl-C exits at once. A loss that
         becomes NaN/∞ stops the run (E0503) and keeps the last checkpoint. `--loss-svg F` plots the
-        loss of every step and its moving average.
+        loss of every step and its moving average. `--held-out 'x_1=…;…'` is a second dataset, never
+        trained on: its loss before and after, and every `--eval-every N` steps.
         Experiments (`Experiment N:` files, Algorithms/Experiments/): run line by line, printing each
         value; `--data PATH` replaces the data file, `--set` the header's values, `--output` the
         checkpoint's path, `--params` the θ of `initialise(…)`; each training line takes the training
@@ -81,7 +82,8 @@ struct RunCommand: Command {
             Arguments.Spec("resume", value: true, help: "training: continue the run that wrote this --checkpoint file (same command line)"),
             Arguments.Spec("loss-svg", value: true, help: "training: write the loss curve (every step and a moving average) as SVG"),
             Arguments.Spec("log-every", value: true, help: "training: steps between log lines when stderr is not a terminal (default a tenth of the run)"),
-            Arguments.Spec("eval-every", value: true, help: "experiments: the held-out loss (the set a later `evaluate(…, θ̂)` line names) every N steps, on the progress and the --loss-svg plot"),
+            Arguments.Spec("held-out", value: true, help: "training: a held-out dataset, `x_1=3,1,4;x_2=…` as --input, never trained on: its loss before and after (and with --eval-every)"),
+            Arguments.Spec("eval-every", value: true, help: "training: the held-out loss (--held-out, or the set an experiment's later `evaluate(…, θ̂)` line names) every N steps, on the progress and the --loss-svg plot"),
             KernelOptions.threadsFlag,
             DiagnosticFormat.flag,
         ]
@@ -224,6 +226,25 @@ struct RunCommand: Command {
         }
         if args.value("text") != nil && tokenizer == nil { throw UsageError("`--text` needs `--tokenizer FILE` (or a `--params` checkpoint that carries its tokenizer)") }
         return (checkpoint, tokenizer)
+    }
+
+    /// A training algorithm's dataset given as `--FLAG 'x_1=3,1,4;x_2=…'` (`--input`, `--held-out`):
+    /// its sequences by input name and index, nil when the flag is not given. A part that is not
+    /// `NAME=VALUE` or names no dataset element is a usage error.
+    static func datasetElements(_ args: Arguments, _ flag: String, _ a: LoadedAlgorithm, dtype: DType) throws -> [String: [Int: [Int]]]? {
+        guard let text = args.value(flag) else { return nil }
+        var elements: [String: [Int: [Int]]] = [:]
+        for part in text.split(separator: ";") {
+            let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).precomposedStringWithCanonicalMapping }
+            guard kv.count == 2 else { throw UsageError("`--\(flag)` takes `NAME=VALUE;…`, not `\(part)`") }
+            guard let (name, i) = RunSession.datasetElement(kv[0], a) else {
+                let bases = RunSession.datasetInputs(a).map { "`\($0.base)_1`, `\($0.base)_2`, …" }.joined(separator: " and ")
+                throw UsageError("`\(a.name)` trains on a dataset: give its sequences as \(bases) (`--\(flag) 'x_1=3,1,4;x_2=2,7,1'`), not `\(kv[0])`")
+            }
+            let v = try RunSession.parseInput(kv[1], kind: .tokens, name: kv[0], dtype: dtype, at: a.syntax.title.span)
+            if case .tokens(let ids) = v { elements[name, default: [:]][i] = ids }
+        }
+        return elements
     }
 
     /// Dimensions, reals and the mask: the checkpoint's (with a checkpoint, dimensions come from it

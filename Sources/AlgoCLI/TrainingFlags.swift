@@ -1,10 +1,11 @@
 import AlgoEval
+import AlgoTensor
 import Foundation
 
 /// The training-run flags of `algo run`, read once for a training file and for every training line
 /// of an experiment: `--checkpoint F` every `--checkpoint-every N` steps (default 100), at the last
-/// step and at a Ctrl-C stop; `--resume F`; `--eval-every N` (experiments: the held-out loss);
-/// `--loss-svg F`.
+/// step and at a Ctrl-C stop; `--resume F`; `--eval-every N` (the held-out loss: a training file's
+/// `--held-out` set, an experiment line's later `evaluate(…, θ̂)`); `--loss-svg F`.
 struct TrainingFlags {
     enum Failure: Error {
         case usage(String), file(FileProblem)
@@ -41,6 +42,13 @@ struct TrainingFlags {
         }
         return .success(TrainingFlags(checkpointPath: args.value("checkpoint"), every: every ?? 100, evalEvery: evalEvery,
                                       lossSVG: args.value("loss-svg"), resume: resume))
+    }
+
+    /// The held-out loss (nats per predicted token) of θ at this step when it is one of
+    /// `--eval-every N`'s (every N-th, the last, a stop); nil at other steps.
+    func heldOutLoss(_ step: TrainingStep, _ boundary: TrainingBoundary, _ loss: ([(name: String, tensor: Tensor)]) throws -> Double) throws -> Double? {
+        guard let n = evalEvery, step.step % n == 0 || step.step == step.totalSteps || step.stopping else { return nil }
+        return try loss(boundary.snapshot().parameters)
     }
 
     /// Writes `--checkpoint` when this step is one of its steps (every N-th, the last, a stop);

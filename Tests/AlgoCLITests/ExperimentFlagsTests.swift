@@ -145,7 +145,7 @@ struct ExperimentFlagsTests {
         #expect(rows.first { $0.name == "DTraining line 1" }.map { $0.backward == 0 } == true)
     }
 
-    @Test("--eval-every: a training file has no held-out set (exit 2, saying why); an experiment line that nothing evaluates later is E0580")
+    @Test("--eval-every: a training file without --held-out has no held-out set (exit 2, saying why); an experiment line that nothing evaluates later is E0580")
     func evalEveryRefusals() throws {
         var (code, o) = runCLI(["run", Self.algorithms + "DTraining.algo", "--eval-every", "5"])
         #expect(code == .usage && o.stderr.contains("`--eval-every` needs a held-out set"), "\(o.stderr)")
