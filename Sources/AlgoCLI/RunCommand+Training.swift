@@ -37,7 +37,11 @@ extension RunCommand {
             var heldOut: (inputs: [String: Value], dims: [String: Int])? = nil, heldCount = 0
             if let held = try Self.datasetElements(args, "held-out", a, dtype: options.dtype) {
                 try checkVocabulary(held, "the held-out set")
-                let (hInputs, hCount) = try RunSession.dataset(held, a)
+                let hInputs: [String: Value], hCount: Int
+                do { (hInputs, hCount) = try RunSession.dataset(held, a) } catch var e as RuntimeError {
+                    e.diagnostic.message = "`--held-out`: " + e.diagnostic.message
+                    throw e
+                }
                 guard hCount > 0 else { output.err("algo run: error: the held-out set is empty"); return .usage }
                 if let b = dims["B"], RunSession.isMinibatch(a), hCount % b != 0 {
                     output.err("algo run: error: the held-out set has \(hCount) sequence\(hCount == 1 ? "" : "s"), which the batch size B = \(b) does not divide"); return .usage

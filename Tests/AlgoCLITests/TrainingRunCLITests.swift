@@ -103,11 +103,14 @@ struct TrainingRunCLITests {
         let plot = try String(contentsOfFile: svg, encoding: .utf8)
         let line = try #require(plot.split(separator: "\n").first { $0.contains("id=\"held-out\"") })
         #expect(line.split(separator: " ").filter { $0.contains(",") }.count == 3, "\(line)")
-        // Refused: a held-out set B does not divide (exit 2), a token outside the vocabulary (E0507).
+        // Refused: a held-out set B does not divide (exit 2), a token outside the vocabulary or a
+        // missing element (E0507, naming the flag).
         (code, o) = runCLI(["run", Self.algorithms + "DTrainingMinibatch.algo", "--held-out", "x_1=1,2,3"])
         #expect(code == .usage && o.stderr.contains("does not divide"), "\(o.stderr)")
         (code, o) = runCLI(train + ["--held-out", "x_1=1,2,99"])
         #expect(code == .diagnostics && o.stderr.contains("error[E0507]") && o.stderr.contains("held-out set"), "\(o.stderr)")
+        (code, o) = runCLI(train + ["--held-out", "x_3=1,2"])
+        #expect(code == .diagnostics && o.stderr.contains("error[E0507]: `--held-out`: the dataset"), "\(o.stderr)")
     }
 
     @Test("--loss-svg writes well-formed SVG: one polyline point per step (x increasing), a smoothed line, axis labels")
