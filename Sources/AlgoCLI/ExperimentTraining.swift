@@ -4,8 +4,8 @@ import AlgoTensor
 import Foundation
 
 /// The training-run flags (`TrainingFlags`) applied to an experiment's training lines
-/// (`θ̂ ← DTrainingAdam(…)`), as a training file has them: a progress display per line, `--checkpoint F` every
-/// `--checkpoint-every N` steps, at the line's last step and on Ctrl-C (metadata
+/// (`θ̂ ← DTrainingAdam(…)`), as a training file has them: a progress display per line,
+/// `--checkpoint F` every `--checkpoint-every N` steps, at the line's last step and on Ctrl-C (metadata
 /// `algo.experiment.line` names the line), `--resume F` (the experiment re-runs its lines up to the
 /// checkpoint's training line, which the evaluator resumes bit-identically; later lines run on),
 /// `--eval-every N` (the held-out loss of the line's later `evaluate(…, θ̂)`, every N steps and at the

@@ -7,7 +7,8 @@ import Foundation
 /// line printing its value; `--data`, `--set` and `--output` replace the header's values. Its
 /// training lines take the flags of a training run (`ExperimentTraining`): progress,
 /// `--checkpoint`/`--checkpoint-every`/`--resume`, `--loss-svg`, `--eval-every`; `--params` gives
-/// `initialise(…)` a checkpoint's θ (tensors it does not read: E0552, an error with `--strict`); `--profile` profiles every run the experiment makes.
+/// `initialise(…)` a checkpoint's θ (tensors it does not read: E0552, an error with `--strict`);
+/// `--profile` profiles every run the experiment makes.
 extension RunCommand {
     func runExperiment(_ loaded: LoadedProgram, _ args: Arguments, _ options: RunOptions, setDims: [String: Int], setReals: [String: Double],
                        checkpoint: Checkpoint?, _ reporter: inout Reporter, _ output: inout Output) -> ExitCode {
