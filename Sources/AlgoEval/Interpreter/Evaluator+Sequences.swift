@@ -144,7 +144,16 @@ extension Evaluator {
         for (value, segment) in zip(values, segments) {
             f.vars[n] = .nat(value)
             guard case .nat(let a) = try eval(from, f), case .nat(let b) = try eval(upper.value, f) else { return nil }
-            if a <= b {
+            if a <= b, let shifted = form.shiftedRows {
+                // `x_n[t + c]` and t: the tokens read from x_n, evaluated once (an index outside it: as written).
+                guard case .tokens(let x) = try eval(shifted.sequence, f), a + shifted.offset >= 1, b + shifted.offset <= x.count,
+                      a >= 1, b <= segment.columns else { return nil }
+                for t in a...b {
+                    let i = x[t + shifted.offset - 1]
+                    guard i >= 1, i <= p.shape[0] else { return nil }
+                    rows.append(i - 1); cols.append(start + t - 1)
+                }
+            } else if a <= b {
                 for t in a...b {
                     f.vars[terms.variable] = .nat(t)
                     guard case .nat(let i) = try eval(terms.rows, f), case .nat(let j) = try eval(terms.columns, f),

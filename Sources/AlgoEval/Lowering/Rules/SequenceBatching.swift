@@ -61,7 +61,17 @@ struct SequenceBatchingRule: ExpressionRule {
         guard case .sum(let inner) = body.kind, inner.upper != nil, let lower = inner.lower, case .binary(.equal, _, _) = lower.value.kind,
               case .pickedSum(let picked)? = PickedSumRule().match(body, in: a), picked.logOfEntries, picked.logOf == nil,
               picked.base.span == call.span, !(picked.divisor?.mentions(n) ?? false) else { return nil }
-        return PickedTermsForm(sum: inner, terms: picked)
+        // `i(t) = x_n[t + c]` (or `x_n[t]`) with `j(t) = t`: the sequence read once per n, not an index expression per term.
+        var shifted: (sequence: Expr, offset: Int)? = nil
+        if Matching.name(picked.columns) == picked.variable, case .index(let base, let idx) = picked.rows.kind, idx.count == 1,
+           !base.mentions(picked.variable) {
+            let k = Matching.unparenthesised(idx[0])
+            if Matching.name(k) == picked.variable { shifted = (base, 0) }
+            if case .binary(.add, let l, let r) = k.kind, Matching.name(l) == picked.variable, case .number(let c) = r.kind, let offset = Int(c) {
+                shifted = (base, offset)
+            }
+        }
+        return PickedTermsForm(sum: inner, terms: picked, shiftedRows: shifted)
     }
 }
 
@@ -71,6 +81,9 @@ struct PickedTermsForm: Sendable {
     let sum: Sum
     /// Its picked-sum form: the variable t, the row and column index of a term, the divisor.
     let terms: PickedSumForm
+    /// When the row index is `x_n[t + c]` and the column index t: the sequence x_n (not reading t)
+    /// and c, so that each term's row is read from the sequence evaluated once per n.
+    var shiftedRows: (sequence: Expr, offset: Int)? = nil
 }
 
 /// What the two sequence rules matched (`SequenceBatchingRule`, `PrefixReuseRule`).
