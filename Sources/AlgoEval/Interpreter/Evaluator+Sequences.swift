@@ -247,8 +247,23 @@ extension Evaluator {
         let ordinal = sc.cache?.next ?? 0
         sc.cache?.next += 1
         if sc.cache == nil, sc.segments.allSatisfy({ $0.first == 0 }) {
-            // Every sequence from its start (a minibatch): all sequences and heads in one call.
-            for s in sc.segments { try checkCausalSquare(form, s.columns, sc, f) }
+            // Every sequence from its start (a minibatch, a loop's chunk). A mask that removes
+            // nothing (`Mask ≡ 1`, ETransformer): full attention within each sequence, block-diagonal.
+            if try !sc.segments.allSatisfy({ try isCausalSquare(form, $0.columns, sc, f) }) {
+                for s in sc.segments where try !removesNothing(form, s.columns, s.columns, sc, f) { throw SequenceFallback() }
+                var outs: [Variable] = []
+                var start = 0
+                for s in sc.segments {
+                    let ks = columns(k, start, start + s.columns), qs = columns(q, start, start + s.columns), vs = columns(v, start, start + s.columns)
+                    start += s.columns
+                    ops += 4
+                    outs.append(vs.matmul((ks.matmul(qs, transposeSelf: true) / divisor).softmaxColumns()))
+                }
+                let result = Value.tensor(outs.count == 1 ? outs[0] : Variable.concat(outs, axis: 1))
+                try checkFinite(result, form.returnLine, f)
+                return result
+            }
+            // A causal mask: all sequences and heads in one call.
             let start = options.profile ? DispatchTime.now().uptimeNanoseconds : 0
             let opsBefore = ops
             ops += 1
@@ -301,11 +316,32 @@ extension Evaluator {
 
     /// The condition over the n×n grid removes exactly the entries below the diagonal.
     func checkCausalSquare(_ form: CausalAttentionForm, _ n: Int, _ sc: SequenceColumns, _ f: Frame) throws {
+        guard try isCausalSquare(form, n, sc, f) else { throw SequenceFallback() }
+    }
+
+    /// Whether the condition over the n×n grid removes exactly the entries below the diagonal.
+    func isCausalSquare(_ form: CausalAttentionForm, _ n: Int, _ sc: SequenceColumns, _ f: Frame) throws -> Bool {
         let key = [form.condition.span.start, n]
-        if sc.checkedSquares.contains(key) { return }
+        if sc.checkedSquares.contains(key) { return true }
         guard case .tensor(let c) = try maskCondition(form, .grid(count: n, axis: 0), .grid(count: n, axis: 1), f),
-              c.value.isStrictlyLowerIndicator(n) else { throw SequenceFallback() }
+              c.value.isStrictlyLowerIndicator(n) else { return false }
         sc.checkedSquares.insert(key)
+        return true
+    }
+
+    /// Whether the condition over the rows × columns grid (t_z ≤ rows, t_x ≤ columns) is 0
+    /// everywhere: the mask removes nothing there (`Mask ≡ 1` gives the number 0).
+    func removesNothing(_ form: CausalAttentionForm, _ rows: Int, _ columns: Int, _ sc: SequenceColumns, _ f: Frame) throws -> Bool {
+        let key = [form.condition.span.start, rows, columns]
+        if sc.checkedSquares.contains(key) { return true }
+        let c = try maskCondition(form, .grid(count: rows, axis: 0), .grid(count: columns, axis: 1), f)
+        if let x = number(c) {
+            guard x == 0 else { return false }
+        } else {
+            guard case .tensor(let t) = c, t.value.contiguous().doubles.allSatisfy({ $0 == 0 }) else { return false }
+        }
+        sc.checkedSquares.insert(key)
+        return true
     }
 
     /// Extending a causal (p − 1)×(p − 1) square to p×p: the new column keeps every t_z ≤ p, and

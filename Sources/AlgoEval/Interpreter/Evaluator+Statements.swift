@@ -29,6 +29,7 @@ extension Evaluator {
                 case .headBatching, .columnLoop, .sequenceLoop: break   // need the loop's values: `forLoop`
                 case .maskedSelect: break                 // `forAll`
                 case .logSoftmaxReturn: break             // a `return` under a log: `statement`; a definition: `defineFunction`
+                case .evaluationUpdate: break             // an assignment: `statement`
                 }
             }
             if case .returned(let v) = try statement(s, f) { return .returned(v) }
@@ -51,7 +52,14 @@ extension Evaluator {
         case .comment, .error: return .normal
         case .assign(let target, _, let value):
             if case .call(let c) = target.kind { try defineFunction(c, value, s, f); return .normal }
-            let v = try f.sequences?.cache == nil ? eval(value, f) : sharedValue(value, s, f)   // decoding: computed once (Evaluator+SequenceContext)
+            let v: Value
+            // An evaluation pass's `θ ← θ − η · ∇loss(θ)` keeps θ (`Rules/EvaluationUpdate.swift`).
+            if !options.applyGradients, case .evaluationUpdate(let form)? = f.algorithm.plan.statements[SpanKey(s.span)],
+               enabled(.evaluationUpdate), let kept = try keptParameters(form, f) {
+                v = kept
+            } else {
+                v = try f.sequences?.cache == nil ? eval(value, f) : sharedValue(value, s, f)   // decoding: computed once (Evaluator+SequenceContext)
+            }
             try SizeBudget.checkHeld(at: s.span)
             try assign(target, v, f, s)
             if options.training != nil { try afterAssignment(s, f) }   // a step of a training run (TrainingMonitor.swift)

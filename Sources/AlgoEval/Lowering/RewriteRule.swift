@@ -31,6 +31,8 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable, Comparable {
     case rowSum = "row-sum"
     /// A call of an algorithm inside a function of θ evaluated once per distinct key.
     case callMemo = "call-memo"
+    /// `θ ← θ − η · ∇loss(θ)` in an evaluation pass (zero gradients) keeps θ's members, no arithmetic.
+    case evaluationUpdate = "evaluation-update"
 
     public static func < (a: RuleID, b: RuleID) -> Bool { a.rawValue < b.rawValue }
 
