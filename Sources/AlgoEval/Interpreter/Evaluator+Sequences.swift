@@ -251,13 +251,28 @@ extension Evaluator {
             // nothing (`Mask ≡ 1`, ETransformer): full attention within each sequence, block-diagonal.
             if try !sc.segments.allSatisfy({ try isCausalSquare(form, $0.columns, sc, f) }) {
                 for s in sc.segments where try !removesNothing(form, s.columns, s.columns, sc, f) { throw SequenceFallback() }
+                // A run of g consecutive sequences of n columns each is one batched product: their
+                // columns [d, g·n] (or [d, g·n, H]) are, in column-major order, [d, n, g] (or
+                // [d, n, g·H]): sequence s (of head h) is batch s (s + g·h), so each batch's
+                // V · softmax(KᵀQ/c) is that sequence's attention alone.
                 var outs: [Variable] = []
-                var start = 0
-                for s in sc.segments {
-                    let ks = columns(k, start, start + s.columns), qs = columns(q, start, start + s.columns), vs = columns(v, start, start + s.columns)
-                    start += s.columns
-                    ops += 4
-                    outs.append(vs.matmul((ks.matmul(qs, transposeSelf: true) / divisor).softmaxColumns()))
+                var start = 0, i = 0
+                while i < sc.segments.count {
+                    let n = sc.segments[i].columns
+                    var g = 1
+                    while i + g < sc.segments.count, sc.segments[i + g].columns == n { g += 1 }
+                    let end = start + g * n
+                    var ks = columns(k, start, end), qs = columns(q, start, end), vs = columns(v, start, end)
+                    let heads = k.rank == 3 ? k.shape[2] : 1
+                    if g > 1 {
+                        ks = ks.reshaped([ks.shape[0], n, g * heads]); qs = qs.reshaped([qs.shape[0], n, g * heads])
+                        vs = vs.reshaped([vs.shape[0], n, g * heads])
+                    }
+                    ops += g > 1 ? 7 : 3
+                    var out = vs.matmul((ks.matmul(qs, transposeSelf: true) / divisor).softmaxColumns())
+                    if g > 1 { out = out.reshaped(k.rank == 3 ? [out.shape[0], g * n, heads] : [out.shape[0], g * n]) }
+                    outs.append(out)
+                    start = end; i += g
                 }
                 let result = Value.tensor(outs.count == 1 ? outs[0] : Variable.concat(outs, axis: 1))
                 try checkFinite(result, form.returnLine, f)

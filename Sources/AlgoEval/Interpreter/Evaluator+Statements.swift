@@ -155,7 +155,9 @@ extension Evaluator {
                 return false
             }) {
                 let key = familyKey(n, i)
-                var fam = f.families[key] ?? Family()
+                // Taken out of the frame while it changes, so that its elements are not copied for one write.
+                var fam = f.families.removeValue(forKey: key) ?? Family()
+                defer { f.families[key] = fam }
                 switch f.vars[n.scripts[i].raw]! {
                 case .nat(let t):
                     if fam.columns != nil { fam = Family() }
@@ -166,7 +168,6 @@ extension Evaluator {
                     fam = Family(columns: m)
                 default: break
                 }
-                f.families[key] = fam
             } else {
                 f.vars[n.spelling] = v
             }
@@ -182,9 +183,10 @@ extension Evaluator {
                     guard case .nat(let k) = try eval(n.scripts[i].value, f) else {
                         throw RuntimeError(.notExecutable, "this assignment target is not executable yet", at: target.span)
                     }
-                    var fam = f.families[key] ?? Family()
+                    // Taken out of the frame while it changes, so that its elements are not copied for one position.
+                    var fam = f.families.removeValue(forKey: key) ?? Family()
+                    defer { f.families[key] = fam }
                     fam.elements[k] = try settingToken(fam.elements[k], t, token, of: n.spelling, f, target.span)
-                    f.families[key] = fam
                     return
                 }
                 switch f.vars[n.spelling] {
