@@ -126,6 +126,24 @@ struct EvaluationPassTests {
         }
     }
 
+    /// Runs of equal lengths (4, 4, 4, then 3, 3, then 5, 16 + 6 + 5 = 27 columns in one chunk):
+    /// each run's attention is one batched product over [d, n, sequences × heads]; the losses as
+    /// sequence by sequence to the bounds above (Float64 ≤ 1e-12 relative), the same masks.
+    @Test("ETraining's evaluation pass over runs of equal lengths: attention batched per run, the losses as sequence by sequence")
+    func equalLengthRuns() throws {
+        let sequences = [[3, 1, 4, 1], [5, 9, 2, 6], [5, 3, 5, 8], [9, 7, 9], [3, 2, 3], [8, 4, 6, 2, 6]]
+        let p = try InterpreterFixtures.program("ETraining")
+        func run(_ disabled: Set<RuleID>) throws -> RunResult {
+            try pass(p, sequences) { o in o.dtype = .f64; o.applyGradients = false; o.disabledRules = disabled; o.seed = 2 }
+        }
+        let on = try run([]), off = try run([.sequenceBatching])
+        #expect(try calls(on.evaluator, "ETransformer") == 1)
+        #expect(on.evaluator.predictedTokens == off.evaluator.predictedTokens)
+        #expect(on.evaluator.predictedTokens.filter { $0 > 0 }.count >= 4, "masked \(on.evaluator.predictedTokens)")
+        let worst = zip(on.evaluator.losses, off.evaluator.losses).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? .infinity
+        #expect(on.evaluator.losses.count == sequences.count && worst <= 1e-12, "max relative difference \(worst)")
+    }
+
     /// DTraining's loop with a chunk boundary: the same bounds as above (causal attention per sequence).
     @Test("DTraining's evaluation pass over two chunks and a lone sequence: the losses as sequence by sequence")
     func chunkBoundary() throws {

@@ -88,8 +88,10 @@ struct SequenceRulesTests {
 
     """
 
-    /// Float64, as for DTrainingMinibatch: the projections are the same dot products in wider
-    /// products and each sequence's attention the same products as alone, so every ∇loss(θ) and θ̂
+    /// Lengths 4, 4, 5: the first two sequences' attention is one batched product (their columns
+    /// viewed as [d, 4, 2 × H]), the third's its own. Float64, as for DTrainingMinibatch: the
+    /// projections are the same dot products in wider products and each sequence's attention the
+    /// same products as alone, so every ∇loss(θ) and θ̂
     /// agree to ≤ 1e-12 of the largest entry; attention across sequences would be off by 1e-2 and more.
     @Test("a minibatch over ETransformer (Mask ≡ 1): one call, attention block-diagonal, every gradient as sequence by sequence")
     func bidirectionalMinibatchIsBlockDiagonal() throws {
@@ -110,7 +112,7 @@ struct SequenceRulesTests {
             o.profile = true
             o.disabledRules = disabled
             let name = try #require(RunSession.datasetInputs(p.target).first).name
-            let (inputs, n) = try RunSession.dataset([name: [1: [3, 1, 4, 1], 2: [5, 9, 2], 3: [6, 5, 3, 5, 8]]], p.target)
+            let (inputs, n) = try RunSession.dataset([name: [1: [3, 1, 4, 1], 2: [5, 9, 2, 6], 3: [6, 5, 3, 5, 8]]], p.target)
             var given = Self.dims
             given["N_epochs"] = 1; given["d_f"] = 8
             let dims = try RunSession.datasetDimensions(p.target, count: n, given: given)
