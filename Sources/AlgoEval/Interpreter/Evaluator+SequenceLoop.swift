@@ -62,8 +62,9 @@ extension Evaluator {
             }
             return .tensor(r.columns)
         }
-        // A chunk from n on: the sequences of the next iterations, up to `RunOptions.sequenceChunkColumns` columns: enough for wide
-        // products, few enough that the activations of a chunk stay small (d_mlp × 2,048 numbers per MLP layer).
+        // A chunk from n on: the sequences of the next iterations, up to `RunOptions.sequenceChunkColumns`
+        // columns: enough for wide products, few enough that the activations of a chunk stay small
+        // (d_mlp × 2,048 numbers per MLP layer).
         var ns: [Int] = [n], tokens: [[Int]] = [x], columns = x.count
         if batch.form.prelude.isEmpty {
             let saved = f.vars[batch.form.variable]

@@ -255,6 +255,11 @@ extension Evaluator {
                 // columns [d, g·n] (or [d, g·n, H]) are, in column-major order, [d, n, g] (or
                 // [d, n, g·H]): sequence s (of head h) is batch s (s + g·h), so each batch's
                 // V · softmax(KᵀQ/c) is that sequence's attention alone.
+                let began = options.profile ? DispatchTime.now().uptimeNanoseconds : 0
+                let opsBefore = ops
+                let savedTag = profileTape?.tag   // the backward time goes to line 4, as in `causalAttention`
+                if let t = profileTape { t.tag = profileTag(form.first, f) }
+                defer { if let savedTag { profileTape?.tag = savedTag } }
                 var outs: [Variable] = []
                 var start = 0, i = 0
                 while i < sc.segments.count {
@@ -276,6 +281,7 @@ extension Evaluator {
                 }
                 let result = Value.tensor(outs.count == 1 ? outs[0] : Variable.concat(outs, axis: 1))
                 try checkFinite(result, form.returnLine, f)
+                if options.profile { record(form.first, f, since: began, opsBefore: opsBefore) }
                 return result
             }
             // A causal mask: all sequences and heads in one call.

@@ -33,10 +33,10 @@ struct EvaluationUpdateRule: StatementRule {
               case .unary(.gradient, let loss) = Matching.unparenthesised(g).kind,
               case .call(let c) = loss.kind, c.arguments.count == 1, c.parameters.isEmpty, Matching.name(c.arguments[0]) == t.spelling,
               Matching.isScalar(rate, a) else { return nil }
-        switch Matching.unparenthesised(rate).kind {
-        case .name, .number: break
-        default: return nil
-        }
+        let r = Matching.unparenthesised(rate)
+        var isNumber = false
+        if case .number = r.kind { isNumber = true }
+        guard Matching.isName(r) || isNumber else { return nil }
         return .evaluationUpdate(EvaluationUpdateForm(parameters: left, rate: rate, gradient: Matching.unparenthesised(g), loss: loss))
     }
 }
