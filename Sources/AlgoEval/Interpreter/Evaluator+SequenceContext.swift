@@ -48,17 +48,7 @@ extension Evaluator {
               k.rank == q.rank, q.rank == v.rank, k.rank == 2 || (k.rank == 3 && f.heads == k.shape[2] && q.shape[2] == k.shape[2] && v.shape[2] == k.shape[2]),
               k.shape[0] == q.shape[0], q.shape[1] == sc.total, v.shape[1] == k.shape[1], k.shape[1] >= 1, k.dtype == dtype
         else { throw SequenceFallback() }
-        let last = sc.positions.max() ?? 0
-        let key = [form.condition.span.start, k.shape[1], last]
-        if !sc.checkedSquares.contains(key) {
-            let c = try maskCondition(form, .grid(count: k.shape[1], axis: 0), .grid(count: last, axis: 1), f)
-            if let x = number(c) {
-                guard x == 0 else { throw SequenceFallback() }
-            } else {
-                guard case .tensor(let t) = c, t.value.contiguous().doubles.allSatisfy({ $0 == 0 }) else { throw SequenceFallback() }
-            }
-            sc.checkedSquares.insert(key)
-        }
+        guard try removesNothing(form, k.shape[1], sc.positions.max() ?? 0, sc, f) else { throw SequenceFallback() }
         var divisor = 1.0
         if let d = form.divisor {
             guard let x = number(try eval(d, f)), x.isFinite, x > 0 else { throw SequenceFallback() }

@@ -27,10 +27,6 @@ final class SequenceLoopBatch {
 }
 
 extension Evaluator {
-    /// Columns of one batched call of a loop over sequences: enough for wide products, few enough
-    /// that the activations of a chunk stay small (d_mlp × 2,048 numbers per MLP layer).
-    static let loopChunkColumns = 2048
-
     /// Starts the chunks of a loop the lowering fused (`node`), when its guard holds: the rule and
     /// causal attention on, an evaluation pass, at least two iterations, not inside a sequence run.
     /// Returns the call site the iterations look up (the caller removes it when the loop ends).
@@ -66,18 +62,32 @@ extension Evaluator {
             }
             return .tensor(r.columns)
         }
-        // A chunk from n on: the sequences of the next iterations, up to `loopChunkColumns` columns.
-        var ns: [Int] = [], tokens: [[Int]] = [], columns = 0
-        do {
+        // A chunk from n on: the sequences of the next iterations, up to `RunOptions.sequenceChunkColumns`
+        // columns: enough for wide products, few enough that the activations of a chunk stay small
+        // (d_mlp × 2,048 numbers per MLP layer).
+        var ns: [Int] = [n], tokens: [[Int]] = [x], columns = x.count
+        if batch.form.prelude.isEmpty {
             let saved = f.vars[batch.form.variable]
             defer { f.vars[batch.form.variable] = saved }
-            for m in batch.values[place...] where columns < Self.loopChunkColumns {
+            for m in batch.values[(place + 1)...] where columns < options.sequenceChunkColumns {
                 f.vars[batch.form.variable] = .nat(m)
                 guard case .tokens(let y)? = try? eval(argument, f), !y.isEmpty else { break }
                 ns.append(m); tokens.append(y); columns += y.count
             }
+        } else if options.training == nil {
+            // The prelude ahead (ETraining's draws of x̃_m), in a copy of the frame, from a copy of the
+            // generator, unprofiled; the iterations redraw the same values when they run it as written.
+            let scratch = f.copy(), generator = rng, profiling = options.profile
+            options.profile = false
+            defer { rng = generator; options.profile = profiling }
+            for m in batch.values[(place + 1)...] where columns < options.sequenceChunkColumns {
+                scratch.vars[batch.form.variable] = .nat(m)
+                guard (try? block(batch.form.prelude, scratch)) != nil,
+                      case .tokens(let y)? = try? eval(argument, scratch), !y.isEmpty else { break }
+                ns.append(m); tokens.append(y); columns += y.count
+            }
         }
-        guard ns.count >= 2, tokens[0] == x else { return nil }
+        guard ns.count >= 2 else { return nil }
         let layout = SequenceColumns(segments: tokens.map { .init(columns: $0.count, first: 0) }, proof: batch.form.proof, cache: nil)
         let result: Value
         do {

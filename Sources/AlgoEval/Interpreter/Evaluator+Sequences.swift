@@ -302,8 +302,44 @@ extension Evaluator {
         let ordinal = sc.cache?.next ?? 0
         sc.cache?.next += 1
         if sc.cache == nil, sc.segments.allSatisfy({ $0.first == 0 }) {
-            // Every sequence from its start (a minibatch): all sequences and heads in one call.
-            for s in sc.segments { try checkCausalSquare(form, s.columns, sc, f) }
+            // Every sequence from its start (a minibatch, a loop's chunk). A mask that removes
+            // nothing (`Mask ≡ 1`, ETransformer): full attention within each sequence, block-diagonal.
+            if try !sc.segments.allSatisfy({ try isCausalSquare(form, $0.columns, sc, f) }) {
+                for s in sc.segments where try !removesNothing(form, s.columns, s.columns, sc, f) { throw SequenceFallback() }
+                // A run of g consecutive sequences of n columns each is one batched product: their
+                // columns [d, g·n] (or [d, g·n, H]) are, in column-major order, [d, n, g] (or
+                // [d, n, g·H]): sequence s (of head h) is batch s (s + g·h), so each batch's
+                // V · softmax(KᵀQ/c) is that sequence's attention alone.
+                let began = options.profile ? DispatchTime.now().uptimeNanoseconds : 0
+                let opsBefore = ops
+                let savedTag = profileTape?.tag   // the backward time goes to line 4, as in `causalAttention`
+                if let t = profileTape { t.tag = profileTag(form.first, f) }
+                defer { if let savedTag { profileTape?.tag = savedTag } }
+                var outs: [Variable] = []
+                var start = 0, i = 0
+                while i < sc.segments.count {
+                    let n = sc.segments[i].columns
+                    var g = 1
+                    while i + g < sc.segments.count, sc.segments[i + g].columns == n { g += 1 }
+                    let end = start + g * n
+                    var ks = columns(k, start, end), qs = columns(q, start, end), vs = columns(v, start, end)
+                    let heads = k.rank == 3 ? k.shape[2] : 1
+                    if g > 1 {
+                        ks = ks.reshaped([ks.shape[0], n, g * heads]); qs = qs.reshaped([qs.shape[0], n, g * heads])
+                        vs = vs.reshaped([vs.shape[0], n, g * heads])
+                    }
+                    ops += g > 1 ? 7 : 3
+                    var out = vs.matmul((ks.matmul(qs, transposeSelf: true) / divisor).softmaxColumns())
+                    if g > 1 { out = out.reshaped(k.rank == 3 ? [out.shape[0], g * n, heads] : [out.shape[0], g * n]) }
+                    outs.append(out)
+                    start = end; i += g
+                }
+                let result = Value.tensor(outs.count == 1 ? outs[0] : Variable.concat(outs, axis: 1))
+                try checkFinite(result, form.returnLine, f)
+                if options.profile { record(form.first, f, since: began, opsBefore: opsBefore) }
+                return result
+            }
+            // A causal mask: all sequences and heads in one call.
             let start = options.profile ? DispatchTime.now().uptimeNanoseconds : 0
             let opsBefore = ops
             ops += 1
@@ -356,11 +392,32 @@ extension Evaluator {
 
     /// The condition over the n×n grid removes exactly the entries below the diagonal.
     func checkCausalSquare(_ form: CausalAttentionForm, _ n: Int, _ sc: SequenceColumns, _ f: Frame) throws {
+        guard try isCausalSquare(form, n, sc, f) else { throw SequenceFallback() }
+    }
+
+    /// Whether the condition over the n×n grid removes exactly the entries below the diagonal.
+    func isCausalSquare(_ form: CausalAttentionForm, _ n: Int, _ sc: SequenceColumns, _ f: Frame) throws -> Bool {
         let key = [form.condition.span.start, n]
-        if sc.checkedSquares.contains(key) { return }
+        if sc.checkedSquares.contains(key) { return true }
         guard case .tensor(let c) = try maskCondition(form, .grid(count: n, axis: 0), .grid(count: n, axis: 1), f),
-              c.value.isStrictlyLowerIndicator(n) else { throw SequenceFallback() }
+              c.value.isStrictlyLowerIndicator(n) else { return false }
         sc.checkedSquares.insert(key)
+        return true
+    }
+
+    /// Whether the condition over the rows × columns grid (t_z ≤ rows, t_x ≤ columns) is 0
+    /// everywhere: the mask removes nothing there (`Mask ≡ 1` gives the number 0).
+    func removesNothing(_ form: CausalAttentionForm, _ rows: Int, _ columns: Int, _ sc: SequenceColumns, _ f: Frame) throws -> Bool {
+        let key = [form.condition.span.start, rows, columns]
+        if sc.checkedSquares.contains(key) { return true }
+        let c = try maskCondition(form, .grid(count: rows, axis: 0), .grid(count: columns, axis: 1), f)
+        if let x = number(c) {
+            guard x == 0 else { return false }
+        } else {
+            guard case .tensor(let t) = c, t.value.contiguous().doubles.allSatisfy({ $0 == 0 }) else { return false }
+        }
+        sc.checkedSquares.insert(key)
+        return true
     }
 
     /// Extending a causal (p − 1)×(p − 1) square to p×p: the new column keeps every t_z ≤ p, and

@@ -29,6 +29,7 @@ extension Evaluator {
                 case .headBatching, .columnLoop, .sequenceLoop: break   // need the loop's values: `forLoop`
                 case .maskedSelect: break                 // `forAll`
                 case .logSoftmaxReturn: break             // a `return` under a log: `statement`; a definition: `defineFunction`
+                case .evaluationUpdate: break             // an assignment: `statement`
                 }
             }
             if case .returned(let v) = try statement(s, f) { return .returned(v) }
@@ -51,7 +52,14 @@ extension Evaluator {
         case .comment, .error: return .normal
         case .assign(let target, _, let value):
             if case .call(let c) = target.kind { try defineFunction(c, value, s, f); return .normal }
-            let v = try f.sequences?.cache == nil ? eval(value, f) : sharedValue(value, s, f)   // decoding: computed once (Evaluator+SequenceContext)
+            let v: Value
+            // An evaluation pass's `θ ← θ − η · ∇loss(θ)` keeps θ (`Rules/EvaluationUpdate.swift`).
+            if !options.applyGradients, case .evaluationUpdate(let form)? = f.algorithm.plan.statements[SpanKey(s.span)],
+               enabled(.evaluationUpdate), let kept = try keptParameters(form, f) {
+                v = kept
+            } else {
+                v = try f.sequences?.cache == nil ? eval(value, f) : sharedValue(value, s, f)   // decoding: computed once (Evaluator+SequenceContext)
+            }
             try SizeBudget.checkHeld(at: s.span)
             try assign(target, v, f, s)
             if options.training != nil { try afterAssignment(s, f) }   // a step of a training run (TrainingMonitor.swift)
@@ -147,7 +155,9 @@ extension Evaluator {
                 return false
             }) {
                 let key = familyKey(n, i)
-                var fam = f.families[key] ?? Family()
+                // Taken out of the frame while it changes, so that its elements are not copied for one write.
+                var fam = f.families.removeValue(forKey: key) ?? Family()
+                defer { f.families[key] = fam }
                 switch f.vars[n.scripts[i].raw]! {
                 case .nat(let t):
                     if fam.columns != nil { fam = Family() }
@@ -158,7 +168,6 @@ extension Evaluator {
                     fam = Family(columns: m)
                 default: break
                 }
-                f.families[key] = fam
             } else {
                 f.vars[n.spelling] = v
             }
@@ -174,9 +183,10 @@ extension Evaluator {
                     guard case .nat(let k) = try eval(n.scripts[i].value, f) else {
                         throw RuntimeError(.notExecutable, "this assignment target is not executable yet", at: target.span)
                     }
-                    var fam = f.families[key] ?? Family()
+                    // Taken out of the frame while it changes, so that its elements are not copied for one position.
+                    var fam = f.families.removeValue(forKey: key) ?? Family()
+                    defer { f.families[key] = fam }
                     fam.elements[k] = try settingToken(fam.elements[k], t, token, of: n.spelling, f, target.span)
-                    f.families[key] = fam
                     return
                 }
                 switch f.vars[n.spelling] {

@@ -56,13 +56,27 @@ extension Evaluator {
         return log ? try logOfApplication(fn, g, span) : try eval(fn.body, g)
     }
 
-    /// `∇loss(θ)`: the gradient of a scalar function of θ, with θ's structure.
+    /// `∇loss(θ)`: the gradient of a scalar function of θ, with θ's structure; in an evaluation pass
+    /// (`RunOptions.applyGradients` off) zeros with θ's structure, after loss(θ) is evaluated and recorded.
     func gradient(_ a: Expr, _ e: Expr, _ f: Frame) throws -> Value {
+        let tape = options.applyGradients ? Tape() : nil
+        let (θ, loss, leaves) = try differentiatedLoss(a, e, f, tape: tape)
+        guard let tape else { return zeros(like: θ) }
+        let grads = tape.gradients(of: loss, wrt: leaves, releasing: true)  // activations freed as the gradients accumulate
+        if options.profile { addBackward(tape) }
+        var k = 0
+        let g = rebuild(θ, grads, &k)
+        if options.recordGradients { gradients.append(g) }
+        return g
+    }
+
+    /// The forward half of `∇loss(θ)` (`a` is `loss(θ)`): θ's value, loss(θ) (a finite scalar,
+    /// appended to `losses`), and θ's tensors as the tape's leaves when `tape` records.
+    func differentiatedLoss(_ a: Expr, _ e: Expr, _ f: Frame, tape: Tape?) throws -> (θ: Value, loss: Variable, leaves: [Variable]) {
         guard case .call(let c) = a.kind, case .function(let fn)? = f.vars[c.callee.spelling], c.arguments.count == 1 else {
             throw RuntimeError(.notExecutable, "`∇` applies to a function of θ defined before (`loss(θ) = …`), as `∇loss(θ)`", at: e.span)
         }
         let θ = try eval(c.arguments[0], f)
-        let tape = options.applyGradients ? Tape() : nil
         let outerTape = profileTape
         if options.profile, let tape { tape.timesBackward = true; profileTape = tape }
         defer { profileTape = outerTape }
@@ -80,13 +94,30 @@ extension Evaluator {
         }
         losses.append(l)
         recordLossUnit(fn, l)
-        guard let tape else { return zeros(like: θ) }
-        let grads = tape.gradients(of: loss, wrt: leaves, releasing: true)  // activations freed as the gradients accumulate
-        if options.profile { addBackward(tape) }
-        var k = 0
-        let g = rebuild(θ, grads, &k)
-        if options.recordGradients { gradients.append(g) }
-        return g
+        return (θ, loss, leaves)
+    }
+
+    /// The executor of `Rules/EvaluationUpdate.swift` at `θ ← θ − η · ∇loss(θ)`: in an evaluation
+    /// pass, loss(θ) evaluated and recorded as `∇loss(θ)` does, and θ's value itself, which is what
+    /// θ − η · 0 gives entry for entry when η in the run's dtype is finite and ≥ +0 (the rule's
+    /// argument). nil when the guard fails: not an evaluation pass, θ not tensors of the run's
+    /// dtype, η not such a number (nothing has run then; the line runs as written).
+    func keptParameters(_ form: EvaluationUpdateForm, _ f: Frame) throws -> Value? {
+        guard !options.applyGradients, case .unary(.gradient, let loss) = form.gradient.kind else { return nil }
+        let θ = try eval(form.parameters, f)
+        func isParameters(_ v: Value) -> Bool {
+            switch v {
+            case .tensor(let t): return t.dtype == dtype
+            case .collection(let c): return c.members.allSatisfy { isParameters($0.value) }
+            default: return false
+            }
+        }
+        guard isParameters(θ), let η = scalarNumber(try eval(form.rate, f)) else { return nil }
+        let converted = scalar(η).value.doubles[0]   // η as the product sees it
+        guard converted.isFinite, converted.sign == .plus else { return nil }
+        ops += 1
+        _ = try differentiatedLoss(loss, form.gradient, f, tape: nil)
+        return θ
     }
 
     func record(_ v: Value, _ tape: Tape, _ leaves: inout [Variable], _ span: Span) throws -> Value {

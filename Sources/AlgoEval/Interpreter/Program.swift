@@ -205,6 +205,9 @@ public struct RunOptions {
     /// Test hook of the gradient check's own tests: GELU's gradient gets ε added (its value is
     /// unchanged), a deliberately wrong VJP that the check must catch. nil in every real run.
     var faultyGELUGradient: Double? = nil
+    /// Columns of one batched call of a loop over sequences (`Evaluator+SequenceLoop`): 2,048 in
+    /// every real run; tests set a few to put a chunk boundary inside a small dataset.
+    var sequenceChunkColumns = 2048
     /// The rewrite rules turned off (`algo run --rules`): the lines they match run as written
     /// (the same values to rounding; for comparisons). Empty: every rule on.
     public var disabledRules: Set<RuleID> = []

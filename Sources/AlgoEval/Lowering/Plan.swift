@@ -66,6 +66,8 @@ enum FusedStatement: Sendable {
     /// A loop over the sequences of a dataset whose call runs on a chunk of them at once
     /// (`Rules/SequenceBatching.swift`, `SequenceLoopBatchingRule`), at the loop.
     case sequenceLoop(SequenceBatchForm)
+    /// `θ ← θ − η · ∇loss(θ)`, which keeps θ in an evaluation pass (`Rules/EvaluationUpdate.swift`).
+    case evaluationUpdate(EvaluationUpdateForm)
 }
 
 /// A whole algorithm as one fused operation.

@@ -33,6 +33,8 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable, Comparable {
     case callMemo = "call-memo"
     /// `θ − η · ∇loss(θ)` as one pass per member of θ, into the gradient's buffer.
     case sgdUpdate = "sgd-update"
+    /// `θ ← θ − η · ∇loss(θ)` in an evaluation pass (zero gradients) keeps θ's members, no arithmetic.
+    case evaluationUpdate = "evaluation-update"
 
     public static func < (a: RuleID, b: RuleID) -> Bool { a.rawValue < b.rawValue }
 

@@ -105,26 +105,43 @@ struct SequenceBatchForm: Sendable {
     /// For the Σ form: its body when it is a picked sum of the call's entries, run as one pick
     /// over all sequences; nil otherwise (and for the loop form).
     var pickedTerms: PickedTermsForm? = nil
+    /// A loop's statements that make the sequence argument (ETraining's lines 3–7), run ahead for
+    /// later iterations; empty when the argument reads nothing the loop body assigns, and for a Σ.
+    var prelude: [Statement] = []
 }
 
 /// Batched sequences in a loop: `for n = a, …, b do … F(θ) ← C(x_n | θ) … end` (DTraining,
-/// EDTraining's shape, run by `evaluate(…)` and the held-out loss of `--eval-every` as an
-/// evaluation pass) runs the callee C once on a chunk of the loop's sequences side by side instead
-/// of once per n, by the same proof and the same executor inside the callee as the Σ form
+/// ETraining, run by `evaluate(…)` and the held-out loss of `--eval-every` as an evaluation pass)
+/// runs the callee C once on a chunk of the loop's sequences side by side instead of once per n,
+/// by the same proof and the same executor inside the callee as the Σ form
 /// (`SequenceBatchingRule`): column j of the batched result belongs to one sequence, and each
 /// iteration's call takes its sequence's slice.
 ///
+/// The sequence of a later iteration must be known before that iteration runs. Either the argument
+/// reads nothing the body assigns (x_n of DTraining), or it reads what the body's **prelude**
+/// assigns: the statements of the body before the one holding the call (ETraining's lines 3–7,
+/// which draw x̃_n from the random generator). The executor then runs the prelude ahead for the
+/// next iterations, in a copy of the frame, from a copy of the generator: the draws of iteration
+/// n + 1 are the next ones after iteration n's prelude, since nothing from the call's statement to
+/// the end of the body draws. Each iteration still runs its prelude as written (drawing from the
+/// real generator), and takes its slice only when its tokens equal those the chunk ran on.
+///
 /// Precondition (proven here): a counting loop whose body holds exactly one algorithm call that
-/// mentions n; exactly one argument of it mentions n, and that argument mentions no name the body
-/// assigns nor the variable of a Σ in the body (so x_n of a later n is known before its iteration
-/// runs: ETraining's x̃_n, drawn in the loop, is not); the parameters do not mention n; the callee draws no random numbers
+/// mentions n; exactly one argument of it mentions n, and that argument mentions no name assigned
+/// from the call's statement on, nor the variable of a Σ there (ETraining's `T̃` of line 7 is
+/// before, θ after); the parameters do not mention n; the callee draws no random numbers
 /// (`CallMemoRule.isDeterministic`: batching reorders the calls) and is column-wise in that
-/// argument except for causal attention (`SequenceColumnsProof`). Run-time guard
-/// (`Evaluator.loopBatchResult`): an evaluation pass (`RunOptions.applyGradients` off: `∇loss(θ)`
-/// is zero and records no tape), the causal-attention rule on, not inside another sequence run;
-/// an iteration's call takes its slice only when its tokens, its other arguments and its parameters
-/// are, value for value, those the chunk ran on (θ ← θ − η · 0 makes new tensors equal to θ); a
-/// chunk of one sequence, or a batched call that fails, runs the calls as written.
+/// argument except for Algorithm 4's lines 4–6 (`SequenceColumnsProof`). When the argument reads a
+/// name the prelude assigns: the prelude reads nothing assigned from the call's statement on, calls
+/// no algorithm, defines no function of θ, takes no `∇`, has no `return` and no `while`, and nothing from the
+/// call's statement on draws a random number. Run-time guard (`Evaluator.loopBatchResult`): an
+/// evaluation pass (`RunOptions.applyGradients` off: `∇loss(θ)` is zero and records no tape), not a
+/// training run, the causal-attention rule on, not inside another sequence run; an iteration's
+/// call takes its slice only when its tokens, its other arguments and its parameters are, value for
+/// value, those the chunk ran on (θ is kept by `evaluation-update`, or θ − η · 0 makes new tensors
+/// equal to θ); a chunk of one sequence, a prelude that fails ahead, or a batched call that fails,
+/// runs the calls as written. Inside the callee each sequence's attention is kept within its
+/// columns, causal or, for `Mask ≡ 1` (ETransformer), full: block-diagonal (`sequenceAttention`).
 struct SequenceLoopBatchingRule: StatementRule {
     let id = RuleID.sequenceBatching
     /// The checked algorithm a call resolves to (`Lowering.lower`'s program).
@@ -134,43 +151,78 @@ struct SequenceLoopBatchingRule: StatementRule {
         guard case .forLoop(let loop) = body[i].kind, case .counting = loop.range else { return nil }
         let n = loop.variable.spelling
         var calls: [Expr] = []
-        var assigned: [String] = []   // bases of the names the body assigns
-        func walk(_ sts: [Statement]) {
+        /// Bases of the names the statements assign, and the variables of their loops, ∀s and Σs.
+        func assigned(_ sts: [Statement]) -> [String] {
+            var out: [String] = []
             for st in sts {
                 switch st.kind {
                 case .assign(let t, _, _):
                     switch t.kind {
-                    case .name(let name): assigned.append(name.base)
-                    case .index(let b, _): if case .name(let name) = b.kind { assigned.append(name.base) }
+                    case .name(let name): out.append(name.base)
+                    case .index(let b, _): if case .name(let name) = b.kind { out.append(name.base) }
                     default: break
                     }
-                case .sample(let sm): if case .name(let name) = sm.target.kind { assigned.append(name.base) }
-                case .forLoop(let l): assigned.append(l.variable.base)
+                case .sample(let sm): if case .name(let name) = sm.target.kind { out.append(name.base) }
+                case .forLoop(let l): out.append(l.variable.base)
                 // A ∀'s variables change within an iteration, as a for loop's do.
-                case .forAll(let variables, _): assigned += variables.map(\.base)
+                case .forAll(let variables, _): out += variables.map(\.base)
                 case .returnValue, .ifThen, .whileLoop, .comment, .error: break
                 }
                 for e in st.expressions {
                     _ = e.first { x -> Bool? in
-                        if case .call = x.kind, let r = a.calls[x.span], !r.isBuiltin, x.mentions(n) { calls.append(x) }
                         // A Σ's variable changes within an iteration: a call reading it is not one per n.
                         if case .sum(let t) = x.kind, let l = t.lower, case .binary(.equal, let w, _) = l.value.kind, let v = Matching.name(w) {
-                            assigned.append(v)
+                            out.append(v)
                         }
                         return nil
                     }
                 }
-                walk(st.substatements)
+                out += assigned(st.substatements)
             }
+            return out
         }
-        walk(loop.body)
+        for st in loop.body {
+            _ = st.contains(expression: { x in
+                if case .call = x.kind, let r = a.calls[x.span], !r.isBuiltin, x.mentions(n) { calls.append(x) }
+                return false
+            })
+        }
         guard calls.count == 1, case .call(let c) = calls[0].kind, let r = a.calls[calls[0].span],
+              let at = loop.body.firstIndex(where: { $0.span.start <= calls[0].span.start && calls[0].span.end <= $0.span.end }),
               !c.parameters.contains(where: { p in p.value.mentions(n) || (p.target?.mentions(n) ?? false) }) else { return nil }
         let varying = c.arguments.indices.filter { c.arguments[$0].mentions(n) }
-        guard varying.count == 1, !assigned.contains(where: { c.arguments[varying[0]].mentions(base: $0) || c.arguments[varying[0]].mentions($0) }),
-              CallMemoRule(callee: callee).isDeterministic(r, seen: []) else { return nil }
+        guard varying.count == 1 else { return nil }
+        let argument = c.arguments[varying[0]]
+        func reads(_ e: Expr, _ names: [String]) -> Bool { names.contains { e.mentions(base: $0) || e.mentions($0) } }
+        let prelude = Array(loop.body[..<at]), rest = Array(loop.body[at...])
+        let after = assigned(rest)
+        guard !reads(argument, after), CallMemoRule(callee: callee).isDeterministic(r, seen: []) else { return nil }
+        var ahead: [Statement] = []
+        if reads(argument, assigned(prelude)) {
+            // The prelude runs ahead for later iterations: it must read nothing the rest assigns,
+            // have no effect but its assignments and its draws, and be the only statements that draw.
+            let draws = rest.contains { st in
+                st.contains(statement: { if case .sample = $0.kind { true } else { false } },
+                            expression: { if case .randomChoice = $0.kind { true } else { false } })
+            }
+            let replayable = prelude.allSatisfy { st in
+                !st.contains(statement: { s in
+                    switch s.kind {
+                    case .returnValue, .whileLoop: return true   // a while loop's step-limit warning would be given twice
+                    case .assign(let t, _, _): if case .call = t.kind { return true } else { return false }
+                    case .sample, .forLoop, .forAll, .ifThen, .comment, .error: return false
+                    }
+                }, expression: { x in
+                    if case .unary(.gradient, _) = x.kind { return true }
+                    if case .call = x.kind, let r = a.calls[x.span], !r.isBuiltin { return true }
+                    return reads(x, after)
+                })
+            }
+            guard !draws, replayable else { return nil }
+            ahead = prelude
+        }
         var proof = SequenceColumnsProof(callee: callee)
         guard proof.call(calls[0], in: a, varying: Set(varying)) else { return nil }
-        return .sequenceLoop(SequenceBatchForm(variable: n, call: c, callExpr: calls[0], argument: varying[0], proof: proof.facts))
+        return .sequenceLoop(SequenceBatchForm(variable: n, call: c, callExpr: calls[0], argument: varying[0], proof: proof.facts, prelude: ahead))
     }
 }
