@@ -2,23 +2,25 @@
 import Synchronization
 
 extension GEMM {
-    /// Computes `problem` on `threads` threads in one dispatch to the pool. C is cut along M when
-    /// M ≥ N (else along N) into parts of whole tiles (`split`). The operand every part needs in
-    /// full (B when cutting M, A when cutting N) is packed whole by each thread into its own
+    /// Computes `problem` on `threads` threads in one dispatch to the pool. C is cut along N, or
+    /// along M where `cutsRows` says so, into parts of whole tiles (`split`). The operand every part
+    /// needs in full (A when cutting N, B when cutting M) is packed whole by each thread into its own
     /// buffer; then the threads claim parts of C from an atomic counter until none is left (a
     /// thread slowed by another process simply takes fewer). Packing per thread repeats a cheap
     /// copy but keeps each thread's packed operand in its own core's cache: packed once and
     /// shared, half of it was written by the other core and crossed between the caches on every
-    /// call (measured interleaved: 4–7 points of the two-core peak slower on 256³, 384³,
+    /// call (measured interleaved on Zen 3: 4–7 points of the two-core peak slower on 256³, 384³,
     /// 384×384·384×256, 256×64·64×256 and 65×384·384×256; the same on 1024² and
-    /// 1152×384·384×256). No thread waits for another, so this is correct
-    /// even when `Parallel.forEach` runs the bodies one after another. Every element of C is
-    /// computed by the same arithmetic as on one thread, so the result is bit-identical for every
-    /// thread count.
+    /// 1152×384·384×256; on Zen 4, 2026-12-07, 1024² with B packed once in chunks claimed by
+    /// either thread: packing took each thread 1.4 ms instead of 0.55 ms for the whole of B, since
+    /// every line it wrote had been read by the other core in the previous call). No thread waits
+    /// for another, so this is correct even when `Parallel.forEach` runs the bodies one after
+    /// another. Every element of C is computed by the same arithmetic as on one thread, so the
+    /// result is bit-identical for every thread count.
     static func runParallel(_ problem: Problem, m: Int, n: Int, threads: Int) {
         var problem = problem
         let k = problem.k, kc = min(problem.blocking.kc, k)
-        let byRows = m >= n
+        let byRows = cutsRows(m: m, n: n, k: k, threads: threads)
         if byRows { problem.nPad = (n + nr - 1) / nr * nr } else { problem.mPad = problem.edgeFrom }
         let parts = split(m: m, n: n, byRows: byRows, threads: threads, blocking: problem.blocking)
         let nextPart = Progress()
@@ -45,6 +47,36 @@ extension GEMM {
                 own.run(rows: parts[p].rows, cols: parts[p].cols)
             }
         }
+    }
+
+    /// Whether `runParallel` cuts C along M (parts of whole 16-row panels, B packed whole by each
+    /// thread) rather than along N (parts of 6-column panels, A packed whole by each thread): only
+    /// when M ≥ N and either N has fewer than `2 · partsPerThread` panels per thread (96 columns on
+    /// 2 threads) or op(A) is much taller than op(B) is wide and too large for a fair share of L3
+    /// (M ≥ 4·N and M·k ≥ 2²², 16 MB): each part streams the whole packed operand it shares, at
+    /// 4 bytes per multiply-add divided by the part's width, which is then far smaller along M.
+    ///
+    /// Until 2026-12-07 every product with M ≥ N was cut along M. Cutting along N is faster on
+    /// Zen 4 although each thread then packs all of A: a part's columns of C are contiguous, its
+    /// packed B block stays in L2 and A's blocks stream past it, where a part of rows writes short
+    /// pieces of every column of C (sharing a cache line with the neighbouring part at each end
+    /// when C is not 64-byte aligned) and streams the whole packed B past its few rows. Measured
+    /// (256-bit kernels, 2 threads; GFLOP/s, median / fastest call; along M → along N):
+    /// - the same process alternating the two cuts call by call, 1.5 s per shape: 512³ 198/205 →
+    ///   203/209, 1024² 174/188 → 187/197, 2048² 175/179 → 185/197, 384×256·256×384 dA 207/209 →
+    ///   215/217, 1536×256·256×384 dA 163/181 → 186/208, 256×64·64×256 dB = Aᵀ·dC 112/125 → 165/176;
+    ///   along M was ahead by 2–5 % on N = 256 products with k ≤ 384 (384×384·384×256 205/208 →
+    ///   196/198) and on 1536×2048·2048×384 dA (161/174 → 150/171);
+    /// - separate processes alternating, each timing 1- and 2-thread calls in turn as `algo bench
+    ///   gemm` does: 384×384·384×256 182/188 → 192/196, 256³ 179/185 → 192/194, 1536×384·384×256
+    ///   173/182 → 177/187, 384×1536·1536×256 163/172 → 166/178, GPT-2's 2304×768·768×1024 180/185
+    ///   → 194/200, 1536×2048·2048×384 dA 173/177 → 171/176, 1152×384·384×256 178/185 → 179/190;
+    ///   2 threads only: 50257×768·768×1024 193/195 → 190/192 (along M by this rule);
+    /// - narrow N stays along M: 256×256·256×64 dA (11 panels) 153/181 → 148/162.
+    static func cutsRows(m: Int, n: Int, k: Int, threads: Int) -> Bool {
+        if m < n { return false }
+        let panels = (n + nr - 1) / nr
+        return panels < 2 * partsPerThread * threads || (m >= 4 * n && m * k >= 1 << 22)
     }
 
     /// The next part of C to claim, shared by the threads of one parallel call.

@@ -55,6 +55,40 @@ import Testing
         }
     }
 
+    /// Products that split, cut both ways (`GEMM.cutsRows` on 2 threads): M < N (along N), M ≥ N
+    /// with N narrow (11 panels: along M), M ≥ N otherwise (along N, so every part has the edge
+    /// rows, m mod 16 = 10 and 10). Sizes are not multiples of the 16×6 tiles, k not of 8.
+    /// 1, 2 and 3 threads give the same bits (each entry of C is computed by the same arithmetic
+    /// in any part), and the reference's values within `GEMMCase.mismatch`'s bound (2·(k+3)·2⁻²⁴
+    /// times Σ|alpha·a·b| + |beta·c|: each side rounds at most k + 3 times).
+    @Test(arguments: transposes)
+    func eitherCutIsBitIdenticalOnEveryThreadCount(transA: Bool, transB: Bool) {
+        for (m, n, k, byRows) in [(70, 301, 130, false), (700, 61, 70, true), (330, 200, 40, false), (250, 100, 130, false)] {
+            #expect(m * n * k >= GEMM.parallelThreshold)
+            #expect(GEMM.cutsRows(m: m, n: n, k: k, threads: 2) == byRows, "m=\(m) n=\(n) k=\(k)")
+            let t = GEMMCase(transA: transA, transB: transB, m: m, n: n, k: k, beta: 0.5)
+            let one = with(threads: 1) { t.fast() }
+            for threads in [2, 3] {
+                let other = with(threads: threads) { t.fast() }
+                #expect(one == other, "\(threads) threads: m=\(m) n=\(n) k=\(k)")
+            }
+            #expect(t.mismatch(one) == nil, "m=\(m) n=\(n) k=\(k)")
+        }
+    }
+
+    /// `cutsRows` on the benchmark's shapes (`algo bench gemm`, m, n, k: C is m×n, the sum over k)
+    /// on 2 threads: along N but for 11-panel N (256×256·256×64 dA) and GPT-2's unembedding
+    /// (op(A) 154 MB, M ≥ 4·N), and a 16 MB op(A) 42 times taller than N is wide.
+    @Test func cutsRowsOnBenchmarkShapes() {
+        let alongM = [(256, 64, 256), (50257, 1024, 768), (4200, 100, 1000)]
+        let alongN = [(256, 256, 256), (512, 512, 512), (1024, 1024, 1024), (2048, 2048, 2048), (1152, 256, 384),
+                      (384, 256, 384), (1536, 256, 384), (384, 256, 1536), (2304, 1024, 768), (1536, 384, 2048),
+                      (1152, 384, 256), (1536, 384, 256), (384, 384, 256), (384, 256, 65), (256, 256, 64),
+                      (65, 256, 384), (1536, 2048, 384), (384, 2048, 1536), (4200, 100, 998)]
+        for (m, n, k) in alongM { #expect(GEMM.cutsRows(m: m, n: n, k: k, threads: 2), "m=\(m) n=\(n) k=\(k)") }
+        for (m, n, k) in alongN { #expect(!GEMM.cutsRows(m: m, n: n, k: k, threads: 2), "m=\(m) n=\(n) k=\(k)") }
+    }
+
     /// `Parallel.forRanges` hands out contiguous pieces that cover 0..<count exactly once, on
     /// any thread count, split or not (below the work threshold it is one piece).
     @Test func forRangesCoversEveryItemOnce() {
