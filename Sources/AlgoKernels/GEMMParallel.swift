@@ -22,7 +22,8 @@ extension GEMM {
         let k = problem.k, kc = min(problem.blocking.kc, k)
         let byRows = cutsRows(m: m, n: n, k: k, threads: threads)
         if byRows { problem.nPad = (n + nr - 1) / nr * nr } else { problem.mPad = problem.edgeFrom }
-        let parts = split(m: m, n: n, byRows: byRows, threads: threads, blocking: problem.blocking)
+        let parts = split(m: m, n: n, byRows: byRows, threads: threads, blocking: problem.blocking,
+                          pairs: problem.unit == .bits512)
         let nextPart = Progress()
         let final = problem
         Parallel.forEach(threads) { _ in
@@ -95,9 +96,12 @@ extension GEMM {
     /// Cuts C along M (parts of whole 16-row panels, at most `mc` rows) or along N (whole 6-column
     /// panels, at most `nc` columns) into a multiple of `threads` parts (at least
     /// `partsPerThread · threads`, fewer only when there are fewer panels) whose panel counts
-    /// differ by at most one, so that threads running at the same speed finish together.
-    static func split(m: Int, n: Int, byRows: Bool, threads: Int, blocking: Blocking) -> [Part] {
-        let (extent, tile, cap) = byRows ? (m, mr, blocking.mc) : (n, nr, blocking.nc)
+    /// differ by at most one, so that threads running at the same speed finish together. With
+    /// `pairs` the tiles are pairs of panels (32 rows or 12 columns), the 512-bit kernels' tiles, so
+    /// that only the last part can end in a lone panel (which runs the 16×6 or 16×12 tile).
+    static func split(m: Int, n: Int, byRows: Bool, threads: Int, blocking: Blocking, pairs: Bool = false) -> [Part] {
+        let (extent, panel, cap) = byRows ? (m, mr, blocking.mc) : (n, nr, blocking.nc)
+        let tile = pairs ? 2 * panel : panel
         let tiles = (extent + tile - 1) / tile
         let capTiles = max(1, cap / tile)
         var count = partsPerThread * threads

@@ -58,9 +58,10 @@ import Testing
     /// Products that split, cut both ways (`GEMM.cutsRows` on 2 threads): M < N (along N), M ≥ N
     /// with N narrow (11 panels: along M), M ≥ N otherwise (along N, so every part has the edge
     /// rows, m mod 16 = 10 and 10). Sizes are not multiples of the 16×6 tiles, k not of 8.
-    /// 1, 2 and 3 threads give the same bits (each entry of C is computed by the same arithmetic
-    /// in any part), and the reference's values within `GEMMCase.mismatch`'s bound (2·(k+3)·2⁻²⁴
-    /// times Σ|alpha·a·b| + |beta·c|: each side rounds at most k + 3 times).
+    /// 1, 2 and 3 threads give the same bits on every vector unit (each entry of C is computed by
+    /// the same arithmetic in any part; the 512-bit path cuts at pairs of panels), and the
+    /// reference's values within `GEMMCase.mismatch`'s bound (2·(k+3)·2⁻²⁴ times
+    /// Σ|alpha·a·b| + |beta·c|: each side rounds at most k + 3 times).
     @Test(arguments: transposes)
     func eitherCutIsBitIdenticalOnEveryThreadCount(transA: Bool, transB: Bool) {
         for (m, n, k, byRows) in [(70, 301, 130, false), (700, 61, 70, true), (330, 200, 40, false), (250, 100, 130, false)] {
@@ -68,9 +69,11 @@ import Testing
             #expect(GEMM.cutsRows(m: m, n: n, k: k, threads: 2) == byRows, "m=\(m) n=\(n) k=\(k)")
             let t = GEMMCase(transA: transA, transB: transB, m: m, n: n, k: k, beta: 0.5)
             let one = with(threads: 1) { t.fast() }
-            for threads in [2, 3] {
-                let other = with(threads: threads) { t.fast() }
-                #expect(one == other, "\(threads) threads: m=\(m) n=\(n) k=\(k)")
+            for unit in VectorUnit.available {
+                for threads in [2, 3] {
+                    let other = with(threads: threads) { t.fast(unit: unit) }
+                    #expect(one == other, "\(unit.bits)-bit kernels, \(threads) threads: m=\(m) n=\(n) k=\(k)")
+                }
             }
             #expect(t.mismatch(one) == nil, "m=\(m) n=\(n) k=\(k)")
         }
@@ -114,26 +117,29 @@ import Testing
 
     /// The parts of C that `GEMM.split` hands to threads tile C exactly: contiguous, starting on
     /// tile boundaries, within the cache-block cap, a multiple of the thread count (or one part per
-    /// tile when there are fewer tiles), and balanced: tile counts differ by at most one.
+    /// tile when there are fewer tiles), and balanced: tile counts differ by at most one. The tiles
+    /// are 16-row or 6-column panels, or pairs of them (`pairs`, for the 512-bit kernels).
     @Test func splitCoversCInBalancedTileAlignedParts() {
         let blocking = GEMM.Blocking.standard
         for threads in [2, 3] {
             for byRows in [true, false] {
-                let tile = byRows ? GEMM.mr : GEMM.nr, cap = byRows ? blocking.mc : blocking.nc
-                for extent in [1, 5, 16, 17, 65, 100, 256, 384, 1000, 1024, 1536, 2304, 20_000] {
-                    let (m, n) = byRows ? (extent, 7) : (7, extent)
-                    let parts = GEMM.split(m: m, n: n, byRows: byRows, threads: threads, blocking: blocking)
-                    let ranges = parts.map { byRows ? $0.rows : $0.cols }
-                    let others = parts.map { byRows ? $0.cols : $0.rows }
-                    let tiles = (extent + tile - 1) / tile
-                    let label = "threads=\(threads) byRows=\(byRows) extent=\(extent)"
-                    #expect(others.allSatisfy { $0 == 0..<7 }, "\(label)")
-                    #expect(ranges.first?.lowerBound == 0 && ranges.last?.upperBound == extent, "\(label)")
-                    #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }, "\(label)")
-                    #expect(ranges.allSatisfy { !$0.isEmpty && $0.lowerBound % tile == 0 && $0.count <= cap }, "\(label)")
-                    #expect(parts.count % threads == 0 || parts.count == tiles, "\(label): \(parts.count) parts")
-                    let counts = ranges.map { ($0.count + tile - 1) / tile }
-                    #expect(counts.max()! - counts.min()! <= 1, "\(label): tiles per part \(counts)")
+                for pairs in [false, true] {
+                    let tile = (byRows ? GEMM.mr : GEMM.nr) * (pairs ? 2 : 1), cap = byRows ? blocking.mc : blocking.nc
+                    for extent in [1, 5, 16, 17, 65, 100, 256, 384, 1000, 1024, 1536, 2304, 20_000] {
+                        let (m, n) = byRows ? (extent, 7) : (7, extent)
+                        let parts = GEMM.split(m: m, n: n, byRows: byRows, threads: threads, blocking: blocking, pairs: pairs)
+                        let ranges = parts.map { byRows ? $0.rows : $0.cols }
+                        let others = parts.map { byRows ? $0.cols : $0.rows }
+                        let tiles = (extent + tile - 1) / tile
+                        let label = "threads=\(threads) byRows=\(byRows) pairs=\(pairs) extent=\(extent)"
+                        #expect(others.allSatisfy { $0 == 0..<7 }, "\(label)")
+                        #expect(ranges.first?.lowerBound == 0 && ranges.last?.upperBound == extent, "\(label)")
+                        #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }, "\(label)")
+                        #expect(ranges.allSatisfy { !$0.isEmpty && $0.lowerBound % tile == 0 && $0.count <= cap }, "\(label)")
+                        #expect(parts.count % threads == 0 || parts.count == tiles, "\(label): \(parts.count) parts")
+                        let counts = ranges.map { ($0.count + tile - 1) / tile }
+                        #expect(counts.max()! - counts.min()! <= 1, "\(label): tiles per part \(counts)")
+                    }
                 }
             }
         }
