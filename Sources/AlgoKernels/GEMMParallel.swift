@@ -52,32 +52,30 @@ extension GEMM {
 
     /// Whether `runParallel` cuts C along M (parts of whole 16-row panels, B packed whole by each
     /// thread) rather than along N (parts of 6-column panels, A packed whole by each thread): only
-    /// when M ≥ N and either N has fewer than `2 · partsPerThread` panels per thread (96 columns on
-    /// 2 threads) or op(A) is much taller than op(B) is wide and too large for a fair share of L3
-    /// (M ≥ 4·N and M·k ≥ 2²², 16 MB): each part streams the whole packed operand it shares, at
-    /// 4 bytes per multiply-add divided by the part's width, which is then far smaller along M.
+    /// when M ≥ N and N has fewer than `2 · partsPerThread` panels per thread (96 columns on 2
+    /// threads: the parts would be 1–2 panels), or op(A) is more than 4 times op(B) (M > 4·N), or
+    /// at least twice op(B) and 4 MB or more (M ≥ 2·N, M·k ≥ 2²⁰). Every part streams the whole
+    /// packed operand it shares, and each thread packs all of it: when op(A) is much the larger,
+    /// that should be op(B).
     ///
-    /// Until 2026-12-07 every product with M ≥ N was cut along M. Cutting along N is faster on
-    /// Zen 4 although each thread then packs all of A: a part's columns of C are contiguous, its
-    /// packed B block stays in L2 and A's blocks stream past it, where a part of rows writes short
+    /// Until 2026-12-07 every product with M ≥ N was cut along M. Along N is faster on the squares
+    /// and most transformer products on Zen 4: a part's columns of C are contiguous, its packed B
+    /// block stays in L2 and A's packed blocks stream past it, where a part of rows writes short
     /// pieces of every column of C (sharing a cache line with the neighbouring part at each end
-    /// when C is not 64-byte aligned) and streams the whole packed B past its few rows. Measured
-    /// (256-bit kernels, 2 threads; GFLOP/s, median / fastest call; along M → along N):
-    /// - the same process alternating the two cuts call by call, 1.5 s per shape: 512³ 198/205 →
-    ///   203/209, 1024² 174/188 → 187/197, 2048² 175/179 → 185/197, 384×256·256×384 dA 207/209 →
-    ///   215/217, 1536×256·256×384 dA 163/181 → 186/208, 256×64·64×256 dB = Aᵀ·dC 112/125 → 165/176;
-    ///   along M was ahead by 2–5 % on N = 256 products with k ≤ 384 (384×384·384×256 205/208 →
-    ///   196/198) and on 1536×2048·2048×384 dA (161/174 → 150/171);
-    /// - separate processes alternating, each timing 1- and 2-thread calls in turn as `algo bench
-    ///   gemm` does: 384×384·384×256 182/188 → 192/196, 256³ 179/185 → 192/194, 1536×384·384×256
-    ///   173/182 → 177/187, 384×1536·1536×256 163/172 → 166/178, GPT-2's 2304×768·768×1024 180/185
-    ///   → 194/200, 1536×2048·2048×384 dA 173/177 → 171/176, 1152×384·384×256 178/185 → 179/190;
-    ///   2 threads only: 50257×768·768×1024 193/195 → 190/192 (along M by this rule);
-    /// - narrow N stays along M: 256×256·256×64 dA (11 panels) 153/181 → 148/162.
+    /// when C is not 64-byte aligned) and streams the whole packed B past its few rows; with k = 64
+    /// the row parts sometimes ran at half speed. Measured on Zen 4 (256-bit kernels, 2 threads,
+    /// GFLOP/s median / fastest call, along M → along N): the two cuts alternating call by call in
+    /// one process, 1.5 s per shape: 512³ 198/205 → 203/209, 1024² 174/188 → 187/197, 2048² 175/179
+    /// → 185/197, 384×256·256×384 dA 207/209 → 215/217, 1536×256·256×384 dA 163/181 → 186/208,
+    /// 256×64·64×256 dB = Aᵀ·dC 112/125 → 165/176; narrow N, 256×256·256×64 dA, 153/181 → 148/162.
+    /// In `algo bench gemm` runs (before and after alternating; `Sources/AlgoKernels/README.md`,
+    /// "Two threads") along N lost 5–15 points of the peak on 1152×384·384×256 C, 1536×384·384×256
+    /// C and 384×1536·1536×256 dB = Aᵀ·dC (M = 1152 or 1536 > 4·N), GPT-2's 2304×768·768×1024 and
+    /// 1536×2048·2048×384 dA (M ≥ 2·N, op(A) 7 and 12 MB): these stay along M.
     static func cutsRows(m: Int, n: Int, k: Int, threads: Int) -> Bool {
         if m < n { return false }
         let panels = (n + nr - 1) / nr
-        return panels < 2 * partsPerThread * threads || (m >= 4 * n && m * k >= 1 << 22)
+        return panels < 2 * partsPerThread * threads || m > 4 * n || (m >= 2 * n && m * k >= 1 << 20)
     }
 
     /// The next part of C to claim, shared by the threads of one parallel call.
