@@ -220,7 +220,8 @@ struct BenchModel {
           = 3 × forward per sequence (∇ of each product is two products of its size); element-wise work not counted.
         needed: train = 4 bytes × (2·|θ| + B·activations), activations per sequence = L·(ℓ·(6·d_e + 2·d_mlp + 2) + H·ℓ²)
           + ℓ·(d_e + 1) + N_V·ℓ (layer-norm outputs and 1/σ, Q, K, V, softmax(S), Y, the MLP's U and GELU(U), P);
-          forward = 4·|θ|. ratio = peak RSS / needed (the runtime's own baseline, printed in JSON, is included).
+          forward = 4·|θ|. ratio = peak RSS / needed (the runtime's own baseline included); above base = (peak RSS − the
+          process's RSS before any tensor, ~23 MB) / needed.
         """
 
     /// One `model` measurement, derived figures included.
@@ -239,7 +240,13 @@ struct BenchModel {
         var tokensPerSecond: Double { Double(tokens) / (ms.median / 1000) }
         var needed: Int { job.neededBytes }
 
-        static let tableHeader = "config phase   batch threads   ms median [min – max]        tokens/s  GFLOP/s  %peak   peak RSS   needed  ratio"
+        static let tableHeader = "config phase   batch threads   ms median [min – max]        tokens/s  GFLOP/s  %peak   peak RSS   needed  ratio  above base"
+
+        /// Peak RSS over what the run needs, and the same without the process's own baseline (the
+        /// runtime and libraries before any tensor, `baselineRSSBytes`), which no model size changes.
+        var memoryRatios: (whole: Double, aboveBaseline: Double) {
+            (Double(sample.peakRSSBytes) / Double(needed), Double(max(0, sample.peakRSSBytes - sample.baselineRSSBytes)) / Double(needed))
+        }
 
         var tableLine: String {
             let m = ms
@@ -247,7 +254,7 @@ struct BenchModel {
                 + BenchModel.left(String(format: "%5d %7d  %10.2f [%.2f – %.2f]", job.batch, job.threads, m.median, m.min, m.max), 48)
                 + String(format: "%9.0f %8.1f %5.1f%% ", tokensPerSecond, gflops, 100 * gflops / peak)
                 + BenchModel.right(BenchModel.megabytes(sample.peakRSSBytes), 10) + BenchModel.right(BenchModel.megabytes(needed), 11)
-                + String(format: " %5.2f×", Double(sample.peakRSSBytes) / Double(needed))
+                + String(format: " %5.2f× %10.2f×", memoryRatios.whole, memoryRatios.aboveBaseline)
         }
 
         var json: String {
@@ -257,7 +264,7 @@ struct BenchModel {
                 + "\"tokens\":\(tokens),\"tokens_per_s\":\(num(tokensPerSecond, 1)),\"flops\":\(num(flops, 0)),\"gflops\":\(num(gflops, 3)),"
                 + "\"peak_gflops\":\(num(peak, 2)),\"peak_fraction\":\(num(gflops / peak, 4)),"
                 + "\"peak_rss_bytes\":\(sample.peakRSSBytes),\"baseline_rss_bytes\":\(sample.baselineRSSBytes),\"isolated\":\(sample.isolated),"
-                + "\"needed_bytes\":\(needed),\"memory_ratio\":\(num(Double(sample.peakRSSBytes) / Double(needed), 3)),"
+                + "\"needed_bytes\":\(needed),\"memory_ratio\":\(num(memoryRatios.whole, 3)),\"memory_ratio_above_baseline\":\(num(memoryRatios.aboveBaseline, 3)),"
                 + "\"N_V\":\(c.N_V),\"ell\":\(c.ℓ),\"L\":\(c.L),\"H\":\(c.H),\"d_e\":\(c.d_e),\"d_mlp\":\(c.d_mlp),\"parameters\":\(c.parameterCount)}"
         }
     }

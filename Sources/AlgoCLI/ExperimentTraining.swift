@@ -3,20 +3,17 @@ import AlgoEval
 import AlgoTensor
 import Foundation
 
-/// The training-run flags of `algo run` for an experiment's training lines (`θ̂ ← DTrainingAdam(…)`),
-/// as a training file has them: a progress display per line, `--checkpoint F` every
-/// `--checkpoint-every N` steps, at the line's last step and on Ctrl-C (metadata
+/// The training-run flags (`TrainingFlags`) applied to an experiment's training lines
+/// (`θ̂ ← DTrainingAdam(…)`), as a training file has them: a progress display per line,
+/// `--checkpoint F` every `--checkpoint-every N` steps, at the line's last step and on Ctrl-C (metadata
 /// `algo.experiment.line` names the line), `--resume F` (the experiment re-runs its lines up to the
 /// checkpoint's training line, which the evaluator resumes bit-identically; later lines run on),
 /// `--eval-every N` (the held-out loss of the line's later `evaluate(…, θ̂)`, every N steps and at the
 /// last), and `--loss-svg F` (one file per training line: F, or F-2.svg … when there are several).
 final class ExperimentTraining: @unchecked Sendable {
-    enum Failure: Error { case usage(String), file(FileProblem) }
-
     let progress: ProgressOptions
     let sink: ProgressSink
-    let checkpointPath: String?, every: Int, evalEvery: Int?, lossSVG: String?
-    let resumePath: String?, resume: Checkpoint?
+    let flags: TrainingFlags
     private let lock = NSLock()
     private var monitor: TrainingMonitor?
     private var resumeUsed = false
@@ -25,66 +22,37 @@ final class ExperimentTraining: @unchecked Sendable {
     /// The last checkpoint written: its line and step.
     private var saved: (line: String, step: Int)? = nil
 
-    private init(progress: ProgressOptions, live: Bool, checkpointPath: String?, every: Int, evalEvery: Int?, lossSVG: String?, resumePath: String?, resume: Checkpoint?) {
-        self.progress = progress; sink = ProgressSink(live: live)
-        self.checkpointPath = checkpointPath; self.every = every; self.evalEvery = evalEvery; self.lossSVG = lossSVG
-        self.resumePath = resumePath; self.resume = resume
-    }
-
-    /// The flags read once: a bad number is a usage error (exit 2), an unreadable `--resume` exit 3.
-    static func make(_ args: Arguments, progress: ProgressOptions, live: Bool) -> Result<ExperimentTraining, Failure> {
-        var every = 100
-        if let e = args.value("checkpoint-every") {
-            guard let v = Int(e), v >= 1 else { return .failure(.usage("`--checkpoint-every` takes a number of steps ≥ 1")) }
-            every = v
-        }
-        var evalEvery: Int? = nil
-        if let e = args.value("eval-every") {
-            guard let v = Int(e), v >= 1 else { return .failure(.usage("`--eval-every` takes a number of steps ≥ 1")) }
-            evalEvery = v
-        }
-        var resume: Checkpoint? = nil
-        if let rp = args.value("resume") {
-            switch Checkpoint.read(rp) {
-            case .success(let c): resume = c
-            case .failure(let e): return .failure(.file(FileProblem.checkpoint(rp, flag: "resume", e)))
-            }
-        }
-        return .success(ExperimentTraining(progress: progress, live: live, checkpointPath: args.value("checkpoint"), every: every, evalEvery: evalEvery,
-                                           lossSVG: args.value("loss-svg"), resumePath: args.value("resume"), resume: resume))
+    init(flags: TrainingFlags, progress: ProgressOptions, live: Bool) {
+        self.flags = flags; self.progress = progress; sink = ProgressSink(live: live)
     }
 
     /// The training run of one training line: monitor, checkpoints, held-out loss, resume.
     func start(_ call: TrainingCall) throws -> TrainingRun {
         var snapshot: TrainingSnapshot? = nil
-        if let c = resume, let path = resumePath, c.metadata[TrainingCall.lineKey] == call.line {
+        if let (path, c) = flags.resume, c.metadata[TrainingCall.lineKey] == call.line {
             snapshot = try TrainingCheckpoint.snapshot(from: c, path: path, expecting: call.identity, at: call.span)
             lock.lock(); resumeUsed = true; lock.unlock()
         }
-        if evalEvery != nil, call.heldOut == nil {
+        if flags.evalEvery != nil, call.heldOut == nil {
             throw RuntimeError(.noHeldOutSet, "`--eval-every`: no later line evaluates what line \(call.line) trains, so it has no held-out set", at: call.span,
                                notes: ["the held-out set of a training line `θ̂ ← T(…)` is the dataset of the first later line `loss ← evaluate(T′(z_{1:N_test}, θ̂))`"])
         }
         let index = curves.count
         // A resumed line's curve starts with the checkpoint's losses and held-out points.
-        let heldBefore = snapshot == nil ? [] : Self.heldOut(from: resume?.metadata[Self.heldOutKey] ?? "")
+        let heldBefore = snapshot == nil ? [] : Self.heldOut(from: flags.resume?.checkpoint.metadata[Self.heldOutKey] ?? "")
         curves.append((call.algorithm, call.line, snapshot?.tokenLosses ?? [], heldBefore))
         var display = progress.display(total: call.totalSteps)
         let monitor = TrainingMonitor { [self] step, boundary in
             var held: Double? = nil
-            if let n = evalEvery, let h = call.heldOut, step.step % n == 0 || step.step == step.totalSteps || step.stopping {
-                let loss = try h.loss(boundary.snapshot().parameters)
+            if let h = call.heldOut, let loss = try flags.heldOutLoss(step, boundary, h.loss) {
                 held = loss
                 curves[index].heldOut.append((step.step, loss))
             }
             curves[index].losses.append(step.lossPerToken)
             if let text = display.update(step, now: ProcessInfo.processInfo.systemUptime, heldOut: held) { sink.write(text) }
-            if let path = checkpointPath, step.step % every == 0 || step.stopping || step.step == step.totalSteps {
-                var metadata = call.metadata
-                metadata[Self.heldOutKey] = curves[index].heldOut.map { "\($0.step):\($0.loss)" }.joined(separator: ",")
-                if case .failure(let e) = TrainingCheckpoint.write(boundary.snapshot(), identity: call.identity, metadata: metadata, to: path) {
-                    throw FileProblem.unwritable(path, flag: "checkpoint", "at step \(step.step) of line \(call.line): \(e.description)")
-                }
+            var metadata = call.metadata
+            metadata[Self.heldOutKey] = curves[index].heldOut.map { "\($0.step):\($0.loss)" }.joined(separator: ",")
+            if try flags.checkpoint(step, boundary, identity: call.identity, metadata: metadata, line: call.line) {
                 lock.lock(); saved = (call.line, step.step); lock.unlock()
             }
             if step.step == step.totalSteps || step.stopping {
@@ -117,15 +85,15 @@ final class ExperimentTraining: @unchecked Sendable {
     /// What is on disk after a Ctrl-C outside a training line.
     func savedText() -> String {
         lock.lock(); let s = saved; lock.unlock()
-        if let s, let path = checkpointPath {
+        if let s, let path = flags.checkpointPath {
             return "the checkpoint \(path) holds θ after step \(s.step) of training line \(s.line); θ̂ was not written (the `return` line writes it)"
         }
-        return "nothing was saved: θ̂ is written by the `return` line, and files written before are as they were" + (checkpointPath == nil ? " (`--checkpoint FILE` saves a training line's state)" : "")
+        return "nothing was saved: θ̂ is written by the `return` line, and files written before are as they were" + (flags.checkpointPath == nil ? " (`--checkpoint FILE` saves a training line's state)" : "")
     }
 
     /// What is on disk after a Ctrl-C during a training line (its monitor saved the checkpoint at that step).
     func stoppedText() -> String {
-        guard let path = checkpointPath else {
+        guard let path = flags.checkpointPath else {
             return "no checkpoint was saved (run with `--checkpoint FILE` to be able to `--resume FILE`); θ̂ was not written and files written before are as they were"
         }
         return "the checkpoint \(path) holds it: run the same command with `--resume \(path)` to continue"
@@ -134,7 +102,7 @@ final class ExperimentTraining: @unchecked Sendable {
     /// A `--resume` checkpoint that names no training line of the experiment (E0581): checked
     /// before the first line runs, and (`ran`) after the run, when no training line took it.
     func unusedResume(_ span: Span, trainingLines: [String], ran: Bool) -> RuntimeError? {
-        guard let path = resumePath, let c = resume else { return nil }
+        guard let (path, c) = flags.resume else { return nil }
         lock.lock(); let used = resumeUsed; lock.unlock()
         if ran ? used : c.metadata[TrainingCall.lineKey].map(trainingLines.contains) == true { return nil }
         let line = c.metadata[TrainingCall.lineKey]
@@ -152,7 +120,7 @@ final class ExperimentTraining: @unchecked Sendable {
 
     /// `--loss-svg`: every training line's curve (losses, held-out points); the first that cannot be written (E0007).
     func writeLossCurves() -> FileProblem? {
-        guard let path = lossSVG else { return nil }
+        guard let path = flags.lossSVG else { return nil }
         for (k, c) in curves.enumerated() {
             let title = "\(c.algorithm) (line \(c.line)): loss per step" + (c.heldOut.isEmpty ? "" : " and held-out loss")
             let file = Self.curvePath(path, k + 1, of: curves.count)

@@ -7,7 +7,8 @@ import Foundation
 /// line printing its value; `--data`, `--set` and `--output` replace the header's values. Its
 /// training lines take the flags of a training run (`ExperimentTraining`): progress,
 /// `--checkpoint`/`--checkpoint-every`/`--resume`, `--loss-svg`, `--eval-every`; `--params` gives
-/// `initialise(…)` a checkpoint's θ; `--profile` profiles every run the experiment makes.
+/// `initialise(…)` a checkpoint's θ (tensors it does not read: E0552, an error with `--strict`);
+/// `--profile` profiles every run the experiment makes.
 extension RunCommand {
     func runExperiment(_ loaded: LoadedProgram, _ args: Arguments, _ options: RunOptions, setDims: [String: Int], setReals: [String: Double],
                        checkpoint: Checkpoint?, _ reporter: inout Reporter, _ output: inout Output) -> ExitCode {
@@ -15,15 +16,18 @@ extension RunCommand {
         runner.dataOverride = args.value("data")
         runner.outputOverride = args.value("output")
         runner.parameters = checkpoint.map(RunSession.parameters(from:))
+        // `--params` tensors `initialise(…)` does not read: warning E0552 after the run, an error with --strict.
+        let unread = UnreadParameters(args)
+        runner.unusedParameters = unread.report
         for (k, v) in setDims { runner.overrides[k] = String(v) }
         for (k, v) in setReals { runner.overrides[k] = String(v) }
         guard let progress = ProgressOptions(args, &output) else { return .usage }
-        let training: ExperimentTraining
-        switch ExperimentTraining.make(args, progress: progress, live: output.live) {
-        case .success(let t): training = t
-        case .failure(.usage(let m)): output.err("algo run: error: \(m)"); return .usage
-        case .failure(.file(let problem)): return problem.report(reporter, &output)
+        let flags: TrainingFlags
+        switch TrainingFlags.read(args) {
+        case .success(let f): flags = f
+        case .failure(let f): return f.report(reporter, &output)
         }
+        let training = ExperimentTraining(flags: flags, progress: progress, live: output.live)
         // Lines go to stdout when the run ends; on a terminal they are also shown on stderr as they come.
         final class Lines: @unchecked Sendable { var all: [String] = []; var line = " " }
         let lines = Lines()
@@ -58,6 +62,7 @@ extension RunCommand {
             if let e = training.unusedResume(span, trainingLines: runner.trainingLines, ran: true) { throw e }
             for l in lines.all { output.out(l) }
             if options.profile { output.out(ProfileTable.text(result.profile, title: "every run of the experiment")) }
+            reporter.emit(unread.warnings, &output)
         } catch {
             for l in lines.all { output.out(l) }
             code = report(error, training, &reporter, &output)
@@ -81,6 +86,9 @@ extension RunCommand {
             return .output
         case let e as FileProblem:
             return e.report(reporter, &output)
+        case let f as RunFailure:
+            reporter.emit(f.diagnostics, &output)
+            return .diagnostics
         default:
             output.err("algo run: error: \(error)")
             return .diagnostics

@@ -19,36 +19,48 @@ extension RunCommand {
         // With a checkpoint the model's dimensions come from it; N_epochs still has its default.
         if checkpoint != nil, dims["N_epochs"] == nil { dims["N_epochs"] = RunSession.trainingDimensions["N_epochs"] }
         do {
-            var elements: [String: [Int: [Int]]] = [:]
-            if let text = args.value("input") {
-                for part in text.split(separator: ";") {
-                    let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).precomposedStringWithCanonicalMapping }
-                    guard kv.count == 2 else { output.err("algo run: error: `--input` takes `NAME=VALUE;…`, not `\(part)`"); return .usage }
-                    guard let (name, i) = RunSession.datasetElement(kv[0], a) else {
-                        let bases = RunSession.datasetInputs(a).map { "`\($0.base)_1`, `\($0.base)_2`, …" }.joined(separator: " and ")
-                        output.err("algo run: error: `\(a.name)` trains on a dataset: give its sequences as \(bases) (`--input 'x_1=3,1,4;x_2=2,7,1'`), not `\(kv[0])`")
-                        return .usage
-                    }
-                    let v = try RunSession.parseInput(kv[1], kind: .tokens, name: kv[0], dtype: options.dtype, at: a.syntax.title.span)
-                    if case .tokens(let ids) = v { elements[name, default: [:]][i] = ids }
-                }
-            }
+            var elements = try Self.datasetElements(args, "input", a, dtype: options.dtype) ?? [:]
             let builtIn = elements.isEmpty
             if builtIn { elements = RunSession.defaultDatasetElements(a) }
             let (inputs, count) = try RunSession.dataset(elements, a)
             guard count > 0 else { output.err("algo run: error: the dataset is empty"); return .usage }
             dims = try RunSession.datasetDimensions(a, count: count, given: dims)
             let nv = dims["N_V"] ?? (checkpoint == nil ? fallback["N_V"] : nil)
-            if let nv, let bad = elements.values.flatMap({ $0.values.flatMap { $0 } }).first(where: { $0 < 1 || $0 > nv }) {
-                throw RuntimeError(.invalidInput, "token \(bad) of the dataset is outside the vocabulary 1…\(nv) (set N_V with --set)", at: a.syntax.title.span)
+            func checkVocabulary(_ elements: [String: [Int: [Int]]], _ what: String) throws {
+                if let nv, let bad = elements.values.flatMap({ $0.values.flatMap { $0 } }).first(where: { $0 < 1 || $0 > nv }) {
+                    throw RuntimeError(.invalidInput, "token \(bad) of \(what) is outside the vocabulary 1…\(nv) (set N_V with --set)", at: a.syntax.title.span)
+                }
+            }
+            try checkVocabulary(elements, "the dataset")
+            // `--held-out`: a second dataset, never trained on; its loss before and after, and every
+            // `--eval-every N` steps (an evaluation pass at that step's θ, with its own evaluator).
+            var heldOut: (inputs: [String: Value], dims: [String: Int])? = nil, heldCount = 0
+            if let held = try Self.datasetElements(args, "held-out", a, dtype: options.dtype) {
+                try checkVocabulary(held, "the held-out set")
+                let hInputs: [String: Value], hCount: Int
+                do { (hInputs, hCount) = try RunSession.dataset(held, a) } catch var e as RuntimeError {
+                    e.diagnostic.message = "`--held-out`: " + e.diagnostic.message
+                    throw e
+                }
+                guard hCount > 0 else { output.err("algo run: error: the held-out set is empty"); return .usage }
+                if let b = dims["B"], RunSession.isMinibatch(a), hCount % b != 0 {
+                    output.err("algo run: error: the held-out set has \(hCount) sequence\(hCount == 1 ? "" : "s"), which the batch size B = \(b) does not divide"); return .usage
+                }
+                var given = dims
+                given["N_data"] = nil; given["N_batches"] = nil
+                heldOut = (hInputs, try RunSession.datasetDimensions(a, count: hCount, given: given))
+                heldCount = hCount
+            }
+            if args.value("eval-every") != nil, heldOut == nil {
+                output.err("algo run: error: `--eval-every` needs a held-out set: give it with `--held-out 'x_1=…;x_2=…'` (the `--input` dataset is all training data)")
+                return .usage
             }
 
             // Training flags: checkpoints, resume, progress, the loss curve.
-            let checkpointPath = args.value("checkpoint")
-            var every = 100
-            if let e = args.value("checkpoint-every") {
-                guard let v = Int(e), v >= 1 else { output.err("algo run: error: `--checkpoint-every` takes a number of steps ≥ 1"); return .usage }
-                every = v
+            let flags: TrainingFlags
+            switch TrainingFlags.read(args) {
+            case .success(let f): flags = f
+            case .failure(let f): return f.report(reporter, &output)
             }
             guard let progress = ProgressOptions(args, &output) else { return .usage }
             let merged = dims.merging(fallback) { a, _ in a }
@@ -59,29 +71,28 @@ extension RunCommand {
             let checkpointMeta = Self.metadata(source, dims: merged, reals: modelReals,
                                                usedDims: RunReport.dimensionsUsed(a, loaded.program).union(RunReport.modelDimensions(loaded)).filter { merged[$0] != nil && !trainingOnly.contains($0) }.sorted(), a,
                                                tokenizer: tokenizer)
-            var resume: TrainingSnapshot? = nil
-            if let rp = args.value("resume") {
-                switch Checkpoint.read(rp) {
-                case .success(let c): resume = try TrainingCheckpoint.snapshot(from: c, path: rp, expecting: identity, at: a.syntax.title.span)
-                case .failure(let e): return FileProblem.checkpoint(rp, flag: "resume", e).report(reporter, &output)
-                }
-            }
+            let resume = try flags.resume.map { try TrainingCheckpoint.snapshot(from: $0.checkpoint, path: $0.path, expecting: identity, at: a.syntax.title.span) }
             let perEpoch = RunSession.tokensPerStep(a, inputs: inputs, dims: merged)
             if let epochs = merged["N_epochs"] { try SizeBudget.checkSteps(epochs: epochs, stepsPerEpoch: perEpoch.count, at: a.syntax.title.span) }
             let total = merged["N_epochs"].map { $0 * perEpoch.count }
             if let k = resume?.step, let total, k > total {
-                throw RuntimeError(.resumeMismatch, "`\(args.value("resume")!)` is at step \(k), but this run has only \(total) steps", at: a.syntax.title.span)
+                throw RuntimeError(.resumeMismatch, "`\(flags.resume?.path ?? "")` is at step \(k), but this run has only \(total) steps", at: a.syntax.title.span)
             }
             var display = progress.display(total: total)
             let sink = ProgressSink(live: output.live)
             var savedStep: Int? = nil
-            let monitor = TrainingMonitor { step, boundary in
-                if let text = display.update(step, now: ProcessInfo.processInfo.systemUptime) { sink.write(text) }
-                guard let path = checkpointPath, step.step % every == 0 || step.stopping || step.step == step.totalSteps else { return }
-                if case .failure(let e) = TrainingCheckpoint.write(boundary.snapshot(), identity: identity, metadata: checkpointMeta, to: path) {
-                    throw FileProblem.unwritable(path, flag: "checkpoint", "at step \(step.step): \(e.description)")
+            let heldOutLoss = heldOut.map { h in
+                { (θ: [(name: String, tensor: Tensor)]) throws -> Double in
+                    try RunSession.evaluationPass(loaded, dims: h.dims, reals: reals, inputs: h.inputs, parameters: Dictionary(θ, uniquingKeysWith: { a, _ in a }),
+                                                  options: options, fallback: fallback).evaluator.meanLossPerToken
                 }
-                savedStep = step.step
+            }
+            var heldPoints: [(step: Int, loss: Double)] = []
+            let monitor = TrainingMonitor { step, boundary in
+                var held: Double? = nil
+                if let h = heldOutLoss, let loss = try flags.heldOutLoss(step, boundary, h) { held = loss; heldPoints.append((step.step, loss)) }
+                if let text = display.update(step, now: ProcessInfo.processInfo.systemUptime, heldOut: held) { sink.write(text) }
+                if try flags.checkpoint(step, boundary, identity: identity, metadata: checkpointMeta) { savedStep = step.step }
             }
             let interrupt = output.live ? InterruptHandler {
                 monitor.requestStop()
@@ -92,20 +103,15 @@ extension RunCommand {
             let start = Date()
             let r: RunSession.TrainingResult
             // `--params` tensors θ does not read: warning E0552 after the run, an error with --strict.
-            var unused: Diagnostic? = nil
-            let strict = args.has("strict"), params = args.value("params") ?? ""
+            let unread = UnreadParameters(args)
             do {
                 r = try RunSession.train(loaded, dims: dims, reals: reals, inputs: inputs,
                                          parameters: checkpoint.map(RunSession.parameters(from:)), options: options, fallback: fallback,
                                          training: TrainingRun(monitor: monitor, resume: resume),
-                                         unusedParameters: { names in
-                                             let d = Self.unusedParameters(names, loaded.target, path: params, strict: strict)
-                                             if strict { throw RunFailure([d]) }
-                                             unused = d
-                                         })
+                                         unusedParameters: { try unread.report($0, loaded.target) })
                 sink.write(display.finish())
                 if !sink.live { output.err(sink.buffered) }
-                if let unused { reporter.emit([unused], &output) }
+                reporter.emit(unread.warnings, &output)
             } catch let e as FileProblem {
                 sink.write(display.finish())
                 if !sink.live { output.err(sink.buffered) }
@@ -114,7 +120,7 @@ extension RunCommand {
                 sink.write(display.finish())
                 if !sink.live { output.err(sink.buffered) }
                 let code = Self.report(Self.namingCheckpoints(error, args), &reporter, &output)
-                if let path = checkpointPath {
+                if let path = flags.checkpointPath {
                     output.err(savedStep.map { "the last good checkpoint, step \($0), is kept in \(path)" } ?? "no checkpoint was written to \(path) before the run stopped")
                 }
                 return code
@@ -142,11 +148,12 @@ extension RunCommand {
             } else {
                 s += "training: \(r.stepLosses.count) \(method) steps (N_epochs = \(r.dims["N_epochs"] ?? 0) × N_data = \(count), one sequence per step)\n"
             }
-            if let k = resume?.step { s += "resumed at step \(k) from \(args.value("resume")!)\n" }
+            if let k = resume?.step, let path = flags.resume?.path { s += "resumed at step \(k) from \(path)\n" }
             // The loss curve is optional: written after θ̂, and its failure never loses θ̂.
             func writeLossSVG(_ output: inout Output) -> Bool {
-                guard let svg = args.value("loss-svg") else { return true }
-                if case .failure(let e) = LossPlotSVG.write(losses: r.stepLossesPerToken, title: "\(a.name): loss per step", to: svg) {
+                guard let svg = flags.lossSVG else { return true }
+                let title = "\(a.name): loss per step" + (heldPoints.isEmpty ? "" : " and held-out loss")
+                if case .failure(let e) = LossPlotSVG.write(losses: r.stepLossesPerToken, title: title, heldOut: heldPoints, to: svg) {
                     _ = FileProblem.unwritable(svg, flag: "loss-svg", e.reason).report(reporter, &output); return false
                 }
                 return true
@@ -157,7 +164,7 @@ extension RunCommand {
                 s += String(format: "loss before: %.4f nats per predicted token\n", r.lossBeforePerToken)
                 if options.profile { s += ProfileTable.text(r.evaluator.profile, title: "training pass, until the stop") }
                 output.out(s)
-                if let path = checkpointPath {
+                if let path = flags.checkpointPath {
                     output.err("algo run: stopped at step \(k); the checkpoint \(path) holds it: run the same command with `--resume \(path)` to continue")
                 } else {
                     output.err("algo run: stopped at step \(k); no checkpoint was saved (run with `--checkpoint FILE` to be able to `--resume FILE`)")
@@ -168,6 +175,10 @@ extension RunCommand {
             s += String(format: "loss after:  %.4f nats per predicted token\n", r.lossAfterPerToken)
             s += "  (the mean of −log P over every token the algorithm's loss(θ) predicts in the dataset"
             s += a.hyperparameterNames.contains("p_mask") ? "; the same masks (seed \(options.seed)) before and after)\n" : ")\n"
+            if let h = heldOutLoss {
+                if !r.initial.isEmpty { s += String(format: "held-out loss before: %.4f nats per predicted token\n", try h(r.initial)) }
+                s += String(format: "held-out loss after:  %.4f nats per predicted token (--held-out: %d %@, not trained on)\n", try h(r.parameters), heldCount, heldCount == 1 ? "sequence" : "sequences")
+            }
             s += String(format: "time: %.1f ms (%@)\n", seconds * 1000, options.dtype == .f64 ? "float64" : "float32")
             if options.profile { s += ProfileTable.text(r.evaluator.profile, title: "the training pass") }
             output.out(s)
@@ -183,6 +194,9 @@ extension RunCommand {
                 output.out("wrote θ̂ (\(r.parameters.count) parameters, named as `algo params` lists them) to \(out)")
             }
             return writeLossSVG(&output) ? .ok : .output
+        } catch let e as UsageError {
+            output.err("algo run: error: \(e.message)")
+            return .usage
         } catch {
             return Self.report(Self.namingCheckpoints(error, args), &reporter, &output)
         }

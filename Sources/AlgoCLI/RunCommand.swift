@@ -46,7 +46,8 @@ struct RunCommand: Command {
         of other .algo text, hyperparameters or dataset is refused, E0510–E0514). Ctrl-C stops at the
         next step, saves the checkpoint and exits 130; a second Ctrl-C exits at once. A loss that
         becomes NaN/∞ stops the run (E0503) and keeps the last checkpoint. `--loss-svg F` plots the
-        loss of every step and its moving average.
+        loss of every step and its moving average. `--held-out 'x_1=…;…'` is a second dataset, never
+        trained on: its loss before and after, and every `--eval-every N` steps.
         Experiments (`Experiment N:` files, Algorithms/Experiments/): run line by line, printing each
         value; `--data PATH` replaces the data file, `--set` the header's values, `--output` the
         checkpoint's path, `--params` the θ of `initialise(…)`; each training line takes the training
@@ -81,7 +82,8 @@ struct RunCommand: Command {
             Arguments.Spec("resume", value: true, help: "training: continue the run that wrote this --checkpoint file (same command line)"),
             Arguments.Spec("loss-svg", value: true, help: "training: write the loss curve (every step and a moving average) as SVG"),
             Arguments.Spec("log-every", value: true, help: "training: steps between log lines when stderr is not a terminal (default a tenth of the run)"),
-            Arguments.Spec("eval-every", value: true, help: "experiments: the held-out loss (the set a later `evaluate(…, θ̂)` line names) every N steps, on the progress and the --loss-svg plot"),
+            Arguments.Spec("held-out", value: true, help: "training: a held-out dataset, `x_1=3,1,4;x_2=…` as --input, never trained on: its loss before and after (and with --eval-every)"),
+            Arguments.Spec("eval-every", value: true, help: "training: the held-out loss (--held-out, or the set an experiment's later `evaluate(…, θ̂)` line names) every N steps, on the progress and the --loss-svg plot"),
             KernelOptions.threadsFlag,
             DiagnosticFormat.flag,
         ]
@@ -129,13 +131,8 @@ struct RunCommand: Command {
                 let inputs = try Self.inputs(args, loaded.target, checkpoint: checkpoint, tokenizer: tokenizer, dtype: options.dtype)
                 var setup = RunSetup(dims: dims, reals: reals, inputs: inputs, parameters: checkpoint.map(RunSession.parameters(from:)),
                                      mask: mask, options: options, fallback: RunSession.defaultDimensions, defaultInputs: true)
-                var unused: Diagnostic? = nil
-                let strict = args.has("strict"), params = args.value("params") ?? ""
-                setup.unusedParameters = { names in
-                    let d = Self.unusedParameters(names, loaded.target, path: params, strict: strict)
-                    if strict { throw RunFailure([d]) }
-                    unused = d
-                }
+                let unread = UnreadParameters(args)
+                setup.unusedParameters = { try unread.report($0, loaded.target) }
                 let start = Date()
                 let result = try Pipeline.run(loaded, setup)
                 var samples: [(seed: UInt64, value: Value)] = []
@@ -152,7 +149,7 @@ struct RunCommand: Command {
                                        setGiven: !set.dims.isEmpty || !set.reals.isEmpty, options: options, tokenizer: tokenizer,
                                        seconds: Date().timeIntervalSince(start))
                 report.samples = samples
-                reporter.emit((unused.map { [$0] } ?? []) + result.evaluator.warnings, &output)
+                reporter.emit(unread.warnings + result.evaluator.warnings, &output)
                 output.out(report.text)
                 return Self.writeOutputs(args, report, reporter, &output)
             } catch let e as UsageError {
@@ -231,14 +228,23 @@ struct RunCommand: Command {
         return (checkpoint, tokenizer)
     }
 
-    /// Warning (error with `--strict`) E0552 naming the tensors of `--params` that the algorithm does
-    /// not read (`names`, from `Pipeline.run`): a conversion mistake otherwise goes unnoticed.
-    static func unusedParameters(_ names: [String], _ a: LoadedAlgorithm, path: String, strict: Bool) -> Diagnostic {
-        let shown = names.prefix(8).map { "`\($0)`" }.joined(separator: ", ") + (names.count > 8 ? ", …" : "")
-        var d = Diagnostic(.unusedTensors, "\(names.count) tensor\(names.count == 1 ? "" : "s") of `\(path)` \(names.count == 1 ? "is" : "are") no parameter of `\(a.name)`: \(shown)",
-                           at: Span(file: path, start: 0, end: 0), severity: strict ? .error : .warning)
-        d.notes.append("`algo params \(a.file)` lists the names it reads; a checkpoint of another algorithm (or a conversion mistake) leaves tensors unread")
-        return d
+    /// A training algorithm's dataset given as `--FLAG 'x_1=3,1,4;x_2=…'` (`--input`, `--held-out`):
+    /// its sequences by input name and index, nil when the flag is not given. A part that is not
+    /// `NAME=VALUE` or names no dataset element is a usage error.
+    static func datasetElements(_ args: Arguments, _ flag: String, _ a: LoadedAlgorithm, dtype: DType) throws -> [String: [Int: [Int]]]? {
+        guard let text = args.value(flag) else { return nil }
+        var elements: [String: [Int: [Int]]] = [:]
+        for part in text.split(separator: ";") {
+            let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).precomposedStringWithCanonicalMapping }
+            guard kv.count == 2 else { throw UsageError("`--\(flag)` takes `NAME=VALUE;…`, not `\(part)`") }
+            guard let (name, i) = RunSession.datasetElement(kv[0], a) else {
+                let bases = RunSession.datasetInputs(a).map { "`\($0.base)_1`, `\($0.base)_2`, …" }.joined(separator: " and ")
+                throw UsageError("`\(a.name)` trains on a dataset: give its sequences as \(bases) (`--\(flag) 'x_1=3,1,4;x_2=2,7,1'`), not `\(kv[0])`")
+            }
+            let v = try RunSession.parseInput(kv[1], kind: .tokens, name: kv[0], dtype: dtype, at: a.syntax.title.span)
+            if case .tokens(let ids) = v { elements[name, default: [:]][i] = ids }
+        }
+        return elements
     }
 
     /// Dimensions, reals and the mask: the checkpoint's (with a checkpoint, dimensions come from it

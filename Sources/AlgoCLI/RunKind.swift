@@ -12,21 +12,19 @@ enum RunKind {
 
     /// The flags of `algo run` this kind does not use, each with what to do instead.
     var inapplicable: [(flag: String, why: String)] {
-        let heldOut = "needs a held-out set, which only an experiment names (its `evaluate(…, θ̂)` line); a training algorithm's dataset is all training data"
         switch self {
         case .forward:
             let training = "applies to training algorithms (DTraining, DTrainingAdam, …)"
             return [("checkpoint", training), ("checkpoint-every", training), ("resume", training), ("loss-svg", training),
-                    ("log-every", training), ("eval-every", heldOut), ("data", "applies to experiment files")]
+                    ("log-every", training), ("held-out", training), ("eval-every", training), ("data", "applies to experiment files")]
         case .training:
             let sampling = "applies to algorithms that sample (DInference, GPT2Inference, …): a training run draws no tokens"
             return [("text", "does not give a dataset: give it with `--input 'x_1=…;x_2=…'`"),
-                    ("eval-every", heldOut),
                     ("data", "applies to experiment files"), ("samples", sampling), ("top-k", sampling)]
         case .experiment:
             let header = "is not read by experiment files: an experiment's header names its data, values and output"
             return [("input", header), ("text", header), ("tokenizer", header), ("save-params", header),
-                    ("strict", "applies to forward runs with `--params` (an experiment's `initialise` checks the layout, not unread tensors, yet)"),
+                    ("held-out", "is not read by experiment files: an experiment's held-out set is the data of its `evaluate(…, θ̂)` line"),
                     ("samples", "applies to one sampling algorithm run alone: an experiment's lines say how many samples it draws")]
         }
     }

@@ -119,12 +119,12 @@ public struct Checkpoint: Sendable {
 
     /// A tensor as a safetensors entry: same shape, elements in row-major order, little-endian.
     public static func entry(name: String, tensor: Tensor) -> SafetensorsEntry {
-        let reversed = tensor.permuted(Array((0..<tensor.rank).reversed()))
-        let data: [UInt8]
-        switch tensor.dtype {
-        case .f32: data = littleEndianBytes(reversed.floats)
-        case .f64: data = littleEndianBytes(reversed.doubles)
-        }
+        #if _endian(big)
+        #error("checkpoints are written as the memory of little-endian floats")
+        #endif
+        // Row-major is the column-major order of the reversed dimensions, laid out once (a view
+        // from `algo convert` is not made dense first).
+        let data = tensor.permuted(Array((0..<tensor.rank).reversed())).denseBytes
         return SafetensorsEntry(name: name, dtype: SafetensorsDType(tensor.dtype), shape: tensor.shape, data: data)
     }
 
@@ -203,15 +203,6 @@ func halfToFloatBits(_ h: UInt16) -> UInt32 {
         return sign | UInt32(e - 15 + 127) << 23 | (m & 0x3FF) << 13
     }
     return sign | UInt32(exponent - 15 + 127) << 23 | mantissa << 13
-}
-
-/// The little-endian bytes of `values`: their memory as it is (every platform `algo` builds for is
-/// little-endian), copied once (a checkpoint's largest tensor is held once more while written).
-private func littleEndianBytes<F: BinaryFloatingPoint>(_ values: [F]) -> [UInt8] {
-    #if _endian(big)
-    #error("checkpoints are written as the memory of little-endian floats")
-    #endif
-    return values.withUnsafeBytes { Array($0) }
 }
 
 /// Metadata conventions of `algo` checkpoints.

@@ -25,6 +25,9 @@ public struct ExperimentRunner {
     /// `--params`: θ by checkpoint name, which `initialise(…)` returns (verified against its layout)
     /// instead of drawing it.
     public var parameters: [String: Tensor]? = nil
+    /// Called by `initialise(…)` with the `--params` tensors its algorithm does not read (sorted):
+    /// `algo run` warns (E0552), or refuses with `--strict` by throwing, before any training line.
+    public var unusedParameters: (([String], LoadedAlgorithm) throws -> Void)? = nil
     /// Receives one line per experiment line (and the header's values).
     public var log: (String) -> Void = { _ in }
     /// Told the line about to run (`algo run` says which line a Ctrl-C interrupted).
@@ -349,6 +352,8 @@ public struct ExperimentRunner {
             }
             // `--params`: the checkpoint's θ, every tensor present with its shape (E0506).
             try RunSession.verify(given, specs, at: e.span)
+            let unused = RunSession.unread(given, specs)
+            if !unused.isEmpty, let report = unusedParameters { try report(unused, callee) }
             log("   θ from --params (\(specs.count) tensors)")
             return .collection(Evaluator.collection(Self.ordered(given.mapValues { $0.converted(to: options.dtype) }, specs)))
         case "evaluate":

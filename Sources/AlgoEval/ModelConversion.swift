@@ -186,7 +186,7 @@ public enum ModelConversion {
             : [("lm_head.weight", "wte.weight")]
         for (copy, of) in tied {
             guard let c = stored[copy] else { continue }
-            guard let o = stored[of], c.shape == o.shape, c.doubles == o.doubles else {
+            guard let o = stored[of], c.hasSameBits(as: o) else {
                 throw ConversionError("`\(copy)` differs from `\(of)`: the model is not tied, and the shipped algorithm ties them")
             }
             read.insert(copy)
@@ -201,13 +201,14 @@ public enum ModelConversion {
         return ConvertedModel(tensors: out, metadata: metadata, unused: unused)
     }
 
-    /// The `algo` tensor a layout reads out of stored tensor `s` (dense, a copy).
+    /// The `algo` tensor a layout reads out of stored tensor `s`: a view of its storage (no copy; the
+    /// converted model holds the stored tensors once, and each is laid out as it is written).
     static func extract(_ s: Tensor, _ layout: NameLayout, head h: Int, dims: [String: Int], stored: String) throws -> Tensor {
         switch layout {
-        case .same: return s.contiguous()
+        case .same: return s
         case .transposed:
             guard s.rank == 2 else { throw ConversionError("`\(stored)` is not a matrix") }
-            return s.transposed.copy()
+            return s.transposed
         case .head(let block, let transposed):
             guard let d = dims["d_e"], let da = dims["d_attn"] else { throw ConversionError("no d_e") }
             let m = transposed && s.rank == 2 ? s.transposed : s
@@ -216,7 +217,7 @@ public enum ModelConversion {
                 throw ConversionError("`\(stored)` has shape \(s.shape.map(String.init).joined(separator: "×")), too small for head \(h) of block \(block)")
             }
             let upper = m.rank == 2 ? [lo + da, m.shape[1]] : [lo + da]
-            return m.slice(lower: m.rank == 2 ? [lo, 0] : [lo], upper: upper).copy()
+            return m.slice(lower: m.rank == 2 ? [lo, 0] : [lo], upper: upper)
         }
     }
 
@@ -250,7 +251,8 @@ public enum ModelConversion {
         guard let L = dims["L"], let H = dims["H"], L >= 1, H >= 1 else { throw ConversionError("cannot tell L and H from the checkpoint") }
         if let d = dims["d_e"] { dims["d_attn"] = dims["d_attn"] ?? d / H }
 
-        // Each stored tensor from the algo tensors that a rule reads out of it, in rule order.
+        // Each stored tensor from the algo tensors that a rule reads out of it, in rule order: views
+        // where it is one tensor, the heads stacked where it is several (laid out as it is written).
         var pieces: [String: [(layout: NameLayout, head: Int, tensor: Tensor)]] = [:]
         var order: [String] = []
         for rule in format.rules {
@@ -269,15 +271,15 @@ public enum ModelConversion {
             let ps = pieces[storedName]!
             let t: Tensor
             switch ps[0].layout {
-            case .same: t = ps[0].tensor.contiguous()
-            case .transposed: t = ps[0].tensor.transposed.copy()
+            case .same: t = ps[0].tensor
+            case .transposed: t = ps[0].tensor.transposed
             case .head(_, let transposed):
                 let blocks = ps.sorted { a, b in
                     guard case .head(let ba, _) = a.layout, case .head(let bb, _) = b.layout else { return false }
                     return (ba, a.head) < (bb, b.head)
                 }
                 let stacked = Tensor.concat(blocks.map(\.tensor), axis: 0)
-                t = transposed ? stacked.transposed.copy() : stacked
+                t = transposed ? stacked.transposed : stacked
             }
             let prefix = format == .hfGPT2 ? "transformer." : (format == .nanoGPT ? "transformer." : "")
             out.append((prefix + storedName, t))

@@ -145,6 +145,45 @@ public struct Tensor: @unchecked Sendable {
         }
     }
 
+    /// All elements in column-major order as the bytes of their memory (little-endian floats on
+    /// every platform `algo` builds for), laid out once: no dense copy of a strided view first (a
+    /// checkpoint's tensor as it is written, `Checkpoint.entry`).
+    public var denseBytes: [UInt8] {
+        let size = dtype == .f32 ? MemoryLayout<Float>.size : MemoryLayout<Double>.size
+        let base = dtype == .f32 ? UnsafeRawPointer(storage.floats) : UnsafeRawPointer(storage.doubles)
+        if isContiguous { return Array(UnsafeRawBufferPointer(start: base + offset * size, count: count * size)) }
+        return [UInt8](unsafeUninitializedCapacity: count * size) { out, n in
+            guard let dst = UnsafeMutableRawPointer(out.baseAddress) else { n = 0; return }
+            let dense = Shape.contiguousStrides(shape)
+            switch dtype {
+            case .f32:
+                let ps = storage.floats
+                rows4(shape, dense, 0, strides, offset) { o, _, i, n0, _, s0 in
+                    for k in 0..<n0 { dst.storeBytes(of: ps[i + k * s0], toByteOffset: (o + k) * 4, as: Float.self) }
+                }
+            case .f64:
+                let ps = storage.doubles
+                rows4(shape, dense, 0, strides, offset) { o, _, i, n0, _, s0 in
+                    for k in 0..<n0 { dst.storeBytes(of: ps[i + k * s0], toByteOffset: (o + k) * 8, as: Double.self) }
+                }
+            }
+            n = count * size
+        }
+    }
+
+    /// Whether `other` has the same dtype, shape and elements bit for bit (a tied weight stored
+    /// twice), compared in place when both are dense.
+    public func hasSameBits(as other: Tensor) -> Bool {
+        guard dtype == other.dtype, shape == other.shape else { return false }
+        guard isContiguous, other.isContiguous else { return denseBytes == other.denseBytes }
+        let size = dtype == .f32 ? MemoryLayout<Float>.size : MemoryLayout<Double>.size
+        func bytes(_ t: Tensor) -> UnsafeRawBufferPointer {
+            let base = t.dtype == .f32 ? UnsafeRawPointer(t.storage.floats) : UnsafeRawPointer(t.storage.doubles)
+            return UnsafeRawBufferPointer(start: base + t.offset * size, count: t.count * size)
+        }
+        return bytes(self).elementsEqual(bytes(other))
+    }
+
     // MARK: - Copy on write
 
     /// A dense copy (always fresh storage).

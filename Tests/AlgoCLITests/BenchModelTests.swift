@@ -53,6 +53,11 @@ struct BenchModelTests {
             #expect((o["peak_rss_bytes"] as! Int) > 0 && (o["isolated"] as! Bool) == false)
             let needed = train ? Self.toy.trainingBytes(batch: batch) : Self.toy.parameterBytes
             #expect((o["needed_bytes"] as! Int) == needed)
+            // The two memory ratios (3 decimals) follow from the bytes printed beside them.
+            let peakRSS = Double(o["peak_rss_bytes"] as! Int), base = Double(o["baseline_rss_bytes"] as! Int)
+            #expect(abs((o["memory_ratio"] as! Double) - peakRSS / Double(needed)) <= 0.0005 + 1e-9)
+            #expect(abs((o["memory_ratio_above_baseline"] as! Double) - max(0, peakRSS - base) / Double(needed)) <= 0.0005 + 1e-9)
+            #expect(base > 0 && base <= peakRSS)
             #expect((o["config"] as! String) == "toy" && (o["threads"] as! Int) == 1)
         }
         let overhead = try #require(objects.first { $0["kind"] as? String == "overhead" })

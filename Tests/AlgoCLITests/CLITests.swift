@@ -147,7 +147,8 @@ func runCLI(_ args: [String]) -> (ExitCode, Output) {
 }
 
 /// A flag that means nothing for what `algo run` runs is refused (exit 2), not silently ignored
-/// (issue 15): training flags on a forward run, `--text` and `--eval-every` on training, and the
+/// (issue 15): training flags on a forward run, `--text` on training (and `--eval-every` without
+/// `--held-out`), and the
 /// flags an experiment does not read (`Sources/AlgoCLI/README.md` has the whole table).
 @Suite struct InapplicableFlagTests {
     static let algorithms = RunCommandTests.repository + "/Algorithms/"
@@ -156,8 +157,10 @@ func runCLI(_ args: [String]) -> (ExitCode, Output) {
         ("DTransformer.algo", ["--resume", "r.safetensors"], "`--resume` applies to training algorithms"),
         ("DTransformer.algo", ["--loss-svg", "l.svg"], "`--loss-svg` applies to training algorithms"),
         ("DTransformer.algo", ["--data", "d.txt"], "`--data` applies to experiment files"),
-        ("DTransformer.algo", ["--eval-every", "5"], "`--eval-every` needs a held-out set"),
-        ("DTraining.algo", ["--eval-every", "5"], "`--eval-every` needs a held-out set"),
+        ("DTransformer.algo", ["--eval-every", "5"], "`--eval-every` applies to training algorithms"),
+        ("DTransformer.algo", ["--held-out", "x_1=1,2"], "`--held-out` applies to training algorithms"),
+        ("DTraining.algo", ["--eval-every", "5"], "`--eval-every` needs a held-out set: give it with `--held-out"),
+        ("Experiments/CharGPT.algo", ["--held-out", "x_1=1,2"], "`--held-out` is not read by experiment files"),
         ("DTraining.algo", ["--data", "d.txt"], "`--data` applies to experiment files"),
         ("Experiments/CharGPT.algo", ["--input", "x=1,2"], "`--input` is not read by experiment files"),
         ("Experiments/CharGPT.algo", ["--save-params", "p.safetensors"], "`--save-params` is not read by experiment files"),

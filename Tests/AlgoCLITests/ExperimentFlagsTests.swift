@@ -83,6 +83,22 @@ struct ExperimentFlagsTests {
         #expect(code == .diagnostics && o.stderr.contains("error[E0506]"), "\(o.stderr)")
     }
 
+    @Test("--params with a tensor initialise(…) does not read: warning E0552 after the run; with --strict an error before any line trains, and no θ̂ written")
+    func paramsUnread() throws {
+        let dir = try ExperimentTests.scratch()
+        var (code, o) = runCLI(try Self.charGPT(dir, ["--output", dir + "/a.safetensors", "--strict"]))
+        #expect(code == .ok && !o.stderr.contains("E0552"), "\(o.stderr)")
+        var c = try Checkpoint.read(dir + "/a.safetensors").get()
+        c.tensors.append(("W_stray", Tensor(shape: [2], floats: [1, 2])))
+        try Checkpoint.write(tensors: c.tensors, metadata: c.metadata, to: dir + "/stray.safetensors").get()
+        (code, o) = runCLI(try Self.charGPT(dir, ["--params", dir + "/stray.safetensors"]))
+        #expect(code == .ok && o.stderr.contains("warning[E0552]") && o.stderr.contains("`W_stray`") && o.stdout.contains("loss_after"), "\(o.stderr)")
+        // Its own checkpoint, under --strict, reads without a word (above); the stray tensor stops the run.
+        (code, o) = runCLI(try Self.charGPT(dir, ["--params", dir + "/stray.safetensors", "--strict", "--output", dir + "/never.safetensors"]))
+        #expect(code == .diagnostics && o.stderr.contains("error[E0552]") && !o.stdout.contains("loss_after"), "\(o.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/never.safetensors"))
+    }
+
     @Test("--profile of an experiment: one table over every run it made, callee lines included (MHAttention 1–2, Attention), slowest first")
     func experimentProfile() throws {
         let dir = try ExperimentTests.scratch()
@@ -129,7 +145,7 @@ struct ExperimentFlagsTests {
         #expect(rows.first { $0.name == "DTraining line 1" }.map { $0.backward == 0 } == true)
     }
 
-    @Test("--eval-every: a training file has no held-out set (exit 2, saying why); an experiment line that nothing evaluates later is E0580")
+    @Test("--eval-every: a training file without --held-out has no held-out set (exit 2, saying why); an experiment line that nothing evaluates later is E0580")
     func evalEveryRefusals() throws {
         var (code, o) = runCLI(["run", Self.algorithms + "DTraining.algo", "--eval-every", "5"])
         #expect(code == .usage && o.stderr.contains("`--eval-every` needs a held-out set"), "\(o.stderr)")

@@ -73,6 +73,46 @@ struct TrainingRunCLITests {
         func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) { inText = false }
     }
 
+    /// The value printed after `label` (four decimals, as `algo run` prints losses).
+    static func printed(_ label: String, _ text: String) -> Double? {
+        guard let r = text.range(of: label) else { return nil }
+        return Double(text[r.upperBound...].drop { $0 == " " }.prefix { !$0.isWhitespace })
+    }
+
+    @Test("--held-out: its loss before is the loss before of a run trained on it (same seed, same θ); its loss after is that of θ̂ on it; --eval-every 4 draws its points; θ̂ is unchanged by it")
+    func heldOutSet() throws {
+        let held = "x_1=1,2,3,4,5,6,7,8;x_2=4,5,6,7,8,9,1,2;x_3=9,8,7,6,5,4,3,2"
+        let plain = Self.temporary(".safetensors"), with = Self.temporary(".safetensors"), svg = Self.temporary(".svg")
+        defer { for f in [plain, with, svg] { try? FileManager.default.removeItem(atPath: f) } }
+        let train = ["run", Self.algorithms + "DTraining.algo", "--set", "N_epochs=3"]
+        var (code, o) = runCLI(train + ["--output", plain])
+        #expect(code == .ok, "\(o.stderr)")
+        (code, o) = runCLI(train + ["--output", with, "--held-out", held, "--eval-every", "4", "--loss-svg", svg])
+        #expect(code == .ok, "\(o.stderr)")
+        // Measuring the held-out set runs its own evaluator: the training is untouched.
+        #expect(try Self.parameterBytes(plain) == Self.parameterBytes(with))
+        let before = try #require(Self.printed("held-out loss before:", o.stdout)), after = try #require(Self.printed("held-out loss after:", o.stdout))
+        #expect(o.stdout.contains("(--held-out: 3 sequences, not trained on)"), "\(o.stdout)")
+        // Independently: the same sequences as the training data of another run, at the initial θ
+        // (seed 0) and at θ̂ (--params): its `loss before` is the held-out loss (printed to 4 decimals).
+        (code, o) = runCLI(["run", Self.algorithms + "DTraining.algo", "--set", "N_epochs=1", "--input", held])
+        #expect(code == .ok && Self.printed("loss before:", o.stdout) == before, "\(before) \(o.stdout)")
+        (code, o) = runCLI(["run", Self.algorithms + "DTraining.algo", "--set", "N_epochs=1", "--input", held, "--params", with])
+        #expect(code == .ok && Self.printed("loss before:", o.stdout) == after, "\(after) \(o.stdout)")
+        // --eval-every 4 of 12 steps: the plot's second line has the points of steps 4, 8, 12.
+        let plot = try String(contentsOfFile: svg, encoding: .utf8)
+        let line = try #require(plot.split(separator: "\n").first { $0.contains("id=\"held-out\"") })
+        #expect(line.split(separator: " ").filter { $0.contains(",") }.count == 3, "\(line)")
+        // Refused: a held-out set B does not divide (exit 2), a token outside the vocabulary or a
+        // missing element (E0507, naming the flag).
+        (code, o) = runCLI(["run", Self.algorithms + "DTrainingMinibatch.algo", "--held-out", "x_1=1,2,3"])
+        #expect(code == .usage && o.stderr.contains("does not divide"), "\(o.stderr)")
+        (code, o) = runCLI(train + ["--held-out", "x_1=1,2,99"])
+        #expect(code == .diagnostics && o.stderr.contains("error[E0507]") && o.stderr.contains("held-out set"), "\(o.stderr)")
+        (code, o) = runCLI(train + ["--held-out", "x_3=1,2"])
+        #expect(code == .diagnostics && o.stderr.contains("error[E0507]: `--held-out`: the dataset"), "\(o.stderr)")
+    }
+
     @Test("--loss-svg writes well-formed SVG: one polyline point per step (x increasing), a smoothed line, axis labels")
     func lossSVG() throws {
         let svg = Self.temporary(".svg")

@@ -175,11 +175,6 @@ extension RunSession {
             try SizeBudget.checkSteps(epochs: epochs, stepsPerEpoch: tokensPerStep(p.target, inputs: inputs, dims: dims.merging(fallback) { a, _ in a }).count,
                                       at: p.target.syntax.title.span)
         }
-        var evalOptions = options
-        evalOptions.applyGradients = false
-        evalOptions.training = nil
-        var evalDims = dims
-        evalDims["N_epochs"] = 1
         func mean(_ xs: [Double]) -> Double { xs.isEmpty ? 0 : xs.reduce(0, +) / Double(xs.count) }
         var initial: [String: Tensor] = [:]
         var lossBefore: Double, lossBeforePerToken: Double
@@ -189,9 +184,8 @@ extension RunSession {
             lossBeforePerToken = resume.lossBeforePerToken ?? .nan
             start = Dictionary(resume.parameters, uniquingKeysWith: { a, _ in a })
         } else {
-            var setup = RunSetup(dims: evalDims, reals: reals, inputs: inputs, parameters: parameters, options: evalOptions, fallback: fallback)
-            setup.unusedParameters = unusedParameters
-            let before = try Pipeline.run(p, setup)
+            let before = try evaluationPass(p, dims: dims, reals: reals, inputs: inputs, parameters: parameters, options: options, fallback: fallback,
+                                            unusedParameters: unusedParameters)
             initial = before.parameters.mapValues(\.value)
             lossBefore = mean(before.evaluator.losses)
             lossBeforePerToken = before.evaluator.meanLossPerToken
@@ -229,8 +223,8 @@ extension RunSession {
         guard !θ̂.isEmpty else {
             throw RuntimeError(.invalidInput, "`\(p.target.name)` returned \(trained.value.kindName), not parameters", at: p.target.syntax.title.span)
         }
-        let after = try Pipeline.run(p, RunSetup(dims: evalDims, reals: reals, inputs: inputs, parameters: Dictionary(θ̂, uniquingKeysWith: { a, _ in a }),
-                                                 options: evalOptions, fallback: fallback))
+        let after = try evaluationPass(p, dims: dims, reals: reals, inputs: inputs, parameters: Dictionary(θ̂, uniquingKeysWith: { a, _ in a }),
+                                       options: options, fallback: fallback)
         var r = TrainingResult(parameters: θ̂, initial: initial.keys.sorted().map { ($0, initial[$0]!) },
                                lossBefore: lossBefore, lossAfter: mean(after.evaluator.losses),
                                stepLosses: trained.evaluator.losses, dims: trained.dims, evaluator: trained.evaluator, stoppedAtStep: nil)
@@ -238,6 +232,23 @@ extension RunSession {
         r.lossAfterPerToken = after.evaluator.meanLossPerToken
         r.stepLossesPerToken = trained.evaluator.tokenLosses
         return r
+    }
+
+    /// One pass of a training algorithm over a dataset at θ (nil: initialised) with N_epochs = 1 and
+    /// no update (`RunOptions.applyGradients` off, no monitor): its evaluator holds the loss of every
+    /// `∇loss(θ)` (`Evaluator.losses`, `meanLossPerToken`). The loss before and after a training run,
+    /// and the held-out loss of `--held-out`.
+    public static func evaluationPass(_ p: LoadedProgram, dims: [String: Int], reals: [String: Double], inputs: [String: Value],
+                                      parameters: [String: Tensor]?, options: RunOptions, fallback: [String: Int] = [:],
+                                      unusedParameters: (([String]) throws -> Void)? = nil) throws -> RunResult {
+        var o = options
+        o.applyGradients = false
+        o.training = nil
+        var d = dims
+        d["N_epochs"] = 1
+        var setup = RunSetup(dims: d, reals: reals, inputs: inputs, parameters: parameters, options: o, fallback: fallback)
+        setup.unusedParameters = unusedParameters
+        return try Pipeline.run(p, setup)
     }
 
     /// Tokens each step of an epoch trains on: length(x_n) (+ length(z_n) for pairs) per sequence,

@@ -116,6 +116,12 @@ public enum RunSession {
     }
 
     /// Checks given parameters against the layout: every one present with its shape.
+    /// The given tensors that no parameter of `specs` reads (sorted; training state `train.*` left out).
+    public static func unread(_ given: [String: Tensor], _ specs: [ParameterSpec]) -> [String] {
+        let read = Set(specs.map(\.name))
+        return given.keys.filter { !read.contains($0) && !$0.hasPrefix("train.") }.sorted()
+    }
+
     public static func verify(_ given: [String: Tensor], _ specs: [ParameterSpec], at span: Span) throws {
         for s in specs {
             guard let t = given[s.name] else {

@@ -83,8 +83,7 @@ public enum Pipeline {
         try RunSession.checkReals(p.target, setup.reals)
         var θ: [String: Variable] = [:]
         if let given = setup.parameters {
-            let read = Set(specs.map(\.name))
-            let unused = given.keys.filter { !read.contains($0) && !$0.hasPrefix("train.") }.sorted()
+            let unused = RunSession.unread(given, specs)
             if !unused.isEmpty, let report = setup.unusedParameters { try report(unused) }
             try RunSession.verify(given, specs, at: p.target.syntax.title.span)
             for s in specs { θ[s.name] = Variable(given[s.name]!.converted(to: setup.options.dtype)) }
