@@ -55,51 +55,69 @@ import Testing
         }
     }
 
-    /// `Parallel.forRanges` hands out contiguous pieces that cover 0..<count exactly once, on
-    /// any thread count, split or not (below the work threshold it is one piece).
-    @Test func forRangesCoversEveryItemOnce() {
-        for threads in [1, 2, 3] {
-            for (count, cost) in [(0, 1), (1, 1_000_000), (7, 1), (100, 1), (40_000, 1), (9, 5_000), (1_000_003, 1)] {
-                let hits = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, count))
-                defer { hits.deallocate() }
-                hits.initialize(repeating: 0, count: max(1, count))
-                let pieces = PieceCounter()
-                with(threads: threads) {
-                    Parallel.forRanges(count, cost: cost) { r in
-                        pieces.add()
-                        for i in r { hits[i] &+= 1 }
-                    }
+    /// Products that split, cut both ways (`GEMM.cutsRows` on 2 threads): M < N (along N), M ≥ N
+    /// with N narrow (11 panels: along M), M > 4·N (along M), M ≥ N otherwise (along N, so every
+    /// part has the edge rows, m mod 16 = 10 and 10). Sizes are not multiples of the 16×6 tiles,
+    /// k not of 8.
+    /// 1, 2 and 3 threads give the same bits on every vector unit (each entry of C is computed by
+    /// the same arithmetic in any part; the 512-bit path cuts at pairs of panels), and the
+    /// reference's values within `GEMMCase.mismatch`'s bound (2·(k+3)·2⁻²⁴ times
+    /// Σ|alpha·a·b| + |beta·c|: each side rounds at most k + 3 times).
+    @Test(arguments: transposes)
+    func eitherCutIsBitIdenticalOnEveryThreadCount(transA: Bool, transB: Bool) {
+        for (m, n, k, byRows) in [(70, 301, 130, false), (700, 61, 70, true), (450, 100, 60, true), (330, 200, 40, false), (250, 100, 130, false)] {
+            #expect(m * n * k >= GEMM.parallelThreshold)
+            #expect(GEMM.cutsRows(m: m, n: n, k: k, threads: 2) == byRows, "m=\(m) n=\(n) k=\(k)")
+            let t = GEMMCase(transA: transA, transB: transB, m: m, n: n, k: k, beta: 0.5)
+            let one = with(threads: 1) { t.fast() }
+            for unit in VectorUnit.available {
+                for threads in [2, 3] {
+                    let other = with(threads: threads) { t.fast(unit: unit) }
+                    #expect(one == other, "\(unit.bits)-bit kernels, \(threads) threads: m=\(m) n=\(n) k=\(k)")
                 }
-                let label = "threads=\(threads) count=\(count) cost=\(cost)"
-                #expect((0..<count).allSatisfy { hits[$0] == 1 }, "\(label)")
-                let split = threads > 1 && count >= 2 && count * cost >= Parallel.minimumSplitWork
-                #expect(pieces.value == (split ? min(count, 4 * threads) : 1), "\(label): \(pieces.value) pieces")
             }
+            #expect(t.mismatch(one) == nil, "m=\(m) n=\(n) k=\(k)")
         }
+    }
+
+    /// `cutsRows` on the benchmark's shapes (`algo bench gemm`; m, n, k: C is m×n, the sum over k)
+    /// on 2 threads, and at the bounds of its rule: along M for narrow N (11 panels), for op(A) more
+    /// than 4 times op(B), and for op(A) at least twice op(B) and ≥ 2²⁰ floats; along N otherwise.
+    @Test func cutsRowsOnBenchmarkShapes() {
+        let alongM = [(256, 64, 256), (1152, 256, 384), (1536, 256, 384), (2304, 1024, 768), (1536, 384, 2048),
+                      (50257, 1024, 768), (1537, 384, 100), (2000, 1000, 525)]
+        let alongN = [(256, 256, 256), (512, 512, 512), (1024, 1024, 1024), (2048, 2048, 2048), (1152, 384, 256),
+                      (1536, 384, 256), (384, 256, 384), (384, 256, 1536), (384, 384, 256), (384, 256, 65), (256, 256, 64),
+                      (65, 256, 384), (1536, 2048, 384), (384, 2048, 1536), (2000, 1000, 524)]
+        for (m, n, k) in alongM { #expect(GEMM.cutsRows(m: m, n: n, k: k, threads: 2), "m=\(m) n=\(n) k=\(k)") }
+        for (m, n, k) in alongN { #expect(!GEMM.cutsRows(m: m, n: n, k: k, threads: 2), "m=\(m) n=\(n) k=\(k)") }
     }
 
     /// The parts of C that `GEMM.split` hands to threads tile C exactly: contiguous, starting on
     /// tile boundaries, within the cache-block cap, a multiple of the thread count (or one part per
-    /// tile when there are fewer tiles), and balanced: tile counts differ by at most one.
+    /// tile when there are fewer tiles), and balanced: tile counts differ by at most one. The tiles
+    /// are 16-row or 6-column panels, or pairs of them (`pairs`, for the 512-bit kernels).
     @Test func splitCoversCInBalancedTileAlignedParts() {
         let blocking = GEMM.Blocking.standard
         for threads in [2, 3] {
             for byRows in [true, false] {
-                let tile = byRows ? GEMM.mr : GEMM.nr, cap = byRows ? blocking.mc : blocking.nc
-                for extent in [1, 5, 16, 17, 65, 100, 256, 384, 1000, 1024, 1536, 2304, 20_000] {
-                    let (m, n) = byRows ? (extent, 7) : (7, extent)
-                    let parts = GEMM.split(m: m, n: n, byRows: byRows, threads: threads, blocking: blocking)
-                    let ranges = parts.map { byRows ? $0.rows : $0.cols }
-                    let others = parts.map { byRows ? $0.cols : $0.rows }
-                    let tiles = (extent + tile - 1) / tile
-                    let label = "threads=\(threads) byRows=\(byRows) extent=\(extent)"
-                    #expect(others.allSatisfy { $0 == 0..<7 }, "\(label)")
-                    #expect(ranges.first?.lowerBound == 0 && ranges.last?.upperBound == extent, "\(label)")
-                    #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }, "\(label)")
-                    #expect(ranges.allSatisfy { !$0.isEmpty && $0.lowerBound % tile == 0 && $0.count <= cap }, "\(label)")
-                    #expect(parts.count % threads == 0 || parts.count == tiles, "\(label): \(parts.count) parts")
-                    let counts = ranges.map { ($0.count + tile - 1) / tile }
-                    #expect(counts.max()! - counts.min()! <= 1, "\(label): tiles per part \(counts)")
+                for pairs in [false, true] {
+                    let tile = (byRows ? GEMM.mr : GEMM.nr) * (pairs ? 2 : 1), cap = byRows ? blocking.mc : blocking.nc
+                    for extent in [1, 5, 16, 17, 65, 100, 256, 384, 1000, 1024, 1536, 2304, 20_000] {
+                        let (m, n) = byRows ? (extent, 7) : (7, extent)
+                        let parts = GEMM.split(m: m, n: n, byRows: byRows, threads: threads, blocking: blocking, pairs: pairs)
+                        let ranges = parts.map { byRows ? $0.rows : $0.cols }
+                        let others = parts.map { byRows ? $0.cols : $0.rows }
+                        let tiles = (extent + tile - 1) / tile
+                        let label = "threads=\(threads) byRows=\(byRows) pairs=\(pairs) extent=\(extent)"
+                        #expect(others.allSatisfy { $0 == 0..<7 }, "\(label)")
+                        #expect(ranges.first?.lowerBound == 0 && ranges.last?.upperBound == extent, "\(label)")
+                        #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }, "\(label)")
+                        #expect(ranges.allSatisfy { !$0.isEmpty && $0.lowerBound % tile == 0 && $0.count <= cap }, "\(label)")
+                        #expect(parts.count % threads == 0 || parts.count == tiles, "\(label): \(parts.count) parts")
+                        let counts = ranges.map { ($0.count + tile - 1) / tile }
+                        #expect(counts.max()! - counts.min()! <= 1, "\(label): tiles per part \(counts)")
+                    }
                 }
             }
         }
