@@ -209,6 +209,9 @@ public struct ModelSample: Codable, Sendable {
     public var baselineRSSBytes: Int
     /// Whether the process ran only this job (else the peak is the process's peak so far).
     public var isolated: Bool
+    /// Parallel jobs of the runs (warm-ups included), and those the pool gave fewer threads than asked because
+    /// other processes kept cores busy (`Parallel.adapts`, on as in every `algo run`).
+    public var parallelJobs = 0, fewerThreadJobs = 0
 }
 
 /// The largest |P_interpreter − P_direct| `overhead` accepts before timing: both are Float32
@@ -230,9 +233,14 @@ extension ModelJob {
         let run = try ModelRun(config, phase: phase, batch: batch, algorithms: algorithms)
         switch kind {
         case .model:
+            let before = Parallel.jobCounts
             let seconds = try BenchTiming.repeated(warmups: warmups, minimum: minimum, maximum: maximum, budget: budget) { try run.run() }
-            return ModelSample(job: self, seconds: seconds, directSeconds: nil, maxAbsDifference: nil,
-                               peakRSSBytes: BenchTiming.peakRSSBytes(), baselineRSSBytes: baseline, isolated: isolated)
+            let after = Parallel.jobCounts
+            var sample = ModelSample(job: self, seconds: seconds, directSeconds: nil, maxAbsDifference: nil,
+                                     peakRSSBytes: BenchTiming.peakRSSBytes(), baselineRSSBytes: baseline, isolated: isolated)
+            sample.parallelJobs = after.jobs - before.jobs
+            sample.fewerThreadJobs = after.fewerThreads - before.fewerThreads
+            return sample
         case .overhead:
             guard case .tensor(let P) = try run.run() else { throw Disagreement(message: "DTransformer returned no matrix") }
             let direct = run.direct()

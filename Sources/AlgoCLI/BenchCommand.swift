@@ -151,8 +151,11 @@ struct BenchCommand: Command {
             return model.model(&output)
         }
         let bench = Bench(threads: threads, quick: args.has("quick"), large: args.has("large"), json: args.has("json"))
-        let saved = Parallel.threads
-        defer { Parallel.threads = saved }
+        // A kernel's fraction of the peak of N threads is measured on N threads, whatever else runs
+        // (the pool's adaptation to a busy machine would otherwise run some calls on fewer).
+        let saved = (Parallel.threads, Parallel.adapts)
+        Parallel.adapts = false
+        defer { (Parallel.threads, Parallel.adapts) = saved }
         return what == "peak" ? bench.peak(&output) : bench.gemm(&output)
     }
 }

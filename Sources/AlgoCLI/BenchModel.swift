@@ -255,6 +255,7 @@ struct BenchModel {
                 + String(format: "%9.0f %8.1f %5.1f%% ", tokensPerSecond, gflops, 100 * gflops / peak)
                 + BenchModel.right(BenchModel.megabytes(sample.peakRSSBytes), 10) + BenchModel.right(BenchModel.megabytes(needed), 11)
                 + String(format: " %5.2f× %10.2f×", memoryRatios.whole, memoryRatios.aboveBaseline)
+                + (sample.fewerThreadJobs > 0 ? "  (\(sample.fewerThreadJobs) of \(sample.parallelJobs) parallel jobs on fewer threads: the machine was busy)" : "")
         }
 
         var json: String {
@@ -265,6 +266,7 @@ struct BenchModel {
                 + "\"peak_gflops\":\(num(peak, 2)),\"peak_fraction\":\(num(gflops / peak, 4)),"
                 + "\"peak_rss_bytes\":\(sample.peakRSSBytes),\"baseline_rss_bytes\":\(sample.baselineRSSBytes),\"isolated\":\(sample.isolated),"
                 + "\"needed_bytes\":\(needed),\"memory_ratio\":\(num(memoryRatios.whole, 3)),\"memory_ratio_above_baseline\":\(num(memoryRatios.aboveBaseline, 3)),"
+                + "\"parallel_jobs\":\(sample.parallelJobs),\"fewer_thread_jobs\":\(sample.fewerThreadJobs),"
                 + "\"N_V\":\(c.N_V),\"ell\":\(c.ℓ),\"L\":\(c.L),\"H\":\(c.H),\"d_e\":\(c.d_e),\"d_mlp\":\(c.d_mlp),\"parameters\":\(c.parameterCount)}"
         }
     }

@@ -15,6 +15,12 @@ public enum Parallel {
     /// on it (nor on the thread count); tests that check that work is shared turn it off.
     nonisolated(unsafe) public static var adapts = true
 
+    /// Jobs (`forEach` calls that asked for more than one thread) and, of them, those that adaptation
+    /// gave fewer threads than asked, since the process started: benchmarks report them, so that a
+    /// figure measured "on 2 threads" says how much of it ran on fewer.
+    public static var jobCounts: (jobs: Int, fewerThreads: Int) { (jobs.load(ordering: .relaxed), fewer.load(ordering: .relaxed)) }
+    static let jobs = Atomic<Int>(0), fewer = Atomic<Int>(0)
+
     /// Runs `body(i)` exactly once for each i in 0..<count, on up to `threads` threads (the caller
     /// is one of them), and returns when all have finished. Items are handed out dynamically, so
     /// which thread runs which item is unspecified. Iterations must be independent and must not
@@ -24,7 +30,14 @@ public enum Parallel {
     /// none besides the caller while the pool backs off after contention.
     public static func forEach(_ count: Int, _ body: (Int) -> Void) {
         var helpers = min(threads, count) - 1
-        if helpers > 0 && adapts { helpers = WorkerPool.shared.backingOff() ? 0 : min(helpers, Contention.shared.freeCores() - 1) }
+        if helpers > 0 {
+            jobs.add(1, ordering: .relaxed)
+            if adapts {
+                let asked = helpers
+                helpers = WorkerPool.shared.backingOff() ? 0 : min(helpers, Contention.shared.freeCores() - 1)
+                if helpers < asked { fewer.add(1, ordering: .relaxed) }
+            }
+        }
         if helpers <= 0 || !WorkerPool.shared.tryAcquire() {
             for i in 0..<count { body(i) }
             return

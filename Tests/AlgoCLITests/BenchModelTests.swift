@@ -58,6 +58,9 @@ struct BenchModelTests {
             #expect(abs((o["memory_ratio"] as! Double) - peakRSS / Double(needed)) <= 0.0005 + 1e-9)
             #expect(abs((o["memory_ratio_above_baseline"] as! Double) - max(0, peakRSS - base) / Double(needed)) <= 0.0005 + 1e-9)
             #expect(base > 0 && base <= peakRSS)
+            // The pool's adaptation is reported: jobs that asked for threads, and those that got fewer.
+            let jobs = o["parallel_jobs"] as! Int, fewer = o["fewer_thread_jobs"] as! Int
+            #expect(jobs >= 0 && 0 <= fewer && fewer <= jobs)
             #expect((o["config"] as! String) == "toy" && (o["threads"] as! Int) == 1)
         }
         let overhead = try #require(objects.first { $0["kind"] as? String == "overhead" })

@@ -153,6 +153,10 @@ def summarise(row, rounds, modes):
     out["algo_peak_fraction"] = median([r["algo"].get("peak_fraction") for r in rounds])
     out["peak_gflops"] = median([r["algo"].get("peak_gflops") for r in rounds])
     out["flops"] = next((r["algo"]["flops"] for r in rounds if "flops" in r["algo"]), None)
+    # algo's pool gives a job fewer threads while other processes keep cores busy (Parallel.adapts):
+    # how many of its parallel jobs ran on fewer threads than asked, over the rounds.
+    out["algo_fewer_thread_jobs"] = sum(r["algo"].get("fewer_thread_jobs", 0) for r in rounds)
+    out["algo_parallel_jobs"] = sum(r["algo"].get("parallel_jobs", 0) for r in rounds)
     errors = [r["algo"]["error"] for r in rounds if "error" in r["algo"]]
     for m in modes:
         ms = [r["torch"][m].get("ms_median") for r in rounds]
@@ -197,6 +201,9 @@ def table(summary, modes, header):
                                                              "%.0f / %.0f MB" % (s["algo_peak_rss_bytes"] / 2 ** 20, torch_rss / 2 ** 20)]
         lines.append("| " + " | ".join(cells) + " |")
     for s in summary:
+        if s.get("algo_fewer_thread_jobs"):
+            lines.append("note: %s %s B=%d: %d of algo's %d parallel jobs ran on fewer threads than asked (other processes kept cores busy)"
+                         % (s["config"], s["phase"], s["batch"], s["algo_fewer_thread_jobs"], s["algo_parallel_jobs"]))
         for e in s.get("errors", []):
             lines.append("error: %s %s B=%d: %s" % (s["config"], s["phase"], s["batch"], e))
     return "\n".join(lines)
