@@ -25,17 +25,8 @@ struct EvaluationPassTests {
     /// One pass of the training algorithm in `p` over `sequences` (N_epochs = 1, seed 5, profiled).
     func pass(_ p: LoadedProgram, _ sequences: [[Int]] = Self.sequences, extra: [String: Int] = [:], reals: [String: Double] = [:],
               options: (inout RunOptions) -> Void) throws -> RunResult {
-        var o = RunOptions()
-        o.seed = 5
-        o.profile = true
-        options(&o)
-        var elements: [Int: [Int]] = [:]
-        for (k, x) in sequences.enumerated() { elements[k + 1] = x }
-        let input = try #require(RunSession.datasetInputs(p.target).first).name
-        let (inputs, n) = try RunSession.dataset([input: elements], p.target)
-        let dims = try RunSession.datasetDimensions(p.target, count: n, given: Self.dims.merging(extra.merging(["N_epochs": 1]) { a, _ in a }) { _, b in b })
-        let r = RunSession.trainingReals(for: p.target).merging(reals) { _, b in b }
-        return try Pipeline.run(p, RunSetup(dims: dims, reals: r, inputs: inputs, parameters: nil, mask: nil, options: o))
+        try InterpreterFixtures.trainingRun(p, sequences, dims: Self.dims.merging(extra.merging(["N_epochs": 1]) { a, _ in a }) { _, b in b },
+                                            reals: reals, options: options)
     }
 
     func evaluation(_ name: String, dtype: DType, disabled: Set<RuleID>, chunk: Int = 2048) throws -> RunResult {

@@ -22,17 +22,7 @@ struct SequenceRulesTests {
 
     /// A training algorithm `name` run on `sequences` with the small dims and `extra`, seed 5, profiled.
     func runOnDataset(_ name: String, _ sequences: [[Int]], extra: [String: Int], options: (inout RunOptions) -> Void) throws -> RunResult {
-        let p = try InterpreterFixtures.program(name)
-        var o = RunOptions()
-        o.seed = 5
-        o.profile = true
-        options(&o)
-        var elements: [Int: [Int]] = [:]
-        for (k, x) in sequences.enumerated() { elements[k + 1] = x }
-        let input = try #require(RunSession.datasetInputs(p.target).first).name
-        let (inputs, n) = try RunSession.dataset([input: elements], p.target)
-        let dims = try RunSession.datasetDimensions(p.target, count: n, given: Self.dims.merging(extra) { _, b in b })
-        return try Pipeline.run(p, RunSetup(dims: dims, reals: RunSession.trainingReals(for: p.target), inputs: inputs, parameters: nil, mask: nil, options: o))
+        try InterpreterFixtures.trainingRun(try InterpreterFixtures.program(name), sequences, dims: Self.dims.merging(extra) { _, b in b }, options: options)
     }
 
     /// Every ∇loss(θ) and θ̂ of DTrainingMinibatch, and the transformer calls it made.
