@@ -4,19 +4,24 @@ import Testing
 
 /// Tests that set `Parallel.threads` (a global) run one after another.
 @Suite(.serialized) struct ParallelTests {
-    /// Runs `body` with `Parallel.threads` set to `threads`, then restores it.
+    /// Runs `body` on `threads` threads, then restores the setting. The pool's adaptation to other
+    /// processes is off meanwhile, so that a split asked for is a split made even while a build keeps
+    /// the other core busy (results never depend on it; what is tested here is the split).
     func with<T>(threads: Int, _ body: () -> T) -> T {
-        let saved = Parallel.threads
+        let saved = (Parallel.threads, Parallel.adapts)
         Parallel.threads = threads
-        defer { Parallel.threads = saved }
+        Parallel.adapts = false
+        defer { (Parallel.threads, Parallel.adapts) = saved }
         return body()
     }
 
     /// C is split by output blocks (along M or along N), never along k, so 1 and 2 threads give
-    /// the same bits. Shapes large enough to be split, in both directions, every transpose.
+    /// the same bits. Shapes large enough to be split (≥ `GEMM.parallelThreshold` multiply-adds),
+    /// none a multiple of the tiles, cut along N (the first two) and along M (N narrow), every transpose.
     @Test(arguments: transposes)
     func oneAndTwoThreadsAreBitIdentical(transA: Bool, transB: Bool) {
-        for (m, n, k) in [(100, 90, 70), (40, 130, 61), (161, 33, 70)] {
+        for (m, n, k) in [(300, 290, 70), (140, 330, 61), (961, 33, 70)] {
+            #expect(m * n * k >= GEMM.parallelThreshold)
             let t = GEMMCase(transA: transA, transB: transB, m: m, n: n, k: k, beta: 0.5)
             let one = with(threads: 1) { t.fast() }
             let two = with(threads: 2) { t.fast() }
@@ -182,10 +187,7 @@ import Testing
         let owners = UnsafeMutablePointer<pthread_t>.allocate(capacity: 8)
         defer { owners.deallocate() }
         var distinct = 0
-        let adapts = Parallel.adapts
-        Parallel.adapts = false   // share even while other processes (a build) keep the other core busy
-        defer { Parallel.adapts = adapts }
-        for _ in 0..<50 where distinct < 2 {
+        for _ in 0..<50 where distinct < 2 {   // `with` turns adaptation off: shared even beside a build
             with(threads: 2) {
                 Parallel.forEach(8) { i in
                     owners[i] = pthread_self()
