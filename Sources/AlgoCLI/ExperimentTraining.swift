@@ -50,9 +50,9 @@ final class ExperimentTraining: @unchecked Sendable {
             }
             curves[index].losses.append(step.lossPerToken)
             if let text = display.update(step, now: ProcessInfo.processInfo.systemUptime, heldOut: held) { sink.write(text) }
-            var metadata = call.metadata
-            metadata[Self.heldOutKey] = curves[index].heldOut.map { "\($0.step):\($0.loss)" }.joined(separator: ",")
-            if try flags.checkpoint(step, boundary, identity: call.identity, metadata: metadata, line: call.line) {
+            // The checkpoint's metadata carries the held-out points so far (made only at checkpoint steps).
+            if try flags.checkpoint(step, boundary, identity: call.identity, metadata: call.metadata.merging(
+                [Self.heldOutKey: curves[index].heldOut.map { "\($0.step):\($0.loss)" }.joined(separator: ",")]) { _, b in b }, line: call.line) {
                 lock.lock(); saved = (call.line, step.step); lock.unlock()
             }
             if step.step == step.totalSteps || step.stopping {

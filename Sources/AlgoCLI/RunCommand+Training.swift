@@ -34,7 +34,7 @@ extension RunCommand {
             try checkVocabulary(elements, "the dataset")
             // `--held-out`: a second dataset, never trained on; its loss before and after, and every
             // `--eval-every N` steps (an evaluation pass at that step's θ, with its own evaluator).
-            var heldOut: (inputs: [String: Value], dims: [String: Int])? = nil, heldCount = 0
+            var heldOut: (inputs: [String: Value], dims: [String: Int])? = nil
             if let held = try Self.datasetElements(args, "held-out", a, dtype: options.dtype) {
                 try checkVocabulary(held, "the held-out set")
                 let hInputs: [String: Value], hCount: Int
@@ -49,7 +49,6 @@ extension RunCommand {
                 var given = dims
                 given["N_data"] = nil; given["N_batches"] = nil
                 heldOut = (hInputs, try RunSession.datasetDimensions(a, count: hCount, given: given))
-                heldCount = hCount
             }
             if args.value("eval-every") != nil, heldOut == nil {
                 output.err("algo run: error: `--eval-every` needs a held-out set: give it with `--held-out 'x_1=…;x_2=…'` (the `--input` dataset is all training data)")
@@ -175,7 +174,7 @@ extension RunCommand {
             s += String(format: "loss after:  %.4f nats per predicted token\n", r.lossAfterPerToken)
             s += "  (the mean of −log P over every token the algorithm's loss(θ) predicts in the dataset"
             s += a.hyperparameterNames.contains("p_mask") ? "; the same masks (seed \(options.seed)) before and after)\n" : ")\n"
-            if let h = heldOutLoss {
+            if let h = heldOutLoss, let heldCount = heldOut?.dims["N_data"] {
                 if !r.initial.isEmpty { s += String(format: "held-out loss before: %.4f nats per predicted token\n", try h(r.initial)) }
                 s += String(format: "held-out loss after:  %.4f nats per predicted token (--held-out: %d %@, not trained on)\n", try h(r.parameters), heldCount, heldCount == 1 ? "sequence" : "sequences")
             }

@@ -53,9 +53,11 @@ struct TrainingFlags {
 
     /// Writes `--checkpoint` when this step is one of its steps (every N-th, the last, a stop);
     /// true when it wrote. A failure is E0007 naming the step (and the experiment's line, if any).
-    func checkpoint(_ step: TrainingStep, _ boundary: TrainingBoundary, identity: TrainingIdentity, metadata: [String: String], line: String? = nil) throws -> Bool {
+    /// `metadata` is made only at those steps.
+    func checkpoint(_ step: TrainingStep, _ boundary: TrainingBoundary, identity: TrainingIdentity, metadata: @autoclosure () -> [String: String],
+                    line: String? = nil) throws -> Bool {
         guard let path = checkpointPath, step.step % every == 0 || step.stopping || step.step == step.totalSteps else { return false }
-        if case .failure(let e) = TrainingCheckpoint.write(boundary.snapshot(), identity: identity, metadata: metadata, to: path) {
+        if case .failure(let e) = TrainingCheckpoint.write(boundary.snapshot(), identity: identity, metadata: metadata(), to: path) {
             throw FileProblem.unwritable(path, flag: "checkpoint", "at step \(step.step)\(line.map { " of line \($0)" } ?? ""): \(e.description)")
         }
         return true

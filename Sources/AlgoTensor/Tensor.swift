@@ -145,14 +145,19 @@ public struct Tensor: @unchecked Sendable {
         }
     }
 
+    /// The bytes of the elements where they are, when the tensor is dense (column-major from `offset`).
+    private var denseMemory: UnsafeRawBufferPointer? {
+        guard isContiguous else { return nil }
+        let base = dtype == .f32 ? UnsafeRawPointer(storage.floats) : UnsafeRawPointer(storage.doubles)
+        return UnsafeRawBufferPointer(start: base + offset * dtype.byteSize, count: count * dtype.byteSize)
+    }
+
     /// All elements in column-major order as the bytes of their memory (little-endian floats on
     /// every platform `algo` builds for), laid out once: no dense copy of a strided view first (a
     /// checkpoint's tensor as it is written, `Checkpoint.entry`).
     public var denseBytes: [UInt8] {
-        let size = dtype == .f32 ? MemoryLayout<Float>.size : MemoryLayout<Double>.size
-        let base = dtype == .f32 ? UnsafeRawPointer(storage.floats) : UnsafeRawPointer(storage.doubles)
-        if isContiguous { return Array(UnsafeRawBufferPointer(start: base + offset * size, count: count * size)) }
-        return [UInt8](unsafeUninitializedCapacity: count * size) { out, n in
+        if let memory = denseMemory { return Array(memory) }
+        return [UInt8](unsafeUninitializedCapacity: count * dtype.byteSize) { out, n in
             guard let dst = UnsafeMutableRawPointer(out.baseAddress) else { n = 0; return }
             let dense = Shape.contiguousStrides(shape)
             switch dtype {
@@ -167,7 +172,7 @@ public struct Tensor: @unchecked Sendable {
                     for k in 0..<n0 { dst.storeBytes(of: ps[i + k * s0], toByteOffset: (o + k) * 8, as: Double.self) }
                 }
             }
-            n = count * size
+            n = count * dtype.byteSize
         }
     }
 
@@ -175,13 +180,8 @@ public struct Tensor: @unchecked Sendable {
     /// twice), compared in place when both are dense.
     public func hasSameBits(as other: Tensor) -> Bool {
         guard dtype == other.dtype, shape == other.shape else { return false }
-        guard isContiguous, other.isContiguous else { return denseBytes == other.denseBytes }
-        let size = dtype == .f32 ? MemoryLayout<Float>.size : MemoryLayout<Double>.size
-        func bytes(_ t: Tensor) -> UnsafeRawBufferPointer {
-            let base = t.dtype == .f32 ? UnsafeRawPointer(t.storage.floats) : UnsafeRawPointer(t.storage.doubles)
-            return UnsafeRawBufferPointer(start: base + t.offset * size, count: t.count * size)
-        }
-        return bytes(self).elementsEqual(bytes(other))
+        guard let mine = denseMemory, let theirs = other.denseMemory else { return denseBytes == other.denseBytes }
+        return mine.elementsEqual(theirs)
     }
 
     // MARK: - Copy on write
