@@ -87,17 +87,18 @@ public enum CausalAttention {
         return a[start + CausalLayout.offset(x) + z]
     }
 
-    /// The blocks of a call: (first column, length, head, offset of its weights).
+    /// The blocks of a call: (first column, length, head, offset of its weights), sequence by
+    /// sequence (every head of the first sequence, then of the second, …), so that a contiguous run
+    /// of blocks (`forBlocks`' share of a thread) covers contiguous columns: the same columns as the
+    /// thread's share of the products and element-wise passes around it (`Parallel.forEach`).
     static func blocks(_ segments: [Int], heads: Int) -> [(column: Int, n: Int, head: Int, weights: Int)] {
         let perHead = weightsCount(segments: segments)
         var out: [(column: Int, n: Int, head: Int, weights: Int)] = []
         out.reserveCapacity(segments.count * heads)
-        for h in 0..<heads {
-            var column = 0, offset = h * perHead
-            for n in segments {
-                out.append((column, n, h, offset))
-                column += n; offset += CausalLayout.offset(n)
-            }
+        var column = 0, offset = 0
+        for n in segments {
+            for h in 0..<heads { out.append((column, n, h, h * perHead + offset)) }
+            column += n; offset += CausalLayout.offset(n)
         }
         return out
     }

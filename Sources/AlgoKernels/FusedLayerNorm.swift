@@ -3,6 +3,11 @@
 /// (γ and β are applied by the algorithm's own text.) With ε = 0 a constant column divides by 0, as
 /// the paper's Alg. 6 does (erratum A3).
 public enum FusedLayerNorm {
+    /// The work of a column in units of an element-wise addition over it (`Parallel.forRanges`'s
+    /// `cost` per element): each kernel reads its column two or three times (the mean, the centred
+    /// squares or the two sums of the backward, then the output) besides γ, β and its outputs.
+    static let passes = 4
+
     /// Column mean and 1/√(v + ε), two passes (mean, then centred squares).
     @inline(__always)
     static func stats(_ x: UnsafePointer<Float>, _ n: Int, _ eps: Float) -> (Float, Float) {
@@ -28,7 +33,7 @@ public enum FusedLayerNorm {
 
     /// `y[:, j] = (x[:, j] − m_j) / √(v_j + ε)`. `x` and `y` may alias.
     public static func forward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows n: Int, cols: Int, epsilon: Float) {
-        FusedMath.forColumns(cols, perColumn: n) { range in
+        FusedMath.forColumns(cols, perColumn: passes * n) { range in
             for j in range {
                 let xc = x + j * n, yc = y + j * n
                 let (m, r) = stats(xc, n, epsilon)
@@ -48,7 +53,7 @@ public enum FusedLayerNorm {
     /// recomputed from `x`. `dx` may alias `dy`.
     public static func backward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
                                 rows n: Int, cols: Int, epsilon: Float) {
-        FusedMath.forColumns(cols, perColumn: n) { range in
+        FusedMath.forColumns(cols, perColumn: passes * n) { range in
             for j in range {
                 let xc = x + j * n, gc = dy + j * n, dc = dx + j * n
                 let (m, r) = stats(xc, n, epsilon)
@@ -87,7 +92,7 @@ public enum FusedLayerNorm {
     public static func affineForward(x: UnsafePointer<Float>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
                                      y: UnsafeMutablePointer<Float>, normalized: UnsafeMutablePointer<Float>?,
                                      rstd: UnsafeMutablePointer<Float>?, rows n: Int, cols: Int, epsilon: Float) {
-        FusedMath.forColumns(cols, perColumn: n) { range in
+        FusedMath.forColumns(cols, perColumn: passes * n) { range in
             for j in range {
                 let xc = x + j * n, yc = y + j * n, nc = normalized.map { $0 + j * n }
                 let (m, r) = stats(xc, n, epsilon)
@@ -116,7 +121,7 @@ public enum FusedLayerNorm {
     /// column, `dx = r · (d − mean(d) − n̂ · mean(d ⊙ n̂))`. `dx` may alias `dy`.
     public static func affineBackward(normalized: UnsafePointer<Float>, rstd: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
                                       dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, rows n: Int, cols: Int) {
-        FusedMath.forColumns(cols, perColumn: n) { range in
+        FusedMath.forColumns(cols, perColumn: passes * n) { range in
             for j in range {
                 let nc = normalized + j * n, gc = dy + j * n, dc = dx + j * n
                 var s1 = SIMD8<Float>.zero, s2 = SIMD8<Float>.zero

@@ -60,19 +60,28 @@ public enum GEMM {
     /// `sgemm` with an explicit cache blocking (for tuning, and for tests that make small
     /// matrices cross every block boundary) and vector unit (default `GEMM.unit`; one the processor
     /// lacks is replaced by `GEMM.unit`). Same contract, and the same bits, as `sgemm` above.
+    ///
+    /// With `bias` (m floats; then `beta` must be 1) C's old content is not read: C starts as
+    /// `bias 𝟏ᵀ` and the product is added to it, `C ← alpha · op(A) · op(B) + bias 𝟏ᵀ`, the same bits
+    /// as filling C with the bias first and calling with β = 1 (`GEMMBias.swift`).
     public static func sgemm(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
         alpha: Float, a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, blocking: Blocking, unit: VectorUnit = GEMM.unit
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, blocking: Blocking, unit: VectorUnit = GEMM.unit,
+        bias: UnsafePointer<Float>? = nil
     ) {
         precondition(m >= 0 && n >= 0 && k >= 0, "sgemm: negative size m=\(m) n=\(n) k=\(k)")
         precondition(ldc >= max(1, m), "sgemm: ldc=\(ldc) < m=\(m)")
         precondition(lda >= max(1, transA ? k : m), "sgemm: lda=\(lda) too small")
         precondition(ldb >= max(1, transB ? n : k), "sgemm: ldb=\(ldb) too small")
+        precondition(bias == nil || beta == 1, "sgemm: a bias needs beta = 1, not \(beta)")
         if m == 0 || n == 0 { return }
-        if k == 0 { scale(m: m, n: n, beta: beta, c: c, ldc: ldc); return }
         let work = m * n * k
+        if let bias, k == 0 || n == 1 || work < smallThreshold {
+            fill(c, ldc: ldc, rows: 0..<m, cols: 0..<n, bias: bias)   // the small paths: C filled first
+        }
+        if k == 0 { scale(m: m, n: n, beta: beta, c: c, ldc: ldc); return }
         if n == 1 && work >= smallThreshold {   // one column: read A once, unpacked (GEMV.swift)
             GEMV.sgemv(transA: transA, m: m, k: k, alpha: alpha, a: a, lda: lda, b: b, incb: transB ? ldb : 1, beta: beta, c: c)
             return
@@ -84,6 +93,7 @@ public enum GEMM {
         }
         var problem = Problem(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                               b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, blocking: blocking)
+        problem.bias = bias
         if VectorUnit.available.contains(unit) { problem.unit = unit }
         let threads = work < parallelThreshold ? 1 : Parallel.threads
         if threads <= 1 {

@@ -21,6 +21,9 @@ extension GEMM {
         var mPad = 0, nPad = 0
         /// The part of C computed (`Triangle`); `.none` for a whole product.
         var triangle: Triangle = .none
+        /// A column (m floats) each block of C starts as, filled by `run` just before the block's
+        /// first k-slice (`GEMMBias.swift`); nil: C as the caller left it. Only with β = 1, no triangle.
+        var bias: UnsafePointer<Float>? = nil
         /// The first row of the edge: rows `edgeFrom..<m`, past the last full 16-row panel, are
         /// computed by the edge kernels (GEMMEdge.swift), the others by the 16-row micro-kernels.
         var edgeFrom: Int { m / mr * mr }
@@ -57,6 +60,7 @@ extension GEMM {
             var jc = cols.lowerBound
             while jc < cols.upperBound {
                 let ncNow = min(nc, cols.upperBound - jc)
+                if let bias { GEMM.fill(c, ldc: ldc, rows: rows, cols: jc..<(jc + ncNow), bias: bias) }
                 let fullCols = inPlace ? ncNow / nr * nr : ncNow
                 // A triangle narrows the k-slices (always at the same multiples of kc, so every
                 // element is summed as in the whole product) and the rows this slab needs.

@@ -26,7 +26,7 @@ extension GEMM {
                           pairs: problem.unit == .bits512)
         let nextPart = Progress()
         let final = problem
-        Parallel.forEach(threads) { _ in
+        Parallel.forEach(threads) { slot in
             var own = final
             let packed = Scratch.floats(k * (byRows ? final.nPad : final.mPad), slot: 1)
             var pc = 0
@@ -42,9 +42,10 @@ extension GEMM {
                 pc += depth
             }
             if byRows { own.sharedB = UnsafePointer(packed) } else { own.sharedA = UnsafePointer(packed) }
-            while true {
-                let p = nextPart.counter.wrappingAdd(1, ordering: .relaxed).oldValue
-                if p >= parts.count { break }
+            // Slot 0 (the caller, which claims the pool's items from the front) takes parts from the
+            // front, slot 1 (the first helper) from the back: on two threads each computes one end
+            // of C, the same end as in the element-wise passes around it (`Parallel.forEach`).
+            while let p = nextPart.claim(of: parts.count, fromBack: slot % 2 == 1) {
                 own.run(rows: parts[p].rows, cols: parts[p].cols)
             }
         }
@@ -78,9 +79,23 @@ extension GEMM {
         return panels < 2 * partsPerThread * threads || m > 4 * n || (m >= 2 * n && m * k >= 1 << 20)
     }
 
-    /// The next part of C to claim, shared by the threads of one parallel call.
+    /// The parts of C not claimed yet, shared by the threads of one parallel call: how many were
+    /// taken from the front (low 32 bits) and from the back (high 32 bits).
     final class Progress: Sendable {
         let counter = Atomic<Int>(0)
+
+        /// An unclaimed part of `count`, the first or with `fromBack` the last; nil when none is left.
+        func claim(of count: Int, fromBack: Bool) -> Int? {
+            var old = counter.load(ordering: .relaxed)
+            while true {
+                let front = old & 0xFFFF_FFFF, back = old >> 32
+                if front + back >= count { return nil }
+                let new = fromBack ? old + (1 << 32) : old + 1
+                let (exchanged, current) = counter.compareExchange(expected: old, desired: new, ordering: .relaxed)
+                if exchanged { return fromBack ? count - 1 - back : front }
+                old = current
+            }
+        }
     }
 
     /// How many parts of C per thread `split` aims for at least: a thread that finishes early

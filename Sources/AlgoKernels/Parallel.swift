@@ -23,7 +23,9 @@ public enum Parallel {
 
     /// Runs `body(i)` exactly once for each i in 0..<count, on up to `threads` threads (the caller
     /// is one of them), and returns when all have finished. Items are handed out dynamically, so
-    /// which thread runs which item is unspecified. Iterations must be independent and must not
+    /// which thread runs which item is unspecified; but the caller claims them from the front and the
+    /// first helper from the back (`WorkerPool`), so on two threads each mostly keeps to its own end
+    /// of every job, and the data one job writes is mostly read by the next on the same core. Iterations must be independent and must not
     /// wait for each other (no barriers inside). A `forEach` called from inside another one (or
     /// while another thread's `forEach` holds the pool) runs serially on its calling thread; with
     /// `adapts`, a job gets at most as many threads as the cores other processes leave free, and
@@ -53,14 +55,16 @@ public enum Parallel {
 
 extension Parallel {
     /// Work (elements × cost per element) below which `forRanges` stays on the calling thread: about
-    /// 100–200 µs of memory-bound element-wise work. It was 32,768 (10–30 µs, several times a
-    /// hand-off); with minibatches run as one call, the tiny model's B = 8 step is made of ~100
-    /// element-wise operations of 32–131 K elements, and on 2 threads it took 12.6 ms against 9.8 on
-    /// one (2026-12-07, Zen 4, load 12 in an autogroup of its own); from 2¹⁸ it takes 8.3 ms on 2
-    /// threads, and the small model's steps are unchanged (155 and 1,067 ms against 163 and 1,108 in
-    /// the run before).
-    public static let minimumSplitWork = 262_144
-
+    /// 30–60 µs of memory-bound element-wise work, many times a hand-off to a spinning helper. It was
+    /// 32,768 (10–30 µs); with minibatches run as one call, the tiny model's B = 8 step is made of
+    /// ~100 element-wise operations of 32–131 K elements, and on 2 threads it took 12.6 ms against 9.8
+    /// on one (2026-12-07, Zen 4, load 12 in an autogroup of its own), so it became 2¹⁸. That was
+    /// before a job got only the cores other processes leave free (`adapts`): on a loaded machine the
+    /// small jobs now run on the caller anyway. At 2¹⁶ the B = 8 step's layer norms (`FusedLayerNorm`,
+    /// 4 passes × 64 rows × 512 columns), GELU and the `[d_mlp, B·ℓ]` additions are split again, the
+    /// `[d_e, B·ℓ]` additions (2¹⁵) are not; one sequence's operations (ℓ = 64 columns) stay on one
+    /// thread at either value. Measured in `Tests/Reference/README.md`'s history (2026-12-07 23:08).
+    public static let minimumSplitWork = 65_536
     /// Runs `body` over contiguous pieces of `0..<count` that together cover it exactly once: on
     /// the calling thread as one piece when `threads` is 1 or `count · cost < minimumSplitWork`,
     /// else as `4 · threads` pieces (at most `count`) handed out by `forEach`. `cost` is the work
@@ -117,7 +121,10 @@ final class WorkerPool: @unchecked Sendable {
     private var generation = 0
     private var body: ((Int) -> Void)?
     private var count = 0
+    /// The unclaimed items of the current job are `next..<end`: the caller and the helpers from the
+    /// second on claim `next`, the first helper `end − 1` (`claim(fromBack:)`).
     private var next = 0
+    private var end = 0
     private var helpers = 0
     private var workers = 0
     /// Each worker's thread, once it has started (under `mutex`).
@@ -152,6 +159,7 @@ final class WorkerPool: @unchecked Sendable {
         body = job
         self.count = count
         next = 0
+        end = count
         self.helpers = helpers
         remaining.store(count, ordering: .relaxed)
         generation += 1
@@ -209,11 +217,22 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    /// The next unclaimed item of the current job, if any.
-    private func claim() -> Int? {
+    /// An unclaimed item of the current job, if any: the first, or with `fromBack` the last.
+    ///
+    /// Why two ends: consecutive jobs of a step split the same columns the same way (a GEMM cut along
+    /// N, then an element-wise pass, a layer norm, the next product over those columns), and data a
+    /// core wrote is read fastest by that core (on another it crosses between the caches, line by
+    /// line). Claimed from one counter the items alternated between the threads, so about half of
+    /// every job read what the other core had written; from the two ends, on two threads the caller
+    /// runs the first items and the helper the last ones in every job, as a static split would, and a
+    /// thread that falls behind still takes fewer. Which thread runs an item never changes its result.
+    /// Measured (`perf`, tiny B = 8 step on 2 threads): the layer norm's backward took 5 times the CPU
+    /// time it takes on one thread, the element-wise additions 2.3 times, before this.
+    private func claim(fromBack: Bool = false) -> Int? {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        if next >= count { return nil }
+        if next >= end { return nil }
+        if fromBack { end -= 1; return end }
         next += 1
         return next - 1
     }
@@ -239,7 +258,7 @@ final class WorkerPool: @unchecked Sendable {
             seen = generation
             let joins = id < helpers
             pthread_mutex_unlock(mutex)
-            if joins { work(generation: seen) }
+            if joins { work(generation: seen, fromBack: id == 0) }
         }
     }
 
@@ -265,12 +284,12 @@ final class WorkerPool: @unchecked Sendable {
     /// only through `workerLoop`, which checks that this worker is among its helpers). The job
     /// closure is released before each item is counted as done, so `run` never returns while a
     /// worker still holds it.
-    private func work(generation joined: Int) {
+    private func work(generation joined: Int, fromBack: Bool) {
         while true {
             pthread_mutex_lock(mutex)
-            if generation != joined || next >= count { pthread_mutex_unlock(mutex); return }
-            let i = next
-            next += 1
+            if generation != joined || next >= end { pthread_mutex_unlock(mutex); return }
+            let i: Int
+            if fromBack { end -= 1; i = end } else { i = next; next += 1 }
             var item = body
             pthread_mutex_unlock(mutex)
             item!(i)

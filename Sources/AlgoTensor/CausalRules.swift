@@ -45,10 +45,22 @@ struct CausalAttentionRule: PrimitiveRule {
 
     func forward(_ x: [Tensor]) -> Tensor { forward(x, residuals: false).value }
 
+    /// An uninitialised tensor of `t`'s shape and dtype, laid out as `t` when `t` is `[d, ℓ, H]` with
+    /// its heads' rows stacked (strides `[1, d·H, d]`, as the head-batched products `W_q X + b_q 𝟏ᵀ`
+    /// make Q, K and V), else dense. Ṽ in that layout makes `[Y^1; …; Y^H]` a view, not a copy, and
+    /// dQ, dK, dV in it are the stacked rows `W_q`'s VJP multiplies (`Tensor.stackedRows`) without a
+    /// copy. The kernels read and write any layout with adjacent rows: the values are the same.
+    static func uninitialized(like t: Tensor) -> Tensor {
+        if t.rank == 3, t.shape[0] > 1, t.shape[1] > 1, t.shape[2] > 1, t.strides == [1, t.shape[0] * t.shape[2], t.shape[0]] {
+            return Tensor(storage: Storage(count: t.count, dtype: t.dtype), shape: t.shape, strides: t.strides, offset: 0)
+        }
+        return Tensor(uninitializedShape: t.shape, dtype: t.dtype)
+    }
+
     /// The value and, always (the VJP reads it), the kept weights as the residual.
     func forward(_ x: [Tensor], residuals: Bool) -> (value: Tensor, residuals: [Tensor]) {
         let k = x[0], q = x[1], v = x[2], h = Self.heads(k.shape)
-        let out = Tensor(uninitializedShape: v.shape, dtype: v.dtype)
+        let out = Self.uninitialized(like: v)
         switch k.dtype {
         case .f32:
             let a = Tensor(uninitializedShape: [h * CausalAttention.weightsCount(segments: segments)], dtype: .f32)
@@ -75,8 +87,7 @@ struct CausalAttentionRule: PrimitiveRule {
     func vjp(_ x: [Tensor], output: Tensor, residuals: [Tensor], cotangent g: Tensor, needed: [Bool]) -> [Tensor] {
         precondition(residuals.count == 1, "causalAttention: the VJP reads the weights, recorded by forward(_:residuals: true)")
         let k = x[0], q = x[1], v = x[2], a = residuals[0], h = Self.heads(k.shape)
-        let dk = Tensor(uninitializedShape: k.shape, dtype: k.dtype), dq = Tensor(uninitializedShape: q.shape, dtype: q.dtype)
-        let dv = Tensor(uninitializedShape: v.shape, dtype: v.dtype)
+        let dk = Self.uninitialized(like: k), dq = Self.uninitialized(like: q), dv = Self.uninitialized(like: v)
         switch k.dtype {
         case .f32:
             let (kb, kh) = Self.heads(k), (qb, qh) = Self.heads(q), (vb, vh) = Self.heads(v), (gb, gh) = Self.heads(g)

@@ -19,7 +19,8 @@ extension Tensor {
     /// With `addingColumn` b (`[m]`, `[m, 1]`, or `[m, 1, H]` for rank 3) the result is
     /// `op(A)·op(B) + b 𝟏ᵀ`, computed as one product whose C starts as b repeated over the columns
     /// (β = 1): each entry is `b_i + Σₖ a_ik·b_kj` with the sum added to b_i as the k-blocks finish,
-    /// where the product then an addition adds b_i last; the same up to rounding.
+    /// where the product then an addition adds b_i last; the same up to rounding. In f32 the GEMM
+    /// fills each block of C with b itself (`GEMM.sgemm(…, addingColumn:)`), with the same bits.
     public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false,
                               addingColumn bias: Tensor? = nil) -> Tensor {
         guard let oshape = matmulShape(a.shape, b.shape, transposeA: transposeA, transposeB: transposeB) else {
@@ -30,29 +31,36 @@ extension Tensor {
             precondition(isColumn(bias.shape, of: oshape) && bias.dtype == a.dtype,
                          "matmul + b𝟏ᵀ: bias \(bias.dtype)\(Shape.describe(bias.shape)) for a product \(a.dtype)\(Shape.describe(oshape))")
         }
-        if let stacked = stackedRowsProduct(a, b, transposeA: transposeA, transposeB: transposeB, oshape, addingColumn: bias) { return stacked }
-        let m = oshape[0], n = oshape[1], k = transposeA ? a.shape[0] : a.shape[1]
-        let batch = a.rank == 3 ? a.shape[2] : 1
-        if a.rank == 3 && b.rank == 2 && !transposeA && a.dtype == .f32 {
-            // B shared by every batch entry: one product of the entries' rows stacked, `[m·H, k]·op(B)`,
-            // returned as the view `[m, n, H]` of its row blocks.
-            let c = Tensor(uninitializedShape: [m * batch, n], dtype: .f32), out = stackedView(c, rows: m)
-            if let bias { transfer(bias.reshaped(columnShape(oshape)).broadcast(to: oshape), into: out, accumulate: false) }
-            gemm32(stackedRows(a), b, false, transposeB, m * batch, n, k, c.storage.floats, accumulate: bias != nil)
+        // f32: the bias as one dense column (`[m]`, or `[m·H]` with head h's rows at m·h), which the
+        // GEMM copies into each block of C before adding the product to it.
+        let column = a.dtype == .f32 ? bias?.contiguous() : nil
+        return withExtendedLifetime(column) {
+            let biasColumn = column.map { UnsafePointer($0.storage.floats + $0.offset) }
+            if let stacked = stackedRowsProduct(a, b, transposeA: transposeA, transposeB: transposeB, oshape, addingColumn: biasColumn) {
+                return stacked
+            }
+            let m = oshape[0], n = oshape[1], k = transposeA ? a.shape[0] : a.shape[1]
+            let batch = a.rank == 3 ? a.shape[2] : 1
+            if a.rank == 3 && b.rank == 2 && !transposeA && a.dtype == .f32 {
+                // B shared by every batch entry: one product of the entries' rows stacked, `[m·H, k]·op(B)`,
+                // returned as the view `[m, n, H]` of its row blocks.
+                let c = Tensor(uninitializedShape: [m * batch, n], dtype: .f32), out = stackedView(c, rows: m)
+                gemm32(stackedRows(a), b, false, transposeB, m * batch, n, k, c.storage.floats, bias: biasColumn)
+                return out
+            }
+            var out = Tensor(uninitializedShape: oshape, dtype: a.dtype)
+            if let bias, a.dtype == .f64 { out.assign(from: bias.reshaped(columnShape(oshape)).broadcast(to: oshape)) }
+            for bi in 0..<batch {
+                let am = a.rank == 3 ? a.sliceAt(axis: 2, bi, bi + 1) : a
+                let bm = b.rank == 3 ? b.sliceAt(axis: 2, bi, bi + 1) : b
+                let cOff = bi * m * n
+                switch a.dtype {
+                case .f32: gemm32(am, bm, transposeA, transposeB, m, n, k, out.storage.floats + cOff, bias: biasColumn.map { $0 + bi * m })
+                case .f64: gemm64(am, bm, transposeA, transposeB, m, n, k, out.storage.doubles + cOff, accumulate: bias != nil)
+                }
+            }
             return out
         }
-        var out = Tensor(uninitializedShape: oshape, dtype: a.dtype)
-        if let bias { out.assign(from: bias.reshaped(columnShape(oshape)).broadcast(to: oshape)) }
-        for bi in 0..<batch {
-            let am = a.rank == 3 ? a.sliceAt(axis: 2, bi, bi + 1) : a
-            let bm = b.rank == 3 ? b.sliceAt(axis: 2, bi, bi + 1) : b
-            let cOff = bi * m * n
-            switch a.dtype {
-            case .f32: gemm32(am, bm, transposeA, transposeB, m, n, k, out.storage.floats + cOff, accumulate: bias != nil)
-            case .f64: gemm64(am, bm, transposeA, transposeB, m, n, k, out.storage.doubles + cOff, accumulate: bias != nil)
-            }
-        }
-        return out
     }
 
     /// Whether a bias of shape `bias` is one column of a product of shape `product`: `[m]` or
@@ -94,7 +102,7 @@ extension Tensor {
     /// as the view `[m, n, H]` with strides `[1, m·H, m]`. Nil for other layouts. Every entry is the
     /// same dot product as in the per-h loop.
     static func stackedRowsProduct(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, _ oshape: [Int],
-                                   addingColumn bias: Tensor? = nil) -> Tensor? {
+                                   addingColumn bias: UnsafePointer<Float>? = nil) -> Tensor? {
         guard a.rank == 3, b.rank == 3, !transposeA, a.dtype == .f32, b.strides[2] == 0 else { return nil }
         let m = a.shape[0], k = a.shape[1], h = a.shape[2], n = oshape[1]
         guard m > 0, k > 0, n > 0, h > 1, a.strides[0] == 1, a.strides[2] == m, a.strides[1] == m * h else { return nil }
@@ -102,9 +110,8 @@ extension Tensor {
         let bm = b.sliceAt(axis: 2, 0, 1)
         let storage = Storage(count: m * h * n, dtype: .f32)
         let out = Tensor(storage: storage, shape: [m, n, h], strides: [1, m * h, m], offset: 0)
-        if let bias { transfer(bias.broadcast(to: oshape), into: out, accumulate: false) }
         gemm32(all, Tensor(storage: bm.storage, shape: [bm.shape[0], bm.shape[1]], strides: [bm.strides[0], bm.strides[1]], offset: bm.offset),
-               false, transposeB, m * h, n, k, storage.floats, accumulate: bias != nil)
+               false, transposeB, m * h, n, k, storage.floats, bias: bias)
         return out
     }
 
@@ -119,20 +126,27 @@ extension Tensor {
         return a.count == 3 ? [m, n, a[2]] : [m, n]
     }
 
-    /// `C = op(A)·op(B)`, or `C += op(A)·op(B)` when `accumulate` (β = 1), for C dense `[m, n]`.
+    /// `C = op(A)·op(B)`, or `C = op(A)·op(B) + bias 𝟏ᵀ` (`bias`: m floats), for C dense `[m, n]`.
     private static func gemm32(_ a: Tensor, _ b: Tensor, _ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int,
-                               _ c: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+                               _ c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>? = nil) {
         if m == 0 || n == 0 { return }
-        if k == 0 { if !accumulate { c.update(repeating: 0, count: m * n) }; return }
+        if k == 0 {
+            if let bias { for j in 0..<n { (c + j * m).update(from: bias, count: m) } } else { c.update(repeating: 0, count: m * n) }
+            return
+        }
         var a = a, b = b
         var la = blasLayout(rows: a.shape[0], cols: a.shape[1], s0: a.strides[0], s1: a.strides[1])
         if la == nil { a = a.copy(); la = blasLayout(rows: a.shape[0], cols: a.shape[1], s0: a.strides[0], s1: a.strides[1]) }
         var lb = blasLayout(rows: b.shape[0], cols: b.shape[1], s0: b.strides[0], s1: b.strides[1])
         if lb == nil { b = b.copy(); lb = blasLayout(rows: b.shape[0], cols: b.shape[1], s0: b.strides[0], s1: b.strides[1]) }
-        GEMM.sgemm(transA: ta != la!.transposed, transB: tb != lb!.transposed, m: m, n: n, k: k, alpha: 1,
-                   a: UnsafePointer(a.storage.floats + a.offset), lda: la!.ld,
-                   b: UnsafePointer(b.storage.floats + b.offset), ldb: lb!.ld,
-                   beta: accumulate ? 1 : 0, c: c, ldc: m)
+        let pa = UnsafePointer(a.storage.floats + a.offset), pb = UnsafePointer(b.storage.floats + b.offset)
+        if let bias {
+            GEMM.sgemm(transA: ta != la!.transposed, transB: tb != lb!.transposed, m: m, n: n, k: k, alpha: 1,
+                       a: pa, lda: la!.ld, b: pb, ldb: lb!.ld, addingColumn: bias, c: c, ldc: m)
+        } else {
+            GEMM.sgemm(transA: ta != la!.transposed, transB: tb != lb!.transposed, m: m, n: n, k: k, alpha: 1,
+                       a: pa, lda: la!.ld, b: pb, ldb: lb!.ld, beta: 0, c: c, ldc: m)
+        }
     }
 
     private static func gemm64(_ a: Tensor, _ b: Tensor, _ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int,
