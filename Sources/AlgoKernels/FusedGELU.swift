@@ -55,10 +55,14 @@ public enum FusedGELU {
     }
 
     /// The work of one block of 8 elements, in units of an element-wise addition (`Parallel.forRanges`'s
-    /// `cost`): Φ is an exponential and a polynomial of degree 6 or 10 per lane, about 8 additions' time
-    /// per element. So the tiny config's `[d_mlp, B·ℓ]` of a minibatch of 8 (2¹⁷ elements, 50 µs forward
-    /// and 130 µs backward on one Zen 4 core) is split over the threads, and one sequence's (2¹⁴) is not.
-    static let blockCost = 64
+    /// `cost`): Φ is an exponential and a polynomial of degree 6 or 10 per lane, but on 8 lanes at once
+    /// with an addition's memory traffic; measured, the tiny config's `[d_mlp, B·ℓ]` of a minibatch of 8
+    /// (2¹⁷ elements) takes 50 µs forward and 130 µs backward on one Zen 4 core, a few times what an
+    /// addition over it takes: 2 units per element. So that minibatch's GELU (2¹⁸ units) is split over
+    /// the threads, and one sequence's (2¹⁴ elements, 6 and 16 µs: 2¹⁵ units) is not, below
+    /// `Parallel.minimumSplitWork` (2¹⁶). (At 8 units per element one sequence's was split once that
+    /// threshold fell from 2¹⁸ to 2¹⁶, and the B = 1 step paid the hand-off.)
+    static let blockCost = 16
 
     /// `y[i] = GELU(x[i])` for `i < count`. `x` and `y` may alias.
     public static func forward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int) {
