@@ -63,7 +63,9 @@ extension Parallel {
     /// small jobs now run on the caller anyway. At 2¹⁶ the B = 8 step's layer norms (`FusedLayerNorm`,
     /// 4 passes × 64 rows × 512 columns), GELU and the `[d_mlp, B·ℓ]` additions are split again, the
     /// `[d_e, B·ℓ]` additions (2¹⁵) are not; one sequence's operations (ℓ = 64 columns) stay on one
-    /// thread at either value. Measured in `Tests/Reference/README.md`'s history (2026-12-07 23:08).
+    /// thread at either value. Chosen from alternating runs of the B = 8 step on 2 threads (23:08 UTC,
+    /// load 8, `Tests/Reference/measured/2026-12-07T2324-b8b-before-after.txt`): fastest calls 3.7 ms
+    /// at 2¹⁵, 2¹⁶ and 2¹⁷ alike, 4.05 ms at 2¹⁸ (the medians swung too much to rank them).
     public static let minimumSplitWork = 65_536
     /// Runs `body` over contiguous pieces of `0..<count` that together cover it exactly once: on
     /// the calling thread as one piece when `threads` is 1 or `count · cost < minimumSplitWork`,
