@@ -228,8 +228,11 @@ final class WorkerPool: @unchecked Sendable {
     /// every job read what the other core had written; from the two ends, on two threads the caller
     /// runs the first items and the helper the last ones in every job, as a static split would, and a
     /// thread that falls behind still takes fewer. Which thread runs an item never changes its result.
-    /// Measured (`perf`, tiny B = 8 step on 2 threads): the layer norm's backward took 5 times the CPU
-    /// time it takes on one thread, the element-wise additions 2.3 times, before this.
+    /// What prompted it (`perf`, tiny B = 8 step on 2 threads): the layer norm's backward took 5 times
+    /// the CPU time it takes on one thread, the element-wise additions 2.3 times, GEMM's packing 2.3–2.8
+    /// times. With the two ends the step got faster (`Sources/AlgoKernels/README.md`, "Small steps on
+    /// two threads", measured with the other changes there), but those ratios stayed: buffers from the
+    /// pool and operands written by a product cut another way still cross between the caches.
     private func claim(fromBack: Bool = false) -> Int? {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
