@@ -117,6 +117,29 @@ struct EvaluationPassTests {
         }
     }
 
+    /// The prelude drawn ahead is not drawn again: an iteration whose masks the chunk drew ahead
+    /// takes the prelude's values (ℓ, t, x̃_n, T̃) and the generator's state after them, so ETraining's
+    /// line 3 runs only where a chunk starts or no chunk drew ahead (chunks of 12: iterations 1, 3
+    /// (no call: its T̃ is empty, so it draws as written) and 4; of 21: 1 and 5; of 2,048: 1), and the
+    /// random stream is the one drawn sequence by sequence: the same masks, and the generator ends
+    /// in the same state, word for word, as with the rule off.
+    @Test("ETraining's prelude drawn ahead runs once per iteration: its values taken, the generator's state after the loop as sequence by sequence")
+    func preludeRunsOnce() throws {
+        let off = try evaluation("ETraining", dtype: .f64, disabled: [.sequenceBatching])
+        let text = try String(contentsOfFile: InterpreterFixtures.repository + "/Algorithms/ETraining.algo", encoding: .utf8)
+        let line = try #require(text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("ℓ ← length(x_n)") }) + 1
+        func preludes(_ r: RunResult) -> Int {
+            r.evaluator.profile.filter { $0.key.file.hasSuffix("/ETraining.algo") && $0.key.line == line }.map(\.value.calls).reduce(0, +)
+        }
+        #expect(preludes(off) == 5)
+        for (chunk, expected) in [(12, 3), (21, 2), (2048, 1)] {
+            let on = try evaluation("ETraining", dtype: .f64, disabled: [], chunk: chunk)
+            #expect(preludes(on) == expected, "chunk \(chunk): \(preludes(on)) preludes run")
+            #expect(on.evaluator.predictedTokens == off.evaluator.predictedTokens, "chunk \(chunk)")
+            #expect(on.evaluator.rng.state == off.evaluator.rng.state, "chunk \(chunk)")
+        }
+    }
+
     /// Runs of equal lengths (4, 4, 4, then 3, 3, then 5, 16 + 6 + 5 = 27 columns in one chunk):
     /// each run's attention is one batched product over [d, n, sequences × heads]; the losses as
     /// sequence by sequence to the bounds above (Float64 ≤ 1e-12 relative), the same masks.

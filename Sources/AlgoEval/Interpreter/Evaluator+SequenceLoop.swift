@@ -16,6 +16,9 @@ final class SequenceLoopBatch {
     /// Per n (and whether the log of the callee's return was asked for): its tokens (one sequence
     /// per sequence argument), its chunk, its columns.
     var results: [Key: (tokens: [[Int]], chunk: Int, columns: Variable)] = [:]
+    /// Per n whose prelude ran ahead: the generator's state before and after it, and the values it
+    /// left under the prelude's writes (`SequenceBatchForm.preludeWrites`), for `replayPrelude`.
+    var replays: [Int: (before: [UInt64], after: [UInt64], spellings: [Value?], families: [Family?])] = [:]
     /// Per chunk: the shared values it ran on, and their fingerprint.
     var chunks: [(values: [Value], fingerprint: [Int])] = []
     /// A batched call failed, or an iteration found other shared values: the rest runs as written.
@@ -91,10 +94,14 @@ extension Evaluator {
             let scratch = f.copy(), generator = rng, profiling = options.profile
             options.profile = false
             defer { rng = generator; options.profile = profiling }
+            batch.replays.removeAll()
             for m in batch.values[(place + 1)...] where columns < options.sequenceChunkColumns {
                 scratch.vars[form.variable] = .nat(m)
+                let before = rng.state
                 guard (try? block(form.prelude, scratch)) != nil, let y = (try? sequences(scratch)) ?? nil else { break }
                 ns.append(m); tokens.append(y); columns += y.reduce(0) { $0 + $1.count }
+                batch.replays[m] = (before, rng.state, form.preludeWrites.spellings.map { scratch.vars[$0] },
+                                    form.preludeWrites.families.map { scratch.families[$0] })
             }
         }
         guard ns.count >= 2 else { return nil }
@@ -123,6 +130,21 @@ extension Evaluator {
             start += w
         }
         return .tensor(p.slice(lower: [0, 0], upper: [p.shape[0], widths[0]]))
+    }
+
+    /// Iteration n of a loop whose prelude ran ahead (`loopBatchResult`): when the generator is where
+    /// it was before n's prelude ran ahead, the prelude's writes take the values it left and the
+    /// generator its state after it, and the iteration starts after the prelude (returns the index
+    /// of the first statement to run); otherwise 0, and the prelude runs as written. The same
+    /// values bit for bit: the prelude reads only its own writes, n, names no iteration assigns and
+    /// the draws, and nothing else writes what it writes (`SequenceLoopBatchingRule`).
+    func replayPrelude(_ site: SpanKey, _ n: Int, _ f: Frame) -> Int {
+        guard let batch = sequenceLoops[site], !batch.stopped, let r = batch.replays.removeValue(forKey: n), rng.state == r.before else { return 0 }
+        let writes = batch.form.preludeWrites
+        for (name, v) in zip(writes.spellings, r.spellings) { f.vars[name] = v }
+        for (key, fam) in zip(writes.families, r.families) { f.families[key] = fam }
+        rng.state = r.after
+        return batch.form.prelude.count
     }
 
     /// Whether two values are the same, number for number (tensors by their entries, collections

@@ -306,6 +306,11 @@ extension Evaluator {
         defer { f.loopCounts.removeLast() }
         for i in values {
             f.vars[v] = .nat(i)
+            // A prelude drawn ahead by a loop over sequences: its values taken, not drawn again (Evaluator+SequenceLoop).
+            if let batched, case let skip = replayPrelude(batched, i, f), skip > 0 {
+                if case .returned(let r) = try block(Array(loop.body[skip...]), f) { return .returned(r) }
+                continue
+            }
             if case .returned(let r) = try block(loop.body, f) { return .returned(r) }
         }
         return .normal

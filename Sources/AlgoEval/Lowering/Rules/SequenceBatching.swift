@@ -109,6 +109,10 @@ struct SequenceBatchForm: Sendable {
     /// A loop's statements that make the sequence arguments (ETraining's lines 3–7), run ahead for
     /// later iterations; empty when the arguments read nothing the loop body assigns, and for a Σ.
     var prelude: [Statement] = []
+    /// Where the prelude's writes go: the spellings (`ℓ`, `t`, `T̃`) and family keys (`x̃_•`) its
+    /// assignments, loops, `∀`s and draws can write (`SequenceLoopBatchingRule.writes`); an
+    /// iteration whose draws were made ahead takes them from there instead of running the prelude again.
+    var preludeWrites: (spellings: [String], families: [String]) = ([], [])
 }
 
 /// Batched sequences in a loop: `for n = a, …, b do … F(θ) ← C(x_n | θ) … end` (DTraining,
@@ -222,11 +226,51 @@ struct SequenceLoopBatchingRule: StatementRule {
                     return reads(x, after)
                 })
             }
-            guard !draws, replayable else { return nil }
+            // Nothing after the prelude writes what the prelude writes (its loops' variables included),
+            // so an iteration can take the prelude's values as the run ahead left them.
+            guard !draws, replayable, Set(assigned(prelude)).isDisjoint(with: after) else { return nil }
             ahead = prelude
         }
+        let writes = ahead.isEmpty ? ([], []) : Self.writes(ahead, in: a)
         var proof = SequenceColumnsProof(callee: callee)
         guard proof.call(calls[0], in: a, varying: Set(varying)) else { return nil }
-        return .sequenceLoop(SequenceBatchForm(variable: n, call: c, callExpr: calls[0], arguments: varying, proof: proof.facts, prelude: ahead))
+        var form = SequenceBatchForm(variable: n, call: c, callExpr: calls[0], arguments: varying, proof: proof.facts, prelude: ahead)
+        form.preludeWrites = writes
+        return .sequenceLoop(form)
+    }
+
+    /// Every spelling and family key the statements can write: a name target's spelling and, for
+    /// each of its scripts, the family key `Evaluator.assign` uses when that script is a bound index
+    /// (`e_t`); an indexed target's base (`x̃_n[t]`: its spelling, and its family key as the checker
+    /// bound it); the variables of loops and `∀`s. More than it writes is harmless: no statement
+    /// after the prelude assigns a name with the base of a prelude's target (the rule's precondition:
+    /// the prelude would mention it), so copying such a name copies a value nothing else changed.
+    static func writes(_ sts: [Statement], in a: CheckedAlgorithm) -> (spellings: [String], families: [String]) {
+        var spellings: Set<String> = [], families: Set<String> = []
+        func target(_ t: Expr) {
+            switch t.kind {
+            case .name(let n):
+                spellings.insert(n.spelling)
+                for i in n.scripts.indices { families.insert(NameBinding.familyKey(n.base, n.scripts, index: i)) }
+            case .index(let b, _):
+                target(b)
+                if case .familyElement(let key, _)? = a.bindings[b.span] { families.insert(key) }
+            default: break
+            }
+        }
+        func walk(_ sts: [Statement]) {
+            for st in sts {
+                switch st.kind {
+                case .assign(let t, _, _): target(t)
+                case .sample(let sm): target(sm.target)
+                case .forLoop(let l): spellings.insert(l.variable.spelling)
+                case .forAll(let variables, _): spellings.formUnion(variables.map(\.spelling))
+                case .returnValue, .ifThen, .whileLoop, .comment, .error: break
+                }
+                walk(st.substatements)
+            }
+        }
+        walk(sts)
+        return (spellings.sorted(), families.sorted())
     }
 }
