@@ -19,13 +19,18 @@ extension Evaluator {
 
     func block(_ body: [Statement], _ f: Frame) throws -> Flow {
         let fused = f.algorithm.plan.statements
+        var skip = 0
         for s in body {
+            if skip > 0 { skip -= 1; continue }
             // A run of statements the lowering fused (Alg. 4 lines 4–6 with a causal mask): its
             // executor, or the lines as written when its guard fails.
             if !fused.isEmpty, let node = fused[SpanKey(s.span)] {
                 switch node {
                 case .causalAttention(let form):
                     if enabled(.causalAttention), let v = try causalAttention(form, f) { return .returned(v) }
+                case .evaluationAdam(let form):
+                    // Adam's six lines in an evaluation pass (Rules/EvaluationAdam.swift).
+                    if !options.applyGradients, enabled(.evaluationAdam), try evaluationAdam(form, s, f) { skip = 5; continue }
                 case .headBatching, .columnLoop, .sequenceLoop: break   // need the loop's values: `forLoop`
                 case .maskedSelect: break                 // `forAll`
                 case .logSoftmaxReturn: break             // a `return` under a log: `statement`; a definition: `defineFunction`
