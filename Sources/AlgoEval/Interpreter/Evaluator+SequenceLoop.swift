@@ -17,8 +17,9 @@ final class SequenceLoopBatch {
     /// per sequence argument), its chunk, its columns.
     var results: [Key: (tokens: [[Int]], chunk: Int, columns: Variable)] = [:]
     /// Per n whose prelude ran ahead: the generator's state before and after it, and the values it
-    /// left under the prelude's writes (`SequenceBatchForm.preludeWrites`), for `replayPrelude`.
-    var replays: [Int: (before: [UInt64], after: [UInt64], spellings: [Value?], families: [Family?])] = [:]
+    /// left under the prelude's writes (`SequenceBatchForm.preludeWrites`: spellings, element n of
+    /// families), for `replayPrelude`.
+    var replays: [Int: (before: [UInt64], after: [UInt64], spellings: [Value?], elements: [Value?])] = [:]
     /// Per chunk: the shared values it ran on, and their fingerprint.
     var chunks: [(values: [Value], fingerprint: [Int])] = []
     /// A batched call failed, or an iteration found other shared values: the rest runs as written.
@@ -100,8 +101,11 @@ extension Evaluator {
                 let before = rng.state
                 guard (try? block(form.prelude, scratch)) != nil, let y = (try? sequences(scratch)) ?? nil else { break }
                 ns.append(m); tokens.append(y); columns += y.reduce(0) { $0 + $1.count }
-                batch.replays[m] = (before, rng.state, form.preludeWrites.spellings.map { scratch.vars[$0] },
-                                    form.preludeWrites.families.map { scratch.families[$0] })
+                // Element m of each family, not the family: a snapshot sharing the family's elements
+                // would make the next write copy them all.
+                if let writes = form.preludeWrites, writes.families.allSatisfy({ scratch.families[$0].map { $0.columns == nil && $0.heads == nil } ?? true }) {
+                    batch.replays[m] = (before, rng.state, writes.spellings.map { scratch.vars[$0] }, writes.families.map { scratch.families[$0]?.elements[m] })
+                }
             }
         }
         guard ns.count >= 2 else { return nil }
@@ -139,10 +143,16 @@ extension Evaluator {
     /// values bit for bit: the prelude reads only its own writes, n, names no iteration assigns and
     /// the draws, and nothing else writes what it writes (`SequenceLoopBatchingRule`).
     func replayPrelude(_ site: SpanKey, _ n: Int, _ f: Frame) -> Int {
-        guard let batch = sequenceLoops[site], !batch.stopped, let r = batch.replays.removeValue(forKey: n), rng.state == r.before else { return 0 }
-        let writes = batch.form.preludeWrites
+        guard let batch = sequenceLoops[site], !batch.stopped, let r = batch.replays.removeValue(forKey: n), rng.state == r.before,
+              let writes = batch.form.preludeWrites, writes.families.allSatisfy({ f.families[$0].map { $0.columns == nil && $0.heads == nil } ?? true })
+        else { return 0 }
         for (name, v) in zip(writes.spellings, r.spellings) { f.vars[name] = v }
-        for (key, fam) in zip(writes.families, r.families) { f.families[key] = fam }
+        for (key, v) in zip(writes.families, r.elements) where v != nil || f.families[key] != nil {
+            // Taken out of the frame while it changes, as `Evaluator.assign` does: no copy of its elements.
+            var fam = f.families.removeValue(forKey: key) ?? Family()
+            fam.elements[n] = v
+            f.families[key] = fam
+        }
         rng.state = r.after
         return batch.form.prelude.count
     }

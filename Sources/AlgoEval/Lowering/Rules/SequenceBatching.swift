@@ -109,10 +109,11 @@ struct SequenceBatchForm: Sendable {
     /// A loop's statements that make the sequence arguments (ETraining's lines 3–7), run ahead for
     /// later iterations; empty when the arguments read nothing the loop body assigns, and for a Σ.
     var prelude: [Statement] = []
-    /// Where the prelude's writes go: the spellings (`ℓ`, `t`, `T̃`) and family keys (`x̃_•`) its
-    /// assignments, loops, `∀`s and draws can write (`SequenceLoopBatchingRule.writes`); an
-    /// iteration whose draws were made ahead takes them from there instead of running the prelude again.
-    var preludeWrites: (spellings: [String], families: [String]) = ([], [])
+    /// Where the prelude's writes go: the spellings (`ℓ`, `t`, `T̃`) and the families whose element n
+    /// (`x̃_n`) its assignments, loops, `∀`s and draws can write (`SequenceLoopBatchingRule.writes`);
+    /// an iteration whose draws were made ahead takes them from there instead of running the prelude
+    /// again. nil: the prelude may write other places (a family element other than n), and runs as written.
+    var preludeWrites: (spellings: [String], families: [String])? = nil
 }
 
 /// Batched sequences in a loop: `for n = a, …, b do … F(θ) ← C(x_n | θ) … end` (DTraining,
@@ -231,7 +232,7 @@ struct SequenceLoopBatchingRule: StatementRule {
             guard !draws, replayable, Set(assigned(prelude)).isDisjoint(with: after) else { return nil }
             ahead = prelude
         }
-        let writes = ahead.isEmpty ? ([], []) : Self.writes(ahead, in: a)
+        let writes = ahead.isEmpty ? nil : Self.writes(ahead, variable: n, in: a)
         var proof = SequenceColumnsProof(callee: callee)
         guard proof.call(calls[0], in: a, varying: Set(varying)) else { return nil }
         var form = SequenceBatchForm(variable: n, call: c, callExpr: calls[0], arguments: varying, proof: proof.facts, prelude: ahead)
@@ -239,23 +240,32 @@ struct SequenceLoopBatchingRule: StatementRule {
         return .sequenceLoop(form)
     }
 
-    /// Every spelling and family key the statements can write: a name target's spelling and, for
-    /// each of its scripts, the family key `Evaluator.assign` uses when that script is a bound index
-    /// (`e_t`); an indexed target's base (`x̃_n[t]`: its spelling, and its family key as the checker
-    /// bound it); the variables of loops and `∀`s. More than it writes is harmless: no statement
-    /// after the prelude assigns a name with the base of a prelude's target (the rule's precondition:
-    /// the prelude would mention it), so copying such a name copies a value nothing else changed.
-    static func writes(_ sts: [Statement], in a: CheckedAlgorithm) -> (spellings: [String], families: [String]) {
+    /// Every spelling the statements can write, and every family whose element n they can write
+    /// (n the loop's variable), or nil when they can write another element of a family: a name
+    /// target's spelling and, when a script is n, the family key `Evaluator.assign` uses (`e_n`); a
+    /// script naming anything else could be a bound index (nil); an indexed target's base (`x̃_n[t]`:
+    /// its spelling, and the family the checker bound, whose index must be n); the variables of loops
+    /// and `∀`s. More than it writes is harmless: no statement after the prelude assigns a name with
+    /// the base of a prelude's target (the rule's precondition: the prelude would mention it), so
+    /// copying such a name copies a value nothing else changed.
+    static func writes(_ sts: [Statement], variable: String, in a: CheckedAlgorithm) -> (spellings: [String], families: [String])? {
         var spellings: Set<String> = [], families: Set<String> = []
+        var elsewhere = false
         func target(_ t: Expr) {
             switch t.kind {
             case .name(let n):
                 spellings.insert(n.spelling)
-                for i in n.scripts.indices { families.insert(NameBinding.familyKey(n.base, n.scripts, index: i)) }
+                for (i, s) in n.scripts.enumerated() {
+                    if Matching.name(s.value) == variable { families.insert(NameBinding.familyKey(n.base, n.scripts, index: i)) }
+                    else if s.value.contains(where: { if case .name = $0.kind { true } else { false } }) { elsewhere = true }
+                }
             case .index(let b, _):
-                target(b)
-                if case .familyElement(let key, _)? = a.bindings[b.span] { families.insert(key) }
-            default: break
+                guard case .name(let n) = b.kind else { elsewhere = true; return }
+                spellings.insert(n.spelling)
+                if case .familyElement(let key, let i)? = a.bindings[b.span] {
+                    if i < n.scripts.count, Matching.name(n.scripts[i].value) == variable { families.insert(key) } else { elsewhere = true }
+                }
+            default: elsewhere = true
             }
         }
         func walk(_ sts: [Statement]) {
@@ -271,6 +281,6 @@ struct SequenceLoopBatchingRule: StatementRule {
             }
         }
         walk(sts)
-        return (spellings.sorted(), families.sorted())
+        return elsewhere ? nil : (spellings.sorted(), families.sorted())
     }
 }
