@@ -29,6 +29,10 @@ import AlgoSyntax
 /// default (`MHAttention(X, Z | …)` with Z given is not `Z = X`). The column dimensions of the
 /// sequence inputs' declared types (`ℓ_x` of `X ∈ ℝ^{d_x×ℓ_x}`) must not be read in the body.
 ///
+/// Several sequence arguments (EDTransformer(z_n, x_n | θ) in EDTraining's loop) are proven together,
+/// each with its own column layout (`call`): everything above holds per layout, a value follows one
+/// layout, and lines 4–6 may take Q from one layout and K, V from another (cross-attention).
+///
 /// Besides the verdict, the proof records the facts the executors need (`SequenceProofFacts`):
 /// the position reads, the **context** of each call it walked (one algorithm called at one site
 /// with different sequence arguments, as MHAttention calls Attention for self- and for
