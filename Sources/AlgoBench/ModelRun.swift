@@ -32,6 +32,9 @@ public final class ModelRun {
     public let parameters: [String: Variable]
     /// The token sequences (1-based ids), `batch` of them (one for `forward`).
     public let sequences: [[Int]]
+    /// The process's peak resident set with the program loaded (checked and lowered: its code and
+    /// plans), before any parameter or input was made: what the run's tensors are measured above.
+    public let baselineRSSBytes: Int
     let evaluator: Evaluator
 
     /// The `.algo` file of a phase and batch size.
@@ -55,6 +58,7 @@ public final class ModelRun {
         case .success(let l): loaded = l
         case .failure(let f): throw f
         }
+        baselineRSSBytes = BenchTiming.peakRSSBytes()
         sequences = (0..<self.batch).map { Self.tokens(count: config.ℓ, vocabulary: config.N_V, stream: $0) }
         var reals: [String: Double] = [:]
         switch phase {
@@ -204,7 +208,7 @@ public struct ModelSample: Codable, Sendable {
     public var directSeconds: [Double]?
     public var maxAbsDifference: Double?
     /// Peak resident set size of the process at the end (bytes), and before the parameters and
-    /// inputs were made (the runtime, the loaded program).
+    /// inputs were made (the runtime, the loaded program: `ModelRun.baselineRSSBytes`).
     public var peakRSSBytes: Int
     public var baselineRSSBytes: Int
     /// Whether the process ran only this job (else the peak is the process's peak so far).
@@ -229,8 +233,8 @@ extension ModelJob {
         Parallel.threads = threads
         defer { Parallel.threads = saved }
         guard let phase = ModelRun.Phase(rawValue: phase) else { throw Disagreement(message: "unknown phase `\(self.phase)`") }
-        let baseline = BenchTiming.peakRSSBytes()
         let run = try ModelRun(config, phase: phase, batch: batch, algorithms: algorithms)
+        let baseline = run.baselineRSSBytes
         switch kind {
         case .model:
             let before = Parallel.jobCounts

@@ -228,25 +228,6 @@ struct RunCommand: Command {
         return (checkpoint, tokenizer)
     }
 
-    /// A training algorithm's dataset given as `--FLAG 'x_1=3,1,4;x_2=…'` (`--input`, `--held-out`):
-    /// its sequences by input name and index, nil when the flag is not given. A part that is not
-    /// `NAME=VALUE` or names no dataset element is a usage error.
-    static func datasetElements(_ args: Arguments, _ flag: String, _ a: LoadedAlgorithm, dtype: DType) throws -> [String: [Int: [Int]]]? {
-        guard let text = args.value(flag) else { return nil }
-        var elements: [String: [Int: [Int]]] = [:]
-        for part in text.split(separator: ";") {
-            let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).precomposedStringWithCanonicalMapping }
-            guard kv.count == 2 else { throw UsageError("`--\(flag)` takes `NAME=VALUE;…`, not `\(part)`") }
-            guard let (name, i) = RunSession.datasetElement(kv[0], a) else {
-                let bases = RunSession.datasetInputs(a).map { "`\($0.base)_1`, `\($0.base)_2`, …" }.joined(separator: " and ")
-                throw UsageError("`\(a.name)` trains on a dataset: give its sequences as \(bases) (`--\(flag) 'x_1=3,1,4;x_2=2,7,1'`), not `\(kv[0])`")
-            }
-            let v = try RunSession.parseInput(kv[1], kind: .tokens, name: kv[0], dtype: dtype, at: a.syntax.title.span)
-            if case .tokens(let ids) = v { elements[name, default: [:]][i] = ids }
-        }
-        return elements
-    }
-
     /// Dimensions, reals and the mask: the checkpoint's (with a checkpoint, dimensions come from it
     /// and its tensors, not the defaults), N_V of the tokenizer, then `--set`. `--set τ=1` parses as
     /// a natural number; a hyperparameter declared real is a real. A `Mask` hyperparameter not given is 1.

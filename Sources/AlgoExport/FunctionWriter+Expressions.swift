@@ -234,6 +234,16 @@ extension FunctionWriter {
             refuse(.notExportable, "only `Σ_{i=a}^{b}` sums are exported yet", at: e.span)
             return .atom("0")
         }
+        if let batch, batch.variable == vn.spelling {
+            // A minibatch's Σ in a training step: one term per sequence of the lists the step takes.
+            let saved = elements
+            let vars = batch.lists.map { names.name($0.element) }
+            for (l, v) in zip(batch.lists, vars) { elements.append((l.family, vn.spelling, v)); known.insert(v) }
+            let body = expr(s.body, leaves: leaves).text
+            elements = saved
+            let lists = batch.lists.count == 1 ? batch.lists[0].py : "zip(\(batch.lists.map(\.py).joined(separator: ", ")))"
+            return .atom("sum(\(body) for \(vars.joined(separator: ", ")) in \(lists))")
+        }
         let py = names.name(vn.spelling)
         let a = expr(from, leaves: leaves).text, b = expr(upper.value, leaves: leaves).text
         if usesAsScript(s.body, vn.spelling, exceptFamily: nil) {

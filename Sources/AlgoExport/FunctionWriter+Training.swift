@@ -49,13 +49,17 @@ extension FunctionWriter {
                 return
             }
         }
-        // The dataset elements of this iteration (`x_n`; EDTraining's `z_n` and `x_n`), in order of first use.
+        // The dataset elements of this iteration (`x_n`; EDTraining's `z_n` and `x_n`), in order of first
+        // use, and those of a minibatch's Σ in the loss (DTrainingMinibatch's `Σ_{n=(b−1)B+1}^{bB} … x_n`).
+        let minibatch = minibatchSum(prefix)
         var elements: [(family: String, spelling: String, argument: String)] = []
         var bad: Span? = nil
         for st in l.body {
             _ = st.firstExpression { x -> Bool? in
                 guard case .name(let n) = x.kind, case .familyElement(let fam, let index)? = algorithm.bindings[x.span] else { return nil }
-                if case .name(let iv) = n.scripts[index].value.kind, iv.spelling == l.variable.spelling {
+                if case .name(let iv) = n.scripts[index].value.kind, iv.spelling == minibatch?.variable {
+                    return nil
+                } else if case .name(let iv) = n.scripts[index].value.kind, iv.spelling == l.variable.spelling {
                     if !elements.contains(where: { $0.family == fam }) {
                         scopeNats[l.variable.spelling] = v
                         elements.append((fam, n.spelling, name(n, x.span).text))
@@ -65,24 +69,31 @@ extension FunctionWriter {
                 return nil
             }
         }
-        if let bad { refuse(.exportGradient, "the step reads a dataset element other than this iteration's (a sum over a minibatch is not exported yet)", at: bad); return }
-        guard !elements.isEmpty else { refuse(.exportGradient, "the loop takes ∇ without reading a dataset element (`x_n`)", at: s.span); return }
+        if let bad {
+            refuse(.exportGradient, "the step reads a dataset element other than this iteration's or its minibatch's (`Σ_{n=a}^{b} … x_n`, n read only as the element's index)", at: bad)
+            return
+        }
+        guard !elements.isEmpty || minibatch != nil else { refuse(.exportGradient, "the loop takes ∇ without reading a dataset element (`x_n`)", at: s.span); return }
 
         let base = signature.name
         let stateSpellings = Array(state)
         let hyperparameters = Set(keywords.map(\.spelling))
-        let described = elements.map(\.spelling).joined(separator: ", ")
+        // A minibatch's sequences are given to the step as one list per family (`xs`), in the order of n.
+        let lists = (minibatch?.families ?? []).map { (family: $0.family, element: $0.spelling, py: PythonNames.ascii($0.base) + "s") }
+        let described = (elements.map(\.spelling) + lists.map { "the minibatch \($0.py) (its \($0.element), in order)" }).joined(separator: ", ")
         // NAME_loss
         let loss = subWriter(hyperparameters)
         let thetaSpelling = lossArgument(l.body[lossIndex]) ?? "θ"
         let thetaPy = loss.names.name(thetaSpelling)
-        let lossInputs = elements.map { loss.names.name($0.spelling) }
+        let lossInputs = elements.map { loss.names.name($0.spelling) } + lists.map(\.py)
         loss.known.formUnion([thetaPy] + lossInputs)
         loss.elements = zip(elements, lossInputs).map { ($0.0.family, l.variable.spelling, $0.1) }
+        if let minibatch { loss.batch = (minibatch.variable, lists) }
         loss.write(prefix)
         loss.lineTag = l.body[lossIndex].lineNumber ?? ""
         loss.emit("return \(loss.names.name(lossName))(\(thetaPy))")
-        loss.finish(name: base + "_loss", doc: "\(paperName), lines \(lineRange(prefix)): loss(θ) for one example \(described).", inputs: [thetaPy] + lossInputs, params: [])
+        loss.finish(name: base + "_loss", doc: "\(paperName), \(linesPhrase(prefix)): loss(θ) for \(minibatch == nil ? "one example " : "")\(described).",
+                    inputs: [thetaPy] + lossInputs, params: [])
         let lossKeywords = loss.keywords.map { "\($0.py)=\($0.py)" }.joined(separator: ", ")
         let kwTail = lossKeywords.isEmpty ? "" : ", " + lossKeywords
 
@@ -90,7 +101,7 @@ extension FunctionWriter {
         func stepFunction(batch: Bool) -> FunctionWriter {
             let w = subWriter(hyperparameters)
             let statePy = stateSpellings.map { w.names.name($0) }
-            let inputs = elements.map { w.names.name(batch ? PythonNames.ascii($0.spelling) + "s" : $0.spelling) }
+            let inputs = elements.map { w.names.name(batch ? PythonNames.ascii($0.spelling) + "s" : $0.spelling) } + lists.map(\.py)
             w.known.formUnion(statePy + inputs)
             for k in loss.keywords { w.addKeyword(k.spelling, isDimension: k.isDimension) }
             w.lineTag = lineRange(prefix)
@@ -104,17 +115,18 @@ extension FunctionWriter {
             w.write(rest)
             w.lineTag = lineRange(l.body)
             w.emit("return " + statePy.joined(separator: ", "))
-            let doc = batch ? "\(paperName), lines \(lineRange(l.body)) for a batch (\(inputs.joined(separator: ", ")): B equal-length sequences each, stacked): the update as written, ∇ of the loss averaged over the batch."
-                            : "\(paperName), lines \(lineRange(l.body)): one update on \(described); returns \(stateSpellings.joined(separator: ", "))."
+            let doc = batch ? "\(paperName), \(linesPhrase(l.body)) for a batch (\(inputs.joined(separator: ", ")): B equal-length sequences each, stacked): the update as written, ∇ of the loss averaged over the batch."
+                            : "\(paperName), \(linesPhrase(l.body)): one update on \(described); returns \(stateSpellings.joined(separator: ", "))."
             w.finish(name: base + (batch ? "_batch_step" : "_step"), doc: doc, inputs: statePy + inputs, params: [])
             return w
         }
-        let step = stepFunction(batch: false)
-        let batch = stepFunction(batch: true)
+        // A step over a minibatch already averages over its batch: it has no `_batch_step`.
+        let steps = [stepFunction(batch: false)] + (minibatch == nil ? [stepFunction(batch: true)] : [])
+        let step = steps[0]
         let statics = step.keywords.filter(\.isDimension).map { "\"\($0.py)\"" }
-        for w in [loss, step, batch] { chunks += w.chunks; functionNames += w.functionNames; diagnostics += w.diagnostics }
-        chunks.append("\(base)_step_jit = jax.jit(\(base)_step, static_argnames=(\(statics.joined(separator: ", "))\(statics.count == 1 ? "," : "")))\n"
-                      + "\(base)_batch_step_jit = jax.jit(\(base)_batch_step, static_argnames=(\(statics.joined(separator: ", "))\(statics.count == 1 ? "," : "")))")
+        for w in [loss] + steps { chunks += w.chunks; functionNames += w.functionNames; diagnostics += w.diagnostics }
+        let argnames = "static_argnames=(\(statics.joined(separator: ", "))\(statics.count == 1 ? "," : ""))"
+        chunks.append(zip(["_step", "_batch_step"], steps).map { "\(base)\($0.0)_jit = jax.jit(\(base)\($0.0), \(argnames))" }.joined(separator: "\n"))
         // The loop in the algorithm: one jitted step per sequence.
         var kwargs: [String] = []
         for k in step.keywords {
@@ -131,10 +143,39 @@ extension FunctionWriter {
         indent += 1
         lineTag = lineRange(l.body)
         pendingQuote = "\(lineRange(l.body)): \(base)_step"
-        let arguments = statePy + elements.map(\.argument) + kwargs
+        // The minibatch's lists: its sum's bounds, in this loop's iteration (`(b − 1)B + 1 … bB`).
+        let batchLists = minibatch.map { m in
+            m.families.map { "[\(familyName($0.family))[_n] for _n in range(\(expr(m.lower).text), \(expr(m.upper).text) + 1)]" }
+        } ?? []
+        let arguments = statePy + elements.map(\.argument) + batchLists + kwargs
         emit("\(statePy.joined(separator: ", ")) = \(base)_step_jit(\(arguments.joined(separator: ", ")))")
         indent -= 1
         scopeNats[l.variable.spelling] = nil
+    }
+
+    /// A minibatch's sum in the lines up to the loss, `Σ_{n=a}^{b} … x_n …`: its variable, bounds, and
+    /// the dataset families it indexes (with an element's spelling). Only when n is read nowhere in
+    /// the body but as the index of those elements (`x_n`), so that the terms are the same function
+    /// of one sequence each, whatever a and b.
+    func minibatchSum(_ statements: [Statement]) -> (variable: String, lower: Expr, upper: Expr, families: [(family: String, spelling: String, base: String)])? {
+        for st in statements {
+            if let found = st.firstExpression({ x -> (String, Expr, Expr, [(family: String, spelling: String, base: String)])? in
+                guard case .sum(let s) = x.kind, let lower = s.lower, case .binary(.equal, let v, let from) = lower.value.kind,
+                      case .name(let vn) = v.kind, let upper = s.upper else { return nil }
+                var families: [(family: String, spelling: String, base: String)] = []
+                let other = s.body.contains(intoNameScripts: false) { y in
+                    guard case .name(let n) = y.kind else { return false }
+                    if n.spelling == vn.spelling { return true }
+                    guard n.scripts.contains(where: { $0.raw == vn.spelling }) else { return false }
+                    guard case .familyElement(let fam, let index)? = algorithm.bindings[y.span], arrayFamilies[fam] == nil, n.scripts.count == 1,
+                          index == 0, case .name(let iv) = n.scripts[0].value.kind, iv.spelling == vn.spelling else { return true }
+                    if !families.contains(where: { $0.family == fam }) { families.append((fam, n.spelling, n.base)) }
+                    return false
+                }
+                return other || families.isEmpty ? nil : (vn.spelling, from, upper.value, families)
+            }) { return found }
+        }
+        return nil
     }
 
     /// A writer for a function extracted from this algorithm (same checker tables and names).
@@ -186,6 +227,12 @@ extension FunctionWriter {
     func lossArgument(_ s: Statement) -> String? {
         if case .assign(let t, _, _) = s.kind, case .call(let c) = t.kind, let a = c.arguments.first, case .name(let n) = a.kind { return n.spelling }
         return nil
+    }
+
+    /// "line 3" or "lines 3–5", for docstrings.
+    func linesPhrase(_ statements: [Statement]) -> String {
+        let r = lineRange(statements)
+        return (r.contains("–") ? "lines " : "line ") + r
     }
 
     func lineRange(_ statements: [Statement]) -> String {

@@ -51,6 +51,9 @@ final class FunctionWriter {
     var usesKey = false
     /// In a training step: the dataset element of the iteration (family key, loop variable, Python parameter).
     var elements: [(family: String, variable: String, py: String)] = []
+    /// In a training step over a minibatch: its sum's variable (`n`) and, per family it indexes, the
+    /// Python list of the batch's sequences the step takes (`xs`).
+    var batch: (variable: String, lists: [(family: String, element: String, py: String)])? = nil
     /// In a training step: the enclosing algorithm's hyperparameters, which it may take as keywords.
     var outerHyperparameters: Set<String> = []
 

@@ -106,12 +106,12 @@ extension Tensor {
     /// Elements drawn from 𝒩(mean, std²) in column-major order (Box–Muller).
     public static func normal(_ shape: [Int], mean: Double = 0, std: Double = 1, dtype: DType = .f32,
                               using rng: inout RandomGenerator) -> Tensor {
-        Tensor(shape: shape, values: (0..<Shape.count(shape)).map { _ in rng.normal(mean: mean, std: std) }, dtype: dtype)
+        Tensor(shape: shape, dtype: dtype) { rng.normal(mean: mean, std: std) }
     }
 
     /// Elements uniform in [lower, upper), column-major order.
     public static func uniform(_ shape: [Int], _ lower: Double = 0, _ upper: Double = 1, dtype: DType = .f32,
                                using rng: inout RandomGenerator) -> Tensor {
-        Tensor(shape: shape, values: (0..<Shape.count(shape)).map { _ in rng.uniform(lower, upper) }, dtype: dtype)
+        Tensor(shape: shape, dtype: dtype) { rng.uniform(lower, upper) }
     }
 }

@@ -67,6 +67,17 @@ public struct Tensor: @unchecked Sendable {
         }
     }
 
+    /// A dense tensor of `dtype` whose elements, in column-major order, are `next()`'s values one
+    /// after another (rounded to `dtype`), written in place: no array of all of them first.
+    public init(shape: [Int], dtype: DType, generating next: () -> Double) {
+        self.init(uninitializedShape: shape, dtype: dtype)
+        let n = Shape.count(shape)
+        switch dtype {
+        case .f32: let p = storage.floats; for i in 0..<n { p[i] = Float(next()) }
+        case .f64: let p = storage.doubles; for i in 0..<n { p[i] = next() }
+        }
+    }
+
     // MARK: - Properties
 
     /// Number of dimensions.

@@ -53,4 +53,21 @@ import Testing
         for i in 0..<4 { #expect(abs(Double(counts[i]) / 30_000 - w[i]) < 0.02) }
         #expect(rng.categorical([0, 0, 5]) == 2)
     }
+
+    /// `Tensor.normal` / `uniform` write their draws in place, column-major: the same elements as
+    /// drawing them into an array first (each rounded once to the dtype), and the generator left
+    /// exactly Π shape draws on.
+    @Test func tensorDrawsInColumnMajorOrder() {
+        for dtype in [DType.f32, .f64] {
+            var a = RandomGenerator(seed: 5), b = RandomGenerator(seed: 5)
+            let t = Tensor.normal([3, 4, 2], mean: 0.5, std: 0.02, dtype: dtype, using: &a)
+            let drawn = (0..<24).map { _ in b.normal(mean: 0.5, std: 0.02) }
+            #expect(t.hasSameBits(as: Tensor(shape: [3, 4, 2], values: drawn, dtype: dtype)))
+            #expect(a.next() == b.next())
+            let u = Tensor.uniform([5, 3], -1, 1, dtype: dtype, using: &a)
+            let us = (0..<15).map { _ in b.uniform(-1, 1) }
+            #expect(u.hasSameBits(as: Tensor(shape: [5, 3], values: us, dtype: dtype)))
+            #expect(a.next() == b.next())
+        }
+    }
 }

@@ -1,7 +1,7 @@
 """The JAX export against `algo run`, on the same checkpoints and inputs (run by .ci/check-jax).
 
-For each of DTransformer, ETransformer, EDTransformer, DTraining, DTrainingAdam (and the batch step
-against DTrainingMinibatch) this script has `algo run --precision f64` write its parameters and its
+For each of DTransformer, ETransformer, EDTransformer, DTraining, DTrainingAdam, DTrainingMinibatch
+(and DTraining's batch step against DTrainingMinibatch) this script has `algo run --precision f64` write its parameters and its
 result to safetensors files, exports the algorithm with `algo export --jax`, runs the exported
 function in JAX with jax_enable_x64 on the same parameters and inputs, and compares:
 
@@ -143,6 +143,18 @@ def main():
     xs = jnp.asarray(BATCH)
     one = module.DTraining_batch_step_jit(theta, xs, **kw)
     report("DTraining_batch_step (1 device) vs algo DTrainingMinibatch, B = 4", max_theta_difference(one, expected), 1e-10)
+
+    # DTrainingMinibatch itself: two epochs of two batches (B = 2) of unequal-length sequences, so the
+    # batch bounds (b − 1)B + 1 … bB and the per-sequence lengths are both exercised (4 updates; ≤ 1e-10
+    # as for one step: the rounding, ≈ 1e-14 relative per step, does not grow past 1e-13 in 4 steps).
+    uneven = [[3, 1, 4, 1, 5, 9], [2, 7, 1, 8, 2], [1, 4, 1, 4, 2, 1, 3], [1, 7, 3, 2, 5, 8]]
+    algo("run", os.path.join(ALGS, "DTrainingMinibatch.algo"), "--params", θ0,
+         "--input", ";".join(f"x_{n}={seq(s)}" for n, s in enumerate(uneven, start=1)), "--set", "N_epochs=2,η=0.1,B=2",
+         "--precision", "f64", "--output", path("minibatch2.out.safetensors"))
+    expected2, _ = module.load_params(path("minibatch2.out.safetensors"))
+    minibatch, lines = export("DTrainingMinibatch")
+    got = minibatch.DTrainingMinibatch(uneven, theta, **minibatch.hyperparameters(minibatch.DTrainingMinibatch, {**hyper, "N_epochs": 2, "B": 2, "N_batches": 2}))
+    report(f"DTrainingMinibatch: θ after 2 epochs of 2 batches, B = 2, lengths 6, 5, 7, 6 ({lines} exported lines)", max_theta_difference(got, expected2), 1e-10)
 
     from jax.sharding import NamedSharding, PartitionSpec as P
     devices = jax.devices()

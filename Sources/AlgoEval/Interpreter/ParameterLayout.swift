@@ -140,7 +140,7 @@ public enum ParameterLayout {
             let t: Tensor
             if leaf.hasPrefix("γ") { t = Tensor.ones(s.shape, dtype: dtype) }
             else if leaf.hasPrefix("β") || leaf.hasPrefix("b") { t = Tensor.zeros(s.shape, dtype: dtype) }
-            else { t = Tensor(shape: s.shape, values: (0..<Shape.count(s.shape)).map { _ in rng.normal(mean: 0, std: 0.02) }, dtype: dtype) }
+            else { t = Tensor.normal(s.shape, mean: 0, std: 0.02, dtype: dtype, using: &rng) }
             out[s.name] = Variable(t)
         }
         return out

@@ -27,6 +27,9 @@ extension RunSession {
     /// The real hyperparameters of training (η, p_mask, Adam's β_1, β_2, ε): never dimensions, and
     /// not the model's (a checkpoint's metadata leaves them out).
     public static let trainingRealNames: Set<String> = Set(trainingReals.keys).union(adamReals.keys)
+    /// The dimensions of a training run rather than of its model (the dataset, the epochs, the
+    /// batch): a checkpoint's metadata leaves them out.
+    public static let trainingDimensionNames: Set<String> = ["N_data", "N_epochs", "B", "N_batches"]
 
     /// The default batch size of a minibatch algorithm (one declaring B and N_batches): 2, so the
     /// built-in 4-sequence dataset is N_batches = 2 batches.

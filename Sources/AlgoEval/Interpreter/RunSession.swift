@@ -90,7 +90,7 @@ public enum RunSession {
                 if let (fname, count) = familyInput(name, a) { key = fname; shape.append(try ParameterLayout.dimValue(count, dims, span)) }
                 try SizeBudget.require(SizeBudget.product(Shape.checkedCount(shape), dtype.byteSize),
                                        "the default input `\(key)` of shape \(shape.map(String.init).joined(separator: "×")) needs", at: span)
-                out[key] = .tensor(Variable(Tensor(shape: shape, values: (0..<Shape.count(shape)).map { _ in rng.normal() }, dtype: dtype)))
+                out[key] = .tensor(Variable(Tensor(shape: shape, dtype: dtype) { rng.normal() }))
             }
         }
         return out
