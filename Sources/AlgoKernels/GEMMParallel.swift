@@ -87,7 +87,7 @@ extension GEMM {
     /// ≤ 64 rows, which read B in place; packing B, even once, is repaid by too few rows), and long
     /// k (> 512). Measured on Zen 4, 2 threads, % of the two-core peak against packing A once (README,
     /// "Long k, and packing shared between threads"): 384×1536·1536×256 C and its dB = Aᵀ·dC
-    /// (m = 384, k = 1536, n = 256) and 384×1152·1152×256 dB gained 2–7 points; with k ≤ 384 it was
+    /// (m = 384, k = 1536, n = 256) and 384×1152·1152×256 dB gained 3–4 points; with k ≤ 384 it was
     /// mixed (384×384·384×256 C better in one run, worse in two), with k = 64 at half speed.
     static func readsSharedBInPlace(m: Int, n: Int, k: Int, transB: Bool, threads: Int) -> Bool {
         !transB && m >= 2 * mr * threads && m <= 512 && k > 512 && k * n <= 1 << 19
