@@ -9,7 +9,7 @@ import AlgoDiagnostics
 /// loop over the sequences runs its transformer on chunks of them side by side, its masks drawn
 /// ahead from a copy of the generator (`Rules/SequenceBatching.swift`, `SequenceLoopBatchingRule`).
 /// Each is checked against the same pass with the rule off.
-@Suite("evaluation passes: θ kept by the update, ETraining's loop batched")
+@Suite("evaluation passes: θ kept by the update (SGD and Adam), ETraining's loop batched")
 struct EvaluationPassTests {
     static let dims: [String: Int] = ["N_V": 11, "ℓ_max": 10, "L": 2, "H": 2, "d_e": 8, "d_mlp": 12, "d_attn": 4, "d_mid": 4, "d_f": 8]
     /// Lengths 7, 10, 3, 10, 2 (ℓ_max = 10), 32 columns together.
@@ -85,6 +85,55 @@ struct EvaluationPassTests {
         #expect(a.losses == b.losses && a.losses.count == Self.sequences.count)
     }
 
+    // MARK: Adam's update of an evaluation pass
+
+    /// With g = +0 and m = v = ±0 the six lines give +0 for g, m, v, m̂, v̂ and θ itself, entry for
+    /// entry (`Rules/EvaluationAdam.swift`): with the rule on θ̂ is θ's own tensors and lines 11–15
+    /// never run (their profile rows are absent), with it off θ̂ holds θ's bits; the losses, computed
+    /// from the same θ by the same lines, are equal bit for bit.
+    @Test("Adam's update in an evaluation pass keeps θ: θ̂ is θ's own tensors with the rule on, θ's bits with it off, the losses equal",
+          arguments: [DType.f32, .f64])
+    func adamKeepsParameters(_ dtype: DType) throws {
+        let p = try InterpreterFixtures.program("DTrainingAdam")
+        #expect(p.target.plan.fired.contains { $0.rule == .evaluationAdam })
+        let text = try String(contentsOfFile: InterpreterFixtures.repository + "/Algorithms/DTrainingAdam.algo", encoding: .utf8)
+        let line = try #require(text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("m ← β_1 m + (1 − β_1) g") }) + 1
+        func run(_ disabled: Set<RuleID>) throws -> (r: RunResult, momentLines: Int) {
+            let r = try pass(p) { o in o.dtype = dtype; o.applyGradients = false; o.disabledRules = disabled }
+            return (r, r.evaluator.profile.filter { $0.key.file.hasSuffix("/DTrainingAdam.algo") && $0.key.line == line }.map(\.value.calls).reduce(0, +))
+        }
+        let on = try run([]), off = try run([.evaluationAdam])
+        #expect(on.momentLines == 0 && off.momentLines == Self.sequences.count, "line \(line): \(on.momentLines) and \(off.momentLines) runs")
+        #expect(on.r.evaluator.losses.count == Self.sequences.count && on.r.evaluator.losses == off.r.evaluator.losses)
+        for (name, t) in RunSession.flatten(on.r.value) {
+            #expect(t.storage === (try #require(on.r.parameters[name])).value.storage, "\(name) was copied")
+        }
+        for (name, t) in RunSession.flatten(off.r.value) {
+            let initial = try #require(off.r.parameters[name]).value
+            #expect(t.contiguous().doubles.map(\.bitPattern) == initial.contiguous().doubles.map(\.bitPattern), "\(name) changed")
+        }
+    }
+
+    /// ε = 10⁻⁵⁰ is 0 in Float32: √(+0) + 0 = +0 and m̂/(+0) = 0/0 is NaN, so θ is not kept: the guard
+    /// sends the lines as written, and the pass fails on the next loss as with the rule off. In
+    /// Float64 it is a positive number, θ is kept, and the losses equal those with the rule off.
+    @Test("Adam's update with ε = 10⁻⁵⁰ (0 in Float32): the lines run as written and fail as with the rule off; Float64 keeps θ")
+    func adamGuardRunsAsWritten() throws {
+        let p = try InterpreterFixtures.program("DTrainingAdam")
+        func run(_ dtype: DType, _ disabled: Set<RuleID>) throws -> (losses: [Double], code: DiagnosticCode?) {
+            do {
+                let r = try pass(p, reals: ["ε": 1e-50]) { o in o.dtype = dtype; o.applyGradients = false; o.disabledRules = disabled }
+                return (r.evaluator.losses, nil)
+            } catch let e as RuntimeError {
+                return ([], e.diagnostic.code)
+            }
+        }
+        #expect(try run(.f32, []).code == .nonFinite)
+        #expect(try run(.f32, [.evaluationAdam]).code == .nonFinite)
+        let a = try run(.f64, []), b = try run(.f64, [.evaluationAdam])
+        #expect(a.code == nil && b.code == nil && a.losses == b.losses && a.losses.count == Self.sequences.count)
+    }
+
     // MARK: ETraining's loop over the sequences
 
     /// The masks drawn ahead are the masks each iteration draws: the masked positions (`predictedTokens`,
@@ -114,6 +163,29 @@ struct EvaluationPassTests {
             #expect(on.evaluator.losses.count == Self.sequences.count && off.evaluator.losses.count == on.evaluator.losses.count)
             let worst = zip(on.evaluator.losses, off.evaluator.losses).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? .infinity
             #expect(worst <= bound, "chunk \(chunk): max relative difference \(worst)")
+        }
+    }
+
+    /// The prelude drawn ahead is not drawn again: an iteration whose masks the chunk drew ahead
+    /// takes the prelude's values (ℓ, t, x̃_n, T̃) and the generator's state after them, so ETraining's
+    /// line 3 runs only where a chunk starts or no chunk drew ahead (chunks of 12: iterations 1, 3
+    /// (no call: its T̃ is empty, so it draws as written) and 4; of 21: 1 and 5; of 2,048: 1), and the
+    /// random stream is the one drawn sequence by sequence: the same masks, and the generator ends
+    /// in the same state, word for word, as with the rule off.
+    @Test("ETraining's prelude drawn ahead runs once per iteration: its values taken, the generator's state after the loop as sequence by sequence")
+    func preludeRunsOnce() throws {
+        let off = try evaluation("ETraining", dtype: .f64, disabled: [.sequenceBatching])
+        let text = try String(contentsOfFile: InterpreterFixtures.repository + "/Algorithms/ETraining.algo", encoding: .utf8)
+        let line = try #require(text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("ℓ ← length(x_n)") }) + 1
+        func preludes(_ r: RunResult) -> Int {
+            r.evaluator.profile.filter { $0.key.file.hasSuffix("/ETraining.algo") && $0.key.line == line }.map(\.value.calls).reduce(0, +)
+        }
+        #expect(preludes(off) == 5)
+        for (chunk, expected) in [(12, 3), (21, 2), (2048, 1)] {
+            let on = try evaluation("ETraining", dtype: .f64, disabled: [], chunk: chunk)
+            #expect(preludes(on) == expected, "chunk \(chunk): \(preludes(on)) preludes run")
+            #expect(on.evaluator.predictedTokens == off.evaluator.predictedTokens, "chunk \(chunk)")
+            #expect(on.evaluator.rng.state == off.evaluator.rng.state, "chunk \(chunk)")
         }
     }
 

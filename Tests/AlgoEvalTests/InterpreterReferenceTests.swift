@@ -25,16 +25,22 @@ enum InterpreterFixtures {
     /// A training algorithm run on `sequences` (its first dataset input, `x_1 … x_N`) with `dims`
     /// (N_data and, for a minibatch, N_batches follow from the dataset), its training reals with
     /// `reals` over them, initialised θ, seed 5, profiled; `options` adjusts the rest.
-    static func trainingRun(_ p: LoadedProgram, _ sequences: [[Int]], dims: [String: Int], reals: [String: Double] = [:],
-                            options: (inout RunOptions) -> Void) throws -> RunResult {
+    /// `pairedWith`: the second dataset input's sequences (EDTraining's x_1 … x_N beside z_1 … z_N).
+    static func trainingRun(_ p: LoadedProgram, _ sequences: [[Int]], pairedWith second: [[Int]]? = nil, dims: [String: Int],
+                            reals: [String: Double] = [:], options: (inout RunOptions) -> Void) throws -> RunResult {
         var o = RunOptions()
         o.seed = 5
         o.profile = true
         options(&o)
-        var elements: [Int: [Int]] = [:]
-        for (k, x) in sequences.enumerated() { elements[k + 1] = x }
-        let input = try #require(RunSession.datasetInputs(p.target).first).name
-        let (inputs, n) = try RunSession.dataset([input: elements], p.target)
+        var datasets: [String: [Int: [Int]]] = [:]
+        let names = RunSession.datasetInputs(p.target).map(\.name)
+        for (name, data) in zip(names, [sequences] + (second.map { [$0] } ?? [])) {
+            var elements: [Int: [Int]] = [:]
+            for (k, x) in data.enumerated() { elements[k + 1] = x }
+            datasets[name] = elements
+        }
+        _ = try #require(names.first)
+        let (inputs, n) = try RunSession.dataset(datasets, p.target)
         let r = RunSession.trainingReals(for: p.target).merging(reals) { _, b in b }
         return try Pipeline.run(p, RunSetup(dims: try RunSession.datasetDimensions(p.target, count: n, given: dims), reals: r, inputs: inputs,
                                             parameters: nil, mask: nil, options: o))

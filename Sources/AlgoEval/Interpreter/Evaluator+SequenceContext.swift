@@ -42,18 +42,14 @@ extension Evaluator {
     /// the lines give when the mask removes nothing. Run-time guard: the mask's condition over
     /// ℓ_z × (the last position of any column) is 0 everywhere (`Mask ≡ 1`), so that a column's
     /// weights do not depend on its position; otherwise `SequenceFallback`.
-    func sharedKeysAttention(_ form: CausalAttentionForm, _ sc: SequenceColumns, _ f: Frame) throws -> Value {
+    func sharedKeysAttention(_ form: CausalAttentionForm, _ layout: SequenceColumns.Layout, _ sc: SequenceColumns, _ f: Frame) throws -> Value {
         guard !f.logReturn,
               case .tensor(let k)? = f.vars[form.keys], case .tensor(let q)? = f.vars[form.queries], case .tensor(let v)? = f.vars[form.values],
               k.rank == q.rank, q.rank == v.rank, k.rank == 2 || (k.rank == 3 && f.heads == k.shape[2] && q.shape[2] == k.shape[2] && v.shape[2] == k.shape[2]),
-              k.shape[0] == q.shape[0], q.shape[1] == sc.total, v.shape[1] == k.shape[1], k.shape[1] >= 1, k.dtype == dtype
+              k.shape[0] == q.shape[0], q.shape[1] == layout.total, v.shape[1] == k.shape[1], k.shape[1] >= 1, k.dtype == dtype
         else { throw SequenceFallback() }
-        guard try removesNothing(form, k.shape[1], sc.positions.max() ?? 0, sc, f) else { throw SequenceFallback() }
-        var divisor = 1.0
-        if let d = form.divisor {
-            guard let x = number(try eval(d, f)), x.isFinite, x > 0 else { throw SequenceFallback() }
-            divisor = x
-        }
+        guard try removesNothing(form, k.shape[1], layout.positions.max() ?? 0, sc, f) else { throw SequenceFallback() }
+        let divisor = try attentionDivisor(form, f)
         ops += 4
         let weights = (k.matmul(q, transposeSelf: true) / divisor).softmaxColumns()
         let result = Value.tensor(v.matmul(weights))

@@ -4,31 +4,40 @@ import AlgoTensor
 import Foundation
 
 /// How the columns of the sequence values map to positions while a callee proven column-wise in
-/// its sequence (`Rules/SequenceColumns.swift`) runs on several sequences side by side
+/// its sequences (`Rules/SequenceColumns.swift`) runs on several sequences side by side
 /// (`Rules/SequenceBatching.swift`) or on the new tokens of a growing one (`Rules/PrefixReuse.swift`).
-/// Segment s holds `columns` consecutive columns, the positions `first + 1 … first + columns` of
-/// its sequence.
+/// One **layout** per sequence argument (EDTransformer(z_n, x_n | θ): z's columns and x's); in each,
+/// segment s holds `columns` consecutive columns, the positions `first + 1 … first + columns` of its
+/// sequence, and segment s of every layout belongs to the same iteration.
 final class SequenceColumns {
     struct Segment { let columns: Int, first: Int }
-    let segments: [Segment]
-    /// The number of columns of all segments.
-    let total: Int
+    /// The columns of one sequence argument.
+    struct Layout {
+        let segments: [Segment]
+        /// The number of columns of all segments.
+        let total: Int
+        /// The 1-based position of each column, in column order.
+        let positions: [Int]
+        init(_ segments: [Segment]) {
+            self.segments = segments
+            total = segments.reduce(0) { $0 + $1.columns }
+            positions = segments.flatMap { s in (0..<s.columns).map { s.first + 1 + $0 } }
+        }
+    }
+    /// By layout (the rank of the argument among the call's sequence arguments).
+    let layouts: [Layout]
     /// What the proof found in the callee and its callees: position reads of shared values
-    /// (`W_p[:, t]`), the context of each callee frame, shared statements and attentions with shared keys.
+    /// (`W_p[:, t]`), the context of each callee frame, shared statements and each attention's layouts.
     let proof: SequenceProofFacts
     /// The K and V of every attention for the positions already computed (prefix reuse), else nil.
     let cache: AttentionCache?
-    /// The 1-based position of each column, in column order.
-    let positions: [Int]
     /// Square sizes whose mask was checked causal, by the span of the mask's condition.
     var checkedSquares: Set<[Int]> = []
 
-    init(segments: [Segment], proof: SequenceProofFacts, cache: AttentionCache?) {
-        self.segments = segments
+    init(layouts: [[Segment]], proof: SequenceProofFacts, cache: AttentionCache?) {
+        self.layouts = layouts.map(Layout.init)
         self.proof = proof
         self.cache = cache
-        total = segments.reduce(0) { $0 + $1.columns }
-        positions = segments.flatMap { s in (0..<s.columns).map { s.first + 1 + $0 } }
     }
 }
 
@@ -102,16 +111,16 @@ extension Evaluator {
                 f.vars[form.variable] = .nat(n)
                 guard let key = callMemoKey(form.callExpr, f, log: false),
                       functionMemo?[key] == nil,
-                      case .tokens(let x) = try eval(form.call.arguments[form.argument], f), !x.isEmpty else { return nil }
+                      case .tokens(let x) = try eval(form.call.arguments[form.arguments[0]], f), !x.isEmpty else { return nil }
                 keys.append(key)
                 segments.append(.init(columns: x.count, first: 0))
                 tokens += x
             }
         }
-        let layout = SequenceColumns(segments: segments, proof: form.proof, cache: nil)
+        let layout = SequenceColumns(layouts: [segments], proof: form.proof, cache: nil)
         let result: Value
         do {
-            result = try callAlgorithm(form.call, form.callExpr, f, given: [form.call.arguments[form.argument].span: .tokens(tokens)], sequences: layout)
+            result = try callAlgorithm(form.call, form.callExpr, f, given: [form.call.arguments[form.arguments[0]].span: .tokens(tokens)], sequences: layout)
         } catch {
             return nil   // as written: a real error is reported there, by the line that makes it
         }
@@ -210,7 +219,7 @@ extension Evaluator {
         attention.sharedNext = 0
         attention.replaying = reuse != nil
         let first = reuse?.tokens.count ?? 0
-        let layout = SequenceColumns(segments: [.init(columns: x.count - first, first: first)], proof: form.proof, cache: attention)
+        let layout = SequenceColumns(layouts: [[.init(columns: x.count - first, first: first)]], proof: form.proof, cache: attention)
         let result: Value
         do {
             result = try callAlgorithm(c, e, f, given: [c.arguments[form.argument].span: .tokens(Array(x[first...]))], sequences: layout)
@@ -265,108 +274,71 @@ extension Evaluator {
     /// `W_p[:, t]` inside a sequence run: the column variable's columns read as positions within
     /// their sequence (a gather), or `values` unchanged when `e` is no position read.
     func positionalIndices(_ values: [Value], _ e: Expr, _ f: Frame) throws -> [Value] {
-        guard let sc = f.sequences, sc.proof.positional.contains(e.span) else { return values }
+        guard let sc = f.sequences, let l = sc.proof.positional[e.span] else { return values }
+        guard l < sc.layouts.count else { throw SequenceFallback() }
+        let layout = sc.layouts[l]
         return try values.map { v in
             switch v {
             case .grid(let n, _) where n >= 0:
-                guard n == sc.total else { throw SequenceFallback() }
-                return .tokens(sc.positions)
+                guard n == layout.total else { throw SequenceFallback() }
+                return .tokens(layout.positions)
             case .nat(let t):
-                guard t >= 1, t <= sc.total else { throw SequenceFallback() }
-                return .nat(sc.positions[t - 1])
+                guard t >= 1, t <= layout.total else { throw SequenceFallback() }
+                return .nat(layout.positions[t - 1])
             default: return v
             }
         }
     }
 
     /// Algorithm 4's lines 4–6 inside a sequence run: causal attention within each segment; a
-    /// segment of new columns after a cached prefix attends to the cached K and V too. Throws
-    /// `SequenceFallback` when the values or the mask do not fit.
+    /// segment of new columns after a cached prefix attends to the cached K and V too; `Mask ≡ 1`
+    /// within each segment, or from each segment of the queries' layout to the same segment of the
+    /// keys' (cross-attention, `crossAttention`). Throws `SequenceFallback` when the values or the mask do not fit.
     func sequenceAttention(_ form: CausalAttentionForm, _ sc: SequenceColumns, _ f: Frame) throws -> Value {
-        if sc.proof.sharedKeys.contains(.init(context: f.sequenceContext, span: form.first.span)) { return try sharedKeysAttention(form, sc, f) }
+        guard let at = sc.proof.attentions[.init(context: f.sequenceContext, span: form.first.span)], at.queries < sc.layouts.count,
+              (at.keys ?? 0) < sc.layouts.count else { throw SequenceFallback() }
+        let layout = sc.layouts[at.queries]
+        guard let keyLayout = at.keys else { return try sharedKeysAttention(form, layout, sc, f) }
+        if keyLayout != at.queries { return try crossAttention(form, keys: sc.layouts[keyLayout], queries: layout, sc, f) }
         guard !f.logReturn,
               case .tensor(let k)? = f.vars[form.keys], case .tensor(let q)? = f.vars[form.queries], case .tensor(let v)? = f.vars[form.values],
               k.rank == q.rank, q.rank == v.rank, k.rank == 2 || (k.rank == 3 && f.heads == k.shape[2]),
-              k.shape[0] == q.shape[0], k.shape[1] == sc.total, q.shape[1] == sc.total, v.shape[1] == sc.total,
+              k.shape[0] == q.shape[0], k.shape[1] == layout.total, q.shape[1] == layout.total, v.shape[1] == layout.total,
               k.rank == 2 || (k.shape[2] == q.shape[2] && q.shape[2] == v.shape[2]), k.dtype == dtype
         else { throw SequenceFallback() }
-        var divisor = 1.0
-        if let d = form.divisor {
-            guard let x = number(try eval(d, f)), x.isFinite, x > 0 else { throw SequenceFallback() }
-            divisor = x
-        }
-        func columns(_ x: Variable, _ a: Int, _ b: Int) -> Variable {
-            if a == 0 && b == x.shape[1] { return x }
-            return x.rank == 2 ? x.slice(lower: [0, a], upper: [x.shape[0], b]) : x.slice(lower: [0, a, 0], upper: [x.shape[0], b, x.shape[2]])
-        }
+        let divisor = try attentionDivisor(form, f)
         let ordinal = sc.cache?.next ?? 0
         sc.cache?.next += 1
-        if sc.cache == nil, sc.segments.allSatisfy({ $0.first == 0 }) {
+        if sc.cache == nil, layout.segments.allSatisfy({ $0.first == 0 }) {
             // Every sequence from its start (a minibatch, a loop's chunk). A mask that removes
             // nothing (`Mask ≡ 1`, ETransformer): full attention within each sequence, block-diagonal.
-            if try !sc.segments.allSatisfy({ try isCausalSquare(form, $0.columns, sc, f) }) {
-                for s in sc.segments where try !removesNothing(form, s.columns, s.columns, sc, f) { throw SequenceFallback() }
-                // A run of g consecutive sequences of n columns each is one batched product: their
-                // columns [d, g·n] (or [d, g·n, H]) are, in column-major order, [d, n, g] (or
-                // [d, n, g·H]): sequence s (of head h) is batch s (s + g·h), so each batch's
-                // V · softmax(KᵀQ/c) is that sequence's attention alone.
-                let began = options.profile ? DispatchTime.now().uptimeNanoseconds : 0
-                let opsBefore = ops
-                let savedTag = profileTape?.tag   // the backward time goes to line 4, as in `causalAttention`
-                if let t = profileTape { t.tag = profileTag(form.first, f) }
-                defer { if let savedTag { profileTape?.tag = savedTag } }
-                var outs: [Variable] = []
-                var start = 0, i = 0
-                while i < sc.segments.count {
-                    let n = sc.segments[i].columns
-                    var g = 1
-                    while i + g < sc.segments.count, sc.segments[i + g].columns == n { g += 1 }
-                    let end = start + g * n
-                    var ks = columns(k, start, end), qs = columns(q, start, end), vs = columns(v, start, end)
-                    let heads = k.rank == 3 ? k.shape[2] : 1
-                    if g > 1 {
-                        ks = ks.reshaped([ks.shape[0], n, g * heads]); qs = qs.reshaped([qs.shape[0], n, g * heads])
-                        vs = vs.reshaped([vs.shape[0], n, g * heads])
-                    }
-                    ops += g > 1 ? 7 : 3
-                    var out = vs.matmul((ks.matmul(qs, transposeSelf: true) / divisor).softmaxColumns())
-                    if g > 1 { out = out.reshaped(k.rank == 3 ? [out.shape[0], g * n, heads] : [out.shape[0], g * n]) }
-                    outs.append(out)
-                    start = end; i += g
-                }
-                let result = Value.tensor(outs.count == 1 ? outs[0] : Variable.concat(outs, axis: 1))
-                try checkFinite(result, form.returnLine, f)
-                if options.profile { record(form.first, f, since: began, opsBefore: opsBefore) }
-                return result
+            if try !layout.segments.allSatisfy({ try isCausalSquare(form, $0.columns, sc, f) }) {
+                for s in layout.segments where try !removesNothing(form, s.columns, s.columns, sc, f) { throw SequenceFallback() }
+                let widths = layout.segments.map(\.columns)
+                return try profiledAttention(form, f) { self.blockDiagonalAttention(k, q, v, keys: widths, queries: widths, divisor: divisor) }
             }
             // A causal mask: all sequences and heads in one call.
-            let start = options.profile ? DispatchTime.now().uptimeNanoseconds : 0
-            let opsBefore = ops
-            ops += 1
-            let savedTag = profileTape?.tag   // the backward time goes to line 4, as in `causalAttention`
-            if let t = profileTape { t.tag = profileTag(form.first, f) }
-            defer { if let savedTag { profileTape?.tag = savedTag } }
-            let result = Value.tensor(.causalAttention(keys: k, queries: q, values: v, divisor: divisor, segments: sc.segments.map(\.columns)))
-            try checkFinite(result, form.returnLine, f)
-            if options.profile { record(form.first, f, since: start, opsBefore: opsBefore) }
-            return result
+            return try profiledAttention(form, f) {
+                self.ops += 1
+                return .causalAttention(keys: k, queries: q, values: v, divisor: divisor, segments: layout.segments.map(\.columns))
+            }
         }
         var outs: [Variable] = []
         var start = 0
-        for s in sc.segments {
-            let ks = columns(k, start, start + s.columns), qs = columns(q, start, start + s.columns), vs = columns(v, start, start + s.columns)
+        for s in layout.segments {
+            let ks = Self.columns(k, start, start + s.columns), qs = Self.columns(q, start, start + s.columns), vs = Self.columns(v, start, start + s.columns)
             start += s.columns
             if s.first == 0 {
                 try checkCausalSquare(form, s.columns, sc, f)
                 if let cache = sc.cache {
-                    guard sc.segments.count == 1, ordinal == cache.keys.count else { throw SequenceFallback() }
+                    guard layout.segments.count == 1, ordinal == cache.keys.count else { throw SequenceFallback() }
                     cache.keys.append(ks); cache.values.append(vs)
                 }
                 ops += 2
                 outs.append(.causalAttention(keys: ks, queries: qs, values: vs, divisor: divisor))
             } else {
                 // One new column at position p after p − 1 cached ones: it attends to all p.
-                guard let cache = sc.cache, sc.segments.count == 1, s.columns == 1, ordinal < cache.keys.count,
+                guard let cache = sc.cache, layout.segments.count == 1, s.columns == 1, ordinal < cache.keys.count,
                       cache.keys[ordinal].shape[1] == s.first else { throw SequenceFallback() }
                 let p = s.first + 1
                 try checkCausalExtension(form, p, f)
@@ -378,6 +350,81 @@ extension Evaluator {
         }
         let result = Value.tensor(outs.count == 1 ? outs[0] : Variable.concat(outs, axis: 1))
         try checkFinite(result, form.returnLine, f)
+        return result
+    }
+
+    /// Algorithm 4's lines 4–6 with Q from one layout and K, V from another (EDTransformer's
+    /// cross-attention `MHAttention(X, Z | 𝓦^e/d_l, Mask ≡ 1)` on a chunk of pairs (z_n, x_n)): the
+    /// columns of x_n attend to the columns of z_n only, a rectangular block-diagonal, which is
+    /// what each pair's call gives when the mask removes nothing on each ℓ_z × ℓ_x grid (checked
+    /// here; otherwise `SequenceFallback`). Every sequence from its start, no cache.
+    func crossAttention(_ form: CausalAttentionForm, keys kl: SequenceColumns.Layout, queries ql: SequenceColumns.Layout,
+                        _ sc: SequenceColumns, _ f: Frame) throws -> Value {
+        guard !f.logReturn, sc.cache == nil, kl.segments.count == ql.segments.count,
+              kl.segments.allSatisfy({ $0.first == 0 }), ql.segments.allSatisfy({ $0.first == 0 }),
+              case .tensor(let k)? = f.vars[form.keys], case .tensor(let q)? = f.vars[form.queries], case .tensor(let v)? = f.vars[form.values],
+              k.rank == q.rank, q.rank == v.rank, k.rank == 2 || (k.rank == 3 && f.heads == k.shape[2] && q.shape[2] == k.shape[2] && v.shape[2] == k.shape[2]),
+              k.shape[0] == q.shape[0], k.shape[1] == kl.total, v.shape[1] == kl.total, q.shape[1] == ql.total, k.dtype == dtype
+        else { throw SequenceFallback() }
+        for (z, x) in zip(kl.segments, ql.segments) where try !removesNothing(form, z.columns, x.columns, sc, f) { throw SequenceFallback() }
+        let divisor = try attentionDivisor(form, f)
+        return try profiledAttention(form, f) {
+            self.blockDiagonalAttention(k, q, v, keys: kl.segments.map(\.columns), queries: ql.segments.map(\.columns), divisor: divisor)
+        }
+    }
+
+    /// `V · softmax(KᵀQ/c)` for each pair of segments (K, V columns `keys[s]`, Q columns
+    /// `queries[s]`, consecutive in their tensors), the blocks of a block-diagonal attention. A run
+    /// of g consecutive pairs of the same widths (m, n) is one batched product: columns [d, g·n]
+    /// (or [d, g·n, H]) are, in column-major order, [d, n, g] (or [d, n, g·H]), so pair s (of head
+    /// h) is batch s (s + g·h) of both operands, and each batch's product is that pair's alone.
+    func blockDiagonalAttention(_ k: Variable, _ q: Variable, _ v: Variable, keys: [Int], queries: [Int], divisor: Double) -> Variable {
+        var outs: [Variable] = []
+        var kStart = 0, qStart = 0, i = 0
+        let heads = k.rank == 3 ? k.shape[2] : 1
+        while i < queries.count {
+            let m = keys[i], n = queries[i]
+            var g = 1
+            while i + g < queries.count, keys[i + g] == m, queries[i + g] == n { g += 1 }
+            var ks = Self.columns(k, kStart, kStart + g * m), vs = Self.columns(v, kStart, kStart + g * m)
+            var qs = Self.columns(q, qStart, qStart + g * n)
+            if g > 1 {
+                ks = ks.reshaped([ks.shape[0], m, g * heads]); vs = vs.reshaped([vs.shape[0], m, g * heads])
+                qs = qs.reshaped([qs.shape[0], n, g * heads])
+            }
+            ops += g > 1 ? 7 : 3
+            var out = vs.matmul((ks.matmul(qs, transposeSelf: true) / divisor).softmaxColumns())
+            if g > 1 { out = out.reshaped(k.rank == 3 ? [out.shape[0], g * n, heads] : [out.shape[0], g * n]) }
+            outs.append(out)
+            kStart += g * m; qStart += g * n; i += g
+        }
+        return outs.count == 1 ? outs[0] : Variable.concat(outs, axis: 1)
+    }
+
+    /// Columns a ..< b of a `[d, n]` or `[d, n, H]` tensor (itself when all).
+    static func columns(_ x: Variable, _ a: Int, _ b: Int) -> Variable {
+        if a == 0 && b == x.shape[1] { return x }
+        return x.rank == 2 ? x.slice(lower: [0, a], upper: [x.shape[0], b]) : x.slice(lower: [0, a, 0], upper: [x.shape[0], b, x.shape[2]])
+    }
+
+    /// The divisor of line 6 (`√d_attn`), 1 without one; `SequenceFallback` unless finite and > 0.
+    func attentionDivisor(_ form: CausalAttentionForm, _ f: Frame) throws -> Double {
+        guard let d = form.divisor else { return 1 }
+        guard let x = number(try eval(d, f)), x.isFinite, x > 0 else { throw SequenceFallback() }
+        return x
+    }
+
+    /// Runs an attention executor for lines 4–6 as one line of the profile (its forward time, and
+    /// its backward time on the tape, go to line 4, as in `causalAttention`), checking the result finite.
+    func profiledAttention(_ form: CausalAttentionForm, _ f: Frame, _ body: () throws -> Variable) throws -> Value {
+        let began = options.profile ? DispatchTime.now().uptimeNanoseconds : 0
+        let opsBefore = ops
+        let savedTag = profileTape?.tag
+        if let t = profileTape { t.tag = profileTag(form.first, f) }
+        defer { if let savedTag { profileTape?.tag = savedTag } }
+        let result = Value.tensor(try body())
+        try checkFinite(result, form.returnLine, f)
+        if options.profile { record(form.first, f, since: began, opsBefore: opsBefore) }
         return result
     }
 

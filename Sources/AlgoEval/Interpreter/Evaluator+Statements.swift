@@ -19,13 +19,18 @@ extension Evaluator {
 
     func block(_ body: [Statement], _ f: Frame) throws -> Flow {
         let fused = f.algorithm.plan.statements
+        var skip = 0
         for s in body {
+            if skip > 0 { skip -= 1; continue }
             // A run of statements the lowering fused (Alg. 4 lines 4–6 with a causal mask): its
             // executor, or the lines as written when its guard fails.
             if !fused.isEmpty, let node = fused[SpanKey(s.span)] {
                 switch node {
                 case .causalAttention(let form):
                     if enabled(.causalAttention), let v = try causalAttention(form, f) { return .returned(v) }
+                case .evaluationAdam(let form):
+                    // Adam's six lines in an evaluation pass (Rules/EvaluationAdam.swift).
+                    if !options.applyGradients, enabled(.evaluationAdam), try evaluationAdam(form, s, f) { skip = 5; continue }
                 case .headBatching, .columnLoop, .sequenceLoop: break   // need the loop's values: `forLoop`
                 case .maskedSelect: break                 // `forAll`
                 case .logSoftmaxReturn: break             // a `return` under a log: `statement`; a definition: `defineFunction`
@@ -306,6 +311,11 @@ extension Evaluator {
         defer { f.loopCounts.removeLast() }
         for i in values {
             f.vars[v] = .nat(i)
+            // A prelude drawn ahead by a loop over sequences: its values taken, not drawn again (Evaluator+SequenceLoop).
+            if let batched, case let skip = replayPrelude(batched, i, f), skip > 0 {
+                if case .returned(let r) = try block(Array(loop.body[skip...]), f) { return .returned(r) }
+                continue
+            }
             if case .returned(let r) = try block(loop.body, f) { return .returned(r) }
         }
         return .normal

@@ -105,19 +105,21 @@ extension Evaluator {
     func keptParameters(_ form: EvaluationUpdateForm, _ f: Frame) throws -> Value? {
         guard !options.applyGradients, case .unary(.gradient, let loss) = form.gradient.kind else { return nil }
         let θ = try eval(form.parameters, f)
-        func isParameters(_ v: Value) -> Bool {
-            switch v {
-            case .tensor(let t): return t.dtype == dtype
-            case .collection(let c): return c.members.allSatisfy { isParameters($0.value) }
-            default: return false
-            }
-        }
         guard isParameters(θ), let η = scalarNumber(try eval(form.rate, f)) else { return nil }
         let converted = scalar(η).value.doubles[0]   // η as the product sees it
         guard converted.isFinite, converted.sign == .plus else { return nil }
         ops += 1
         _ = try differentiatedLoss(loss, form.gradient, f, tape: nil)
         return θ
+    }
+
+    /// A tensor of the run's dtype, or a collection of such (nested): parameters an evaluation pass can keep.
+    func isParameters(_ v: Value) -> Bool {
+        switch v {
+        case .tensor(let t): return t.dtype == dtype
+        case .collection(let c): return c.members.allSatisfy { isParameters($0.value) }
+        default: return false
+        }
     }
 
     func record(_ v: Value, _ tape: Tape, _ leaves: inout [Variable], _ span: Span) throws -> Value {

@@ -33,6 +33,8 @@ public final class Evaluator {
     var prefixCaches: [SpanKey: PrefixCache] = [:]
     /// The loops over sequences running now whose call runs on chunks of them (`Evaluator+SequenceLoop`), by call site.
     var sequenceLoops: [SpanKey: SequenceLoopBatch] = [:]
+    /// The tree of +0 that Adam's update in an evaluation pass assigns (`Evaluator+EvaluationAdam`).
+    var adamZeros: Value? = nil
     /// The parameter names of the last `run`, sorted (a run with the same names reuses the order).
     var sortedParameterNames: [String] = []
     /// Stacked per-head parameters by call site and the storage of their first tensor (one entry

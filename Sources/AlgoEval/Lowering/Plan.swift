@@ -68,6 +68,8 @@ enum FusedStatement: Sendable {
     case sequenceLoop(SequenceBatchForm)
     /// `θ ← θ − η · ∇loss(θ)`, which keeps θ in an evaluation pass (`Rules/EvaluationUpdate.swift`).
     case evaluationUpdate(EvaluationUpdateForm)
+    /// Adam's six update lines in an evaluation pass (`Rules/EvaluationAdam.swift`), at the first.
+    case evaluationAdam(EvaluationAdamForm)
 }
 
 /// A whole algorithm as one fused operation.

@@ -35,6 +35,8 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable, Comparable {
     case sgdUpdate = "sgd-update"
     /// `θ ← θ − η · ∇loss(θ)` in an evaluation pass (zero gradients) keeps θ's members, no arithmetic.
     case evaluationUpdate = "evaluation-update"
+    /// Adam's update (`g ← ∇loss(θ)` … `θ ← θ − η m̂/(√v̂ + ε)`) in an evaluation pass: zeros assigned, θ kept, no arithmetic.
+    case evaluationAdam = "evaluation-adam"
 
     public static func < (a: RuleID, b: RuleID) -> Bool { a.rawValue < b.rawValue }
 

@@ -48,7 +48,7 @@ struct SequenceBatchingRule: ExpressionRule {
         guard varying.count == 1 else { return nil }
         var proof = SequenceColumnsProof(callee: callee)
         guard proof.call(calls[0], in: a, varying: Set(varying)) else { return nil }
-        var form = SequenceBatchForm(variable: n, call: c, callExpr: calls[0], argument: varying[0], proof: proof.facts)
+        var form = SequenceBatchForm(variable: n, call: c, callExpr: calls[0], arguments: varying, proof: proof.facts)
         form.pickedTerms = Self.pickedTerms(s.body, call: calls[0], variable: n, in: a)
         return .sequences(.batch(form))
     }
@@ -98,27 +98,35 @@ struct SequenceBatchForm: Sendable {
     let variable: String
     /// The call (`DTransformer(x_n | θ)`) and its expression.
     let call: Call, callExpr: Expr
-    /// Which argument carries the sequence.
-    let argument: Int
+    /// Which arguments carry the sequences, in the order of their layouts (one for the Σ form;
+    /// EDTraining's loop: z_n and x_n).
+    let arguments: [Int]
     /// What the proof found in the callee (position reads, contexts, shared statements).
     let proof: SequenceProofFacts
     /// For the Σ form: its body when it is a picked sum of the call's entries, run as one pick
     /// over all sequences; nil otherwise (and for the loop form).
     var pickedTerms: PickedTermsForm? = nil
-    /// A loop's statements that make the sequence argument (ETraining's lines 3–7), run ahead for
-    /// later iterations; empty when the argument reads nothing the loop body assigns, and for a Σ.
+    /// A loop's statements that make the sequence arguments (ETraining's lines 3–7), run ahead for
+    /// later iterations; empty when the arguments read nothing the loop body assigns, and for a Σ.
     var prelude: [Statement] = []
+    /// Where the prelude's writes go: the spellings (`ℓ`, `t`, `T̃`) and the families whose element n
+    /// (`x̃_n`) its assignments, loops, `∀`s and draws can write (`SequenceLoopBatchingRule.writes`);
+    /// an iteration whose draws were made ahead takes them from there instead of running the prelude
+    /// again. nil: the prelude may write other places (a family element other than n), and runs as written.
+    var preludeWrites: (spellings: [String], families: [String])? = nil
 }
 
 /// Batched sequences in a loop: `for n = a, …, b do … F(θ) ← C(x_n | θ) … end` (DTraining,
-/// ETraining, run by `evaluate(…)` and the held-out loss of `--eval-every` as an evaluation pass)
-/// runs the callee C once on a chunk of the loop's sequences side by side instead of once per n,
-/// by the same proof and the same executor inside the callee as the Σ form
-/// (`SequenceBatchingRule`): column j of the batched result belongs to one sequence, and each
-/// iteration's call takes its sequence's slice.
+/// ETraining, EDTraining's `C(z_n, x_n | θ)`, run by `evaluate(…)` and the held-out loss of
+/// `--eval-every` as an evaluation pass) runs the callee C once on a chunk of the loop's sequences
+/// side by side instead of once per n, by the same proof and the same executor inside the callee
+/// as the Σ form (`SequenceBatchingRule`): column j of the batched result belongs to one sequence,
+/// and each iteration's call takes its sequence's slice. With several sequence arguments (z_n and
+/// x_n) each has its own columns (a layout, `SequenceColumnsProof.call`): the encoder runs on the
+/// z's side by side, the decoder on the x's, and x_n's columns attend to z_n's only.
 ///
-/// The sequence of a later iteration must be known before that iteration runs. Either the argument
-/// reads nothing the body assigns (x_n of DTraining), or it reads what the body's **prelude**
+/// The sequences of a later iteration must be known before that iteration runs. Either the arguments
+/// read nothing the body assigns (x_n of DTraining), or they read what the body's **prelude**
 /// assigns: the statements of the body before the one holding the call (ETraining's lines 3–7,
 /// which draw x̃_n from the random generator). The executor then runs the prelude ahead for the
 /// next iterations, in a copy of the frame, from a copy of the generator: the draws of iteration
@@ -127,11 +135,11 @@ struct SequenceBatchForm: Sendable {
 /// real generator), and takes its slice only when its tokens equal those the chunk ran on.
 ///
 /// Precondition (proven here): a counting loop whose body holds exactly one algorithm call that
-/// mentions n; exactly one argument of it mentions n, and that argument mentions no name assigned
-/// from the call's statement on, nor the variable of a Σ there (ETraining's `T̃` of line 7 is
-/// before, θ after); the parameters do not mention n; the callee draws no random numbers
-/// (`CallMemoRule.isDeterministic`: batching reorders the calls) and is column-wise in that
-/// argument except for Algorithm 4's lines 4–6 (`SequenceColumnsProof`). When the argument reads a
+/// mentions n; the arguments of it that mention n mention no name assigned from the call's
+/// statement on, nor the variable of a Σ there (ETraining's `T̃` of line 7 is before, θ after); the
+/// parameters do not mention n; the callee draws no random numbers (`CallMemoRule.isDeterministic`:
+/// batching reorders the calls) and is column-wise in those arguments except for Algorithm 4's
+/// lines 4–6 (`SequenceColumnsProof`). When an argument reads a
 /// name the prelude assigns: the prelude reads nothing assigned from the call's statement on, calls
 /// no algorithm, defines no function of θ, takes no `∇`, has no `return` and no `while`, and nothing from the
 /// call's statement on draws a random number. Run-time guard (`Evaluator.loopBatchResult`): an
@@ -141,7 +149,8 @@ struct SequenceBatchForm: Sendable {
 /// value, those the chunk ran on (θ is kept by `evaluation-update`, or θ − η · 0 makes new tensors
 /// equal to θ); a chunk of one sequence, a prelude that fails ahead, or a batched call that fails,
 /// runs the calls as written. Inside the callee each sequence's attention is kept within its
-/// columns, causal or, for `Mask ≡ 1` (ETransformer), full: block-diagonal (`sequenceAttention`).
+/// columns, causal or, for `Mask ≡ 1` (ETransformer, EDTransformer's encoder), full: block-diagonal,
+/// and a cross-attention from one layout to another is block-diagonal between segments n (`sequenceAttention`).
 struct SequenceLoopBatchingRule: StatementRule {
     let id = RuleID.sequenceBatching
     /// The checked algorithm a call resolves to (`Lowering.lower`'s program).
@@ -191,14 +200,14 @@ struct SequenceLoopBatchingRule: StatementRule {
               let at = loop.body.firstIndex(where: { $0.span.start <= calls[0].span.start && calls[0].span.end <= $0.span.end }),
               !c.parameters.contains(where: { p in p.value.mentions(n) || (p.target?.mentions(n) ?? false) }) else { return nil }
         let varying = c.arguments.indices.filter { c.arguments[$0].mentions(n) }
-        guard varying.count == 1 else { return nil }
-        let argument = c.arguments[varying[0]]
+        guard !varying.isEmpty else { return nil }
+        let sequences = varying.map { c.arguments[$0] }
         func reads(_ e: Expr, _ names: [String]) -> Bool { names.contains { e.mentions(base: $0) || e.mentions($0) } }
         let prelude = Array(loop.body[..<at]), rest = Array(loop.body[at...])
-        let after = assigned(rest)
-        guard !reads(argument, after), CallMemoRule(callee: callee).isDeterministic(r, seen: []) else { return nil }
+        let after = assigned(rest), before = assigned(prelude)
+        guard !sequences.contains(where: { reads($0, after) }), CallMemoRule(callee: callee).isDeterministic(r, seen: []) else { return nil }
         var ahead: [Statement] = []
-        if reads(argument, assigned(prelude)) {
+        if sequences.contains(where: { reads($0, before) }) {
             // The prelude runs ahead for later iterations: it must read nothing the rest assigns,
             // have no effect but its assignments and its draws, and be the only statements that draw.
             let draws = rest.contains { st in
@@ -218,11 +227,60 @@ struct SequenceLoopBatchingRule: StatementRule {
                     return reads(x, after)
                 })
             }
-            guard !draws, replayable else { return nil }
+            // Nothing after the prelude writes what the prelude writes (its loops' variables included),
+            // so an iteration can take the prelude's values as the run ahead left them.
+            guard !draws, replayable, Set(assigned(prelude)).isDisjoint(with: after) else { return nil }
             ahead = prelude
         }
+        let writes = ahead.isEmpty ? nil : Self.writes(ahead, variable: n, in: a)
         var proof = SequenceColumnsProof(callee: callee)
         guard proof.call(calls[0], in: a, varying: Set(varying)) else { return nil }
-        return .sequenceLoop(SequenceBatchForm(variable: n, call: c, callExpr: calls[0], argument: varying[0], proof: proof.facts, prelude: ahead))
+        var form = SequenceBatchForm(variable: n, call: c, callExpr: calls[0], arguments: varying, proof: proof.facts, prelude: ahead)
+        form.preludeWrites = writes
+        return .sequenceLoop(form)
+    }
+
+    /// Every spelling the statements can write, and every family whose element n they can write
+    /// (n the loop's variable), or nil when they can write another element of a family: a name
+    /// target's spelling and, when a script is n, the family key `Evaluator.assign` uses (`e_n`); a
+    /// script naming anything else could be a bound index (nil); an indexed target's base (`x̃_n[t]`:
+    /// its spelling, and the family the checker bound, whose index must be n); the variables of loops
+    /// and `∀`s. More than it writes is harmless: no statement after the prelude assigns a name with
+    /// the base of a prelude's target (the rule's precondition: the prelude would mention it), so
+    /// copying such a name copies a value nothing else changed.
+    static func writes(_ sts: [Statement], variable: String, in a: CheckedAlgorithm) -> (spellings: [String], families: [String])? {
+        var spellings: Set<String> = [], families: Set<String> = []
+        var elsewhere = false
+        func target(_ t: Expr) {
+            switch t.kind {
+            case .name(let n):
+                spellings.insert(n.spelling)
+                for (i, s) in n.scripts.enumerated() {
+                    if Matching.name(s.value) == variable { families.insert(NameBinding.familyKey(n.base, n.scripts, index: i)) }
+                    else if s.value.contains(where: { if case .name = $0.kind { true } else { false } }) { elsewhere = true }
+                }
+            case .index(let b, _):
+                guard case .name(let n) = b.kind else { elsewhere = true; return }
+                spellings.insert(n.spelling)
+                if case .familyElement(let key, let i)? = a.bindings[b.span] {
+                    if i < n.scripts.count, Matching.name(n.scripts[i].value) == variable { families.insert(key) } else { elsewhere = true }
+                }
+            default: elsewhere = true
+            }
+        }
+        func walk(_ sts: [Statement]) {
+            for st in sts {
+                switch st.kind {
+                case .assign(let t, _, _): target(t)
+                case .sample(let sm): target(sm.target)
+                case .forLoop(let l): spellings.insert(l.variable.spelling)
+                case .forAll(let variables, _): spellings.formUnion(variables.map(\.spelling))
+                case .returnValue, .ifThen, .whileLoop, .comment, .error: break
+                }
+                walk(st.substatements)
+            }
+        }
+        walk(sts)
+        return elsewhere ? nil : (spellings.sorted(), families.sorted())
     }
 }

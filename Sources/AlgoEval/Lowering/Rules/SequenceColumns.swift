@@ -29,6 +29,10 @@ import AlgoSyntax
 /// default (`MHAttention(X, Z | …)` with Z given is not `Z = X`). The column dimensions of the
 /// sequence inputs' declared types (`ℓ_x` of `X ∈ ℝ^{d_x×ℓ_x}`) must not be read in the body.
 ///
+/// Several sequence arguments (EDTransformer(z_n, x_n | θ) in EDTraining's loop) are proven together,
+/// each with its own column layout (`call`): everything above holds per layout, a value follows one
+/// layout, and lines 4–6 may take Q from one layout and K, V from another (cross-attention).
+///
 /// Besides the verdict, the proof records the facts the executors need (`SequenceProofFacts`):
 /// the position reads, the **context** of each call it walked (one algorithm called at one site
 /// with different sequence arguments, as MHAttention calls Attention for self- and for
@@ -38,11 +42,12 @@ import AlgoSyntax
 struct SequenceColumnsProof {
     /// The checked algorithm a call resolves to.
     let callee: (ResolvedCall) -> CheckedAlgorithm?
-    /// Reads of a shared value by a column variable (`W_p[:, t]`), in the callee and its callees.
-    private(set) var positional: Set<Span> = []
-    /// Algorithm 4's lines 4–6 with K and V shared and Q from the sequence (cross-attention on a
-    /// context: EDTransformer's `MHAttention(X, Z | 𝓦^e/d_l, Mask ≡ 1)`), by the span of line 4.
-    private(set) var sharedKeys: Set<SequenceContextKey> = []
+    /// Reads of a shared value by a column variable (`W_p[:, t]`), in the callee and its callees,
+    /// with the layout of the column variable's sequence (see `call`).
+    private(set) var positional: [Span: Int] = [:]
+    /// Algorithm 4's lines 4–6 by context and the span of line 4: the layouts of Q and of K, V
+    /// (nil: K and V shared, cross-attention on a context: EDInference's `MHAttention(X, Z | 𝓦^e/d_l, Mask ≡ 1)`).
+    private(set) var attentions: [SequenceContextKey: AttentionLayouts] = [:]
     /// Which invocation of an algorithm a callee frame is (its context): by the caller's context and
     /// the call's span; the callee of the proven call has the context `contexts[.init(0, call)]`.
     /// One algorithm called at one site with other sequence arguments (MHAttention's self- and
@@ -51,6 +56,11 @@ struct SequenceColumnsProof {
     /// Assignments that read nothing of the sequence in their context, in every pass over their
     /// loop (`sharedStatements` minus `varyingStatements`, see `shared`).
     private var sharedStatements: Set<SequenceContextKey> = [], varyingStatements: Set<SequenceContextKey> = []
+    /// The layout of the proven call's result (set by `call` at depth 0).
+    private(set) var resultLayout: Int? = nil
+    /// A fact recorded twice with different layouts (a loop whose second pass moves a value to
+    /// another sequence's columns): the proof fails.
+    private var conflict = false
     private var depth = 0, context = 0
     /// The assignments of the callee and its callees that read nothing of the sequence, in their
     /// context: their values are the same on every call with the same shared values (decoding
@@ -58,60 +68,99 @@ struct SequenceColumnsProof {
     var shared: Set<SequenceContextKey> { sharedStatements.subtracting(varyingStatements) }
 
     /// What the executors need of the proof (`SequenceColumns.proof`).
-    var facts: SequenceProofFacts { SequenceProofFacts(positional: positional, sharedKeys: sharedKeys, contexts: contexts, shared: shared) }
+    var facts: SequenceProofFacts {
+        SequenceProofFacts(positional: positional, attentions: attentions, contexts: contexts, shared: shared, result: resultLayout ?? 0)
+    }
 
     init(callee: @escaping (ResolvedCall) -> CheckedAlgorithm?) { self.callee = callee }
 
-    /// Whether the call at `e` (in `a`) runs a callee column-wise in the arguments `varying`.
+    /// Whether the call at `e` (in `a`) runs a callee column-wise in the arguments `varying`. Each
+    /// of them is a **layout**: its columns, the sequences side by side, are numbered by the rank of
+    /// the argument among `varying` (EDTransformer(z_n, x_n | θ): z's columns layout 0, x's layout 1).
+    /// Every value computed from them is tagged with the one layout its columns follow; a value
+    /// that would mix two (`Z + X`) makes the proof fail, except in Algorithm 4's lines 4–6 with Q
+    /// from one layout and K, V from another (cross-attention, block-diagonal between the layouts'
+    /// segments n).
     mutating func call(_ e: Expr, in a: CheckedAlgorithm, varying: Set<Int>) -> Bool {
+        guard case .call(let c) = e.kind, varying.allSatisfy({ $0 < c.arguments.count }) else { return false }
+        let layouts = Dictionary(uniqueKeysWithValues: varying.sorted().enumerated().map { ($0.element, $0.offset) })
+        guard let r = call(e, in: a, layouts: layouts), !conflict else { return false }
+        resultLayout = r
+        return true
+    }
+
+    /// The layout of the call's result, or nil when the proof fails; `layouts`: the layout of each varying argument.
+    private mutating func call(_ e: Expr, in a: CheckedAlgorithm, layouts: [Int: Int]) -> Int? {
         guard case .call(let c) = e.kind, let r = a.calls[e.span], !r.isBuiltin, let g = callee(r), depth < 32,
-              !varying.isEmpty, varying.allSatisfy({ $0 < c.arguments.count }) else { return false }
+              !layouts.isEmpty, layouts.keys.allSatisfy({ $0 < c.arguments.count }) else { return nil }
         let key = SequenceContextKey(context: context, span: e.span)
         let id = contexts[key] ?? contexts.count + 1
         contexts[key] = id
         let caller = context
         depth += 1; context = id
         defer { depth -= 1; context = caller }
-        return algorithm(g, varyingInputs: varying, given: c.arguments.count)
+        return algorithm(g, layouts: layouts, given: c.arguments.count)
     }
 
     /// `given`: how many arguments the call gives (an input past them takes its default, `Z = X`).
-    private mutating func algorithm(_ a: CheckedAlgorithm, varyingInputs: Set<Int>, given: Int) -> Bool {
+    private mutating func algorithm(_ a: CheckedAlgorithm, layouts: [Int: Int], given: Int) -> Int? {
         var s = Scope(a)
         let inputs = a.syntax.title.signature?.inputs ?? []
-        var varyingNames: Set<String> = []
         for (k, sp) in inputs.enumerated() {
-            guard case .name(let n) = sp.name.kind else { return false }
-            if varyingInputs.contains(k) || (k >= given && sp.defaultValue.map { d in varyingNames.contains { d.mentions($0) } } ?? false) {
-                varyingNames.insert(n.spelling)
+            guard case .name(let n) = sp.name.kind else { return nil }
+            if let l = layouts[k] {
+                s.varying[n.spelling] = l
+            } else if k >= given, let d = sp.defaultValue {
+                // A default reading a varying input (`Z = X`) takes its layout.
+                let read = s.varying.filter { d.mentions($0.key) }.map(\.value)
+                guard Set(read).count <= 1 else { return nil }
+                if let l = read.first { s.varying[n.spelling] = l }
             }
         }
-        s.varying = varyingNames
         // The column dimension of a sequence input's declared type (`ℓ_x`) is not a position count
         // the body may read: it is the number of columns of all sequences together.
         for case .line(let l) in a.syntax.header where l.kind == .input {
             guard case .declarations(let d) = l.content else { continue }
             for decl in d.declarations {
-                guard decl.names.contains(where: { Matching.name($0).map(varyingNames.contains) ?? false }),
+                guard let layout = decl.names.lazy.compactMap({ Matching.name($0).flatMap { s.varying[$0] } }).first,
                       let t = decl.type, case .power(_, let dims, _) = t.kind, dims.count == 2, let col = Matching.name(dims[1]) else { continue }
-                s.lengths.insert(col)
+                s.lengths[col] = layout
             }
         }
-        return block(a.syntax.body, &s)
+        guard block(a.syntax.body, &s) else { return nil }
+        return s.returned
     }
 
     /// What the walk knows about one algorithm's names.
     private struct Scope {
         let a: CheckedAlgorithm
-        /// Values (by spelling) and families (by key) computed from the sequence.
-        var varying: Set<String> = []
+        /// Values (by spelling) and families (by key) computed from the sequences, with their layout.
+        var varying: [String: Int] = [:]
         /// Families whose index is a column variable (`e_t`).
         var columnFamilies: Set<String> = []
-        /// Names holding the number of columns (`ℓ ← length(x)`), and column dimensions.
-        var lengths: Set<String> = []
-        /// The variables of the column loops around, and of the other loops around.
-        var columns: Set<String> = [], loops: Set<String> = []
+        /// Names holding the number of columns (`ℓ ← length(x)`), and column dimensions, with their layout.
+        var lengths: [String: Int] = [:]
+        /// The variables of the column loops around (with their layout), and of the other loops around.
+        var columns: [String: Int] = [:], loops: Set<String> = []
+        /// The layout of the expression being walked (nil until it reads a sequence).
+        var layout: Int? = nil
+        /// The layout of what the algorithm returns.
+        var returned: Int? = nil
         init(_ a: CheckedAlgorithm) { self.a = a }
+        /// Whether the expression being walked can follow layout `l` (it follows the first it meets).
+        mutating func unify(_ l: Int?) -> Bool {
+            guard let l else { return false }
+            if let m = layout { return m == l }
+            layout = l
+            return true
+        }
+    }
+
+    /// Records a fact in `table`; false when it held another value for `key` (a conflict).
+    private static func record<K: Hashable, V: Equatable>(_ table: inout [K: V], _ key: K, _ value: V) -> Bool {
+        if let old = table[key], old != value { return false }
+        table[key] = value
+        return true
     }
 
     // MARK: Statements
@@ -120,13 +169,17 @@ struct SequenceColumnsProof {
         var i = 0
         while i < body.count {
             if case .causalAttention(let form)? = CausalAttentionRule().match(body, at: i, in: s.a) {
-                // K, Q and V from the sequence, or Q from it and K, V shared (its run-time guard
-                // checks that the mask is the same for every column); the mask's condition and the divisor shared.
-                let keysShared = !s.varying.contains(form.keys) && !s.varying.contains(form.values)
-                guard s.varying.contains(form.queries), keysShared || (s.varying.contains(form.keys) && s.varying.contains(form.values)),
-                      !mentionsSequence(form.condition, s), !(form.divisor.map { mentionsSequence($0, s) } ?? false),
+                // K, Q and V from the sequences (K and V in one layout, Q in that or another), or Q
+                // from them and K, V shared (its run-time guard checks that the mask is the same for
+                // every column, or causal within each sequence); the mask's condition and the divisor shared.
+                let q = s.varying[form.queries], k = s.varying[form.keys], v = s.varying[form.values]
+                guard let q, k == v, !mentionsSequence(form.condition, s), !(form.divisor.map { mentionsSequence($0, s) } ?? false),
                       let end = body.firstIndex(where: { $0.span == form.returnLine.span }) else { return false }
-                if keysShared { sharedKeys.insert(SequenceContextKey(context: context, span: form.first.span)) }
+                if !Self.record(&attentions, SequenceContextKey(context: context, span: form.first.span), AttentionLayouts(queries: q, keys: k)) { conflict = true }
+                // Line 6 returns the queries' columns.
+                s.layout = s.returned
+                guard s.unify(q) else { return false }
+                s.returned = q
                 i = end + 1
                 continue
             }
@@ -137,19 +190,27 @@ struct SequenceColumnsProof {
     }
 
     private mutating func statement(_ st: Statement, _ s: inout Scope) -> Bool {
+        s.layout = nil
         switch st.kind {
         case .comment: return true
-        case .returnValue(_, let v): return expression(v, &s)
+        case .returnValue(_, let v):
+            guard expression(v, &s), let l = s.layout else { return false }
+            s.layout = s.returned
+            guard s.unify(l) else { return false }
+            s.returned = l
+            return true
         case .assign(let target, _, let value):
             // `ℓ ← length(x)`.
             if case .name(let n) = target.kind, case .call(let c) = value.kind, s.a.calls[value.span]?.builtin == .length,
-               c.arguments.count == 1, let x = Matching.name(c.arguments[0]), s.varying.contains(x) {
-                guard !s.varying.contains(n.spelling), !s.columns.contains(n.spelling) else { return false }
-                s.lengths.insert(n.spelling)
+               c.arguments.count == 1, let x = Matching.name(c.arguments[0]), let layout = s.varying[x] {
+                guard s.varying[n.spelling] == nil, s.columns[n.spelling] == nil else { return false }
+                s.lengths[n.spelling] = layout
                 return true
             }
             let fromSequence = mentionsSequence(value, s)
             guard expression(value, &s) else { return false }
+            let layout = s.layout
+            if fromSequence && layout == nil { return false }
             // Nothing of the sequence read or written: a shared statement (`Z[:, t] ← …` over z's columns too).
             let key = SequenceContextKey(context: context, span: st.span)
             if !fromSequence && !mentionsSequence(target, s) {
@@ -160,37 +221,43 @@ struct SequenceColumnsProof {
             }
             switch target.kind {
             case .name(let n):
-                guard !s.lengths.contains(n.spelling), !s.columns.contains(n.spelling), !s.loops.contains(n.spelling) else { return false }
+                guard s.lengths[n.spelling] == nil, s.columns[n.spelling] == nil, !s.loops.contains(n.spelling) else { return false }
                 // A script that is a loop variable makes the target a family element (`e_t`, `Y^h`), as `Evaluator.assign` decides.
-                guard let index = n.scripts.lastIndex(where: { s.columns.contains($0.raw) || s.loops.contains($0.raw) }) else {
-                    if fromSequence { s.varying.insert(n.spelling) } else { s.varying.remove(n.spelling) }
+                guard let index = n.scripts.lastIndex(where: { s.columns[$0.raw] != nil || s.loops.contains($0.raw) }) else {
+                    s.varying[n.spelling] = fromSequence ? layout : nil
                     return true
                 }
                 let key = NameBinding.familyKey(n.base, n.scripts, index: index)
-                if s.columns.contains(n.scripts[index].raw) { s.columnFamilies.insert(key) } else if s.columnFamilies.contains(key) { return false }
-                if fromSequence { s.varying.insert(key) }
+                if let column = s.columns[n.scripts[index].raw] {
+                    // `e_t ← …` in a column loop: the value follows t's layout.
+                    guard s.unify(column) else { return false }
+                    s.columnFamilies.insert(key)
+                } else if s.columnFamilies.contains(key) { return false }
+                if fromSequence { s.varying[key] = s.layout }
                 return true
             case .index(let base, let idx):
                 // `X̃[:, t] ← …` in a column loop.
                 guard let b = Matching.name(base), idx.count == 2, case .all = idx[0].kind,
-                      let t = Matching.name(idx[1]), s.columns.contains(t), !s.lengths.contains(b) else { return false }
-                s.varying.insert(b)
+                      let t = Matching.name(idx[1]), let column = s.columns[t], s.lengths[b] == nil, s.unify(column) else { return false }
+                // Columns of another layout's value (or of a shared one) written by this layout's positions: not column-wise.
+                if let old = s.varying[b], old != column { return false }
+                s.varying[b] = column
                 return true
             default: return false
             }
         case .forLoop(let loop):
             let v = loop.variable.spelling
-            var column = false
+            var column: Int? = nil
             switch loop.range {
             case .domain(let d):
                 guard case .range(let bound) = d.kind else { return false }
-                if let l = Matching.name(bound), s.lengths.contains(l) { column = true }
+                if let l = Matching.name(bound), let layout = s.lengths[l] { column = layout }
                 else if mentionsSequence(bound, s) { return false }
             case .counting(let bounds):
                 if bounds.contains(where: { mentionsSequence($0, s) }) { return false }
             }
-            if column { s.columns.insert(v) } else { s.loops.insert(v) }
-            defer { if column { s.columns.remove(v) } else { s.loops.remove(v) } }
+            if let column { s.columns[v] = column } else { s.loops.insert(v) }
+            defer { if column != nil { s.columns[v] = nil } else { s.loops.remove(v) } }
             // Twice: a value made from the sequence late in the body is read early in the next pass.
             return block(loop.body, &s) && block(loop.body, &s)
         case .forAll, .ifThen, .whileLoop, .sample, .error: return false
@@ -199,32 +266,33 @@ struct SequenceColumnsProof {
 
     // MARK: Expressions
 
-    /// Whether `e` reads the sequence: a value or family computed from it, a column variable, or a
-    /// number of columns.
+    /// Whether `e` reads the sequences: a value or family computed from them, a column variable, or
+    /// a number of columns.
     private func mentionsSequence(_ e: Expr, _ s: Scope) -> Bool {
         e.contains(intoNameScripts: false) { x in
             guard case .name(let n) = x.kind else { return false }
-            if s.columns.contains(n.spelling) || s.lengths.contains(n.spelling) { return true }
+            if s.columns[n.spelling] != nil || s.lengths[n.spelling] != nil { return true }
             switch s.a.bindings[x.span] {
-            case .value(let v)?: return s.varying.contains(v) || s.lengths.contains(v)
-            case .familyElement(let key, _)?: return s.varying.contains(key)
-            case .dimension(let d)?: return s.lengths.contains(d)
+            case .value(let v)?: return s.varying[v] != nil || s.lengths[v] != nil
+            case .familyElement(let key, _)?: return s.varying[key] != nil
+            case .dimension(let d)?: return s.lengths[d] != nil
             default: return false
             }
         }
     }
 
-    /// Whether `e` is column-wise in the sequence (true for an expression that does not read it).
+    /// Whether `e` is column-wise in the sequences (true for an expression that does not read
+    /// them); its columns' layout is unified into `s.layout`.
     private mutating func expression(_ e: Expr, _ s: inout Scope) -> Bool {
         guard mentionsSequence(e, s) else { return true }
         switch e.kind {
         case .name(let n):
             switch s.a.bindings[e.span] {
-            case .value(let v)?: return s.varying.contains(v) && !s.lengths.contains(v)
+            case .value(let v)?: return s.lengths[v] == nil && s.unify(s.varying[v])
             case .familyElement(let key, let index)?:
-                guard s.varying.contains(key), index < n.scripts.count else { return false }
+                guard s.unify(s.varying[key]), index < n.scripts.count else { return false }
                 let script = n.scripts[index].value
-                if s.columnFamilies.contains(key) { return Matching.name(script).map(s.columns.contains) ?? false }
+                if s.columnFamilies.contains(key) { return s.unify(Matching.name(script).flatMap { s.columns[$0] }) }
                 return !mentionsSequence(script, s)
             default: return false
             }
@@ -254,27 +322,36 @@ struct SequenceColumnsProof {
                 }
             }
             guard !c.parameters.contains(where: { p in mentionsSequence(p.value, s) || (p.target.map { mentionsSequence($0, s) } ?? false) }) else { return false }
-            var varying: Set<Int> = []
+            // Each argument in its own layout; the result in the layout the callee returns.
+            var layouts: [Int: Int] = [:]
+            let outer = s.layout
             for (k, arg) in c.arguments.enumerated() where mentionsSequence(arg, s) {
-                guard expression(arg, &s) else { return false }
-                varying.insert(k)
+                s.layout = nil
+                guard expression(arg, &s), let l = s.layout else { return false }
+                layouts[k] = l
             }
-            return call(e, in: s.a, varying: varying)
+            s.layout = outer
+            return s.unify(call(e, in: s.a, layouts: layouts))
         case .index(let base, let idx):
             if !mentionsSequence(base, s) {
                 // `W_p[:, t]`: a position; `W_e[:, x[t]]`: the columns of the tokens.
                 guard idx.count == 2, case .all = idx[0].kind else { return false }
-                if let t = Matching.name(idx[1]), s.columns.contains(t) { positional.insert(e.span); return true }
+                if let t = Matching.name(idx[1]), let column = s.columns[t] {
+                    if !Self.record(&positional, e.span, column) { conflict = true }
+                    return s.unify(column)
+                }
                 return expression(idx[1], &s)
             }
             guard expression(base, &s) else { return false }
-            func isColumn(_ x: Expr) -> Bool { Matching.name(x).map(s.columns.contains) ?? false }
+            func isColumn(_ x: Expr) -> Bool { Matching.name(x).flatMap { s.columns[$0] } != nil }
             func isAll(_ x: Expr) -> Bool { if case .all = x.kind { return true } else { return false } }
+            func column(_ x: Expr) -> Int? { Matching.name(x).flatMap { s.columns[$0] } }
             switch s.a.types[base.span] {
-            case .sequence?: return idx.count == 1 && isColumn(idx[0])                       // x[t]
+            case .sequence?: return idx.count == 1 && isColumn(idx[0]) && s.unify(column(idx[0]))                       // x[t]
             case .array(_, _, _)?:
                 if idx.count == 1 { return !mentionsSequence(idx[0], s) }                     // e[i], a row
-                return idx.count == 2 && (isAll(idx[0]) || !mentionsSequence(idx[0], s)) && (isAll(idx[1]) || isColumn(idx[1]))
+                guard idx.count == 2, isAll(idx[0]) || !mentionsSequence(idx[0], s), isAll(idx[1]) || isColumn(idx[1]) else { return false }
+                return isAll(idx[1]) || s.unify(column(idx[1]))
             default: return false
             }
         case .list(let items, let sep):
@@ -283,7 +360,7 @@ struct SequenceColumnsProof {
             let names = items.filter { if case .ellipsis = $0.kind { return false } else { return true } }
             var key: String? = nil
             for x in names {
-                guard case .familyElement(let k, _)? = s.a.bindings[x.span], key == nil || key == k, s.varying.contains(k) else { return false }
+                guard case .familyElement(let k, _)? = s.a.bindings[x.span], key == nil || key == k, s.unify(s.varying[k]) else { return false }
                 key = k
             }
             guard let key else { return false }
@@ -319,12 +396,22 @@ struct SequenceContextKey: Hashable, Sendable {
 
 /// What a sequence proof found, for the executors (`Evaluator+Sequences`, `Evaluator+SequenceContext`).
 struct SequenceProofFacts: Sendable {
-    /// Reads of a shared value by a column variable (`W_p[:, t]`).
-    let positional: Set<Span>
-    /// Algorithm 4's lines 4–6 with K and V shared, by context and line 4.
-    let sharedKeys: Set<SequenceContextKey>
+    /// Reads of a shared value by a column variable (`W_p[:, t]`), with the layout of its sequence.
+    let positional: [Span: Int]
+    /// Algorithm 4's lines 4–6 by context and line 4: the layouts of Q and of K, V (nil: shared).
+    let attentions: [SequenceContextKey: AttentionLayouts]
     /// The context of each call the proof walked, by the caller's context (0: the proven call's caller) and the call.
     let contexts: [SequenceContextKey: Int]
     /// Assignments that read nothing of the sequence, by context.
     let shared: Set<SequenceContextKey>
+    /// The layout of the proven call's result (EDTransformer's P: x's columns).
+    let result: Int
+}
+
+/// The layouts of one attention's queries and of its keys and values (`SequenceColumnsProof.attentions`).
+struct AttentionLayouts: Hashable, Sendable {
+    let queries: Int
+    /// nil: K and V shared (a context read by every column); another layout than the queries':
+    /// cross-attention from each sequence n of one layout to sequence n of the other.
+    let keys: Int?
 }
