@@ -3,9 +3,10 @@
 /// Same contract as `GEMMReference.sgemm`.
 public enum GEMM {
     /// Cache blocking: `kc` (depth of a packed panel), `mc` (rows of the packed A block, L2),
-    /// `nc` (columns of the packed B block, L3). The values change speed only, never results…
-    /// except that `kc` decides where partial sums are rounded to C, so results are bit-identical
-    /// for any thread count and any `mc`/`nc`, but not across different `kc`.
+    /// `nc` (columns of the packed B block, L3), and how the operands are read and shared between
+    /// threads. The values change speed only, never results… except that `kc` decides where partial
+    /// sums are rounded to C, so results are bit-identical for any thread count and any other field,
+    /// but not across different `kc`.
     public struct Blocking: Sendable, Equatable {
         /// Depth of a packed panel (k-steps per micro-kernel call), ≥ 1.
         public var kc: Int
@@ -17,16 +18,48 @@ public enum GEMM {
         /// place instead of packing it, when B is not transposed: with few rows each element of B
         /// is used too few times to repay the copy. 0 = always pack.
         public var inPlaceRows: Int
-        /// A blocking; the values are rounded up to the tile sizes.
-        public init(kc: Int, mc: Int, nc: Int, inPlaceRows: Int = 0) {
+        /// A block of C with at most this many rows (rounded down to a multiple of 16) packs all its
+        /// rows of op(A) as one block (`mc` = its rows, kept in L2) and reads a non-transposed B in
+        /// place: each element of B is then read once per k-slice, so copying it would only add a
+        /// pass over B. 0 = off (blocks of `mc` rows, B packed above `inPlaceRows`).
+        public var wholeRows: Int
+        /// A parallel call packs the operand every part needs (A when C is cut along N, B along M)
+        /// once, split between the threads, when it has at least this many floats; smaller ones (and
+        /// all with `Int.max`) are packed whole by every thread into its own buffer.
+        public var sharedPackingFloats: Int
+        /// Whether a parallel call cuts C along M and lets every part read B in place, packing no
+        /// shared operand, where `GEMM.readsSharedBInPlace` says so (B not transposed and small, few
+        /// rows, long k).
+        public var readsSharedBInPlace: Bool
+        /// A blocking; the values are rounded up to the tile sizes (`wholeRows` down).
+        public init(kc: Int, mc: Int, nc: Int, inPlaceRows: Int = 0, wholeRows: Int = 0,
+                    sharedPackingFloats: Int = .max, readsSharedBInPlace: Bool = false) {
             self.kc = max(1, kc)
             self.mc = (max(1, mc) + 15) / 16 * 16
             self.nc = (max(1, nc) + 5) / 6 * 6
             self.inPlaceRows = max(0, inPlaceRows)
+            self.wholeRows = max(0, wholeRows) / 16 * 16
+            self.sharedPackingFloats = max(0, sharedPackingFloats)
+            self.readsSharedBInPlace = readsSharedBInPlace
         }
         /// Tuned for Zen 3 (32 KB L1, 512 KB L2 per core): the A block 144×384 (216 KB) sits in L2,
-        /// a B panel 384×6 (9 KB) in L1.
-        public static let standard = Blocking(kc: 384, mc: 144, nc: 3072, inPlaceRows: 128)
+        /// a B panel 384×6 (9 KB) in L1; each thread of a parallel call packs the shared operand whole.
+        public static let smallL2 = Blocking(kc: 384, mc: 144, nc: 3072, inPlaceRows: 128)
+        /// For an L2 of `l2Bytes` ≥ 1 MB per core (Zen 4: 1 MB; the Intel Xeon of issue 13: 2 MB): as
+        /// `smallL2`, plus up to 60 % of the L2 as one block of whole rows (Zen 4: 400 rows of kc = 384,
+        /// 600 KB), shared operands of 2¹⁹ floats (2 MB) or more packed once between the threads, and
+        /// B read in place by the parts where `readsSharedBInPlace` says. Measured on Zen 4
+        /// (Sources/AlgoKernels/README.md, "Long k, and packing shared between threads"); Zen 3 had
+        /// measured per-thread packing faster, and its L2 holds 170 rows of kc = 384, so it keeps `smallL2`.
+        public static func largeL2(_ l2Bytes: Int) -> Blocking {
+            Blocking(kc: 384, mc: 144, nc: 3072, inPlaceRows: 128, wholeRows: l2Bytes * 6 / 10 / (384 * 4),
+                     sharedPackingFloats: 1 << 19, readsSharedBInPlace: true)
+        }
+        /// This processor's: `largeL2` where the L2 per core is at least 1 MB, else `smallL2`.
+        public static let standard: Blocking = {
+            if let l2 = CacheSize.l2Bytes, l2 >= 1 << 20 { return largeL2(l2) }
+            return smallL2
+        }()
     }
 
     /// Products with fewer multiply-adds than this run on the calling thread only. 2²¹: every product

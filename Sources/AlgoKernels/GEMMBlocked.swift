@@ -38,7 +38,9 @@ extension GEMM {
             let main = rows.lowerBound..<max(rows.lowerBound, min(rows.upperBound, edgeFrom))
             let edgeRows = main.upperBound..<rows.upperBound
             let kc = min(blocking.kc, k)
-            let mc = min(blocking.mc, main.count)
+            // Rows that fit the L2 as one block: each B panel is then used by all of them at once.
+            let whole = main.count <= blocking.wholeRows
+            let mc = whole ? main.count : min(blocking.mc, main.count)
             let nc = min(blocking.nc, (cols.count + nr - 1) / nr * nr)
             // Few rows: each element of B would be used too few times to repay packing it, so the
             // micro-kernel reads full 6-column panels of B where they are (six columns, each
@@ -46,7 +48,10 @@ extension GEMM {
             // only a ragged last panel is packed. A transposed B only up to 64 rows (4 panels):
             // measured on Zen 4 (2026-12-07), 64×256·256×256 dA = dC·Bᵀ 83 → 90 % of the peak on one
             // thread and 65×384·384×256's 82 → 86 %; on Zen 3 packing had measured faster with more rows.
-            let inPlace = sharedB == nil && main.count <= min(transB ? 64 : blocking.inPlaceRows, mc)
+            // A non-transposed B also for a whole block (`wholeRows`): B is read once per k-slice
+            // either way, and copying it was 7 % of 384×1536·1536×2048 on one thread (Zen 4).
+            let inPlace = sharedB == nil
+                && (whole && !transB || main.count <= min(transB ? 64 : blocking.inPlaceRows, mc))
             let aSize = sharedA == nil ? (mc * kc + 15) / 16 * 16 : 0
             let bSize = main.isEmpty || sharedB != nil ? 0 : (inPlace ? nr : nc) * kc
             // The edge rows of op(A), packed row by row per k-slice (GEMMEdge.swift).

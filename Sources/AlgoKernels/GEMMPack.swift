@@ -10,6 +10,30 @@ extension GEMM {
         dst: UnsafeMutablePointer<Float>
     ) {
         var panel = 0
+        if !trans {
+            // Full panels in groups of 4, k-step by k-step: each column of A is read as a contiguous
+            // run of 64 rows, where a panel at a time read 64 bytes per column, `lda` apart (with
+            // lda = 1024 each of them in the same L1 set: 4 KB aliasing). Measured on Zen 4, packing
+            // all of A in 384-deep slices (one thread, CPU time): 1024×1024 0.37 → 0.14 ms, 2304×768
+            // in 144-row blocks 0.28 → 0.26 ms, 384×1536 and 1536×2048 (from memory) unchanged. All
+            // panels of a block at once was 2.5 times slower on 384-row blocks: 24 output streams
+            // 24 KB apart, the same L1 sets again.
+            let full = rows / mr
+            while panel < full {
+                let group = min(4, full - panel)
+                for p in 0..<depth {
+                    let s = UnsafeRawPointer(a + i0 + panel * mr + (p0 + p) * lda)
+                    let o = UnsafeMutableRawPointer(dst + panel * mr * depth + p * mr)
+                    for q in 0..<group {
+                        let from = q * mr * 4, to = q * mr * depth * 4
+                        o.storeBytes(of: s.loadUnaligned(fromByteOffset: from, as: SIMD8<Float>.self), toByteOffset: to, as: SIMD8<Float>.self)
+                        o.storeBytes(of: s.loadUnaligned(fromByteOffset: from + 32, as: SIMD8<Float>.self), toByteOffset: to + 32,
+                                     as: SIMD8<Float>.self)
+                    }
+                }
+                panel += group
+            }
+        }
         while panel * mr < rows {
             let r0 = i0 + panel * mr
             let live = min(mr, rows - panel * mr)
@@ -23,23 +47,15 @@ extension GEMM {
         }
     }
 
-    /// One 16-row panel from columns of A (each k-step is 16 contiguous floats of the source).
+    /// The last, partial panel (`live` < 16 rows) from columns of A, zero past `live` (the full
+    /// panels are copied in groups by `packA`).
     @inline(__always)
     static func packAStraight(_ src: UnsafePointer<Float>, lda: Int, live: Int, depth: Int, out: UnsafeMutablePointer<Float>) {
-        if live == mr {
-            for p in 0..<depth {
-                let s = UnsafeRawPointer(src + p * lda)
-                let o = UnsafeMutableRawPointer(out + p * mr)
-                o.storeBytes(of: s.loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
-                o.storeBytes(of: s.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), toByteOffset: 32, as: SIMD8<Float>.self)
-            }
-        } else {
-            for p in 0..<depth {
-                let s = src + p * lda
-                let o = out + p * mr
-                for r in 0..<live { o[r] = s[r] }
-                for r in live..<mr { o[r] = 0 }
-            }
+        for p in 0..<depth {
+            let s = src + p * lda
+            let o = out + p * mr
+            for r in 0..<live { o[r] = s[r] }
+            for r in live..<mr { o[r] = 0 }
         }
     }
 

@@ -2,53 +2,96 @@
 import Synchronization
 
 extension GEMM {
-    /// Computes `problem` on `threads` threads in one dispatch to the pool. C is cut along N, or
-    /// along M where `cutsRows` says so, into parts of whole tiles (`split`). The operand every part
-    /// needs in full (A when cutting N, B when cutting M) is packed whole by each thread into its own
-    /// buffer; then the threads claim parts of C from an atomic counter until none is left (a
-    /// thread slowed by another process simply takes fewer). Packing per thread repeats a cheap
-    /// copy but keeps each thread's packed operand in its own core's cache: packed once and
-    /// shared, half of it was written by the other core and crossed between the caches on every
-    /// call (measured interleaved on Zen 3: 4–7 points of the two-core peak slower on 256³, 384³,
-    /// 384×384·384×256, 256×64·64×256 and 65×384·384×256; the same on 1024² and
-    /// 1152×384·384×256; on Zen 4, 2026-12-07, 1024² with B packed once in chunks claimed by
-    /// either thread: packing took each thread 1.4 ms instead of 0.55 ms for the whole of B, since
-    /// every line it wrote had been read by the other core in the previous call). No thread waits
-    /// for another, so this is correct even when `Parallel.forEach` runs the bodies one after
-    /// another. Every element of C is computed by the same arithmetic as on one thread, so the
-    /// result is bit-identical for every thread count.
+    /// Computes `problem` on `threads` threads. C is cut along N, or along M where `cutsRows` or
+    /// `readsSharedBInPlace` says so, into parts of whole tiles (`split`), which the threads claim
+    /// from both ends of an atomic counter (`claimParts`) until none is left (a thread slowed by another process simply takes
+    /// fewer). Every part needs one operand whole (A when cutting N, B when cutting M):
+    /// - from `blocking.sharedPackingFloats` floats on (2 MB, on an L2 of 1 MB or more) it is packed
+    ///   once into the caller's buffer, in pieces (k-slices, cut into ranges of panels when there are
+    ///   fewer than two per thread) that the threads claim in a first dispatch; the parts follow in a
+    ///   second. Measured on Zen 4 (README, "Long k, and packing shared between threads"): each thread
+    ///   packing 384×1536 of A whole was 10 % of 384×1536·1536×256 on two threads.
+    /// - below it, each thread packs it whole into its own buffer, then claims parts, in one
+    ///   dispatch. This repeats a cheap copy but keeps each thread's packed operand in its own core's
+    ///   cache: on Zen 3, packed once and shared, half of it was written by the other core and
+    ///   crossed between the caches on every call (measured interleaved: 4–7 points of the two-core
+    ///   peak slower on 256³, 384³, 384×384·384×256, 256×64·64×256 and 65×384·384×256).
+    /// - where `blocking.readsSharedBInPlace` and `readsSharedBInPlace` say so, B is not packed at
+    ///   all: C is cut along M and every part reads B in place (its rows are few, `Blocking.inPlaceRows`).
+    /// No dispatch waits for another thread, so this is correct when `Parallel.forEach` runs the
+    /// bodies one after another. Every element of C is computed by the same arithmetic as on one
+    /// thread, so the result is bit-identical for every thread count.
     static func runParallel(_ problem: Problem, m: Int, n: Int, threads: Int) {
         var problem = problem
         let k = problem.k, kc = min(problem.blocking.kc, k)
-        let byRows = cutsRows(m: m, n: n, k: k, threads: threads)
+        let inPlace = problem.blocking.readsSharedBInPlace && readsSharedBInPlace(m: m, n: n, k: k, transB: problem.transB, threads: threads)
+        let byRows = inPlace || cutsRows(m: m, n: n, k: k, threads: threads)
         if byRows { problem.nPad = (n + nr - 1) / nr * nr } else { problem.mPad = problem.edgeFrom }
+        let size = k * (byRows ? problem.nPad : problem.mPad)
+        let sharing = size >= problem.blocking.sharedPackingFloats
         let parts = split(m: m, n: n, byRows: byRows, threads: threads, blocking: problem.blocking,
                           pairs: problem.unit == .bits512)
         let nextPart = Progress()
-        let final = problem
-        Parallel.forEach(threads) { slot in
-            var own = final
-            let packed = Scratch.floats(k * (byRows ? final.nPad : final.mPad), slot: 1)
-            var pc = 0
-            while pc < k {
-                let depth = min(kc, k - pc)
-                if byRows {
-                    packB(trans: final.transB, b: final.b, ldb: final.ldb, p0: pc, depth: depth, j0: 0, cols: n,
-                          dst: packed + pc * final.nPad)
-                } else {
-                    packA(trans: final.transA, a: final.a, lda: final.lda, i0: 0, rows: final.edgeFrom, p0: pc, depth: depth,
-                          dst: packed + pc * final.mPad)
-                }
-                pc += depth
-            }
-            if byRows { own.sharedB = UnsafePointer(packed) } else { own.sharedA = UnsafePointer(packed) }
-            // Slot 0 (the caller, which claims the pool's items from the front) takes parts from the
-            // front, slot 1 (the first helper) from the back: on two threads each computes one end
-            // of C, the same end as in the element-wise passes around it (`Parallel.forEach`).
+        /// Claims parts of C until none is left. Slot 0 (the caller, which claims the pool's items from
+        /// the front) takes parts from the front, slot 1 (the first helper) from the back: on two
+        /// threads each computes one end of C, the same end as in the element-wise passes around it
+        /// (`Parallel.forEach`).
+        func claimParts(_ own: Problem, slot: Int) {
             while let p = nextPart.claim(of: parts.count, fromBack: slot % 2 == 1) {
                 own.run(rows: parts[p].rows, cols: parts[p].cols)
             }
         }
+        if inPlace {
+            let final = problem
+            Parallel.forEach(threads) { claimParts(final, slot: $0) }
+            return
+        }
+        // The shared operand in pieces: k-slice `piece / groups`, its panels' range `piece % groups`.
+        let slices = (k + kc - 1) / kc
+        let panels = byRows ? problem.nPad / nr : problem.mPad / mr
+        let groups = max(1, min(panels, slices >= 2 * threads ? 1 : (2 * threads + slices - 1) / slices))
+        let final = problem
+        func pack(piece: Int, into packed: UnsafeMutablePointer<Float>) {
+            let pc = piece / groups * kc, depth = min(kc, k - pc), g = piece % groups
+            let lo = g * panels / groups, hi = (g + 1) * panels / groups
+            if byRows {
+                packB(trans: final.transB, b: final.b, ldb: final.ldb, p0: pc, depth: depth, j0: lo * nr,
+                      cols: min(n, hi * nr) - lo * nr, dst: packed + pc * final.nPad + lo * nr * depth)
+            } else {
+                packA(trans: final.transA, a: final.a, lda: final.lda, i0: lo * mr, rows: (hi - lo) * mr, p0: pc,
+                      depth: depth, dst: packed + pc * final.mPad + lo * mr * depth)
+            }
+        }
+        func using(_ packed: UnsafeMutablePointer<Float>) -> Problem {
+            var own = final
+            if byRows { own.sharedB = UnsafePointer(packed) } else { own.sharedA = UnsafePointer(packed) }
+            return own
+        }
+        if sharing {
+            let packed = Scratch.floats(size, slot: 1)
+            Parallel.forEach(slices * groups) { pack(piece: $0, into: packed) }
+            let shared = using(packed)
+            Parallel.forEach(threads) { claimParts(shared, slot: $0) }
+        } else {
+            Parallel.forEach(threads) { slot in
+                let packed = Scratch.floats(size, slot: 1)
+                for piece in 0..<(slices * groups) { pack(piece: piece, into: packed) }
+                claimParts(using(packed), slot: slot)
+            }
+        }
+    }
+
+    /// Whether `runParallel` (with `Blocking.readsSharedBInPlace`) cuts C along M and lets every part
+    /// read B in place, packing no shared operand: B not transposed (its columns contiguous along k,
+    /// as the micro-kernel reads them), op(B) at most 2¹⁹ floats (2 MB: it stays in the L2 or the L3
+    /// while every part reads it), M from 32·threads (two 16-row panels per thread) to 512 (parts of
+    /// ≤ 64 rows, which read B in place; packing B, even once, is repaid by too few rows), and long
+    /// k (> 512). Measured on Zen 4, 2 threads, % of the two-core peak against packing A once (README,
+    /// "Long k, and packing shared between threads"): 384×1536·1536×256 C and its dB = Aᵀ·dC
+    /// (m = 384, k = 1536, n = 256) and 384×1152·1152×256 dB gained 3–4 points; with k ≤ 384 it was
+    /// mixed (384×384·384×256 C better in one run, worse in two), with k = 64 at half speed.
+    static func readsSharedBInPlace(m: Int, n: Int, k: Int, transB: Bool, threads: Int) -> Bool {
+        !transB && m >= 2 * mr * threads && m <= 512 && k > 512 && k * n <= 1 << 19
     }
 
     /// Whether `runParallel` cuts C along M (parts of whole 16-row panels, B packed whole by each

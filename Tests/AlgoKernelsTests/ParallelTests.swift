@@ -85,6 +85,51 @@ import Testing
         }
     }
 
+    /// The two ways a parallel call can share the operand every part needs, with blockings small
+    /// enough to cross k-slices and panel groups: packed once, split between the threads
+    /// (`sharedPackingFloats` 0: always), cut along N (A shared) and along M (B shared), with the
+    /// pieces both whole k-slices (k = 130: 9 slices of 16) and ranges of panels (k = 26: 2 slices,
+    /// fewer than two per thread); and C cut along M with B read in place by every part
+    /// (`readsSharedBInPlace`: m = 100, k = 600 > 512, k·n ≤ 2¹⁹; not for a transposed B, which is
+    /// then packed once). 2 and 3 threads on every vector unit give the bits of one thread with the
+    /// per-thread packing, and the reference's values.
+    @Test(arguments: transposes)
+    func sharedPackingIsBitIdenticalOnEveryThreadCount(transA: Bool, transB: Bool) {
+        for (m, n, k) in [(70, 301, 130), (700, 61, 70), (300, 290, 26), (100, 50, 600)] {
+            #expect(m * n * k >= GEMM.parallelThreshold)
+            for (kc, mc) in [(16, 32), (384, 144)] {
+                let perThread = GEMM.Blocking(kc: kc, mc: mc, nc: 3072, inPlaceRows: 64)
+                let shared = GEMM.Blocking(kc: kc, mc: mc, nc: 3072, inPlaceRows: 64, wholeRows: 96,
+                                           sharedPackingFloats: 0, readsSharedBInPlace: true)
+                let t = GEMMCase(transA: transA, transB: transB, m: m, n: n, k: k, beta: 0.5)
+                let one = with(threads: 1) { t.fast(perThread) }
+                for unit in VectorUnit.available {
+                    for threads in [2, 3] {
+                        let other = with(threads: threads) { t.fast(shared, unit: unit) }
+                        #expect(one == other, "\(unit.bits)-bit kernels, \(threads) threads, kc=\(kc): m=\(m) n=\(n) k=\(k)")
+                    }
+                }
+                #expect(t.mismatch(one) == nil, "m=\(m) n=\(n) k=\(k)")
+            }
+        }
+    }
+
+    /// `readsSharedBInPlace` on the benchmark's shapes (m, n, k; B not transposed) on 2 threads: B is
+    /// read in place by row parts for 384×1536·1536×256 C and the dB = Aᵀ·dC of 1152×384 and 1536×384
+    /// with n = 256 (m = 384, k = 1152 or 1536); not for short k (384, 64, 65), more rows (1152, 1536),
+    /// a larger B (k·n > 2¹⁹: n = 2048, square 1024), too few rows (m < 64), or a transposed B.
+    @Test func readsSharedBInPlaceOnBenchmarkShapes() {
+        let inPlace = [(384, 256, 1536), (384, 256, 1152), (64, 256, 1536), (512, 256, 2048)]
+        let packed = [(384, 256, 384), (384, 256, 65), (256, 256, 64), (1152, 256, 384), (1536, 256, 384),
+                      (384, 2048, 1536), (1024, 1024, 1024), (2304, 1024, 768), (65, 256, 384), (48, 256, 1536),
+                      (513, 256, 1536), (384, 512, 1537)]
+        for (m, n, k) in inPlace {
+            #expect(GEMM.readsSharedBInPlace(m: m, n: n, k: k, transB: false, threads: 2), "m=\(m) n=\(n) k=\(k)")
+            #expect(!GEMM.readsSharedBInPlace(m: m, n: n, k: k, transB: true, threads: 2), "transposed: m=\(m) n=\(n) k=\(k)")
+        }
+        for (m, n, k) in packed { #expect(!GEMM.readsSharedBInPlace(m: m, n: n, k: k, transB: false, threads: 2), "m=\(m) n=\(n) k=\(k)") }
+    }
+
     /// `cutsRows` on the benchmark's shapes (`algo bench gemm`; m, n, k: C is m×n, the sum over k)
     /// on 2 threads, and at the bounds of its rule: along M for narrow N (11 panels), for op(A) more
     /// than 4 times op(B), and for op(A) at least twice op(B) and ≥ 2²⁰ floats; along N otherwise.
