@@ -9,15 +9,7 @@ import Testing
 /// along M on 2 and 3 threads, edge rows, several k-slices and column slabs with a small blocking,
 /// every vector unit), with C's old content NaN (it must not be read) and the padding rows of C
 /// kept. Equal bits to that path mean the values are as right as `GEMMTests` shows it to be.
-@Suite(.serialized) struct GEMMBiasTests {
-    func with<T>(threads: Int, _ body: () -> T) -> T {
-        let saved = (Parallel.threads, Parallel.adapts)
-        Parallel.threads = threads
-        Parallel.adapts = false
-        defer { (Parallel.threads, Parallel.adapts) = saved }
-        return body()
-    }
-
+@Suite(.serialized) struct GEMMBiasTests: SetsThreads {
     /// C from the bias path (`fused`), and from C filled with the bias then β = 1 (`filled`).
     func both(_ t: GEMMCase, _ bias: [Float], blocking: GEMM.Blocking = .standard, unit: VectorUnit = GEMM.unit) -> (fused: [Float], filled: [Float]) {
         var fused = t.c0.map { i -> Float in i == 12345 ? 12345 : .nan }, filled = t.c0

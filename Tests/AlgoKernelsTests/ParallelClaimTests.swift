@@ -6,15 +6,7 @@ import Testing
 /// caller from the front, the first helper from the back, so that on two threads each keeps to one
 /// end of every job. Which thread runs an item never changes a result; these check that the items
 /// are still each run once and that the ends are as documented.
-@Suite(.serialized) struct ParallelClaimTests {
-    func with<T>(threads: Int, _ body: () -> T) -> T {
-        let saved = (Parallel.threads, Parallel.adapts)
-        Parallel.threads = threads
-        Parallel.adapts = false
-        defer { (Parallel.threads, Parallel.adapts) = saved }
-        return body()
-    }
-
+@Suite(.serialized) struct ParallelClaimTests: SetsThreads {
     /// On 2 threads the caller's items are a prefix of the job and the helper's the rest, whatever
     /// the timing (when the helper is late or busy the caller runs all of them).
     @Test func callerTakesTheFrontHelperTheBack() {

@@ -3,18 +3,7 @@ import Testing
 @testable import AlgoKernels
 
 /// Tests that set `Parallel.threads` (a global) run one after another.
-@Suite(.serialized) struct ParallelTests {
-    /// Runs `body` on `threads` threads, then restores the setting. The pool's adaptation to other
-    /// processes is off meanwhile, so that a split asked for is a split made even while a build keeps
-    /// the other core busy (results never depend on it; what is tested here is the split).
-    func with<T>(threads: Int, _ body: () -> T) -> T {
-        let saved = (Parallel.threads, Parallel.adapts)
-        Parallel.threads = threads
-        Parallel.adapts = false
-        defer { (Parallel.threads, Parallel.adapts) = saved }
-        return body()
-    }
-
+@Suite(.serialized) struct ParallelTests: SetsThreads {
     /// C is split by output blocks (along M or along N), never along k, so 1 and 2 threads give
     /// the same bits. Shapes large enough to be split (≥ `GEMM.parallelThreshold` multiply-adds),
     /// none a multiple of the tiles, cut along N (the first two) and along M (N narrow), every transpose.
