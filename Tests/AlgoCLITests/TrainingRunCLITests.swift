@@ -111,6 +111,11 @@ struct TrainingRunCLITests {
         #expect(code == .diagnostics && o.stderr.contains("error[E0507]") && o.stderr.contains("held-out set"), "\(o.stderr)")
         (code, o) = runCLI(train + ["--held-out", "x_3=1,2"])
         #expect(code == .diagnostics && o.stderr.contains("error[E0507]: `--held-out`: the dataset"), "\(o.stderr)")
+        // A set given empty is refused (exit 2), not replaced by the built-in dataset.
+        (code, o) = runCLI(["run", Self.algorithms + "DTraining.algo", "--input", ""])
+        #expect(code == .usage && o.stderr.contains("algo run: error: the dataset is empty") && o.stdout.isEmpty, "\(o.stderr)")
+        (code, o) = runCLI(train + ["--held-out", ""])
+        #expect(code == .usage && o.stderr.contains("algo run: error: the held-out set is empty"), "\(o.stderr)")
     }
 
     @Test("--loss-svg writes well-formed SVG: one polyline point per step (x increasing), a smoothed line, axis labels")
