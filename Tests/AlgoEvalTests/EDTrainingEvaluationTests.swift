@@ -21,9 +21,7 @@ struct EDTrainingEvaluationTests {
 
     /// Executions of EDTransformer's line 1 (`ℓ_z ← length(z)`): one per call.
     func calls(_ ev: Evaluator) throws -> Int {
-        let text = try String(contentsOfFile: InterpreterFixtures.repository + "/Algorithms/EDTransformer.algo", encoding: .utf8)
-        let line = try #require(text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("ℓ_z ← length(z)") }) + 1
-        return ev.profile.filter { $0.key.file.hasSuffix("/EDTransformer.algo") && $0.key.line == line }.map(\.value.calls).reduce(0, +)
+        try InterpreterFixtures.executions(ev, ofLineContaining: "ℓ_z ← length(z)", in: InterpreterFixtures.algoPath("EDTransformer"))
     }
 
     func evaluation(_ z: [[Int]] = Self.sources, _ x: [[Int]] = Self.targets, dtype: DType, disabled: Set<RuleID>,
@@ -93,32 +91,16 @@ struct EDTrainingEvaluationTests {
     /// bit for bit as with the rule off.
     @Test("a cross-attention mask that removes entries: the batched call falls back and every pair runs as written")
     func maskedCrossAttentionRunsAsWritten() throws {
-        let dir = NSTemporaryDirectory() + "algo-edeval-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let (p, dir) = try InterpreterFixtures.editedCopy(["Attention", "MHAttention", "LayerNorm", "EDTraining", "EDTransformer"],
+                                                         editing: "EDTransformer", replacing: "MHAttention(X, Z | 𝓦^e/d_l, Mask ≡ 1)",
+                                                         with: "MHAttention(X, Z | 𝓦^e/d_l, Mask[t, t′] = [[t ≤ t′]])", load: "EDTraining")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let algorithms = InterpreterFixtures.repository + "/Algorithms/"
-        for name in ["Attention", "MHAttention", "LayerNorm", "EDTraining", "EDTransformer"] {
-            var text = try String(contentsOfFile: algorithms + name + ".algo", encoding: .utf8)
-            if name == "EDTransformer" {
-                #expect(text.contains("MHAttention(X, Z | 𝓦^e/d_l, Mask ≡ 1)"))
-                text = text.replacingOccurrences(of: "MHAttention(X, Z | 𝓦^e/d_l, Mask ≡ 1)", with: "MHAttention(X, Z | 𝓦^e/d_l, Mask[t, t′] = [[t ≤ t′]])")
-            }
-            try text.write(toFile: dir + "/" + name + ".algo", atomically: true, encoding: .utf8)
-        }
-        let p: LoadedProgram
-        switch Pipeline.load(path: dir + "/EDTraining.algo") {
-        case .success(let l): p = l
-        case .failure(let f): throw f
-        }
         #expect(p.target.plan.fired.contains { $0.rule == .sequenceBatching })
         func run(_ disabled: Set<RuleID>) throws -> (losses: [Double], calls: Int) {
             let r = try InterpreterFixtures.trainingRun(p, Self.sources, pairedWith: Self.targets, dims: Self.dims) { o in
                 o.dtype = .f64; o.applyGradients = false; o.disabledRules = disabled
             }
-            let line = try #require(try String(contentsOfFile: dir + "/EDTransformer.algo", encoding: .utf8)
-                .split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("ℓ_z ← length(z)") }) + 1
-            let calls = r.evaluator.profile.filter { $0.key.file.hasSuffix("/EDTransformer.algo") && $0.key.line == line }.map(\.value.calls).reduce(0, +)
-            return (r.evaluator.losses, calls)
+            return (r.evaluator.losses, try calls(r.evaluator))
         }
         let on = try run([]), off = try run([.sequenceBatching])
         #expect(off.calls == 5 && on.calls == off.calls + 1, "\(on.calls) calls with the rule on, \(off.calls) off")

@@ -17,9 +17,7 @@ struct EvaluationPassTests {
 
     /// Executions of the `ℓ ← length(x)` line of `transformer` in the profile: one per call.
     func calls(_ ev: Evaluator, _ transformer: String) throws -> Int {
-        let text = try String(contentsOfFile: InterpreterFixtures.repository + "/Algorithms/\(transformer).algo", encoding: .utf8)
-        let line = try #require(text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("ℓ ← length(x)") }) + 1
-        return ev.profile.filter { $0.key.file.hasSuffix("/\(transformer).algo") && $0.key.line == line }.map(\.value.calls).reduce(0, +)
+        try InterpreterFixtures.executions(ev, ofLineContaining: "ℓ ← length(x)", in: InterpreterFixtures.algoPath(transformer))
     }
 
     /// One pass of the training algorithm in `p` over `sequences` (N_epochs = 1, seed 5, profiled).
@@ -27,6 +25,16 @@ struct EvaluationPassTests {
               options: (inout RunOptions) -> Void) throws -> RunResult {
         try InterpreterFixtures.trainingRun(p, sequences, dims: Self.dims.merging(extra.merging(["N_epochs": 1]) { a, _ in a }) { _, b in b },
                                             reals: reals, options: options)
+    }
+
+    /// An evaluation pass's losses, or the code of the runtime error it stopped with.
+    func outcome(_ p: LoadedProgram, reals: [String: Double], _ dtype: DType, _ disabled: Set<RuleID>) throws -> (losses: [Double], code: DiagnosticCode?) {
+        do {
+            let r = try pass(p, reals: reals) { o in o.dtype = dtype; o.applyGradients = false; o.disabledRules = disabled }
+            return (r.evaluator.losses, nil)
+        } catch let e as RuntimeError {
+            return ([], e.diagnostic.code)
+        }
     }
 
     func evaluation(_ name: String, dtype: DType, disabled: Set<RuleID>, chunk: Int = 2048) throws -> RunResult {
@@ -69,14 +77,8 @@ struct EvaluationPassTests {
     @Test("η that is ∞ in the run's dtype: the update runs as written (Float32 fails as with the rule off; Float64 keeps θ)")
     func infiniteRateRunsAsWritten() throws {
         let p = try InterpreterFixtures.program("DTraining")
-        /// The losses, or the code of the error the pass stopped with.
         func run(_ dtype: DType, _ disabled: Set<RuleID>) throws -> (losses: [Double], code: DiagnosticCode?) {
-            do {
-                let r = try pass(p, reals: ["η": 1e39]) { o in o.dtype = dtype; o.applyGradients = false; o.disabledRules = disabled }
-                return (r.evaluator.losses, nil)
-            } catch let e as RuntimeError {
-                return ([], e.diagnostic.code)
-            }
+            try outcome(p, reals: ["η": 1e39], dtype, disabled)
         }
         #expect(try run(.f32, []).code == .nonFinite)
         #expect(try run(.f32, [.evaluationUpdate]).code == .nonFinite)
@@ -96,14 +98,13 @@ struct EvaluationPassTests {
     func adamKeepsParameters(_ dtype: DType) throws {
         let p = try InterpreterFixtures.program("DTrainingAdam")
         #expect(p.target.plan.fired.contains { $0.rule == .evaluationAdam })
-        let text = try String(contentsOfFile: InterpreterFixtures.repository + "/Algorithms/DTrainingAdam.algo", encoding: .utf8)
-        let line = try #require(text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("m ← β_1 m + (1 − β_1) g") }) + 1
         func run(_ disabled: Set<RuleID>) throws -> (r: RunResult, momentLines: Int) {
             let r = try pass(p) { o in o.dtype = dtype; o.applyGradients = false; o.disabledRules = disabled }
-            return (r, r.evaluator.profile.filter { $0.key.file.hasSuffix("/DTrainingAdam.algo") && $0.key.line == line }.map(\.value.calls).reduce(0, +))
+            return (r, try InterpreterFixtures.executions(r.evaluator, ofLineContaining: "m ← β_1 m + (1 − β_1) g",
+                                                          in: InterpreterFixtures.algoPath("DTrainingAdam")))
         }
         let on = try run([]), off = try run([.evaluationAdam])
-        #expect(on.momentLines == 0 && off.momentLines == Self.sequences.count, "line \(line): \(on.momentLines) and \(off.momentLines) runs")
+        #expect(on.momentLines == 0 && off.momentLines == Self.sequences.count, "m ← β_1 m + (1 − β_1) g: \(on.momentLines) and \(off.momentLines) runs")
         #expect(on.r.evaluator.losses.count == Self.sequences.count && on.r.evaluator.losses == off.r.evaluator.losses)
         for (name, t) in RunSession.flatten(on.r.value) {
             #expect(t.storage === (try #require(on.r.parameters[name])).value.storage, "\(name) was copied")
@@ -121,12 +122,7 @@ struct EvaluationPassTests {
     func adamGuardRunsAsWritten() throws {
         let p = try InterpreterFixtures.program("DTrainingAdam")
         func run(_ dtype: DType, _ disabled: Set<RuleID>) throws -> (losses: [Double], code: DiagnosticCode?) {
-            do {
-                let r = try pass(p, reals: ["ε": 1e-50]) { o in o.dtype = dtype; o.applyGradients = false; o.disabledRules = disabled }
-                return (r.evaluator.losses, nil)
-            } catch let e as RuntimeError {
-                return ([], e.diagnostic.code)
-            }
+            try outcome(p, reals: ["ε": 1e-50], dtype, disabled)
         }
         #expect(try run(.f32, []).code == .nonFinite)
         #expect(try run(.f32, [.evaluationAdam]).code == .nonFinite)
@@ -175,15 +171,14 @@ struct EvaluationPassTests {
     @Test("ETraining's prelude drawn ahead runs once per iteration: its values taken, the generator's state after the loop as sequence by sequence")
     func preludeRunsOnce() throws {
         let off = try evaluation("ETraining", dtype: .f64, disabled: [.sequenceBatching])
-        let text = try String(contentsOfFile: InterpreterFixtures.repository + "/Algorithms/ETraining.algo", encoding: .utf8)
-        let line = try #require(text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("ℓ ← length(x_n)") }) + 1
-        func preludes(_ r: RunResult) -> Int {
-            r.evaluator.profile.filter { $0.key.file.hasSuffix("/ETraining.algo") && $0.key.line == line }.map(\.value.calls).reduce(0, +)
+        func preludes(_ r: RunResult) throws -> Int {
+            try InterpreterFixtures.executions(r.evaluator, ofLineContaining: "ℓ ← length(x_n)", in: InterpreterFixtures.algoPath("ETraining"))
         }
-        #expect(preludes(off) == 5)
+        #expect(try preludes(off) == 5)
         for (chunk, expected) in [(12, 3), (21, 2), (2048, 1)] {
             let on = try evaluation("ETraining", dtype: .f64, disabled: [], chunk: chunk)
-            #expect(preludes(on) == expected, "chunk \(chunk): \(preludes(on)) preludes run")
+            let runs = try preludes(on)
+            #expect(runs == expected, "chunk \(chunk): \(runs) preludes run")
             #expect(on.evaluator.predictedTokens == off.evaluator.predictedTokens, "chunk \(chunk)")
             #expect(on.evaluator.rng.state == off.evaluator.rng.state, "chunk \(chunk)")
         }
@@ -273,30 +268,14 @@ struct EvaluationPassTests {
     /// same losses bit for bit as with the rule off.
     @Test("a mask neither causal nor ≡ 1: the batched call falls back and every sequence runs as written")
     func otherMaskRunsAsWritten() throws {
-        let dir = NSTemporaryDirectory() + "algo-evalpass-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let (p, dir) = try InterpreterFixtures.editedCopy(["Attention", "MHAttention", "LayerNorm", "ETraining", "ETransformer"],
+                                                         editing: "ETransformer", replacing: "MHAttention(X | 𝓦_l, Mask ≡ 1)",
+                                                         with: "MHAttention(X | 𝓦_l, Mask[t, t′] = [[t ≥ t′]])", load: "ETraining")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let algorithms = InterpreterFixtures.repository + "/Algorithms/"
-        for name in ["Attention", "MHAttention", "LayerNorm", "ETraining", "ETransformer"] {
-            var text = try String(contentsOfFile: algorithms + name + ".algo", encoding: .utf8)
-            if name == "ETransformer" {
-                #expect(text.contains("MHAttention(X | 𝓦_l, Mask ≡ 1)"))
-                text = text.replacingOccurrences(of: "MHAttention(X | 𝓦_l, Mask ≡ 1)", with: "MHAttention(X | 𝓦_l, Mask[t, t′] = [[t ≥ t′]])")
-            }
-            try text.write(toFile: dir + "/" + name + ".algo", atomically: true, encoding: .utf8)
-        }
-        let p: LoadedProgram
-        switch Pipeline.load(path: dir + "/ETraining.algo") {
-        case .success(let l): p = l
-        case .failure(let f): throw f
-        }
         #expect(p.target.plan.fired.contains { $0.rule == .sequenceBatching })
         func run(_ disabled: Set<RuleID>) throws -> (losses: [Double], calls: Int) {
             let r = try pass(p) { o in o.dtype = .f64; o.applyGradients = false; o.disabledRules = disabled }
-            let line = try #require(try String(contentsOfFile: dir + "/ETransformer.algo", encoding: .utf8)
-                .split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("ℓ ← length(x)") }) + 1
-            let calls = r.evaluator.profile.filter { $0.key.file.hasSuffix("/ETransformer.algo") && $0.key.line == line }.map(\.value.calls).reduce(0, +)
-            return (r.evaluator.losses, calls)
+            return (r.evaluator.losses, try calls(r.evaluator, "ETransformer"))
         }
         let on = try run([]), off = try run([.sequenceBatching])
         #expect(off.calls == 4 && on.calls == off.calls + 1, "\(on.calls) calls with the rule on, \(off.calls) off")

@@ -22,6 +22,36 @@ enum InterpreterFixtures {
         }
     }
 
+    /// How many times the profile of `ev` counts the first line of the `.algo` file at `path` that
+    /// contains `marker` (e.g. a transformer's `ℓ ← length(x)`: one per call).
+    static func executions(_ ev: Evaluator, ofLineContaining marker: String, in path: String) throws -> Int {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let line = try #require(text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains(marker) }) + 1
+        let file = "/" + (path as NSString).lastPathComponent
+        return ev.profile.filter { $0.key.file.hasSuffix(file) && $0.key.line == line }.map(\.value.calls).reduce(0, +)
+    }
+
+    /// `Algorithms/`'s files `names` copied into a new temporary directory, the text `old` (which must
+    /// occur) of `edited` replaced by `new` there, and the program of `target` loaded from it. The
+    /// caller removes the directory.
+    static func editedCopy(_ names: [String], editing edited: String, replacing old: String, with new: String,
+                           load target: String) throws -> (program: LoadedProgram, directory: String) {
+        let dir = NSTemporaryDirectory() + "algo-edited-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for name in names {
+            var text = try String(contentsOfFile: algoPath(name), encoding: .utf8)
+            if name == edited {
+                #expect(text.contains(old))
+                text = text.replacingOccurrences(of: old, with: new)
+            }
+            try text.write(toFile: dir + "/" + name + ".algo", atomically: true, encoding: .utf8)
+        }
+        switch Pipeline.load(path: dir + "/" + target + ".algo") {
+        case .success(let p): return (p, dir)
+        case .failure(let f): throw f
+        }
+    }
+
     /// A training algorithm run on `sequences` (its first dataset input, `x_1 … x_N`) with `dims`
     /// (N_data and, for a minibatch, N_batches follow from the dataset), its training reals with
     /// `reals` over them, initialised θ, seed 5, profiled; `options` adjusts the rest.

@@ -15,9 +15,7 @@ struct SequenceRulesTests {
 
     /// The profile's number of executions of DTransformer's line 1 (`ℓ ← length(x)`): one per call.
     func transformerCalls(_ ev: Evaluator) throws -> Int {
-        let text = try String(contentsOfFile: InterpreterFixtures.repository + "/Algorithms/DTransformer.algo", encoding: .utf8)
-        let line = try #require(text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("ℓ ← length(x)") }) + 1
-        return ev.profile.filter { $0.key.file.hasSuffix("/DTransformer.algo") && $0.key.line == line }.map(\.value.calls).reduce(0, +)
+        try InterpreterFixtures.executions(ev, ofLineContaining: "ℓ ← length(x)", in: InterpreterFixtures.algoPath("DTransformer"))
     }
 
     /// A training algorithm `name` run on `sequences` with the small dims and `extra`, seed 5, profiled.
@@ -117,8 +115,6 @@ struct SequenceRulesTests {
         case .failure(let f): throw f
         }
         #expect(p.target.plan.fired.contains { $0.rule == .sequenceBatching })
-        let text = try String(contentsOfFile: InterpreterFixtures.repository + "/Algorithms/ETransformer.algo", encoding: .utf8)
-        let line = try #require(text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("ℓ ← length(x)") }) + 1
         func run(_ disabled: Set<RuleID>) throws -> ([Double], Int) {
             var o = RunOptions()
             o.dtype = .f64
@@ -132,7 +128,7 @@ struct SequenceRulesTests {
             given["N_epochs"] = 1; given["d_f"] = 8
             let dims = try RunSession.datasetDimensions(p.target, count: n, given: given)
             let r = try Pipeline.run(p, RunSetup(dims: dims, reals: RunSession.trainingReals(for: p.target), inputs: inputs, parameters: nil, mask: nil, options: o))
-            let calls = r.evaluator.profile.filter { $0.key.file.hasSuffix("/ETransformer.algo") && $0.key.line == line }.map(\.value.calls).reduce(0, +)
+            let calls = try InterpreterFixtures.executions(r.evaluator, ofLineContaining: "ℓ ← length(x)", in: InterpreterFixtures.algoPath("ETransformer"))
             return ((r.evaluator.gradients + [r.value]).flatMap { RunSession.flatten($0).flatMap { $0.tensor.contiguous().doubles } }, calls)
         }
         let (on, callsOn) = try run([]), (off, callsOff) = try run([.sequenceBatching])
