@@ -390,9 +390,16 @@ func paddedRows(rows: Int, n: Int, w: Int, src: UnsafePointer<Float>, lds: Int,
 /// Floats of scratch one block needs (`causalBlockForward`, `causalBlockBackward`), for any width ≤ 16.
 @inline(__always)
 func causalBlockScratch(n: Int, d: Int, dv: Int) -> Int {
-    let padded = (n + 15) & ~15, rows = (max(d, dv) + 15) & ~15
-    return max(d, dv) * padded + CausalLayout.offset(n) + 3 * rows * n
+    let rows = (max(d, dv) + 15) & ~15
+    return max(d, dv) * transposedStride(n) + CausalLayout.offset(n) + 3 * rows * n
 }
+
+/// The row stride of the transposed operand `keptDots` reads (`packTransposed`): n rounded up to
+/// 16, plus 16. Without the 16 the stride of ℓ = 256 is 1 KB, so the d rows of a chunk (4 vectors,
+/// 4 cache lines per row) fell into 16 of the L1's 64 sets, 16 lines per set for 8 ways, and were
+/// evicted while every column reread them: at 17 lines the rows spread over all the sets.
+@inline(__always)
+func transposedStride(_ n: Int) -> Int { ((n + 15) & ~15) + 16 }
 
 /// One block forward: `A = softmax(KᵀQ / divisor)` on the kept half into `a` (`CausalLayout`), then
 /// `Y = CausalLanes·A` into y. K and Q are d×n, CausalLanes dv×n, Y dv×n (`p[i + j·ld]`).
@@ -402,7 +409,7 @@ func causalBlockForward(n: Int, d: Int, dv: Int,
                         v: UnsafePointer<Float>, ldv: Int, divisor: Float,
                         a: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, ldy: Int,
                         scratch: UnsafeMutablePointer<Float>) {
-    let w = CausalLanes.scalarCount, lanes = laneIndices(), ldt = (n + 15) & ~15
+    let w = CausalLanes.scalarCount, lanes = laneIndices(), ldt = transposedStride(n)
     packTransposed(rows: d, n: n, src: k, lds: ldk, dst: scratch, ldd: ldt)
     keptDots(n: n, d: d, lt: scratch, ldt: ldt, r: q, ldr: ldq, t: a)
     for x in 0..<n { softmaxKeptColumn(a + CausalLayout.offset(x), x: x, n: n, divisor: divisor, lanes: lanes) }
@@ -421,7 +428,7 @@ func causalBlockBackward(n: Int, d: Int, dv: Int,
                          dk: UnsafeMutablePointer<Float>, lddk: Int, dq: UnsafeMutablePointer<Float>, lddq: Int,
                          dvOut: UnsafeMutablePointer<Float>, lddv: Int,
                          scratch: UnsafeMutablePointer<Float>) {
-    let w = CausalLanes.scalarCount, lanes = laneIndices(), ldt = (n + 15) & ~15
+    let w = CausalLanes.scalarCount, lanes = laneIndices(), ldt = transposedStride(n)
     let ds = scratch + max(d, dv) * ldt, pads = ds + CausalLayout.offset(n)
     packTransposed(rows: dv, n: n, src: v, lds: ldv, dst: scratch, ldd: ldt)
     keptDots(n: n, d: dv, lt: scratch, ldt: ldt, r: g, ldr: ldg, t: ds)

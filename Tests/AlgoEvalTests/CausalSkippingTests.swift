@@ -124,4 +124,42 @@ struct CausalSkippingTests {
                                    options: options(.f32, skip: true)))
         #expect(maskLineRan(r.evaluator))
     }
+
+    /// The run-time guard's answer (`Evaluator.isCausal`) is remembered by the mask rule's text and ℓ
+    /// when nothing else can change it: one entry for DTransformer's L layers, the same P as without
+    /// the memo (a fresh evaluator per run has an empty memo: the second run of one evaluator answers
+    /// from it). A rule that reads a frame variable (`ℓ`) is evaluated every time, and a mask that
+    /// is not causal is remembered as such (the lines run as written in every layer).
+    @Test("the causal check is remembered per mask rule and length, only when nothing else is read")
+    func causalCheckMemo() throws {
+        let c = Config(dtype: .f32, length: 23, heads: 2)
+        let x = (0..<c.length).map { ($0 * 7) % 11 + 1 }
+        func run(_ p: LoadedProgram, _ e: Evaluator? = nil) throws -> (Tensor, Evaluator) {
+            let ev = e ?? Evaluator(program: p.program, options: options(c.dtype, skip: true))
+            let θ = ParameterLayout.initialise(try ParameterLayout.parameters(of: p.target, program: p.program, dims: c.dims), seed: 3, dtype: c.dtype)
+            guard case .tensor(let t) = try ev.run(p.target, dims: c.dims, inputs: ["x": .tokens(x)], parameters: θ) else {
+                throw RuntimeError(.notExecutable, "P is no tensor", at: p.target.syntax.span)
+            }
+            return (t.value, ev)
+        }
+        let p = try InterpreterFixtures.program("DTransformer")
+        let (first, e) = try run(p)
+        #expect(e.causalMasks.count == 1 && e.causalMasks.values.allSatisfy { $0 }, "\(e.causalMasks)")
+        #expect(!maskLineRan(e))
+        let (again, _) = try run(p, e)                         // answered from the memo: the same bits
+        #expect(again.doubles == first.doubles)
+        #expect(e.causalMasks.count == 1)
+        let names = ["Attention", "MHAttention", "LayerNorm", "DTransformer"]
+        let (reads, dir) = try InterpreterFixtures.editedCopy(names, editing: "DTransformer", replacing: "[[t ≤ t′]]", with: "[[t ≤ t′ + ℓ − ℓ]]", load: "DTransformer")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (viaFrame, ef) = try run(reads)
+        #expect(ef.causalMasks.isEmpty)                       // reads ℓ: no key, checked every time
+        #expect(!maskLineRan(ef))
+        #expect(viaFrame.doubles == first.doubles)
+        let (wider, dir2) = try InterpreterFixtures.editedCopy(names, editing: "DTransformer", replacing: "[[t ≤ t′]]", with: "[[t ≤ t′ + 1]]", load: "DTransformer")
+        defer { try? FileManager.default.removeItem(atPath: dir2) }
+        let (_, ew) = try run(wider)
+        #expect(ew.causalMasks.count == 1 && ew.causalMasks.values.allSatisfy { !$0 }, "\(ew.causalMasks)")
+        #expect(maskLineRan(ew))
+    }
 }

@@ -84,4 +84,57 @@ struct HeadBatchingTests {
         #expect(other == (try run(Evaluator(program: mha.program, options: options()), θ2)))
         #expect(other != first)
     }
+
+    @Test("a recorded θ (a training step) empties the stack cache; the stacks of an unchanged θ are reused")
+    func recordedEmptiesStackCache() throws {
+        let mha = try InterpreterFixtures.program("MHAttention")
+        let (H, d, dAttn, dOut, l) = (2, 4, 2, 5, 6)
+        var rng = RandomGenerator(seed: 9)
+        var θ: [String: Variable] = ["W_o": Variable(Tensor.normal([dOut, H * dAttn], dtype: .f64, using: &rng)),
+                                     "b_o": Variable(Tensor.normal([dOut], dtype: .f64, using: &rng))]
+        for h in 1...H {
+            for w in ["q", "k", "v"] {
+                θ["W^\(h)_\(w)"] = Variable(Tensor.normal([dAttn, d], dtype: .f64, using: &rng))
+                θ["b^\(h)_\(w)"] = Variable(Tensor.normal([dAttn], dtype: .f64, using: &rng))
+            }
+        }
+        let X = Value.tensor(Variable(Tensor.normal([d, l], dtype: .f64, using: &rng)))
+        let dims = ["H": H, "d_x": d, "d_z": d, "d_attn": dAttn, "d_mid": dAttn, "d_out": dOut, "ℓ_x": l, "ℓ_z": l]
+        let e = Evaluator(program: mha.program, options: options())
+        func run(_ p: [String: Variable]) throws -> [Double] {
+            guard case .tensor(let y) = try e.run(mha.target, dims: dims, inputs: ["X": X, "Z": X], parameters: p, mask: .causal) else { return [] }
+            return y.value.doubles
+        }
+        let plain = try run(θ)
+        #expect(e.stackCache.count == 1)
+        let tape = Tape()
+        let recorded = θ.mapValues { tape.parameter($0.value) }
+        #expect(try run(recorded) == plain)      // stacked afresh on the tape: the same values
+        #expect(e.stackCache.isEmpty)
+        #expect(try run(θ) == plain)
+        #expect(e.stackCache.count == 1)
+    }
+
+    /// After the batched loop `Y^h` is head h of the batched result, sliced when read; writing one
+    /// element first copies the others out (they stay readable) and forgets the batched tensor.
+    @Test("a head-batched family's elements are slices of its heads, read on demand")
+    func lazyHeadElements() throws {
+        let (d, n, H) = (3, 4, 2)
+        let y = Variable(Tensor(shape: [d, n * H], values: (0..<(d * n * H)).map(Double.init)).reshaped([d, n, H]))
+        var fam = Family()
+        fam.heads = y
+        #expect(fam.elements.isEmpty && fam.count == H)
+        for h in 1...H {
+            guard case .tensor(let t)? = fam.element(h) else { Issue.record("no element \(h)"); continue }
+            #expect(t.shape == [d, n])
+            for i in 0..<d { for j in 0..<n { #expect(t.value[i, j] == y.value[i, j, h - 1]) } }
+        }
+        #expect(fam.element(0) == nil && fam.element(H + 1) == nil)
+        fam.materializeHeads()
+        #expect(fam.elements.count == H && fam.heads != nil)
+        fam.elements[1] = .nat(7)
+        #expect(fam.heads == nil)
+        guard case .tensor(let second)? = fam.element(2) else { Issue.record("element 2 lost"); return }
+        #expect(second.value[0, 1] == y.value[0, 1, 1])
+    }
 }

@@ -526,7 +526,7 @@ extension Evaluator {
                 throw RuntimeError(.missingValue, "no family `\(last.spelling)` to list", at: e.span)
             }
             if sep == .comma, a == 1, let c = fam.columns, z == fam.count { return .tensor(c) }
-            if sep == .semicolon, a == 1, let y = fam.heads, y.rank == 3, z == y.shape[2], fam.elements.count == z {
+            if sep == .semicolon, a == 1, let y = fam.heads, y.rank == 3, z == y.shape[2], fam.elements.isEmpty || fam.elements.count == z {
                 // `[Y^1; …; Y^H]` of head-batched Y `[d, n, H]`: row d·(h−1) + i is Y^h's row i.
                 ops += 1
                 return .tensor(y.permuted([0, 2, 1]).reshaped([y.shape[0] * y.shape[2], y.shape[1]]))

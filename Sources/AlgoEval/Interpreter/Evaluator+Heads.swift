@@ -38,13 +38,19 @@ extension Evaluator {
             throw RuntimeError(.notExecutable, "the heads of `\(c.callee.spelling)` gave \(result.kindName), not one matrix per head", at: form.value.span)
         }
         let key = familyKey(form.target, form.script)
+        // Element h is head h of y, sliced when read (`Family.element`); `[Y^1; …; Y^H]` is one reshape
+        // (`Evaluator.list`). Elements the family held before (other than 1…H) are kept, the heads then copied out.
         var fam = f.families[key] ?? Family()
         if fam.columns != nil { fam = Family() }
-        for h in values {
-            ops += 1
-            fam.elements[h] = .tensor(y.slice(lower: [0, 0, h - 1], upper: [y.shape[0], y.shape[1], h]).reshaped([y.shape[0], y.shape[1]]))
+        if fam.elements.isEmpty {
+            fam.heads = y
+        } else {
+            for h in values {
+                ops += 1
+                fam.elements[h] = .tensor(y.slice(lower: [0, 0, h - 1], upper: [y.shape[0], y.shape[1], h]).reshaped([y.shape[0], y.shape[1]]))
+            }
+            fam.heads = y
         }
-        fam.heads = y   // `[Y^1; …; Y^H]` as one reshape (`Evaluator.list`)
         f.families[key] = fam
         return .normal
     }
@@ -53,18 +59,20 @@ extension Evaluator {
     /// was stacked from (same storage and layout) and none is on a tape: θ unchanged between
     /// forward passes (inference, `algo bench model`) is stacked once per layer. The cache holds
     /// those tensors, so no in-place update (`Variable.binary(_:consuming:_:)` needs a unique
-    /// reference) can change them under it; a recorded θ is stacked afresh. The copies are kept
-    /// only while they total at most `stackCacheBytes` (the per-operation overhead this saves
-    /// matters for small models; a large model's products dwarf the copy, and its memory would
-    /// grow by a quarter of θ), and the cache is emptied when a new entry does not fit
-    /// (evaluation passes of a training run: a new θ per step).
+    /// reference) can change them under it; a recorded θ is stacked afresh, and empties the cache
+    /// (a training step follows: the stacks of an evaluation pass's θ are stale, and holding that θ
+    /// would keep its memory). The copies are kept while they total at most `stackCacheBytes`, and
+    /// the cache is emptied when a new entry does not fit.
     ///
     /// A decoding that reuses its prefix (`decoding`, `Evaluator+Sequences`) keeps its copies in its
     /// own cache instead, every layer whatever the size, for as long as the decoding lasts.
     func stacked(_ cols: [Collection], at site: SpanKey, keptBy decoding: AttentionCache? = nil) -> Collection? {
         var parts: [Variable] = []
         for c in cols { for m in c.members { if case .tensor(let t) = m.value { parts.append(t) } } }
-        guard let first = parts.first, !parts.contains(where: \.isRecorded) else { return Self.stack(cols) }
+        guard let first = parts.first, !parts.contains(where: \.isRecorded) else {
+            if !stackCache.isEmpty { stackCache.removeAll(); stackCachedBytes = 0 }
+            return Self.stack(cols)
+        }
         let key = StackKey(site: site, storage: ObjectIdentifier(first.value.storage))
         if let (old, s) = decoding?.stacked[key] ?? stackCache[key], old.count == parts.count,
            zip(old, parts).allSatisfy({ Self.same($0, $1) }) { return s }
@@ -78,11 +86,14 @@ extension Evaluator {
         return s
     }
 
-    /// The most bytes of stacked copies `stacked` keeps (1 MiB: the tiny model's heads take 100 KiB).
-    /// The small model's 1.8 MB per layer are not kept: its products dwarf the copy, and with 4 MiB
-    /// two layers' copies were kept, evicted by the third before the next pass could use them, and
-    /// held 3.8 MB of its forward's peak (the pool's peak 58.8 → 54.9 MB, parameters 45.7 MB).
-    static let stackCacheBytes = 1 << 20
+    /// The most bytes of stacked copies `stacked` keeps: 256 MiB, every layer of GPT-2's (85 MB;
+    /// the small model's 10.6 MB, the tiny model's 100 KiB). The cost is memory, a quarter of the
+    /// attention parameters' (`W_q`, `W_k`, `W_v` of every head, copied once); what it saves is
+    /// the copy on every forward pass: on the small model's forward on two threads (Zen 4, `perf`)
+    /// stacking took 1.5 ms of the calling thread's 48 ms per pass, with 1.9 ms of CPU in all.
+    /// (It was 1 MiB until issue 13's forward work: with 4 MiB two of the small model's layers were
+    /// kept and evicted by the third before the next pass could use them; every layer fits now.)
+    static let stackCacheBytes = 1 << 28
 
     /// Whether two constants hold the same tensor (storage, offset, shape, strides, dtype).
     static func same(_ a: Variable, _ b: Variable) -> Bool {

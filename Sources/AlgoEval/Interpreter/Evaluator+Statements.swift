@@ -166,6 +166,7 @@ extension Evaluator {
                 switch f.vars[n.scripts[i].raw]! {
                 case .nat(let t):
                     if fam.columns != nil { fam = Family() }
+                    fam.materializeHeads()
                     fam.elements[t] = v
                 case .grid(let count, _):
                     var m = try tensor(v, target.span)

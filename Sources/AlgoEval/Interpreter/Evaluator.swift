@@ -41,6 +41,9 @@ public final class Evaluator {
     /// per layer), with the tensors they were stacked from (`Evaluator+Heads`).
     var stackCache: [StackKey: (parts: [Variable], stacked: Collection)] = [:]
     var stackCachedBytes = 0
+    /// Whether a causal attention's mask condition removes exactly the entries below the diagonal, by
+    /// `causalMaskKey` (`Evaluator+CausalAttention`).
+    var causalMasks: [[Int]: Bool] = [:]
     /// The value of every `loss(θ)` differentiated by `∇loss(θ)`, in order (one per SGD step).
     public internal(set) var losses: [Double] = []
     /// Each loss of `losses` in nats per predicted token, and the tokens it predicted (`Evaluator+LossUnit`).
