@@ -16,13 +16,7 @@ extension Evaluator {
               let m = f.vars[names[0]], Self.sameLayout(θ, m), let v = f.vars[names[1]], Self.sameLayout(θ, v) else { return false }
         let start = options.profile ? DispatchTime.now().uptimeNanoseconds : 0
         let opsBefore = ops
-        // The scalars as the element-wise operations see them (converted to the run's dtype).
-        var x: [Double] = []
-        for e in form.scalars {
-            guard let d = scalarNumber(try eval(e, f)) else { return false }
-            x.append(scalar(d).value.doubles[0])
-        }
-        let scalars = AdamScalars(a: x[0], b: x[1], c: x[2], d: x[3], e1: x[4], e2: x[5], h: x[6], k: x[7])
+        guard let scalars = try adamScalars(form.scalars, f) else { return false }
         // The values the lines replace leave the frame, so that a buffer nothing else holds takes its successor.
         var old = names.map { f.vars[$0] ?? .nat(0) }
         for n in names { f.vars[n] = .nat(0) }
@@ -37,6 +31,17 @@ extension Evaluator {
         }
         if options.profile, let first = lines.first { record(first, f, since: start, opsBefore: opsBefore) }
         return true
+    }
+
+    /// a, b, c, d, e₁, e₂, h, k as the element-wise operations see them (each converted to the run's
+    /// dtype), or nil when one is not a number.
+    func adamScalars(_ exprs: [Expr], _ f: Frame) throws -> AdamScalars? {
+        var x: [Double] = []
+        for e in exprs {
+            guard let d = scalarNumber(try eval(e, f)) else { return nil }
+            x.append(scalar(d).value.doubles[0])
+        }
+        return AdamScalars(a: x[0], b: x[1], c: x[2], d: x[3], e1: x[4], e2: x[5], h: x[6], k: x[7])
     }
 
     /// `Tensor.adamStep` over the members of θ's layout: `old` holds m, v, m̂, v̂, θ (taken apart as
