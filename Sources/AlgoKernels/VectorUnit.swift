@@ -39,27 +39,25 @@ public enum VectorUnit: Int, Sendable, CaseIterable, Comparable {
     /// module is compiled for (`skylake-avx512`: F, CD, BW, DQ, VL).
     public static let available: [VectorUnit] = CPUFeatures.hasAVX512 ? [.bits256, .bits512] : [.bits256]
 
-    /// The widest unit this processor has: the one `algo bench` measures the peak of.
+    /// The widest unit this processor has: the one `algo bench` measures the peak of, and the one
+    /// GEMM uses by default (`GEMM.unit`). On AMD Zen 4, which executes a 512-bit FMA as two 256-bit
+    /// halves (the same peak for both widths), the 512-bit kernels are still as fast or faster: in
+    /// 14 alternating pairs of `algo bench gemm` runs, 0–15 points of the peak ahead on two threads
+    /// and none behind by more than the noise (Sources/AlgoKernels/README.md, "Which GEMM runs").
     public static var widest: VectorUnit { available.last! }
-
-    /// The unit GEMM uses by default: the widest, except on processors that execute a 512-bit FMA as
-    /// two 256-bit halves (AMD Zen 4, family 0x19), where the 512-bit FMA peak equals the 256-bit one
-    /// (measured: 117.3 GFLOP/s per core for both) and the 256-bit kernels were as fast or faster on
-    /// every shape of `algo bench gemm` (Sources/AlgoKernels/README.md). `ALGO_VECTOR_BITS` overrides.
-    public static let preferred: VectorUnit = CPUFeatures.splitsWideFMA ? .bits256 : widest
 }
 
 extension GEMM {
     /// The vector unit GEMM's micro-kernels use. Both compute every entry of C by the same
     /// arithmetic (one FMA chain over k in order, per k-slice), so results are bit-identical
     /// whichever is used: a result does not depend on the machine's vector width. Default:
-    /// `VectorUnit.preferred`. Set between kernel calls, not during (as `Parallel.threads`);
+    /// `VectorUnit.widest`. Set between kernel calls, not during (as `Parallel.threads`);
     /// setting a unit the processor lacks is ignored (so nothing ever runs AVX-512 code without it).
     public static var unit: VectorUnit {
         get { selectedUnit }
         set { if VectorUnit.available.contains(newValue) { selectedUnit = newValue } }
     }
-    nonisolated(unsafe) static var selectedUnit: VectorUnit = VectorUnit.preferred
+    nonisolated(unsafe) static var selectedUnit: VectorUnit = VectorUnit.widest
 }
 
 /// The processor's features, read once: `/proc/cpuinfo`'s flags on Linux (the kernel lists AVX-512
@@ -79,17 +77,6 @@ enum CPUFeatures {
         #else
         return false
         #endif
-        #else
-        return false
-        #endif
-    }()
-
-    /// Whether the processor executes 512-bit FMAs as two 256-bit halves: AMD family 0x19 (Zen 4;
-    /// Zen 3, the same family, has no AVX-512). Zen 5 (family 0x1A) and Intel's AVX-512 processors
-    /// have full-width 512-bit FMA units. Linux only (no AMD Mac has AVX-512).
-    static let splitsWideFMA: Bool = {
-        #if arch(x86_64) && os(Linux)
-        return linuxField("vendor_id") == "AuthenticAMD" && linuxField("cpu family") == "25"
         #else
         return false
         #endif
