@@ -132,7 +132,10 @@ struct Bench {
 
     /// Times one product on every thread count: a warm-up on each, then rounds that run it once
     /// on each thread count in turn (so that a noisy moment hits all alike), for about 1 s in all
-    /// (0.15 s with --quick), at least 3 and at most 200 rounds.
+    /// (0.15 s with --quick), at least 7 and at most 200 rounds. At least 7: the minibatch products
+    /// take 25–30 ms a call, so --quick's budget gave them 3 rounds, and the median of 3 moved 10–20
+    /// points of the peak with one preemption on a shared host (`Sources/AlgoKernels/README.md`, "Zen 4:
+    /// the host or the code?").
     func time(_ operands: Operands) -> Timing {
         var perRound = 0.0
         for t in threads {
@@ -141,7 +144,7 @@ struct Bench {
         }
         let budget = quick ? 0.15 : 1.0
         var timing = Timing()
-        timing.repeats = max(3, min(200, Int(budget / max(perRound, 1e-7))))
+        timing.repeats = max(7, min(200, Int(budget / max(perRound, 1e-7))))
         var runs: [Int: [Double]] = [:]
         for _ in 0..<timing.repeats {
             for t in threads {
