@@ -32,8 +32,10 @@ public final class ModelRun {
     public let parameters: [String: Variable]
     /// The token sequences (1-based ids), `batch` of them (one for `forward`).
     public let sequences: [[Int]]
-    /// The process's peak resident set with the program loaded (checked and lowered: its code and
+    /// The process's resident set with the program loaded (checked and lowered: its code and
     /// plans), before any parameter or input was made: what the run's tensors are measured above.
+    /// With `warmsUp` (where the peak can be restarted, `BenchTiming.restartPeakRSS`) it also holds
+    /// the code one run executes: see `init`.
     public let baselineRSSBytes: Int
     let evaluator: Evaluator
 
@@ -48,7 +50,15 @@ public final class ModelRun {
 
     /// Loads `directory/file(phase, batch)` and prepares parameters and inputs; a missing or
     /// failing file is a `RunFailure` (its diagnostics) or a `RuntimeError`.
-    public init(_ config: ModelConfig, phase: Phase, batch: Int, algorithms directory: String, seed: UInt64 = 0, dtype: DType = .f32) throws {
+    ///
+    /// `warmsUp` (for memory measurements; it sets `Parallel.threads` for a moment, so not for
+    /// tests running side by side): where the process's peak can be restarted (Linux), one run on
+    /// throw-away parameters comes first, on one thread, so that the binary's code the run executes
+    /// is paged in; then everything it made is freed (its tensors, the buffer pool, the thread's
+    /// GEMM packing buffers, malloc's free pages), the peak restarts, and the baseline is taken.
+    /// On the tiny model that code (≈ 1.5 MB) was as large as the tensors measured above it.
+    public init(_ config: ModelConfig, phase: Phase, batch: Int, algorithms directory: String, seed: UInt64 = 0, dtype: DType = .f32,
+                warmsUp: Bool = false) throws {
         self.config = config
         self.phase = phase
         self.batch = phase == .train ? batch : 1
@@ -58,7 +68,7 @@ public final class ModelRun {
         case .success(let l): loaded = l
         case .failure(let f): throw f
         }
-        baselineRSSBytes = BenchTiming.peakRSSBytes()
+        let restarts = warmsUp && BenchTiming.restartPeakRSS()
         sequences = (0..<self.batch).map { Self.tokens(count: config.ℓ, vocabulary: config.N_V, stream: $0) }
         var reals: [String: Double] = [:]
         switch phase {
@@ -83,10 +93,32 @@ public final class ModelRun {
         self.dims = dims
         self.reals = reals
         let specs = try ParameterLayout.parameters(of: loaded.target, program: loaded.program, dims: dims)
-        parameters = ParameterLayout.initialise(specs, seed: seed, dtype: dtype)
         var options = RunOptions()
         options.dtype = dtype
+        if restarts {
+            try Self.warmUp(loaded, dims: dims, reals: reals, inputs: inputs, specs: specs, options: options)
+            _ = BenchTiming.restartPeakRSS()
+        }
+        baselineRSSBytes = BenchTiming.peakRSSBytes()
+        parameters = ParameterLayout.initialise(specs, seed: seed, dtype: dtype)
         evaluator = Evaluator(program: loaded.program, options: options)
+    }
+
+    /// One run on one thread with parameters and an evaluator of its own, then everything it made
+    /// given back to the system, so that only the code it paged in stays resident.
+    private static func warmUp(_ loaded: LoadedProgram, dims: [String: Int], reals: [String: Double], inputs: [String: Value],
+                               specs: [ParameterSpec], options: RunOptions) throws {
+        let saved = Parallel.threads
+        Parallel.threads = 1
+        defer {
+            Parallel.threads = saved
+            GEMM.releaseScratch()
+            BufferPool.shared.drain()
+            BenchTiming.trimMalloc()
+        }
+        let evaluator = Evaluator(program: loaded.program, options: options)
+        _ = try evaluator.run(loaded.target, dims: dims, reals: reals, inputs: inputs,
+                              parameters: ParameterLayout.initialise(specs, seed: 1, dtype: options.dtype))
     }
 
     /// One evaluation through the interpreter: P ∈ ℝ^{N_V×ℓ} for `forward`, the collection θ̂ for
@@ -140,10 +172,18 @@ public enum BenchTiming {
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
 
-    /// The process's peak resident set size so far, in bytes (`getrusage`'s `ru_maxrss`: kilobytes
-    /// on Linux, bytes on macOS). It never decreases: a measurement that wants its own peak runs
-    /// in a process of its own.
+    /// The process's peak resident set size, in bytes, since it started or since the last
+    /// `restartPeakRSS`: Linux's `VmHWM` (`/proc/self/status`), else `getrusage`'s `ru_maxrss`
+    /// (bytes on macOS; it never decreases there, so a measurement that wants its own peak runs in a
+    /// process of its own).
     public static func peakRSSBytes() -> Int {
+        #if os(Linux)
+        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+           let kB = Int(line.dropFirst("VmHWM:".count).trimmingCharacters(in: .whitespaces).dropLast(3).trimmingCharacters(in: .whitespaces)) {
+            return kB * 1024
+        }
+        #endif
         var usage = rusage()
         #if os(macOS)
         getrusage(RUSAGE_SELF, &usage)
@@ -151,6 +191,30 @@ public enum BenchTiming {
         #else
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return Int(usage.ru_maxrss) * 1024
+        #endif
+    }
+
+    /// Restarts the peak at the current resident set (Linux: "5" written to `/proc/self/clear_refs`);
+    /// false where that is not possible (macOS, a `/proc` that refuses it).
+    public static func restartPeakRSS() -> Bool {
+        #if os(Linux)
+        let fd = open("/proc/self/clear_refs", O_WRONLY)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return write(fd, "5", 1) == 1
+        #else
+        return false
+        #endif
+    }
+
+    /// Gives malloc's free pages back to the system (glibc's `malloc_trim(0)`, looked up at run time
+    /// since Swift's Glibc module does not declare it); nothing elsewhere.
+    static func trimMalloc() {
+        #if os(Linux)
+        typealias Trim = @convention(c) (Int) -> Int32
+        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") {
+            _ = unsafeBitCast(symbol, to: Trim.self)(0)
+        }
         #endif
     }
 
@@ -233,7 +297,7 @@ extension ModelJob {
         Parallel.threads = threads
         defer { Parallel.threads = saved }
         guard let phase = ModelRun.Phase(rawValue: phase) else { throw Disagreement(message: "unknown phase `\(self.phase)`") }
-        let run = try ModelRun(config, phase: phase, batch: batch, algorithms: algorithms)
+        let run = try ModelRun(config, phase: phase, batch: batch, algorithms: algorithms, warmsUp: true)
         let baseline = run.baselineRSSBytes
         switch kind {
         case .model:

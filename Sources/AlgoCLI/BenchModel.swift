@@ -221,7 +221,8 @@ struct BenchModel {
         needed: train = 4 bytes × (2·|θ| + B·activations), activations per sequence = L·(ℓ·(6·d_e + 2·d_mlp + 2) + H·ℓ²)
           + ℓ·(d_e + 1) + N_V·ℓ (layer-norm outputs and 1/σ, Q, K, V, softmax(S), Y, the MLP's U and GELU(U), P);
           forward = 4·|θ|. ratio = peak RSS / needed (the runtime's own baseline included); above base = (peak RSS − the
-          process's RSS with the program loaded, before any tensor, ~27 MB) / needed.
+          process's RSS with the program loaded and, on Linux, the code of one warm-up run paged in, before any tensor,
+          ~27 MB) / needed.
         """
 
     /// One `model` measurement, derived figures included.
@@ -243,7 +244,7 @@ struct BenchModel {
         static let tableHeader = "config phase   batch threads   ms median [min – max]        tokens/s  GFLOP/s  %peak   peak RSS   needed  ratio  above base"
 
         /// Peak RSS over what the run needs, and the same without the process's own baseline (the
-        /// runtime, libraries and the loaded program before any tensor, `baselineRSSBytes`), which
+        /// runtime, libraries, the loaded program and its code before any tensor, `baselineRSSBytes`), which
         /// no model size changes.
         var memoryRatios: (whole: Double, aboveBaseline: Double) {
             (Double(sample.peakRSSBytes) / Double(needed), Double(max(0, sample.peakRSSBytes - sample.baselineRSSBytes)) / Double(needed))

@@ -26,6 +26,15 @@ extension GEMM {
             return (raw + 64).assumingMemoryBound(to: Float.self)
         }
 
+        /// Frees the calling thread's buffers (the next call allocates anew): a benchmark's warm-up
+        /// run on one thread gives its packing memory back before a baseline is taken.
+        static func releaseCallingThread() {
+            for key in keys {
+                free(pthread_getspecific(key))
+                pthread_setspecific(key, nil)
+            }
+        }
+
         /// The thread-specific slots; their destructor frees a thread's buffers when the thread ends.
         static let keys: [pthread_key_t] = (0..<2).map { _ in
             var key = pthread_key_t()
@@ -33,4 +42,8 @@ extension GEMM {
             return key
         }
     }
+
+    /// Frees the calling thread's packing buffers (`Scratch`); other threads keep theirs. Call it
+    /// between GEMM calls, not during one.
+    public static func releaseScratch() { Scratch.releaseCallingThread() }
 }

@@ -106,6 +106,7 @@ struct EvaluationPassTests {
         let on = try run([]), off = try run([.evaluationAdam])
         #expect(on.momentLines == 0 && off.momentLines == Self.sequences.count, "m ← β_1 m + (1 − β_1) g: \(on.momentLines) and \(off.momentLines) runs")
         #expect(on.r.evaluator.losses.count == Self.sequences.count && on.r.evaluator.losses == off.r.evaluator.losses)
+        #expect(on.r.evaluator.adamZeros == nil, "the θ-sized tree of zeros outlived its pass")
         for (name, t) in RunSession.flatten(on.r.value) {
             #expect(t.storage === (try #require(on.r.parameters[name])).value.storage, "\(name) was copied")
         }

@@ -14,15 +14,9 @@ extension Evaluator {
               let m = f.vars[form.names[1]], let v = f.vars[form.names[2]] else { return false }
         let start = options.profile ? DispatchTime.now().uptimeNanoseconds : 0
         let opsBefore = ops
-        // The scalars as the element-wise operations see them (converted to the run's dtype).
-        var x: [Double] = []
-        for e in form.scalars {
-            guard let d = scalarNumber(try eval(e, f)) else { return false }
-            x.append(scalar(d).value.doubles[0])
-        }
-        let (a, b, c, d, e1, e2, h, k) = (x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7])
+        guard let x = try adamScalars(form.scalars, f) else { return false }
         func clearSign(_ y: Double) -> Bool { y.isFinite && y.sign == .plus }
-        guard a.isFinite, clearSign(b), c.isFinite, clearSign(d), e1 > 0, e2 > 0, clearSign(h), k > 0 else { return false }
+        guard x.a.isFinite, clearSign(x.b), x.c.isFinite, clearSign(x.d), x.e1 > 0, x.e2 > 0, clearSign(x.h), x.k > 0 else { return false }
         let zeros: Value
         if let z = adamZeros, Self.sameLayout(z, θ) { zeros = z } else { zeros = self.zeros(like: θ) }
         guard isZero(m, zeros), isZero(v, zeros) else { return false }

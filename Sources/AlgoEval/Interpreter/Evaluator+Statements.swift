@@ -20,7 +20,7 @@ extension Evaluator {
     func block(_ body: [Statement], _ f: Frame) throws -> Flow {
         let fused = f.algorithm.plan.statements
         var skip = 0
-        for s in body {
+        for (i, s) in body.enumerated() {
             if skip > 0 { skip -= 1; continue }
             // A run of statements the lowering fused (Alg. 4 lines 4–6 with a causal mask): its
             // executor, or the lines as written when its guard fails.
@@ -31,6 +31,9 @@ extension Evaluator {
                 case .evaluationAdam(let form):
                     // Adam's six lines in an evaluation pass (Rules/EvaluationAdam.swift).
                     if !options.applyGradients, enabled(.evaluationAdam), try evaluationAdam(form, s, f) { skip = 5; continue }
+                case .adamStep(let form):
+                    // Adam's five update lines in one pass per member (Rules/AdamStep.swift).
+                    if enabled(.adamStep), try adamStep(form, body[i..<(i + 5)], f) { skip = 4; continue }
                 case .headBatching, .columnLoop, .sequenceLoop: break   // need the loop's values: `forLoop`
                 case .maskedSelect: break                 // `forAll`
                 case .logSoftmaxReturn: break             // a `return` under a log: `statement`; a definition: `defineFunction`

@@ -33,7 +33,7 @@ public final class Evaluator {
     var prefixCaches: [SpanKey: PrefixCache] = [:]
     /// The loops over sequences running now whose call runs on chunks of them (`Evaluator+SequenceLoop`), by call site.
     var sequenceLoops: [SpanKey: SequenceLoopBatch] = [:]
-    /// The tree of +0 that Adam's update in an evaluation pass assigns (`Evaluator+EvaluationAdam`).
+    /// The tree of +0 that Adam's update in an evaluation pass assigns (`Evaluator+EvaluationAdam`), for the length of one `run`.
     var adamZeros: Value? = nil
     /// The parameter names of the last `run`, sorted (a run with the same names reuses the order).
     var sortedParameterNames: [String] = []
@@ -86,6 +86,9 @@ public final class Evaluator {
     public func run(_ algorithm: LoadedAlgorithm, dims: [String: Int], reals: [String: Double] = [:],
                     inputs: [String: Value], parameters: [String: Variable], mask: MaskValue? = nil) throws -> Value {
         let f = Frame(algorithm)
+        // The evaluation pass's tree of zeros is θ-sized: not kept past the run (a RunResult holding
+        // this evaluator may live on through a training run).
+        defer { adamZeros = nil }
         f.dims = dims
         for (k, v) in reals { f.vars[k] = .real(v) }
         for (k, v) in algorithm.realDefaults where f.vars[k] == nil { f.vars[k] = .real(v) }

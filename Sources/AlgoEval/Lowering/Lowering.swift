@@ -8,7 +8,7 @@ import AlgoSyntax
 /// What no rule matches runs as written.
 enum Lowering {
     static let expressionRules: [any ExpressionRule] = [AffineBiasRule(), TransposedProductRule(), PickedSumRule(), LogSoftmaxRule(), RowSumRule(), SGDUpdateRule()]
-    static let statementRules: [any StatementRule] = [CausalAttentionRule(), LogSoftmaxRule(), MaskedSelectRule(), ColumnLoopRule(), EvaluationUpdateRule(), EvaluationAdamRule()]
+    static let statementRules: [any StatementRule] = [CausalAttentionRule(), LogSoftmaxRule(), MaskedSelectRule(), ColumnLoopRule(), EvaluationUpdateRule(), EvaluationAdamRule(), AdamStepRule()]
     static let algorithmRules: [any AlgorithmRule] = [LayerNormRule()]
 
     /// `program`: where the callees of calls are found (rules that look at a callee's body: head

@@ -70,6 +70,8 @@ enum FusedStatement: Sendable {
     case evaluationUpdate(EvaluationUpdateForm)
     /// Adam's six update lines in an evaluation pass (`Rules/EvaluationAdam.swift`), at the first.
     case evaluationAdam(EvaluationAdamForm)
+    /// Adam's five update lines after the gradient (`Rules/AdamStep.swift`), at the first.
+    case adamStep(AdamStepForm)
 }
 
 /// A whole algorithm as one fused operation.

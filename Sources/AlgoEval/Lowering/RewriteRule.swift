@@ -37,6 +37,8 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable, Comparable {
     case evaluationUpdate = "evaluation-update"
     /// Adam's update (`g ← ∇loss(θ)` … `θ ← θ − η m̂/(√v̂ + ε)`) in an evaluation pass: zeros assigned, θ kept, no arithmetic.
     case evaluationAdam = "evaluation-adam"
+    /// Adam's five update lines (`m ← β_1 m + (1 − β_1) g` … `θ ← θ − η m̂/(√v̂ + ε)`) as one pass per member of θ, the same bits.
+    case adamStep = "adam-step"
 
     public static func < (a: RuleID, b: RuleID) -> Bool { a.rawValue < b.rawValue }
 
