@@ -128,7 +128,7 @@ public enum GEMM {
                               b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, blocking: blocking)
         problem.bias = bias
         if VectorUnit.available.contains(unit) { problem.unit = unit }
-        let threads = work < parallelThreshold ? 1 : Parallel.threads
+        let threads = work < parallelThreshold ? 1 : Parallel.threadsHere
         if threads <= 1 {
             problem.run(rows: 0..<m, cols: 0..<n)
         } else {

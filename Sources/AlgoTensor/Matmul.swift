@@ -115,6 +115,61 @@ extension Tensor {
         return out
     }
 
+    /// The operands of one product `op(A)·op(B)`, as `matmul` takes them.
+    typealias ProductOperands = (a: Tensor, b: Tensor, transposeA: Bool, transposeB: Bool)
+
+    /// The multiply-adds (of each of the two) for which `productPair` runs two products side by
+    /// side: from `GEMM.parallelThreshold` (below it a product stays on the calling thread, and two
+    /// of them, 5–40 µs each, would not repay the hand-off) to 2²⁴ (above it a product split
+    /// between the threads is left as it was, as the GEMM's own blocking for large shapes decides).
+    /// The tiny model's B = 8 step (512 columns) has its gradients' products in this range (2²¹–2²³).
+    static let pairedProducts = GEMM.parallelThreshold...(1 << 24)
+
+    /// `op(A)·op(B)` and `op(C)·op(D)`, two independent f32 products of rank-2 operands, computed
+    /// side by side (`Parallel.both`), each GEMM on one thread: a matrix product's gradient
+    /// dA = G·op(B)ᵀ (dW, on a helper) and dB = op(A)ᵀ·G (dX, on the calling thread, whose next
+    /// operations read it), with `alongside` (b's cotangent for `W X + b 𝟏ᵀ`) on whichever finishes
+    /// first. Nil, computing nothing, on one thread, for another dtype or rank, or when a product's
+    /// multiply-adds are outside `pairedProducts`. The outputs are allocated and operands that BLAS
+    /// cannot read as they are copied on the calling thread first. Each entry is the same dot
+    /// product as in `matmul` (a GEMM's result does not depend on its threads).
+    static func productPair(_ first: ProductOperands, _ second: ProductOperands,
+                            alongside: () -> Void = {}) -> (Tensor, Tensor)? {
+        guard Parallel.threadsHere >= 2, let wp = PlannedProduct.work(first), let wq = PlannedProduct.work(second),
+              pairedProducts.contains(wp.work), pairedProducts.contains(wq.work) else { return nil }
+        let p = PlannedProduct(first, shape: wp.shape), q = PlannedProduct(second, shape: wq.shape)
+        Parallel.both({ q.compute() }, between: alongside, { p.compute() })
+        return (p.out, q.out)
+    }
+
+    /// An f32 product of rank-2 operands made ready on the calling thread (`productPair`): its
+    /// output allocated, its operands in a layout BLAS reads (copied when not); `compute()` fills
+    /// `out` on any thread.
+    struct PlannedProduct {
+        let out: Tensor
+        let a: Tensor, b: Tensor
+        let transposeA: Bool, transposeB: Bool
+        let m: Int, n: Int, k: Int
+
+        /// The output shape and multiply-adds of an f32 product of rank-2 operands; nil for others.
+        static func work(_ o: ProductOperands) -> (shape: [Int], work: Int)? {
+            guard o.a.rank == 2, o.b.rank == 2, o.a.dtype == .f32, o.b.dtype == .f32,
+                  let shape = matmulShape(o.a.shape, o.b.shape, transposeA: o.transposeA, transposeB: o.transposeB) else { return nil }
+            return (shape, shape[0] * shape[1] * (o.transposeA ? o.a.shape[0] : o.a.shape[1]))
+        }
+
+        init(_ o: ProductOperands, shape: [Int]) {
+            func readable(_ t: Tensor) -> Tensor {
+                blasLayout(rows: t.shape[0], cols: t.shape[1], s0: t.strides[0], s1: t.strides[1]) == nil ? t.copy() : t
+            }
+            (a, b, transposeA, transposeB) = (readable(o.a), readable(o.b), o.transposeA, o.transposeB)
+            (m, n, k) = (shape[0], shape[1], o.transposeA ? o.a.shape[0] : o.a.shape[1])
+            out = Tensor(uninitializedShape: shape, dtype: .f32)
+        }
+
+        func compute() { gemm32(a, b, transposeA, transposeB, m, n, k, out.storage.floats) }
+    }
+
     /// Result shape of `matmul`, or nil when the inner dimensions or ranks disagree.
     /// A rank-3 A with a rank-2 B is a batch whose entries share B: `[m,k,b]·[k,n] → [m,n,b]`.
     public static func matmulShape(_ a: [Int], _ b: [Int], transposeA: Bool, transposeB: Bool) -> [Int]? {
@@ -127,7 +182,7 @@ extension Tensor {
     }
 
     /// `C = op(A)·op(B)`, or `C = op(A)·op(B) + bias 𝟏ᵀ` (`bias`: m floats), for C dense `[m, n]`.
-    private static func gemm32(_ a: Tensor, _ b: Tensor, _ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int,
+    fileprivate static func gemm32(_ a: Tensor, _ b: Tensor, _ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int,
                                _ c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>? = nil) {
         if m == 0 || n == 0 { return }
         if k == 0 {

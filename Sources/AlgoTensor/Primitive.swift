@@ -327,18 +327,25 @@ struct MatmulRule: PrimitiveRule {
     /// dA reads B and dB reads A: an operand is kept only when the other one needs its cotangent.
     func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { recorded[1 - k] }
     func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] {
+        gradients(x, output: y, cotangent: g).cotangents
+    }
+
+    /// dA and dB; when they are computed side by side (`Tensor.productPair`), `alongsideDB` runs
+    /// on the thread that finishes its product first and `paired` is true, else it is not run.
+    func gradients(_ x: [Tensor], output y: Tensor, cotangent g: Tensor,
+                   alongsideDB: () -> Void = {}) -> (cotangents: [Tensor], paired: Bool) {
         let a = x[0], b = x[1]
-        if a.rank == 3 && b.rank == 2 { return sharedVJP(a, b, y, g) }
+        if a.rank == 3 && b.rank == 2 { return sharedVJP(a, b, y, g, alongsideDB: alongsideDB) }
+        let dA: Tensor.ProductOperands, dB: Tensor.ProductOperands
         switch (transposeA, transposeB) {
-        case (false, false):
-            return [Tensor.matmul(g, b, transposeB: true), Tensor.matmul(a, g, transposeA: true)]
-        case (true, false):
-            return [Tensor.matmul(b, g, transposeB: true), Tensor.matmul(a, g)]
-        case (false, true):
-            return [Tensor.matmul(g, b), Tensor.matmul(g, a, transposeA: true)]
-        case (true, true):
-            return [Tensor.matmul(b, g, transposeA: true, transposeB: true), Tensor.matmul(g, a, transposeA: true, transposeB: true)]
+        case (false, false): (dA, dB) = ((g, b, false, true), (a, g, true, false))
+        case (true, false): (dA, dB) = ((b, g, false, true), (a, g, false, false))
+        case (false, true): (dA, dB) = ((g, b, false, false), (g, a, true, false))
+        case (true, true): (dA, dB) = ((b, g, true, true), (g, a, true, true))
         }
+        if let (da, db) = Tensor.productPair(dA, dB, alongside: alongsideDB) { return ([da, db], true) }
+        return ([Tensor.matmul(dA.a, dA.b, transposeA: dA.transposeA, transposeB: dA.transposeB),
+                 Tensor.matmul(dB.a, dB.b, transposeA: dB.transposeA, transposeB: dB.transposeB)], false)
     }
 }
 
@@ -349,17 +356,22 @@ extension MatmulRule {
     /// G = [g_1; …; g_H], and `dB = AᵀG` (`GᵀA` for a transposed B), whose sum over the stacked
     /// rows is the sum over h; every entry a dot product over the rows of all heads in order.
     /// Otherwise B is broadcast over the batch and its cotangents summed.
-    func sharedVJP(_ a: Tensor, _ b: Tensor, _ y: Tensor, _ g: Tensor) -> [Tensor] {
+    func sharedVJP(_ a: Tensor, _ b: Tensor, _ y: Tensor, _ g: Tensor,
+                   alongsideDB: () -> Void = {}) -> (cotangents: [Tensor], paired: Bool) {
         let m = a.shape[0]
         guard !transposeA, a.dtype == .f32 else {
             let shape3 = [b.shape[0], b.shape[1], 1]
             let r = vjp([a, b.reshaped(shape3).broadcast(to: [b.shape[0], b.shape[1], a.shape[2]])], output: y, cotangent: g)
-            return [r[0], r[1].sumToShape(shape3).reshaped(b.shape)]
+            return ([r[0], r[1].sumToShape(shape3).reshaped(b.shape)], false)
         }
         let gAll = Tensor.stackedRows(g), aAll = Tensor.stackedRows(a)
-        let dA = Tensor.stackedView(Tensor.matmul(gAll, b, transposeB: !transposeB), rows: m)
-        let dB = transposeB ? Tensor.matmul(gAll, aAll, transposeA: true) : Tensor.matmul(aAll, gAll, transposeA: true)
-        return [dA, dB]
+        let dA: Tensor.ProductOperands = (gAll, b, false, !transposeB)
+        let dB: Tensor.ProductOperands = transposeB ? (gAll, aAll, true, false) : (aAll, gAll, true, false)
+        if let (da, db) = Tensor.productPair(dA, dB, alongside: alongsideDB) {
+            return ([Tensor.stackedView(da, rows: m), db], true)
+        }
+        return ([Tensor.stackedView(Tensor.matmul(dA.a, dA.b, transposeB: dA.transposeB), rows: m),
+                 Tensor.matmul(dB.a, dB.b, transposeA: true)], false)
     }
 }
 
@@ -378,8 +390,14 @@ struct MatmulAddingColumnRule: PrimitiveRule {
     }
     var vjpReadsOutput: Bool { false }
     func vjpReadsInput(_ k: Int, recorded: [Bool]) -> Bool { k < 2 && recorded[1 - k] }
+    /// When dA and dB run side by side (`Tensor.productPair`), b's cotangent is summed to b's shape
+    /// there, on whichever thread finishes first (the same `sumToShape` the engine would run, so the
+    /// same bits).
     func vjp(_ x: [Tensor], output y: Tensor, cotangent g: Tensor) -> [Tensor] {
-        product.vjp([x[0], x[1]], output: y, cotangent: g) + [g]
+        let biasShape = x[2].shape
+        var db: Tensor? = nil
+        let (products, paired) = product.gradients([x[0], x[1]], output: y, cotangent: g, alongsideDB: { db = g.sumToShape(biasShape) })
+        return products + [paired ? db! : g]
     }
 }
 
