@@ -158,6 +158,9 @@ let awkwardSizes = [1, 3, 15, 16, 17, 63, 64, 65]
         #expect(!GEMM.Blocking.smallL2.readsSharedBInPlace)
         #expect(CacheSize.bytes("1024K") == 1 << 20 && CacheSize.bytes("2M") == 2 << 20 && CacheSize.bytes("512") == 512)
         #expect(CacheSize.bytes("") == nil && CacheSize.bytes("K") == nil && CacheSize.bytes("12Q") == nil && CacheSize.bytes("-1K") == nil)
+        #expect(CacheSize.cpuCount("0") == 1 && CacheSize.cpuCount("0-3\n") == 4 && CacheSize.cpuCount("0-1,8-9") == 4 && CacheSize.cpuCount("2,4") == 2)
+        #expect(CacheSize.cpuCount("") == nil && CacheSize.cpuCount("3-1") == nil && CacheSize.cpuCount("0-") == nil && CacheSize.cpuCount("a") == nil
+                && CacheSize.cpuCount("0--2") == nil)
         if let l2 = CacheSize.l2Bytes { #expect(l2 >= 1 << 16, "L2 of \(l2) bytes") }
     }
 
