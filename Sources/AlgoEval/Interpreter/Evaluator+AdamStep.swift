@@ -11,8 +11,8 @@ extension Evaluator {
     func adamStep(_ form: AdamStepForm, _ lines: ArraySlice<Statement>, _ f: Frame) throws -> Bool {
         if let t = options.training, t.skipping { return false }   // resuming: the lines are skipped as written
         let names = form.targets   // m, v, m̂, v̂, θ
-        guard let θ = f.vars[names[4]], isParameters(θ), !containsRecorded(θ),
-              let g = f.vars[form.gradient], Self.sameLayout(θ, g),
+        // `sameLayout` admits only tensors on no tape.
+        guard let θ = f.vars[names[4]], isParameters(θ), let g = f.vars[form.gradient], Self.sameLayout(θ, g),
               let m = f.vars[names[0]], Self.sameLayout(θ, m), let v = f.vars[names[1]], Self.sameLayout(θ, v) else { return false }
         let start = options.profile ? DispatchTime.now().uptimeNanoseconds : 0
         let opsBefore = ops
@@ -75,15 +75,6 @@ extension Evaluator {
             new = out.map { .collection($0) }
         default:
             return   // not reached: `sameLayout` admits tensors and collections only
-        }
-    }
-
-    /// Whether a tensor of the tree is on a tape.
-    private func containsRecorded(_ v: Value) -> Bool {
-        switch v {
-        case .tensor(let t): return t.isRecorded
-        case .collection(let c): return c.members.contains { containsRecorded($0.value) }
-        default: return false
         }
     }
 }
