@@ -60,7 +60,7 @@ extension Tensor {
     public static func adamStep(theta: consuming Tensor, gradient g: Tensor, m: consuming Tensor, v: consuming Tensor,
                                 mHat: consuming Tensor?, vHat: consuming Tensor?, _ s: AdamScalars)
         -> (m: Tensor, v: Tensor, mHat: Tensor, vHat: Tensor, theta: Tensor) {
-        precondition([m.shape, v.shape, g.shape] .allSatisfy { $0 == theta.shape } && [m.dtype, v.dtype, g.dtype].allSatisfy { $0 == theta.dtype },
+        precondition([m.shape, v.shape, g.shape].allSatisfy { $0 == theta.shape } && [m.dtype, v.dtype, g.dtype].allSatisfy { $0 == theta.dtype },
                      "adamStep: θ, g, m and v must share one shape and dtype")
         let shape = theta.shape, dtype = theta.dtype, count = theta.count
         /// Whether the caller gave the buffer up and it is dense: the result may go into it.

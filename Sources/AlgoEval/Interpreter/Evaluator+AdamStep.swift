@@ -23,10 +23,10 @@ extension Evaluator {
         _ = consume θ; _ = consume m; _ = consume v
         var new = [Value](repeating: .nat(0), count: 5)
         step(&old, g, into: &new, scalars)
-        for (k, s) in zip(lines.indices, lines) {
+        for (k, s) in lines.enumerated() {
             guard case .assign(let target, _, _) = s.kind else { continue }   // not reached: the rule matched assignments
             try SizeBudget.checkHeld(at: s.span)
-            try assign(target, new[k - lines.startIndex], f, s)
+            try assign(target, new[k], f, s)
             if options.training != nil { try afterAssignment(s, f) }   // θ's line: a step of a training run (TrainingMonitor.swift)
         }
         if options.profile, let first = lines.first { record(first, f, since: start, opsBefore: opsBefore) }
